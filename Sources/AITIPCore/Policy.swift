@@ -1,0 +1,49 @@
+import Foundation
+
+/// The one authorization decision of aitip. Every service calls it before reading or changing a resource.
+///
+/// - A principal that cannot see the resource's organization gets `notFound`, never `forbidden`, so ids of other
+///   tenants do not leak.
+/// - A principal that can see it but lacks the right gets `forbidden`.
+/// - `projects:delete` held through the member role applies only to what the member created (design §6.1 ABAC).
+public enum Policy {
+    public struct Resource: Sendable {
+        public var kind: String
+        public var orgId: UUID
+        public var projectId: UUID?
+        public var createdBy: UUID?
+
+        public init(kind: String, orgId: UUID, projectId: UUID? = nil, createdBy: UUID? = nil) {
+            self.kind = kind
+            self.orgId = orgId
+            self.projectId = projectId
+            self.createdBy = createdBy
+        }
+    }
+
+    /// Permissions a member holds only on what they created themselves.
+    static let ownerOnlyForMembers: Set<Permission> = [.projectsDelete]
+
+    public static func authorize(_ principal: Principal, _ permission: Permission, on resource: Resource) throws(AppError) {
+        guard principal.visibleOrgIds.contains(resource.orgId) else {
+            throw AppError.notFound(resource.kind)
+        }
+        let granted = principal.permissions(in: resource.orgId)
+        guard granted.contains(permission) else {
+            throw AppError.forbidden("You need the '\(permission)' permission in this organization for this action")
+        }
+        if ownerOnlyForMembers.contains(permission), principal.memberships[resource.orgId] == .member,
+           resource.createdBy != principal.userId {
+            throw AppError.forbidden("Members may only use '\(permission)' on what they created; ask an admin")
+        }
+    }
+
+    /// For actions on an organization itself (no resource inside it yet, e.g. creating a project).
+    public static func authorize(_ principal: Principal, _ permission: Permission, inOrg orgId: UUID) throws(AppError) {
+        try authorize(principal, permission, on: Resource(kind: "Organization", orgId: orgId))
+    }
+
+    public static func allows(_ principal: Principal, _ permission: Permission, on resource: Resource) -> Bool {
+        do { try authorize(principal, permission, on: resource); return true } catch { return false }
+    }
+}

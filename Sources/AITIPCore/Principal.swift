@@ -1,0 +1,65 @@
+import Foundation
+
+/// Who is making a request, as established by authentication. Built per request from the database, so a role
+/// change or a revoked key takes effect on the next request.
+public struct Principal: Sendable, Equatable {
+    public enum Credential: Sendable, Equatable {
+        /// A JWT access token of a login session.
+        case session(id: UUID)
+        /// An API key bound to one organization, with scopes that narrow the owner's role there.
+        case apiKey(id: UUID, orgId: UUID, scopes: Set<Permission>)
+    }
+
+    public var userId: UUID
+    public var username: String
+    public var credential: Credential
+    /// The user's role in each organization they belong to.
+    public var memberships: [UUID: Role]
+
+    public init(userId: UUID, username: String, credential: Credential, memberships: [UUID: Role]) {
+        self.userId = userId
+        self.username = username
+        self.credential = credential
+        self.memberships = memberships
+    }
+
+    public var apiKeyId: UUID? {
+        if case .apiKey(let id, _, _) = credential { return id }
+        return nil
+    }
+
+    /// Organizations this principal may see at all: every membership for a session; only the key's own
+    /// organization for an API key.
+    public var visibleOrgIds: [UUID] {
+        switch credential {
+        case .session: Array(memberships.keys)
+        case .apiKey(_, let orgId, _): memberships[orgId] == nil ? [] : [orgId]
+        }
+    }
+
+    /// The effective rights in one organization: the role's permissions, intersected with the key's scopes.
+    public func permissions(in orgId: UUID) -> Set<Permission> {
+        guard let role = memberships[orgId] else { return [] }
+        switch credential {
+        case .session:
+            return role.permissions
+        case .apiKey(_, let keyOrg, let scopes):
+            return keyOrg == orgId ? role.permissions.intersection(scopes) : []
+        }
+    }
+}
+
+/// Where a request came from: recorded with every audit entry.
+public struct RequestOrigin: Sendable, Equatable {
+    public var requestId: String
+    public var clientAddress: String?
+    public var userAgent: String?
+
+    public init(requestId: String, clientAddress: String?, userAgent: String? = nil) {
+        self.requestId = requestId
+        self.clientAddress = clientAddress
+        self.userAgent = userAgent
+    }
+
+    public static let system = RequestOrigin(requestId: "system", clientAddress: nil)
+}

@@ -1,0 +1,133 @@
+import AITIPCore
+import Foundation
+import Identity
+import Logging
+import Yams
+
+/// The typed configuration of `aitip serve`. Values come from, in increasing precedence: defaults, an optional
+/// YAML file (`--config`/`AITIP_CONFIG`, keys as in the table below), `AITIP_*` environment variables, and flags.
+/// Only this module reads configuration (ARCHITECTURE rule 5).
+public struct AppConfig: Sendable {
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    public var databaseURL: String
+    public var objectStoreURL: String
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    public var adminPassword: String?
+    public var identity: IdentityConfig
+    public var maxBodyBytes: Int
+    public var rateLimitPerSecond: Double
+    public var rateLimitBurst: Double
+    public var credentialAttemptsPerMinute: Double
+
+    /// Every setting: its key (file key; `AITIP_` + uppercased key in the environment), default and meaning.
+    /// docs/operations.md is written from this table.
+    public static let settings: [(key: String, defaultValue: String, meaning: String)] = [
+        ("listen", "127.0.0.1:8080", "HTTP listen address host:port"),
+        ("data_dir", "./data", "directory for the embedded database, objects and logs"),
+        ("database_url", "sqlite://<data_dir>/aitip.db", "metadata database: sqlite://PATH or postgres://user:pass@host:port/db"),
+        ("object_store", "file://<data_dir>/objects", "object storage (the filesystem store; S3 arrives with datasets)"),
+        ("log_level", "info", "trace, debug, info, notice, warning, error or critical"),
+        ("log_format", "text", "text or json (one JSON object per line)"),
+        ("admin_password", "(generated, printed once)", "password of the bootstrap `admin` user, used only on first start"),
+        ("registration", "closed", "open: anyone may register; closed: admins add members"),
+        ("access_token_ttl", "900", "access token lifetime, seconds"),
+        ("refresh_token_ttl", "2592000", "refresh token lifetime since last use, seconds"),
+        ("bcrypt_cost", "12", "bcrypt work factor for passwords (4–31)"),
+        ("max_body_bytes", "10485760", "largest accepted request body, bytes (larger → 413)"),
+        ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
+        ("rate_limit_burst", "200", "requests a principal may send at once"),
+        ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
+    ]
+
+    public static let environmentPrefix = "AITIP_"
+
+    /// Merges the sources and validates every value, reporting all problems at once.
+    public init(flags: [String: String], environment: [String: String], configFile: String? = nil) throws {
+        var values: [String: String] = [:]
+        let filePath = flags["config"] ?? environment["AITIP_CONFIG"] ?? configFile
+        if let filePath { values.merge(try Self.readFile(filePath)) { _, file in file } }
+        for (key, _, _) in Self.settings {
+            if let value = environment[Self.environmentPrefix + key.uppercased()] { values[key] = value }
+        }
+        values.merge(flags.filter { $0.key != "config" }) { _, flag in flag }
+        try self.init(values: values)
+    }
+
+    public init(values: [String: String]) throws {
+        var problems: [String] = []
+        func number<T: LosslessStringConvertible>(_ key: String, _ fallback: T, _ valid: (T) -> Bool) -> T {
+            guard let text = values[key] else { return fallback }
+            guard let value = T(text), valid(value) else {
+                problems.append("\(key)=\(text) is not valid (\(Self.settings.first { $0.key == key }?.meaning ?? ""))")
+                return fallback
+            }
+            return value
+        }
+        let listen = values["listen"] ?? "127.0.0.1:8080"
+        if let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) {
+            host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            self.port = port
+        } else {
+            problems.append("listen=\(listen) must be host:port, e.g. 127.0.0.1:8080")
+            host = "127.0.0.1"
+            port = 8080
+        }
+        dataDirectory = values["data_dir"] ?? "./data"
+        let absoluteData = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        databaseURL = values["database_url"] ?? "sqlite://\(absoluteData)/aitip.db"
+        objectStoreURL = values["object_store"] ?? "file://\(absoluteData)/objects"
+        if !objectStoreURL.hasPrefix("file://") {
+            problems.append("object_store=\(objectStoreURL): only file:// object stores exist so far")
+        }
+        if let level = values["log_level"] {
+            if let parsed = Logger.Level(rawValue: level) { logLevel = parsed } else {
+                problems.append("log_level=\(level) must be trace, debug, info, notice, warning, error or critical")
+                logLevel = .info
+            }
+        } else {
+            logLevel = .info
+        }
+        if let format = values["log_format"] {
+            logFormat = LogFormat(rawValue: format) ?? .text
+            if LogFormat(rawValue: format) == nil { problems.append("log_format=\(format) must be text or json") }
+        } else {
+            logFormat = .text
+        }
+        adminPassword = values["admin_password"].flatMap { $0.isEmpty ? nil : $0 }
+        let registrationText = values["registration"] ?? "closed"
+        let registration = IdentityConfig.Registration(rawValue: registrationText) ?? .closed
+        if IdentityConfig.Registration(rawValue: registrationText) == nil { problems.append("registration=\(registrationText) must be open or closed") }
+        identity = IdentityConfig(
+            accessTokenLifetime: number("access_token_ttl", 900.0) { $0 >= 10 },
+            refreshTokenLifetime: number("refresh_token_ttl", 2_592_000.0) { $0 >= 60 },
+            registration: registration,
+            bcryptCost: number("bcrypt_cost", UInt8(12)) { (4...31).contains($0) })
+        maxBodyBytes = number("max_body_bytes", 10 * 1024 * 1024) { $0 >= 1024 }
+        rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
+        rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
+        credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
+        if !problems.isEmpty {
+            throw AppError.badRequest("Invalid configuration:\n  " + problems.joined(separator: "\n  "))
+        }
+    }
+
+    static func readFile(_ path: String) throws -> [String: String] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw AppError.badRequest("Cannot read the configuration file \(path): \(error.localizedDescription)")
+        }
+        guard let mapping = try Yams.load(yaml: text) as? [String: Any] else {
+            throw AppError.badRequest("The configuration file \(path) must be a YAML mapping of setting: value")
+        }
+        let known = Set(settings.map(\.key))
+        if let unknown = mapping.keys.first(where: { !known.contains($0) }) {
+            throw AppError.badRequest("Unknown setting '\(unknown)' in \(path); known: \(known.sorted().joined(separator: ", "))")
+        }
+        return mapping.mapValues { "\($0)" }
+    }
+}

@@ -1,0 +1,99 @@
+import AITIPCore
+import Foundation
+import HTTPServer
+import Hummingbird
+import Identity
+import Logging
+import ObjectStore
+import Prometheus
+import ServiceLifecycle
+import Storage
+
+/// Every migration of every module, in order. Numbers are global; append only.
+public enum AllMigrations {
+    public static let list: [Migration] = IdentityMigrations.all
+}
+
+/// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
+public struct AppParts: Sendable {
+    public let database: Database
+    public let dependencies: ServerDependencies
+    public let objectStore: any ObjectStore
+    public let bootstrap: IdentityBootstrap.Result?
+
+    public static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
+        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
+        do {
+            try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
+            let objectStore = try FileSystemObjectStore(root: URL(fileURLWithPath: String(config.objectStoreURL.dropFirst("file://".count))))
+            let hasher = PasswordHasher(cost: config.identity.bcryptCost)
+            let tokens = await AccessTokens(secret: try await IdentityBootstrap.signingSecret(database: database, clock: clock),
+                                            lifetime: config.identity.accessTokenLifetime)
+            let audit = AuditLog(database: database, clock: clock, logger: logger)
+            let bootstrap = try await IdentityBootstrap(database: database, hasher: hasher, clock: clock)
+                .run(adminPassword: config.adminPassword)
+            let dependencies = ServerDependencies(
+                database: database,
+                auth: AuthService(database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
+                                  audit: audit, logger: logger),
+                organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit),
+                projects: ProjectService(database: database, clock: clock, audit: audit),
+                apiKeys: APIKeyService(database: database, clock: clock, audit: audit),
+                audit: audit,
+                metrics: PrometheusCollectorRegistry(),
+                limits: .init(maxBodyBytes: config.maxBodyBytes, requestsPerSecond: config.rateLimitPerSecond,
+                              requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute))
+            return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, bootstrap: bootstrap)
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+}
+
+/// `aitip serve`: migrate, bootstrap, and serve until SIGTERM/SIGINT, then drain and close the database.
+public func buildApplication(_ config: AppConfig, logger: Logger,
+                             onRunning: @escaping @Sendable (String) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
+    let parts = try await AppParts.assemble(config, logger: logger)
+    if let bootstrap = parts.bootstrap { BootstrapNotice.print(bootstrap) }
+    let router = try buildRouter(parts.dependencies)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
+        services: [DatabaseService(database: parts.database)],
+        onServerRunning: { channel in
+            let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" } ?? "\(config.host):\(config.port)"
+            logger.info("aitip is serving", metadata: ["address": .string(address), "database": .string(parts.database.url.description)])
+            await onRunning(address)
+        },
+        logger: logger)
+}
+
+/// Owns the database pool's lifetime: closes it after the HTTP server has drained.
+struct DatabaseService: Service {
+    let database: Database
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await database.shutdown()
+    }
+}
+
+enum BootstrapNotice {
+    /// Printed to the terminal, not logged: a generated password must not end up in log storage.
+    static func print(_ result: IdentityBootstrap.Result) {
+        var lines = ["First start: created user '\(result.username)', organization '\(result.organization.slug)' and project '\(result.project.slug)'."]
+        if let password = result.password {
+            lines.append("One-time admin password: \(password)")
+            lines.append("It is shown only now. Sign in with: aitip login --server http://HOST:PORT --username admin")
+        } else {
+            lines.append("The admin password is the one given in AITIP_ADMIN_PASSWORD.")
+        }
+        let width = (lines.map(\.count).max() ?? 0) + 4
+        var text = String(repeating: "=", count: width) + "\n"
+        for line in lines { text += "  \(line)\n" }
+        text += String(repeating: "=", count: width) + "\n"
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,32 @@
+import AITIPCore
+import Foundation
+import Logging
+import Storage
+
+/// `aitip migrate`: shows what is applied and pending, and applies unless it is a dry run.
+public enum MigrationRunner {
+    public static func run(config: AppConfig, dryRun: Bool, logger: Logger) async throws {
+        let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
+        do {
+            let migrator = try Migrator(database: database, migrations: AllMigrations.list, logger: logger)
+            let status = try await migrator.status()
+            let pending = status.filter { !$0.applied }
+            print("Database: \(database.url)")
+            for item in status {
+                print(String(format: "  %04d  %-32@ %@", item.version, item.name as NSString, (item.applied ? "applied" : "pending") as NSString))
+            }
+            if pending.isEmpty {
+                print("Up to date.")
+            } else if dryRun {
+                print("\(pending.count) pending migration(s) would be applied (dry run: nothing changed).")
+            } else {
+                try await migrator.migrate()
+                print("Applied \(pending.count) migration(s).")
+            }
+            await database.shutdown()
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+}

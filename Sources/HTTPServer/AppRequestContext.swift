@@ -1,0 +1,32 @@
+import AITIPCore
+import Hummingbird
+import Identity
+import Logging
+import NIOCore
+
+/// Per-request facts only: the request id, the peer address, and (after authentication) the caller.
+public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    public var requestId: String = ""
+    public var principal: Principal?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Lets the router test client build contexts without a channel.
+    public init(source: some RequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = nil
+    }
+
+    public var clientAddress: String? { remoteAddress?.ipAddress }
+}
+
+/// The caller of the request being handled, for the generated OpenAPI handlers, which receive no Hummingbird
+/// context. Set by `AuthenticationMiddleware` for the duration of the request's task.
+public enum RequestScope {
+    @TaskLocal public static var caller: Caller = Caller(principal: nil, origin: .system)
+}

@@ -1,0 +1,54 @@
+import AITIPCore
+import Hummingbird
+import Identity
+
+/// Every route needs a valid bearer credential unless it is listed in `publicRoutes`. Also applies rate limits:
+/// per principal on authenticated routes, per client address on the credential endpoints (login, register, refresh).
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    let auth: AuthService
+    let principalLimiter: RateLimiter
+    let credentialLimiter: RateLimiter
+
+    static let publicRoutes: Set<String> = [
+        "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml", "/api/docs",
+        "/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh",
+    ]
+    static let credentialRoutes: Set<String> = ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let path = request.uri.path
+        let origin = RequestOrigin(requestId: context.requestId, clientAddress: context.clientAddress,
+                                   userAgent: request.headers[.userAgent])
+        // Unmatched paths fall through to a plain 404; authenticating them would only turn it into a 401.
+        if Self.publicRoutes.contains(path) || context.endpointPath == nil {
+            if Self.credentialRoutes.contains(path), let wait = credentialLimiter.acquire("ip:\(origin.clientAddress ?? "unknown")") {
+                throw AppError(.tooManyRequests, "Too many sign-in attempts from this address; retry in \(wait) s", retryAfterSeconds: wait)
+            }
+            return try await RequestScope.$caller.withValue(Caller(principal: nil, origin: origin)) {
+                try await next(request, context)
+            }
+        }
+        guard let header = request.headers[.authorization] else {
+            throw AppError.unauthorized("This endpoint needs 'Authorization: Bearer <access token or API key>'")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+            throw AppError.unauthorized("Use 'Authorization: Bearer <access token or API key>'")
+        }
+        guard let principal = try await auth.authenticate(bearer: String(parts[1])) else {
+            throw AppError.unauthorized("The token or API key is invalid, expired or revoked")
+        }
+        let limitKey = principal.apiKeyId.map { "key:\($0)" } ?? "user:\(principal.userId)"
+        if let wait = principalLimiter.acquire(limitKey) {
+            throw AppError(.tooManyRequests, "Rate limit exceeded; retry in \(wait) s", retryAfterSeconds: wait)
+        }
+        context.principal = principal
+        context.logger[metadataKey: "user"] = .string(principal.username)
+        return try await RequestScope.$caller.withValue(Caller(principal: principal, origin: origin)) {
+            try await next(request, context)
+        }
+    }
+}

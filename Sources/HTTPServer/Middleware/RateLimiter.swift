@@ -1,0 +1,47 @@
+import Foundation
+import Synchronization
+
+/// Token buckets by key: `burst` requests at once, refilled at `ratePerSecond`. In memory, so limits are per
+/// replica (docs/operations.md).
+public final class RateLimiter: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    public let ratePerSecond: Double
+    public let burst: Double
+    private let buckets = Mutex<[String: Bucket]>([:])
+    private static let maxTrackedKeys = 100_000
+
+    public init(ratePerSecond: Double, burst: Double) {
+        self.ratePerSecond = ratePerSecond
+        self.burst = burst
+    }
+
+    /// Takes one token for `key`; returns nil when allowed, else the seconds until a token is available.
+    public func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
+        guard ratePerSecond > 0 else { return nil }
+        return buckets.withLock { buckets in
+            if buckets.count > Self.maxTrackedKeys { prune(&buckets, now: now) }
+            var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(burst, bucket.tokens + seconds * ratePerSecond)
+            bucket.updated = now
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                buckets[key] = bucket
+                return nil
+            }
+            buckets[key] = bucket
+            return max(1, Int(((1 - bucket.tokens) / ratePerSecond).rounded(.up)))
+        }
+    }
+
+    /// Forgets buckets that have refilled completely: they behave exactly like new ones.
+    private func prune(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
+        let refillTime = Duration.seconds(burst / ratePerSecond)
+        buckets = buckets.filter { now - $0.value.updated < refillTime }
+    }
+}

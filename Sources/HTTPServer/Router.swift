@@ -1,0 +1,97 @@
+import AITIPCore
+import AITIPAPI
+import Foundation
+import Hummingbird
+import Identity
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import Prometheus
+import Storage
+
+/// What the HTTP layer needs; built by App, or by tests with other parts.
+public struct ServerDependencies: Sendable {
+    public var database: Database
+    public var auth: AuthService
+    public var organizations: OrganizationService
+    public var projects: ProjectService
+    public var apiKeys: APIKeyService
+    public var audit: AuditLog
+    public var metrics: PrometheusCollectorRegistry
+    public var limits: Limits
+
+    public struct Limits: Sendable {
+        public var maxBodyBytes: Int
+        public var requestsPerSecond: Double
+        public var requestBurst: Double
+        public var credentialAttemptsPerMinute: Double
+
+        public init(maxBodyBytes: Int, requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double) {
+            self.maxBodyBytes = maxBodyBytes
+            self.requestsPerSecond = requestsPerSecond
+            self.requestBurst = requestBurst
+            self.credentialAttemptsPerMinute = credentialAttemptsPerMinute
+        }
+    }
+
+    public init(database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
+                apiKeys: APIKeyService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits) {
+        self.database = database
+        self.auth = auth
+        self.organizations = organizations
+        self.projects = projects
+        self.apiKeys = apiKeys
+        self.audit = audit
+        self.metrics = metrics
+        self.limits = limits
+    }
+}
+
+/// The whole HTTP surface: middleware in order (outermost first), the generated API handlers, and the plain
+/// routes whose contracts are not JSON (metrics, the spec itself, the docs page).
+public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestIdMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.metrics))
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes))
+    router.add(middleware: AuthenticationMiddleware(
+        auth: dependencies.auth,
+        principalLimiter: RateLimiter(ratePerSecond: dependencies.limits.requestsPerSecond, burst: dependencies.limits.requestBurst),
+        credentialLimiter: RateLimiter(ratePerSecond: dependencies.limits.credentialAttemptsPerMinute / 60,
+                                       burst: max(1, dependencies.limits.credentialAttemptsPerMinute / 2))))
+    router.add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
+
+    try APIImplementation(dependencies).registerHandlers(
+        on: router,
+        configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+
+    let spec = try APISpec.yaml()
+    let docs = try APIDocsPage.render(specYAML: spec)
+    router.get("/api/v1/openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: spec)))
+    }
+    router.get("/api/docs") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: docs)))
+    }
+    let metrics = dependencies.metrics
+    let database = dependencies.database
+    router.get("/metrics") { _, _ in
+        PoolGauges.update(metrics, figures: database.poolFigures, dialect: database.dialect)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        metrics.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+    return router
+}
+
+enum PoolGauges {
+    static func update(_ registry: PrometheusCollectorRegistry, figures: PoolMetrics.Figures, dialect: Dialect) {
+        let labels = [("dialect", dialect.rawValue)]
+        registry.makeGauge(name: "aitip_db_pool_connections_in_use", labels: labels).set(Double(figures.inUse))
+        registry.makeGauge(name: "aitip_db_pool_connections_max", labels: labels).set(Double(figures.capacity))
+        registry.makeGauge(name: "aitip_db_pool_acquisitions_total", labels: labels).set(Double(figures.acquisitions))
+        registry.makeGauge(name: "aitip_db_pool_acquire_wait_seconds_total", labels: labels).set(figures.waitSeconds)
+    }
+}

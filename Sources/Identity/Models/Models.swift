@@ -1,0 +1,132 @@
+import AITIPCore
+import Foundation
+
+// Rows of the identity tables (design §3). Stored JSON columns are text; services expose them as JSONObject.
+
+public struct Organization: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var slug: String
+    public var plan: String
+    public var settings: String
+    public var quota: String
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+public struct User: Codable, Sendable, Equatable {
+    public var id: UUID
+    /// The organization the user belongs to first (their home organization); memberships list all of them.
+    public var orgId: UUID?
+    public var email: String
+    public var username: String
+    public var passwordHash: String?
+    public var settings: String
+    public var lastLoginAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+public struct Membership: Codable, Sendable, Equatable {
+    public var orgId: UUID
+    public var userId: UUID
+    public var role: Role
+    public var createdAt: Date
+}
+
+/// A member as listed by an organization: the membership with the user's public fields.
+public struct Member: Codable, Sendable, Equatable {
+    public var userId: UUID
+    public var username: String
+    public var email: String
+    public var role: Role
+    public var createdAt: Date
+}
+
+public struct Project: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var orgId: UUID
+    public var ownerId: UUID?
+    public var name: String
+    public var slug: String
+    public var description: String?
+    public var settings: String
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+public struct APIKey: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var userId: UUID
+    public var orgId: UUID
+    public var name: String
+    /// The first characters of the key, shown in lists so a user can tell keys apart.
+    public var prefix: String
+    public var keyHash: String
+    /// JSON array of permission strings; `["*"]` means "whatever my role allows".
+    public var permissions: String
+    public var expiresAt: Date?
+    public var lastUsedAt: Date?
+    public var revokedAt: Date?
+    public var createdAt: Date
+
+    public var scopes: [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(permissions.utf8))) ?? []
+    }
+}
+
+/// A login session: one refresh-token family. Each refresh rotates the secret; presenting an older secret
+/// means the token was stolen or replayed, and revokes the whole session.
+public struct RefreshSession: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var userId: UUID
+    public var tokenHash: String
+    public var generation: Int
+    public var clientAddress: String?
+    public var userAgent: String?
+    public var createdAt: Date
+    public var rotatedAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+    public var revokedReason: String?
+}
+
+public struct AuditEntry: Codable, Sendable, Equatable {
+    public enum Outcome: String, Codable, Sendable, CaseIterable {
+        case success, failure, denied
+    }
+
+    public var id: UUID
+    public var orgId: UUID?
+    public var actorId: UUID?
+    public var actorName: String?
+    public var apiKeyId: UUID?
+    public var action: String
+    public var targetType: String
+    public var targetId: String?
+    public var requestId: String
+    public var clientAddress: String?
+    public var outcome: Outcome
+    public var statusCode: Int?
+    public var detail: String?
+    public var createdAt: Date
+
+    public init(id: UUID = IDGenerator.uuidV7(), orgId: UUID?, actorId: UUID?, actorName: String?, apiKeyId: UUID?,
+                action: String, targetType: String, targetId: String?, requestId: String, clientAddress: String?,
+                outcome: Outcome, statusCode: Int?, detail: String?, createdAt: Date) {
+        self.id = id
+        self.orgId = orgId
+        self.actorId = actorId
+        self.actorName = actorName
+        self.apiKeyId = apiKeyId
+        self.action = action
+        self.targetType = targetType
+        self.targetId = targetId
+        self.requestId = requestId
+        self.clientAddress = clientAddress
+        self.outcome = outcome
+        self.statusCode = statusCode
+        self.detail = detail
+        self.createdAt = createdAt
+    }
+}

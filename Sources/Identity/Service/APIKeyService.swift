@@ -1,0 +1,117 @@
+import AITIPCore
+import Foundation
+import SQLKit
+import Storage
+
+public struct APIKeyInput: Sendable {
+    public var name: String?
+    public var orgId: UUID?
+    public var scopes: [String]?
+    public var expiresAt: Date?
+
+    public init(name: String? = nil, orgId: UUID? = nil, scopes: [String]? = nil, expiresAt: Date? = nil) {
+        self.name = name
+        self.orgId = orgId
+        self.scopes = scopes
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Personal API keys. A key is bound to one organization; its scopes narrow the owner's role there. The secret is
+/// returned once at creation; only its SHA-256 digest is stored.
+public struct APIKeyService: Sendable {
+    /// The scope that means "whatever my role allows".
+    public static let allScopes = "*"
+
+    let database: Database
+    let clock: any Clock
+    let audit: AuditLog
+
+    public init(database: Database, clock: any Clock, audit: AuditLog) {
+        self.database = database
+        self.clock = clock
+        self.audit = audit
+    }
+
+    public func list(_ caller: Caller, page: PageRequest) async throws -> Page<APIKey> {
+        let principal = try caller.requirePrincipal()
+        try requireKeyPermission(principal, .apiKeysRead)
+        return try await database.read { sql in try await APIKeyStore.list(userId: principal.userId, page: page, on: sql) }
+    }
+
+    public func create(_ input: APIKeyInput, caller: Caller) async throws -> (key: APIKey, secret: String) {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        let name = validator.requireText(input.name, "name", maxLength: 255)
+        let scopes = input.scopes ?? [Self.allScopes]
+        validator.check(!scopes.isEmpty, "scopes", "must list at least one permission, or \"*\"")
+        for scope in scopes where scope != Self.allScopes && Permission(scope) == nil {
+            validator.add("scopes", "'\(scope)' is not a permission; use area:action such as training:read")
+        }
+        let now = clock.now()
+        if let expiresAt = input.expiresAt { validator.check(expiresAt > now, "expires_at", "must be in the future") }
+        var orgId = input.orgId
+        if orgId == nil {
+            if case .apiKey(_, let keyOrg, _) = principal.credential { orgId = keyOrg }
+            else if principal.visibleOrgIds.count == 1 { orgId = principal.visibleOrgIds.first }
+            else { validator.add("org_id", "is required when you belong to several organizations") }
+        }
+        try validator.finish()
+        guard let orgId else { throw AppError.validation(validator.errors) }
+        try Policy.authorize(principal, .apiKeysWrite, inOrg: orgId)
+        if case .apiKey(_, _, let keyScopes) = principal.credential {
+            // A key may mint keys only as narrow as itself.
+            let requested = Self.expand(scopes)
+            guard requested.isSubset(of: keyScopes) else {
+                throw AppError.forbidden("An API key can only create keys with scopes it holds itself")
+            }
+        }
+        let secret = SecretToken.newAPIKey()
+        let normalized = scopes.contains(Self.allScopes) ? [Self.allScopes] : Array(Set(scopes)).sorted()
+        let scopesJSON = String(decoding: try JSONEncoder().encode(normalized), as: UTF8.self)
+        let key = APIKey(id: IDGenerator.uuidV7(at: now), userId: principal.userId, orgId: orgId, name: name,
+                         prefix: String(secret.prefix(12)), keyHash: SecretToken.sha256(secret), permissions: scopesJSON,
+                         expiresAt: input.expiresAt, lastUsedAt: nil, revokedAt: nil, createdAt: now)
+        try await database.transaction { sql in
+            try await sql.insert(key, into: "api_keys")
+            try await audit.record(on: sql, caller, orgId: orgId, action: "api_key.create", targetType: "api_key",
+                                   targetId: key.id.lowercasedString, detail: "scopes=\(normalized.joined(separator: ","))")
+        }
+        return (key, secret)
+    }
+
+    /// Revokes one of the caller's keys; organization admins may revoke any key of their organization.
+    public func revoke(_ id: UUID, caller: Caller) async throws -> APIKey {
+        let principal = try caller.requirePrincipal()
+        let now = clock.now()
+        return try await database.transaction { sql in
+            guard var key = try await APIKeyStore.find(id, on: sql) else { throw AppError.notFound("API key") }
+            if key.userId == principal.userId {
+                try Policy.authorize(principal, .apiKeysWrite, inOrg: key.orgId)
+            } else {
+                guard principal.visibleOrgIds.contains(key.orgId), principal.memberships[key.orgId].map({ $0 >= .admin }) == true else {
+                    throw AppError.notFound("API key")
+                }
+                try Policy.authorize(principal, .membersWrite, inOrg: key.orgId)
+            }
+            if key.revokedAt == nil {
+                try await APIKeyStore.revoke(id, at: now, on: sql)
+                key.revokedAt = now
+            }
+            try await audit.record(on: sql, caller, orgId: key.orgId, action: "api_key.revoke", targetType: "api_key",
+                                   targetId: id.lowercasedString)
+            return key
+        }
+    }
+
+    static func expand(_ scopes: [String]) -> Set<Permission> {
+        scopes.contains(allScopes) ? Permission.all : Set(scopes.compactMap(Permission.init))
+    }
+
+    /// Listing keys is about the caller's own keys; an API key needs the scope to do it.
+    private func requireKeyPermission(_ principal: Principal, _ permission: Permission) throws(AppError) {
+        if case .apiKey(_, let orgId, _) = principal.credential {
+            try Policy.authorize(principal, permission, inOrg: orgId)
+        }
+    }
+}

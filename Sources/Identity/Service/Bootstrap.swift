@@ -1,0 +1,73 @@
+import AITIPCore
+import Foundation
+import Logging
+import SQLKit
+import Storage
+
+/// First start: with no users at all, create the `admin` user who owns a `default` organization with a
+/// `default` project. The password comes from configuration or is generated and returned to be shown once.
+public struct IdentityBootstrap: Sendable {
+    public struct Result: Sendable {
+        public var username: String
+        public var password: String?
+        public var organization: Organization
+        public var project: Project
+    }
+
+    public static let adminUsername = "admin"
+
+    let database: Database
+    let hasher: PasswordHasher
+    let clock: any Clock
+
+    public init(database: Database, hasher: PasswordHasher, clock: any Clock) {
+        self.database = database
+        self.hasher = hasher
+        self.clock = clock
+    }
+
+    /// Returns what it created, or nil when the database already has users. `password` in the result is set only
+    /// when it was generated here.
+    public func run(adminPassword: String?) async throws -> Result? {
+        guard try await database.read({ sql in try await UserStore.count(on: sql) }) == 0 else { return nil }
+        if let adminPassword {
+            var validator = Validator()
+            _ = UserValidation.check(email: "admin@localhost.local", username: Self.adminUsername, password: adminPassword, into: &validator)
+            try validator.finish()
+        }
+        let password = adminPassword ?? SecretToken.random(bytes: 15)
+        let hash = try await hasher.hash(password)
+        let now = clock.now()
+        do {
+            return try await database.transaction { sql in
+                guard try await UserStore.count(on: sql) == 0 else { return nil }
+                let org = try await OrganizationService.insertOrganization(name: "Default", preferredSlug: "default", now: now, on: sql)
+                let user = User(id: IDGenerator.uuidV7(at: now), orgId: org.id, email: "admin@localhost.local",
+                                username: Self.adminUsername, passwordHash: hash, settings: "{}", lastLoginAt: nil,
+                                createdAt: now, updatedAt: now)
+                try await sql.insert(user, into: "users")
+                try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdAt: now), into: "org_members")
+                let project = Project(id: IDGenerator.uuidV7(at: now), orgId: org.id, ownerId: user.id, name: "Default",
+                                      slug: "default", description: "Created on first start", settings: "{}",
+                                      createdAt: now, updatedAt: now)
+                try await sql.insert(project, into: "projects")
+                try await AuditStore.insert(AuditEntry(orgId: org.id, actorId: nil, actorName: "system", apiKeyId: nil,
+                                                       action: "system.bootstrap", targetType: "user", targetId: user.id.lowercasedString,
+                                                       requestId: "bootstrap", clientAddress: nil, outcome: .success,
+                                                       statusCode: nil, detail: "created admin, default organization and project",
+                                                       createdAt: now), on: sql)
+                return Result(username: Self.adminUsername, password: adminPassword == nil ? password : nil,
+                              organization: org, project: project)
+            }
+        } catch where SQLErrors.isUniqueViolation(error) {
+            return nil  // another replica bootstrapped at the same moment
+        }
+    }
+
+    /// The JWT signing secret, created once and shared by every replica through the database.
+    public static func signingSecret(database: Database, clock: any Clock) async throws -> String {
+        try await database.transaction { sql in
+            try await SettingsStore.valueInsertingIfAbsent("jwt_signing_secret", SecretToken.random(bytes: 48), now: clock.now(), on: sql)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import AITIPCore
+import Crypto
+import Foundation
+import HummingbirdBcrypt
+import JWTKit
+import NIOPosix
+
+/// bcrypt, run on NIO's blocking pool: one hash costs ~0.25 s of CPU at cost 12 and must not stall an event loop.
+public struct PasswordHasher: Sendable {
+    public let cost: UInt8
+
+    public init(cost: UInt8 = 12) {
+        self.cost = cost
+    }
+
+    public func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    public func verify(_ password: String, hash: String?) async throws -> Bool {
+        // Unknown users still pay for one verification, so response time does not reveal which usernames exist.
+        let hash = hash ?? Self.decoyHash
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    private static let decoyHash = Bcrypt.hash("decoy-password-for-timing", cost: 12)
+}
+
+/// Random secrets and their stored SHA-256 digests. Only digests reach the database.
+public enum SecretToken {
+    public static let apiKeyPrefix = "aitip_"
+
+    public static func random(bytes count: Int = 32) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "A").replacingOccurrences(of: "/", with: "B")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func sha256(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func newAPIKey() -> String { apiKeyPrefix + random() }
+
+    public static func isAPIKey(_ token: String) -> Bool { token.hasPrefix(apiKeyPrefix) }
+}
+
+/// Claims of an access token: who (`sub`), which login session (`sid`), until when (`exp`).
+struct AccessTokenClaims: JWTPayload {
+    var sub: SubjectClaim
+    var sid: String
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+    var iss: IssuerClaim
+
+    func verify(using algorithm: some JWTAlgorithm) throws {
+        // Expiry is checked against the service clock in `AccessTokens.verify`, so tests can move time.
+    }
+}
+
+/// Signs and verifies short-lived HS256 access tokens.
+public struct AccessTokens: Sendable {
+    public static let issuer = "aitip"
+    let keys: JWTKeyCollection
+    let lifetime: TimeInterval
+
+    public init(secret: String, lifetime: TimeInterval) async {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        self.keys = keys
+        self.lifetime = lifetime
+    }
+
+    func sign(userId: UUID, sessionId: UUID, now: Date) async throws -> (token: String, expiresAt: Date) {
+        let expiresAt = now.addingTimeInterval(lifetime)
+        let claims = AccessTokenClaims(sub: .init(value: userId.lowercasedString), sid: sessionId.lowercasedString,
+                                       iat: .init(value: now), exp: .init(value: expiresAt), iss: .init(value: Self.issuer))
+        return (try await keys.sign(claims), expiresAt)
+    }
+
+    /// The user and session of a valid, unexpired token; `nil` for anything else.
+    func verify(_ token: String, now: Date) async -> (userId: UUID, sessionId: UUID)? {
+        guard let claims = try? await keys.verify(token, as: AccessTokenClaims.self),
+              claims.iss.value == Self.issuer, claims.exp.value > now,
+              let userId = UUID(uuidString: claims.sub.value), let sessionId = UUID(uuidString: claims.sid) else {
+            return nil
+        }
+        return (userId, sessionId)
+    }
+}

@@ -1,0 +1,96 @@
+import AITIPCore
+import Foundation
+import SQLKit
+import Storage
+
+enum ProjectStore {
+    static func find(_ id: UUID, on sql: any SQLDatabase) async throws -> Project? {
+        try await sql.select().column("*").from("projects").where("id", .equal, id).row(Project.self)
+    }
+
+    static func list(orgIds: [UUID], page: PageRequest, on sql: any SQLDatabase) async throws -> Page<Project> {
+        guard !orgIds.isEmpty else { return Page(items: [], nextCursor: nil) }
+        var query = sql.select().column("*").from("projects").where("org_id", .in, orgIds)
+        if let after = page.after { query = query.where("id", .greaterThan, after) }
+        let rows = try await query.orderBy("id").limit(page.limit + 1).rows(Project.self)
+        return Page(fetched: rows, limit: page.limit, id: \.id)
+    }
+
+    static func slugExists(_ slug: String, org: UUID, on sql: any SQLDatabase) async throws -> Bool {
+        try await sql.select().column("id").from("projects").where("org_id", .equal, org).where("slug", .equal, slug).first() != nil
+    }
+
+    static func update(_ project: Project, on sql: any SQLDatabase) async throws {
+        var query = sql.update("projects")
+            .set("name", to: project.name).set("slug", to: project.slug).set("settings", to: project.settings)
+            .set("updated_at", to: project.updatedAt)
+        query = project.description.map { query.set("description", to: $0) } ?? query.set("description", to: SQLLiteral.null)
+        try await query.where("id", .equal, project.id).run()
+    }
+
+    static func delete(_ id: UUID, on sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "projects").where("id", .equal, id).run()
+    }
+}
+
+enum APIKeyStore {
+    static func find(_ id: UUID, on sql: any SQLDatabase) async throws -> APIKey? {
+        try await sql.select().column("*").from("api_keys").where("id", .equal, id).row(APIKey.self)
+    }
+
+    static func find(hash: String, on sql: any SQLDatabase) async throws -> APIKey? {
+        try await sql.select().column("*").from("api_keys").where("key_hash", .equal, hash).row(APIKey.self)
+    }
+
+    static func list(userId: UUID, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<APIKey> {
+        var query = sql.select().column("*").from("api_keys").where("user_id", .equal, userId)
+        if let after = page.after { query = query.where("id", .greaterThan, after) }
+        let rows = try await query.orderBy("id").limit(page.limit + 1).rows(APIKey.self)
+        return Page(fetched: rows, limit: page.limit, id: \.id)
+    }
+
+    static func revoke(_ id: UUID, at date: Date, on sql: any SQLDatabase) async throws {
+        try await sql.update("api_keys").set("revoked_at", to: date).where("id", .equal, id)
+            .where("revoked_at", .is, SQLLiteral.null).run()
+    }
+
+    static func touch(_ id: UUID, at date: Date, on sql: any SQLDatabase) async throws {
+        try await sql.update("api_keys").set("last_used_at", to: date).where("id", .equal, id).run()
+    }
+}
+
+enum SessionStore {
+    static func find(_ id: UUID, on sql: any SQLDatabase) async throws -> RefreshSession? {
+        try await sql.select().column("*").from("refresh_sessions").where("id", .equal, id).row(RefreshSession.self)
+    }
+
+    /// Swaps the token hash only if it is still the one presented: of two concurrent refreshes with one token,
+    /// exactly one wins.
+    static func rotate(_ id: UUID, from oldHash: String, to newHash: String, generation: Int, now: Date, expiresAt: Date,
+                       on sql: any SQLDatabase) async throws -> Bool {
+        try await sql.update("refresh_sessions")
+            .set("token_hash", to: newHash).set("generation", to: generation).set("rotated_at", to: now)
+            .set("expires_at", to: expiresAt)
+            .where("id", .equal, id).where("token_hash", .equal, oldHash).where("revoked_at", .is, SQLLiteral.null)
+            .returning("id").first() != nil
+    }
+
+    static func revoke(_ id: UUID, reason: String, at date: Date, on sql: any SQLDatabase) async throws {
+        try await sql.update("refresh_sessions").set("revoked_at", to: date).set("revoked_reason", to: reason)
+            .where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null).run()
+    }
+}
+
+enum SettingsStore {
+    static func value(_ key: String, on sql: any SQLDatabase) async throws -> String? {
+        try await sql.select().column("value").from("server_settings").where("key", .equal, key).first()?
+            .decode(column: "value", as: String.self)
+    }
+
+    /// Stores `value` unless another replica stored one first; returns the value that won.
+    static func valueInsertingIfAbsent(_ key: String, _ value: String, now: Date, on sql: any SQLDatabase) async throws -> String {
+        try await sql.insert(into: "server_settings").columns("key", "value", "created_at")
+            .values(SQLBind(key), SQLBind(value), SQLBind(now)).ignoringConflicts(with: ["key"]).run()
+        return try await self.value(key, on: sql) ?? value
+    }
+}

@@ -1,0 +1,106 @@
+import AITIPCore
+import Crypto
+import Foundation
+import Logging
+import SQLKit
+
+/// Applies migrations in version order and records each in `schema_migrations`, in its own transaction, so a
+/// failed migration leaves the schema at the previous version.
+public struct Migrator: Sendable {
+    public struct Status: Sendable, Equatable {
+        public var version: Int
+        public var name: String
+        public var applied: Bool
+    }
+
+    let database: Database
+    let migrations: [Migration]
+    let logger: Logger
+
+    public init(database: Database, migrations: [Migration], logger: Logger) throws {
+        let versions = migrations.map(\.version)
+        guard versions == versions.sorted(), Set(versions).count == versions.count else {
+            throw AppError(.internalError, "Migrations must have unique, increasing version numbers: \(versions)")
+        }
+        self.database = database
+        self.migrations = migrations
+        self.logger = logger
+    }
+
+    /// Every known migration and whether this database has it.
+    public func status() async throws -> [Status] {
+        try await ensureVersionTable()
+        let applied = try await appliedMigrations()
+        try verify(applied)
+        return migrations.map { Status(version: $0.version, name: $0.name, applied: applied[$0.version] != nil) }
+    }
+
+    /// Applies what is pending; returns what it applied (or, with `dryRun`, what it would apply).
+    @discardableResult
+    public func migrate(dryRun: Bool = false) async throws -> [Status] {
+        let pending = try await status().filter { !$0.applied }
+        if dryRun { return pending }
+        let types = ColumnTypes(dialect: database.dialect)
+        for status in pending {
+            let migration = migrations.first { $0.version == status.version }!
+            let checksum = Self.checksum(migration, types: types)
+            try await database.transaction { sql in
+                for statement in migration.statements(types) {
+                    try await sql.raw(SQLQueryString(statement)).run()
+                }
+                try await sql.insert(into: "schema_migrations")
+                    .columns("version", "name", "checksum", "applied_at")
+                    .values(SQLBind(migration.version), SQLBind(migration.name), SQLBind(checksum), SQLBind(Date()))
+                    .run()
+            }
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+        }
+        return pending
+    }
+
+    private func ensureVersionTable() async throws {
+        let types = ColumnTypes(dialect: database.dialect)
+        try await database.read { sql in
+            try await sql.raw(SQLQueryString("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version \(types.integer) PRIMARY KEY,
+                    name \(types.text) NOT NULL,
+                    checksum \(types.text) NOT NULL,
+                    applied_at \(types.timestamp) NOT NULL
+                )
+                """)).run()
+        }
+    }
+
+    private struct AppliedRow: Decodable {
+        var version: Int
+        var name: String
+        var checksum: String
+    }
+
+    private func appliedMigrations() async throws -> [Int: AppliedRow] {
+        let rows = try await database.read { sql in
+            try await sql.select().columns("version", "name", "checksum").from("schema_migrations")
+                .all(decoding: AppliedRow.self)
+        }
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.version, $0) })
+    }
+
+    private func verify(_ applied: [Int: AppliedRow]) throws {
+        let types = ColumnTypes(dialect: database.dialect)
+        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        for row in applied.values.sorted(by: { $0.version < $1.version }) {
+            guard let migration = known[row.version] else {
+                throw AppError(.internalError, "The database has migration \(row.version) (\(row.name)) that this aitip does not know: it was written by a newer version. Upgrade aitip instead of downgrading.")
+            }
+            guard Self.checksum(migration, types: types) == row.checksum, migration.name == row.name else {
+                throw AppError(.internalError, "Migration \(row.version) (\(row.name)) differs from the one applied to this database. Shipped migrations must never be edited.")
+            }
+        }
+    }
+
+    static func checksum(_ migration: Migration, types: ColumnTypes) -> String {
+        let text = migration.statements(types).joined(separator: ";\n")
+        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

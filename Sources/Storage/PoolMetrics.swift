@@ -1,0 +1,33 @@
+import Synchronization
+
+/// Connection pool figures, read by `/metrics` at scrape time: connections in use, the pool size, and how many
+/// connections were handed out and how long callers waited for them in total.
+public final class PoolMetrics: Sendable {
+    public struct Figures: Sendable, Equatable {
+        public var inUse: Int
+        public var capacity: Int
+        public var acquisitions: Int
+        public var waitSeconds: Double
+    }
+
+    private let state: Mutex<Figures>
+
+    init(capacity: Int) {
+        state = Mutex(Figures(inUse: 0, capacity: capacity, acquisitions: 0, waitSeconds: 0))
+    }
+
+    var figures: Figures { state.withLock { $0 } }
+
+    func acquired(after wait: Duration) {
+        let (seconds, attoseconds) = wait.components
+        state.withLock { figures in
+            figures.inUse += 1
+            figures.acquisitions += 1
+            figures.waitSeconds += Double(seconds) + Double(attoseconds) / 1e18
+        }
+    }
+
+    func released() {
+        state.withLock { $0.inUse -= 1 }
+    }
+}

@@ -1,0 +1,87 @@
+import App
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+
+/// Flags shared by the server-side commands; each mirrors an `AITIP_*` variable and a config file key.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "YAML configuration file (AITIP_CONFIG).") var config: String?
+    @Option(help: "Listen address host:port (AITIP_LISTEN, default 127.0.0.1:8080).") var listen: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory (AITIP_DATA_DIR, default ./data).") var dataDir: String?
+    @Option(name: .customLong("database-url"), help: "sqlite://PATH or postgres://… (AITIP_DATABASE_URL).") var databaseURL: String?
+    @Option(name: .customLong("log-level"), help: "trace … critical (AITIP_LOG_LEVEL, default info).") var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text or json (AITIP_LOG_FORMAT).") var logFormat: String?
+    @Option(help: "open or closed self-registration (AITIP_REGISTRATION, default closed).") var registration: String?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (AITIP_MAX_BODY_BYTES).") var maxBodyBytes: String?
+
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        flags["config"] = config
+        flags["listen"] = listen
+        flags["data_dir"] = dataDir
+        flags["database_url"] = databaseURL
+        flags["log_level"] = logLevel
+        flags["log_format"] = logFormat
+        flags["registration"] = registration
+        flags["max_body_bytes"] = maxBodyBytes
+        return flags
+    }
+
+    func load() throws -> AppConfig {
+        do {
+            return try AppConfig(flags: flags, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    static func makeLogger(_ config: AppConfig) -> Logger {
+        let format = config.logFormat
+        LoggingSystem.bootstrap { label in
+            switch format {
+            case .json: JSONLogHandler(label: label)
+            case .text: StreamLogHandler.standardError(label: label)
+            }
+        }
+        var logger = Logger(label: "aitip")
+        logger.logLevel = config.logLevel
+        return logger
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the aitip server: migrate the database, create the first admin on an empty one, and serve the API.",
+        discussion: "Every option also reads from AITIP_<NAME> and the config file; flags win. See docs/operations.md.")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let config = try options.load()
+        let logger = ServerOptions.makeLogger(config)
+        do {
+            let app = try await buildApplication(config, logger: logger)
+            try await app.runService()
+        } catch {
+            logger.critical("aitip could not start", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending database migrations (the server also does this on start).")
+
+    @OptionGroup var options: ServerOptions
+    @Flag(name: .customLong("dry-run"), help: "List pending migrations without applying them.") var dryRun = false
+
+    func run() async throws {
+        let config = try options.load()
+        let logger = ServerOptions.makeLogger(config)
+        try await MigrationRunner.run(config: config, dryRun: dryRun, logger: logger)
+    }
+}
