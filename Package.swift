@@ -115,20 +115,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Shared by the test targets only: throwaway SQLite and PostgreSQL databases, a movable clock.
+        .target(
+            name: "AITIPTestSupport",
+            dependencies: [
+                "Storage", "AITIPCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            path: "Tests/AITIPTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "AITIPCore"],
+            dependencies: ["Storage", "AITIPCore", "AITIPTestSupport", "ObjectStore", "Events"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IdentityTests",
-            dependencies: ["Identity", "Storage", "AITIPCore"],
+            dependencies: ["Identity", "Storage", "AITIPCore", "AITIPTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "App", "HTTPServer", "Identity", "Storage", "AITIPCore",
+                "App", "HTTPServer", "Identity", "Storage", "AITIPCore", "AITIPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -5,7 +5,8 @@ import Foundation
 /// - A principal that cannot see the resource's organization gets `notFound`, never `forbidden`, so ids of other
 ///   tenants do not leak.
 /// - A principal that can see it but lacks the right gets `forbidden`.
-/// - `projects:delete` held through the member role applies only to what the member created (design §6.1 ABAC).
+/// - `projects:write` and `projects:delete` held through the member role apply to existing projects only when the
+///   member created them (design §6.1 attribute `created_by`).
 public enum Policy {
     public struct Resource: Sendable {
         public var kind: String
@@ -22,9 +23,20 @@ public enum Policy {
     }
 
     /// Permissions a member holds only on what they created themselves.
-    static let ownerOnlyForMembers: Set<Permission> = [.projectsDelete]
+    static let ownerOnlyForMembers: Set<Permission> = [.projectsWrite, .projectsDelete]
 
+    /// For an existing resource: reading, changing or deleting it.
     public static func authorize(_ principal: Principal, _ permission: Permission, on resource: Resource) throws(AppError) {
+        try authorize(principal, permission, resource, checkCreator: true)
+    }
+
+    /// For actions on an organization itself or inside it with no resource yet (e.g. creating a project).
+    public static func authorize(_ principal: Principal, _ permission: Permission, inOrg orgId: UUID) throws(AppError) {
+        try authorize(principal, permission, Resource(kind: "Organization", orgId: orgId), checkCreator: false)
+    }
+
+    private static func authorize(_ principal: Principal, _ permission: Permission, _ resource: Resource,
+                                  checkCreator: Bool) throws(AppError) {
         guard principal.visibleOrgIds.contains(resource.orgId) else {
             throw AppError.notFound(resource.kind)
         }
@@ -32,15 +44,10 @@ public enum Policy {
         guard granted.contains(permission) else {
             throw AppError.forbidden("You need the '\(permission)' permission in this organization for this action")
         }
-        if ownerOnlyForMembers.contains(permission), principal.memberships[resource.orgId] == .member,
+        if checkCreator, ownerOnlyForMembers.contains(permission), principal.memberships[resource.orgId] == .member,
            resource.createdBy != principal.userId {
             throw AppError.forbidden("Members may only use '\(permission)' on what they created; ask an admin")
         }
-    }
-
-    /// For actions on an organization itself (no resource inside it yet, e.g. creating a project).
-    public static func authorize(_ principal: Principal, _ permission: Permission, inOrg orgId: UUID) throws(AppError) {
-        try authorize(principal, permission, on: Resource(kind: "Organization", orgId: orgId))
     }
 
     public static func allows(_ principal: Principal, _ permission: Permission, on resource: Resource) -> Bool {

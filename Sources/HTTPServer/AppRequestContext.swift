@@ -16,12 +16,6 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
         remoteAddress = source.channel.remoteAddress
     }
 
-    /// Lets the router test client build contexts without a channel.
-    public init(source: some RequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = nil
-    }
-
     public var clientAddress: String? { remoteAddress?.ipAddress }
 }
 

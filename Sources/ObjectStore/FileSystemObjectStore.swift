@@ -16,11 +16,11 @@ public struct FileSystemObjectStore: ObjectStore {
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = target.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)")
         try data.write(to: temporary)
-        do {
-            _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
-        } catch {
+        // rename(2) replaces the target atomically within one filesystem.
+        guard rename(temporary.path, target.path) == 0 else {
+            let code = errno
             try? FileManager.default.removeItem(at: temporary)
-            throw error
+            throw AppError(.internalError, "Could not store object '\(key)': \(String(cString: strerror(code)))")
         }
     }
 

@@ -19,6 +19,8 @@ public final class Database: Sendable {
     private let lease: any ConnectionLease
     private let logger: Logger
     private let metrics: PoolMetrics
+    /// Serializes write transactions on SQLite (nil on PostgreSQL, whose writers do not block the thread pool).
+    private let writerGate: WriterGate?
 
     public struct Options: Sendable {
         public var connectionsPerEventLoop: Int
@@ -34,6 +36,7 @@ public final class Database: Sendable {
         self.url = url
         self.dialect = url.dialect
         self.logger = logger
+        self.writerGate = url.dialect == .sqlite ? WriterGate() : nil
         self.metrics = PoolMetrics(capacity: options.connectionsPerEventLoop * Array(eventLoopGroup.makeIterator()).count)
         switch url {
         case .sqlite(let path):
@@ -66,6 +69,11 @@ public final class Database: Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard let writerGate else { return try await runTransaction(body) }
+        return try await writerGate.withPermit { try await runTransaction(body) }
+    }
+
+    private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { sql in
             try await sql.raw(SQLQueryString(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")).run()
             do {

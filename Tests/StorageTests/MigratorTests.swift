@@ -1,0 +1,181 @@
+import AITIPCore
+import AITIPTestSupport
+import Foundation
+import SQLKit
+import Storage
+import Testing
+
+@Suite("Migrator on SQLite and PostgreSQL")
+struct MigratorTests {
+    static let sample: [Migration] = [
+        Migration(1, "create_widgets") { t in
+            ["CREATE TABLE widgets (id \(t.uuid) PRIMARY KEY, name \(t.text) NOT NULL UNIQUE, made_at \(t.timestamp) NOT NULL)"]
+        },
+        Migration(2, "create_gadgets") { t in
+            ["CREATE TABLE gadgets (id \(t.bigint) PRIMARY KEY, payload \(t.json) NOT NULL DEFAULT '{}', ok \(t.bool) NOT NULL)"]
+        },
+    ]
+
+    @Test("applies pending migrations once, in order, and a dry run changes nothing", arguments: DatabaseKind.available)
+    func appliesOnce(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            let migrator = try Migrator(database: database, migrations: Self.sample, logger: TestEnvironment.logger)
+            let planned = try await migrator.migrate(dryRun: true)
+            #expect(planned.map(\.version) == [1, 2])
+            #expect(try await migrator.status().allSatisfy { !$0.applied })
+
+            let applied = try await migrator.migrate()
+            #expect(applied.map(\.name) == ["create_widgets", "create_gadgets"])
+            #expect(try await migrator.status().allSatisfy(\.applied))
+            #expect(try await migrator.migrate().isEmpty)
+
+            try await database.read { sql in
+                try await sql.insert(into: "widgets").columns("id", "name", "made_at")
+                    .values(SQLBind(UUID()), SQLBind("a"), SQLBind(Date())).run()
+            }
+        }
+    }
+
+    @Test("refuses to start when an applied migration was edited", arguments: DatabaseKind.available)
+    func detectsEditedMigration(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            try await Migrator(database: database, migrations: Self.sample, logger: TestEnvironment.logger).migrate()
+            var edited = Self.sample
+            edited[1] = Migration(2, "create_gadgets") { t in ["CREATE TABLE gadgets (id \(t.bigint) PRIMARY KEY)"] }
+            let migrator = try Migrator(database: database, migrations: edited, logger: TestEnvironment.logger)
+            await #expect(throws: AppError.self) { try await migrator.migrate() }
+        }
+    }
+
+    @Test("refuses to run an older aitip against a newer schema", arguments: DatabaseKind.available)
+    func detectsNewerSchema(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            try await Migrator(database: database, migrations: Self.sample, logger: TestEnvironment.logger).migrate()
+            let older = try Migrator(database: database, migrations: [Self.sample[0]], logger: TestEnvironment.logger)
+            let error = await #expect(throws: AppError.self) { try await older.status() }
+            #expect(error?.detail.contains("newer version") == true)
+        }
+    }
+
+    @Test("a failing migration leaves the schema at the previous version", arguments: DatabaseKind.available)
+    func failedMigrationRollsBack(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            let broken = Self.sample + [Migration(3, "broken") { t in
+                ["CREATE TABLE halfway (id \(t.integer) PRIMARY KEY)", "THIS IS NOT SQL"]
+            }]
+            let migrator = try Migrator(database: database, migrations: broken, logger: TestEnvironment.logger)
+            await #expect(throws: (any Error).self) { try await migrator.migrate() }
+            let status = try await migrator.status()
+            #expect(status.map(\.applied) == [true, true, false])
+            // The first statement of the failed migration was rolled back with it.
+            try await Migrator(database: database, migrations: Self.sample + [Migration(3, "broken") { t in
+                ["CREATE TABLE halfway (id \(t.integer) PRIMARY KEY)"]
+            }], logger: TestEnvironment.logger).migrate()
+        }
+    }
+
+    @Test("migration versions must be unique and increasing")
+    func rejectsBadOrder() async throws {
+        try await withDatabase(.sqlite) { database in
+            #expect(throws: AppError.self) {
+                try Migrator(database: database, migrations: Array(Self.sample.reversed()), logger: TestEnvironment.logger)
+            }
+            #expect(throws: AppError.self) {
+                try Migrator(database: database, migrations: [Self.sample[0], Self.sample[0]], logger: TestEnvironment.logger)
+            }
+        }
+    }
+}
+
+@Suite("Database transactions and dialect helpers")
+struct DatabaseTests {
+    @Test("a transaction that throws is rolled back", arguments: DatabaseKind.available)
+    func rollback(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            try await database.read { sql in try await sql.raw("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT UNIQUE)").run() }
+            struct Boom: Error {}
+            await #expect(throws: Boom.self) {
+                try await database.transaction { sql in
+                    try await sql.raw("INSERT INTO notes (id, body) VALUES (1, 'kept?')").run()
+                    throw Boom()
+                }
+            }
+            let count = try await database.read { sql in
+                try await sql.raw("SELECT COUNT(*) AS n FROM notes").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(count == 0)
+        }
+    }
+
+    @Test("unique violations are recognised on both databases", arguments: DatabaseKind.available)
+    func uniqueViolation(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            try await database.read { sql in try await sql.raw("CREATE TABLE tags (name TEXT PRIMARY KEY)").run() }
+            try await database.transaction { sql in try await sql.raw("INSERT INTO tags (name) VALUES ('x')").run() }
+            do {
+                try await database.transaction { sql in try await sql.raw("INSERT INTO tags (name) VALUES ('x')").run() }
+                Issue.record("the duplicate insert succeeded")
+            } catch {
+                #expect(SQLErrors.isUniqueViolation(error))
+            }
+            do {
+                try await database.read { sql in try await sql.raw("SELECT * FROM no_such_table").run() }
+            } catch {
+                #expect(!SQLErrors.isUniqueViolation(error))
+            }
+        }
+    }
+
+    @Test("concurrent write transactions on SQLite wait for each other instead of failing")
+    func concurrentWrites() async throws {
+        try await withDatabase(.sqlite) { database in
+            try await database.read { sql in try await sql.raw("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)").run() }
+            try await database.transaction { sql in try await sql.raw("INSERT INTO counter VALUES (1, 0)").run() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        try await database.transaction { sql in
+                            let current = try await sql.raw("SELECT n FROM counter WHERE id = 1").first()!.decode(column: "n", as: Int.self)
+                            try await sql.raw("UPDATE counter SET n = \(bind: current + 1) WHERE id = 1").run()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let total = try await database.read { sql in try await sql.raw("SELECT n FROM counter").first()!.decode(column: "n", as: Int.self) }
+            #expect(total == 40)
+        }
+    }
+
+    @Test("PostgreSQL is reachable when CI requires it")
+    func postgresPresentInCI() {
+        if TestEnvironment.postgresRequired {
+            #expect(DatabaseKind.available.contains(.postgres), "AITIP_REQUIRE_POSTGRES=1 but AITIP_TEST_POSTGRES_URL is not set")
+        }
+    }
+
+    @Test("database URLs parse and hide passwords in logs")
+    func urls() throws {
+        #expect(try DatabaseURL(parsing: "sqlite:///tmp/x.db") == .sqlite(path: "/tmp/x.db"))
+        let postgres = try DatabaseURL(parsing: "postgres://aitip:s3cret@db:5432/aitip")
+        #expect(postgres.dialect == .postgres)
+        #expect(!postgres.description.contains("s3cret"))
+        #expect(throws: AppError.self) { try DatabaseURL(parsing: "mysql://x") }
+        #expect(throws: AppError.self) { try DatabaseURL(parsing: "sqlite://") }
+    }
+}
+
+/// Runs `body` with a fresh database of `kind`, closing and dropping it afterwards.
+func withDatabase(_ kind: DatabaseKind, _ body: (Database) async throws -> Void) async throws {
+    let scratch = try await ScratchDatabase.make(kind)
+    let database = try scratch.open()
+    do {
+        try await body(database)
+    } catch {
+        await database.shutdown()
+        await scratch.drop()
+        throw error
+    }
+    await database.shutdown()
+    await scratch.drop()
+}
