@@ -2,7 +2,9 @@ import AITIPCore
 import Hummingbird
 
 /// Refuses bodies over the configured size with 413 before any handler reads them: by Content-Length when the
-/// client declares it, and while collecting when it streams.
+/// client declares it, and while collecting when it streams. An empty POST/PUT/PATCH body is read as `{}`: the
+/// generated decoders would otherwise fail on optional bodies (logout) and report "not JSON" instead of naming
+/// the missing fields.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBytes: Int
@@ -12,10 +14,17 @@ struct BodyLimitMiddleware: RouterMiddleware {
             throw tooLarge
         }
         var request = request
+        let body: ByteBuffer
         do {
-            _ = try await request.collectBody(upTo: maxBytes)
+            body = try await request.collectBody(upTo: maxBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
+        }
+        if body.readableBytes == 0, [.post, .put, .patch].contains(request.method) {
+            var head = request.head
+            head.headerFields[.contentType] = "application/json"
+            head.headerFields[.contentLength] = "2"
+            request = Request(head: head, body: .init(buffer: ByteBuffer(string: "{}")))
         }
         return try await next(request, context)
     }
