@@ -89,10 +89,8 @@ public struct APIKeyService: Sendable {
             if key.userId == principal.userId {
                 try Policy.authorize(principal, .apiKeysWrite, inOrg: key.orgId)
             } else {
-                guard principal.visibleOrgIds.contains(key.orgId), principal.memberships[key.orgId].map({ $0 >= .admin }) == true else {
-                    throw AppError.notFound("API key")
-                }
-                try Policy.authorize(principal, .membersWrite, inOrg: key.orgId)
+                // Managing other people's keys is managing members: admins and owners.
+                try Policy.authorize(principal, .membersWrite, on: Policy.Resource(kind: "API key", orgId: key.orgId, createdBy: key.userId))
             }
             if key.revokedAt == nil {
                 try await APIKeyStore.revoke(id, at: now, on: sql)
