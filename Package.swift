@@ -138,8 +138,9 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "App", "HTTPServer", "Identity", "Storage", "AITIPCore", "AITIPTestSupport",
+                "App", "HTTPServer", "Identity", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

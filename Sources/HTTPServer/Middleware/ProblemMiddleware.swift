@@ -54,6 +54,10 @@ struct ProblemMiddleware: RouterMiddleware {
     /// The generated server wraps what handlers throw, and request-parsing failures, in `ServerError`.
     private static func fromOpenAPI(_ error: ServerError, logger: Logger) -> AppError {
         let underlying = error.underlyingError
+        if let decoding = underlying as? DecodingError, [.get, .delete, .head].contains(error.request.method) {
+            // Bodiless requests fail to decode only in their query or path parameters.
+            return AppError.badRequest("A query or path parameter has an invalid value: \(DecodingProblem.describe(decoding))")
+        }
         if underlying is AppError || underlying is DecodingError || SQLErrors.isUniqueViolation(underlying) {
             return appError(from: underlying, logger: logger)
         }
@@ -102,6 +106,20 @@ enum DecodingProblem {
             return .validation([FieldError(field: path(context.codingPath), message: "has an invalid value: \(clean(context.debugDescription))")])
         @unknown default:
             return .badRequest("The body could not be decoded")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let field = context.codingPath.isEmpty ? "a value" : path(context.codingPath)
+            return "\(field) must be \(describe(type))"
+        case .keyNotFound(let key, _):
+            return "\(key.stringValue) is required"
+        case .dataCorrupted(let context):
+            return clean(context.debugDescription)
+        @unknown default:
+            return "it could not be decoded"
         }
     }
 

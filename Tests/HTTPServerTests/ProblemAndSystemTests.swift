@@ -1,0 +1,144 @@
+import AITIPAPI
+import AITIPTestSupport
+import Foundation
+import HTTPTypes
+import Testing
+import Yams
+
+@Suite("Errors are problem+json, bodies are bounded, routes are protected")
+struct ProblemTests {
+    func expectProblem(_ reply: Reply, status: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(reply.status == status, "\(reply.text)", sourceLocation: sourceLocation)
+        #expect(reply.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+        #expect(reply["status"] as? Int == status, sourceLocation: sourceLocation)
+        #expect((reply.string("type") ?? "").hasPrefix("https://aitip.dev/problems/"), sourceLocation: sourceLocation)
+        #expect(reply.string("title") != nil && reply.string("detail") != nil, sourceLocation: sourceLocation)
+        #expect(reply.string("request_id") == reply.headers[HTTPField.Name("X-Request-Id")!], sourceLocation: sourceLocation)
+        for leak in ["Swift.", ".swift", "DecodingError", "PSQLError", "SQLiteError", "CodingKeys"] {
+            #expect(!reply.text.contains(leak), "leaks '\(leak)': \(reply.text)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("malformed JSON, missing and mistyped fields, bad UUIDs, bad paging", arguments: DatabaseKind.available)
+    func badInput(kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            expectProblem(try await app.call(.post, "/api/v1/projects", token: token, raw: "{\"name\": "), status: 400)
+            expectProblem(try await app.call(.post, "/api/v1/projects", token: token, raw: "[1,2]"), status: 422)
+            let missing = try await app.call(.post, "/api/v1/projects", token: token, json: [String: Any]())
+            expectProblem(missing, status: 422)
+            #expect((missing["errors"] as? [[String: Any]])?.first?["field"] as? String == "name")
+            let mistyped = try await app.call(.post, "/api/v1/projects", token: token, json: ["name": 42])
+            expectProblem(mistyped, status: 422)
+            #expect((mistyped["errors"] as? [[String: Any]])?.first?["message"] as? String == "must be a string")
+            let blank = try await app.call(.post, "/api/v1/projects", token: token, json: ["name": "   ", "slug": "Bad Slug"])
+            expectProblem(blank, status: 422)
+            #expect(Set((blank["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }) == ["name", "slug"])
+            expectProblem(try await app.call(.get, "/api/v1/projects/not-a-uuid", token: token), status: 400)
+            expectProblem(try await app.call(.get, "/api/v1/projects/\(UUID())", token: token), status: 404)
+            expectProblem(try await app.call(.get, "/api/v1/projects?limit=0", token: token), status: 422)
+            expectProblem(try await app.call(.get, "/api/v1/projects?limit=ten", token: token), status: 400)
+            expectProblem(try await app.call(.get, "/api/v1/projects?cursor=zzz", token: token), status: 422)
+            expectProblem(try await app.call(.get, "/api/v1/audit?since=yesterday", token: token), status: 400)
+            expectProblem(try await app.call(.get, "/api/v1/no/such/route", token: token), status: 404)
+            expectProblem(try await app.call(.get, "/nothing-here"), status: 404)
+            expectProblem(try await app.call(.post, "/api/v1/orgs", token: token, json: ["name": "Default", "slug": "default"]), status: 409)
+        }
+    }
+
+    @Test("bodies over the limit are refused with 413 and nothing is created")
+    func oversizedBody() async throws {
+        try await withApp(.sqlite, settings: ["max_body_bytes": "2048"]) { app in
+            let token = try await app.adminToken()
+            let before = try await app.call(.get, "/api/v1/projects", token: token).items.count
+            let huge = try await app.call(.post, "/api/v1/projects", token: token,
+                                          json: ["name": "Big", "description": String(repeating: "x", count: 4096)])
+            expectProblem(huge, status: 413)
+            #expect(try await app.call(.get, "/api/v1/projects", token: token).items.count == before)
+        }
+    }
+
+    @Test("every operation in the spec needs a credential unless it is marked public")
+    func everyRouteIsProtected() async throws {
+        let spec = try #require(try Yams.load(yaml: try APISpec.yaml()) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: Any])
+        var operations: [(path: String, method: HTTPRequest.Method, isPublic: Bool)] = []
+        for (path, item) in paths {
+            for (method, operation) in (item as? [String: Any] ?? [:]) {
+                guard let httpMethod = HTTPRequest.Method(method.uppercased()), let operation = operation as? [String: Any] else { continue }
+                operations.append((path, httpMethod, (operation["security"] as? [Any])?.isEmpty == true))
+            }
+        }
+        let all = operations
+        try await withApp(.sqlite) { app in
+            var checked = 0
+            for (path, httpMethod, isPublic) in all {
+                do {
+                    let method = httpMethod.rawValue
+                    let concrete = path.replacingOccurrences(of: #"\{[a-z_]+\}"#, with: UUID().uuidString.lowercased(), options: .regularExpression)
+                    let reply = try await app.call(httpMethod, concrete, json: [String: Any]())
+                    if isPublic {
+                        #expect(reply.status != 401 || path.hasSuffix("login") || path.hasSuffix("refresh"), "\(method) \(path)")
+                    } else {
+                        #expect(reply.status == 401, "\(method) \(path) answered \(reply.status) without credentials")
+                        let forged = try await app.call(httpMethod, concrete, token: "aitip_forged", json: [String: Any]())
+                        #expect(forged.status == 401, "\(method) \(path) accepted a forged key")
+                    }
+                    checked += 1
+                }
+            }
+            #expect(checked >= 25)
+        }
+    }
+
+    @Test("request ids: a sane client id is echoed, anything else replaced")
+    func requestIds() async throws {
+        try await withApp(.sqlite) { app in
+            let header = HTTPField.Name("X-Request-Id")!
+            let echoed = try await app.call(.get, "/healthz", headers: [header: "trace-123.abc"])
+            #expect(echoed.headers[header] == "trace-123.abc")
+            let replaced = try await app.call(.get, "/healthz", headers: [header: "bad id\u{7f}<script>"])
+            #expect(replaced.headers[header] != nil && replaced.headers[header] != "bad id\u{7f}<script>")
+            #expect(try await app.call(.get, "/healthz").headers[header]?.count == 36)
+        }
+    }
+}
+
+@Suite("Probes, metrics and the API description")
+struct SystemEndpointTests {
+    @Test("healthz, readyz and metrics answer without credentials", arguments: DatabaseKind.available)
+    func probes(kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            #expect(try await app.call(.get, "/healthz")["status"] as? String == "ok")
+            let ready = try await app.call(.get, "/readyz")
+            #expect(ready.status == 200 && ready["database"] as? String == "ok")
+            _ = try await app.call(.get, "/api/v1/projects")
+            let metrics = try await app.call(.get, "/metrics")
+            #expect(metrics.status == 200)
+            #expect(metrics.text.contains(#"aitip_http_requests_total{route="/api/v1/projects",method="GET",status="401"}"#))
+            #expect(metrics.text.contains("aitip_http_request_duration_seconds_bucket"))
+            #expect(metrics.text.contains("aitip_db_pool_connections_max{dialect=\"\(kind.rawValue)\"}"))
+        }
+    }
+
+    @Test("readyz reports 503 when the database is gone")
+    func notReady() async throws {
+        try await withApp(.sqlite) { app in
+            await app.parts.database.shutdown()
+            let reply = try await app.call(.get, "/readyz")
+            #expect(reply.status == 503 && reply["status"] as? String == "not_ready")
+        }
+    }
+
+    @Test("the OpenAPI document and its docs page are served")
+    func apiDescription() async throws {
+        try await withApp(.sqlite) { app in
+            let spec = try await app.call(.get, "/api/v1/openapi.yaml")
+            #expect(spec.status == 200 && spec.text.hasPrefix("openapi: \"3.1.0\""))
+            let docs = try await app.call(.get, "/api/docs")
+            #expect(docs.status == 200 && docs.headers[.contentType]?.hasPrefix("text/html") == true)
+            #expect(docs.text.contains("/api/v1/auth/api-keys") && docs.text.contains("schema-Problem"))
+            #expect(!docs.text.contains("http://") || !docs.text.contains("<script src"))
+        }
+    }
+}
