@@ -58,7 +58,7 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         auth: dependencies.auth,
         principalLimiter: RateLimiter(ratePerSecond: dependencies.limits.requestsPerSecond, burst: dependencies.limits.requestBurst),
         credentialLimiter: RateLimiter(ratePerSecond: dependencies.limits.credentialAttemptsPerMinute / 60,
-                                       burst: max(1, dependencies.limits.credentialAttemptsPerMinute / 2))))
+                                       burst: max(1, dependencies.limits.credentialAttemptsPerMinute))))
     router.add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
 
     try APIImplementation(dependencies).registerHandlers(
