@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end: the real `aitip` binary as a server and as a CLI, over a real socket.
+#   scripts/e2e-cli.sh sqlite|postgres     (postgres needs AITIP_TEST_POSTGRES_URL, see scripts/services.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-sqlite}
+bin=${AITIP_BIN:-.build/debug/aitip}
+work=$(mktemp -d -t aitip-e2e.XXXXXX)
+port=$((20000 + RANDOM % 20000))
+server="http://127.0.0.1:$port"
+export XDG_CONFIG_HOME="$work/config"
+unset AITIP_TOKEN AITIP_SERVER
+passed=0; failed=0; server_pid=
+
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+check() {  # check "description" command… — passes when the command succeeds
+  local what=$1; shift
+  if "$@" >"$work/out" 2>&1; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $what"; sed 's/^/    /' "$work/out"; fi
+}
+exits() {  # exits CODE "description" command… — passes when the command exits with CODE
+  local code=$1 what=$2; shift 2
+  "$@" >"$work/out" 2>&1; local got=$?
+  if [ "$got" -eq "$code" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $what (exit $got, wanted $code)"; sed 's/^/    /' "$work/out"; fi
+}
+
+database_url="sqlite://$work/data/aitip.db"
+if [ "$kind" = postgres ]; then
+  [ -n "${AITIP_TEST_POSTGRES_URL:-}" ] || { echo "AITIP_TEST_POSTGRES_URL is not set"; exit 1; }
+  db="aitip_e2e_$$"
+  PGPASSWORD=secret psql -h 127.0.0.1 -p "${PGPORT:-55432}" -U postgres -qc "CREATE DATABASE $db" || exit 1
+  database_url="${AITIP_TEST_POSTGRES_URL%/*}/$db"
+fi
+
+# First start on an empty database: the admin password is generated and printed once.
+"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --database-url "$database_url" >"$work/server.out" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fs "$server/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+check "healthz answers" curl -fs "$server/healthz"
+check "readyz answers" curl -fs "$server/readyz"
+password=$(sed -n 's/.*One-time admin password: \([^ ]*\).*/\1/p' "$work/server.out")
+check "a one-time admin password is printed" test -n "$password"
+check "the password is not in the logs" bash -c "! grep -q -- '$password' '$work/server.err'"
+
+aitip() { "$bin" "$@"; }
+exits 3 "whoami before login says not signed in" aitip whoami --server "$server"
+check "login with the printed password" bash -c "printf '%s\n' '$password' | '$bin' login --server '$server' --username admin --password-stdin"
+check "credentials are saved 0600" bash -c "[ \"\$(stat -c %a '$XDG_CONFIG_HOME/aitip/credentials.json')\" = 600 ]"
+check "whoami" aitip whoami
+check "orgs list shows the default organization" bash -c "'$bin' orgs list | grep -q default"
+check "orgs create" aitip orgs create --name "E2E Lab" -o json
+org=$(aitip orgs list -o json | python3 -c 'import json,sys; print([o["id"] for o in json.load(sys.stdin)["items"] if o["slug"]=="e2e-lab"][0])')
+check "projects create" aitip projects create --name "Detector" --org "$org" --description "e2e"
+project=$(aitip projects list --org "$org" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+check "projects get -o yaml" bash -c "'$bin' projects get '$project' -o yaml | grep -q 'name: Detector'"
+exits 1 "projects create without a name is refused" aitip projects create --name " " --org "$org"
+exits 1 "orgs get with a bad id is refused" aitip orgs get not-a-uuid
+key=$(aitip api-keys create --name e2e --org "$org" --scope projects:read -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+key_id=$(aitip api-keys list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+check "an API key works as AITIP_TOKEN" bash -c "AITIP_TOKEN='$key' AITIP_SERVER='$server' '$bin' projects list | grep -q Detector"
+exits 1 "the key's scopes hold (no projects:write)" env AITIP_TOKEN="$key" AITIP_SERVER="$server" "$bin" projects create --name "Nope" --org "$org"
+check "api-keys revoke" aitip api-keys revoke "$key_id"
+exits 3 "a revoked key is refused" env AITIP_TOKEN="$key" AITIP_SERVER="$server" "$bin" projects list
+check "projects delete" aitip projects delete "$project"
+check "orgs delete" aitip orgs delete "$org"
+exits 4 "an unreachable server is reported" env AITIP_TOKEN=x "$bin" whoami --server http://127.0.0.1:1
+check "--help everywhere" bash -c "'$bin' --help && '$bin' projects create --help && '$bin' api-keys --help"
+check "shell completion script" bash -c "'$bin' --generate-completion-script bash | grep -q _aitip"
+check "logout" aitip logout
+exits 3 "after logout the CLI is signed out" aitip whoami --server "$server"
+check "migrate --dry-run on an up-to-date database" bash -c "'$bin' migrate --dry-run --database-url '$database_url' | grep -q 'Up to date'"
+
+# Graceful shutdown: SIGTERM drains and exits 0.
+kill -TERM "$server_pid"; wait "$server_pid"; code=$?; server_pid=
+check "SIGTERM stops the server cleanly (exit $code)" test "$code" -eq 0
+
+if [ "$kind" = postgres ]; then
+  PGPASSWORD=secret psql -h 127.0.0.1 -p "${PGPORT:-55432}" -U postgres -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
+fi
+echo "e2e ($kind): $passed checks passed, $failed failed"
+[ "$failed" -eq 0 ]

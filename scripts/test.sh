@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs every test: `./scripts/test.sh`.
+# Installs what is missing (Debian packages), starts a throwaway PostgreSQL on 127.0.0.1, builds, runs the
+# end-to-end CLI checks against the real binary on SQLite and PostgreSQL, then the Swift test suites on both
+# databases. Services are stopped by PID on exit, whatever happens.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+ensure_packages() {
+  local missing=()
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v python3 >/dev/null || missing+=(python3)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null || return 1
+  fi
+}
+
+. scripts/services.sh
+trap 'pg_stop' EXIT
+
+ensure_packages || { echo "could not install test dependencies"; exit 1; }
+log "starting PostgreSQL 15 on 127.0.0.1:$PGPORT"
+pg_start || { echo "PostgreSQL did not start"; exit 1; }
+export AITIP_REQUIRE_POSTGRES=1
+
+log "building (debug, with tests)"
+swift build --build-tests || exit 1
+
+log "end-to-end: server and CLI on SQLite and PostgreSQL"
+scripts/e2e-cli.sh sqlite || exit 1
+scripts/e2e-cli.sh postgres || exit 1
+
+log "Swift test suites (SQLite and PostgreSQL)"
+swift test --skip-build
