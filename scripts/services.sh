@@ -10,7 +10,7 @@ pg_start() {
   runuser -u postgres -- "$PGBIN/initdb" -D "$PGTMP/data" -U postgres --pwfile="$PGTMP/pw" \
       -A scram-sha-256 --auth-local=trust -E UTF8 >"$PGTMP/initdb.log" || { cat "$PGTMP/initdb.log"; return 1; }
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w -t 30 \
-      -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+      -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" start >/dev/null \
       || { cat "$PGTMP/log"; return 1; }
   PGPASSWORD=secret "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "CREATE DATABASE app" || return 1
   export AITIP_TEST_POSTGRES_URL="postgres://postgres:secret@127.0.0.1:$PGPORT/app"

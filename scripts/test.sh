@@ -13,6 +13,8 @@ ensure_packages() {
   [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
   command -v curl >/dev/null || missing+=(curl)
   command -v python3 >/dev/null || missing+=(python3)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -28,8 +30,15 @@ log "starting PostgreSQL 15 on 127.0.0.1:$PGPORT"
 pg_start || { echo "PostgreSQL did not start"; exit 1; }
 export AITIP_REQUIRE_POSTGRES=1
 
+log "building the web console (Debian's React, TypeScript and esbuild)"
+web/build.sh || exit 1
+
 log "building (debug, with tests)"
 swift build --build-tests || exit 1
+
+log "browser tests: the web console in Chromium against a real server"
+python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r tests/ui/requirements.txt || exit 1
+.venv-ui/bin/python -m pytest -q tests/ui || exit 1
 
 log "end-to-end: server and CLI on SQLite and PostgreSQL"
 scripts/e2e-cli.sh sqlite || exit 1

@@ -23,6 +23,7 @@ public struct AppConfig: Sendable {
     public var rateLimitPerSecond: Double
     public var rateLimitBurst: Double
     public var credentialAttemptsPerMinute: Double
+    public var webDirectory: String
 
     /// Every setting: its key (file key; `AITIP_` + uppercased key in the environment), default and meaning.
     /// docs/operations.md is written from this table.
@@ -42,6 +43,7 @@ public struct AppConfig: Sendable {
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
+        ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
     ]
 
     public static let environmentPrefix = "AITIP_"
@@ -111,6 +113,7 @@ public struct AppConfig: Sendable {
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
+        webDirectory = values["web_dir"] ?? "./web/dist"
         if !problems.isEmpty {
             throw AppError.badRequest("Invalid configuration:\n  " + problems.joined(separator: "\n  "))
         }

@@ -43,7 +43,8 @@ public struct AppParts: Sendable {
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(maxBodyBytes: config.maxBodyBytes, requestsPerSecond: config.rateLimitPerSecond,
-                              requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute))
+                              requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute),
+                webDirectory: config.webDirectory)
             return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, bootstrap: bootstrap)
         } catch {
             await database.shutdown()

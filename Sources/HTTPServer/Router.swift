@@ -3,6 +3,7 @@ import AITIPAPI
 import Foundation
 import Hummingbird
 import Identity
+import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
@@ -18,6 +19,8 @@ public struct ServerDependencies: Sendable {
     public var audit: AuditLog
     public var metrics: PrometheusCollectorRegistry
     public var limits: Limits
+    /// The built web console (web/dist); nil or missing means `/` explains how to build it.
+    public var webDirectory: String?
 
     public struct Limits: Sendable {
         public var maxBodyBytes: Int
@@ -34,7 +37,8 @@ public struct ServerDependencies: Sendable {
     }
 
     public init(database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
-                apiKeys: APIKeyService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits) {
+                apiKeys: APIKeyService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
+                webDirectory: String? = nil) {
         self.database = database
         self.auth = auth
         self.organizations = organizations
@@ -43,6 +47,7 @@ public struct ServerDependencies: Sendable {
         self.audit = audit
         self.metrics = metrics
         self.limits = limits
+        self.webDirectory = webDirectory
     }
 }
 
@@ -53,6 +58,9 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
+    if let web = dependencies.webDirectory {
+        router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
+    }
     router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes))
     router.add(middleware: AuthenticationMiddleware(
         auth: dependencies.auth,
@@ -65,6 +73,7 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         on: router,
         configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
 
+    WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let spec = try APISpec.yaml()
     let docs = try APIDocsPage.render(specYAML: spec)
     router.get("/api/v1/openapi.yaml") { _, _ in
@@ -86,12 +95,21 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     return router
 }
 
+/// Database pool figures, copied into gauges at scrape time.
 enum PoolGauges {
     static func update(_ registry: PrometheusCollectorRegistry, figures: PoolMetrics.Figures, dialect: Dialect) {
         let labels = [("dialect", dialect.rawValue)]
-        registry.makeGauge(name: "aitip_db_pool_connections_in_use", labels: labels).set(Double(figures.inUse))
-        registry.makeGauge(name: "aitip_db_pool_connections_max", labels: labels).set(Double(figures.capacity))
-        registry.makeGauge(name: "aitip_db_pool_acquisitions_total", labels: labels).set(Double(figures.acquisitions))
-        registry.makeGauge(name: "aitip_db_pool_acquire_wait_seconds_total", labels: labels).set(figures.waitSeconds)
+        registry.makeGauge(descriptor: gauge("connections_in_use", "", "Connections handed out now"), labels: labels)
+            .set(Double(figures.inUse))
+        registry.makeGauge(descriptor: gauge("connections_max", "", "Connections the pool may open"), labels: labels)
+            .set(Double(figures.capacity))
+        registry.makeGauge(descriptor: gauge("acquisitions", "total", "Connections handed out since start"), labels: labels)
+            .set(Double(figures.acquisitions))
+        registry.makeGauge(descriptor: gauge("acquire_wait_seconds", "total", "Time spent waiting for a connection"), labels: labels)
+            .set(figures.waitSeconds)
+    }
+
+    private static func gauge(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "aitip", subsystem: "db_pool", metricName: name, unitName: unit, helpText: help)
     }
 }

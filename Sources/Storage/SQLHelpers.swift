@@ -1,20 +1,21 @@
 import SQLKit
 
-// Rows are Codable structs with camelCase properties over snake_case columns.
+// Rows are Codable structs whose CodingKeys name the snake_case columns. No key strategy: SQLKit would convert
+// every column name of every row again (it was the largest cost of a list request when measured).
 
 extension SQLQueryFetcher {
     public func rows<Row: Decodable>(_ type: Row.Type) async throws -> [Row] {
-        try await all(decoding: type, keyDecodingStrategy: .convertFromSnakeCase)
+        try await all(decoding: type)
     }
 
     public func row<Row: Decodable>(_ type: Row.Type) async throws -> Row? {
-        try await first(decoding: type, keyDecodingStrategy: .convertFromSnakeCase)
+        try await first(decoding: type)
     }
 }
 
 extension SQLDatabase {
     /// Inserts one Codable row; nil properties are left to the column default.
     public func insert<Row: Encodable>(_ row: Row, into table: String) async throws {
-        try await insert(into: table).model(row, keyEncodingStrategy: .convertToSnakeCase).run()
+        try await insert(into: table).model(row).run()
     }
 }

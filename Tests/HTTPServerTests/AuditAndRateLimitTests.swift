@@ -78,7 +78,7 @@ struct AuditTests {
 struct RateLimitTests {
     @Test("a principal over its budget gets 429 with Retry-After; others are unaffected")
     func perPrincipal() async throws {
-        try await withApp(.sqlite, settings: ["rate_limit": "1", "rate_limit_burst": "3"]) { app in
+        try await withApp(.sqlite, settings: ["rate_limit": "0.05", "rate_limit_burst": "3"]) { app in
             let owner = try await app.adminToken()
             var statuses: [Int] = []
             for _ in 0..<5 { statuses.append(try await app.call(.get, "/api/v1/projects", token: owner).status) }

@@ -39,9 +39,13 @@ enum Parse {
 
 /// Free-form JSON objects cross between the generated payload types and `JSONObject` through their JSON form.
 enum FreeForm {
-    static func wire<Payload: Decodable>(_ jsonText: String, as type: Payload.Type = Payload.self) -> Payload {
-        (try? JSONDecoder().decode(Payload.self, from: Data(jsonText.utf8)))
-            ?? (try! JSONDecoder().decode(Payload.self, from: Data("{}".utf8)))
+    static func wire<Payload: FreeFormPayload>(_ jsonText: String, as type: Payload.Type = Payload.self) -> Payload {
+        // Most settings are empty: skip the decoder for them (it showed in list-request profiles).
+        guard jsonText != "{}", !jsonText.isEmpty,
+              let decoded = try? JSONDecoder().decode(Payload.self, from: Data(jsonText.utf8)) else {
+            return Payload(additionalProperties: .init())
+        }
+        return decoded
     }
 
     static func domain(_ payload: (some Encodable)?) -> JSONObject? {
@@ -49,6 +53,15 @@ enum FreeForm {
         return try? JSONDecoder().decode(JSONObject.self, from: data)
     }
 }
+
+/// The generated types of free-form objects (`additionalProperties: true`).
+protocol FreeFormPayload: Decodable {
+    init(additionalProperties: OpenAPIObjectContainer)
+}
+
+extension Components.Schemas.Organization.SettingsPayload: FreeFormPayload {}
+extension Components.Schemas.Organization.QuotaPayload: FreeFormPayload {}
+extension Components.Schemas.Project.SettingsPayload: FreeFormPayload {}
 
 extension Components.Schemas.User {
     init(_ user: User) {

@@ -12,10 +12,20 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let credentialLimiter: RateLimiter
 
     static let publicRoutes: Set<String> = [
-        "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml", "/api/docs",
+        "/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml", "/api/docs",
         "/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh",
     ]
     static let credentialRoutes: Set<String> = ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"]
+
+    /// Keys have their own budget; sessions share their user's.
+    /// (Kept out of `handle`: inlined there, it crashes the Swift 6.3 optimizer in release builds.)
+    @inline(never)
+    static func rateLimitKey(_ principal: Principal) -> String {
+        switch principal.credential {
+        case .apiKey(let id, _, _): "key:\(id)"
+        case .session: "user:\(principal.userId)"
+        }
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -41,8 +51,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let principal = try await auth.authenticate(bearer: String(parts[1])) else {
             throw AppError.unauthorized("The token or API key is invalid, expired or revoked")
         }
-        let limitKey = principal.apiKeyId.map { "key:\($0)" } ?? "user:\(principal.userId)"
-        if let wait = principalLimiter.acquire(limitKey) {
+        if let wait = principalLimiter.acquire(Self.rateLimitKey(principal)) {
             throw AppError(.tooManyRequests, "Rate limit exceeded; retry in \(wait) s", retryAfterSeconds: wait)
         }
         context.principal = principal

@@ -12,6 +12,18 @@ public struct Organization: Codable, Sendable, Equatable {
     public var quota: String
     public var createdAt: Date
     public var updatedAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case name
+        case slug
+        case plan
+        case settings
+        case quota
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
 }
 
 public struct User: Codable, Sendable, Equatable {
@@ -25,6 +37,19 @@ public struct User: Codable, Sendable, Equatable {
     public var lastLoginAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case orgId = "org_id"
+        case email
+        case username
+        case passwordHash = "password_hash"
+        case settings
+        case lastLoginAt = "last_login_at"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
 }
 
 public struct Membership: Codable, Sendable, Equatable {
@@ -32,6 +57,14 @@ public struct Membership: Codable, Sendable, Equatable {
     public var userId: UUID
     public var role: Role
     public var createdAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case orgId = "org_id"
+        case userId = "user_id"
+        case role
+        case createdAt = "created_at"
+    }
 }
 
 /// A member as listed by an organization: the membership with the user's public fields.
@@ -41,6 +74,15 @@ public struct Member: Codable, Sendable, Equatable {
     public var email: String
     public var role: Role
     public var createdAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case userId = "user_id"
+        case username
+        case email
+        case role
+        case createdAt = "created_at"
+    }
 }
 
 public struct Project: Codable, Sendable, Equatable {
@@ -53,6 +95,19 @@ public struct Project: Codable, Sendable, Equatable {
     public var settings: String
     public var createdAt: Date
     public var updatedAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case orgId = "org_id"
+        case ownerId = "owner_id"
+        case name
+        case slug
+        case description
+        case settings
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
 }
 
 public struct APIKey: Codable, Sendable, Equatable {
@@ -69,6 +124,21 @@ public struct APIKey: Codable, Sendable, Equatable {
     public var lastUsedAt: Date?
     public var revokedAt: Date?
     public var createdAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userId = "user_id"
+        case orgId = "org_id"
+        case name
+        case prefix
+        case keyHash = "key_hash"
+        case permissions
+        case expiresAt = "expires_at"
+        case lastUsedAt = "last_used_at"
+        case revokedAt = "revoked_at"
+        case createdAt = "created_at"
+    }
 
     public var scopes: [String] {
         (try? JSONDecoder().decode([String].self, from: Data(permissions.utf8))) ?? []
@@ -89,6 +159,21 @@ public struct RefreshSession: Codable, Sendable, Equatable {
     public var expiresAt: Date
     public var revokedAt: Date?
     public var revokedReason: String?
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userId = "user_id"
+        case tokenHash = "token_hash"
+        case generation
+        case clientAddress = "client_address"
+        case userAgent = "user_agent"
+        case createdAt = "created_at"
+        case rotatedAt = "rotated_at"
+        case expiresAt = "expires_at"
+        case revokedAt = "revoked_at"
+        case revokedReason = "revoked_reason"
+    }
 }
 
 public struct AuditEntry: Codable, Sendable, Equatable {
@@ -110,6 +195,24 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var statusCode: Int?
     public var detail: String?
     public var createdAt: Date
+
+    // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
+    enum CodingKeys: String, CodingKey {
+        case id
+        case orgId = "org_id"
+        case actorId = "actor_id"
+        case actorName = "actor_name"
+        case apiKeyId = "api_key_id"
+        case action
+        case targetType = "target_type"
+        case targetId = "target_id"
+        case requestId = "request_id"
+        case clientAddress = "client_address"
+        case outcome
+        case statusCode = "status_code"
+        case detail
+        case createdAt = "created_at"
+    }
 
     public init(id: UUID = IDGenerator.uuidV7(), orgId: UUID?, actorId: UUID?, actorName: String?, apiKeyId: UUID?,
                 action: String, targetType: String, targetId: String?, requestId: String, clientAddress: String?,

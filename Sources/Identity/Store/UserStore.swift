@@ -43,19 +43,19 @@ struct PrincipalRow: Decodable {
     var username: String
     var orgId: UUID?
     var role: Role?
+
+    enum CodingKeys: String, CodingKey {
+        case userId = "user_id", username, orgId = "org_id", role
+    }
 }
 
 enum PrincipalStore {
     /// The user behind a live session (not revoked, not expired) with their memberships; empty when none.
     static func forSession(_ sessionId: UUID, userId: UUID, now: Date, on sql: any SQLDatabase) async throws -> [PrincipalRow] {
-        try await sql.select()
-            .column(SQLColumn("id", table: "u"), as: "user_id").column(SQLColumn("username", table: "u"))
-            .column(SQLColumn("org_id", table: "m")).column(SQLColumn("role", table: "m"))
+        try await withMemberships(sql.select()
             .from(SQLAlias(SQLIdentifier("refresh_sessions"), as: SQLIdentifier("s")))
             .join(SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")), method: SQLJoinMethod.inner,
-                  on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "s"))
-            .join(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
-                  on: SQLColumn("user_id", table: "m"), .equal, SQLColumn("id", table: "u"))
+                  on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "s")))
             .where(SQLColumn("id", table: "s"), .equal, SQLBind(sessionId))
             .where(SQLColumn("user_id", table: "s"), .equal, SQLBind(userId))
             .where(SQLColumn("revoked_at", table: "s"), .is, SQLLiteral.null)
@@ -64,13 +64,17 @@ enum PrincipalStore {
     }
 
     static func forUser(_ userId: UUID, on sql: any SQLDatabase) async throws -> [PrincipalRow] {
-        try await sql.select()
-            .column(SQLColumn("id", table: "u"), as: "user_id").column(SQLColumn("username", table: "u"))
-            .column(SQLColumn("org_id", table: "m")).column(SQLColumn("role", table: "m"))
-            .from(SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")))
-            .join(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
-                  on: SQLColumn("user_id", table: "m"), .equal, SQLColumn("id", table: "u"))
+        try await withMemberships(sql.select().from(SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u"))))
             .where(SQLColumn("id", table: "u"), .equal, SQLBind(userId))
             .rows(PrincipalRow.self)
+    }
+
+    /// Adds the principal columns and every membership of user `u` (one row per membership, or one with nulls).
+    private static func withMemberships(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
+        query
+            .column(SQLColumn("id", table: "u"), as: "user_id").column(SQLColumn("username", table: "u"))
+            .column(SQLColumn("org_id", table: "m")).column(SQLColumn("role", table: "m"))
+            .join(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
+                  on: SQLColumn("user_id", table: "m"), .equal, SQLColumn("id", table: "u"))
     }
 }

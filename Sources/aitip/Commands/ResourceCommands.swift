@@ -21,10 +21,7 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @OptionGroup var page: PageOptions
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                try Output.print(try await client.send(.GET, "/api/v1/orgs", query: page.query), format: options.output, columns: OrgsCommand.columns)
-            }
+            try await ClientCall.show("/api/v1/orgs", query: page.query, options: options, columns: OrgsCommand.columns)
         }
     }
 
@@ -33,10 +30,7 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Organization id.") var id: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                try Output.print(try await client.send(.GET, "/api/v1/orgs/\(PathSegment.encode(id))"), format: options.output, columns: [])
-            }
+            try await ClientCall.show("/api/v1/orgs/\(PathSegment.encode(id))", options: options)
         }
     }
 
@@ -46,12 +40,9 @@ struct OrgsCommand: AsyncParsableCommand {
         @Option(help: "Display name.") var name: String
         @Option(help: "URL-safe slug (default: derived from the name).") var slug: String?
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                var body: [String: Any] = ["name": name]
-                body["slug"] = slug
-                try Output.print(try await client.send(.POST, "/api/v1/orgs", body: body), format: options.output, columns: [])
-            }
+            var body: [String: Any] = ["name": name]
+            body["slug"] = slug
+            try await ClientCall.create("/api/v1/orgs", body: body, options: options)
         }
     }
 
@@ -60,11 +51,7 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Organization id.") var id: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                _ = try await client.send(.DELETE, "/api/v1/orgs/\(PathSegment.encode(id))")
-                print("Deleted organization \(id).")
-            }
+            try await ClientCall.delete("/api/v1/orgs/\(PathSegment.encode(id))", options: options, done: "Deleted organization \(id).")
         }
     }
 }
@@ -82,12 +69,9 @@ struct ProjectsCommand: AsyncParsableCommand {
         @OptionGroup var page: PageOptions
         @Option(help: "Only this organization's projects (id).") var org: String?
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                var query = page.query
-                query["org_id"] = org
-                try Output.print(try await client.send(.GET, "/api/v1/projects", query: query), format: options.output, columns: ProjectsCommand.columns)
-            }
+            var query = page.query
+            query["org_id"] = org
+            try await ClientCall.show("/api/v1/projects", query: query, options: options, columns: ProjectsCommand.columns)
         }
     }
 
@@ -96,10 +80,7 @@ struct ProjectsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Project id.") var id: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                try Output.print(try await client.send(.GET, "/api/v1/projects/\(PathSegment.encode(id))"), format: options.output, columns: [])
-            }
+            try await ClientCall.show("/api/v1/projects/\(PathSegment.encode(id))", options: options)
         }
     }
 
@@ -111,14 +92,11 @@ struct ProjectsCommand: AsyncParsableCommand {
         @Option(help: "URL-safe slug (default: derived from the name).") var slug: String?
         @Option(help: "What the project is for.") var description: String?
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                var body: [String: Any] = ["name": name]
-                body["org_id"] = org
-                body["slug"] = slug
-                body["description"] = description
-                try Output.print(try await client.send(.POST, "/api/v1/projects", body: body), format: options.output, columns: [])
-            }
+            var body: [String: Any] = ["name": name]
+            body["org_id"] = org
+            body["slug"] = slug
+            body["description"] = description
+            try await ClientCall.create("/api/v1/projects", body: body, options: options)
         }
     }
 
@@ -127,11 +105,7 @@ struct ProjectsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Project id.") var id: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                _ = try await client.send(.DELETE, "/api/v1/projects/\(PathSegment.encode(id))")
-                print("Deleted project \(id).")
-            }
+            try await ClientCall.delete("/api/v1/projects/\(PathSegment.encode(id))", options: options, done: "Deleted project \(id).")
         }
     }
 }
@@ -146,11 +120,8 @@ struct APIKeysCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @OptionGroup var page: PageOptions
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                try Output.print(try await client.send(.GET, "/api/v1/auth/api-keys", query: page.query), format: options.output,
-                                 columns: ["id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at"])
-            }
+            try await ClientCall.show("/api/v1/auth/api-keys", query: page.query, options: options,
+                                      columns: ["id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at"])
         }
     }
 
@@ -185,11 +156,7 @@ struct APIKeysCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "API key id.") var id: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                _ = try await client.send(.DELETE, "/api/v1/auth/api-keys/\(PathSegment.encode(id))")
-                print("Revoked API key \(id).")
-            }
+            try await ClientCall.delete("/api/v1/auth/api-keys/\(PathSegment.encode(id))", options: options, done: "Revoked API key \(id).")
         }
     }
 }
@@ -197,5 +164,30 @@ struct APIKeysCommand: AsyncParsableCommand {
 enum PathSegment {
     static func encode(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? value
+    }
+}
+
+/// The shapes every resource command shares: show a GET answer, create with a POST, delete.
+enum ClientCall {
+    static func show(_ path: String, query: [String: String?] = [:], options: ClientOptions, columns: [String] = []) async throws {
+        try await runClient {
+            var client = try APIClient(server: options.server)
+            try Output.print(try await client.send(.GET, path, query: query), format: options.output, columns: columns)
+        }
+    }
+
+    static func create(_ path: String, body: [String: Any], options: ClientOptions, columns: [String] = []) async throws {
+        try await runClient {
+            var client = try APIClient(server: options.server)
+            try Output.print(try await client.send(.POST, path, body: body), format: options.output, columns: columns)
+        }
+    }
+
+    static func delete(_ path: String, options: ClientOptions, done: String) async throws {
+        try await runClient {
+            var client = try APIClient(server: options.server)
+            _ = try await client.send(.DELETE, path)
+            print(done)
+        }
     }
 }

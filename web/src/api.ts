@@ -1,0 +1,125 @@
+// Typed client for the native API (Sources/AITIPAPI/openapi.yaml). Every failure becomes an ApiError carrying the
+// server's problem+json, so pages can show its detail and field errors.
+
+export type Role = "owner" | "admin" | "member" | "viewer";
+
+export interface User { id: string; email: string; username: string; org_id?: string; last_login_at?: string; created_at: string }
+export interface Organization { id: string; name: string; slug: string; plan: string; created_at: string; updated_at: string }
+export interface Project { id: string; org_id: string; owner_id?: string; name: string; slug: string; description?: string; created_at: string; updated_at: string }
+export interface Member { user_id: string; username: string; email: string; role: Role; created_at: string }
+export interface ApiKey { id: string; name: string; org_id: string; prefix: string; scopes: string[]; expires_at?: string; last_used_at?: string; revoked_at?: string; created_at: string }
+export interface ApiKeyCreated extends ApiKey { key: string }
+export interface AuditEntry { id: string; org_id?: string; actor_name?: string; action: string; target_type: string; target_id?: string; request_id: string; client_address?: string; outcome: "success" | "failure" | "denied"; status_code?: number; detail?: string; created_at: string }
+export interface MembershipSummary { organization: Organization; role: Role; permissions: string[] }
+export interface Me { user: User; memberships: MembershipSummary[]; auth: { method: "session" | "api_key"; api_key_id?: string; org_id?: string } }
+export interface TokenResponse { access_token: string; refresh_token: string; expires_at: string; user: User }
+export interface Page<T> { items: T[]; next_cursor?: string }
+
+export interface FieldError { field: string; message: string }
+export interface Problem { type: string; title: string; status: number; detail: string; errors?: FieldError[]; request_id?: string }
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail || problem.title);
+  }
+  fieldError(field: string): string | undefined {
+    return this.problem.errors?.find((error) => error.field === field)?.message;
+  }
+}
+
+export interface Tokens { access: string; refresh: string }
+
+/** Where tokens live and how they change; the store implements it. */
+export interface TokenKeeper {
+  tokens(): Tokens | null;
+  replace(tokens: Tokens | null): void;
+}
+
+export class Api {
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(private readonly keeper: TokenKeeper) {}
+
+  async login(username: string, password: string): Promise<TokenResponse> {
+    const grant = await this.request<TokenResponse>("POST", "/api/v1/auth/login", { username, password }, false);
+    this.keeper.replace({ access: grant.access_token, refresh: grant.refresh_token });
+    return grant;
+  }
+
+  async logout(): Promise<void> {
+    try { await this.request<void>("POST", "/api/v1/auth/logout", {}); } finally { this.keeper.replace(null); }
+  }
+
+  me() { return this.request<Me>("GET", "/api/v1/auth/me"); }
+
+  projects(orgId: string) { return this.request<Page<Project>>("GET", `/api/v1/projects?org_id=${enc(orgId)}&limit=500`); }
+  createProject(orgId: string, name: string, description: string) {
+    return this.request<Project>("POST", "/api/v1/projects", { org_id: orgId, name, description: description || undefined });
+  }
+  deleteProject(id: string) { return this.request<void>("DELETE", `/api/v1/projects/${enc(id)}`); }
+
+  members(orgId: string) { return this.request<Page<Member>>("GET", `/api/v1/orgs/${enc(orgId)}/members?limit=500`); }
+  addMember(orgId: string, body: { username: string; email: string; password?: string; role: Role }) {
+    return this.request<Member>("POST", `/api/v1/orgs/${enc(orgId)}/members`, body);
+  }
+  setRole(orgId: string, userId: string, role: Role) {
+    return this.request<Member>("PUT", `/api/v1/orgs/${enc(orgId)}/members/${enc(userId)}`, { role });
+  }
+  removeMember(orgId: string, userId: string) { return this.request<void>("DELETE", `/api/v1/orgs/${enc(orgId)}/members/${enc(userId)}`); }
+
+  apiKeys() { return this.request<Page<ApiKey>>("GET", "/api/v1/auth/api-keys?limit=500"); }
+  createApiKey(body: { name: string; org_id: string; scopes?: string[]; expires_at?: string }) {
+    return this.request<ApiKeyCreated>("POST", "/api/v1/auth/api-keys", body);
+  }
+  revokeApiKey(id: string) { return this.request<ApiKey>("DELETE", `/api/v1/auth/api-keys/${enc(id)}`); }
+
+  audit(orgId: string, filters: { action?: string; outcome?: string; cursor?: string }) {
+    const query = new URLSearchParams({ org_id: orgId, limit: "50" });
+    for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
+    return this.request<Page<AuditEntry>>("GET", `/api/v1/audit?${query}`);
+  }
+
+  /** Sends a request; an expired access token is refreshed once (one refresh at a time) and the call retried. */
+  async request<T>(method: string, path: string, body?: unknown, authenticated = true): Promise<T> {
+    let response = await this.send(method, path, body, authenticated);
+    if (response.status === 401 && authenticated && this.keeper.tokens()) {
+      if (await this.refresh()) response = await this.send(method, path, body, authenticated);
+    }
+    if (response.status === 401 && authenticated) this.keeper.replace(null);
+    if (!response.ok) throw new ApiError(await problemOf(response));
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  private send(method: string, path: string, body: unknown, authenticated: boolean): Promise<Response> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    const tokens = this.keeper.tokens();
+    if (authenticated && tokens) headers.Authorization = `Bearer ${tokens.access}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  }
+
+  private refresh(): Promise<boolean> {
+    this.refreshing ??= (async () => {
+      const tokens = this.keeper.tokens();
+      if (!tokens) return false;
+      const response = await this.send("POST", "/api/v1/auth/refresh", { refresh_token: tokens.refresh }, false);
+      if (!response.ok) return false;
+      const grant = (await response.json()) as TokenResponse;
+      this.keeper.replace({ access: grant.access_token, refresh: grant.refresh_token });
+      return true;
+    })().finally(() => { this.refreshing = null; });
+    return this.refreshing;
+  }
+}
+
+function enc(value: string): string { return encodeURIComponent(value); }
+
+async function problemOf(response: Response): Promise<Problem> {
+  try {
+    const body = await response.json();
+    if (body && typeof body.detail === "string") return body as Problem;
+  } catch { /* not JSON: fall through */ }
+  return { type: "about:blank", title: response.statusText || "Error", status: response.status,
+           detail: `The server answered ${response.status} ${response.statusText}` };
+}
