@@ -35,14 +35,20 @@ bench_db() {
   for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
   token=$(curl -fs http://127.0.0.1:$port/api/v1/auth/login -H 'content-type: application/json' \
       -d '{"username":"admin","password":"bench-password-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  for i in $(seq 1 20); do curl -fs http://127.0.0.1:$port/api/v1/projects -H "authorization: Bearer $token" \
-      -H 'content-type: application/json' -d "{\"name\":\"bench $i\"}" >/dev/null; done
   export AITIP_BENCH_TOKEN=$token
   wrk -t1 -c4 -d5s -s bench/paced.lua http://127.0.0.1:$port/api/v1/projects >/dev/null  # warm-up
-  echo "paced (10 connections, 10 ms pause each, 30 s):"
-  AITIP_BENCH_DELAY_MS=10 wrk -t2 -c10 -d30s -s bench/paced.lua http://127.0.0.1:$port/api/v1/projects | grep RESULT
-  echo "saturated (32 connections, no pause, 20 s):"
-  AITIP_BENCH_DELAY_MS=0 wrk -t2 -c32 -d20s -s bench/paced.lua http://127.0.0.1:$port/api/v1/projects | grep RESULT
+  for projects in 1 20; do
+    while [ "$(curl -fs "http://127.0.0.1:$port/api/v1/projects?limit=500" -H "authorization: Bearer $token" \
+               | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')" -lt $projects ]; do
+      curl -fs http://127.0.0.1:$port/api/v1/projects -H "authorization: Bearer $token" -H 'content-type: application/json' \
+          -d "{\"name\":\"bench $RANDOM$RANDOM\"}" >/dev/null
+    done
+    echo "GET /api/v1/projects returning $projects project(s):"
+    echo -n "  paced, 10 connections with a 10 ms pause each, 20 s: "
+    AITIP_BENCH_DELAY_MS=10 wrk -t2 -c10 -d20s -s bench/paced.lua http://127.0.0.1:$port/api/v1/projects | grep RESULT
+    echo -n "  saturated, 32 connections, 10 s: "
+    AITIP_BENCH_DELAY_MS=0 wrk -t2 -c32 -d10s -s bench/paced.lua http://127.0.0.1:$port/api/v1/projects | grep RESULT
+  done
   echo "busy RSS after load: $(awk '/VmRSS/{printf "%.1f MiB", $2/1024}' /proc/$server_pid/status)"
   kill -TERM $server_pid; wait $server_pid; server_pid=
   rm -rf "$data"
