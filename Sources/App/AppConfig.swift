@@ -24,6 +24,7 @@ public struct AppConfig: Sendable {
     public var rateLimitBurst: Double
     public var credentialAttemptsPerMinute: Double
     public var webDirectory: String
+    public var principalCacheSeconds: TimeInterval
 
     /// Every setting: its key (file key; `AITIP_` + uppercased key in the environment), default and meaning.
     /// docs/operations.md is written from this table.
@@ -44,6 +45,7 @@ public struct AppConfig: Sendable {
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
+        ("auth_cache_ttl", "1", "seconds a credential's user and roles are remembered; changes made on other replicas show after this (0 disables)"),
     ]
 
     public static let environmentPrefix = "AITIP_"
@@ -114,6 +116,7 @@ public struct AppConfig: Sendable {
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
         webDirectory = values["web_dir"] ?? "./web/dist"
+        principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
         if !problems.isEmpty {
             throw AppError.badRequest("Invalid configuration:\n  " + problems.joined(separator: "\n  "))
         }

@@ -31,15 +31,16 @@ public struct AppParts: Sendable {
             let tokens = await AccessTokens(secret: try await IdentityBootstrap.signingSecret(database: database, clock: clock),
                                             lifetime: config.identity.accessTokenLifetime)
             let audit = AuditLog(database: database, clock: clock, logger: logger)
+            let cache = PrincipalCache(ttl: config.principalCacheSeconds, clock: clock)
             let bootstrap = try await IdentityBootstrap(database: database, hasher: hasher, clock: clock)
                 .run(adminPassword: config.adminPassword)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
-                                  audit: audit, logger: logger),
-                organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit),
+                                  audit: audit, cache: cache, logger: logger),
+                organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: cache),
                 projects: ProjectService(database: database, clock: clock, audit: audit),
-                apiKeys: APIKeyService(database: database, clock: clock, audit: audit),
+                apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(maxBodyBytes: config.maxBodyBytes, requestsPerSecond: config.rateLimitPerSecond,

@@ -218,3 +218,35 @@ extension RBACMatrixTests.World {
         return try #require(reply.string("id"), "\(reply.text)")
     }
 }
+
+@Suite("Credential cache")
+struct PrincipalCacheTests {
+    @Test("a change made through this server applies to the very next request", arguments: DatabaseKind.available)
+    func localChangesApplyAtOnce(kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let owner = try await app.adminToken()
+            let org = try await app.homeOrg(owner)
+            let admin = try await app.newMember(of: org, role: "admin", by: owner)
+            #expect(try await app.call(.get, "/api/v1/audit?org_id=\(org)", token: admin.token).status == 200)
+            #expect(try await app.call(.put, "/api/v1/orgs/\(org)/members/\(admin.id)", token: owner, json: ["role": "viewer"]).status == 200)
+            #expect(try await app.call(.get, "/api/v1/audit?org_id=\(org)", token: admin.token).status == 403)
+        }
+    }
+
+    @Test("a change made elsewhere (another replica) applies once the cache entry expires", arguments: DatabaseKind.available)
+    func remoteChangesApplyAfterTTL(kind: DatabaseKind) async throws {
+        try await withApp(kind, settings: ["auth_cache_ttl": "1"]) { app in
+            let owner = try await app.adminToken()
+            let org = try await app.homeOrg(owner)
+            let admin = try await app.newMember(of: org, role: "admin", by: owner)
+            #expect(try await app.call(.get, "/api/v1/audit?org_id=\(org)", token: admin.token).status == 200)
+            // Another replica demotes the admin: the row changes under this server's feet.
+            try await app.parts.database.transaction { sql in
+                try await sql.raw("UPDATE org_members SET role = 'viewer' WHERE user_id = \(bind: UUID(uuidString: admin.id)!)").run()
+            }
+            #expect(try await app.call(.get, "/api/v1/audit?org_id=\(org)", token: admin.token).status == 200)
+            app.clock.advance(by: 1.5)
+            #expect(try await app.call(.get, "/api/v1/audit?org_id=\(org)", token: admin.token).status == 403)
+        }
+    }
+}

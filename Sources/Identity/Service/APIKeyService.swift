@@ -26,11 +26,13 @@ public struct APIKeyService: Sendable {
     let database: Database
     let clock: any Clock
     let audit: AuditLog
+    let cache: PrincipalCache
 
-    public init(database: Database, clock: any Clock, audit: AuditLog) {
+    public init(database: Database, clock: any Clock, audit: AuditLog, cache: PrincipalCache) {
         self.database = database
         self.clock = clock
         self.audit = audit
+        self.cache = cache
     }
 
     public func list(_ caller: Caller, page: PageRequest) async throws -> Page<APIKey> {
@@ -84,7 +86,7 @@ public struct APIKeyService: Sendable {
     public func revoke(_ id: UUID, caller: Caller) async throws -> APIKey {
         let principal = try caller.requirePrincipal()
         let now = clock.now()
-        return try await database.transaction { sql in
+        let revoked = try await database.transaction { sql in
             guard var key = try await APIKeyStore.find(id, on: sql) else { throw AppError.notFound("API key") }
             if key.userId == principal.userId {
                 try Policy.authorize(principal, .apiKeysWrite, inOrg: key.orgId)
@@ -100,6 +102,8 @@ public struct APIKeyService: Sendable {
                                    targetId: id.lowercasedString)
             return key
         }
+        cache.forget(userId: revoked.userId)
+        return revoked
     }
 
     static func expand(_ scopes: [String]) -> Set<Permission> {

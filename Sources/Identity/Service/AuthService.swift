@@ -36,19 +36,21 @@ public struct AuthService: Sendable {
     let hasher: PasswordHasher
     let clock: any Clock
     let audit: AuditLog
+    let cache: PrincipalCache
     let logger: Logger
 
     /// API keys record `last_used_at` at most this often, so authentication stays a read.
     static let lastUsedResolution: TimeInterval = 60
 
     public init(database: Database, config: IdentityConfig, tokens: AccessTokens, hasher: PasswordHasher,
-                clock: any Clock, audit: AuditLog, logger: Logger) {
+                clock: any Clock, audit: AuditLog, cache: PrincipalCache, logger: Logger) {
         self.database = database
         self.config = config
         self.tokens = tokens
         self.hasher = hasher
         self.clock = clock
         self.audit = audit
+        self.cache = cache
         self.logger = logger
     }
 
@@ -121,6 +123,7 @@ public struct AuthService: Sendable {
                                        targetType: "session", targetId: session.id.lowercasedString,
                                        detail: "session revoked", actorOverride: (session.userId, ""))
             }
+            cache.forget(userId: session.userId)
             logger.warning("refresh token reuse detected; session revoked", metadata: ["session": "\(session.id)"])
             throw AppError.unauthorized("This refresh token was already used; the session has been revoked. Sign in again")
         }
@@ -164,6 +167,7 @@ public struct AuthService: Sendable {
             try await audit.record(on: sql, caller, orgId: nil, action: "auth.logout", targetType: "session",
                                    targetId: sessionId.lowercasedString)
         }
+        cache.forget(userId: principal.userId)
     }
 
     // MARK: authentication
@@ -175,14 +179,20 @@ public struct AuthService: Sendable {
             return try await authenticateAPIKey(token, now: now)
         }
         guard let claims = await tokens.verify(token, now: now) else { return nil }
+        let cacheKey = "session:\(claims.sessionId)"
+        if let known = cache.principal(for: cacheKey), known.userId == claims.userId { return known }
         let rows = try await database.read { sql in
             try await PrincipalStore.forSession(claims.sessionId, userId: claims.userId, now: now, on: sql)
         }
-        return Self.principal(from: rows, credential: .session(id: claims.sessionId))
+        let principal = Self.principal(from: rows, credential: .session(id: claims.sessionId))
+        if let principal { cache.remember(principal, for: cacheKey) }
+        return principal
     }
 
     private func authenticateAPIKey(_ token: String, now: Date) async throws -> Principal? {
         let hash = SecretToken.sha256(token)
+        let cacheKey = "key:\(hash)"
+        if let known = cache.principal(for: cacheKey) { return known }
         let found = try await database.read { sql -> (APIKey, [PrincipalRow])? in
             guard let key = try await APIKeyStore.find(hash: hash, on: sql) else { return nil }
             return (key, try await PrincipalStore.forUser(key.userId, on: sql))
@@ -191,7 +201,9 @@ public struct AuthService: Sendable {
         if key.lastUsedAt.map({ now.timeIntervalSince($0) > Self.lastUsedResolution }) ?? true {
             try await database.transaction { sql in try await APIKeyStore.touch(key.id, at: now, on: sql) }
         }
-        return Self.principal(from: rows, credential: .apiKey(id: key.id, orgId: key.orgId, scopes: APIKeyService.expand(key.scopes)))
+        let principal = Self.principal(from: rows, credential: .apiKey(id: key.id, orgId: key.orgId, scopes: APIKeyService.expand(key.scopes)))
+        if let principal { cache.remember(principal, for: cacheKey) }
+        return principal
     }
 
     static func principal(from rows: [PrincipalRow], credential: Principal.Credential) -> Principal? {

@@ -45,12 +45,14 @@ public struct OrganizationService: Sendable {
     let hasher: PasswordHasher
     let clock: any Clock
     let audit: AuditLog
+    let cache: PrincipalCache
 
-    public init(database: Database, hasher: PasswordHasher, clock: any Clock, audit: AuditLog) {
+    public init(database: Database, hasher: PasswordHasher, clock: any Clock, audit: AuditLog, cache: PrincipalCache) {
         self.database = database
         self.hasher = hasher
         self.clock = clock
         self.audit = audit
+        self.cache = cache
     }
 
     public func list(_ caller: Caller, page: PageRequest) async throws -> Page<Organization> {
@@ -80,6 +82,7 @@ public struct OrganizationService: Sendable {
         if let plan = input.plan { validator.check(Self.plans.contains(plan), "plan", "must be one of free, pro, enterprise") }
         try validator.finish()
         let now = clock.now()
+        defer { cache.forget(userId: principal.userId) }
         return try await database.transaction { sql in
             if try await OrganizationStore.slugExists(slug, on: sql) {
                 throw AppError.conflict("An organization with the slug '\(slug)' already exists")
@@ -129,6 +132,7 @@ public struct OrganizationService: Sendable {
     public func delete(_ id: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .orgDelete, inOrg: id)
+        defer { cache.forgetAll() }
         try await database.transaction { sql in
             guard try await OrganizationStore.find(id, on: sql) != nil else { throw AppError.notFound("Organization") }
             try await OrganizationStore.delete(id, on: sql)
@@ -165,7 +169,7 @@ public struct OrganizationService: Sendable {
         let passwordHash = newPasswordHash
         let account = newAccount
         let now = clock.now()
-        return try await database.transaction { sql in
+        let added = try await database.transaction { sql in
             let user: User
             if let newAccount = account, let passwordHash {
                 let taken = try await UserStore.exists(username: newAccount.username, email: newAccount.email, on: sql)
@@ -188,6 +192,8 @@ public struct OrganizationService: Sendable {
                                    targetId: user.id.lowercasedString, detail: "role=\(role.rawValue)")
             return Member(userId: user.id, username: user.username, email: user.email, role: role, createdAt: now)
         }
+        cache.forget(userId: added.userId)
+        return added
     }
 
     public func updateMember(in orgId: UUID, userId: UUID, role roleText: String?, caller: Caller) async throws -> Member {
@@ -196,6 +202,7 @@ public struct OrganizationService: Sendable {
         guard let role = roleText.flatMap(Role.init(rawValue:)) else {
             throw AppError.validation([FieldError(field: "role", message: "must be one of owner, admin, member, viewer")])
         }
+        defer { cache.forget(userId: userId) }  // after the commit: no request can cache the old role again
         return try await database.transaction { sql in
             guard let membership = try await OrganizationStore.membership(org: orgId, user: userId, on: sql),
                   let user = try await UserStore.find(userId, on: sql) else { throw AppError.notFound("Member") }
@@ -219,6 +226,7 @@ public struct OrganizationService: Sendable {
         } else {
             try Policy.authorize(principal, .orgRead, inOrg: orgId)
         }
+        defer { cache.forget(userId: userId) }
         try await database.transaction { sql in
             guard let membership = try await OrganizationStore.membership(org: orgId, user: userId, on: sql) else {
                 throw AppError.notFound("Member")
