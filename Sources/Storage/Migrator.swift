@@ -60,16 +60,16 @@ public struct Migrator: Sendable {
 
     private func ensureVersionTable() async throws {
         let types = ColumnTypes(dialect: database.dialect)
-        try await database.read { sql in
-            try await sql.raw(SQLQueryString("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version \(types.integer) PRIMARY KEY,
-                    name \(types.text) NOT NULL,
-                    checksum \(types.text) NOT NULL,
-                    applied_at \(types.timestamp) NOT NULL
-                )
-                """)).run()
-        }
+        // The one table that cannot be created by a migration: it records them.
+        let statement = """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version \(types.integer) PRIMARY KEY,
+                name \(types.text) NOT NULL,
+                checksum \(types.text) NOT NULL,
+                applied_at \(types.timestamp) NOT NULL
+            )
+            """
+        try await database.read { sql in try await sql.raw(SQLQueryString(statement)).run() }
     }
 
     private struct AppliedRow: Decodable {

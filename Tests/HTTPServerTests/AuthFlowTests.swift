@@ -85,7 +85,8 @@ struct AuthFlowTests {
             #expect(expired.status == 401)
             let renewed = try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": session.refresh])
             #expect(renewed.status == 200)
-            #expect(try await app.call(.get, "/api/v1/auth/me", token: try #require(renewed.string("access_token"))).status == 200)
+            let renewedAccess = try #require(renewed.string("access_token"))
+            #expect(try await app.call(.get, "/api/v1/auth/me", token: renewedAccess).status == 200)
             #expect(try await app.call(.get, "/api/v1/auth/me", token: "not.a.jwt").status == 401)
         }
     }

@@ -35,7 +35,7 @@ struct SavedCredentials: Codable {
         let data = try encoder.encode(self)
         // Create with 0600 before writing, so the tokens are never readable by others, not even briefly.
         if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
         try data.write(to: url)
