@@ -37,7 +37,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             if Self.credentialRoutes.contains(path), let wait = credentialLimiter.acquire("ip:\(origin.clientAddress ?? "unknown")") {
                 throw AppError(.tooManyRequests, "Too many sign-in attempts from this address; retry in \(wait) s", retryAfterSeconds: wait)
             }
-            return try await RequestScope.$caller.withValue(Caller(principal: nil, origin: origin)) {
+            return try await RequestScope.$caller.withValue(Caller(principal: nil, origin: origin, logger: context.logger)) {
                 try await next(request, context)
             }
         }
@@ -56,7 +56,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         context.principal = principal
         context.logger[metadataKey: "user"] = .string(principal.username)
-        return try await RequestScope.$caller.withValue(Caller(principal: principal, origin: origin)) {
+        return try await RequestScope.$caller.withValue(Caller(principal: principal, origin: origin, logger: context.logger)) {
             try await next(request, context)
         }
     }

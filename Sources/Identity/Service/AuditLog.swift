@@ -32,7 +32,7 @@ public struct AuditLog: Sendable {
         do {
             try await database.transaction { sql in try await AuditStore.insert(entry, on: sql) }
         } catch {
-            logger.error("could not write audit entry", metadata: ["action": "\(action)", "error": "\(String(reflecting: error))"])
+            (caller.logger ?? logger).error("could not write audit entry", metadata: ["action": "\(action)", "error": "\(String(reflecting: error))"])
         }
     }
 

@@ -124,7 +124,7 @@ public struct AuthService: Sendable {
                                        detail: "session revoked", actorOverride: (session.userId, ""))
             }
             cache.forget(userId: session.userId)
-            logger.warning("refresh token reuse detected; session revoked", metadata: ["session": "\(session.id)"])
+            (caller.logger ?? logger).warning("refresh token reuse detected; session revoked", metadata: ["session": "\(session.id)"])
             throw AppError.unauthorized("This refresh token was already used; the session has been revoked. Sign in again")
         }
         let secret = SecretToken.random()

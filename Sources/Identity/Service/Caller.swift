@@ -1,15 +1,19 @@
 import AITIPCore
 import Foundation
+import Logging
 
 /// The principal (if authenticated) and where the request came from: what every use case needs for
 /// authorization and for its audit record.
 public struct Caller: Sendable {
     public var principal: Principal?
     public var origin: RequestOrigin
+    /// The request's logger (its lines carry the request id); nil outside a request.
+    public var logger: Logger?
 
-    public init(principal: Principal?, origin: RequestOrigin) {
+    public init(principal: Principal?, origin: RequestOrigin, logger: Logger? = nil) {
         self.principal = principal
         self.origin = origin
+        self.logger = logger
     }
 
     public func requirePrincipal() throws(AppError) -> Principal {
