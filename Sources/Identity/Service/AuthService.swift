@@ -178,7 +178,7 @@ public struct AuthService: Sendable {
         if SecretToken.isAPIKey(token) {
             return try await authenticateAPIKey(token, now: now)
         }
-        guard let claims = await tokens.verify(token, now: now) else { return nil }
+        guard let claims = tokens.verify(token, now: now) else { return nil }
         let cacheKey = "session:\(claims.sessionId)"
         if let known = cache.principal(for: cacheKey), known.userId == claims.userId { return known }
         let rows = try await database.read { sql in
