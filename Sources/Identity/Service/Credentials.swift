@@ -4,6 +4,7 @@ import Foundation
 import HummingbirdBcrypt
 import JWTKit
 import NIOPosix
+import Synchronization
 
 /// bcrypt, run on NIO's blocking pool: one hash costs ~0.25 s of CPU at cost 12 and must not stall an event loop.
 public struct PasswordHasher: Sendable {
@@ -67,6 +68,7 @@ public struct AccessTokens: Sendable {
     let keys: JWTKeyCollection
     let verificationKey: SymmetricKey
     let lifetime: TimeInterval
+    private let verified = VerifiedTokens()
 
     public init(secret: String, lifetime: TimeInterval) async {
         let keys = JWTKeyCollection()
@@ -88,6 +90,9 @@ public struct AccessTokens: Sendable {
     /// Verified here rather than through `JWTKeyCollection`, an actor, so that the check every authenticated request
     /// makes needs no hop onto the actor's executor. Only HS256 with our key is accepted (never `alg: none`).
     func verify(_ token: String, now: Date) -> (userId: UUID, sessionId: UUID)? {
+        if let known = verified.lookup(token) {
+            return known.expiresAt > now ? (known.userId, known.sessionId) : nil
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
               let headerData = Self.base64URLDecode(parts[0]),
@@ -101,6 +106,7 @@ public struct AccessTokens: Sendable {
               let userId = UUID(uuidString: claims.sub.value), let sessionId = UUID(uuidString: claims.sid) else {
             return nil
         }
+        verified.remember(token, .init(userId: userId, sessionId: sessionId, expiresAt: claims.exp.value), now: now)
         return (userId, sessionId)
     }
 
@@ -115,5 +121,33 @@ public struct AccessTokens: Sendable {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64.append("=") }
         return Data(base64Encoded: base64)
+    }
+}
+
+/// Tokens whose signature was already checked, with their claims: a client sends the same access token with every
+/// request for its whole life, and checking it (base64, HMAC, two JSON documents) was 16 % of a list request's CPU.
+/// Only successfully verified tokens enter; expiry is still checked on every use.
+final class VerifiedTokens: Sendable {
+    struct Claims: Sendable {
+        var userId: UUID
+        var sessionId: UUID
+        var expiresAt: Date
+    }
+
+    private let entries = Mutex<[String: Claims]>([:])
+    private static let capacity = 20_000
+
+    func lookup(_ token: String) -> Claims? {
+        entries.withLock { $0[token] }
+    }
+
+    func remember(_ token: String, _ claims: Claims, now: Date) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity {
+                entries = entries.filter { $0.value.expiresAt > now }
+                if entries.count >= Self.capacity { entries.removeAll() }
+            }
+            entries[token] = claims
+        }
     }
 }
