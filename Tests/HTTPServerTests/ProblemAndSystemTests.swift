@@ -142,3 +142,38 @@ struct SystemEndpointTests {
         }
     }
 }
+
+@Suite("Web console files")
+struct WebConsoleTests {
+    @Test("serves the built console with cache headers, and nothing outside its folder")
+    func servesConsole() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("web-\(UUID())")
+        let dist = root.appendingPathComponent("dist")
+        try FileManager.default.createDirectory(at: dist, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data("<!doctype html><div id=root></div>".utf8).write(to: dist.appendingPathComponent("index.html"))
+        try Data("console.log(1)".utf8).write(to: dist.appendingPathComponent("app.js"))
+        try Data("top secret".utf8).write(to: root.appendingPathComponent("secret.txt"))
+        try await withApp(.sqlite, settings: ["web_dir": dist.path]) { app in
+            let index = try await app.call(.get, "/")
+            #expect(index.status == 200 && index.text.contains("id=root"))
+            #expect(index.headers[.cacheControl] == "no-cache")
+            #expect(index.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+            let script = try await app.call(.get, "/app.js")
+            #expect(script.status == 200 && script.text == "console.log(1)")
+            #expect(script.headers[.cacheControl]?.contains("max-age=300") == true)
+            for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt"] {
+                let escape = try await app.call(.get, path)
+                #expect(!escape.text.contains("top secret") && escape.status >= 400, "\(path) → \(escape.status)")
+            }
+        }
+    }
+
+    @Test("without a build, / explains how to make one")
+    func missingBuild() async throws {
+        try await withApp(.sqlite, settings: ["web_dir": "/nonexistent/web/dist"]) { app in
+            let index = try await app.call(.get, "/")
+            #expect(index.status == 200 && index.text.contains("web/build.sh"))
+        }
+    }
+}
