@@ -10,10 +10,10 @@ enum WebConsole {
         let index = directory.map { URL(fileURLWithPath: $0).appendingPathComponent("index.html") }
         router.get("/") { _, _ in
             guard let index, let html = try? Data(contentsOf: index) else {
-                return Response(status: .ok, headers: headers(html: true),
+                return Response(status: .ok, headers: htmlHeaders,
                                 body: .init(byteBuffer: ByteBuffer(string: missingBuildPage(directory))))
             }
-            return Response(status: .ok, headers: headers(html: true), body: .init(byteBuffer: ByteBuffer(data: html)))
+            return Response(status: .ok, headers: htmlHeaders, body: .init(byteBuffer: ByteBuffer(data: html)))
         }
     }
 
@@ -26,7 +26,7 @@ enum WebConsole {
         ]), searchForIndexHtml: false, logger: logger)
     }
 
-    private static func headers(html: Bool) -> HTTPFields {
+    private static var htmlHeaders: HTTPFields {
         [
             .contentType: "text/html; charset=utf-8",
             .cacheControl: "no-cache",

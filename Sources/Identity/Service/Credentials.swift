@@ -21,11 +21,23 @@ public struct PasswordHasher: Sendable {
 
     public func verify(_ password: String, hash: String?) async throws -> Bool {
         // Unknown users still pay for one verification, so response time does not reveal which usernames exist.
-        let hash = hash ?? Self.decoyHash
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let cost = self.cost
+        return try await NIOThreadPool.singleton.runIfActive {
+            Bcrypt.verify(password, hash: hash ?? Self.decoyHash(cost: cost))
+        }
     }
 
-    private static let decoyHash = Bcrypt.hash("decoy-password-for-timing", cost: 12)
+    /// Made at the configured cost, so a missing user costs exactly what a wrong password does.
+    private static func decoyHash(cost: UInt8) -> String {
+        decoys.withLock { decoys in
+            if let known = decoys[cost] { return known }
+            let made = Bcrypt.hash("decoy-password-for-timing", cost: cost)
+            decoys[cost] = made
+            return made
+        }
+    }
+
+    private static let decoys = Mutex<[UInt8: String]>([:])
 }
 
 /// Random secrets and their stored SHA-256 digests. Only digests reach the database.
