@@ -74,6 +74,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Tracking",
+            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AITIPAPI",
             dependencies: [
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -84,7 +89,7 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
-                "AITIPCore", "Storage", "Identity", "AITIPAPI",
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "AITIPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -97,7 +102,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "HTTPServer",
+                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "HTTPServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test: `./scripts/test.sh`.
 # Installs what is missing (Debian packages), starts a throwaway PostgreSQL on 127.0.0.1, builds, runs the
-# end-to-end CLI checks against the real binary on SQLite and PostgreSQL, then the Swift test suites on both
-# databases. Services are stopped by PID on exit, whatever happens.
+# end-to-end CLI checks and the real `mlflow` client against the real binary on SQLite and PostgreSQL, then the
+# Swift test suites on both databases. Services are stopped by PID on exit, whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +43,10 @@ python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r tests/ui/requirements
 log "end-to-end: server and CLI on SQLite and PostgreSQL"
 scripts/e2e-cli.sh sqlite || exit 1
 scripts/e2e-cli.sh postgres || exit 1
+
+log "MLflow compatibility: the real mlflow client on SQLite and PostgreSQL"
+scripts/mlflow-compat.sh sqlite || exit 1
+scripts/mlflow-compat.sh postgres || exit 1
 
 log "Swift test suites (SQLite and PostgreSQL)"
 swift test --skip-build

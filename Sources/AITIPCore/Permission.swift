@@ -55,6 +55,12 @@ public struct Permission: Hashable, Sendable, Comparable, CustomStringConvertibl
     public static let apiKeysRead = Permission(.apiKeys, .read)
     public static let apiKeysWrite = Permission(.apiKeys, .write)
     public static let auditRead = Permission(.audit, .read)
+    public static let experimentsRead = Permission(.experiments, .read)
+    public static let experimentsWrite = Permission(.experiments, .write)
+    public static let experimentsDelete = Permission(.experiments, .delete)
+    public static let releaseRead = Permission(.release, .read)
+    public static let releaseWrite = Permission(.release, .write)
+    public static let releaseDelete = Permission(.release, .delete)
 }
 
 /// A member's role in one organization (design §6.1).

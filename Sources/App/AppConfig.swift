@@ -20,6 +20,7 @@ public struct AppConfig: Sendable {
     public var adminPassword: String?
     public var identity: IdentityConfig
     public var maxBodyBytes: Int
+    public var maxArtifactBytes: Int
     public var rateLimitPerSecond: Double
     public var rateLimitBurst: Double
     public var credentialAttemptsPerMinute: Double
@@ -41,6 +42,7 @@ public struct AppConfig: Sendable {
         ("refresh_token_ttl", "2592000", "refresh token lifetime since last use, seconds"),
         ("bcrypt_cost", "12", "bcrypt work factor for passwords (4–31)"),
         ("max_body_bytes", "10485760", "largest accepted request body, bytes (larger → 413)"),
+        ("max_artifact_bytes", "536870912", "largest accepted artifact file upload, bytes (held in memory while stored)"),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
@@ -112,6 +114,7 @@ public struct AppConfig: Sendable {
             registration: registration,
             bcryptCost: number("bcrypt_cost", UInt8(12)) { (4...31).contains($0) })
         maxBodyBytes = number("max_body_bytes", 10 * 1024 * 1024) { $0 >= 1024 }
+        maxArtifactBytes = number("max_artifact_bytes", 512 * 1024 * 1024) { $0 >= 1024 }
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }

@@ -8,10 +8,11 @@ import ObjectStore
 import Prometheus
 import ServiceLifecycle
 import Storage
+import Tracking
 
 /// Every migration of every module, in order. Numbers are global; append only.
 public enum AllMigrations {
-    public static let list: [Migration] = IdentityMigrations.all
+    public static let list: [Migration] = IdentityMigrations.all + TrackingMigrations.all
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
@@ -41,9 +42,11 @@ public struct AppParts: Sendable {
                 organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: cache),
                 projects: ProjectService(database: database, clock: clock, audit: audit),
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
+                tracking: TrackingService(database: database, clock: clock, audit: audit),
+                artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
-                limits: .init(maxBodyBytes: config.maxBodyBytes, requestsPerSecond: config.rateLimitPerSecond,
+                limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, requestsPerSecond: config.rateLimitPerSecond,
                               requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute),
                 webDirectory: config.webDirectory)
             return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, bootstrap: bootstrap)

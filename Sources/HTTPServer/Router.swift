@@ -8,6 +8,7 @@ import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
 import Storage
+import Tracking
 
 /// What the HTTP layer needs; built by App, or by tests with other parts.
 public struct ServerDependencies: Sendable {
@@ -16,6 +17,8 @@ public struct ServerDependencies: Sendable {
     public var organizations: OrganizationService
     public var projects: ProjectService
     public var apiKeys: APIKeyService
+    public var tracking: TrackingService
+    public var artifacts: ArtifactService
     public var audit: AuditLog
     public var metrics: PrometheusCollectorRegistry
     public var limits: Limits
@@ -24,12 +27,15 @@ public struct ServerDependencies: Sendable {
 
     public struct Limits: Sendable {
         public var maxBodyBytes: Int
+        public var maxArtifactBytes: Int
         public var requestsPerSecond: Double
         public var requestBurst: Double
         public var credentialAttemptsPerMinute: Double
 
-        public init(maxBodyBytes: Int, requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double) {
+        public init(maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024, requestsPerSecond: Double, requestBurst: Double,
+                    credentialAttemptsPerMinute: Double) {
             self.maxBodyBytes = maxBodyBytes
+            self.maxArtifactBytes = maxArtifactBytes
             self.requestsPerSecond = requestsPerSecond
             self.requestBurst = requestBurst
             self.credentialAttemptsPerMinute = credentialAttemptsPerMinute
@@ -37,13 +43,15 @@ public struct ServerDependencies: Sendable {
     }
 
     public init(database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
-                apiKeys: APIKeyService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
+                apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
                 webDirectory: String? = nil) {
         self.database = database
         self.auth = auth
         self.organizations = organizations
         self.projects = projects
         self.apiKeys = apiKeys
+        self.tracking = tracking
+        self.artifacts = artifacts
         self.audit = audit
         self.metrics = metrics
         self.limits = limits
@@ -61,7 +69,7 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     if let web = dependencies.webDirectory {
         router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
     }
-    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes))
+    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes, maxArtifactBytes: dependencies.limits.maxArtifactBytes))
     router.add(middleware: AuthenticationMiddleware(
         auth: dependencies.auth,
         principalLimiter: RateLimiter(ratePerSecond: dependencies.limits.requestsPerSecond, burst: dependencies.limits.requestBurst),
@@ -73,6 +81,7 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         on: router,
         configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
 
+    MLflowRoutes.register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts)
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let spec = try APISpec.yaml()
     let docs = try APIDocsPage.render(specYAML: spec)

@@ -40,6 +40,12 @@ public struct FileSystemObjectStore: ObjectStore {
         return FileManager.default.fileExists(atPath: url(for: key).path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
+    public func size(_ key: ObjectKey) async throws -> Int? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url(for: key).path),
+              attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
+        return (attributes[.size] as? NSNumber)?.intValue
+    }
+
     public func list(prefix: ObjectKey?) async throws -> [ObjectKey] {
         let base = prefix.map { url(for: $0) } ?? root
         guard let enumerator = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) else {

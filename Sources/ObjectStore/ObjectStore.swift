@@ -8,6 +8,8 @@ public protocol ObjectStore: Sendable {
     func get(_ key: ObjectKey) async throws -> Data
     func delete(_ key: ObjectKey) async throws
     func exists(_ key: ObjectKey) async throws -> Bool
+    /// The object's size in bytes, nil when there is none.
+    func size(_ key: ObjectKey) async throws -> Int?
     /// Keys under `prefix`, sorted.
     func list(prefix: ObjectKey?) async throws -> [ObjectKey]
 }

@@ -148,7 +148,9 @@ struct TunedSQLiteSource: ConnectionPoolSource {
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
             let pragmas = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-                           "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)"]
+                           "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
+                           // LIKE is case-sensitive on PostgreSQL; search filters must mean the same on both (ILIKE exists for the other).
+                           "PRAGMA case_sensitive_like = ON"]
             return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
                 chain.flatMap { connection.query(pragma).map { _ in } }
             }.map { connection }

@@ -14,7 +14,9 @@ struct AuditFailureMiddleware: RouterMiddleware {
     static let mutatingMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.mutatingMethods.contains(request.method) else { return try await next(request, context) }
+        guard Self.mutatingMethods.contains(request.method), !MLflowRoutes.isReadOnlyPost(request.uri.path) else {
+            return try await next(request, context)
+        }
         do {
             return try await next(request, context)
         } catch {

@@ -1,4 +1,5 @@
 import AITIPCore
+import Foundation
 import Hummingbird
 import Identity
 
@@ -12,7 +13,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let credentialLimiter: RateLimiter
 
     static let publicRoutes: Set<String> = [
-        "/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml", "/api/docs",
+        "/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml", "/api/docs", "/api/3.0/mlflow/server-info",
         "/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh",
     ]
     static let credentialRoutes: Set<String> = ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"]
@@ -41,15 +42,34 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 try await next(request, context)
             }
         }
+        let isMLflow = MLflowRoutes.isMLflowPath(path)
         guard let header = request.headers[.authorization] else {
-            throw AppError.unauthorized("This endpoint needs 'Authorization: Bearer <access token or API key>'")
+            throw AppError.unauthorized(isMLflow
+                ? "Set MLFLOW_TRACKING_TOKEN to an aitip API key, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+                : "This endpoint needs 'Authorization: Bearer <access token or API key>'")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+        let scheme = parts.first?.lowercased() ?? ""
+        guard parts.count == 2, !parts[1].isEmpty, scheme == "bearer" || (isMLflow && scheme == "basic") else {
             throw AppError.unauthorized("Use 'Authorization: Bearer <access token or API key>'")
         }
-        guard let principal = try await auth.authenticate(bearer: String(parts[1])) else {
-            throw AppError.unauthorized("The token or API key is invalid, expired or revoked")
+        let found: Principal?
+        if scheme == "basic" {
+            guard let decoded = Data(base64Encoded: String(parts[1])).flatMap({ String(data: $0, encoding: .utf8) }),
+                  let colon = decoded.firstIndex(of: ":") else {
+                throw AppError.unauthorized("Malformed basic credentials")
+            }
+            if let wait = credentialLimiter.peek("ip:\(origin.clientAddress ?? "unknown")") {
+                throw AppError(.tooManyRequests, "Too many failed sign-in attempts from this address; retry in \(wait) s", retryAfterSeconds: wait)
+            }
+            found = try await auth.authenticate(basicUsername: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
+            // Only failures spend the address's budget: a client that sends good credentials on every call is not throttled.
+            if found == nil { _ = credentialLimiter.acquire("ip:\(origin.clientAddress ?? "unknown")") }
+        } else {
+            found = try await auth.authenticate(bearer: String(parts[1]))
+        }
+        guard let principal = found else {
+            throw AppError.unauthorized(scheme == "basic" ? "Wrong username or password" : "The token or API key is invalid, expired or revoked")
         }
         if let wait = principalLimiter.acquire(Self.rateLimitKey(principal)) {
             throw AppError(.tooManyRequests, "Rate limit exceeded; retry in \(wait) s", retryAfterSeconds: wait)

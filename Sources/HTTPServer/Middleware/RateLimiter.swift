@@ -39,6 +39,18 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// Like `acquire`, but takes nothing: the seconds until `key` has a token again, nil when it has one now.
+    public func peek(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
+        guard ratePerSecond > 0 else { return nil }
+        return buckets.withLock { buckets in
+            guard let bucket = buckets[key] else { return nil }
+            let elapsed = now - bucket.updated
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let tokens = min(burst, bucket.tokens + seconds * ratePerSecond)
+            return tokens >= 1 ? nil : max(1, Int(((1 - tokens) / ratePerSecond).rounded(.up)))
+        }
+    }
+
     /// Forgets buckets that have refilled completely: they behave exactly like new ones.
     private func prune(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
         let refillTime = Duration.seconds(burst / ratePerSecond)

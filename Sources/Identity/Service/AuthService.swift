@@ -37,6 +37,7 @@ public struct AuthService: Sendable {
     let clock: any Clock
     let audit: AuditLog
     let cache: PrincipalCache
+    private let verifiedPasswords: PrincipalCache
     let logger: Logger
 
     /// API keys record `last_used_at` at most this often, so authentication stays a read.
@@ -51,8 +52,11 @@ public struct AuthService: Sendable {
         self.clock = clock
         self.audit = audit
         self.cache = cache
+        self.verifiedPasswords = PrincipalCache(ttl: Self.basicVerificationTTL, clock: clock)
         self.logger = logger
     }
+
+    static let basicVerificationTTL: TimeInterval = 60
 
     // MARK: registration and login
 
@@ -185,6 +189,32 @@ public struct AuthService: Sendable {
             try await PrincipalStore.forSession(claims.sessionId, userId: claims.userId, now: now, on: sql)
         }
         let principal = Self.principal(from: rows, credential: .session(id: claims.sessionId))
+        if let principal { cache.remember(principal, for: cacheKey) }
+        return principal
+    }
+
+    /// HTTP basic credentials, for clients that only know username and password (the MLflow client's
+    /// MLFLOW_TRACKING_USERNAME/PASSWORD). An API key as the password works with any username. A verified password
+    /// is remembered for `basicVerificationTTL` under a hash of the pair, so a client that sends it with every call
+    /// costs one bcrypt check a minute, not one per request; changing the password ends that within the minute.
+    public func authenticate(basicUsername username: String, password: String) async throws -> Principal? {
+        if SecretToken.isAPIKey(password) { return try await authenticateAPIKey(password, now: clock.now()) }
+        let pairHash = SecretToken.sha256("\(username)\u{0}\(password)")
+        let userId: UUID
+        if let known = verifiedPasswords.principal(for: pairHash) {
+            userId = known.userId
+        } else {
+            let user = try await database.read { sql in try await UserStore.find(login: username, on: sql) }
+            guard try await hasher.verify(password, hash: user?.passwordHash), let user, user.passwordHash != nil else { return nil }
+            userId = user.id
+            verifiedPasswords.remember(Principal(userId: user.id, username: user.username, credential: .session(id: user.id), memberships: [:]),
+                                       for: pairHash)
+        }
+        let cacheKey = "user:\(userId)"
+        if let known = cache.principal(for: cacheKey) { return known }
+        let rows = try await database.read { sql in try await PrincipalStore.forUser(userId, on: sql) }
+        // Basic credentials act like a session of the user (all their organizations, their roles).
+        let principal = Self.principal(from: rows, credential: .session(id: userId))
         if let principal { cache.remember(principal, for: cacheKey) }
         return principal
     }

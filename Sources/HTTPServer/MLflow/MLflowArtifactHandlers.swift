@@ -1,0 +1,63 @@
+import AITIPCore
+import Foundation
+import Hummingbird
+import NIOCore
+import Tracking
+
+/// The proxied artifact store (`mlflow server --serve-artifacts`): the client uploads, lists, downloads and deletes
+/// files under `mlflow-artifacts:/<experiment>/<run>/artifacts/…` through these routes.
+struct MLflowArtifactHandlers: Sendable {
+    let artifacts: ArtifactService
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.put("artifacts/**") { request, context in
+            let location = try ArtifactLocation(path: Self.path(context))
+            let body = try await request.body.collect(upTo: .max)
+            try await artifacts.upload(location, data: Data(body.readableBytesView), caller: RequestScope.caller)
+            return Response(status: .ok)
+        }
+        group.get("artifacts/**") { _, context in
+            let location = try ArtifactLocation(path: Self.path(context))
+            let data = try await artifacts.download(location, caller: RequestScope.caller)
+            let name = location.relativePath.split(separator: "/").last.map(String.init) ?? "artifact"
+            return Response(status: .ok, headers: [.contentType: ContentTypes.guess(name),
+                                                   .contentDisposition: "attachment; filename=\"\(name.replacingOccurrences(of: "\"", with: ""))\""],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        group.get("artifacts") { request, _ in
+            let path = MLflowCall.formDecodedQuery(request.uri.query).first { $0.0 == "path" }?.1 ?? ""
+            guard !path.isEmpty else { return MLflowResponse.empty() }
+            let entries = try await artifacts.list(try ArtifactLocation(path: path), caller: RequestScope.caller)
+            guard !entries.isEmpty else { return MLflowResponse.empty() }
+            return try MLflowResponse.json(["files": entries.map { FileInfo(path: $0.name, is_dir: $0.isDirectory, file_size: $0.size) }])
+        }
+        group.delete("artifacts/**") { _, context in
+            try await artifacts.delete(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller)
+            return MLflowResponse.empty()
+        }
+    }
+
+    struct FileInfo: Encodable {
+        var path: String
+        var is_dir: Bool
+        var file_size: Int?
+    }
+
+    static func path(_ context: AppRequestContext) -> String {
+        context.parameters.getCatchAll().joined(separator: "/")
+    }
+}
+
+enum ContentTypes {
+    static func guess(_ name: String) -> String {
+        switch name.split(separator: ".").last?.lowercased() ?? "" {
+        case "txt", "log", "yaml", "yml", "md": "text/plain; charset=utf-8"
+        case "json": "application/json"
+        case "html", "htm": "text/plain; charset=utf-8"  // never rendered as a page from this origin
+        case "png": "image/png"
+        case "jpg", "jpeg": "image/jpeg"
+        case "csv": "text/csv; charset=utf-8"
+        default: "application/octet-stream"
+        }
+    }
+}

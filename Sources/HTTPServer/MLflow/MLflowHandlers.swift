@@ -1,0 +1,275 @@
+import AITIPCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Identity
+import Tracking
+
+/// Experiments, runs, metrics and logged models of the MLflow API, translated to `TrackingService` calls.
+struct MLflowHandlers: Sendable {
+    let tracking: TrackingService
+
+    typealias Handler = @Sendable (MLflowCall) async throws -> Response
+
+    static func route(_ group: RouterGroup<AppRequestContext>, _ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        group.on(RouterPath(path), method: method) { request, context in
+            try await handler(try await MLflowCall.parse(request, context: context))
+        }
+    }
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        let route = { (method: HTTPRequest.Method, path: String, handler: @escaping Handler) in Self.route(group, method, path, handler) }
+        // experiments
+        route(.post, "experiments/create", createExperiment)
+        route(.get, "experiments/get", getExperiment)
+        route(.get, "experiments/get-by-name", getExperimentByName)
+        route(.post, "experiments/search", searchExperiments)
+        route(.get, "experiments/search", searchExperiments)
+        route(.post, "experiments/update") { call in try await changeExperiment(call, .rename(try call.requiredString("new_name"))) }
+        route(.post, "experiments/delete") { call in try await changeExperiment(call, .delete) }
+        route(.post, "experiments/restore") { call in try await changeExperiment(call, .restore) }
+        route(.post, "experiments/set-experiment-tag") { call in
+            try await changeExperiment(call, .setTag(KeyValue(key: try call.requiredString("key"), value: call.string("value") ?? "")))
+        }
+        route(.post, "experiments/delete-experiment-tag") { call in try await changeExperiment(call, .deleteTag(try call.requiredString("key"))) }
+        // runs
+        route(.post, "runs/create", createRun)
+        route(.get, "runs/get", getRun)
+        route(.post, "runs/update", updateRun)
+        route(.post, "runs/delete") { call in try await tracking.changeRun(try call.runId(), .delete, caller: call.caller); return MLflowResponse.empty() }
+        route(.post, "runs/restore") { call in try await tracking.changeRun(try call.runId(), .restore, caller: call.caller); return MLflowResponse.empty() }
+        route(.post, "runs/search", searchRuns)
+        route(.post, "runs/log-metric", logMetric)
+        route(.post, "runs/log-parameter") { call in
+            try await log(call, TrackingService.Batch(params: [KeyValue(key: try call.requiredString("key"), value: try call.requiredString("value"))]))
+        }
+        route(.post, "runs/set-tag") { call in
+            try await log(call, TrackingService.Batch(tags: [KeyValue(key: try call.requiredString("key"), value: call.string("value") ?? "")]))
+        }
+        route(.post, "runs/delete-tag") { call in
+            try await tracking.deleteTag(try call.requiredString("key"), from: try call.runId(), caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.post, "runs/log-batch", logBatch)
+        route(.post, "runs/log-inputs") { call in
+            var entries: [JSONValue] = try JSONValue.list(call.fields["datasets"])
+            entries += try JSONValue.list(call.fields["models"])
+            try await tracking.append(entries, to: .inputs, of: try call.runId(), caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.post, "runs/outputs") { call in
+            try await tracking.append(try JSONValue.list(call.fields["models"]), to: .outputs, of: try call.runId(), caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.post, "runs/log-model") { _ in MLflowResponse.empty() }
+        route(.get, "metrics/get-history", metricHistory)
+        // logged models (MLflow 3)
+        route(.post, "logged-models", createLoggedModel)
+        route(.get, "logged-models/:model_id") { call in
+            try MLflowResponse.json(["model": MLLoggedModel(try await tracking.loggedModel(try call.pathParameter("model_id"), caller: call.caller))])
+        }
+        route(.patch, "logged-models/:model_id") { call in
+            let status = try call.requiredString("status")
+            let model = try await tracking.changeLoggedModel(try call.pathParameter("model_id"), .status(status), caller: call.caller)
+            return try MLflowResponse.json(["model": MLLoggedModel(model)])
+        }
+        route(.delete, "logged-models/:model_id") { call in
+            try await tracking.changeLoggedModel(try call.pathParameter("model_id"), .delete, caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.patch, "logged-models/:model_id/tags") { call in
+            try await tracking.changeLoggedModel(try call.pathParameter("model_id"), .setTags(try call.keyValues("tags")), caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.delete, "logged-models/:model_id/tags/:tag_key") { call in
+            try await tracking.changeLoggedModel(try call.pathParameter("model_id"), .deleteTag(try call.pathParameter("tag_key")), caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.post, "logged-models/search", searchLoggedModels)
+        MLflowRegistryHandlers(tracking: tracking).register(on: group)
+    }
+
+    // MARK: experiments
+
+    /// Experiment ids in requests: an id of this server, or "0", MLflow's default experiment (this project's "Default").
+    func experimentId(_ text: String, _ call: MLflowCall) async throws -> UUID {
+        if text == "0" {
+            let scope = try await tracking.project(call.selector, caller: call.caller)
+            return try await tracking.defaultExperiment(in: scope, caller: call.caller).id
+        }
+        return try MLflowCall.uuid(text, what: "Experiment with id '\(text)'")
+    }
+
+    func createExperiment(_ call: MLflowCall) async throws -> Response {
+        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let input = TrackingService.ExperimentInput(name: try call.requiredString("name"), artifactLocation: call.string("artifact_location"),
+                                                    tags: try call.keyValues("tags"))
+        let experiment = try await tracking.createExperiment(input, in: scope, caller: call.caller)
+        return try MLflowResponse.json(["experiment_id": experiment.id.lowercasedString])
+    }
+
+    func getExperiment(_ call: MLflowCall) async throws -> Response {
+        let id = try await experimentId(try call.requiredString("experiment_id"), call)
+        return try MLflowResponse.json(["experiment": MLExperiment(try await tracking.experiment(id, caller: call.caller))])
+    }
+
+    func getExperimentByName(_ call: MLflowCall) async throws -> Response {
+        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let detail = try await tracking.experiment(named: try call.requiredString("experiment_name"), in: scope, caller: call.caller)
+        return try MLflowResponse.json(["experiment": MLExperiment(detail)])
+    }
+
+    struct ExperimentsPage: Encodable {
+        var experiments: [MLExperiment]
+        var next_page_token: String?
+    }
+
+    func searchExperiments(_ call: MLflowCall) async throws -> Response {
+        let scope = try await tracking.project(call.selector, caller: call.caller)
+        _ = try await tracking.defaultExperiment(in: scope, caller: call.caller)
+        let page = try await tracking.searchExperiments(
+            in: scope, view: try call.viewType("view_type"), filter: call.string("filter"), orderBy: call.strings("order_by"),
+            maxResults: try call.int("max_results", default: 1_000), pageToken: call.string("page_token"))
+        return try MLflowResponse.json(ExperimentsPage(experiments: page.items.map(MLExperiment.init), next_page_token: page.nextPageToken))
+    }
+
+    func changeExperiment(_ call: MLflowCall, _ change: TrackingService.ExperimentChange) async throws -> Response {
+        let id = try await experimentId(try call.requiredString("experiment_id"), call)
+        try await tracking.changeExperiment(id, change, caller: call.caller)
+        return MLflowResponse.empty()
+    }
+
+    // MARK: runs
+
+    func createRun(_ call: MLflowCall) async throws -> Response {
+        let experiment = try await experimentId(call.string("experiment_id") ?? "0", call)
+        let input = TrackingService.RunInput(userId: call.string("user_id"), name: call.string("run_name"), startMs: try call.int64("start_time"),
+                                             tags: try call.keyValues("tags"))
+        let detail = try await tracking.createRun(in: experiment, input, caller: call.caller)
+        return try MLflowResponse.json(["run": MLRun(detail)])
+    }
+
+    func getRun(_ call: MLflowCall) async throws -> Response {
+        try MLflowResponse.json(["run": MLRun(try await tracking.run(try call.runId(), caller: call.caller))])
+    }
+
+    func updateRun(_ call: MLflowCall) async throws -> Response {
+        var status: RunStatus?
+        if let text = call.string("status") {
+            guard let parsed = RunStatus(rawValue: text) else { throw MLflowCall.invalid("status", text) }
+            status = parsed
+        }
+        let run = try await tracking.changeRun(try call.runId(), .update(status: status, endMs: try call.int64("end_time"), name: call.string("run_name")),
+                                               caller: call.caller)
+        return try MLflowResponse.json(["run_info": MLRunInfo(run)])
+    }
+
+    struct RunsPage: Encodable {
+        var runs: [MLRun]
+        var next_page_token: String?
+    }
+
+    func searchRuns(_ call: MLflowCall) async throws -> Response {
+        var experiments: [UUID] = []
+        for text in call.strings("experiment_ids") { experiments.append(try await experimentId(text, call)) }
+        let page = try await tracking.searchRuns(
+            experimentIds: experiments, filter: call.string("filter"), view: try call.viewType("run_view_type"), orderBy: call.strings("order_by"),
+            maxResults: try call.int("max_results", default: 1_000), pageToken: call.string("page_token"), caller: call.caller)
+        return try MLflowResponse.json(RunsPage(runs: page.runs.map(MLRun.init), next_page_token: page.nextPageToken))
+    }
+
+    func log(_ call: MLflowCall, _ batch: TrackingService.Batch) async throws -> Response {
+        try await tracking.log(batch, to: try call.runId(), caller: call.caller)
+        return MLflowResponse.empty()
+    }
+
+    func logMetric(_ call: MLflowCall) async throws -> Response {
+        let point = MetricPoint(key: try call.requiredString("key"), value: try MLflowCall.metricValue(call.fields["value"], field: "value"),
+                                timestampMs: try call.int64("timestamp") ?? Date().epochMillisecondsForWire, step: try call.int64("step") ?? 0)
+        return try await log(call, TrackingService.Batch(metrics: [point]))
+    }
+
+    func logBatch(_ call: MLflowCall) async throws -> Response {
+        var metrics: [MetricPoint] = []
+        let now = Date().epochMillisecondsForWire
+        for object in try call.objects("metrics") {
+            guard let key = object["key"] as? String else { throw MLflowCall.missing("metrics.key") }
+            let timestamp = try MLflowCall(fields: object, caller: call.caller, context: call.context).int64("timestamp")
+            let step = try MLflowCall(fields: object, caller: call.caller, context: call.context).int64("step")
+            metrics.append(MetricPoint(key: key, value: try MLflowCall.metricValue(object["value"], field: "metrics.value"),
+                                       timestampMs: timestamp ?? now, step: step ?? 0))
+        }
+        return try await log(call, TrackingService.Batch(metrics: metrics, params: try call.keyValues("params"), tags: try call.keyValues("tags")))
+    }
+
+    struct HistoryPage: Encodable {
+        var metrics: [MLMetric]
+        var next_page_token: String?
+    }
+
+    func metricHistory(_ call: MLflowCall) async throws -> Response {
+        let page = try await tracking.metricHistory(run: try call.runId(), key: try call.requiredString("metric_key"),
+                                                    maxResults: try call.int("max_results", default: 25_000), pageToken: call.string("page_token"),
+                                                    caller: call.caller)
+        return try MLflowResponse.json(HistoryPage(metrics: page.points.map(MLMetric.init), next_page_token: page.nextPageToken))
+    }
+
+    // MARK: logged models
+
+    func createLoggedModel(_ call: MLflowCall) async throws -> Response {
+        let experiment = try await experimentId(try call.requiredString("experiment_id"), call)
+        let sourceRun = try call.string("source_run_id").map { text throws(AppError) in try MLflowCall.uuid(text, what: "Run with id=\(text)") }
+        let input = TrackingService.LoggedModelInput(name: call.string("name"), sourceRunId: sourceRun, modelType: call.string("model_type"),
+                                                     params: try call.keyValues("params"), tags: try call.keyValues("tags"))
+        let model = try await tracking.createLoggedModel(in: experiment, input, caller: call.caller)
+        return try MLflowResponse.json(["model": MLLoggedModel(model)])
+    }
+
+    struct LoggedModelsPage: Encodable {
+        var models: [MLLoggedModel]
+        var next_page_token: String?
+    }
+
+    func searchLoggedModels(_ call: MLflowCall) async throws -> Response {
+        var experiments: [UUID] = []
+        for text in call.strings("experiment_ids") { experiments.append(try await experimentId(text, call)) }
+        let page = try await tracking.searchLoggedModels(experimentIds: experiments, filter: call.string("filter"),
+                                                         maxResults: try call.int("max_results", default: 100), pageToken: call.string("page_token"),
+                                                         caller: call.caller)
+        return try MLflowResponse.json(LoggedModelsPage(models: page.models.map(MLLoggedModel.init), next_page_token: page.nextPageToken))
+    }
+}
+
+extension MLflowCall {
+    func viewType(_ name: String) throws(AppError) -> ViewType {
+        guard let text = string(name) else { return .activeOnly }
+        switch text {
+        case "ACTIVE_ONLY", "1": return .activeOnly
+        case "DELETED_ONLY", "2": return .deletedOnly
+        case "ALL", "3": return .all
+        default: throw Self.invalid(name, text)
+        }
+    }
+
+    func pathParameter(_ name: String) throws(AppError) -> String {
+        guard let value = context.parameters.get(name) else { throw Self.missing(name) }
+        return value.removingPercentEncoding ?? value
+    }
+}
+
+extension JSONValue {
+    /// A JSON list from JSONSerialization output, as typed values (for inputs/outputs stored verbatim).
+    static func list(_ raw: Any?) throws(AppError) -> [JSONValue] {
+        guard let raw, !(raw is NSNull) else { return [] }
+        guard let list = raw as? [Any], JSONSerialization.isValidJSONObject(list),
+              let data = try? JSONSerialization.data(withJSONObject: list),
+              let values = try? JSONDecoder().decode([JSONValue].self, from: data) else {
+            throw AppError.badRequest("Expected a JSON list")
+        }
+        return values
+    }
+}
+
+extension Date {
+    var epochMillisecondsForWire: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+}

@@ -1,0 +1,251 @@
+import AITIPCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Identity
+import NIOCore
+import Tracking
+
+/// The MLflow-compatible REST API: plain Hummingbird routes whose contract is MLflow's wire format, so the real
+/// `mlflow` client works unchanged. Registered under `/api/2.0/mlflow` (and `/ajax-api/2.0/mlflow`, which MLflow's
+/// own UI uses), and again under `/mlflow/<org>/<project>/…` so a tracking URI can name the project to work in.
+enum MLflowRoutes {
+    static let scopedPrefix = "/mlflow/:org/:project"
+
+    static func isMLflowPath(_ path: String) -> Bool {
+        path.hasPrefix("/api/2.0/mlflow") || path.hasPrefix("/ajax-api/2.0/mlflow") || path.hasPrefix("/api/3.0/mlflow")
+            || path.hasPrefix("/mlflow/")
+    }
+
+    /// Read-only calls that MLflow sends as POST; they are not mutations and are not audited.
+    static func isReadOnlyPost(_ path: String) -> Bool {
+        path.hasSuffix("/search") || path.hasSuffix("/get-history-bulk-interval")
+    }
+
+    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService) {
+        let handlers = MLflowHandlers(tracking: tracking)
+        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts)
+        for root in ["", scopedPrefix] {
+            for api in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
+                let group = router.group(RouterPath(root + api))
+                handlers.register(on: group)
+            }
+            for api in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
+                artifactHandlers.register(on: router.group(RouterPath(root + api)))
+            }
+            router.get(RouterPath(root + "/api/3.0/mlflow/server-info")) { _, _ in
+                try MLflowResponse.json(ServerInfo())
+            }
+        }
+    }
+
+    /// What the client asks before uploads and downloads: no multipart or presigned transfers here.
+    struct ServerInfo: Encodable {
+        var store_type = "SqlStore"
+        var workspaces_enabled = false
+        var trace_archival_enabled = false
+        var multipart_uploads_enabled = false
+        var multipart_downloads_enabled = false
+        var presigned_upload_run_id_supported = false
+        var presigned_upload_model_id_supported = false
+        var features_enabled: [String: Bool] = [:]
+    }
+}
+
+/// One MLflow call's parameters: the JSON body for POST/PATCH/DELETE, the query for GET. Accessors accept what
+/// protobuf JSON allows (64-bit integers as numbers or strings) and fail with MLflow's messages.
+struct MLflowCall {
+    let fields: [String: Any]
+    let caller: Caller
+    let context: AppRequestContext
+
+    static func parse(_ request: Request, context: AppRequestContext) async throws -> MLflowCall {
+        var fields: [String: Any] = [:]
+        for (name, value) in formDecodedQuery(request.uri.query) {
+            if var list = fields[name] as? [String] { list.append(value); fields[name] = list }
+            else if let single = fields[name] as? String { fields[name] = [single, value] }
+            else { fields[name] = value }
+        }
+        if request.method != .get {
+            let buffer = try await request.body.collect(upTo: .max)  // BodyLimitMiddleware has enforced the limit
+            if buffer.readableBytes > 0 {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
+                    throw AppError.badRequest("The request body is not a JSON object")
+                }
+                fields.merge(object) { _, body in body }
+            }
+        }
+        return MLflowCall(fields: fields, caller: RequestScope.caller, context: context)
+    }
+
+    /// The query as the Python client encodes it (`application/x-www-form-urlencoded`: spaces are `+`).
+    static func formDecodedQuery(_ query: String?) -> [(String, String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    static func missing(_ name: String) -> AppError {
+        AppError.badRequest("Missing value for required parameter '\(name)'. See the API docs for more information about request parameters.")
+    }
+
+    static func invalid(_ name: String, _ value: Any) -> AppError {
+        AppError.badRequest("Invalid value \(value) for parameter '\(name)' supplied.")
+    }
+
+    func string(_ name: String) -> String? {
+        switch fields[name] {
+        case let text as String: text
+        case let list as [String]: list.first
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+
+    func requiredString(_ name: String) throws(AppError) -> String {
+        guard let value = string(name) else { throw Self.missing(name) }
+        return value
+    }
+
+    func int64(_ name: String) throws(AppError) -> Int64? {
+        switch fields[name] {
+        case nil, is NSNull: return nil
+        case let text as String:
+            guard let value = Int64(text) else { throw Self.invalid(name, text) }
+            return value
+        case let number as NSNumber:
+            let double = number.doubleValue
+            guard double == double.rounded(), abs(double) < 9.2e18 else { throw Self.invalid(name, number) }
+            return number.int64Value
+        case let other?: throw Self.invalid(name, other)
+        }
+    }
+
+    func int(_ name: String, default fallback: Int) throws(AppError) -> Int {
+        try int64(name).map { Int($0) } ?? fallback
+    }
+
+    func bool(_ name: String) -> Bool? {
+        switch fields[name] {
+        case let flag as Bool: flag
+        case let text as String: text.lowercased() == "true"
+        default: nil
+        }
+    }
+
+    func strings(_ name: String) -> [String] {
+        switch fields[name] {
+        case let list as [Any]: list.compactMap { $0 as? String }
+        case let text as String: [text]
+        default: []
+        }
+    }
+
+    func objects(_ name: String) throws(AppError) -> [[String: Any]] {
+        switch fields[name] {
+        case nil, is NSNull: return []
+        case let list as [Any]:
+            var result: [[String: Any]] = []
+            for item in list {
+                guard let object = item as? [String: Any] else { throw Self.invalid(name, "(a list entry that is not an object)") }
+                result.append(object)
+            }
+            return result
+        case let other?: throw Self.invalid(name, type(of: other))
+        }
+    }
+
+    func keyValues(_ name: String) throws(AppError) -> [KeyValue] {
+        var result: [KeyValue] = []
+        for object in try objects(name) {
+            guard let key = object["key"] as? String else { throw Self.missing("\(name).key") }
+            let value: String = switch object["value"] {
+            case let text as String: text
+            case let number as NSNumber: number.stringValue
+            case nil, is NSNull: ""
+            default: throw Self.invalid("\(name).value", "(not a string)")
+            }
+            result.append(KeyValue(key: key, value: value))
+        }
+        return result
+    }
+
+    /// The run a call is about: MLflow clients send it as `run_id`, older ones as `run_uuid`.
+    func runId() throws(AppError) -> UUID {
+        guard let text = string("run_id") ?? string("run_uuid") else { throw Self.missing("run_id") }
+        return try Self.uuid(text, what: "Run with id=\(text)")
+    }
+
+    static func uuid(_ text: String, what: String) throws(AppError) -> UUID {
+        guard let id = UUID(uuidString: text) else { throw AppError(.notFound, "\(what) not found") }
+        return id
+    }
+
+    /// A metric value: a JSON number, or "NaN" / "Infinity" / "-Infinity" as protobuf JSON writes them.
+    static func metricValue(_ raw: Any?, field: String) throws(AppError) -> Double {
+        switch raw {
+        case let number as NSNumber: return number.doubleValue
+        case let text as String:
+            switch text {
+            case "NaN", "nan": return .nan
+            case "Infinity", "inf": return .infinity
+            case "-Infinity", "-inf": return -.infinity
+            default:
+                guard let value = Double(text) else { throw invalid(field, text) }
+                return value
+            }
+        case nil: throw missing(field)
+        default: throw invalid(field, "(not a number)")
+        }
+    }
+
+    var selector: TrackingService.ProjectSelector {
+        if let org = context.parameters.get("org"), let project = context.parameters.get("project") {
+            return .slugs(org: org, project: project)
+        }
+        return .callerDefault
+    }
+}
+
+enum MLflowResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return encoder
+    }()
+
+    static func json(_ value: some Encodable) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func empty() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+    }
+
+    /// MLflow's error body: `{"error_code": "...", "message": "..."}` with its HTTP status conventions.
+    static func error(_ error: AppError) -> Response {
+        let (status, code): (Int, String) = switch error.kind {
+        case .badRequest, .validation: (400, "INVALID_PARAMETER_VALUE")
+        case .conflict: (400, "RESOURCE_ALREADY_EXISTS")
+        case .notFound: (404, "RESOURCE_DOES_NOT_EXIST")
+        case .unauthorized: (401, "UNAUTHENTICATED")
+        case .forbidden: (403, "PERMISSION_DENIED")
+        case .payloadTooLarge: (413, "INVALID_PARAMETER_VALUE")
+        case .tooManyRequests: (429, "REQUEST_LIMIT_EXCEEDED")
+        case .unavailable: (503, "TEMPORARILY_UNAVAILABLE")
+        case .internalError: (500, "INTERNAL_ERROR")
+        }
+        let body = (try? JSONSerialization.data(withJSONObject: ["error_code": code, "message": error.detail], options: [.sortedKeys])) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = error.retryAfterSeconds { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,140 @@
+import AITIPCore
+import Foundation
+import Identity
+import SQLKit
+import Storage
+
+/// MLflow 3 logged models: a model's files and metadata, logged from a run, before (or without) registration.
+extension TrackingService {
+    public struct LoggedModelInput: Sendable {
+        public var name: String?
+        public var sourceRunId: UUID?
+        public var modelType: String?
+        public var params: [KeyValue]
+        public var tags: [KeyValue]
+
+        public init(name: String?, sourceRunId: UUID?, modelType: String?, params: [KeyValue], tags: [KeyValue]) {
+            self.name = name
+            self.sourceRunId = sourceRunId
+            self.modelType = modelType
+            self.params = params
+            self.tags = tags
+        }
+    }
+
+    public func createLoggedModel(in experimentId: UUID, _ input: LoggedModelInput, caller: Caller) async throws -> LoggedModel {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        let name = validator.requireText(input.name, "name", maxLength: 500)
+        Limits.checkTags(input.tags, into: &validator)
+        for param in input.params { Limits.checkKey(param.key, "params", into: &validator) }
+        let checked = validator
+        let now = clock.now()
+        let id = "m-" + IDGenerator.uuidV7(at: now).lowercasedString.replacingOccurrences(of: "-", with: "")
+        return try await database.transaction { sql in
+            guard let experiment = try await TrackingStore.experiment(experimentId, on: sql) else {
+                throw AppError.notFound("Experiment '\(experimentId.lowercasedString)'")
+            }
+            try Policy.authorize(principal, .experimentsWrite, on: experiment.policyResource)
+            try checked.finish()
+            if let runId = input.sourceRunId {
+                guard let run = try await TrackingStore.run(runId, on: sql), run.experimentId == experimentId else {
+                    throw AppError.badRequest("source_run_id '\(runId.lowercasedString)' is not a run of experiment '\(experimentId.lowercasedString)'")
+                }
+            }
+            let model = LoggedModel(id: id, experimentId: experimentId, name: name, sourceRunId: input.sourceRunId,
+                                    status: "LOGGED_MODEL_PENDING", modelType: input.modelType,
+                                    artifactLocation: "\(experiment.artifactLocation)/models/\(id)/artifacts",
+                                    params: TagColumn.encode(input.params), tags: TagColumn.encode(input.tags),
+                                    createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+            try await sql.insert(model, into: "logged_models")
+            try await audit.record(on: sql, caller, orgId: experiment.orgId, action: "logged_model.create", targetType: "logged_model", targetId: id)
+            return model
+        }
+    }
+
+    public func loggedModel(_ id: String, caller: Caller) async throws -> LoggedModel {
+        let principal = try caller.requirePrincipal()
+        return try await database.read { sql in try await Self.authorizedLoggedModel(id, principal, .experimentsRead, on: sql).model }
+    }
+
+    static func authorizedLoggedModel(_ id: String, _ principal: Principal, _ permission: Permission, on sql: any SQLDatabase) async throws
+        -> (model: LoggedModel, experiment: Experiment) {
+        guard let model = try await sql.select().column("*").from("logged_models").where("id", .equal, id).row(LoggedModel.self),
+              let experiment = try await TrackingStore.experiment(model.experimentId, on: sql) else {
+            throw AppError(.notFound, "Logged model with ID '\(id)' not found.")
+        }
+        try Policy.authorize(principal, permission, on: experiment.policyResource)
+        return (model, experiment)
+    }
+
+    public enum LoggedModelChange: Sendable {
+        case status(String)
+        case setTags([KeyValue])
+        case deleteTag(String)
+        case delete
+    }
+
+    @discardableResult
+    public func changeLoggedModel(_ id: String, _ change: LoggedModelChange, caller: Caller) async throws -> LoggedModel {
+        let principal = try caller.requirePrincipal()
+        return try await database.transaction { sql in
+            let permission: Permission = if case .delete = change { .experimentsDelete } else { .experimentsWrite }
+            var (model, experiment) = try await Self.authorizedLoggedModel(id, principal, permission, on: sql)
+            var tags = TagColumn.decode(model.tags)
+            switch change {
+            case .status(let status):
+                guard ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"].contains(status) else {
+                    throw AppError.badRequest("Invalid logged model status '\(status)'")
+                }
+                model.status = status
+            case .setTags(let new):
+                var validator = Validator()
+                Limits.checkTags(new, into: &validator)
+                try validator.finish()
+                tags = tags.filter { old in !new.contains { $0.key == old.key } } + new
+            case .deleteTag(let key):
+                tags.removeAll { $0.key == key }
+            case .delete:
+                try await sql.delete(from: "logged_models").where("id", .equal, id).run()
+                try await audit.record(on: sql, caller, orgId: experiment.orgId, action: "logged_model.delete", targetType: "logged_model", targetId: id)
+                return model
+            }
+            model.tags = TagColumn.encode(tags)
+            model.updatedMs = clock.now().epochMilliseconds
+            try await sql.update("logged_models").set("status", to: model.status).set("tags", to: model.tags)
+                .set("updated_ms", to: model.updatedMs).where("id", .equal, id).run()
+            try await audit.record(on: sql, caller, orgId: experiment.orgId, action: "logged_model.update", targetType: "logged_model", targetId: id)
+            return model
+        }
+    }
+
+    /// Logged models of the given experiments; the filter may compare `name` and `source_run_id` (what clients send).
+    public func searchLoggedModels(experimentIds: [UUID], filter: String?, maxResults: Int, pageToken: String?, caller: Caller) async throws
+        -> (models: [LoggedModel], nextPageToken: String?) {
+        let principal = try caller.requirePrincipal()
+        let parsed = try SearchFilter(filter)
+        let offset = try OffsetPageToken.decode(pageToken)
+        let limit = min(max(maxResults, 1), 10_000)
+        return try await database.read { sql in
+            for id in Set(experimentIds) {
+                guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+                try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
+            }
+            guard !experimentIds.isEmpty else { return ([], nil) }
+            var query: SQLQueryString = "SELECT * FROM logged_models WHERE experiment_id IN (\(binds: experimentIds))"
+            for clause in parsed.clauses {
+                switch (clause.entity, clause.key.lowercased()) {
+                case (.attribute, "name"): query += " AND " + SearchSQL.compare("name", clause.comparator, clause.value)
+                case (.attribute, "source_run_id"):
+                    guard case .string(let text) = clause.value, let runId = UUID(uuidString: text) else { return ([], nil) }
+                    query += " AND source_run_id = \(bind: runId)"
+                default: throw AppError.badRequest("Invalid logged model filter: only name and source_run_id can be compared")
+                }
+            }
+            query += " ORDER BY created_ms DESC, id LIMIT \(literal: limit + 1) OFFSET \(literal: offset)"
+            let rows = try await sql.raw(query).all(decoding: LoggedModel.self)
+            return (Array(rows.prefix(limit)), rows.count > limit ? OffsetPageToken.encode(offset + limit) : nil)
+        }
+    }
+}

@@ -1,0 +1,289 @@
+import AITIPCore
+import Foundation
+import Identity
+import SQLKit
+import Storage
+
+extension TrackingService {
+    public struct RunInput: Sendable {
+        public var userId: String?
+        public var name: String?
+        public var startMs: Int64?
+        public var tags: [KeyValue]
+        public var trainingJobId: UUID?
+
+        public init(userId: String? = nil, name: String? = nil, startMs: Int64? = nil, tags: [KeyValue] = [], trainingJobId: UUID? = nil) {
+            self.userId = userId
+            self.name = name
+            self.startMs = startMs
+            self.tags = tags
+            self.trainingJobId = trainingJobId
+        }
+    }
+
+    static let runNameTag = "mlflow.runName"
+
+    public func createRun(in experimentId: UUID, _ input: RunInput, caller: Caller) async throws -> RunDetail {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        Limits.checkTags(input.tags, into: &validator)
+        _ = validator.optionalText(input.name, "run_name", maxLength: 250)
+        let now = clock.now()
+        let id = IDGenerator.uuidV7(at: now)
+        let name = input.name.flatMap { $0.isEmpty ? nil : $0 } ?? input.tags.first { $0.key == Self.runNameTag }?.value
+            ?? RunNames.generate(from: id)
+        let tags = input.tags.filter { $0.key != Self.runNameTag } + [KeyValue(key: Self.runNameTag, value: name)]
+        let checked = validator
+        return try await database.transaction { sql in
+            guard let experiment = try await TrackingStore.experiment(experimentId, on: sql) else {
+                throw AppError.notFound("Experiment '\(experimentId.lowercasedString)'")
+            }
+            try Policy.authorize(principal, .experimentsWrite, on: experiment.policyResource)
+            try checked.finish()
+            guard experiment.lifecycleStage == .active else {
+                throw AppError.badRequest("Experiment '\(experiment.name)' is deleted; restore it before adding runs")
+            }
+            let run = Run(id: id, experimentId: experimentId, orgId: experiment.orgId, projectId: experiment.projectId,
+                          ownerId: principal.userId, name: name, userId: input.userId ?? principal.username, status: .running,
+                          startMs: input.startMs ?? now.epochMilliseconds, endMs: nil, lifecycleStage: .active,
+                          artifactURI: "\(experiment.artifactLocation)/\(id.lowercasedString)/artifacts",
+                          trainingJobId: input.trainingJobId, inputs: "[]", outputs: "[]")
+            try await sql.insert(run, into: "runs")
+            try await TrackingStore.upsertTags(tags, run: id, on: sql)
+            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.create", targetType: "run", targetId: id.lowercasedString)
+            return RunDetail(run: run, metrics: [], params: [], tags: tags.sorted { $0.key < $1.key })
+        }
+    }
+
+    public func run(_ id: UUID, caller: Caller) async throws -> RunDetail {
+        let principal = try caller.requirePrincipal()
+        return try await database.read { sql in
+            let run = try await Self.authorizedRun(id, principal, .experimentsRead, on: sql)
+            return try await TrackingStore.details([run], on: sql)[0]
+        }
+    }
+
+    static func authorizedRun(_ id: UUID, _ principal: Principal, _ permission: Permission, on sql: any SQLDatabase) async throws -> Run {
+        guard let run = try await TrackingStore.run(id, on: sql) else { throw AppError.notFound("Run with id=\(id.lowercasedString)") }
+        try Policy.authorize(principal, permission, on: run.policyResource)
+        return run
+    }
+
+    static func requireActive(_ run: Run) throws(AppError) {
+        guard run.lifecycleStage == .active else {
+            throw AppError.badRequest("The run \(run.id.lowercasedString) must be in the 'active' state. Current state is deleted.")
+        }
+    }
+
+    public enum RunChange: Sendable {
+        case update(status: RunStatus?, endMs: Int64?, name: String?)
+        case delete
+        case restore
+    }
+
+    @discardableResult
+    public func changeRun(_ id: UUID, _ change: RunChange, caller: Caller) async throws -> Run {
+        let principal = try caller.requirePrincipal()
+        return try await database.transaction { sql in
+            let permission: Permission = if case .delete = change { .experimentsDelete } else { .experimentsWrite }
+            var run = try await Self.authorizedRun(id, principal, permission, on: sql)
+            let action: String
+            switch change {
+            case .update(let status, let endMs, let name):
+                try Self.requireActive(run)
+                if let status { run.status = status }
+                if let endMs { run.endMs = endMs } else if status?.isTerminal == true, run.endMs == nil { run.endMs = clock.now().epochMilliseconds }
+                if let name, !name.isEmpty {
+                    run.name = name
+                    try await TrackingStore.upsertTags([KeyValue(key: Self.runNameTag, value: name)], run: id, on: sql)
+                }
+                action = "run.update"
+            case .delete:
+                run.lifecycleStage = .deleted
+                action = "run.delete"
+            case .restore:
+                run.lifecycleStage = .active
+                action = "run.restore"
+            }
+            try await TrackingStore.setRunStatus(run, on: sql)
+            try await audit.record(on: sql, caller, orgId: run.orgId, action: action, targetType: "run", targetId: id.lowercasedString)
+            return run
+        }
+    }
+
+    /// Removes a run and everything logged to it (the native DELETE).
+    public func purgeRun(_ id: UUID, caller: Caller) async throws {
+        let principal = try caller.requirePrincipal()
+        try await database.transaction { sql in
+            let run = try await Self.authorizedRun(id, principal, .experimentsDelete, on: sql)
+            try await sql.delete(from: "runs").where("id", .equal, id).run()
+            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.purge", targetType: "run", targetId: id.lowercasedString)
+        }
+    }
+
+    public struct Batch: Sendable {
+        public var metrics: [MetricPoint]
+        public var params: [KeyValue]
+        public var tags: [KeyValue]
+
+        public init(metrics: [MetricPoint] = [], params: [KeyValue] = [], tags: [KeyValue] = []) {
+            self.metrics = metrics
+            self.params = params
+            self.tags = tags
+        }
+    }
+
+    /// log-batch, and log-metric / log-parameter / set-tag as batches of one. MLflow's limits apply unless
+    /// `bulk` (the native ingest endpoint, which takes up to 100,000 points per request).
+    public func log(_ batch: Batch, to runId: UUID, bulk: Bool = false, caller: Caller) async throws {
+        let principal = try caller.requirePrincipal()
+        try Self.checkBatch(batch, bulk: bulk)
+        try await database.transaction { sql in
+            let run = try await Self.authorizedRun(runId, principal, .experimentsWrite, on: sql)
+            try Self.requireActive(run)
+            if !batch.params.isEmpty {
+                let existing = try await TrackingStore.existingParams(batch.params.map(\.key), run: runId, on: sql)
+                for param in batch.params {
+                    if let old = existing[param.key], old != param.value {
+                        throw AppError.badRequest("Changing param values is not allowed. Param with key='\(param.key)' was already logged with value='\(old)' for run ID='\(runId.lowercasedString)'. Attempted logging new value '\(param.value)'.")
+                    }
+                }
+                try await TrackingStore.insertParams(batch.params, run: runId, on: sql)
+            }
+            try await TrackingStore.upsertTags(batch.tags, run: runId, on: sql)
+            if let renamed = batch.tags.last(where: { $0.key == Self.runNameTag }) {
+                try await sql.update("runs").set("name", to: renamed.value).where("id", .equal, runId).run()
+            }
+            try await TrackingStore.insertMetrics(batch.metrics, run: runId, on: sql)
+            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.log", targetType: "run", targetId: runId.lowercasedString,
+                                   detail: "\(batch.metrics.count) metrics, \(batch.params.count) params, \(batch.tags.count) tags")
+        }
+    }
+
+    static func checkBatch(_ batch: Batch, bulk: Bool) throws(AppError) {
+        if !bulk {
+            if batch.metrics.count > Limits.maxMetricsPerBatch {
+                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxMetricsPerBatch) metrics. Got \(batch.metrics.count) metrics. Please split up metrics across multiple requests and try again.")
+            }
+            if batch.params.count > Limits.maxParamsTagsPerBatch {
+                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxParamsTagsPerBatch) params. Got \(batch.params.count) params. Please split up params across multiple requests and try again.")
+            }
+            if batch.tags.count > Limits.maxParamsTagsPerBatch {
+                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxParamsTagsPerBatch) tags. Got \(batch.tags.count) tags. Please split up tags across multiple requests and try again.")
+            }
+            let total = batch.metrics.count + batch.params.count + batch.tags.count
+            if total > Limits.maxEntitiesPerBatch {
+                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxEntitiesPerBatch) metrics, params, and tags in total. Got \(total) entities.")
+            }
+        } else if batch.metrics.count > 100_000 {
+            throw AppError.badRequest("A bulk request can contain at most 100000 points; got \(batch.metrics.count)")
+        }
+        var validator = Validator()
+        var seenKeys = Set<String>()
+        for point in batch.metrics where seenKeys.insert(point.key).inserted {
+            Limits.checkKey(point.key, "metrics", into: &validator)
+        }
+        var paramKeys = Set<String>()
+        for param in batch.params {
+            Limits.checkKey(param.key, "params", into: &validator)
+            if param.value.count > Limits.maxParamValueLength {
+                validator.add("params", "Param '\(param.key)' has a value of \(param.value.count) characters; the limit is \(Limits.maxParamValueLength)")
+            }
+            if !paramKeys.insert(param.key).inserted, batch.params.filter({ $0.key == param.key }).map(\.value).uniqued().count > 1 {
+                validator.add("params", "Duplicate parameter keys have been submitted: '\(param.key)' with different values")
+            }
+        }
+        Limits.checkTags(batch.tags, into: &validator)
+        if let first = validator.errors.first, validator.errors.count >= 1 {
+            // MLflow reports one message; keep the first and name how many more there were.
+            let more = validator.errors.count > 1 ? " (and \(validator.errors.count - 1) more problems)" : ""
+            throw AppError.badRequest(first.message + more)
+        }
+    }
+
+    public func deleteTag(_ key: String, from runId: UUID, caller: Caller) async throws {
+        let principal = try caller.requirePrincipal()
+        try await database.transaction { sql in
+            let run = try await Self.authorizedRun(runId, principal, .experimentsWrite, on: sql)
+            try Self.requireActive(run)
+            let deleted = try await sql.delete(from: "run_tags").where("run_id", .equal, runId).where("key", .equal, key).returning("key").all()
+            guard !deleted.isEmpty else { throw AppError(.notFound, "No tag with name: \(key) in run with id \(runId.lowercasedString)") }
+            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.delete_tag", targetType: "run", targetId: runId.lowercasedString)
+        }
+    }
+
+    /// Appends JSON entries (dataset inputs, model inputs or outputs) to the run's `inputs` or `outputs` list.
+    public func append(_ entries: [JSONValue], to column: RunLinkColumn, of runId: UUID, caller: Caller) async throws {
+        let principal = try caller.requirePrincipal()
+        try await database.transaction { sql in
+            let run = try await Self.authorizedRun(runId, principal, .experimentsWrite, on: sql)
+            try Self.requireActive(run)
+            let current = try JSONDecoder().decode([JSONValue].self, from: Data((column == .inputs ? run.inputs : run.outputs).utf8))
+            let merged = current + entries.filter { !current.contains($0) }
+            let text = String(decoding: try JSONEncoder().encode(merged), as: UTF8.self)
+            try await sql.update("runs").set(SQLIdentifier(column.rawValue), to: text).where("id", .equal, runId).run()
+            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.log_\(column.rawValue)", targetType: "run", targetId: runId.lowercasedString)
+        }
+    }
+
+    public enum RunLinkColumn: String, Sendable {
+        case inputs, outputs
+    }
+
+    public func metricHistory(run runId: UUID, key: String, maxResults: Int, pageToken: String?, caller: Caller) async throws
+        -> (points: [MetricPoint], nextPageToken: String?) {
+        let principal = try caller.requirePrincipal()
+        guard (1...100_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 100000") }
+        let offset = try OffsetPageToken.decode(pageToken)
+        return try await database.read { sql in
+            _ = try await Self.authorizedRun(runId, principal, .experimentsRead, on: sql)
+            let rows = try await TrackingStore.history(run: runId, key: key, offset: offset, limit: maxResults + 1, on: sql)
+            return (Array(rows.prefix(maxResults)), rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+        }
+    }
+
+    public func searchRuns(experimentIds: [UUID], filter: String?, view: ViewType, orderBy: [String], maxResults: Int,
+                           pageToken: String?, caller: Caller) async throws -> (runs: [RunDetail], nextPageToken: String?) {
+        let principal = try caller.requirePrincipal()
+        guard (1...50_000).contains(maxResults) else {
+            throw AppError.badRequest("Invalid value \(maxResults) for parameter 'max_results' supplied. It must be at most 50000.")
+        }
+        let parsed = try SearchFilter(filter)
+        var parsedOrders: [SearchOrder] = []
+        for entry in orderBy { parsedOrders.append(try SearchOrder(entry)) }
+        let orders = parsedOrders
+        let offset = try OffsetPageToken.decode(pageToken)
+        return try await database.read { sql in
+            for id in Set(experimentIds) {
+                guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+                try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
+            }
+            guard !experimentIds.isEmpty else { return ([], nil) }
+            let rows = try await SearchSQL.searchRuns(experiments: experimentIds, stages: view.stages, filter: parsed, orderBy: orders,
+                                                      offset: offset, limit: maxResults + 1, on: sql)
+            let page = Array(rows.prefix(maxResults))
+            return (try await TrackingStore.details(page, on: sql), rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+        }
+    }
+}
+
+extension Array where Element: Hashable {
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}
+
+/// Readable default run names ("calm-otter-417"), derived from the run id so they are stable and need no state.
+enum RunNames {
+    static let adjectives = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle", "keen", "lively",
+                             "merry", "nimble", "quiet", "rapid", "shy", "sunny", "swift", "tidy", "vivid", "wise"]
+    static let animals = ["badger", "bee", "crane", "deer", "eel", "falcon", "fox", "gull", "hare", "ibis", "koala",
+                          "lynx", "mole", "newt", "otter", "owl", "panda", "robin", "seal", "wren"]
+
+    static func generate(from id: UUID) -> String {
+        let bytes = withUnsafeBytes(of: id.uuid) { Array($0) }
+        let tail = bytes.suffix(4).reduce(0) { ($0 << 8) | Int($1) }
+        return "\(adjectives[tail % adjectives.count])-\(animals[(tail / 20) % animals.count])-\(tail % 1000)"
+    }
+}

@@ -1,0 +1,271 @@
+import AITIPCore
+import Foundation
+import Identity
+import ObjectStore
+import SQLKit
+import Storage
+
+/// Experiments and runs: the use cases behind both the MLflow-compatible routes and the native API.
+/// Every method authorizes against the project the object lives in, and audits what it changes in the same
+/// transaction.
+public struct TrackingService: Sendable {
+    let database: Database
+    let clock: any Clock
+    let audit: AuditLog
+
+    public init(database: Database, clock: any Clock, audit: AuditLog) {
+        self.database = database
+        self.clock = clock
+        self.audit = audit
+    }
+
+    /// The project name-based calls (create, get-by-name, search) work in: named by `org/project` slugs (the tracking
+    /// URI `http://host/mlflow/<org>/<project>`), by id (native API), or else the `default` project of the caller's
+    /// organization (the API key's, or the only one a user belongs to).
+    public enum ProjectSelector: Sendable {
+        case id(UUID)
+        case slugs(org: String, project: String)
+        case callerDefault
+    }
+
+    public struct ProjectScope: Sendable {
+        public var projectId: UUID
+        public var orgId: UUID
+    }
+
+    public func project(_ selector: ProjectSelector, caller: Caller) async throws -> ProjectScope {
+        let principal = try caller.requirePrincipal()
+        let found: TrackingStore.ProjectRef? = try await database.read { sql in
+            switch selector {
+            case .id(let id):
+                return try await TrackingStore.project(id: id, on: sql)
+            case .slugs(let org, let project):
+                return try await TrackingStore.project(orgSlug: org, projectSlug: project, on: sql)
+            case .callerDefault:
+                let orgId: UUID?
+                if case .apiKey(_, let keyOrg, _) = principal.credential { orgId = keyOrg } else {
+                    orgId = principal.visibleOrgIds.count == 1 ? principal.visibleOrgIds.first : nil
+                }
+                guard let orgId else {
+                    throw AppError.badRequest("You belong to several organizations: use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
+                }
+                return try await TrackingStore.project(orgId: orgId, slug: "default", on: sql)
+            }
+        }
+        guard let found, principal.visibleOrgIds.contains(found.orgId) else {
+            if case .callerDefault = selector {
+                throw AppError(.notFound, "Your organization has no project with the slug 'default': use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
+            }
+            throw AppError.notFound("Project")
+        }
+        try Policy.authorize(principal, .experimentsRead, on: Policy.Resource(kind: "Project", orgId: found.orgId, projectId: found.id))
+        return ProjectScope(projectId: found.id, orgId: found.orgId)
+    }
+
+    // MARK: experiments
+
+    public struct ExperimentInput: Sendable {
+        public var name: String?
+        public var description: String?
+        public var hypothesis: String?
+        public var artifactLocation: String?
+        public var tags: [KeyValue]
+
+        public init(name: String?, description: String? = nil, hypothesis: String? = nil, artifactLocation: String? = nil,
+                    tags: [KeyValue] = []) {
+            self.name = name
+            self.description = description
+            self.hypothesis = hypothesis
+            self.artifactLocation = artifactLocation
+            self.tags = tags
+        }
+    }
+
+    public func createExperiment(_ input: ExperimentInput, in scope: ProjectScope, caller: Caller) async throws -> Experiment {
+        let principal = try caller.requirePrincipal()
+        try Policy.authorize(principal, .experimentsWrite, on: Policy.Resource(kind: "Project", orgId: scope.orgId, projectId: scope.projectId))
+        var validator = Validator()
+        let name = validator.requireText(input.name, "name", maxLength: 500)
+        _ = validator.optionalText(input.description, "description", maxLength: 10_000)
+        _ = validator.optionalText(input.hypothesis, "hypothesis", maxLength: 10_000)
+        // Artifacts always live in this server's object store; a client-chosen location could point anywhere.
+        validator.check(input.artifactLocation?.isEmpty ?? true, "artifact_location",
+                        "is chosen by the server (artifacts are stored in aitip's object store)")
+        Limits.checkTags(input.tags, into: &validator)
+        try validator.finish()
+        let now = clock.now()
+        let id = IDGenerator.uuidV7(at: now)
+        let experiment = Experiment(id: id, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId, name: name,
+                                    description: input.description, hypothesis: input.hypothesis, config: "{}",
+                                    lifecycleStage: .active, artifactLocation: "mlflow-artifacts:/\(id.lowercasedString)",
+                                    createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+        return try await database.transaction { sql in
+            if let existing = try await TrackingStore.experiment(named: name, project: scope.projectId, on: sql) {
+                let state = existing.lifecycleStage == .deleted ? " (deleted; restore it or choose another name)" : ""
+                throw AppError.conflict("Experiment '\(name)' already exists\(state)")
+            }
+            try await sql.insert(experiment, into: "experiments")
+            try await TrackingStore.setExperimentTags(input.tags, experiment: id, on: sql)
+            try await audit.record(on: sql, caller, orgId: scope.orgId, action: "experiment.create", targetType: "experiment",
+                                   targetId: id.lowercasedString)
+            return experiment
+        }
+    }
+
+    /// The experiment MLflow calls "0" (the client's default): this project's "Default", created on first use.
+    public func defaultExperiment(in scope: ProjectScope, caller: Caller) async throws -> Experiment {
+        if let existing = try await database.read({ sql in try await TrackingStore.experiment(named: "Default", project: scope.projectId, on: sql) }) {
+            return existing
+        }
+        do {
+            return try await createExperiment(ExperimentInput(name: "Default"), in: scope, caller: caller)
+        } catch let error as AppError where error.kind == .conflict {
+            // Created concurrently by another request.
+            guard let existing = try await database.read({ sql in try await TrackingStore.experiment(named: "Default", project: scope.projectId, on: sql) }) else { throw error }
+            return existing
+        }
+    }
+
+    public func experiment(_ id: UUID, caller: Caller) async throws -> ExperimentDetail {
+        let principal = try caller.requirePrincipal()
+        return try await database.read { sql in
+            guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+            try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
+            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.experimentTags([id], on: sql)[id] ?? [])
+        }
+    }
+
+    public func experiment(named name: String, in scope: ProjectScope, caller: Caller) async throws -> ExperimentDetail {
+        try await database.read { sql in
+            guard let experiment = try await TrackingStore.experiment(named: name, project: scope.projectId, on: sql) else {
+                throw AppError(.notFound, "Could not find experiment with name '\(name)'")
+            }
+            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.experimentTags([experiment.id], on: sql)[experiment.id] ?? [])
+        }
+    }
+
+    public func searchExperiments(in scope: ProjectScope, view: ViewType, filter: String?, orderBy: [String], maxResults: Int,
+                                  pageToken: String?) async throws -> (items: [ExperimentDetail], nextPageToken: String?) {
+        guard (1...50_000).contains(maxResults) else {
+            throw AppError.badRequest("max_results must be between 1 and 50000, got \(maxResults)")
+        }
+        let parsed = try SearchFilter(filter)
+        let offset = try OffsetPageToken.decode(pageToken)
+        return try await database.read { sql in
+            let rows = try await TrackingStore.experiments(project: scope.projectId, stages: view.stages, filter: parsed, orderBy: orderBy,
+                                                           offset: offset, limit: maxResults + 1, on: sql)
+            let page = Array(rows.prefix(maxResults))
+            let tags = try await TrackingStore.experimentTags(page.map(\.id), on: sql)
+            return (page.map { ExperimentDetail(experiment: $0, tags: tags[$0.id] ?? []) },
+                    rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+        }
+    }
+
+    public enum ExperimentChange: Sendable {
+        case rename(String)
+        case describe(description: String?, hypothesis: String?)
+        case delete
+        case restore
+        case setTag(KeyValue)
+        case deleteTag(String)
+    }
+
+    @discardableResult
+    public func changeExperiment(_ id: UUID, _ change: ExperimentChange, caller: Caller) async throws -> Experiment {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        switch change {
+        case .rename(let name): validator.requireText(name, "new_name", maxLength: 500)
+        case .setTag(let tag): Limits.checkTags([tag], into: &validator)
+        case .describe(let description, let hypothesis):
+            _ = validator.optionalText(description, "description", maxLength: 10_000)
+            _ = validator.optionalText(hypothesis, "hypothesis", maxLength: 10_000)
+        default: break
+        }
+        let checked = validator
+        let now = clock.now().epochMilliseconds
+        return try await database.transaction { sql in
+            guard var experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+            let permission: Permission = if case .delete = change { .experimentsDelete } else { .experimentsWrite }
+            try Policy.authorize(principal, permission, on: experiment.policyResource)
+            try checked.finish()
+            var action = "experiment.update"
+            switch change {
+            case .rename(let name):
+                let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+                if trimmed != experiment.name, try await TrackingStore.experiment(named: trimmed, project: experiment.projectId, on: sql) != nil {
+                    throw AppError.conflict("Experiment '\(trimmed)' already exists")
+                }
+                experiment.name = trimmed
+            case .describe(let description, let hypothesis):
+                if let description { experiment.description = description }
+                if let hypothesis { experiment.hypothesis = hypothesis }
+            case .delete:
+                experiment.lifecycleStage = .deleted
+                action = "experiment.delete"
+                try await sql.update("runs").set("lifecycle_stage", to: "deleted").where("experiment_id", .equal, id).run()
+            case .restore:
+                experiment.lifecycleStage = .active
+                action = "experiment.restore"
+                try await sql.update("runs").set("lifecycle_stage", to: "active").where("experiment_id", .equal, id).run()
+            case .setTag(let tag):
+                try await TrackingStore.setExperimentTags([tag], experiment: id, on: sql)
+                action = "experiment.set_tag"
+            case .deleteTag(let key):
+                try await TrackingStore.deleteExperimentTag(key, experiment: id, on: sql)
+                action = "experiment.delete_tag"
+            }
+            experiment.updatedMs = now
+            var update = sql.update("experiments").set("name", to: experiment.name).set("lifecycle_stage", to: experiment.lifecycleStage.rawValue)
+                .set("updated_ms", to: now)
+            if let description = experiment.description { update = update.set("description", to: description) }
+            if let hypothesis = experiment.hypothesis { update = update.set("hypothesis", to: hypothesis) }
+            try await update.where("id", .equal, id).run()
+            try await audit.record(on: sql, caller, orgId: experiment.orgId, action: action, targetType: "experiment", targetId: id.lowercasedString)
+            return experiment
+        }
+    }
+
+    /// Removes an experiment with its runs, metrics and registry links for good (the native DELETE; MLflow's
+    /// delete is the soft `changeExperiment(.delete)`).
+    public func purgeExperiment(_ id: UUID, caller: Caller) async throws {
+        let principal = try caller.requirePrincipal()
+        try await database.transaction { sql in
+            guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+            try Policy.authorize(principal, .experimentsDelete, on: experiment.policyResource)
+            try await sql.delete(from: "experiments").where("id", .equal, id).run()
+            try await audit.record(on: sql, caller, orgId: experiment.orgId, action: "experiment.purge", targetType: "experiment", targetId: id.lowercasedString)
+        }
+    }
+}
+
+/// MLflow's size limits, enforced with its messages so clients that split batches behave the same.
+public enum Limits {
+    public static let maxMetricsPerBatch = 1_000
+    public static let maxParamsTagsPerBatch = 100
+    public static let maxEntitiesPerBatch = 1_000
+    public static let maxKeyLength = 250
+    public static let maxParamValueLength = 6_000
+    public static let maxTagValueLength = 8_000
+
+    static func checkKey(_ key: String, _ field: String, into validator: inout Validator) {
+        if key.isEmpty || key.count > maxKeyLength {
+            validator.add(field, "'\(key.prefix(50))' must have 1 to \(maxKeyLength) characters")
+            return
+        }
+        let allowed = key.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-. :/".unicodeScalars.contains($0) }
+        let segments = key.split(separator: "/", omittingEmptySubsequences: false)
+        if !allowed || key.hasPrefix("/") || segments.contains("..") || segments.contains(".") {
+            validator.add(field, "Invalid name '\(key.prefix(100))': names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/), and must not be a path outside the run")
+        }
+    }
+
+    static func checkTags(_ tags: [KeyValue], into validator: inout Validator) {
+        for tag in tags {
+            checkKey(tag.key, "tags", into: &validator)
+            if tag.value.count > maxTagValueLength {
+                validator.add("tags", "Tag '\(tag.key)' has a value of \(tag.value.count) characters; the limit is \(maxTagValueLength)")
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import AITIPCore
+import Foundation
+import SQLKit
+import Storage
+
+/// SQL for experiments, runs and their data. Callers authorize first; everything here trusts its arguments.
+enum TrackingStore {
+    // MARK: projects (read-only here; Identity owns them)
+
+    struct ProjectRef: Decodable, Sendable {
+        var id: UUID
+        var orgId: UUID
+        var ownerId: UUID?
+        enum CodingKeys: String, CodingKey {
+            case id
+            case orgId = "org_id"
+            case ownerId = "owner_id"
+        }
+    }
+
+    static func project(id: UUID, on sql: any SQLDatabase) async throws -> ProjectRef? {
+        try await sql.select().columns("id", "org_id", "owner_id").from("projects").where("id", .equal, id).row(ProjectRef.self)
+    }
+
+    static func project(orgSlug: String, projectSlug: String, on sql: any SQLDatabase) async throws -> ProjectRef? {
+        try await sql.raw("""
+            SELECT p.id, p.org_id, p.owner_id FROM projects p JOIN organizations o ON o.id = p.org_id
+            WHERE o.slug = \(bind: orgSlug) AND p.slug = \(bind: projectSlug)
+            """).first(decoding: ProjectRef.self)
+    }
+
+    static func project(orgId: UUID, slug: String, on sql: any SQLDatabase) async throws -> ProjectRef? {
+        try await sql.select().columns("id", "org_id", "owner_id").from("projects")
+            .where("org_id", .equal, orgId).where("slug", .equal, slug).row(ProjectRef.self)
+    }
+
+    // MARK: experiments
+
+    static func experiment(_ id: UUID, on sql: any SQLDatabase) async throws -> Experiment? {
+        try await sql.select().column("*").from("experiments").where("id", .equal, id).row(Experiment.self)
+    }
+
+    static func experiment(named name: String, project: UUID, on sql: any SQLDatabase) async throws -> Experiment? {
+        try await sql.select().column("*").from("experiments").where("project_id", .equal, project).where("name", .equal, name)
+            .row(Experiment.self)
+    }
+
+    static func experimentTags(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [KeyValue]] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try await sql.select().columns("experiment_id", "key", "value").from("experiment_tags")
+            .where("experiment_id", .in, ids).orderBy("key").all()
+        var result: [UUID: [KeyValue]] = [:]
+        for row in rows {
+            let id = try row.decode(column: "experiment_id", as: UUID.self)
+            result[id, default: []].append(KeyValue(key: try row.decode(column: "key", as: String.self),
+                                                    value: try row.decode(column: "value", as: String.self)))
+        }
+        return result
+    }
+
+    static func setExperimentTags(_ tags: [KeyValue], experiment: UUID, on sql: any SQLDatabase) async throws {
+        for tag in tags {
+            try await sql.raw("""
+                INSERT INTO experiment_tags (experiment_id, key, value) VALUES (\(bind: experiment), \(bind: tag.key), \(bind: tag.value))
+                ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value
+                """).run()
+        }
+    }
+
+    static func deleteExperimentTag(_ key: String, experiment: UUID, on sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "experiment_tags").where("experiment_id", .equal, experiment).where("key", .equal, key).run()
+    }
+
+    /// Experiments of a project, newest first, with optional name/tag conditions (a subset of MLflow's grammar).
+    static func experiments(project: UUID, stages: [String], filter: SearchFilter, orderBy: [String], offset: Int, limit: Int,
+                            on sql: any SQLDatabase) async throws -> [Experiment] {
+        var query: SQLQueryString = "SELECT e.* FROM experiments e WHERE e.project_id = \(bind: project) AND e.lifecycle_stage IN (\(binds: stages))"
+        for clause in filter.clauses {
+            switch (clause.entity, clause.key.lowercased()) {
+            case (.attribute, "name"), (.attribute, "experiment_name"):
+                query += " AND " + SearchSQL.compare("e.name", clause.comparator, clause.value)
+            case (.tag, _):
+                query += " AND " + SearchSQL.keyedExists(table: "experiment_tags", owner: "experiment_id", ownerColumn: "e.id", clause: clause)
+            default:
+                throw AppError.badRequest("Invalid experiment filter: only name and tags.<key> can be compared")
+            }
+        }
+        var ordering: [SQLQueryString] = []
+        for entry in orderBy {
+            let order = try SearchOrder(entry)
+            let direction = order.ascending ? "ASC" : "DESC"
+            switch order.key.lowercased() {
+            case "name", "experiment_name": ordering.append("e.name \(unsafeRaw: direction)")
+            case "creation_time", "created": ordering.append("e.created_ms \(unsafeRaw: direction)")
+            case "last_update_time": ordering.append("e.updated_ms \(unsafeRaw: direction)")
+            case "experiment_id", "id": ordering.append("e.id \(unsafeRaw: direction)")
+            default: throw AppError.badRequest("Invalid order_by '\(entry)': experiments sort by name, creation_time, last_update_time or experiment_id")
+            }
+        }
+        ordering.append("e.created_ms DESC")
+        ordering.append("e.id ASC")
+        query += " ORDER BY " + ordering.joined(separator: ", ") + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
+        return try await sql.raw(query).all(decoding: Experiment.self)
+    }
+
+    // MARK: runs
+
+    static func run(_ id: UUID, on sql: any SQLDatabase) async throws -> Run? {
+        try await sql.select().column("*").from("runs").where("id", .equal, id).row(Run.self)
+    }
+
+    static func keyValues(table: String, runIds: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [KeyValue]] {
+        guard !runIds.isEmpty else { return [:] }
+        let rows = try await sql.select().columns("run_id", "key", "value").from(table).where("run_id", .in, runIds).orderBy("key").all()
+        var result: [UUID: [KeyValue]] = [:]
+        for row in rows {
+            result[try row.decode(column: "run_id", as: UUID.self), default: []].append(
+                KeyValue(key: try row.decode(column: "key", as: String.self), value: try row.decode(column: "value", as: String.self)))
+        }
+        return result
+    }
+
+    static func latestMetrics(runIds: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [MetricPoint]] {
+        guard !runIds.isEmpty else { return [:] }
+        let rows = try await sql.select().columns("run_id", "key", "step", "ts_ms", "value", "is_nan").from("latest_metrics")
+            .where("run_id", .in, runIds).orderBy("key").all()
+        var result: [UUID: [MetricPoint]] = [:]
+        for row in rows {
+            result[try row.decode(column: "run_id", as: UUID.self), default: []].append(try metricPoint(row))
+        }
+        return result
+    }
+
+    static func details(_ runs: [Run], on sql: any SQLDatabase) async throws -> [RunDetail] {
+        let ids = runs.map(\.id)
+        let params = try await keyValues(table: "run_params", runIds: ids, on: sql)
+        let tags = try await keyValues(table: "run_tags", runIds: ids, on: sql)
+        let metrics = try await latestMetrics(runIds: ids, on: sql)
+        return runs.map { RunDetail(run: $0, metrics: metrics[$0.id] ?? [], params: params[$0.id] ?? [], tags: tags[$0.id] ?? []) }
+    }
+
+    static func metricPoint(_ row: any SQLRow) throws -> MetricPoint {
+        let isNaN = try row.decode(column: "is_nan", as: Bool.self)
+        return MetricPoint(key: try row.decode(column: "key", as: String.self),
+                           value: isNaN ? .nan : try row.decode(column: "value", as: Double.self),
+                           timestampMs: try row.decode(column: "ts_ms", as: Int64.self),
+                           step: try row.decode(column: "step", as: Int64.self))
+    }
+
+    static func existingParams(_ keys: [String], run: UUID, on sql: any SQLDatabase) async throws -> [String: String] {
+        guard !keys.isEmpty else { return [:] }
+        let rows = try await sql.select().columns("key", "value").from("run_params").where("run_id", .equal, run)
+            .where("key", .in, keys).all()
+        var result: [String: String] = [:]
+        for row in rows { result[try row.decode(column: "key", as: String.self)] = try row.decode(column: "value", as: String.self) }
+        return result
+    }
+
+    static func insertParams(_ params: [KeyValue], run: UUID, on sql: any SQLDatabase) async throws {
+        guard !params.isEmpty else { return }
+        var query = sql.insert(into: "run_params").columns("run_id", "key", "value")
+        for param in params { query = query.values(SQLBind(run), SQLBind(param.key), SQLBind(param.value)) }
+        try await query.ignoringConflicts(with: ["run_id", "key"]).run()
+    }
+
+    static func upsertTags(_ tags: [KeyValue], run: UUID, on sql: any SQLDatabase) async throws {
+        guard !tags.isEmpty else { return }
+        var rows: [SQLQueryString] = []
+        for tag in tags { rows.append("(\(bind: run), \(bind: tag.key), \(bind: tag.value))") }
+        try await sql.raw("INSERT INTO run_tags (run_id, key, value) VALUES " + rows.joined(separator: ", ")
+                          + " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value").run()
+    }
+
+    /// Appends points with multi-row INSERTs and moves each key's latest value forward, all in the caller's transaction.
+    static func insertMetrics(_ points: [MetricPoint], run: UUID, on sql: any SQLDatabase) async throws {
+        guard !points.isEmpty else { return }
+        for chunk in stride(from: 0, to: points.count, by: 1_000).map({ points[$0..<min($0 + 1_000, points.count)] }) {
+            var query = sql.insert(into: "metrics").columns("run_id", "key", "step", "ts_ms", "value", "is_nan")
+            for point in chunk {
+                query = query.values(SQLBind(run), SQLBind(point.key), SQLBind(point.step), SQLBind(point.timestampMs),
+                                     SQLBind(point.value.isNaN ? 0 : point.value), SQLBind(point.value.isNaN))
+            }
+            try await query.run()
+        }
+        var latest: [String: MetricPoint] = [:]
+        for point in points {
+            if let known = latest[point.key], (known.step, known.timestampMs) > (point.step, point.timestampMs) { continue }
+            latest[point.key] = point
+        }
+        var rows: [SQLQueryString] = []
+        for point in latest.values {
+            rows.append("(\(bind: run), \(bind: point.key), \(bind: point.step), \(bind: point.timestampMs), \(bind: point.value.isNaN ? 0 : point.value), \(bind: point.value.isNaN))")
+        }
+        try await sql.raw("INSERT INTO latest_metrics (run_id, key, step, ts_ms, value, is_nan) VALUES " + rows.joined(separator: ", ") + """
+             ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts_ms = excluded.ts_ms, value = excluded.value, is_nan = excluded.is_nan
+            WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts_ms >= latest_metrics.ts_ms)
+            """).run()
+    }
+
+    /// One metric's points in (step, timestamp) order; `offset`/`limit` page through them.
+    static func history(run: UUID, key: String, offset: Int, limit: Int, on sql: any SQLDatabase) async throws -> [MetricPoint] {
+        let rows = try await sql.raw("""
+            SELECT key, step, ts_ms, value, is_nan FROM metrics WHERE run_id = \(bind: run) AND key = \(bind: key)
+            ORDER BY step, ts_ms LIMIT \(literal: limit) OFFSET \(literal: offset)
+            """).all()
+        return try rows.map(metricPoint)
+    }
+
+    static func setRunStatus(_ run: Run, on sql: any SQLDatabase) async throws {
+        var query = sql.update("runs").set("status", to: run.status.rawValue).set("name", to: run.name)
+            .set("lifecycle_stage", to: run.lifecycleStage.rawValue)
+        query = run.endMs.map { query.set("end_ms", to: $0) } ?? query.set("end_ms", to: SQLLiteral.null)
+        try await query.where("id", .equal, run.id).run()
+    }
+}

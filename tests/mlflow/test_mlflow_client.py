@@ -1,0 +1,290 @@
+"""The real `mlflow` client against aitip, unchanged: only MLFLOW_TRACKING_URI and credentials point it here."""
+import math
+import os
+import uuid
+
+import pytest
+import requests
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+
+import mlflow
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_experiment_lifecycle():
+    client = MlflowClient()
+    name = unique("exp")
+    experiment_id = mlflow.create_experiment(name, tags={"team": "vision"})
+    experiment = client.get_experiment(experiment_id)
+    assert experiment.name == name
+    assert experiment.tags["team"] == "vision"
+    assert experiment.lifecycle_stage == "active"
+    assert client.get_experiment_by_name(name).experiment_id == experiment_id
+
+    client.rename_experiment(experiment_id, name + "-renamed")
+    client.set_experiment_tag(experiment_id, "stage", "research")
+    experiment = client.get_experiment(experiment_id)
+    assert experiment.name == name + "-renamed" and experiment.tags["stage"] == "research"
+
+    client.delete_experiment(experiment_id)
+    assert client.get_experiment(experiment_id).lifecycle_stage == "deleted"
+    active = [e.experiment_id for e in client.search_experiments()]
+    deleted = [e.experiment_id for e in client.search_experiments(view_type=mlflow.entities.ViewType.DELETED_ONLY)]
+    assert experiment_id not in active and experiment_id in deleted
+    client.restore_experiment(experiment_id)
+    assert client.get_experiment(experiment_id).lifecycle_stage == "active"
+
+    with pytest.raises(MlflowException) as duplicate:
+        mlflow.create_experiment(name + "-renamed")
+    assert duplicate.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert client.get_experiment_by_name(unique("missing")) is None
+
+
+def test_run_lifecycle_params_metrics_tags():
+    mlflow.set_experiment(unique("runs"))
+    with mlflow.start_run(run_name="baseline", tags={"owner": "ana"}) as run:
+        mlflow.log_param("lr", 0.01)
+        mlflow.log_params({"optimizer": "adam", "layers": 4})
+        for step in range(5):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        mlflow.log_metrics({"acc": 0.91, "f1": 0.88})
+        mlflow.set_tag("stage", "dev")
+        run_id = run.info.run_id
+    fetched = MlflowClient().get_run(run_id)
+    assert fetched.info.status == "FINISHED" and fetched.info.end_time is not None
+    assert fetched.info.run_name == "baseline"
+    assert fetched.data.params == {"lr": "0.01", "optimizer": "adam", "layers": "4"}
+    assert fetched.data.metrics["loss"] == pytest.approx(0.2)  # the latest step's value
+    assert fetched.data.metrics["acc"] == pytest.approx(0.91)
+    assert fetched.data.tags["owner"] == "ana" and fetched.data.tags["stage"] == "dev"
+    assert fetched.data.tags["mlflow.runName"] == "baseline"
+
+    client = MlflowClient()
+    client.delete_tag(run_id, "stage")
+    assert "stage" not in client.get_run(run_id).data.tags
+    with pytest.raises(MlflowException) as changed:
+        client.log_param(run_id, "lr", "0.02")
+    assert changed.value.error_code == "INVALID_PARAMETER_VALUE"
+
+    client.delete_run(run_id)
+    assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+    with pytest.raises(MlflowException):
+        client.log_metric(run_id, "late", 1.0)
+    client.restore_run(run_id)
+    assert client.get_run(run_id).info.lifecycle_stage == "active"
+
+
+def test_log_batch_and_history_paging():
+    client = MlflowClient()
+    experiment_id = client.create_experiment(unique("batch"))
+    run = client.create_run(experiment_id)
+    metrics = [Metric("loss", 1.0 / (i + 1), 1_700_000_000_000 + i, i) for i in range(3000)]
+    client.log_batch(run.info.run_id, metrics=metrics, params=[Param("p", "1")], tags=[RunTag("t", "x")])
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert len(history) == 3000
+    assert [m.step for m in history] == list(range(3000))
+    assert history[10].value == pytest.approx(1.0 / 11)
+
+    # Paging as the client does it: max_results + next_page_token.
+    from mlflow.tracking._tracking_service.utils import _get_store
+    store = _get_store()
+    page = store.get_metric_history(run.info.run_id, "loss", max_results=1000)
+    assert len(page) == 1000 and page.token
+    second = store.get_metric_history(run.info.run_id, "loss", max_results=1000, page_token=page.token)
+    assert second[0].step == 1000
+
+
+def test_batch_limits_are_mlflows(server):
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(unique("limits")))
+    body = {"run_id": run.info.run_id, "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": i} for i in range(1001)]}
+    answer = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-batch", json=body, auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"]))
+    assert answer.status_code == 400
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "at most 1000 metrics" in answer.json()["message"]
+    params = {"run_id": run.info.run_id, "params": [{"key": f"p{i}", "value": "v"} for i in range(101)]}
+    answer = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-batch", json=params, auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"]))
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert client.get_run(run.info.run_id).data.params == {}  # nothing of a refused batch was written
+
+
+def test_nan_and_infinity_round_trip():
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(unique("nan")))
+    client.log_metric(run.info.run_id, "nan", float("nan"), step=0)
+    client.log_metric(run.info.run_id, "pinf", float("inf"), step=0)
+    client.log_metric(run.info.run_id, "ninf", float("-inf"), step=0)
+    metrics = client.get_run(run.info.run_id).data.metrics
+    assert math.isnan(metrics["nan"])
+    assert metrics["pinf"] == math.inf and metrics["ninf"] == -math.inf
+    assert math.isnan(client.get_metric_history(run.info.run_id, "nan")[0].value)
+
+
+def test_search_runs_filters_order_and_pages():
+    client = MlflowClient()
+    experiment_id = client.create_experiment(unique("search"))
+    for index in range(12):
+        run = client.create_run(experiment_id, run_name=f"r{index:02d}", tags={"parity": "even" if index % 2 == 0 else "odd"})
+        client.log_batch(run.info.run_id, metrics=[Metric("acc", index / 10, 0, 0)],
+                         params=[Param("model", "resnet" if index < 6 else "vit")])
+        if index == 3:
+            client.set_terminated(run.info.run_id, "FAILED")
+
+    def names(runs):
+        return [r.info.run_name for r in runs]
+
+    best = client.search_runs([experiment_id], "metrics.acc > 0.75", order_by=["metrics.acc DESC"])
+    assert names(best) == ["r11", "r10", "r09", "r08"]
+    assert names(client.search_runs([experiment_id], "params.model = 'vit' AND tags.parity = 'odd'", order_by=["metrics.acc ASC"])) == ["r07", "r09", "r11"]
+    assert names(client.search_runs([experiment_id], "params.model LIKE 'res%' AND metrics.acc <= 0.1", order_by=["attributes.run_name"])) == ["r00", "r01"]
+    assert names(client.search_runs([experiment_id], "params.model ILIKE 'VIT' AND metrics.acc < 0.7")) == ["r06"]
+    assert names(client.search_runs([experiment_id], "attributes.status = 'FAILED'")) == ["r03"]
+    assert len(client.search_runs([experiment_id], "attributes.run_name IN ('r01', 'r02', 'nope')")) == 2
+    assert len(client.search_runs([experiment_id], "tags.`parity` != 'odd'")) == 6
+
+    first = client.search_runs([experiment_id], order_by=["metrics.acc DESC"], max_results=5)
+    assert len(first) == 5 and first.token
+    second = client.search_runs([experiment_id], order_by=["metrics.acc DESC"], max_results=5, page_token=first.token)
+    assert names(first) + names(second) == [f"r{i:02d}" for i in range(11, 1, -1)]
+
+    frame = mlflow.search_runs([experiment_id], filter_string="metrics.acc >= 1.0")
+    assert list(frame["tags.mlflow.runName"]) == ["r10", "r11"] or sorted(frame["tags.mlflow.runName"]) == ["r10", "r11"]
+
+    with pytest.raises(MlflowException) as bad:
+        client.search_runs([experiment_id], "metrics.acc >> 1")
+    assert bad.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_artifacts_files_directories_nested(tmp_path):
+    (tmp_path / "config.json").write_text('{"a": 1}')
+    nested = tmp_path / "plots" / "deep"
+    nested.mkdir(parents=True)
+    (nested / "curve.txt").write_text("0.1,0.2")
+    (tmp_path / "plots" / "summary.txt").write_text("ok")
+    mlflow.set_experiment(unique("artifacts"))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(tmp_path / "config.json"))
+        mlflow.log_artifacts(str(tmp_path / "plots"), artifact_path="plots")
+        mlflow.log_text("hello", "notes/readme.txt")
+        mlflow.log_dict({"k": [1, 2]}, "meta/data.json")
+    client = MlflowClient()
+    top = {(f.path, f.is_dir) for f in client.list_artifacts(run.info.run_id)}
+    assert top == {("config.json", False), ("plots", True), ("notes", True), ("meta", True)}
+    assert {f.path for f in client.list_artifacts(run.info.run_id, "plots")} == {"plots/deep", "plots/summary.txt"}
+    target = tmp_path / "download"
+    target.mkdir()
+    local = client.download_artifacts(run.info.run_id, "plots", str(target))
+    assert open(os.path.join(local, "deep", "curve.txt")).read() == "0.1,0.2"
+    assert mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/notes/readme.txt") == "hello"
+    assert mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/meta/data.json") == {"k": [1, 2]}
+
+
+def test_artifact_paths_cannot_escape(server):
+    client = MlflowClient()
+    experiment_id = client.create_experiment(unique("escape"))
+    run = client.create_run(experiment_id)
+    auth = ("admin", os.environ["MLFLOW_TRACKING_PASSWORD"])
+    base = f"{server['url']}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run.info.run_id}/artifacts"
+    for path in ["..%2F..%2F..%2Fescaped.txt", "a/..%2F..%2F..%2F..%2Fescaped.txt", "%2Fetc%2Fescaped.txt"]:
+        answer = requests.put(f"{base}/{path}", data=b"x", auth=auth)
+        assert answer.status_code in (400, 404), (path, answer.status_code)
+    listing = requests.get(f"{server['url']}/api/2.0/mlflow-artifacts/artifacts", params={"path": f"{experiment_id}/../.."}, auth=auth)
+    assert listing.status_code == 400
+    assert not any(p.name == "escaped.txt" for p in server["data"].rglob("escaped.txt"))
+    assert not os.path.exists("/etc/escaped.txt")
+
+
+def test_sklearn_model_register_alias_load_predict():
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.array([[0.0, 0.1], [0.2, 0.1], [0.9, 1.0], [1.0, 0.8]])
+    labels = np.array([0, 0, 1, 1])
+    model = LogisticRegression().fit(features, labels)
+    mlflow.set_experiment(unique("registry"))
+    name = unique("classifier")
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(model, name="model", input_example=features[:1])
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+    assert version.version == "1"
+    client = MlflowClient()
+    client.set_registered_model_alias(name, "champion", version.version)
+    client.set_model_version_tag(name, version.version, "validated", "yes")
+    by_alias = client.get_model_version_by_alias(name, "champion")
+    assert by_alias.version == "1" and by_alias.tags["validated"] == "yes"
+    assert by_alias.run_id == run.info.run_id
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    assert list(loaded.predict(features)) == [0, 0, 1, 1]
+    assert list(mlflow.sklearn.load_model(info.model_uri).predict(features)) == [0, 0, 1, 1]
+
+    second = client.create_model_version(name, f"models:/{info.model_id}", run_id=run.info.run_id)
+    assert second.version == "2"
+    client.transition_model_version_stage(name, "2", "Production")
+    assert client.get_model_version(name, "2").current_stage == "Production"
+    assert {m.name for m in client.search_registered_models(f"name = '{name}'")} == {name}
+    assert {v.version for v in client.search_model_versions(f"name = '{name}'")} == {"1", "2"}
+    client.delete_registered_model_alias(name, "champion")
+    with pytest.raises(MlflowException):
+        client.get_model_version_by_alias(name, "champion")
+    client.rename_registered_model(name, name + "-v2")
+    assert client.get_registered_model(name + "-v2").name == name + "-v2"
+    client.delete_model_version(name + "-v2", "2")
+    client.delete_registered_model(name + "-v2")
+    with pytest.raises(MlflowException) as gone:
+        client.get_registered_model(name + "-v2")
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_api_key_as_tracking_token(server, admin_token, monkeypatch):
+    answer = requests.post(server["url"] + "/api/v1/auth/api-keys", json={"name": unique("mlflow")},
+                           headers={"Authorization": f"Bearer {admin_token}"})
+    answer.raise_for_status()
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", answer.json()["key"])
+    experiment_id = MlflowClient().create_experiment(unique("token"))
+    assert MlflowClient().get_experiment(experiment_id).lifecycle_stage == "active"
+
+
+def test_unauthenticated_and_wrong_password_are_refused(server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "wrong")
+    with pytest.raises(MlflowException) as refused:
+        MlflowClient().create_experiment(unique("nope"))
+    assert "401" in str(refused.value) or refused.value.error_code == "UNAUTHENTICATED"
+    answer = requests.post(server["url"] + "/api/2.0/mlflow/experiments/search", json={})
+    assert answer.status_code == 401 and answer.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_project_scoped_tracking_uri(server, admin_token, monkeypatch):
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    slug = unique("vision")
+    requests.post(server["url"] + "/api/v1/projects", json={"name": slug, "slug": slug}, headers=headers).raise_for_status()
+    scoped = f"{server['url']}/mlflow/default/{slug}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", scoped)
+    mlflow.set_tracking_uri(scoped)
+    name = unique("scoped")
+    mlflow.set_experiment(name)
+    with mlflow.start_run():
+        mlflow.log_metric("x", 1.0)
+        mlflow.log_text("in project", "file.txt")
+    # Visible through the scoped URI, not in the default project.
+    assert MlflowClient(scoped).get_experiment_by_name(name) is not None
+    assert MlflowClient(server["url"]).get_experiment_by_name(name) is None
+    missing = requests.get(f"{server['url']}/mlflow/default/no-such-project/api/2.0/mlflow/experiments/get-by-name",
+                           params={"experiment_name": name}, auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"]))
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_default_experiment_and_server_info(server):
+    with mlflow.start_run(experiment_id="0") as run:
+        mlflow.log_metric("m", 2.0)
+    experiment = MlflowClient().get_experiment(run.info.experiment_id)
+    assert experiment.name == "Default"
+    info = requests.get(server["url"] + "/api/3.0/mlflow/server-info").json()
+    assert info["multipart_uploads_enabled"] is False
