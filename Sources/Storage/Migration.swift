@@ -28,4 +28,5 @@ public struct ColumnTypes: Sendable {
     public var integer: String { "INTEGER" }
     public var bool: String { dialect == .postgres ? "BOOLEAN" : "INTEGER" }
     public var double: String { dialect == .postgres ? "DOUBLE PRECISION" : "REAL" }
+    public var blob: String { dialect == .postgres ? "BYTEA" : "BLOB" }
 }

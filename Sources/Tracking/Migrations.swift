@@ -71,18 +71,20 @@ public enum TrackingMigrations {
             )
             """,
             "CREATE INDEX run_tags_key_value ON run_tags (key, value)",
-            // Every logged point. NaN is kept as is_nan with value 0 (SQLite has no NaN); infinities are stored as such.
+            // Every logged point, packed: one row per (run, key, logged batch) holding the batch's points as
+            // little-endian (step, timestamp, value) triples. Ingest writes one row per key and request instead of
+            // one per point; history reads decode and sort (see MetricChunk).
             """
-            CREATE TABLE metrics (
+            CREATE TABLE metric_chunks (
                 run_id \(t.uuid) NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
                 key \(t.text) NOT NULL,
-                step \(t.bigint) NOT NULL,
-                ts_ms \(t.bigint) NOT NULL,
-                value \(t.double) NOT NULL,
-                is_nan \(t.bool) NOT NULL
+                min_step \(t.bigint) NOT NULL,
+                max_step \(t.bigint) NOT NULL,
+                point_count \(t.integer) NOT NULL,
+                points \(t.blob) NOT NULL
             )
             """,
-            "CREATE INDEX metrics_history ON metrics (run_id, key, step, ts_ms)",
+            "CREATE INDEX metric_chunks_history ON metric_chunks (run_id, key, min_step)",
             // The value search and run views use: the point with the largest (step, timestamp) per run and key.
             """
             CREATE TABLE latest_metrics (

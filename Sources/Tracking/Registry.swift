@@ -94,6 +94,31 @@ extension TrackingService {
         }
     }
 
+    /// A model with every version, newest first, and the experiment of each version's run (lineage).
+    public func modelWithVersions(named name: String, in scope: ProjectScope, caller: Caller) async throws
+        -> (model: RegisteredModelDetail, versions: [ModelVersionDetail], experimentOfRun: [UUID: UUID]) {
+        let principal = try caller.requirePrincipal()
+        try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
+        return try await database.read { sql in
+            let model = try await Self.registeredModel(named: name, in: scope, on: sql)
+            let detail = try await Self.details([model], on: sql)[0]
+            let versions = try await sql.select().column("*").from("model_versions").where("model_id", .equal, model.id)
+                .orderBy("version", .descending).rows(ModelVersion.self)
+            let runIds = versions.compactMap(\.runId)
+            var experimentOfRun: [UUID: UUID] = [:]
+            if !runIds.isEmpty {
+                for row in try await sql.select().columns("id", "experiment_id").from("runs").where("id", .in, runIds).all() {
+                    experimentOfRun[try row.decode(column: "id", as: UUID.self)] = try row.decode(column: "experiment_id", as: UUID.self)
+                }
+            }
+            let withAliases = versions.map { version in
+                ModelVersionDetail(version: version, modelName: model.name,
+                                   aliases: detail.aliases.filter { $0.version == version.version }.map(\.alias))
+            }
+            return (detail, withAliases, experimentOfRun)
+        }
+    }
+
     public enum RegisteredModelChange: Sendable {
         case describe(String)
         case rename(String)

@@ -75,35 +75,39 @@ extension TrackingService {
         }
     }
 
-    public enum RunChange: Sendable {
-        case update(status: RunStatus?, endMs: Int64?, name: String?)
-        case delete
-        case restore
+    /// What `changeRun` changes; nil fields stay as they are.
+    public struct RunChange: Sendable {
+        var status: RunStatus?
+        var endMs: Int64?
+        var name: String?
+        var stage: LifecycleStage?
+
+        public static func update(status: RunStatus? = nil, endMs: Int64? = nil, name: String? = nil, stage: LifecycleStage? = nil) -> RunChange {
+            RunChange(status: status, endMs: endMs, name: name, stage: stage)
+        }
     }
 
+    /// Status, end time, name, and soft delete / restore (`stage`).
     @discardableResult
     public func changeRun(_ id: UUID, _ change: RunChange, caller: Caller) async throws -> Run {
         let principal = try caller.requirePrincipal()
+        let (status, endMs, name, stage) = (change.status, change.endMs, change.name, change.stage)
+        if let name, name.count > 250 { throw AppError.badRequest("run_name must be at most 250 characters") }
         return try await database.transaction { sql in
-            let permission: Permission = if case .delete = change { .experimentsDelete } else { .experimentsWrite }
-            var run = try await Self.authorizedRun(id, principal, permission, on: sql)
-            let action: String
-            switch change {
-            case .update(let status, let endMs, let name):
+            var run = try await Self.authorizedRun(id, principal, stage == .deleted ? .experimentsDelete : .experimentsWrite, on: sql)
+            var action = "run.update"
+            if status != nil || endMs != nil || name != nil {
                 try Self.requireActive(run)
-                if let status { run.status = status }
-                if let endMs { run.endMs = endMs } else if status?.isTerminal == true, run.endMs == nil { run.endMs = clock.now().epochMilliseconds }
-                if let name, !name.isEmpty {
-                    run.name = name
-                    try await TrackingStore.upsertTags([KeyValue(key: Self.runNameTag, value: name)], run: id, on: sql)
-                }
-                action = "run.update"
-            case .delete:
-                run.lifecycleStage = .deleted
-                action = "run.delete"
-            case .restore:
-                run.lifecycleStage = .active
-                action = "run.restore"
+            }
+            if let status { run.status = status }
+            if let endMs { run.endMs = endMs } else if status?.isTerminal == true, run.endMs == nil { run.endMs = clock.now().epochMilliseconds }
+            if let name, !name.isEmpty {
+                run.name = name
+                try await TrackingStore.upsertTags([KeyValue(key: Self.runNameTag, value: name)], run: id, on: sql)
+            }
+            if let stage, stage != run.lifecycleStage {
+                run.lifecycleStage = stage
+                action = stage == .deleted ? "run.delete" : "run.restore"
             }
             try await TrackingStore.setRunStatus(run, on: sql)
             try await audit.record(on: sql, caller, orgId: run.orgId, action: action, targetType: "run", targetId: id.lowercasedString)
@@ -237,9 +241,22 @@ extension TrackingService {
         let offset = try OffsetPageToken.decode(pageToken)
         return try await database.read { sql in
             _ = try await Self.authorizedRun(runId, principal, .experimentsRead, on: sql)
-            let rows = try await TrackingStore.history(run: runId, key: key, offset: offset, limit: maxResults + 1, on: sql)
-            return (Array(rows.prefix(maxResults)), rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+            let points = try await TrackingStore.history(run: runId, key: key, on: sql)
+            let page = Array(points.dropFirst(offset).prefix(maxResults))
+            return (page, points.count > offset + maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
         }
+    }
+
+    /// A metric's whole series for charts, downsampled to at most `maxPoints` with LTTB.
+    public func metricSeries(run runId: UUID, key: String, maxPoints: Int?, caller: Caller) async throws -> (points: [MetricPoint], total: Int) {
+        let principal = try caller.requirePrincipal()
+        if let maxPoints, maxPoints < 3 { throw AppError.badRequest("max_points must be at least 3") }
+        let points = try await database.read { sql in
+            _ = try await Self.authorizedRun(runId, principal, .experimentsRead, on: sql)
+            return try await TrackingStore.history(run: runId, key: key, on: sql)
+        }
+        guard let maxPoints else { return (points, points.count) }
+        return (Downsample.lttb(points, threshold: maxPoints), points.count)
     }
 
     public func searchRuns(experimentIds: [UUID], filter: String?, view: ViewType, orderBy: [String], maxResults: Int,

@@ -33,7 +33,8 @@ public struct TrackingService: Sendable {
         public var orgId: UUID
     }
 
-    public func project(_ selector: ProjectSelector, caller: Caller) async throws -> ProjectScope {
+    /// Resolves the project and checks `permission` there (reading experiments, unless told otherwise).
+    public func project(_ selector: ProjectSelector, permission: Permission = .experimentsRead, caller: Caller) async throws -> ProjectScope {
         let principal = try caller.requirePrincipal()
         let found: TrackingStore.ProjectRef? = try await database.read { sql in
             switch selector {
@@ -58,7 +59,7 @@ public struct TrackingService: Sendable {
             }
             throw AppError.notFound("Project")
         }
-        try Policy.authorize(principal, .experimentsRead, on: Policy.Resource(kind: "Project", orgId: found.orgId, projectId: found.id))
+        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: found.orgId, projectId: found.id))
         return ProjectScope(projectId: found.id, orgId: found.orgId)
     }
 
@@ -162,52 +163,50 @@ public struct TrackingService: Sendable {
     }
 
     public enum ExperimentChange: Sendable {
-        case rename(String)
-        case describe(description: String?, hypothesis: String?)
-        case delete
-        case restore
+        /// Any of: rename, describe, soft-delete or restore (`stage`, which applies to its runs too).
+        case edit(name: String? = nil, description: String? = nil, hypothesis: String? = nil, stage: LifecycleStage? = nil)
         case setTag(KeyValue)
         case deleteTag(String)
     }
 
     @discardableResult
-    public func changeExperiment(_ id: UUID, _ change: ExperimentChange, caller: Caller) async throws -> Experiment {
+    public func changeExperiment(_ id: UUID, _ change: ExperimentChange, caller: Caller) async throws -> ExperimentDetail {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
+        var permission = Permission.experimentsWrite
         switch change {
-        case .rename(let name): validator.requireText(name, "new_name", maxLength: 500)
-        case .setTag(let tag): Limits.checkTags([tag], into: &validator)
-        case .describe(let description, let hypothesis):
+        case .edit(let name, let description, let hypothesis, let stage):
+            if name != nil { validator.requireText(name, "name", maxLength: 500) }
             _ = validator.optionalText(description, "description", maxLength: 10_000)
             _ = validator.optionalText(hypothesis, "hypothesis", maxLength: 10_000)
-        default: break
+            if stage == .deleted { permission = .experimentsDelete }
+        case .setTag(let tag): Limits.checkTags([tag], into: &validator)
+        case .deleteTag: break
         }
         let checked = validator
+        let required = permission
         let now = clock.now().epochMilliseconds
         return try await database.transaction { sql in
             guard var experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
-            let permission: Permission = if case .delete = change { .experimentsDelete } else { .experimentsWrite }
-            try Policy.authorize(principal, permission, on: experiment.policyResource)
+            try Policy.authorize(principal, required, on: experiment.policyResource)
             try checked.finish()
             var action = "experiment.update"
             switch change {
-            case .rename(let name):
-                let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-                if trimmed != experiment.name, try await TrackingStore.experiment(named: trimmed, project: experiment.projectId, on: sql) != nil {
-                    throw AppError.conflict("Experiment '\(trimmed)' already exists")
+            case .edit(let name, let description, let hypothesis, let stage):
+                if let name {
+                    let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+                    if trimmed != experiment.name, try await TrackingStore.experiment(named: trimmed, project: experiment.projectId, on: sql) != nil {
+                        throw AppError.conflict("Experiment '\(trimmed)' already exists")
+                    }
+                    experiment.name = trimmed
                 }
-                experiment.name = trimmed
-            case .describe(let description, let hypothesis):
                 if let description { experiment.description = description }
                 if let hypothesis { experiment.hypothesis = hypothesis }
-            case .delete:
-                experiment.lifecycleStage = .deleted
-                action = "experiment.delete"
-                try await sql.update("runs").set("lifecycle_stage", to: "deleted").where("experiment_id", .equal, id).run()
-            case .restore:
-                experiment.lifecycleStage = .active
-                action = "experiment.restore"
-                try await sql.update("runs").set("lifecycle_stage", to: "active").where("experiment_id", .equal, id).run()
+                if let stage, stage != experiment.lifecycleStage {
+                    experiment.lifecycleStage = stage
+                    action = stage == .deleted ? "experiment.delete" : "experiment.restore"
+                    try await sql.update("runs").set("lifecycle_stage", to: stage.rawValue).where("experiment_id", .equal, id).run()
+                }
             case .setTag(let tag):
                 try await TrackingStore.setExperimentTags([tag], experiment: id, on: sql)
                 action = "experiment.set_tag"
@@ -222,7 +221,7 @@ public struct TrackingService: Sendable {
             if let hypothesis = experiment.hypothesis { update = update.set("hypothesis", to: hypothesis) }
             try await update.where("id", .equal, id).run()
             try await audit.record(on: sql, caller, orgId: experiment.orgId, action: action, targetType: "experiment", targetId: id.lowercasedString)
-            return experiment
+            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.experimentTags([id], on: sql)[id] ?? [])
         }
     }
 

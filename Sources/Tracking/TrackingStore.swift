@@ -171,39 +171,50 @@ enum TrackingStore {
                           + " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value").run()
     }
 
-    /// Appends points with multi-row INSERTs and moves each key's latest value forward, all in the caller's transaction.
+    /// Appends points as one packed chunk per key and moves each key's latest value forward, in the caller's transaction.
     static func insertMetrics(_ points: [MetricPoint], run: UUID, on sql: any SQLDatabase) async throws {
         guard !points.isEmpty else { return }
-        for chunk in stride(from: 0, to: points.count, by: 1_000).map({ points[$0..<min($0 + 1_000, points.count)] }) {
-            var query = sql.insert(into: "metrics").columns("run_id", "key", "step", "ts_ms", "value", "is_nan")
-            for point in chunk {
-                query = query.values(SQLBind(run), SQLBind(point.key), SQLBind(point.step), SQLBind(point.timestampMs),
-                                     SQLBind(point.value.isNaN ? 0 : point.value), SQLBind(point.value.isNaN))
+        var byKey: [String: [MetricPoint]] = [:]
+        for point in points { byKey[point.key, default: []].append(point) }
+        var chunks = sql.insert(into: "metric_chunks").columns("run_id", "key", "min_step", "max_step", "point_count", "points")
+        var latest: [SQLQueryString] = []
+        for (key, series) in byKey {
+            var minStep = Int64.max, maxStep = Int64.min
+            var newest = series[0]
+            for point in series {
+                minStep = min(minStep, point.step)
+                maxStep = max(maxStep, point.step)
+                if (point.step, point.timestampMs) >= (newest.step, newest.timestampMs) { newest = point }
             }
-            try await query.run()
+            chunks = chunks.values(SQLBind(run), SQLBind(key), SQLBind(minStep), SQLBind(maxStep), SQLBind(series.count),
+                                   SQLBind(MetricChunk.pack(series)))
+            latest.append("(\(bind: run), \(bind: key), \(bind: newest.step), \(bind: newest.timestampMs), \(bind: newest.value.isNaN ? 0 : newest.value), \(bind: newest.value.isNaN))")
         }
-        var latest: [String: MetricPoint] = [:]
-        for point in points {
-            if let known = latest[point.key], (known.step, known.timestampMs) > (point.step, point.timestampMs) { continue }
-            latest[point.key] = point
-        }
-        var rows: [SQLQueryString] = []
-        for point in latest.values {
-            rows.append("(\(bind: run), \(bind: point.key), \(bind: point.step), \(bind: point.timestampMs), \(bind: point.value.isNaN ? 0 : point.value), \(bind: point.value.isNaN))")
-        }
-        try await sql.raw("INSERT INTO latest_metrics (run_id, key, step, ts_ms, value, is_nan) VALUES " + rows.joined(separator: ", ") + """
+        try await chunks.run()
+        try await sql.raw("INSERT INTO latest_metrics (run_id, key, step, ts_ms, value, is_nan) VALUES " + latest.joined(separator: ", ") + """
              ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts_ms = excluded.ts_ms, value = excluded.value, is_nan = excluded.is_nan
             WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts_ms >= latest_metrics.ts_ms)
             """).run()
     }
 
-    /// One metric's points in (step, timestamp) order; `offset`/`limit` page through them.
-    static func history(run: UUID, key: String, offset: Int, limit: Int, on sql: any SQLDatabase) async throws -> [MetricPoint] {
+    /// All points of one metric in (step, timestamp) order, in the order they were logged where those tie.
+    static func history(run: UUID, key: String, on sql: any SQLDatabase) async throws -> [MetricPoint] {
         let rows = try await sql.raw("""
-            SELECT key, step, ts_ms, value, is_nan FROM metrics WHERE run_id = \(bind: run) AND key = \(bind: key)
-            ORDER BY step, ts_ms LIMIT \(literal: limit) OFFSET \(literal: offset)
+            SELECT points FROM metric_chunks WHERE run_id = \(bind: run) AND key = \(bind: key) ORDER BY min_step
             """).all()
-        return try rows.map(metricPoint)
+        var points: [MetricPoint] = []
+        for row in rows {
+            MetricChunk.unpack(try row.decode(column: "points", as: Data.self), key: key, into: &points)
+        }
+        // Chunks are ordered by their first step, but may overlap (a client logging steps out of order): sort if needed.
+        let sorted = !points.indices.dropFirst().contains { index in
+            (points[index - 1].step, points[index - 1].timestampMs) > (points[index].step, points[index].timestampMs)
+        }
+        if !sorted {
+            let indexed = points.enumerated().sorted { ($0.element.step, $0.element.timestampMs, $0.offset) < ($1.element.step, $1.element.timestampMs, $1.offset) }
+            points = indexed.map(\.element)
+        }
+        return points
     }
 
     static func setRunStatus(_ run: Run, on sql: any SQLDatabase) async throws {

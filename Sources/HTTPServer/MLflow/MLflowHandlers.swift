@@ -25,9 +25,9 @@ struct MLflowHandlers: Sendable {
         route(.get, "experiments/get-by-name", getExperimentByName)
         route(.post, "experiments/search", searchExperiments)
         route(.get, "experiments/search", searchExperiments)
-        route(.post, "experiments/update") { call in try await changeExperiment(call, .rename(try call.requiredString("new_name"))) }
-        route(.post, "experiments/delete") { call in try await changeExperiment(call, .delete) }
-        route(.post, "experiments/restore") { call in try await changeExperiment(call, .restore) }
+        route(.post, "experiments/update") { call in try await changeExperiment(call, .edit(name: try call.requiredString("new_name"))) }
+        route(.post, "experiments/delete") { call in try await changeExperiment(call, .edit(stage: .deleted)) }
+        route(.post, "experiments/restore") { call in try await changeExperiment(call, .edit(stage: .active)) }
         route(.post, "experiments/set-experiment-tag") { call in
             try await changeExperiment(call, .setTag(KeyValue(key: try call.requiredString("key"), value: call.string("value") ?? "")))
         }
@@ -36,8 +36,14 @@ struct MLflowHandlers: Sendable {
         route(.post, "runs/create", createRun)
         route(.get, "runs/get", getRun)
         route(.post, "runs/update", updateRun)
-        route(.post, "runs/delete") { call in try await tracking.changeRun(try call.runId(), .delete, caller: call.caller); return MLflowResponse.empty() }
-        route(.post, "runs/restore") { call in try await tracking.changeRun(try call.runId(), .restore, caller: call.caller); return MLflowResponse.empty() }
+        route(.post, "runs/delete") { call in
+            try await tracking.changeRun(try call.runId(), .update(stage: .deleted), caller: call.caller)
+            return MLflowResponse.empty()
+        }
+        route(.post, "runs/restore") { call in
+            try await tracking.changeRun(try call.runId(), .update(stage: .active), caller: call.caller)
+            return MLflowResponse.empty()
+        }
         route(.post, "runs/search", searchRuns)
         route(.post, "runs/log-metric", logMetric)
         route(.post, "runs/log-parameter") { call in

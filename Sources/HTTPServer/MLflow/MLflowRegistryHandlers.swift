@@ -12,13 +12,13 @@ struct MLflowRegistryHandlers: Sendable {
             MLflowHandlers.route(group, method, path, handler)
         }
         route(.post, "registered-models/create") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let detail = try await tracking.createRegisteredModel(named: try call.requiredString("name"), description: call.string("description"),
                                                                   tags: try call.keyValues("tags"), in: scope, caller: call.caller)
             return try MLflowResponse.json(["registered_model": MLRegisteredModel(detail)])
         }
         route(.get, "registered-models/get") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let detail = try await tracking.registeredModel(named: try call.requiredString("name"), in: scope, caller: call.caller)
             return try MLflowResponse.json(["registered_model": MLRegisteredModel(detail)])
         }
@@ -29,7 +29,7 @@ struct MLflowRegistryHandlers: Sendable {
             try await changeModel(call, .rename(try call.requiredString("new_name")), newName: try call.requiredString("new_name"))
         }
         route(.delete, "registered-models/delete") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             try await tracking.changeRegisteredModel(named: try call.requiredString("name"), .delete, in: scope, caller: call.caller)
             return MLflowResponse.empty()
         }
@@ -50,7 +50,7 @@ struct MLflowRegistryHandlers: Sendable {
             return MLflowResponse.empty()
         }
         route(.get, "registered-models/alias") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let detail = try await tracking.modelVersion(of: try call.requiredString("name"), alias: try call.requiredString("alias"),
                                                          in: scope, caller: call.caller)
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
@@ -60,7 +60,7 @@ struct MLflowRegistryHandlers: Sendable {
         route(.post, "registered-models/get-latest-versions", latestVersions)
         route(.get, "registered-models/get-latest-versions", latestVersions)
         route(.post, "model-versions/create") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let runId = try call.string("run_id").flatMap { $0.isEmpty ? nil : $0 }
                 .map { text throws(AppError) in try MLflowCall.uuid(text, what: "Run with id=\(text)") }
             let input = TrackingService.VersionInput(source: call.string("source"), runId: runId, loggedModelId: call.string("model_id"),
@@ -69,12 +69,12 @@ struct MLflowRegistryHandlers: Sendable {
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
         }
         route(.get, "model-versions/get") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let detail = try await tracking.modelVersion(of: try call.requiredString("name"), version: try call.version(), in: scope, caller: call.caller)
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
         }
         route(.get, "model-versions/get-download-uri") { call in
-            let scope = try await tracking.project(call.selector, caller: call.caller)
+            let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let detail = try await tracking.modelVersion(of: try call.requiredString("name"), version: try call.version(), in: scope, caller: call.caller)
             return try MLflowResponse.json(["artifact_uri": detail.version.storagePath])
         }
@@ -103,14 +103,14 @@ struct MLflowRegistryHandlers: Sendable {
     }
 
     func changeModel(_ call: MLflowCall, _ change: TrackingService.RegisteredModelChange, newName: String? = nil) async throws -> Response {
-        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         try await tracking.changeRegisteredModel(named: try call.requiredString("name"), change, in: scope, caller: call.caller)
         let detail = try await tracking.registeredModel(named: newName ?? (try call.requiredString("name")), in: scope, caller: call.caller)
         return try MLflowResponse.json(["registered_model": MLRegisteredModel(detail)])
     }
 
     func changeVersion(_ call: MLflowCall, _ change: TrackingService.VersionChange) async throws -> ModelVersionDetail {
-        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         return try await tracking.changeModelVersion(of: try call.requiredString("name"), version: try call.version(), change, in: scope,
                                                      caller: call.caller)
     }
@@ -121,7 +121,7 @@ struct MLflowRegistryHandlers: Sendable {
     }
 
     func searchModels(_ call: MLflowCall) async throws -> Response {
-        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         let page = try await tracking.searchRegisteredModels(filter: call.string("filter"), maxResults: try call.int("max_results", default: 100),
                                                              orderBy: call.strings("order_by"), pageToken: call.string("page_token"),
                                                              in: scope, caller: call.caller)
@@ -134,14 +134,14 @@ struct MLflowRegistryHandlers: Sendable {
     }
 
     func searchVersions(_ call: MLflowCall) async throws -> Response {
-        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         let page = try await tracking.searchModelVersions(filter: call.string("filter"), maxResults: try call.int("max_results", default: 10_000),
                                                           pageToken: call.string("page_token"), in: scope, caller: call.caller)
         return try MLflowResponse.json(VersionsPage(model_versions: page.versions.map(MLModelVersion.init), next_page_token: page.nextPageToken))
     }
 
     func latestVersions(_ call: MLflowCall) async throws -> Response {
-        let scope = try await tracking.project(call.selector, caller: call.caller)
+        let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         let detail = try await tracking.registeredModel(named: try call.requiredString("name"), in: scope, caller: call.caller)
         let stages = Set(call.strings("stages").map { $0.lowercased() })
         let versions = detail.latestVersions.filter { stages.isEmpty || stages.contains($0.currentStage.lowercased()) }
