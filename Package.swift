@@ -141,6 +141,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TrackingTests",
+            dependencies: ["Tracking", "AITIPCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HTTPServerTests",
             dependencies: [
                 "App", "HTTPServer", "Identity", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI",

@@ -3,7 +3,7 @@ import Foundation
 import HTTPTypes
 import Testing
 
-/// Every role × every identity endpoint × own and foreign organization. In the own organization a call succeeds
+/// Every role × every identity endpoint and a sample of tracking ones × own and foreign organization. In the own organization a call succeeds
 /// exactly when the role allows it (else 403); in a foreign one it is always 404.
 @Suite("RBAC matrix")
 struct RBACMatrixTests {
@@ -85,6 +85,24 @@ struct RBACMatrixTests {
         Endpoint(name: "DELETE /projects/{id} (someone else's)", allowed: managers, success: 204) { w, role, foreign in
             let project = try await w.freshProject(foreign: foreign)
             return try await w.app.call(.delete, "/api/v1/projects/\(project)", token: w.token(role)).status
+        },
+        Endpoint(name: "GET /projects/{id}/experiments", allowed: everyone, success: 200) { w, role, foreign in
+            try await w.app.call(.get, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/experiments", token: w.token(role)).status
+        },
+        Endpoint(name: "POST /projects/{id}/experiments", allowed: [.owner, .admin, .member], success: 201) { w, role, foreign in
+            try await w.app.call(.post, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/experiments", token: w.token(role),
+                                 json: ["name": "E \(UUID().uuidString.prefix(8))"]).status
+        },
+        Endpoint(name: "POST /runs/{id}/log", allowed: [.owner, .admin, .member], success: 204) { w, role, foreign in
+            let run = try await w.freshRun(foreign: foreign)
+            return try await w.app.call(.post, "/api/v1/runs/\(run)/log", token: w.token(role),
+                                        json: ["metrics": [["key": "loss", "steps": [0, 1], "values": [0.5, 0.25]]]]).status
+        },
+        Endpoint(name: "DELETE /runs/{id}", allowed: [.owner, .admin, .member], success: 204) { w, role, foreign in
+            try await w.app.call(.delete, "/api/v1/runs/\(try await w.freshRun(foreign: foreign))", token: w.token(role)).status
+        },
+        Endpoint(name: "GET /projects/{id}/models", allowed: everyone, success: 200) { w, role, foreign in
+            try await w.app.call(.get, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/models", token: w.token(role)).status
         },
         Endpoint(name: "GET /audit?org_id", allowed: managers, success: 200) { w, role, foreign in
             try await w.app.call(.get, "/api/v1/audit?org_id=\(w.org(foreign))", token: w.token(role)).status
@@ -210,6 +228,16 @@ extension RBACMatrixTests.World {
         let reply = try await app.call(.post, "/api/v1/orgs/\(org(foreign))/members", token: foreign ? tenantB.token : ownerToken,
                                        json: ["username": name, "email": "\(name)@example.test", "password": "password-123", "role": "viewer"])
         return try #require(reply.string("user_id"), "\(reply.text)")
+    }
+
+    /// A run in a new experiment of project A (or B), created by that organization's owner.
+    func freshRun(foreign: Bool) async throws -> String {
+        let owner = foreign ? tenantB.token : ownerToken
+        let experiment = try await app.call(.post, "/api/v1/projects/\(foreign ? projectB : projectA)/experiments", token: owner,
+                                            json: ["name": "R \(UUID().uuidString.prefix(8))"])
+        let run = try await app.call(.post, "/api/v1/experiments/\(try #require(experiment.string("id"), "\(experiment.text)"))/runs",
+                                     token: owner, json: [:])
+        return try #require(run.string("id"), "\(run.text)")
     }
 
     func freshProject(foreign: Bool) async throws -> String {
