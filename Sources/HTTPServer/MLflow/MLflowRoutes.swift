@@ -226,6 +226,12 @@ enum MLflowResponse {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    static func write(capacity: Int = 4_096, _ body: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter(capacity: capacity)
+        body(&writer)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+
     static func empty() -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
     }

@@ -29,83 +29,87 @@ struct MLMetric: Encodable {
     }
 }
 
-struct MLExperiment: Encodable {
-    var experiment_id: String
-    var name: String
-    var artifact_location: String
-    var lifecycle_stage: String
-    var last_update_time: Int64
-    var creation_time: Int64
-    var tags: [MLKeyValue]
+/// The large shapes (runs, metrics, experiments), written with `JSONWriter`.
+enum MLWrite {
+    static func metric(_ writer: inout JSONWriter, _ point: MetricPoint) {
+        writer.object { w in
+            w.field("key", point.key)
+            w.field("value", point.value)
+            w.field("timestamp", point.timestampMs)
+            w.field("step", point.step)
+        }
+    }
 
-    init(_ detail: ExperimentDetail) {
+    static func keyValues(_ writer: inout JSONWriter, _ pairs: [KeyValue]) {
+        writer.array(pairs) { w, pair in
+            w.object { w in
+                w.field("key", pair.key)
+                w.field("value", pair.value)
+            }
+        }
+    }
+
+    static func runInfo(_ writer: inout JSONWriter, _ run: Run) {
+        writer.object { w in
+            let id = run.id.lowercasedString
+            w.field("run_uuid", id)
+            w.field("run_id", id)
+            w.field("run_name", run.name)
+            w.field("experiment_id", run.experimentId.lowercasedString)
+            w.field("user_id", run.userId)
+            w.field("status", run.status.rawValue)
+            w.field("start_time", run.startMs)
+            w.field("end_time", run.endMs)
+            w.field("artifact_uri", run.artifactURI)
+            w.field("lifecycle_stage", run.lifecycleStage.rawValue)
+        }
+    }
+
+    static func run(_ writer: inout JSONWriter, _ detail: RunDetail) {
+        writer.object { w in
+            w.key("info")
+            runInfo(&w, detail.run)
+            w.key("data")
+            w.object { w in
+                w.key("metrics")
+                w.array(detail.metrics) { w, point in metric(&w, point) }
+                w.key("params")
+                keyValues(&w, detail.params)
+                w.key("tags")
+                keyValues(&w, detail.tags)
+            }
+            // Inputs hold dataset entries (`dataset`) and model entries (`model_id`); outputs hold model entries.
+            let inputs = detail.run.inputs == "[]" ? [] : (try? JSONDecoder().decode([JSONValue].self, from: Data(detail.run.inputs.utf8))) ?? []
+            w.key("inputs")
+            w.object { w in
+                let datasets = inputs.filter { if case .object(let object) = $0 { object["dataset"] != nil } else { false } }
+                let models = inputs.filter { if case .object(let object) = $0 { object["model_id"] != nil } else { false } }
+                if !datasets.isEmpty { w.key("dataset_inputs"); w.raw(encode(datasets)) }
+                if !models.isEmpty { w.key("model_inputs"); w.raw(encode(models)) }
+            }
+            w.key("outputs")
+            w.object { w in
+                if detail.run.outputs != "[]" { w.key("model_outputs"); w.raw(detail.run.outputs) }
+            }
+        }
+    }
+
+    static func experiment(_ writer: inout JSONWriter, _ detail: ExperimentDetail) {
         let experiment = detail.experiment
-        experiment_id = experiment.id.lowercasedString
-        name = experiment.name
-        artifact_location = experiment.artifactLocation
-        lifecycle_stage = experiment.lifecycleStage.rawValue
-        last_update_time = experiment.updatedMs
-        creation_time = experiment.createdMs
-        tags = detail.tags.map(MLKeyValue.init)
-    }
-}
-
-struct MLRunInfo: Encodable {
-    var run_uuid: String
-    var run_id: String
-    var run_name: String
-    var experiment_id: String
-    var user_id: String
-    var status: String
-    var start_time: Int64
-    var end_time: Int64?
-    var artifact_uri: String
-    var lifecycle_stage: String
-
-    init(_ run: Run) {
-        run_uuid = run.id.lowercasedString
-        run_id = run_uuid
-        run_name = run.name
-        experiment_id = run.experimentId.lowercasedString
-        user_id = run.userId
-        status = run.status.rawValue
-        start_time = run.startMs
-        end_time = run.endMs
-        artifact_uri = run.artifactURI
-        lifecycle_stage = run.lifecycleStage.rawValue
-    }
-}
-
-struct MLRun: Encodable {
-    struct Data: Encodable {
-        var metrics: [MLMetric]
-        var params: [MLKeyValue]
-        var tags: [MLKeyValue]
+        writer.object { w in
+            w.field("experiment_id", experiment.id.lowercasedString)
+            w.field("name", experiment.name)
+            w.field("artifact_location", experiment.artifactLocation)
+            w.field("lifecycle_stage", experiment.lifecycleStage.rawValue)
+            w.field("last_update_time", experiment.updatedMs)
+            w.field("creation_time", experiment.createdMs)
+            w.key("tags")
+            keyValues(&w, detail.tags)
+        }
     }
 
-    struct Inputs: Encodable {
-        var dataset_inputs: [JSONValue]?
-        var model_inputs: [JSONValue]?
-    }
-
-    struct Outputs: Encodable {
-        var model_outputs: [JSONValue]?
-    }
-
-    var info: MLRunInfo
-    var data: Data
-    var inputs: Inputs
-    var outputs: Outputs
-
-    init(_ detail: RunDetail) {
-        info = MLRunInfo(detail.run)
-        data = Data(metrics: detail.metrics.map(MLMetric.init), params: detail.params.map(MLKeyValue.init), tags: detail.tags.map(MLKeyValue.init))
-        let inputs = (try? JSONDecoder().decode([JSONValue].self, from: Foundation.Data(detail.run.inputs.utf8))) ?? []
-        let datasets = inputs.filter { if case .object(let object) = $0 { object["dataset"] != nil } else { false } }
-        let models = inputs.filter { if case .object(let object) = $0 { object["model_id"] != nil } else { false } }
-        self.inputs = Inputs(dataset_inputs: datasets.isEmpty ? nil : datasets, model_inputs: models.isEmpty ? nil : models)
-        let outputs = (try? JSONDecoder().decode([JSONValue].self, from: Foundation.Data(detail.run.outputs.utf8))) ?? []
-        self.outputs = Outputs(model_outputs: outputs.isEmpty ? nil : outputs)
+    private static func encode(_ values: [JSONValue]) -> String {
+        String(decoding: (try? JSONEncoder().encode(values)) ?? Data("[]".utf8), as: UTF8.self)
     }
 }
 
@@ -202,5 +206,67 @@ struct MLRegisteredModel: Encodable {
         }
         tags = detail.tags.map(MLKeyValue.init)
         aliases = detail.aliases.map { Alias(alias: $0.alias, version: String($0.version)) }
+    }
+}
+
+// MARK: request bodies decoded with Codable (hot paths)
+
+struct LogBatchBody: Decodable {
+    struct Metric: Decodable {
+        var key: String
+        var value: WireDouble
+        var timestamp: WireInt64?
+        var step: WireInt64?
+    }
+
+    struct Pair: Decodable {
+        var key: String
+        var value: String?
+    }
+
+    var run_id: String?
+    var run_uuid: String?
+    var metrics: [Metric]?
+    var params: [Pair]?
+    var tags: [Pair]?
+}
+
+/// A protobuf JSON int64: a number, or a decimal string.
+struct WireInt64: Decodable {
+    var value: Int64
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Int64.self) {
+            value = number
+        } else if let text = try? container.decode(String.self), let number = Int64(text) {
+            value = number
+        } else {
+            throw AppError.badRequest("Invalid value for an integer field: expected a whole number")
+        }
+    }
+}
+
+/// A protobuf JSON double: a number, or "NaN" / "Infinity" / "-Infinity" (or a decimal string).
+struct WireDouble: Decodable {
+    var value: Double
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Double.self) {
+            value = number
+            return
+        }
+        guard let text = try? container.decode(String.self) else {
+            throw AppError.badRequest("Invalid metric value: expected a number")
+        }
+        switch text {
+        case "NaN", "nan": value = .nan
+        case "Infinity", "inf": value = .infinity
+        case "-Infinity", "-inf": value = -.infinity
+        default:
+            guard let number = Double(text) else { throw AppError.badRequest("Invalid metric value '\(text.prefix(50))'") }
+            value = number
+        }
     }
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Tracking benchmark (issue: experiment tracking): the same real-`mlflow`-client workload against MLflow's own server
+# and aitip (SQLite and PostgreSQL) on this machine, in one run; then raw HTTP ingest into aitip without the client.
+# Prints JSON lines for docs/benchmarks.md.
+#   bench/tracking.sh [--big-runs N]      (installs mlflow==3.17.2 into .venv-bench-mlflow on first use; needs PostgreSQL 15)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+big_runs=0
+[ "${1:-}" = "--big-runs" ] && big_runs=$2
+venv=.venv-bench-mlflow
+if [ ! -x "$venv/bin/mlflow" ]; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q mlflow==3.17.2 requests || exit 1
+fi
+[ -x .build/release/aitip ] || swift build -c release --product aitip || exit 1
+bin=.build/release/aitip
+PGPORT=${AITIP_BENCH_PGPORT:-55442}
+. scripts/services.sh
+pids=()
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; pg_stop' EXIT
+work=$(mktemp -d -t aitip-bench-tracking.XXXXXX)
+
+wait_up() { for _ in $(seq 1 600); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "aitip: release build $(git rev-parse --short HEAD); mlflow: $("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)')"
+
+# MLflow's own server: SQLite backend, proxied artifacts, its default workers.
+start=$(date +%s.%N)
+"$venv/bin/mlflow" server --host 127.0.0.1 --port 15057 --backend-store-uri "sqlite:///$work/mlflow.db" \
+    --artifacts-destination "$work/mlartifacts" --serve-artifacts >"$work/mlflow.log" 2>&1 &
+pids+=($!)
+wait_up http://127.0.0.1:15057/health || { tail "$work/mlflow.log"; exit 1; }
+echo "mlflow cold start: $(echo "$(date +%s.%N) - $start" | bc) s"
+echo -n "mlflow: "; "$venv/bin/python" bench/tracking_client.py --uri http://127.0.0.1:15057
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
+
+run_aitip() {  # run_aitip NAME DATABASE_URL
+  local name=$1 url=$2 port=15058
+  AITIP_ADMIN_PASSWORD=bench-password-1 AITIP_RATE_LIMIT=0 AITIP_LOG_LEVEL=warning "$bin" serve --listen 127.0.0.1:$port \
+      --data-dir "$work/$name" --database-url "$url" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  wait_up http://127.0.0.1:$port/healthz || { tail "$work/$name.log"; exit 1; }
+  echo -n "aitip-$name: "
+  "$venv/bin/python" bench/tracking_client.py --uri http://127.0.0.1:$port --username admin --password bench-password-1 --big-runs "$big_runs"
+  echo -n "aitip-$name raw ingest: "
+  "$venv/bin/python" bench/ingest.py --url http://127.0.0.1:$port --username admin --password bench-password-1
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
+}
+run_aitip sqlite "sqlite://$work/sqlite/aitip.db"
+pg_start >/dev/null || exit 1
+run_aitip postgres "${AITIP_TEST_POSTGRES_URL}"
