@@ -29,6 +29,56 @@ public struct SystemClock: Clock {
 }
 
 extension UUID {
-    /// Ids go out in lowercase, the RFC 9562 canonical form.
-    public var lowercasedString: String { uuidString.lowercased() }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Ids go out in lowercase, the RFC 9562 canonical form. Formatted by hand: Foundation's `uuidString` goes
+    /// through printf, which showed in profiles of large list responses.
+    public var lowercasedString: String {
+        withUnsafeBytes(of: uuid) { raw in
+            String(unsafeUninitializedCapacity: 36) { buffer in
+                var position = 0
+                for (index, byte) in raw.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        buffer[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    buffer[position] = Self.hexDigits[Int(byte >> 4)]
+                    buffer[position + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                    position += 2
+                }
+                return position
+            }
+        }
+    }
+
+    /// Parses the 36-character text form (either case) without Foundation's scanf-based parser.
+    public init?(canonical text: String) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        var high: UInt8?
+        var count = 0
+        for char in text.utf8 {
+            count += 1
+            if char == UInt8(ascii: "-") {
+                guard [9, 14, 19, 24].contains(count), high == nil else { return nil }
+                continue
+            }
+            let nibble: UInt8
+            switch char {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = char - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = char - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = char - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if let value = high {
+                bytes.append(value << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        guard count == 36, bytes.count == 16 else { return nil }
+        self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
 }

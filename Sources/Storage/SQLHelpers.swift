@@ -1,3 +1,5 @@
+import AITIPCore
+import Foundation
 import SQLKit
 
 // Rows are Codable structs whose CodingKeys name the snake_case columns. No key strategy: SQLKit would convert
@@ -17,5 +19,18 @@ extension SQLDatabase {
     /// Inserts one Codable row; nil properties are left to the column default.
     public func insert<Row: Encodable>(_ row: Row, into table: String) async throws {
         try await insert(into: table).model(row).run()
+    }
+}
+
+extension SQLRow {
+    /// A UUID column, parsed without Foundation's scanf-based parser where the database hands out text (SQLite).
+    public func uuid(_ column: String) throws -> UUID {
+        if let text = try? decode(column: column, as: String.self), let id = UUID(canonical: text) { return id }
+        return try decode(column: column, as: UUID.self)
+    }
+
+    public func optionalUUID(_ column: String) throws -> UUID? {
+        if try decodeNil(column: column) { return nil }
+        return try uuid(column)
     }
 }

@@ -87,7 +87,7 @@ enum SearchSQL {
         query += " WHERE r.experiment_id IN (\(binds: experiments)) AND r.lifecycle_stage IN (\(binds: stages))"
         for clause in filter.clauses { query += " AND " + runClause(clause) }
         query += " ORDER BY " + ordering.joined(separator: ", ") + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
-        return try await sql.raw(query).all(decoding: Run.self)
+        return try await sql.raw(query).all().map(Run.init(row:))
     }
 }
 

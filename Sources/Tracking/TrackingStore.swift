@@ -106,7 +106,7 @@ enum TrackingStore {
     // MARK: runs
 
     static func run(_ id: UUID, on sql: any SQLDatabase) async throws -> Run? {
-        try await sql.select().column("*").from("runs").where("id", .equal, id).row(Run.self)
+        try await sql.select().column("*").from("runs").where("id", .equal, id).first().map(Run.init(row:))
     }
 
     static func keyValues(table: String, runIds: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [KeyValue]] {
@@ -114,7 +114,7 @@ enum TrackingStore {
         let rows = try await sql.select().columns("run_id", "key", "value").from(table).where("run_id", .in, runIds).orderBy("key").all()
         var result: [UUID: [KeyValue]] = [:]
         for row in rows {
-            result[try row.decode(column: "run_id", as: UUID.self), default: []].append(
+            result[try row.uuid("run_id"), default: []].append(
                 KeyValue(key: try row.decode(column: "key", as: String.self), value: try row.decode(column: "value", as: String.self)))
         }
         return result
@@ -126,7 +126,7 @@ enum TrackingStore {
             .where("run_id", .in, runIds).orderBy("key").all()
         var result: [UUID: [MetricPoint]] = [:]
         for row in rows {
-            result[try row.decode(column: "run_id", as: UUID.self), default: []].append(try metricPoint(row))
+            result[try row.uuid("run_id"), default: []].append(try metricPoint(row))
         }
         return result
     }
