@@ -6,25 +6,28 @@ import NIOCore
 /// Non-finite numbers are written as MLflow's protobuf JSON writes them: "NaN", "Infinity", "-Infinity".
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// One bit per open container (bit 0 = top level): whether the next value needs a comma before it.
+    /// Nesting here is shallow; 64 levels is plenty.
+    private var commaBits: UInt64 = 0
+    private var depth = 0
 
     init(capacity: Int = 4_096) { bytes.reserveCapacity(capacity) }
 
     mutating func object(_ body: (inout JSONWriter) -> Void) {
         separate()
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        open()
         body(&self)
-        needsComma.removeLast()
+        depth -= 1
         bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func array<S: Sequence>(_ elements: S, _ body: (inout JSONWriter, S.Element) -> Void) {
         separate()
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        open()
         for element in elements { body(&self, element) }
-        needsComma.removeLast()
+        depth -= 1
         bytes.append(UInt8(ascii: "]"))
     }
 
@@ -33,7 +36,7 @@ struct JSONWriter {
         separate()
         appendString(name)
         bytes.append(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        commaBits &= ~(1 << UInt64(depth))
     }
 
     mutating func field(_ name: String, _ value: String) { key(name); string(value) }
@@ -82,12 +85,29 @@ struct JSONWriter {
         bytes.append(contentsOf: json.utf8)
     }
 
+    private mutating func open() {
+        depth += 1
+        precondition(depth < 64, "JSON nested too deeply for JSONWriter")
+        commaBits &= ~(1 << UInt64(depth))
+    }
+
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        let bit: UInt64 = 1 << UInt64(depth)
+        if commaBits & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+        commaBits |= bit
     }
 
     private mutating func appendString(_ value: String) {
+        var value = value
+        let plain = value.withUTF8 { utf8 in
+            !utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            value.withUTF8 { bytes.append(contentsOf: $0) }
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         bytes.append(UInt8(ascii: "\""))
         for byte in value.utf8 {
             switch byte {
