@@ -86,9 +86,11 @@ public enum TrackingMigrations {
             """,
             "CREATE INDEX metric_chunks_history ON metric_chunks (run_id, key, min_step)",
             // The value search and run views use: the point with the largest (step, timestamp) per run and key.
+            // experiment_id is copied from the run (runs never move) so searches can use one index.
             """
             CREATE TABLE latest_metrics (
                 run_id \(t.uuid) NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                experiment_id \(t.uuid) NOT NULL,
                 key \(t.text) NOT NULL,
                 step \(t.bigint) NOT NULL,
                 ts_ms \(t.bigint) NOT NULL,
@@ -97,7 +99,8 @@ public enum TrackingMigrations {
                 PRIMARY KEY (run_id, key)
             )
             """,
-            "CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value)",
+            // Searches ordered by a metric they also filter on walk this index in value order and stop at the page.
+            "CREATE INDEX latest_metrics_experiment_key_value ON latest_metrics (experiment_id, key, value)",
         ] },
         Migration(11, "create_logged_models") { t in [
             """

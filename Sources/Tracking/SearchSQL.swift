@@ -59,9 +59,26 @@ enum SearchSQL {
     /// The page of runs matching `filter` in the given experiments, ordered as asked; ties broken by start time and id.
     static func searchRuns(experiments: [UUID], stages: [String], filter: SearchFilter, orderBy: [SearchOrder],
                            offset: Int, limit: Int, on sql: any SQLDatabase) async throws -> [Run] {
-        var joins: [SQLQueryString] = []
+        var clauses = filter.clauses
+        var from: SQLQueryString = "SELECT r.* FROM runs r"
+        var conditions: [SQLQueryString] = []
         var ordering: [SQLQueryString] = []
-        for (index, order) in orderBy.enumerated() {
+        var orders = orderBy[...]
+        // Ordered by a metric the filter also compares: only runs with a finite value of it can match, so walk
+        // latest_metrics (experiment_id, key, value) in value order and stop at the page instead of sorting them all.
+        if let first = orders.first, first.entity == .metric, clauses.contains(where: { $0.entity == .metric && $0.key == first.key }) {
+            from = "SELECT r.* FROM latest_metrics d JOIN runs r ON r.id = d.run_id"
+            conditions = ["d.experiment_id IN (\(binds: experiments))", "d.key = \(bind: first.key)", "d.is_nan = \(bind: false)"]
+            for clause in clauses where clause.entity == .metric && clause.key == first.key {
+                conditions.append(compare("d.value", clause.comparator, clause.value))
+            }
+            clauses.removeAll { $0.entity == .metric && $0.key == first.key }
+            ordering.append("d.value \(unsafeRaw: first.ascending ? "ASC" : "DESC")")
+            orders = orders.dropFirst()
+        } else {
+            conditions = ["r.experiment_id IN (\(binds: experiments))"]
+        }
+        for (index, order) in orders.enumerated() {
             let alias = "o\(index)"
             let direction = order.ascending ? "ASC" : "DESC"
             let table: String? = switch order.entity {
@@ -71,22 +88,20 @@ enum SearchSQL {
             case .attribute: nil
             }
             if let table {
-                joins.append(" LEFT JOIN \(unsafeRaw: table) \(unsafeRaw: alias) ON \(unsafeRaw: alias).run_id = r.id AND \(unsafeRaw: alias).key = \(bind: order.key)")
+                from += " LEFT JOIN \(unsafeRaw: table) \(unsafeRaw: alias) ON \(unsafeRaw: alias).run_id = r.id AND \(unsafeRaw: alias).key = \(bind: order.key)"
                 // Runs without the key sort last in either direction, as in MLflow.
                 ordering.append("CASE WHEN \(unsafeRaw: alias).value IS NULL THEN 1 ELSE 0 END")
                 ordering.append("\(unsafeRaw: alias).value \(unsafeRaw: direction)")
             } else {
-                let column = RunAttribute(order.key)!.rawValue
-                ordering.append("r.\(unsafeRaw: column) \(unsafeRaw: direction)")
+                ordering.append("r.\(unsafeRaw: RunAttribute(order.key)!.rawValue) \(unsafeRaw: direction)")
             }
         }
         ordering.append("r.start_ms DESC")
         ordering.append("r.id ASC")
-        var query: SQLQueryString = "SELECT r.* FROM runs r"
-        query += joins.joined()
-        query += " WHERE r.experiment_id IN (\(binds: experiments)) AND r.lifecycle_stage IN (\(binds: stages))"
-        for clause in filter.clauses { query += " AND " + runClause(clause) }
-        query += " ORDER BY " + ordering.joined(separator: ", ") + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
+        conditions.append("r.lifecycle_stage IN (\(binds: stages))")
+        conditions += clauses.map(runClause)
+        let query = from + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY " + ordering.joined(separator: ", ")
+            + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
         return try await sql.raw(query).all().map(Run.init(row:))
     }
 }

@@ -158,7 +158,7 @@ extension TrackingService {
             if let renamed = batch.tags.last(where: { $0.key == Self.runNameTag }) {
                 try await sql.update("runs").set("name", to: renamed.value).where("id", .equal, runId).run()
             }
-            try await TrackingStore.insertMetrics(batch.metrics, run: runId, on: sql)
+            try await TrackingStore.insertMetrics(batch.metrics, run: runId, experiment: run.experimentId, on: sql)
             try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.log", targetType: "run", targetId: runId.lowercasedString,
                                    detail: "\(batch.metrics.count) metrics, \(batch.params.count) params, \(batch.tags.count) tags")
         }

@@ -172,7 +172,7 @@ enum TrackingStore {
     }
 
     /// Appends points as one packed chunk per key and moves each key's latest value forward, in the caller's transaction.
-    static func insertMetrics(_ points: [MetricPoint], run: UUID, on sql: any SQLDatabase) async throws {
+    static func insertMetrics(_ points: [MetricPoint], run: UUID, experiment: UUID, on sql: any SQLDatabase) async throws {
         guard !points.isEmpty else { return }
         var byKey: [String: [MetricPoint]] = [:]
         for point in points { byKey[point.key, default: []].append(point) }
@@ -188,10 +188,10 @@ enum TrackingStore {
             }
             chunks = chunks.values(SQLBind(run), SQLBind(key), SQLBind(minStep), SQLBind(maxStep), SQLBind(series.count),
                                    SQLBind(MetricChunk.pack(series)))
-            latest.append("(\(bind: run), \(bind: key), \(bind: newest.step), \(bind: newest.timestampMs), \(bind: newest.value.isNaN ? 0 : newest.value), \(bind: newest.value.isNaN))")
+            latest.append("(\(bind: run), \(bind: experiment), \(bind: key), \(bind: newest.step), \(bind: newest.timestampMs), \(bind: newest.value.isNaN ? 0 : newest.value), \(bind: newest.value.isNaN))")
         }
         try await chunks.run()
-        try await sql.raw("INSERT INTO latest_metrics (run_id, key, step, ts_ms, value, is_nan) VALUES " + latest.joined(separator: ", ") + """
+        try await sql.raw("INSERT INTO latest_metrics (run_id, experiment_id, key, step, ts_ms, value, is_nan) VALUES " + latest.joined(separator: ", ") + """
              ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts_ms = excluded.ts_ms, value = excluded.value, is_nan = excluded.is_nan
             WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts_ms >= latest_metrics.ts_ms)
             """).run()

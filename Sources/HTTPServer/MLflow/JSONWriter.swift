@@ -31,19 +31,22 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    /// A key inside an object; the next value written belongs to it.
-    mutating func key(_ name: String) {
+    /// A key inside an object; the next value written belongs to it. Keys are literals of this code base, so
+    /// they are copied as they are (they contain nothing that needs escaping).
+    mutating func key(_ name: StaticString) {
         separate()
-        appendString(name)
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
         commaBits &= ~(1 << UInt64(depth))
     }
 
-    mutating func field(_ name: String, _ value: String) { key(name); string(value) }
-    mutating func field(_ name: String, _ value: Int64) { key(name); number(value) }
-    mutating func field(_ name: String, _ value: Double) { key(name); number(value) }
-    mutating func field(_ name: String, _ value: Int64?) { if let value { field(name, value) } }
-    mutating func field(_ name: String, _ value: String?) { if let value { field(name, value) } }
+    mutating func field(_ name: StaticString, _ value: String) { key(name); string(value) }
+    mutating func field(_ name: StaticString, _ value: Int64) { key(name); number(value) }
+    mutating func field(_ name: StaticString, _ value: Double) { key(name); number(value) }
+    mutating func field(_ name: StaticString, _ value: Int64?) { if let value { field(name, value) } }
+    mutating func field(_ name: StaticString, _ value: String?) { if let value { field(name, value) } }
 
     mutating func string(_ value: String) {
         separate()
@@ -75,7 +78,8 @@ struct JSONWriter {
         } else if value.isInfinite {
             bytes.append(contentsOf: (value > 0 ? "\"Infinity\"" : "\"-Infinity\"").utf8)
         } else {
-            bytes.append(contentsOf: value.description.utf8)
+            var text = value.description
+            text.withUTF8 { bytes.append(contentsOf: $0) }
         }
     }
 
