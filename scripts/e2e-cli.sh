@@ -56,6 +56,24 @@ org=$(aitip orgs list -o json | python3 -c 'import json,sys; print([o["id"] for 
 check "projects create" aitip projects create --name "Detector" --org "$org" --description "e2e"
 project=$(aitip projects list --org "$org" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 check "projects get -o yaml" bash -c "'$bin' projects get '$project' -o yaml | grep -q 'name: Detector'"
+# Tracking: experiments, runs and models through the CLI (data logged over the native and MLflow APIs).
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$XDG_CONFIG_HOME/aitip/credentials.json")
+api() { curl -fsS -H "Authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
+check "experiments create" aitip experiments create --project "$project" --name "baseline" --hypothesis "bigger is better"
+experiment=$(aitip experiments list --project "$project" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+check "experiments list shows it" bash -c "'$bin' experiments list --project '$project' | grep -q baseline"
+run_a=$(api "$server/api/v1/experiments/$experiment/runs" -d '{"name":"small"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+run_b=$(api "$server/api/v1/experiments/$experiment/runs" -d '{"name":"large"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "log metrics and params (native bulk API)" api "$server/api/v1/runs/$run_a/log" -d '{"metrics":[{"key":"acc","steps":[0,1],"values":[0.5,0.7]}],"params":{"width":"64"}}'
+check "log metrics and params to a second run" api "$server/api/v1/runs/$run_b/log" -d '{"metrics":[{"key":"acc","steps":[0,1],"values":[0.6,0.9]}],"params":{"width":"256"}}'
+check "runs list with a filter and order" bash -c "'$bin' runs list --experiment '$experiment' --filter 'metrics.acc > 0.8' --order-by 'metrics.acc DESC' | grep -q large"
+exits 1 "runs list with a malformed filter is refused" aitip runs list --experiment "$experiment" --filter "metrics.acc >> 1"
+check "runs get -o json" bash -c "'$bin' runs get '$run_a' -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"params\"][\"width\"] == \"64\"'"
+check "runs compare shows both runs side by side" bash -c "'$bin' runs compare '$run_a' '$run_b' | grep -q 'params.width *64 *256'"
+check "register a model (MLflow API)" api "$server/mlflow/e2e-lab/detector/api/2.0/mlflow/registered-models/create" -d '{"name":"detector"}'
+check "create a version from the run" api "$server/mlflow/e2e-lab/detector/api/2.0/mlflow/model-versions/create" -d "{\"name\":\"detector\",\"source\":\"runs:/$run_b/model\",\"run_id\":\"$run_b\"}"
+check "models list" bash -c "'$bin' models list --project '$project' | grep -q detector"
+check "models versions show lineage to the run" bash -c "'$bin' models versions detector --project '$project' | grep -q '$run_b'"
 exits 1 "projects create without a name is refused" aitip projects create --name " " --org "$org"
 exits 1 "orgs get with a bad id is refused" aitip orgs get not-a-uuid
 key=$(aitip api-keys create --name e2e --org "$org" --scope projects:read -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
