@@ -45,18 +45,9 @@ extension TrackingService {
                 throw AppError.conflict("Registered Model (name=\(name)) already exists.")
             }
             try await sql.insert(model, into: "models")
-            try await Self.setModelTags(tags, model: model.id, on: sql)
+            try await TrackingStore.upsert(tags, in: .modelTags, owner: model.id, on: sql)
             try await audit.record(on: sql, caller, orgId: scope.orgId, action: "model.create", targetType: "model", targetId: model.id.lowercasedString)
             return RegisteredModelDetail(model: model, tags: tags, aliases: [], latestVersions: [])
-        }
-    }
-
-    static func setModelTags(_ tags: [KeyValue], model: UUID, on sql: any SQLDatabase) async throws {
-        for tag in tags {
-            try await sql.raw("""
-                INSERT INTO model_tags (model_id, key, value) VALUES (\(bind: model), \(bind: tag.key), \(bind: tag.value))
-                ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value
-                """).run()
         }
     }
 
@@ -71,11 +62,7 @@ extension TrackingService {
     static func details(_ models: [RegisteredModel], on sql: any SQLDatabase) async throws -> [RegisteredModelDetail] {
         guard !models.isEmpty else { return [] }
         let ids = models.map(\.id)
-        var tags: [UUID: [KeyValue]] = [:]
-        for row in try await sql.select().columns("model_id", "key", "value").from("model_tags").where("model_id", .in, ids).orderBy("key").all() {
-            tags[try row.decode(column: "model_id", as: UUID.self), default: []].append(
-                KeyValue(key: try row.decode(column: "key", as: String.self), value: try row.decode(column: "value", as: String.self)))
-        }
+        let tags = try await TrackingStore.pairs(in: .modelTags, owners: ids, on: sql)
         var aliases: [UUID: [(String, Int)]] = [:]
         for row in try await sql.select().columns("model_id", "alias", "version").from("model_aliases").where("model_id", .in, ids).orderBy("alias").all() {
             aliases[try row.decode(column: "model_id", as: UUID.self), default: []].append(
@@ -155,7 +142,7 @@ extension TrackingService {
                 var validator = Validator()
                 Limits.checkTags([tag], into: &validator)
                 try validator.finish()
-                try await Self.setModelTags([tag], model: model.id, on: sql)
+                try await TrackingStore.upsert([tag], in: .modelTags, owner: model.id, on: sql)
             case .deleteTag(let key):
                 try await sql.delete(from: "model_tags").where("model_id", .equal, model.id).where("key", .equal, key).run()
             case .setAlias(let alias, let version):

@@ -49,7 +49,7 @@ extension TrackingService {
                           artifactURI: "\(experiment.artifactLocation)/\(id.lowercasedString)/artifacts",
                           trainingJobId: input.trainingJobId, inputs: "[]", outputs: "[]")
             try await sql.insert(run, into: "runs")
-            try await TrackingStore.upsertTags(tags, run: id, on: sql)
+            try await TrackingStore.upsert(tags, in: .runTags, owner: id, on: sql)
             try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.create", targetType: "run", targetId: id.lowercasedString)
             return RunDetail(run: run, metrics: [], params: [], tags: tags.sorted { $0.key < $1.key })
         }
@@ -103,7 +103,7 @@ extension TrackingService {
             if let endMs { run.endMs = endMs } else if status?.isTerminal == true, run.endMs == nil { run.endMs = clock.now().epochMilliseconds }
             if let name, !name.isEmpty {
                 run.name = name
-                try await TrackingStore.upsertTags([KeyValue(key: Self.runNameTag, value: name)], run: id, on: sql)
+                try await TrackingStore.upsert([KeyValue(key: Self.runNameTag, value: name)], in: .runTags, owner: id, on: sql)
             }
             if let stage, stage != run.lifecycleStage {
                 run.lifecycleStage = stage
@@ -152,9 +152,9 @@ extension TrackingService {
                         throw AppError.badRequest("Changing param values is not allowed. Param with key='\(param.key)' was already logged with value='\(old)' for run ID='\(runId.lowercasedString)'. Attempted logging new value '\(param.value)'.")
                     }
                 }
-                try await TrackingStore.insertParams(batch.params, run: runId, on: sql)
+                try await TrackingStore.upsert(batch.params, in: .runParams, owner: runId, on: sql)
             }
-            try await TrackingStore.upsertTags(batch.tags, run: runId, on: sql)
+            try await TrackingStore.upsert(batch.tags, in: .runTags, owner: runId, on: sql)
             if let renamed = batch.tags.last(where: { $0.key == Self.runNameTag }) {
                 try await sql.update("runs").set("name", to: renamed.value).where("id", .equal, runId).run()
             }

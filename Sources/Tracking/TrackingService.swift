@@ -106,7 +106,7 @@ public struct TrackingService: Sendable {
                 throw AppError.conflict("Experiment '\(name)' already exists\(state)")
             }
             try await sql.insert(experiment, into: "experiments")
-            try await TrackingStore.setExperimentTags(input.tags, experiment: id, on: sql)
+            try await TrackingStore.upsert(input.tags, in: .experimentTags, owner: id, on: sql)
             try await audit.record(on: sql, caller, orgId: scope.orgId, action: "experiment.create", targetType: "experiment",
                                    targetId: id.lowercasedString)
             return experiment
@@ -132,7 +132,7 @@ public struct TrackingService: Sendable {
         return try await database.read { sql in
             guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
             try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
-            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.experimentTags([id], on: sql)[id] ?? [])
+            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.pairs(in: .experimentTags, owners: [id], on: sql)[id] ?? [])
         }
     }
 
@@ -141,7 +141,7 @@ public struct TrackingService: Sendable {
             guard let experiment = try await TrackingStore.experiment(named: name, project: scope.projectId, on: sql) else {
                 throw AppError(.notFound, "Could not find experiment with name '\(name)'")
             }
-            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.experimentTags([experiment.id], on: sql)[experiment.id] ?? [])
+            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.pairs(in: .experimentTags, owners: [experiment.id], on: sql)[experiment.id] ?? [])
         }
     }
 
@@ -156,7 +156,7 @@ public struct TrackingService: Sendable {
             let rows = try await TrackingStore.experiments(project: scope.projectId, stages: view.stages, filter: parsed, orderBy: orderBy,
                                                            offset: offset, limit: maxResults + 1, on: sql)
             let page = Array(rows.prefix(maxResults))
-            let tags = try await TrackingStore.experimentTags(page.map(\.id), on: sql)
+            let tags = try await TrackingStore.pairs(in: .experimentTags, owners: page.map(\.id), on: sql)
             return (page.map { ExperimentDetail(experiment: $0, tags: tags[$0.id] ?? []) },
                     rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
         }
@@ -208,7 +208,7 @@ public struct TrackingService: Sendable {
                     try await sql.update("runs").set("lifecycle_stage", to: stage.rawValue).where("experiment_id", .equal, id).run()
                 }
             case .setTag(let tag):
-                try await TrackingStore.setExperimentTags([tag], experiment: id, on: sql)
+                try await TrackingStore.upsert([tag], in: .experimentTags, owner: id, on: sql)
                 action = "experiment.set_tag"
             case .deleteTag(let key):
                 try await TrackingStore.deleteExperimentTag(key, experiment: id, on: sql)
@@ -221,7 +221,7 @@ public struct TrackingService: Sendable {
             if let hypothesis = experiment.hypothesis { update = update.set("hypothesis", to: hypothesis) }
             try await update.where("id", .equal, id).run()
             try await audit.record(on: sql, caller, orgId: experiment.orgId, action: action, targetType: "experiment", targetId: id.lowercasedString)
-            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.experimentTags([id], on: sql)[id] ?? [])
+            return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.pairs(in: .experimentTags, owners: [id], on: sql)[id] ?? [])
         }
     }
 

@@ -45,28 +45,6 @@ enum TrackingStore {
             .row(Experiment.self)
     }
 
-    static func experimentTags(_ ids: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [KeyValue]] {
-        guard !ids.isEmpty else { return [:] }
-        let rows = try await sql.select().columns("experiment_id", "key", "value").from("experiment_tags")
-            .where("experiment_id", .in, ids).orderBy("key").all()
-        var result: [UUID: [KeyValue]] = [:]
-        for row in rows {
-            let id = try row.decode(column: "experiment_id", as: UUID.self)
-            result[id, default: []].append(KeyValue(key: try row.decode(column: "key", as: String.self),
-                                                    value: try row.decode(column: "value", as: String.self)))
-        }
-        return result
-    }
-
-    static func setExperimentTags(_ tags: [KeyValue], experiment: UUID, on sql: any SQLDatabase) async throws {
-        for tag in tags {
-            try await sql.raw("""
-                INSERT INTO experiment_tags (experiment_id, key, value) VALUES (\(bind: experiment), \(bind: tag.key), \(bind: tag.value))
-                ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value
-                """).run()
-        }
-    }
-
     static func deleteExperimentTag(_ key: String, experiment: UUID, on sql: any SQLDatabase) async throws {
         try await sql.delete(from: "experiment_tags").where("experiment_id", .equal, experiment).where("key", .equal, key).run()
     }
@@ -109,15 +87,44 @@ enum TrackingStore {
         try await sql.select().column("*").from("runs").where("id", .equal, id).first().map(Run.init(row:))
     }
 
-    static func keyValues(table: String, runIds: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [KeyValue]] {
-        guard !runIds.isEmpty else { return [:] }
-        let rows = try await sql.select().columns("run_id", "key", "value").from(table).where("run_id", .in, runIds).orderBy("key").all()
+    /// Key-value rows that belong to an owner: experiment tags, run params and tags, registered model tags.
+    enum PairTable: String {
+        case experimentTags = "experiment_tags", runParams = "run_params", runTags = "run_tags", modelTags = "model_tags"
+
+        var owner: String {
+            switch self {
+            case .experimentTags: "experiment_id"
+            case .runParams, .runTags: "run_id"
+            case .modelTags: "model_id"
+            }
+        }
+    }
+
+    static func pairs(in table: PairTable, owners: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [KeyValue]] {
+        guard !owners.isEmpty else { return [:] }
+        let rows = try await sql.select().columns(SQLIdentifier(table.owner), SQLIdentifier("key"), SQLIdentifier("value"))
+            .from(table.rawValue).where(SQLIdentifier(table.owner), .in, owners).orderBy("key").all()
         var result: [UUID: [KeyValue]] = [:]
         for row in rows {
-            result[try row.uuid("run_id"), default: []].append(
+            result[try row.uuid(table.owner), default: []].append(
                 KeyValue(key: try row.decode(column: "key", as: String.self), value: try row.decode(column: "value", as: String.self)))
         }
         return result
+    }
+
+    /// Sets values, replacing those of keys that exist (params never reach here with a changed value: see `log`).
+    static func upsert(_ pairs: [KeyValue], in table: PairTable, owner: UUID, on sql: any SQLDatabase) async throws {
+        guard !pairs.isEmpty else { return }
+        // One statement may not touch a row twice (PostgreSQL refuses): the last value of a repeated key wins.
+        var latest: [String: String] = [:]
+        var order: [String] = []
+        for pair in pairs {
+            if latest.updateValue(pair.value, forKey: pair.key) == nil { order.append(pair.key) }
+        }
+        var rows: [SQLQueryString] = []
+        for pair in order.map({ KeyValue(key: $0, value: latest[$0]!) }) { rows.append("(\(bind: owner), \(bind: pair.key), \(bind: pair.value))") }
+        try await sql.raw("INSERT INTO \(ident: table.rawValue) (\(ident: table.owner), key, value) VALUES " + rows.joined(separator: ", ")
+                          + " ON CONFLICT (\(ident: table.owner), key) DO UPDATE SET value = excluded.value").run()
     }
 
     static func latestMetrics(runIds: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [MetricPoint]] {
@@ -133,8 +140,8 @@ enum TrackingStore {
 
     static func details(_ runs: [Run], on sql: any SQLDatabase) async throws -> [RunDetail] {
         let ids = runs.map(\.id)
-        let params = try await keyValues(table: "run_params", runIds: ids, on: sql)
-        let tags = try await keyValues(table: "run_tags", runIds: ids, on: sql)
+        let params = try await pairs(in: .runParams, owners: ids, on: sql)
+        let tags = try await pairs(in: .runTags, owners: ids, on: sql)
         let metrics = try await latestMetrics(runIds: ids, on: sql)
         return runs.map { RunDetail(run: $0, metrics: metrics[$0.id] ?? [], params: params[$0.id] ?? [], tags: tags[$0.id] ?? []) }
     }
@@ -154,21 +161,6 @@ enum TrackingStore {
         var result: [String: String] = [:]
         for row in rows { result[try row.decode(column: "key", as: String.self)] = try row.decode(column: "value", as: String.self) }
         return result
-    }
-
-    static func insertParams(_ params: [KeyValue], run: UUID, on sql: any SQLDatabase) async throws {
-        guard !params.isEmpty else { return }
-        var query = sql.insert(into: "run_params").columns("run_id", "key", "value")
-        for param in params { query = query.values(SQLBind(run), SQLBind(param.key), SQLBind(param.value)) }
-        try await query.ignoringConflicts(with: ["run_id", "key"]).run()
-    }
-
-    static func upsertTags(_ tags: [KeyValue], run: UUID, on sql: any SQLDatabase) async throws {
-        guard !tags.isEmpty else { return }
-        var rows: [SQLQueryString] = []
-        for tag in tags { rows.append("(\(bind: run), \(bind: tag.key), \(bind: tag.value))") }
-        try await sql.raw("INSERT INTO run_tags (run_id, key, value) VALUES " + rows.joined(separator: ", ")
-                          + " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value").run()
     }
 
     /// Appends points as one packed chunk per key and moves each key's latest value forward, in the caller's transaction.

@@ -3,49 +3,22 @@ client pointed at it with MLFLOW_TRACKING_URI. The database is SQLite unless AIT
 (scripts/mlflow-compat.sh passes a throwaway PostgreSQL database)."""
 import os
 import pathlib
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
+import sys
 
 import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from aitip_server import running_server  # noqa: E402
 ADMIN_PASSWORD = "mlflow-admin-password"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def server():
-    binary = os.environ.get("AITIP_BIN", str(ROOT / ".build" / "debug" / "aitip"))
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="aitip-mlflow-")
-    env = dict(os.environ, AITIP_ADMIN_PASSWORD=ADMIN_PASSWORD, AITIP_LOG_LEVEL="warning", AITIP_RATE_LIMIT="0")
-    command = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data]
-    if os.environ.get("AITIP_TEST_DATABASE_URL"):
-        command += ["--database-url", os.environ["AITIP_TEST_DATABASE_URL"]]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=0.5)
-            break
-        except Exception:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("aitip did not start: " + process.stderr.read().decode())
-    yield {"url": base, "data": pathlib.Path(data)}
-    process.terminate()
-    process.wait(timeout=30)
+    database = os.environ.get("AITIP_TEST_DATABASE_URL")
+    with running_server(ADMIN_PASSWORD, {"AITIP_RATE_LIMIT": "0"}, ["--database-url", database] if database else []) as (base, data):
+        yield {"url": base, "data": data}
 
 
 @pytest.fixture(scope="session")

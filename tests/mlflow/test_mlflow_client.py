@@ -1,4 +1,5 @@
 """The real `mlflow` client against aitip, unchanged: only MLFLOW_TRACKING_URI and credentials point it here."""
+import json
 import math
 import os
 import uuid
@@ -111,6 +112,12 @@ def test_batch_limits_are_mlflows(server):
     answer = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-batch", json=params, auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"]))
     assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert client.get_run(run.info.run_id).data.params == {}  # nothing of a refused batch was written
+    repeated = {"run_id": run.info.run_id, "tags": [{"key": "t", "value": "first"}, {"key": "t", "value": "last"}],
+                "params": [{"key": "p", "value": "same"}, {"key": "p", "value": "same"}]}
+    answer = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-batch", json=repeated, auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"]))
+    assert answer.status_code == 200, answer.text
+    data = client.get_run(run.info.run_id).data
+    assert data.tags["t"] == "last" and data.params["p"] == "same"
 
 
 def test_nan_and_infinity_round_trip():
@@ -288,3 +295,17 @@ def test_default_experiment_and_server_info(server):
     assert experiment.name == "Default"
     info = requests.get(server["url"] + "/api/3.0/mlflow/server-info").json()
     assert info["multipart_uploads_enabled"] is False
+
+
+def test_legacy_log_model_records_history(server):
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(unique("legacy")))
+    auth = ("admin", os.environ["MLFLOW_TRACKING_PASSWORD"])
+    for flavor in ("sklearn", "onnx"):
+        answer = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-model", auth=auth,
+                               json={"run_id": run.info.run_id, "model_json": json.dumps({"artifact_path": "model", "flavors": {flavor: {}}})})
+        assert answer.status_code == 200, answer.text
+    history = json.loads(client.get_run(run.info.run_id).data.tags["mlflow.log-model.history"])
+    assert [list(entry["flavors"]) for entry in history] == [["sklearn"], ["onnx"]]
+    bad = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-model", auth=auth, json={"run_id": run.info.run_id, "model_json": "{nope"})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -1,51 +1,23 @@
 """Fixtures for the browser tests: a real `aitip serve` with the built web console, and headless Chromium."""
 import os
 import pathlib
-import socket
-import subprocess
-import tempfile
-import time
-import urllib.request
+import sys
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from aitip_server import running_server  # noqa: E402
 ADMIN_PASSWORD = "ui-admin-password"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server():
-    binary = os.environ.get("AITIP_BIN", str(ROOT / ".build" / "debug" / "aitip"))
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="aitip-ui-")
-    env = dict(os.environ, AITIP_ADMIN_PASSWORD=ADMIN_PASSWORD, AITIP_WEB_DIR=str(ROOT / "web" / "dist"),
-               AITIP_LOG_LEVEL="warning")
-    env.pop("AITIP_TOKEN", None)
-    process = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=0.5)
-            break
-        except Exception:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("aitip did not start: " + process.stderr.read().decode())
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with running_server(ADMIN_PASSWORD, {"AITIP_WEB_DIR": str(ROOT / "web" / "dist")}) as (base, _):
+        yield base
 
 
 @pytest.fixture()

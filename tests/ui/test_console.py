@@ -109,3 +109,50 @@ def test_sign_out_returns_to_the_login_form(server, browser):
     visible(browser, By.XPATH, "//button[text()='Sign out']").click()
     visible(browser, By.CSS_SELECTOR, "form[aria-label='Sign in']")
     assert console_errors(browser) == []
+
+
+def test_experiments_runs_charts_and_models(server, browser):
+    token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
+    project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")
+    experiment = api(server, "POST", f"/api/v1/projects/{project['id']}/experiments", token, {"name": "ui-exp", "hypothesis": "wider helps"})
+    runs = {}
+    for name, width, final in [("narrow", "64", 0.7), ("wide", "256", 0.9)]:
+        run = api(server, "POST", f"/api/v1/experiments/{experiment['id']}/runs", token, {"name": name})
+        steps = list(range(500))
+        api(server, "POST", f"/api/v1/runs/{run['id']}/log", token, {
+            "metrics": [{"key": "acc", "steps": steps, "values": [final * (i + 1) / 500 for i in steps]}], "params": {"width": width}})
+        runs[name] = run["id"]
+    api(server, "POST", "/mlflow/default/default/api/2.0/mlflow/registered-models/create", token, {"name": "ui-detector"})
+    api(server, "POST", "/mlflow/default/default/api/2.0/mlflow/model-versions/create", token,
+        {"name": "ui-detector", "source": f"runs:/{runs['wide']}/model", "run_id": runs["wide"]})
+
+    sign_in(browser, server)
+    visible(browser, By.LINK_TEXT, "Experiments").click()
+    wait(browser, lambda d: "ui-exp" in d.find_element(By.CSS_SELECTOR, "table[aria-label=Experiments]").text)
+    browser.find_element(By.XPATH, "//table[@aria-label='Experiments']//button[text()='ui-exp']").click()
+    runs_table = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label=Runs]").text  # noqa: E731
+    wait(browser, lambda d: "narrow" in runs_table(d) and "wide" in runs_table(d))
+
+    # MLflow's filter grammar, evaluated by the server.
+    visible(browser, By.NAME, "filter").send_keys("metrics.acc > 0.8")
+    browser.find_element(By.NAME, "order-by").send_keys("metrics.acc DESC")
+    browser.find_element(By.XPATH, "//form[@role='search']//button[text()='Search']").click()
+    wait(browser, lambda d: "narrow" not in runs_table(d) and "wide" in runs_table(d))
+    browser.find_element(By.XPATH, "//table[@aria-label='Runs']//button[text()='wide']").click()
+    chart = visible(browser, By.CSS_SELECTOR, "svg.chart")
+    assert "acc (500 points)" in chart.text
+    browser.save_screenshot(str(SCREENSHOTS / "experiments.png"))
+
+    filter_box = browser.find_element(By.NAME, "filter")
+    filter_box.clear()
+    filter_box.send_keys("metrics.acc >> 1")
+    browser.find_element(By.XPATH, "//form[@role='search']//button[text()='Search']").click()
+    assert "Invalid filter" in visible(browser, By.CSS_SELECTOR, "[role=alert]").text
+
+    browser.find_element(By.LINK_TEXT, "Models").click()
+    wait(browser, lambda d: "ui-detector" in d.find_element(By.CSS_SELECTOR, "table[aria-label='Registered models']").text)
+    browser.find_element(By.XPATH, "//button[text()='ui-detector']").click()
+    versions = visible(browser, By.CSS_SELECTOR, "table[aria-label='Model versions']")
+    wait(browser, lambda d: runs["wide"][:8] in versions.text and "v1" in versions.text)
+    browser.save_screenshot(str(SCREENSHOTS / "models.png"))
+    assert console_errors(browser) == []

@@ -5,11 +5,15 @@ import { ProjectsPage } from "./pages/ProjectsPage";
 import { MembersPage } from "./pages/MembersPage";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
+import { ExperimentsPage } from "./pages/ExperimentsPage";
+import { ModelsPage } from "./pages/ModelsPage";
 import { Header } from "./components/Header";
 import { MessageLine } from "./components/MessageLine";
 
 export const routes = [
   { path: "projects", label: "Projects", page: ProjectsPage },
+  { path: "experiments", label: "Experiments", page: ExperimentsPage },
+  { path: "models", label: "Models", page: ModelsPage },
   { path: "members", label: "Members", page: MembersPage },
   { path: "api-keys", label: "API keys", page: ApiKeysPage },
   { path: "audit", label: "Audit log", page: AuditPage },

@@ -14,6 +14,13 @@ export interface MembershipSummary { organization: Organization; role: Role; per
 export interface Me { user: User; memberships: MembershipSummary[]; auth: { method: "session" | "api_key"; api_key_id?: string; org_id?: string } }
 export interface TokenResponse { access_token: string; refresh_token: string; expires_at: string; user: User }
 export interface Page<T> { items: T[]; next_cursor?: string }
+export interface Experiment { id: string; project_id: string; name: string; description?: string; hypothesis?: string; lifecycle_stage: "active" | "deleted"; artifact_location: string; tags: Record<string, string>; created_at: string; updated_at: string }
+export interface MetricValue { key: string; value: number | null; nonfinite?: string; step: number; timestamp: number }
+export interface Run { id: string; experiment_id: string; name: string; user?: string; status: string; start_time: number; end_time?: number; lifecycle_stage: string; artifact_uri: string; params: Record<string, string>; tags: Record<string, string>; metrics: MetricValue[] }
+export interface MetricSeries { key: string; total_points: number; points: MetricValue[] }
+export interface Model { id: string; project_id: string; name: string; description: string; latest_version: number; tags: Record<string, string>; aliases: Record<string, string>; created_at: string; updated_at: string }
+export interface ModelVersion { id: string; version: number; description?: string; source: string; storage_path: string; status: string; stage: string; tags: Record<string, string>; aliases: string[]; run_id?: string; experiment_id?: string; logged_model_id?: string; training_job_id?: string; dataset_version_id?: string; created_at: string }
+export interface ModelDetail { model: Model; versions: ModelVersion[] }
 
 export interface FieldError { field: string; message: string }
 export interface Problem { type: string; title: string; status: number; detail: string; errors?: FieldError[]; request_id?: string }
@@ -78,6 +85,22 @@ export class Api {
     for (const [key, value] of Object.entries(filters)) if (value) query.set(key, value);
     return this.request<Page<AuditEntry>>("GET", `/api/v1/audit?${query}`);
   }
+
+  experiments(projectId: string) { return this.request<Page<Experiment>>("GET", `/api/v1/projects/${enc(projectId)}/experiments?limit=500`); }
+  createExperiment(projectId: string, name: string, hypothesis: string) {
+    return this.request<Experiment>("POST", `/api/v1/projects/${enc(projectId)}/experiments`, { name, hypothesis: hypothesis || undefined });
+  }
+  runs(experimentId: string, filter: string, orderBy: string) {
+    const query = new URLSearchParams({ limit: "200" });
+    if (filter) query.set("filter", filter);
+    if (orderBy) query.set("order_by", orderBy);
+    return this.request<Page<Run>>("GET", `/api/v1/experiments/${enc(experimentId)}/runs?${query}`);
+  }
+  metricSeries(runId: string, key: string, maxPoints: number) {
+    return this.request<MetricSeries>("GET", `/api/v1/runs/${enc(runId)}/metrics/${enc(key)}?max_points=${maxPoints}`);
+  }
+  models(projectId: string) { return this.request<Page<Model>>("GET", `/api/v1/projects/${enc(projectId)}/models?limit=500`); }
+  model(projectId: string, name: string) { return this.request<ModelDetail>("GET", `/api/v1/projects/${enc(projectId)}/models/${enc(name)}`); }
 
   /** Sends a request; an expired access token is refreshed once (one refresh at a time) and the call retried. */
   async request<T>(method: string, path: string, body?: unknown, authenticated = true): Promise<T> {

@@ -67,7 +67,7 @@ struct MLflowHandlers: Sendable {
             try await tracking.append(try JSONValue.list(call.fields["models"]), to: .outputs, of: try call.runId(), caller: call.caller)
             return MLflowResponse.empty()
         }
-        route(.post, "runs/log-model") { _ in MLflowResponse.empty() }
+        route(.post, "runs/log-model", logModelHistory)
         route(.get, "metrics/get-history", metricHistory)
         // logged models (MLflow 3)
         route(.post, "logged-models", createLoggedModel)
@@ -217,6 +217,22 @@ struct MLflowHandlers: Sendable {
         let batch = TrackingService.Batch(metrics: metrics, params: (body.params ?? []).map { KeyValue(key: $0.key, value: $0.value ?? "") },
                                           tags: (body.tags ?? []).map { KeyValue(key: $0.key, value: $0.value ?? "") })
         try await tracking.log(batch, to: try MLflowCall.uuid(runText, what: "Run with id=\(runText)"), caller: RequestScope.caller)
+        return MLflowResponse.empty()
+    }
+
+    /// MLflow 2's log-model: appends the model's MLmodel JSON to the run's `mlflow.log-model.history` tag, as MLflow does.
+    func logModelHistory(_ call: MLflowCall) async throws -> Response {
+        let runId = try call.runId()
+        let modelJSON = try call.requiredString("model_json")
+        guard let entry = try? JSONDecoder().decode(JSONValue.self, from: Data(modelJSON.utf8)) else {
+            throw MLflowCall.invalid("model_json", "(not JSON)")
+        }
+        let detail = try await tracking.run(runId, caller: call.caller)
+        let key = "mlflow.log-model.history"
+        var history = detail.tags.first { $0.key == key }.flatMap { try? JSONDecoder().decode([JSONValue].self, from: Data($0.value.utf8)) } ?? []
+        history.append(entry)
+        let text = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
+        try await tracking.log(TrackingService.Batch(tags: [KeyValue(key: key, value: text)]), to: runId, caller: call.caller)
         return MLflowResponse.empty()
     }
 

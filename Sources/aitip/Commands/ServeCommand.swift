@@ -14,6 +14,7 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "text or json (AITIP_LOG_FORMAT).") var logFormat: String?
     @Option(help: "open or closed self-registration (AITIP_REGISTRATION, default closed).") var registration: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (AITIP_MAX_BODY_BYTES).") var maxBodyBytes: String?
+    @Option(name: .customLong("max-artifact-bytes"), help: "Largest accepted artifact file (AITIP_MAX_ARTIFACT_BYTES).") var maxArtifactBytes: String?
 
     var flags: [String: String] {
         var flags: [String: String] = [:]
@@ -25,6 +26,7 @@ struct ServerOptions: ParsableArguments {
         flags["log_format"] = logFormat
         flags["registration"] = registration
         flags["max_body_bytes"] = maxBodyBytes
+        flags["max_artifact_bytes"] = maxArtifactBytes
         return flags
     }
 
