@@ -1,6 +1,7 @@
 import AITIPCore
 import Foundation
 import SQLKit
+import SQLiteKit
 
 // Rows are Codable structs whose CodingKeys name the snake_case columns. No key strategy: SQLKit would convert
 // every column name of every row again (it was the largest cost of a list request when measured).
@@ -24,8 +25,9 @@ extension SQLDatabase {
 
 extension SQLRow {
     /// A UUID column, parsed without Foundation's scanf-based parser where the database hands out text (SQLite).
+    /// PostgreSQL sends UUIDs as 16 bytes: decoded directly (trying text first would throw and catch per value).
     public func uuid(_ column: String) throws -> UUID {
-        if let text = try? decode(column: column, as: String.self), let id = UUID(canonical: text) { return id }
+        if self is SQLiteRow, let id = UUID(canonical: try decode(column: column, as: String.self)) { return id }
         return try decode(column: column, as: UUID.self)
     }
 

@@ -53,6 +53,8 @@ public enum TrackingMigrations {
             )
             """,
             "CREATE INDEX runs_experiment_start ON runs (experiment_id, start_ms DESC)",
+            // Params and tags are found through their primary key (run_id, key): a (key, value) index tempted
+            // PostgreSQL, before it had statistics, into semi-joins that scanned it once per candidate run.
             """
             CREATE TABLE run_params (
                 run_id \(t.uuid) NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -61,7 +63,6 @@ public enum TrackingMigrations {
                 PRIMARY KEY (run_id, key)
             )
             """,
-            "CREATE INDEX run_params_key_value ON run_params (key, value)",
             """
             CREATE TABLE run_tags (
                 run_id \(t.uuid) NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -70,7 +71,6 @@ public enum TrackingMigrations {
                 PRIMARY KEY (run_id, key)
             )
             """,
-            "CREATE INDEX run_tags_key_value ON run_tags (key, value)",
             // Every logged point, packed: one row per (run, key, logged batch) holding the batch's points as
             // little-endian (step, timestamp, value) triples. Ingest writes one row per key and request instead of
             // one per point; history reads decode and sort (see MetricChunk).
