@@ -1,7 +1,6 @@
 import AITIPCore
 import Foundation
 import SQLKit
-import SQLiteKit
 
 // Rows are Codable structs whose CodingKeys name the snake_case columns. No key strategy: SQLKit would convert
 // every column name of every row again (it was the largest cost of a list request when measured).
@@ -23,16 +22,21 @@ extension SQLDatabase {
     }
 }
 
+extension SQLDatabase {
+    /// SQLite keeps UUIDs as text (parsed here without Foundation's scanf-based parser); PostgreSQL sends 16 bytes.
+    public var storesUUIDsAsText: Bool { dialect.name == "sqlite" }
+}
+
 extension SQLRow {
-    /// A UUID column, parsed without Foundation's scanf-based parser where the database hands out text (SQLite).
-    /// PostgreSQL sends UUIDs as 16 bytes: decoded directly (trying text first would throw and catch per value).
-    public func uuid(_ column: String) throws -> UUID {
-        if self is SQLiteRow, let id = UUID(canonical: try decode(column: column, as: String.self)) { return id }
+    /// A UUID column. `text`: the database keeps UUIDs as text (`SQLDatabase.storesUUIDsAsText`), so they are
+    /// parsed by hand; Foundation's parser went through sscanf and showed in profiles of run searches.
+    public func uuid(_ column: String, text: Bool) throws -> UUID {
+        if text, let id = UUID(canonical: try decode(column: column, as: String.self)) { return id }
         return try decode(column: column, as: UUID.self)
     }
 
-    public func optionalUUID(_ column: String) throws -> UUID? {
+    public func optionalUUID(_ column: String, text: Bool) throws -> UUID? {
         if try decodeNil(column: column) { return nil }
-        return try uuid(column)
+        return try uuid(column, text: text)
     }
 }

@@ -102,7 +102,8 @@ enum SearchSQL {
         conditions += clauses.map(runClause)
         let query = from + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY " + ordering.joined(separator: ", ")
             + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
-        return try await sql.raw(query).all().map(Run.init(row:))
+        let text = sql.storesUUIDsAsText
+        return try await sql.raw(query).all().map { try Run(row: $0, textUUIDs: text) }
     }
 }
 

@@ -84,7 +84,7 @@ enum TrackingStore {
     // MARK: runs
 
     static func run(_ id: UUID, on sql: any SQLDatabase) async throws -> Run? {
-        try await sql.select().column("*").from("runs").where("id", .equal, id).first().map(Run.init(row:))
+        try await sql.select().column("*").from("runs").where("id", .equal, id).first().map { try Run(row: $0, textUUIDs: sql.storesUUIDsAsText) }
     }
 
     /// Key-value rows that belong to an owner: experiment tags, run params and tags, registered model tags.
@@ -106,7 +106,7 @@ enum TrackingStore {
             .from(table.rawValue).where(SQLIdentifier(table.owner), .in, owners).orderBy("key").all()
         var result: [UUID: [KeyValue]] = [:]
         for row in rows {
-            result[try row.uuid(table.owner), default: []].append(
+            result[try row.uuid(table.owner, text: sql.storesUUIDsAsText), default: []].append(
                 KeyValue(key: try row.decode(column: "key", as: String.self), value: try row.decode(column: "value", as: String.self)))
         }
         return result
@@ -133,7 +133,7 @@ enum TrackingStore {
             .where("run_id", .in, runIds).orderBy("key").all()
         var result: [UUID: [MetricPoint]] = [:]
         for row in rows {
-            result[try row.uuid("run_id"), default: []].append(try metricPoint(row))
+            result[try row.uuid("run_id", text: sql.storesUUIDsAsText), default: []].append(try metricPoint(row))
         }
         return result
     }
