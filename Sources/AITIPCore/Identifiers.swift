@@ -23,6 +23,13 @@ public protocol Clock: Sendable {
     func now() -> Date
 }
 
+extension Date {
+    /// Epoch milliseconds: the time unit of tracking data (MLflow's wire format).
+    public var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    public init(epochMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(epochMilliseconds) / 1000) }
+}
+
 public struct SystemClock: Clock {
     public init() {}
     public func now() -> Date { Date() }

@@ -282,7 +282,3 @@ enum TagColumn {
         return String(decoding: (try? encoder.encode(object)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }
-
-extension Date {
-    var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
-}

@@ -75,7 +75,7 @@ extension APIImplementation {
     func logRunData(_ input: Operations.LogRunData.Input) async throws -> Operations.LogRunData.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         var points: [MetricPoint] = []
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        let now = Date().epochMilliseconds
         for (index, column) in (body.metrics ?? []).enumerated() {
             guard column.steps.count == column.values.count, column.timestamps.map({ $0.count == column.values.count }) ?? true else {
                 throw AppError.validation([FieldError(field: "metrics[\(index)]", message: "steps, values and timestamps must have the same length")])
@@ -128,10 +128,6 @@ extension APIImplementation {
     static func map(_ pairs: [KeyValue]) -> Components.Schemas.KeyValueMap {
         .init(additionalProperties: Dictionary(pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
     }
-}
-
-extension Date {
-    init(epochMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(epochMilliseconds) / 1000) }
 }
 
 extension Components.Schemas.Experiment {

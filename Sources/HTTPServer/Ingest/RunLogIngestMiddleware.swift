@@ -14,7 +14,7 @@ struct RunLogIngestMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, let runId = Self.runId(inLogPath: request.uri.path) else { return try await next(request, context) }
         let buffer = try await request.body.collect(upTo: .max)  // BodyLimitMiddleware has enforced the limit
-        let body = try RunLogParser.parse(Array(buffer.readableBytesView), now: Int64((Date().timeIntervalSince1970 * 1000).rounded()))
+        let body = try RunLogParser.parse(Array(buffer.readableBytesView), now: Date().epochMilliseconds)
         try await tracking.log(.init(metrics: body.metrics, params: body.params, tags: body.tags), to: runId, bulk: true,
                                caller: RequestScope.caller)
         return Response(status: .noContent)

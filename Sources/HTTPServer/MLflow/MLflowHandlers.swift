@@ -195,7 +195,7 @@ struct MLflowHandlers: Sendable {
 
     func logMetric(_ call: MLflowCall) async throws -> Response {
         let point = MetricPoint(key: try call.requiredString("key"), value: try MLflowCall.metricValue(call.fields["value"], field: "value"),
-                                timestampMs: try call.int64("timestamp") ?? Date().epochMillisecondsForWire, step: try call.int64("step") ?? 0)
+                                timestampMs: try call.int64("timestamp") ?? Date().epochMilliseconds, step: try call.int64("step") ?? 0)
         return try await log(call, TrackingService.Batch(metrics: [point]))
     }
 
@@ -210,7 +210,7 @@ struct MLflowHandlers: Sendable {
             throw AppError.badRequest("Invalid log-batch request: \(DecodingProblem.describe(error))")
         }
         guard let runText = body.run_id ?? body.run_uuid else { throw MLflowCall.missing("run_id") }
-        let now = Date().epochMillisecondsForWire
+        let now = Date().epochMilliseconds
         let metrics = (body.metrics ?? []).map {
             MetricPoint(key: $0.key, value: $0.value.value, timestampMs: $0.timestamp?.value ?? now, step: $0.step?.value ?? 0)
         }
@@ -303,8 +303,4 @@ extension JSONValue {
         }
         return values
     }
-}
-
-extension Date {
-    var epochMillisecondsForWire: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
 }
