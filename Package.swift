@@ -79,6 +79,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Scheduler",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AITIPAPI",
             dependencies: [
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -120,6 +124,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `swift run -c release scheduler-bench`: the scheduler's cycle on a simulated cluster (docs/benchmarks.md).
+        .executableTarget(
+            name: "scheduler-bench",
+            dependencies: ["Scheduler"],
+            path: "bench/scheduler",
+            swiftSettings: swiftSettings
+        ),
         // Shared by the test targets only: throwaway SQLite and PostgreSQL databases, a movable clock.
         .target(
             name: "AITIPTestSupport",
@@ -143,6 +154,11 @@ let package = Package(
         .testTarget(
             name: "TrackingTests",
             dependencies: ["Tracking", "AITIPCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: ["Scheduler"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
