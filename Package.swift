@@ -79,7 +79,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Executors",
+            dependencies: ["AITIPCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Scheduler",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Workloads",
+            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity", "Executors", "Scheduler",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Training",
+            dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -93,7 +109,7 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
-                "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "AITIPAPI",
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Executors", "AITIPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -106,7 +122,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "HTTPServer",
+                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "Workloads", "Training", "Executors", "HTTPServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

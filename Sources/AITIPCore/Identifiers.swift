@@ -1,20 +1,48 @@
 import Foundation
+import Synchronization
 
 /// Time-ordered UUIDs (RFC 9562 version 7): ids sort by creation time, so keyset paging by id is paging by age
 /// and B-tree inserts stay append-mostly on both databases.
 public enum IDGenerator {
+    /// The last (milliseconds, counter) handed out: ids made in the same millisecond count up in the 12 `rand_a`
+    /// bits (RFC 9562 §6.2 method 1), so ids of one process sort in creation order (e.g. a workload's transitions
+    /// recorded in one transaction).
+    private static let last = Mutex<(millis: UInt64, counter: UInt16)>((0, 0))
+
     public static func uuidV7(at date: Date = Date()) -> UUID {
-        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        var random = SystemRandomNumberGenerator()
+        let requested = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let (millis, counter) = last.withLock { state -> (UInt64, UInt16) in
+            if requested > state.millis {
+                state = (requested, UInt16.random(in: 0..<0x400, using: &random))
+            } else if state.counter < 0xFFF {
+                state.counter += 1
+            } else {
+                state = (state.millis + 1, 0)
+            }
+            return state
+        }
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 {
             bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - index)))
         }
-        var random = SystemRandomNumberGenerator()
-        for index in 6..<16 { bytes[index] = random.next() }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
+        for index in 8..<16 { bytes[index] = random.next() }
+        bytes[6] = 0x70 | UInt8(counter >> 8)
+        bytes[7] = UInt8(truncatingIfNeeded: counter)
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}
+
+extension UUID {
+    /// A version 7 id's time and counter, (milliseconds << 12) | counter: increases with every id this process
+    /// makes, so it orders submissions even within one millisecond.
+    public var v7Sequence: Int64 {
+        let bytes = uuid
+        var millis: Int64 = 0
+        for byte in [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5] { millis = millis << 8 | Int64(byte) }
+        return millis << 12 | Int64(bytes.6 & 0x0F) << 8 | Int64(bytes.7)
     }
 }
 

@@ -61,6 +61,11 @@ public struct Permission: Hashable, Sendable, Comparable, CustomStringConvertibl
     public static let releaseRead = Permission(.release, .read)
     public static let releaseWrite = Permission(.release, .write)
     public static let releaseDelete = Permission(.release, .delete)
+    public static let trainingRead = Permission(.training, .read)
+    public static let trainingWrite = Permission(.training, .write)
+    public static let trainingDelete = Permission(.training, .delete)
+    public static let resourcesRead = Permission(.resources, .read)
+    public static let resourcesWrite = Permission(.resources, .write)
 }
 
 /// A member's role in one organization (design §6.1).

@@ -26,6 +26,22 @@ public struct AppConfig: Sendable {
     public var credentialAttemptsPerMinute: Double
     public var webDirectory: String
     public var principalCacheSeconds: TimeInterval
+    public var workloads: WorkloadSettings
+
+    /// The workload engine's settings: executor, nodes, scheduling, prices.
+    public struct WorkloadSettings: Sendable {
+        public var executor: String
+        public var simulatedGPUs: String
+        public var sandbox: String
+        public var sandboxReadOnlyPaths: [String]
+        public var gracePeriodSeconds: Double
+        public var schedulerTickMilliseconds: Int
+        public var maxCodeBytes: Int
+        public var gpuPrices: [String: Double]
+        public var defaultGPUPrice: Double
+        public var currency: String
+        public var operatorOrg: String
+    }
 
     /// Every setting: its key (file key; `AITIP_` + uppercased key in the environment), default and meaning.
     /// docs/operations.md is written from this table.
@@ -47,6 +63,17 @@ public struct AppConfig: Sendable {
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
+        ("executor", "local", "where workloads run: local (child processes on this machine)"),
+        ("simulate_gpus", "", "simulated GPUs of the local node for development without GPUs, TYPE:COUNT[,TYPE:COUNT], e.g. a100:4"),
+        ("sandbox", "auto", "auto: run local jobs in bubblewrap when installed; off: plain processes (development only)"),
+        ("sandbox_ro_paths", "", "comma-separated paths local jobs may read besides /usr and /etc (e.g. a Python virtualenv)"),
+        ("grace_period", "30", "seconds between a stop signal (cancel, preemption, timeout) and the kill"),
+        ("scheduler_tick_ms", "1000", "milliseconds between scheduling cycles when nothing wakes the scheduler sooner"),
+        ("max_code_bytes", "67108864", "largest accepted code package (.tar.gz), bytes"),
+        ("gpu_prices", "", "price of one GPU-hour per type for cost reports, TYPE=PRICE[,TYPE=PRICE], e.g. a100=2.5,h100=4"),
+        ("default_gpu_price", "0", "price of one GPU-hour of a type not in gpu_prices"),
+        ("currency", "USD", "currency of the prices"),
+        ("operator_org", "default", "slug of the organization whose admins may drain nodes and set quotas"),
         ("auth_cache_ttl", "1", "seconds a credential's user and roles are remembered; changes made on other replicas show after this (0 disables)"),
     ]
 
@@ -120,6 +147,25 @@ public struct AppConfig: Sendable {
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
         webDirectory = values["web_dir"] ?? "./web/dist"
         principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
+        let executor = values["executor"] ?? "local"
+        if executor != "local" { problems.append("executor=\(executor): only the local executor exists so far") }
+        let sandbox = values["sandbox"] ?? "auto"
+        if !["auto", "off"].contains(sandbox) { problems.append("sandbox=\(sandbox) must be auto or off") }
+        var prices: [String: Double] = [:]
+        for pair in (values["gpu_prices"] ?? "").split(separator: ",") where !pair.isEmpty {
+            let parts = pair.split(separator: "=")
+            if parts.count == 2, let price = Double(parts[1]), price >= 0 { prices[String(parts[0])] = price } else {
+                problems.append("gpu_prices has '\(pair)': write TYPE=PRICE, e.g. a100=2.5")
+            }
+        }
+        workloads = WorkloadSettings(
+            executor: executor, simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
+            sandboxReadOnlyPaths: (values["sandbox_ro_paths"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty },
+            gracePeriodSeconds: number("grace_period", 30.0) { $0 >= 0 && $0 <= 86_400 },
+            schedulerTickMilliseconds: number("scheduler_tick_ms", 1_000) { (10...60_000).contains($0) },
+            maxCodeBytes: number("max_code_bytes", 64 * 1_048_576) { $0 >= 1_024 },
+            gpuPrices: prices, defaultGPUPrice: number("default_gpu_price", 0.0) { $0 >= 0 },
+            currency: values["currency"] ?? "USD", operatorOrg: values["operator_org"] ?? "default")
         if !problems.isEmpty {
             throw AppError.badRequest("Invalid configuration:\n  " + problems.joined(separator: "\n  "))
         }

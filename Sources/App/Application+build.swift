@@ -8,11 +8,14 @@ import ObjectStore
 import Prometheus
 import ServiceLifecycle
 import Storage
+import Executors
 import Tracking
+import Training
+import Workloads
 
 /// Every migration of every module, in order. Numbers are global; append only.
 public enum AllMigrations {
-    public static let list: [Migration] = IdentityMigrations.all + TrackingMigrations.all
+    public static let list: [Migration] = IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
@@ -20,6 +23,8 @@ public struct AppParts: Sendable {
     public let database: Database
     public let dependencies: ServerDependencies
     public let objectStore: any ObjectStore
+    /// The scheduler loop and reconciler; `buildApplication` runs it as a service, tests run it themselves.
+    public let engine: WorkloadEngine
     public let bootstrap: IdentityBootstrap.Result?
 
     public static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
@@ -35,6 +40,24 @@ public struct AppParts: Sendable {
             let cache = PrincipalCache(ttl: config.principalCacheSeconds, clock: clock)
             let bootstrap = try await IdentityBootstrap(database: database, hasher: hasher, clock: clock)
                 .run(adminPassword: config.adminPassword)
+            let settings = config.workloads
+            let wakeup = Wakeup()
+            let logs = LogHub(store: objectStore)
+            let jobsDirectory = URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("jobs").path
+            let executor = LocalExecutor(.init(jobsDirectory: jobsDirectory, sandbox: LocalExecutor.SandboxMode(rawValue: settings.sandbox) ?? .auto,
+                                               readOnlyPaths: settings.sandboxReadOnlyPaths), logger: logger)
+            let workloads = WorkloadService(database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
+                                            wakeup: wakeup, configuration: .init(maxCodeBytes: settings.maxCodeBytes,
+                                                                                 gracePeriodSeconds: settings.gracePeriodSeconds))
+            let resources = ResourceService(database: database, clock: clock, audit: audit,
+                                            configuration: .init(pricePerGPUHour: settings.gpuPrices, defaultPricePerGPUHour: settings.defaultGPUPrice,
+                                                                 currency: settings.currency, operatorOrgSlug: settings.operatorOrg))
+            let engine = WorkloadEngine(
+                database: database, clock: clock, executor: executor, logs: logs, objects: objectStore,
+                inventory: NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse(settings.simulatedGPUs), logger: logger),
+                wakeup: wakeup, configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
+                logger: logger)
+            try await engine.registerNodes()
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
@@ -44,12 +67,14 @@ public struct AppParts: Sendable {
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 tracking: TrackingService(database: database, clock: clock, audit: audit),
                 artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
+                training: TrainingService(database: database, workloads: workloads, resources: resources, checkpointRoot: jobsDirectory),
+                resources: resources,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, requestsPerSecond: config.rateLimitPerSecond,
                               requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute),
                 webDirectory: config.webDirectory)
-            return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, bootstrap: bootstrap)
+            return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, engine: engine, bootstrap: bootstrap)
         } catch {
             await database.shutdown()
             throw error
@@ -66,13 +91,27 @@ public func buildApplication(_ config: AppConfig, logger: Logger,
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
-        services: [DatabaseService(database: parts.database)],
+        services: [DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger)],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" } ?? "\(config.host):\(config.port)"
             logger.info("aitip is serving", metadata: ["address": .string(address), "database": .string(parts.database.url.description)])
             await onRunning(address)
         },
         logger: logger)
+}
+
+/// Runs the workload engine until shutdown begins. Running jobs keep running; the next start adopts them.
+struct EngineService: Service {
+    let engine: WorkloadEngine
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await engine.run() }
+        } catch is CancellationError {
+            logger.info("workload engine stopped")
+        }
+    }
 }
 
 /// Owns the database pool's lifetime: closes it after the HTTP server has drained.

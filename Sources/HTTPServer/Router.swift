@@ -9,6 +9,8 @@ import OpenAPIRuntime
 import Prometheus
 import Storage
 import Tracking
+import Training
+import Workloads
 
 /// What the HTTP layer needs; built by App, or by tests with other parts.
 public struct ServerDependencies: Sendable {
@@ -19,6 +21,8 @@ public struct ServerDependencies: Sendable {
     public var apiKeys: APIKeyService
     public var tracking: TrackingService
     public var artifacts: ArtifactService
+    public var training: TrainingService
+    public var resources: ResourceService
     public var audit: AuditLog
     public var metrics: PrometheusCollectorRegistry
     public var limits: Limits
@@ -43,7 +47,8 @@ public struct ServerDependencies: Sendable {
     }
 
     public init(database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
-                apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
+                apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
+                resources: ResourceService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
                 webDirectory: String? = nil) {
         self.database = database
         self.auth = auth
@@ -52,6 +57,8 @@ public struct ServerDependencies: Sendable {
         self.apiKeys = apiKeys
         self.tracking = tracking
         self.artifacts = artifacts
+        self.training = training
+        self.resources = resources
         self.audit = audit
         self.metrics = metrics
         self.limits = limits

@@ -20,6 +20,12 @@ extension SQLDatabase {
     public func insert<Row: Encodable>(_ row: Row, into table: String) async throws {
         try await insert(into: table).model(row).run()
     }
+
+    /// Rewrites every column of the row with this id from a Codable value. nil properties are written as NULL:
+    /// SQLKit's default encoder skips them, which would silently keep a stale value.
+    public func updateRow<Row: Encodable & Sendable>(_ row: Row, in table: String, id: UUID) async throws {
+        try await update(table).set(model: row, with: SQLQueryEncoder(nilEncodingStrategy: .asNil)).where("id", .equal, id).run()
+    }
 }
 
 extension SQLDatabase {

@@ -1,0 +1,92 @@
+import AITIPCore
+import Foundation
+
+/// Runs one attempt of a workload somewhere (local processes, a Ray cluster, Kubernetes) and answers for it by an
+/// opaque reference the engine stores, so a restarted server can find the work again. The engine owns the
+/// lifecycle: it decides when to launch, asks for state, sends the stop signal and, after the grace period, kills.
+public protocol Executor: Sendable {
+    /// "local", "ray" or "kubernetes": stored with the workload.
+    var kind: String { get }
+    func launch(_ request: LaunchRequest) async throws -> String
+    func state(of reference: String) async -> ExecutionState
+    /// Asks the work to stop (SIGTERM or the backend's equivalent): it may checkpoint and exit.
+    func requestStop(_ reference: String) async
+    /// Ends the work now (after the grace period).
+    func kill(_ reference: String) async
+    /// Log bytes from `offset` (stdout and stderr interleaved), at most `limit` bytes.
+    func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data
+    /// Frees what the attempt held on the backend once its logs are read to the end.
+    func cleanUp(_ reference: String) async
+    /// Removes whatever the workload kept across attempts (checkpoints); it was deleted.
+    func purge(workloadId: UUID) async
+}
+
+public enum DistributedMode: String, Sendable, Codable, CaseIterable {
+    case single, ddp, deepspeed
+}
+
+/// One attempt of a workload, as the executor needs it.
+public struct LaunchRequest: Sendable {
+    public var workloadId: UUID
+    public var attempt: Int
+    /// A shell command line, run by /bin/sh in the code directory.
+    public var entrypoint: String
+    public var environment: [String: String]
+    /// A gzip-compressed tar of the code, unpacked into the working directory before the entrypoint runs.
+    public var codeArchive: Data?
+    public var repository: Repository?
+    /// GPU indices per node, from the scheduler's placement.
+    public var gpuIndices: [[Int]]
+    public var gpuType: String?
+    public var cpu: Double
+    public var memoryMiB: Int
+    public var distributed: DistributedMode
+    /// Cut the network (bubblewrap `--unshare-all`) when the spec asks for isolation.
+    public var isolateNetwork: Bool
+
+    public struct Repository: Sendable, Codable, Equatable {
+        public var url: String
+        public var commit: String
+
+        public init(url: String, commit: String) {
+            self.url = url
+            self.commit = commit
+        }
+    }
+
+    public init(workloadId: UUID, attempt: Int, entrypoint: String, environment: [String: String] = [:], codeArchive: Data? = nil,
+                repository: Repository? = nil, gpuIndices: [[Int]] = [[]], gpuType: String? = nil, cpu: Double = 1, memoryMiB: Int = 1_024,
+                distributed: DistributedMode = .single, isolateNetwork: Bool = false) {
+        self.workloadId = workloadId
+        self.attempt = attempt
+        self.entrypoint = entrypoint
+        self.environment = environment
+        self.codeArchive = codeArchive
+        self.repository = repository
+        self.gpuIndices = gpuIndices
+        self.gpuType = gpuType
+        self.cpu = cpu
+        self.memoryMiB = memoryMiB
+        self.distributed = distributed
+        self.isolateNetwork = isolateNetwork
+    }
+
+    /// The entrypoint, preceded by fetching the repository when the code comes from one.
+    var shellCommand: String {
+        guard let repository else { return entrypoint }
+        return "git clone --quiet \(Shell.quote(repository.url)) code && cd code && git -c advice.detachedHead=false checkout --quiet \(Shell.quote(repository.commit)) && \(entrypoint)"
+    }
+}
+
+public enum ExecutionState: Sendable, Equatable {
+    case starting
+    case running
+    /// Exited; `code` 0 is success. A process killed by a signal reports 128 + signal, as shells do.
+    case exited(code: Int32)
+    /// The backend no longer knows the work, or cannot say how it ended.
+    case lost(reason: String)
+}
+
+enum Shell {
+    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+}

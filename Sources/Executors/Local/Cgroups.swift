@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+
+/// CPU, memory and process-count limits for one attempt, in cgroup v2 (one unified tree) or v1 (one tree per
+/// controller). The job's wrapper writes its own pid into every `cgroup.procs` listed here before it starts
+/// anything, so no child escapes. Where the tree is not writable (no root, no delegation) the attempt runs
+/// without limits and the engine says so once in the log.
+struct Cgroups: Sendable {
+    enum Layout: Sendable {
+        case v2(root: String)
+        case v1(root: String)
+        case unavailable(String)
+    }
+
+    let layout: Layout
+
+    static func detect(base: String = "/sys/fs/cgroup", group: String = "aitip") -> Cgroups {
+        let files = FileManager.default
+        if files.fileExists(atPath: "\(base)/cgroup.controllers") {
+            let root = "\(base)/\(group)"
+            do {
+                try files.createDirectory(atPath: root, withIntermediateDirectories: true)
+                // Children of `root` may use these controllers only when `root` delegates them.
+                try? "+cpu +memory +pids".write(toFile: "\(root)/cgroup.subtree_control", atomically: false, encoding: .utf8)
+                return Cgroups(layout: .v2(root: root))
+            } catch {
+                return Cgroups(layout: .unavailable("cgroup v2 tree \(root) is not writable: \(error.localizedDescription)"))
+            }
+        }
+        if files.fileExists(atPath: "\(base)/memory") {
+            do {
+                for controller in ["memory", "cpu", "pids"] {
+                    try files.createDirectory(atPath: "\(base)/\(controller)/\(group)", withIntermediateDirectories: true)
+                }
+                return Cgroups(layout: .v1(root: base + "|" + group))
+            } catch {
+                return Cgroups(layout: .unavailable("cgroup v1 trees under \(base) are not writable: \(error.localizedDescription)"))
+            }
+        }
+        return Cgroups(layout: .unavailable("no cgroup file system at \(base)"))
+    }
+
+    struct Limits {
+        var cpu: Double
+        var memoryBytes: Int
+        var pids: Int
+    }
+
+    /// Creates the attempt's groups with `limits`; returns the `cgroup.procs` files the wrapper joins.
+    func create(_ name: String, _ limits: Limits) throws -> [String] {
+        let files = FileManager.default
+        let period = 100_000
+        let quota = max(1_000, Int(limits.cpu * Double(period)))
+        switch layout {
+        case .v2(let root):
+            let directory = "\(root)/\(name)"
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try write("\(limits.memoryBytes)", "\(directory)/memory.max")
+            try write("\(quota) \(period)", "\(directory)/cpu.max")
+            try write("\(limits.pids)", "\(directory)/pids.max")
+            return ["\(directory)/cgroup.procs"]
+        case .v1(let joined):
+            let parts = joined.split(separator: "|").map(String.init)
+            let (base, group) = (parts[0], parts[1])
+            var procs: [String] = []
+            for controller in ["memory", "cpu", "pids"] {
+                let directory = "\(base)/\(controller)/\(group)/\(name)"
+                try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                switch controller {
+                case "memory": try write("\(limits.memoryBytes)", "\(directory)/memory.limit_in_bytes")
+                case "cpu":
+                    try write("\(period)", "\(directory)/cpu.cfs_period_us")
+                    try write("\(quota)", "\(directory)/cpu.cfs_quota_us")
+                default: try write("\(limits.pids)", "\(directory)/pids.max")
+                }
+                procs.append("\(directory)/cgroup.procs")
+            }
+            return procs
+        case .unavailable:
+            return []
+        }
+    }
+
+    /// Removes the attempt's groups once every process in them has exited.
+    func remove(_ name: String) {
+        switch layout {
+        case .v2(let root):
+            rmdir("\(root)/\(name)")
+        case .v1(let joined):
+            let parts = joined.split(separator: "|").map(String.init)
+            for controller in ["memory", "cpu", "pids"] { rmdir("\(parts[0])/\(controller)/\(parts[1])/\(name)") }
+        case .unavailable:
+            break
+        }
+    }
+
+    var unavailableReason: String? {
+        if case .unavailable(let reason) = layout { return reason }
+        return nil
+    }
+
+    private func write(_ value: String, _ path: String) throws {
+        try value.write(toFile: path, atomically: false, encoding: .utf8)
+    }
+}

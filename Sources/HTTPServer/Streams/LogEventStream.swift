@@ -1,0 +1,81 @@
+import AITIPCore
+import Foundation
+import Workloads
+
+/// A workload log as Server-Sent Events: one `line` event per output line, `id` = the byte offset after the line
+/// (what `Last-Event-ID` resumes from); a comment every ~10 s while idle keeps proxies and clients from timing out;
+/// an `end` event with the final status closes the stream. Pull-based: each `next()` reads what the log hub has
+/// past the offset, or waits for more, so the stream needs no task of its own.
+actor LogEventStream {
+    private let workloadId: UUID
+    private let logs: LogHub
+    private let follow: Bool
+    /// The workload's state now (for deciding whether a quiet log has ended).
+    private let state: @Sendable () async throws -> WorkloadState
+    private var offset: Int64
+    private var partial = Data()
+    /// Log offset of `partial`'s first byte.
+    private var partialStart: Int64
+    private var done = false
+
+    init(workloadId: UUID, logs: LogHub, from offset: Int64, follow: Bool, state: @escaping @Sendable () async throws -> WorkloadState) {
+        self.workloadId = workloadId
+        self.logs = logs
+        self.offset = offset
+        partialStart = offset
+        self.follow = follow
+        self.state = state
+    }
+
+    func next() async throws -> ArraySlice<UInt8>? {
+        guard !done else { return nil }
+        while true {
+            let slice = try await logs.read(workloadId, from: offset, limit: 1 << 20)
+            if !slice.data.isEmpty {
+                offset = slice.nextOffset
+                if let events = events(from: slice.data) { return events }
+                continue
+            }
+            if !slice.live {
+                let current = try await state()
+                if current.isFinal || !follow {
+                    done = true
+                    var tail = partial.isEmpty ? Data() : Self.event(partial, id: offset)
+                    partial = Data()
+                    tail.append(Data("event: end\ndata: \(current.rawValue)\n\n".utf8))
+                    return ArraySlice(tail)
+                }
+            }
+            let before = offset
+            await logs.waitForData(workloadId, beyond: before)
+            if try await logs.read(workloadId, from: offset, limit: 1).data.isEmpty {
+                return ArraySlice(Data(": keep-alive\n\n".utf8))
+            }
+        }
+    }
+
+    /// Complete lines of `data` (after what was left over) as events; the rest waits for its newline.
+    private func events(from data: Data) -> ArraySlice<UInt8>? {
+        partial.append(data)
+        guard let lastNewline = partial.lastIndex(of: 0x0A) else { return nil }
+        var output = Data()
+        output.reserveCapacity(partial.count + partial.count / 4)
+        var lineStart = partial.startIndex
+        for index in partial[...lastNewline].indices where partial[index] == 0x0A {
+            var line = partial[lineStart..<index]
+            if line.last == 0x0D { line = line.dropLast() }
+            output.append(Self.event(line, id: partialStart + Int64(partial.distance(from: partial.startIndex, to: index) + 1)))
+            lineStart = index + 1
+        }
+        partialStart += Int64(partial.distance(from: partial.startIndex, to: lastNewline) + 1)
+        partial = Data(partial[(lastNewline + 1)...])
+        return ArraySlice(output)
+    }
+
+    private static func event(_ line: Data, id: Int64) -> Data {
+        var event = Data("id: \(id)\nevent: line\ndata: ".utf8)
+        event.append(line)
+        event.append(contentsOf: [0x0A, 0x0A])
+        return event
+    }
+}

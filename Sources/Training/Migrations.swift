@@ -1,0 +1,29 @@
+import Storage
+
+/// Training jobs: the training-specific columns of a workload (design §3 training_jobs). The lifecycle, resources
+/// and state live in `workloads` (same id).
+public enum TrainingMigrations {
+    public static let all: [Migration] = [
+        Migration(17, "create_training_jobs") { t in [
+            """
+            CREATE TABLE training_jobs (
+                id \(t.uuid) PRIMARY KEY REFERENCES workloads(id) ON DELETE CASCADE,
+                project_id \(t.uuid) NOT NULL,
+                experiment_id \(t.uuid) REFERENCES experiments(id) ON DELETE SET NULL,
+                dataset_id \(t.uuid),
+                data_config \(t.json) NOT NULL DEFAULT '{}',
+                framework \(t.text),
+                distributed_mode \(t.text) NOT NULL,
+                config \(t.json) NOT NULL DEFAULT '{}',
+                code_repo \(t.text),
+                code_commit \(t.text),
+                code_path \(t.text),
+                checkpoint_path \(t.text),
+                cost_estimate \(t.double),
+                created_ms \(t.bigint) NOT NULL
+            )
+            """,
+            "CREATE INDEX training_jobs_experiment ON training_jobs (experiment_id)",
+        ] },
+    ]
+}

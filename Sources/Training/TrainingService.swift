@@ -1,0 +1,229 @@
+import AITIPCore
+import Executors
+import Foundation
+import Identity
+import SQLKit
+import Storage
+import Workloads
+
+/// A training job: a workload of kind `training` plus the design's training fields (framework, distributed mode,
+/// hyper-parameter config, experiment and dataset links, checkpoint path, cost estimate and actual cost).
+public struct TrainingJob: Sendable {
+    public var workload: Workload
+    public var details: Details
+    /// GPU-hours used so far × the price of the GPU type.
+    public var costActual: Double
+    public var gpuSeconds: Double
+
+    public struct Details: Sendable, Codable, Equatable {
+        public var id: UUID
+        public var projectId: UUID
+        public var experimentId: UUID?
+        public var datasetId: UUID?
+        public var dataConfig: String
+        public var framework: String?
+        public var distributedMode: String
+        public var config: String
+        public var codeRepo: String?
+        public var codeCommit: String?
+        public var codePath: String?
+        public var checkpointPath: String?
+        public var costEstimate: Double?
+        public var createdMs: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case id, framework, config
+            case projectId = "project_id"
+            case experimentId = "experiment_id"
+            case datasetId = "dataset_id"
+            case dataConfig = "data_config"
+            case distributedMode = "distributed_mode"
+            case codeRepo = "code_repo"
+            case codeCommit = "code_commit"
+            case codePath = "code_path"
+            case checkpointPath = "checkpoint_path"
+            case costEstimate = "cost_estimate"
+            case createdMs = "created_ms"
+        }
+    }
+}
+
+public struct TrainingService: Sendable {
+    public static let kind = "training"
+    let database: Database
+    public let workloads: WorkloadService
+    let resources: ResourceService
+    /// Where the local executor keeps checkpoints (`<jobs>/<id>/checkpoints`); nil for remote executors.
+    let checkpointRoot: String?
+
+    public init(database: Database, workloads: WorkloadService, resources: ResourceService, checkpointRoot: String?) {
+        self.database = database
+        self.workloads = workloads
+        self.resources = resources
+        self.checkpointRoot = checkpointRoot
+    }
+
+    public struct Input: Sendable {
+        public var submission: WorkloadService.Submission
+        public var framework: String?
+        /// JSON objects, as text.
+        public var config: String
+        public var dataConfig: String
+        public var experimentId: UUID?
+        public var datasetId: UUID?
+
+        public init(submission: WorkloadService.Submission, framework: String? = nil, config: String = "{}", dataConfig: String = "{}",
+                    experimentId: UUID? = nil, datasetId: UUID? = nil) {
+            self.submission = submission
+            self.framework = framework
+            self.config = config
+            self.dataConfig = dataConfig
+            self.experimentId = experimentId
+            self.datasetId = datasetId
+        }
+    }
+
+    public func submit(_ input: Input, project projectId: UUID, caller: Caller) async throws -> TrainingJob {
+        let scope = try await workloads.scope(project: projectId, permission: .trainingWrite, caller: caller)
+        var validator = Validator()
+        if let framework = input.framework {
+            validator.check(framework.count <= 50 && !framework.isEmpty, "framework", "must be 1-50 characters (pytorch, tensorflow, sklearn, …)")
+        }
+        validator.check(input.config.utf8.count <= 256 * 1_024, "config", "is larger than 256 KiB")
+        validator.check(input.submission.distributed != .deepspeed, "distributed_mode",
+                        "deepspeed is not run by the local executor yet; use single or ddp")
+        try validator.finish()
+        // A job's hyper-parameters reach the script as AITIP_JOB_CONFIG (JSON).
+        var withConfig = input.submission
+        withConfig.systemEnv["AITIP_JOB_CONFIG"] = input.config
+        let submission = withConfig
+        let job: TrainingJob = try await database.transaction { sql in
+            if let experimentId = input.experimentId {
+                guard try await sql.select().column("id").from("experiments").where("id", .equal, experimentId)
+                    .where("project_id", .equal, scope.projectId).first() != nil else {
+                    throw AppError.badRequest("experiment_id \(experimentId.lowercasedString) is not an experiment of this project")
+                }
+            }
+            let workload = try await workloads.prepare(submission, kind: Self.kind, in: scope, caller: caller, on: sql)
+            let estimate = workload.maxRuntimeSeconds.map { Double($0) / 3_600 * Double(workload.gpuCount) * resources.configuration.price(workload.gpuType ?? "gpu") }
+            let details = TrainingJob.Details(id: workload.id, projectId: scope.projectId, experimentId: input.experimentId, datasetId: input.datasetId,
+                                              dataConfig: input.dataConfig, framework: input.framework, distributedMode: submission.distributed.rawValue,
+                                              config: input.config, codeRepo: submission.repository?.url, codeCommit: submission.repository?.commit,
+                                              codePath: submission.codeArchive.map { "code/\($0).tar.gz" },
+                                              checkpointPath: checkpointRoot.map { "\($0)/\(workload.id.lowercasedString)/checkpoints" },
+                                              costEstimate: estimate, createdMs: workload.createdMs)
+            try await workloads.insert(workload, caller: caller, on: sql)
+            try await sql.insert(details, into: "training_jobs")
+            return TrainingJob(workload: workload, details: details, costActual: 0, gpuSeconds: 0)
+        }
+        workloads.wake()
+        return job
+    }
+
+    public func job(_ id: UUID, caller: Caller) async throws -> TrainingJob {
+        let workload = try await workloads.workload(id, kind: Self.kind, permission: .trainingRead, caller: caller)
+        return try await database.read { sql in try await assemble([workload], on: sql)[0] }
+    }
+
+    public func list(_ query: WorkloadService.ListQuery, caller: Caller) async throws -> Page<TrainingJob> {
+        let page = try await workloads.list(query, kind: Self.kind, permission: .trainingRead, caller: caller)
+        let jobs = try await database.read { sql in try await assemble(page.items, on: sql) }
+        return Page(items: jobs, nextCursor: page.nextCursor)
+    }
+
+    public func stop(_ id: UUID, caller: Caller) async throws -> TrainingJob {
+        let workload = try await workloads.stop(id, kind: Self.kind, permission: .trainingWrite, caller: caller)
+        return try await database.read { sql in try await assemble([workload], on: sql)[0] }
+    }
+
+    public func delete(_ id: UUID, caller: Caller) async throws {
+        try await workloads.delete(id, kind: Self.kind, permission: .trainingDelete, caller: caller)
+    }
+
+    public func events(_ id: UUID, caller: Caller) async throws -> [WorkloadEvent] {
+        try await workloads.events(id, kind: Self.kind, permission: .trainingRead, caller: caller)
+    }
+
+    /// Checks read access to a job's log (the HTTP layer then streams it from the log hub).
+    public func authorizeLogs(_ id: UUID, caller: Caller) async throws -> Workload {
+        try await workloads.workload(id, kind: Self.kind, permission: .trainingRead, caller: caller)
+    }
+
+    /// The job's metrics: lines its program printed in the documented format (see `MetricLine`), read from its log.
+    public func metrics(_ id: UUID, caller: Caller) async throws -> (job: TrainingJob, series: [String: [MetricLine.Point]]) {
+        let job = try await job(id, caller: caller)
+        var series: [String: [MetricLine.Point]] = [:]
+        var offset: Int64 = 0
+        var carry = Data()
+        while true {
+            let slice = try await workloads.logs.read(id, from: offset, limit: 4 << 20)
+            if slice.data.isEmpty { break }
+            offset = slice.nextOffset
+            carry.append(slice.data)
+            guard let lastNewline = carry.lastIndex(of: 0x0A) else { continue }
+            MetricLine.scan(carry[carry.startIndex...lastNewline], into: &series)
+            carry = Data(carry[(lastNewline + 1)...])
+        }
+        MetricLine.scan(carry, into: &series)
+        return (job, series)
+    }
+
+    private func assemble(_ items: [Workload], on sql: any SQLDatabase) async throws -> [TrainingJob] {
+        guard !items.isEmpty else { return [] }
+        let details = try await sql.select().column("*").from("training_jobs").where("id", .in, items.map(\.id))
+            .all(decoding: TrainingJob.Details.self)
+        let byId = Dictionary(uniqueKeysWithValues: details.map { ($0.id, $0) })
+        let usage = try await sql.select().column("workload_id").column(SQLFunction("SUM", args: SQLColumn("gpu_seconds")), as: "seconds")
+            .from("gpu_usage").where("workload_id", .in, items.map(\.id)).groupBy("workload_id").all()
+        var seconds: [UUID: Double] = [:]
+        for row in usage { seconds[try row.uuid("workload_id", text: sql.storesUUIDsAsText)] = try row.decode(column: "seconds", as: Double.self) }
+        return items.map { workload in
+            let used = seconds[workload.id] ?? 0
+            let detail = byId[workload.id] ?? TrainingJob.Details(id: workload.id, projectId: workload.projectId, dataConfig: "{}",
+                                                                  distributedMode: "single", config: "{}", createdMs: workload.createdMs)
+            return TrainingJob(workload: workload, details: detail, costActual: used / 3_600 * resources.configuration.price(workload.gpuType ?? "gpu"),
+                               gpuSeconds: used)
+        }
+    }
+}
+
+/// The stdout line format for job metrics: `aitip.metric <key>=<value> [step=<n>]`, e.g.
+/// `aitip.metric loss=0.4213 step=120`. Several `key=value` pairs may share one line and one step.
+public enum MetricLine {
+    public struct Point: Sendable, Equatable {
+        public var step: Int64
+        public var value: Double
+        /// Byte offset of the line in the log (orders points that share a step).
+        public var offset: Int
+    }
+
+    static let marker = Array("aitip.metric ".utf8)
+
+    public static func scan(_ data: Data, into series: inout [String: [Point]]) {
+        var lineStart = data.startIndex
+        for index in data.indices where data[index] == 0x0A {
+            parse(data[lineStart..<index], into: &series)
+            lineStart = index + 1
+        }
+        if lineStart < data.endIndex { parse(data[lineStart...], into: &series) }
+    }
+
+    static func parse(_ line: Data, into series: inout [String: [Point]]) {
+        guard line.count > marker.count, line.starts(with: marker) else { return }
+        let text = String(decoding: line.dropFirst(marker.count), as: UTF8.self)
+        var step: Int64?
+        var values: [(String, Double)] = []
+        for pair in text.split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let key = String(parts[0])
+            if key == "step" { step = Int64(parts[1]); continue }
+            guard key.count <= 250, let value = Double(parts[1]) else { continue }
+            values.append((key, value))
+        }
+        for (key, value) in values {
+            let points = series[key, default: []]
+            series[key] = points + [Point(step: step ?? Int64(points.count), value: value, offset: line.startIndex)]
+        }
+    }
+}

@@ -1,0 +1,396 @@
+import AITIPCore
+import Crypto
+import Executors
+import Foundation
+import Identity
+import ObjectStore
+import Scheduler
+import SQLKit
+import Storage
+
+/// The use cases of every run-to-completion workload: submit (validated, feasible, audited), read, list, stop,
+/// delete, logs. Kind-specific modules (Training, …) call `prepare` and `insert` inside their own transaction.
+public struct WorkloadService: Sendable {
+    public struct Configuration: Sendable {
+        public var priorityClasses: [PriorityClass]
+        public var defaultPriorityClass: String
+        public var maxCodeBytes: Int
+        public var maxRetries: Int
+        public var defaultCPU: Double
+        public var defaultMemoryMiB: Int
+        /// Time between the stop signal and the kill, for a checkpoint.
+        public var gracePeriodSeconds: Double
+
+        public init(priorityClasses: [PriorityClass] = PriorityClass.defaults, defaultPriorityClass: String = "normal",
+                    maxCodeBytes: Int = 64 * 1_048_576, maxRetries: Int = 10, defaultCPU: Double = 1, defaultMemoryMiB: Int = 2_048,
+                    gracePeriodSeconds: Double = 30) {
+            self.priorityClasses = priorityClasses
+            self.defaultPriorityClass = defaultPriorityClass
+            self.maxCodeBytes = maxCodeBytes
+            self.maxRetries = maxRetries
+            self.defaultCPU = defaultCPU
+            self.defaultMemoryMiB = defaultMemoryMiB
+            self.gracePeriodSeconds = gracePeriodSeconds
+        }
+    }
+
+    let database: Database
+    let clock: any Clock
+    let audit: AuditLog
+    let objects: any ObjectStore
+    public let logs: LogHub
+    public let configuration: Configuration
+    let wakeup: Wakeup
+    let executor: any Executor
+
+    public init(database: Database, clock: any Clock, audit: AuditLog, objects: any ObjectStore, logs: LogHub, executor: any Executor,
+                wakeup: Wakeup, configuration: Configuration = .init()) {
+        self.database = database
+        self.clock = clock
+        self.audit = audit
+        self.objects = objects
+        self.logs = logs
+        self.executor = executor
+        self.wakeup = wakeup
+        self.configuration = configuration
+    }
+
+    /// What a user asks to run. Unset resources take the defaults.
+    public struct Submission: Sendable {
+        public var name: String?
+        public var entrypoint: String?
+        public var env: [String: String]
+        public var codeArchive: String?
+        public var repository: LaunchRequest.Repository?
+        public var gpuType: String?
+        public var gpuCount: Int?
+        public var nodes: Int?
+        public var cpu: Double?
+        public var memoryMiB: Int?
+        public var priorityClass: String?
+        public var queue: String?
+        public var maxRuntimeSeconds: Int?
+        public var maxRetries: Int?
+        public var distributed: DistributedMode
+        public var isolateNetwork: Bool
+        /// Variables set by aitip itself (e.g. AITIP_CONFIG), not checked against the reserved names.
+        public var systemEnv: [String: String] = [:]
+
+        public init(name: String?, entrypoint: String?, env: [String: String] = [:], codeArchive: String? = nil,
+                    repository: LaunchRequest.Repository? = nil, gpuType: String? = nil, gpuCount: Int? = nil, nodes: Int? = nil,
+                    cpu: Double? = nil, memoryMiB: Int? = nil, priorityClass: String? = nil, queue: String? = nil,
+                    maxRuntimeSeconds: Int? = nil, maxRetries: Int? = nil, distributed: DistributedMode = .single,
+                    isolateNetwork: Bool = false) {
+            self.name = name
+            self.entrypoint = entrypoint
+            self.env = env
+            self.codeArchive = codeArchive
+            self.repository = repository
+            self.gpuType = gpuType
+            self.gpuCount = gpuCount
+            self.nodes = nodes
+            self.cpu = cpu
+            self.memoryMiB = memoryMiB
+            self.priorityClass = priorityClass
+            self.queue = queue
+            self.maxRuntimeSeconds = maxRuntimeSeconds
+            self.maxRetries = maxRetries
+            self.distributed = distributed
+            self.isolateNetwork = isolateNetwork
+        }
+    }
+
+    public struct Scope: Sendable {
+        public var projectId: UUID
+        public var orgId: UUID
+    }
+
+    /// The project a workload is submitted to, with `permission` checked there.
+    public func scope(project projectId: UUID, permission: Permission, caller: Caller) async throws -> Scope {
+        let principal = try caller.requirePrincipal()
+        guard let project = try await database.read({ sql in try await WorkloadStore.project(projectId, on: sql) }),
+              principal.visibleOrgIds.contains(project.orgId) else { throw AppError.notFound("Project") }
+        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: project.orgId, projectId: project.id))
+        return Scope(projectId: project.id, orgId: project.orgId)
+    }
+
+    /// Validates a submission against the configuration and the registered nodes; returns the workload to insert.
+    public func prepare(_ submission: Submission, kind: String, in scope: Scope, caller: Caller, on sql: any SQLDatabase) async throws -> Workload {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        let name = validator.requireText(submission.name, "name", maxLength: 255)
+        let entrypoint = validator.requireText(submission.entrypoint, "entrypoint", maxLength: 10_000)
+        let gpus = submission.gpuCount ?? 0
+        let nodes = submission.nodes ?? 1
+        let cpu = submission.cpu ?? configuration.defaultCPU
+        let memory = submission.memoryMiB ?? configuration.defaultMemoryMiB
+        validator.check((0...1_024).contains(gpus), "resources.gpu_count", "must be between 0 and 1024")
+        validator.check((1...256).contains(nodes), "resources.nodes", "must be between 1 and 256")
+        validator.check(cpu > 0 && cpu <= 1_024, "resources.cpu", "must be more than 0 and at most 1024 cores")
+        validator.check(memory >= 16 && memory <= 16 * 1_048_576, "resources.memory_mib", "must be between 16 MiB and 16 TiB")
+        if let type = submission.gpuType {
+            validator.check(Self.isName(type), "resources.gpu_type", "must be a short lowercase name such as a100")
+            validator.check(gpus > 0, "resources.gpu_type", "is set but gpu_count is 0")
+        }
+        let queue = submission.queue ?? "default"
+        validator.check(Self.isName(queue), "queue", "must be 1-63 lowercase letters, digits, '-' or '_'")
+        let className = submission.priorityClass ?? configuration.defaultPriorityClass
+        let priorityClass = configuration.priorityClasses.first { $0.name == className }
+        validator.check(priorityClass != nil, "priority",
+                        "must be one of \(configuration.priorityClasses.map(\.name).joined(separator: ", "))")
+        if let runtime = submission.maxRuntimeSeconds {
+            validator.check(runtime >= 1 && runtime <= 90 * 86_400, "max_runtime_seconds", "must be between 1 second and 90 days")
+        }
+        let retries = submission.maxRetries ?? 0
+        validator.check((0...configuration.maxRetries).contains(retries), "max_retries", "must be between 0 and \(configuration.maxRetries)")
+        validator.check(submission.env.count <= 200, "env", "may hold at most 200 variables")
+        for (key, value) in submission.env {
+            validator.check(Self.isEnvName(key), "env.\(key)", "is not a valid variable name")
+            validator.check(!Self.reservedEnv.contains(key) && !key.hasPrefix("AITIP_"), "env.\(key)", "is set by aitip")
+            validator.check(value.utf8.count <= 32_768, "env.\(key)", "is longer than 32 KiB")
+        }
+        if submission.distributed != .single {
+            validator.check(nodes == 1, "distributed_mode", "runs on one node with the local executor; use nodes = 1")
+            validator.check(gpus >= 1, "distributed_mode", "\(submission.distributed.rawValue) starts one process per GPU: ask for at least one GPU")
+        }
+        if let archive = submission.codeArchive {
+            validator.check(archive.count == 64 && archive.allSatisfy(\.isHexDigit), "code.archive", "must be the sha256 an upload returned")
+            validator.check(submission.repository == nil, "code", "give an archive or a repository, not both")
+        }
+        if let repository = submission.repository {
+            validator.check(repository.url.hasPrefix("https://") && repository.url.count <= 500 && !repository.url.contains(" "),
+                            "code.repository", "must be an https:// URL")
+            validator.check((7...64).contains(repository.commit.count) && repository.commit.allSatisfy(\.isHexDigit),
+                            "code.commit", "must be a commit hash (7-64 hex digits)")
+        }
+        try validator.finish()
+        if let archive = submission.codeArchive, try await objects.size(try Self.codeKey(archive)) == nil {
+            throw AppError.badRequest("No uploaded code archive has sha256 \(archive): upload it first (POST /api/v1/training/code)")
+        }
+        let request = ResourceRequest(gpuType: submission.gpuType, gpus: gpus, nodes: nodes, cpu: cpu, memoryMiB: memory)
+        let nodesNow = try await ResourceStore.nodes(on: sql)
+        if let reason = Scheduler.impossibility(of: request, on: nodesNow.map(\.capacity)) {
+            throw AppError(.badRequest, "This request can never be scheduled: \(reason)")
+        }
+        let spec = WorkloadSpec(entrypoint: entrypoint, env: submission.env.merging(submission.systemEnv) { _, system in system }, codeArchive: submission.codeArchive?.lowercased(),
+                                repository: submission.repository, distributed: submission.distributed, isolateNetwork: submission.isolateNetwork)
+        let now = clock.now()
+        let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
+        let id = IDGenerator.uuidV7(at: now)
+        return Workload(id: id, kind: kind, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
+                        name: name, queue: queue, priorityClass: priorityClass!.name, priority: priorityClass!.value, state: .queued,
+                        reason: "waiting for the scheduler", specJSON: specJSON, gpuType: submission.gpuType, gpuCount: gpus,
+                        nodeCount: nodes, cpu: cpu, memoryMiB: memory, maxRuntimeSeconds: submission.maxRuntimeSeconds, maxRetries: retries,
+                        attempt: 0, sequence: id.v7Sequence, createdMs: now.epochMilliseconds,
+                        updatedMs: now.epochMilliseconds)
+    }
+
+    /// Stores a prepared workload (queued) with its transitions and audit entry.
+    public func insert(_ workload: Workload, caller: Caller, on sql: any SQLDatabase) async throws {
+        try await WorkloadStore.insert(workload, reason: "accepted into queue '\(workload.queue)'", on: sql)
+        try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(workload.kind).submit", targetType: workload.kind,
+                               targetId: workload.id.lowercasedString)
+    }
+
+    /// Tells the engine to run a cycle now (after a submission or a stop is committed).
+    public func wake() { wakeup.signal() }
+
+    // MARK: reading
+
+    public func workload(_ id: UUID, kind: String, permission: Permission, caller: Caller) async throws -> Workload {
+        let principal = try caller.requirePrincipal()
+        guard let workload = try await database.read({ sql in try await WorkloadStore.workload(id, on: sql) }), workload.kind == kind,
+              principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(Self.title(kind)) }
+        try Policy.authorize(principal, permission, on: resource(workload))
+        return workload
+    }
+
+    public func events(_ id: UUID, kind: String, permission: Permission, caller: Caller) async throws -> [WorkloadEvent] {
+        _ = try await workload(id, kind: kind, permission: permission, caller: caller)
+        return try await database.read { sql in try await WorkloadStore.events(id, on: sql) }
+    }
+
+    public struct ListQuery: Sendable {
+        public var projectId: UUID?
+        public var states: [WorkloadState]
+        public var queue: String?
+        public var limit: Int
+        public var cursor: String?
+
+        public init(projectId: UUID? = nil, states: [WorkloadState] = [], queue: String? = nil, limit: Int = 50, cursor: String? = nil) {
+            self.projectId = projectId
+            self.states = states
+            self.queue = queue
+            self.limit = limit
+            self.cursor = cursor
+        }
+    }
+
+    /// Newest first, in one project or every project the caller may read.
+    public func list(_ query: ListQuery, kind: String?, permission: Permission, caller: Caller) async throws -> Page<Workload> {
+        let principal = try caller.requirePrincipal()
+        let limit = max(1, min(query.limit, 500))
+        let cursor = try query.cursor.map(Self.parseCursor)
+        return try await database.read { sql in
+            var projectIds: [UUID]
+            if let projectId = query.projectId {
+                guard let project = try await WorkloadStore.project(projectId, on: sql), principal.visibleOrgIds.contains(project.orgId) else {
+                    throw AppError.notFound("Project")
+                }
+                try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: project.orgId, projectId: project.id))
+                projectIds = [projectId]
+            } else {
+                let readable = principal.visibleOrgIds.filter { principal.permissions(in: $0).contains(permission) }
+                projectIds = try await WorkloadStore.projects(inOrgs: readable, on: sql).map(\.id)
+            }
+            guard !projectIds.isEmpty else { return Page(items: [], nextCursor: nil) }
+            let rows = try await WorkloadStore.list(.init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind),
+                                                    after: cursor, limit: limit + 1, on: sql)
+            let items = Array(rows.prefix(limit))
+            let next = rows.count > limit ? items.last.map { "\($0.createdMs)_\($0.id.lowercasedString)" } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    // MARK: changing
+
+    /// Stops a workload: a queued one is cancelled at once; a running one gets the stop signal, then, after the
+    /// grace period, is killed.
+    public func stop(_ id: UUID, kind: String, permission: Permission, caller: Caller) async throws -> Workload {
+        let principal = try caller.requirePrincipal()
+        let now = clock.now().epochMilliseconds
+        let result: Workload = try await database.transaction { sql in
+            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind,
+                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(Self.title(kind)) }
+            try Policy.authorize(principal, permission, on: resource(workload))
+            if workload.state.isFinal {
+                throw AppError.conflict("\(Self.title(kind)) \(workload.id.lowercasedString) has already finished (\(workload.state.rawValue))")
+            }
+            let updated: Workload
+            if workload.state.isActive {
+                guard workload.stopRequestedMs == nil || workload.stopReason != .cancel else { return workload }
+                var stopping = workload
+                stopping.stopRequestedMs = now
+                stopping.stopReason = .cancel
+                stopping.reason = "stopping: requested by \(principal.username); killed after \(Int(configuration.gracePeriodSeconds)) s if still running"
+                stopping.updatedMs = now
+                try await WorkloadStore.save(stopping, on: sql)
+                updated = stopping
+            } else {
+                updated = try await WorkloadStore.transition(workload, to: .cancelled, reason: "cancelled by \(principal.username) before it started",
+                                                             at: now, on: sql) { $0.finishedMs = now }
+            }
+            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind).stop", targetType: kind, targetId: id.lowercasedString)
+            return updated
+        }
+        wake()
+        return result
+    }
+
+    /// Deletes a finished workload with its transitions, logs and checkpoints. Usage records stay for costs.
+    public func delete(_ id: UUID, kind: String, permission: Permission, caller: Caller,
+                       alsoOn extra: @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
+        let principal = try caller.requirePrincipal()
+        try await database.transaction { sql in
+            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind,
+                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(Self.title(kind)) }
+            try Policy.authorize(principal, permission, on: resource(workload))
+            guard !workload.state.isActive else {
+                throw AppError.conflict("\(Self.title(kind)) \(id.lowercasedString) is \(workload.state.rawValue): stop it first")
+            }
+            try await extra(sql)
+            try await WorkloadStore.delete(id, on: sql)
+            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind).delete", targetType: kind, targetId: id.lowercasedString)
+        }
+        await logs.purge(id)
+        await executor.purge(workloadId: id)
+    }
+
+    // MARK: code archives
+
+    public struct CodeArchive: Sendable {
+        public var sha256: String
+        public var sizeBytes: Int
+    }
+
+    /// Stores a gzip-compressed tar by its SHA-256 (the same code uploaded twice is stored once).
+    public func uploadCode(_ data: Data, in scope: Scope, caller: Caller) async throws -> CodeArchive {
+        guard data.count <= configuration.maxCodeBytes else {
+            throw AppError(.payloadTooLarge, "The code package is \(data.count) bytes; the limit is \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
+        }
+        guard data.count >= 18, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else {
+            throw AppError.badRequest("The code package must be a gzip-compressed tar archive (.tar.gz)")
+        }
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let key = try Self.codeKey(digest)
+        if try await objects.size(key) == nil { try await objects.put(key, data: data) }
+        try await database.transaction { sql in
+            try await audit.record(on: sql, caller, orgId: scope.orgId, action: "code.upload", targetType: "code", targetId: digest,
+                                   detail: "\(data.count) bytes")
+        }
+        return CodeArchive(sha256: digest, sizeBytes: data.count)
+    }
+
+    static func codeKey(_ sha256: String) throws -> ObjectKey { try ObjectKey("code/\(sha256.lowercased()).tar.gz") }
+
+    // MARK: helpers
+
+    func resource(_ workload: Workload) -> Policy.Resource {
+        Policy.Resource(kind: Self.title(workload.kind), orgId: workload.orgId, projectId: workload.projectId, createdBy: workload.ownerId)
+    }
+
+    static func title(_ kind: String) -> String {
+        switch kind {
+        case "training": "Training job"
+        default: "Workload"
+        }
+    }
+
+    static func parseCursor(_ text: String) throws -> (Int64, UUID) {
+        let parts = text.split(separator: "_")
+        guard parts.count == 2, let ms = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+            throw AppError.badRequest("Invalid cursor: pass next_cursor from the previous page unchanged")
+        }
+        return (ms, id)
+    }
+
+    static let reservedEnv: Set<String> = ["PATH", "HOME", "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
+                                           "MASTER_PORT", "LD_PRELOAD"]
+
+    static func isName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 63 && text.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d || $0 == 0x5f }
+    }
+
+    static func isEnvName(_ text: String) -> Bool {
+        guard let first = text.utf8.first, !(0x30...0x39).contains(first), text.utf8.count <= 128 else { return false }
+        return text.utf8.allSatisfy { (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5f }
+    }
+}
+
+extension GPUNode {
+    /// The scheduler's view of this node's inventory.
+    var capacity: NodeCapacity {
+        NodeCapacity(id: id, name: name, gpuType: nodeType, gpuCount: gpuCount, cpu: cpuCores, memoryMiB: memoryMiB,
+                     schedulable: status == .available || status == .busy)
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+/// Wakes the engine: a submission, a stop or a finished attempt should not wait for the next tick.
+public final class Wakeup: Sendable {
+    let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    public init() {
+        (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func signal() { continuation.yield() }
+}

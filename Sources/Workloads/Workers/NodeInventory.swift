@@ -1,0 +1,98 @@
+import AITIPCore
+import Foundation
+import Logging
+
+/// The nodes this server runs work on with the local executor: this machine with its real GPUs (from
+/// `nvidia-smi`), or, for development without GPUs, simulated ones (`--simulate-gpus a100:4,h100:2`: one node per
+/// type, each with this machine's CPU and memory; work runs here with CUDA_VISIBLE_DEVICES set as if they were real).
+public struct NodeInventory: Sendable {
+    public struct SimulatedGPUs: Sendable, Equatable {
+        public var type: String
+        public var count: Int
+
+        /// Parses `a100:4,h100:2`.
+        public static func parse(_ text: String) throws(AppError) -> [SimulatedGPUs] {
+            var result: [SimulatedGPUs] = []
+            for part in text.split(separator: ",") where !part.isEmpty {
+                let pieces = part.split(separator: ":")
+                guard pieces.count == 2, let count = Int(pieces[1]), (1...64).contains(count), WorkloadService.isName(String(pieces[0])) else {
+                    throw AppError.badRequest("--simulate-gpus takes TYPE:COUNT[,TYPE:COUNT…] with COUNT 1-64, e.g. a100:4; got '\(part)'")
+                }
+                result.append(SimulatedGPUs(type: String(pieces[0]), count: count))
+            }
+            return result
+        }
+    }
+
+    let hostname: String
+    let simulated: [SimulatedGPUs]
+    let logger: Logger
+
+    public init(hostname: String = ProcessInfo.processInfo.hostName, simulated: [SimulatedGPUs], logger: Logger) {
+        self.hostname = hostname
+        self.simulated = simulated
+        self.logger = logger
+    }
+
+    public func nodes(now: Int64) -> [GPUNode] {
+        let cpu = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let memory = Int(ProcessInfo.processInfo.physicalMemory / 1_048_576)
+        let real = Self.nvidiaGPUs()
+        if !real.isEmpty {
+            if !simulated.isEmpty { logger.warning("this machine has GPUs: --simulate-gpus is ignored") }
+            return Dictionary(grouping: real, by: \.type).sorted { $0.key < $1.key }.enumerated().map { index, entry in
+                node(name: index == 0 ? hostname : "\(hostname)-\(entry.key)", type: entry.key, count: entry.value.count,
+                     gpuMemoryGB: entry.value.first?.memoryGB, cpu: cpu, memory: memory, source: "local", now: now)
+            }
+        }
+        if simulated.isEmpty {
+            return [node(name: hostname, type: nil, count: 0, gpuMemoryGB: nil, cpu: cpu, memory: memory, source: "local", now: now)]
+        }
+        return simulated.map { gpus in
+            node(name: "\(hostname)-sim-\(gpus.type)", type: gpus.type, count: gpus.count, gpuMemoryGB: nil, cpu: cpu, memory: memory,
+                 source: "simulated", now: now)
+        }
+    }
+
+    private func node(name: String, type: String?, count: Int, gpuMemoryGB: Int?, cpu: Double, memory: Int, source: String, now: Int64) -> GPUNode {
+        let labels = ["executor": "local", "simulated": source == "simulated" ? "true" : "false"]
+        let labelsJSON = String(decoding: (try? JSONEncoder.sorted.encode(labels)) ?? Data("{}".utf8), as: UTF8.self)
+        return GPUNode(id: IDGenerator.uuidV7(), name: name, nodeType: type, gpuCount: count, gpuMemoryGB: gpuMemoryGB, cpuCores: cpu,
+                       memoryMiB: memory, status: .available, labelsJSON: labelsJSON, source: source, totalJobs: 0, totalGPUSeconds: 0,
+                       lastHeartbeatMs: now, createdMs: now)
+    }
+
+    struct RealGPU {
+        var type: String
+        var memoryGB: Int
+    }
+
+    /// `nvidia-smi --query-gpu=name,memory.total`; empty when the tool or the GPUs are missing.
+    static func nvidiaGPUs() -> [RealGPU] {
+        guard let tool = ["/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            return []
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [] }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return [] }
+        return parseNvidiaSMI(String(decoding: output, as: UTF8.self))
+    }
+
+    /// "NVIDIA H100 80GB HBM3, 81559" → type h100, 80 GB.
+    static func parseNvidiaSMI(_ text: String) -> [RealGPU] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 2, let mib = Int(fields[1]) else { return nil }
+            let words = fields[0].lowercased().split(separator: " ").filter { $0 != "nvidia" && $0 != "tesla" && $0 != "geforce" }
+            let type = words.first.map { String($0).filter { $0.isLetter || $0.isNumber } } ?? "gpu"
+            return RealGPU(type: type.isEmpty ? "gpu" : type, memoryGB: Int((Double(mib) / 1_024).rounded()))
+        }
+    }
+}
