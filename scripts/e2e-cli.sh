@@ -35,6 +35,12 @@ if [ "$kind" = postgres ]; then
   database_url="${AITIP_TEST_POSTGRES_URL%/*}/$db"
 fi
 
+# The example training script needs NumPy; local jobs see this virtualenv (and the Python it was made from) read-only.
+examples_venv=${AITIP_EXAMPLES_VENV:-.venv-examples}
+[ -x "$examples_venv/bin/python" ] || { python3 -m venv "$examples_venv" && "$examples_venv/bin/pip" install -q -r examples/requirements.txt; } || exit 1
+python_prefix=$("$examples_venv/bin/python" -c 'import sys; print(sys.base_prefix)')
+export AITIP_SIMULATE_GPUS=a100:2 AITIP_GRACE_PERIOD=2 AITIP_SANDBOX_RO_PATHS="$PWD/$examples_venv,$python_prefix"
+
 # First start on an empty database: the admin password is generated and printed once.
 "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" --database-url "$database_url" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
@@ -74,6 +80,26 @@ check "register a model (MLflow API)" api "$server/mlflow/e2e-lab/detector/api/2
 check "create a version from the run" api "$server/mlflow/e2e-lab/detector/api/2.0/mlflow/model-versions/create" -d "{\"name\":\"detector\",\"source\":\"runs:/$run_b/model\",\"run_id\":\"$run_b\"}"
 check "models list" bash -c "'$bin' models list --project '$project' | grep -q detector"
 check "models versions show lineage to the run" bash -c "'$bin' models versions detector --project '$project' | grep -q '$run_b'"
+ # Training jobs: package examples/, run the NumPy training script on a simulated GPU, follow its log live.
+py="$PWD/$examples_venv/bin/python"
+check "resources gpu lists the simulated a100 node" bash -c "'$bin' resources gpu | grep -q a100"
+check "jobs submit --code --follow runs the example to the end" bash -c "'$bin' jobs submit --project '$project' --name logreg --code examples --entrypoint '$py train.py' --gpu-type a100 --gpus 1 --config '{\"epochs\": 5}' --follow | grep -q 'done: test accuracy'"
+job=$(aitip jobs list --project "$project" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+check "jobs list shows it succeeded" bash -c "'$bin' jobs list --project '$project' | grep logreg | grep -q succeeded"
+check "jobs get --events lists the transitions" bash -c "'$bin' jobs get '$job' --events | grep -q running"
+check "the job's metrics come from its output" bash -c "curl -fs -H 'Authorization: Bearer $token' '$server/api/v1/training/jobs/$job/metrics' | grep -q accuracy"
+check "jobs logs prints the saved log" bash -c "'$bin' jobs logs '$job' | grep -q 'epoch 5/5'"
+if command -v bwrap >/dev/null; then
+  check "a sandboxed job cannot see the server's data directory" bash -c "'$bin' jobs submit --project '$project' --name peek --entrypoint 'test ! -e $work/data/aitip.db && test ! -e $work/data/objects' --follow"
+  check "an isolated job has no network" bash -c "'$bin' jobs submit --project '$project' --name offline --isolate-network --entrypoint '! curl -s -m 2 $server/healthz' --follow"
+fi
+exits 1 "a job no node can ever hold is refused" aitip jobs submit --project "$project" --name huge --entrypoint true --gpu-type a100 --gpus 4
+sleeper=$(aitip jobs submit --project "$project" --name sleeper --entrypoint 'sleep 300' --gpus 1 --gpu-type a100 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "queue shows the running job" bash -c "sleep 1; '$bin' queue --project '$project' | grep -q sleeper"
+check "jobs stop" aitip jobs stop "$sleeper"
+check "the stopped job ends cancelled" bash -c "for i in \$(seq 1 50); do '$bin' jobs get '$sleeper' -o json | grep -q '\"cancelled\"' && exit 0; sleep 0.2; done; exit 1"
+check "resources usage counts the GPU time" bash -c "'$bin' resources usage -o json | grep -q total_gpu_hours"
+check "jobs delete" aitip jobs delete "$job"
 exits 1 "projects create without a name is refused" aitip projects create --name " " --org "$org"
 exits 1 "orgs get with a bad id is refused" aitip orgs get not-a-uuid
 key=$(aitip api-keys create --name e2e --org "$org" --scope projects:read -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')

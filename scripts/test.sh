@@ -15,6 +15,7 @@ ensure_packages() {
   command -v python3 >/dev/null || missing+=(python3)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  command -v bwrap >/dev/null || missing+=(bubblewrap)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -17,6 +17,6 @@ struct Aitip: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [ServeCommand.self, MigrateCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self,
                       OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self,
-                      ModelsCommand.self]
+                      ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self]
     )
 }

@@ -90,6 +90,56 @@ struct APIClient {
         }
     }
 
+    /// Sends raw bytes (a code package) and returns the decoded JSON answer.
+    func upload(_ path: String, query: [String: String?], data: Data, contentType: String) async throws -> Any? {
+        var request = try makeRequest(.POST, path, query: query)
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(ByteBuffer(data: data))
+        let response = try await execute(request)
+        let buffer = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw Self.problem(status: Int(response.status.code), data: Data(buffer: buffer))
+        }
+        return try JSONSerialization.jsonObject(with: Data(buffer: buffer))
+    }
+
+    /// Streams a response body (Server-Sent Events) to `onChunk` as it arrives, with no time limit.
+    func stream(_ path: String, query: [String: String?], accept: String, onChunk: (Data) throws -> Void) async throws {
+        var request = try makeRequest(.GET, path, query: query)
+        request.headers.replaceOrAdd(name: "Accept", value: accept)
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, deadline: .distantFuture)
+        } catch {
+            throw CLIError(message: "Cannot reach \(server): \(error)", exitCode: 4)
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let buffer = try await response.body.collect(upTo: 1024 * 1024)
+            throw Self.problem(status: Int(response.status.code), data: Data(buffer: buffer))
+        }
+        for try await buffer in response.body { try onChunk(Data(buffer: buffer)) }
+    }
+
+    private func makeRequest(_ method: HTTPMethod, _ path: String, query: [String: String?]) throws -> HTTPClientRequest {
+        var components = URLComponents(string: server + path)
+        let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted { $0.name < $1.name }
+        if !items.isEmpty { components?.queryItems = items }
+        guard let url = components?.string else { throw CLIError(message: "Invalid server URL \(server)", exitCode: 2) }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        if let token = explicitToken ?? credentials?.accessToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        return request
+    }
+
+    private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        do {
+            return try await HTTPClient.shared.execute(request, timeout: Self.timeout)
+        } catch {
+            throw CLIError(message: "Cannot reach \(server): \(error)", exitCode: 4)
+        }
+    }
+
     static func problem(status: Int, data: Data) -> CLIError {
         let problem = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         var message = "Error \(status)"
