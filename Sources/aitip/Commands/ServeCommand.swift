@@ -15,6 +15,8 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "open or closed self-registration (AITIP_REGISTRATION, default closed).") var registration: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (AITIP_MAX_BODY_BYTES).") var maxBodyBytes: String?
     @Option(name: .customLong("max-artifact-bytes"), help: "Largest accepted artifact file (AITIP_MAX_ARTIFACT_BYTES).") var maxArtifactBytes: String?
+    @Option(name: .customLong("simulate-gpus"), help: "Simulated GPUs for development, e.g. a100:4 (AITIP_SIMULATE_GPUS).") var simulateGPUs: String?
+    @Option(help: "auto (bubblewrap when installed) or off (AITIP_SANDBOX).") var sandbox: String?
 
     var flags: [String: String] {
         var flags: [String: String] = [:]
@@ -27,6 +29,8 @@ struct ServerOptions: ParsableArguments {
         flags["registration"] = registration
         flags["max_body_bytes"] = maxBodyBytes
         flags["max_artifact_bytes"] = maxArtifactBytes
+        flags["simulate_gpus"] = simulateGPUs
+        flags["sandbox"] = sandbox
         return flags
     }
 
