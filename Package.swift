@@ -80,7 +80,10 @@ let package = Package(
         ),
         .target(
             name: "Executors",
-            dependencies: ["AITIPCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AITIPCore", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOFoundationCompat", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -22,3 +22,31 @@ pg_stop() {
   rm -rf "$PGTMP"
   PGTMP=
 }
+
+# A Ray head (pinned ray[default] in .venv-ray) on 127.0.0.1 with 4 fake a100 GPUs, for the Ray executor tests.
+RAY_DASHBOARD_PORT=${RAY_DASHBOARD_PORT:-58265}
+ray_start() {
+  [ -x .venv-ray/bin/ray ] || { python3 -m venv .venv-ray && .venv-ray/bin/pip install -q -r tests/ray/requirements.txt; } || return 1
+  RAYTMP=$(mktemp -d -t aitip-ray.XXXXXX) || return 1
+  # Without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 Ray binds to every interface despite --node-ip-address.
+  RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 RAY_JOB_START_TIMEOUT_SECONDS=60 PATH="$PWD/.venv-ray/bin:$PATH" \
+    .venv-ray/bin/ray start --head --node-ip-address=127.0.0.1 --port=56379 --num-cpus=2 --num-gpus=4 \
+      --resources='{"a100": 4}' --dashboard-host=127.0.0.1 --dashboard-port="$RAY_DASHBOARD_PORT" --include-dashboard=true \
+      --temp-dir="$RAYTMP" --disable-usage-stats >"$RAYTMP/start.log" 2>&1 || { cat "$RAYTMP/start.log"; return 1; }
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$RAY_DASHBOARD_PORT/api/version" >/dev/null 2>&1 && break; sleep 0.2; done
+  export AITIP_TEST_RAY_ADDRESS="ray://127.0.0.1:$RAY_DASHBOARD_PORT"
+}
+
+# `ray stop` would kill every Ray process of the machine: stop only the processes of this head (their command
+# lines name its private temp dir), by PID.
+ray_stop() {
+  [ -n "${RAYTMP:-}" ] || return 0
+  local pids
+  pids=$(pgrep -f -- "$RAYTMP" || true)
+  [ -n "$pids" ] && kill $pids 2>/dev/null
+  sleep 2
+  pids=$(pgrep -f -- "$RAYTMP" || true)
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+  rm -rf "$RAYTMP"
+  RAYTMP=
+}

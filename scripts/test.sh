@@ -24,7 +24,7 @@ ensure_packages() {
 }
 
 . scripts/services.sh
-trap 'pg_stop' EXIT
+trap 'ray_stop; pg_stop' EXIT
 
 ensure_packages || { echo "could not install test dependencies"; exit 1; }
 log "starting PostgreSQL 15 on 127.0.0.1:$PGPORT"
@@ -49,5 +49,9 @@ log "MLflow compatibility: the real mlflow client on SQLite and PostgreSQL"
 scripts/mlflow-compat.sh sqlite || exit 1
 scripts/mlflow-compat.sh postgres || exit 1
 
-log "Swift test suites (SQLite and PostgreSQL)"
+log "starting a Ray head on 127.0.0.1:$RAY_DASHBOARD_PORT (pinned ray[default], 4 fake GPUs) for the Ray executor tests"
+ray_start || { echo "Ray did not start"; exit 1; }
+export AITIP_REQUIRE_RAY=1
+
+log "Swift test suites (SQLite and PostgreSQL; the Ray executor against the Ray head)"
 swift test --skip-build

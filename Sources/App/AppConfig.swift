@@ -31,6 +31,7 @@ public struct AppConfig: Sendable {
     /// The workload engine's settings: executor, nodes, scheduling, prices.
     public struct WorkloadSettings: Sendable {
         public var executor: String
+        public var rayToken: String?
         public var simulatedGPUs: String
         public var sandbox: String
         public var sandboxReadOnlyPaths: [String]
@@ -63,7 +64,8 @@ public struct AppConfig: Sendable {
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
-        ("executor", "local", "where workloads run: local (child processes on this machine)"),
+        ("executor", "local", "where workloads run: local (child processes on this machine) or ray://HOST:PORT (a Ray cluster's dashboard)"),
+        ("ray_token", "", "Ray token (RAY_AUTH_MODE=token clusters), sent as a bearer token to the Ray dashboard"),
         ("simulate_gpus", "", "simulated GPUs of the local node for development without GPUs, TYPE:COUNT[,TYPE:COUNT], e.g. a100:4"),
         ("sandbox", "auto", "auto: run local jobs in bubblewrap when installed; off: plain processes (development only)"),
         ("sandbox_ro_paths", "", "comma-separated paths local jobs may read besides /usr and /etc (e.g. a Python virtualenv)"),
@@ -148,7 +150,7 @@ public struct AppConfig: Sendable {
         webDirectory = values["web_dir"] ?? "./web/dist"
         principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
         let executor = values["executor"] ?? "local"
-        if executor != "local" { problems.append("executor=\(executor): only the local executor exists so far") }
+        if executor != "local" && !executor.hasPrefix("ray://") { problems.append("executor=\(executor) must be local or ray://HOST:PORT") }
         let sandbox = values["sandbox"] ?? "auto"
         if !["auto", "off"].contains(sandbox) { problems.append("sandbox=\(sandbox) must be auto or off") }
         var prices: [String: Double] = [:]
@@ -159,7 +161,7 @@ public struct AppConfig: Sendable {
             }
         }
         workloads = WorkloadSettings(
-            executor: executor, simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
+            executor: executor, rayToken: values["ray_token"].flatMap { $0.isEmpty ? nil : $0 }, simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
             sandboxReadOnlyPaths: (values["sandbox_ro_paths"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty },
             gracePeriodSeconds: number("grace_period", 30.0) { $0 >= 0 && $0 <= 86_400 },
             schedulerTickMilliseconds: number("scheduler_tick_ms", 1_000) { (10...60_000).contains($0) },

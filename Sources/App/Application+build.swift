@@ -44,8 +44,16 @@ public struct AppParts: Sendable {
             let wakeup = Wakeup()
             let logs = LogHub(store: objectStore)
             let jobsDirectory = URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("jobs").path
-            let executor = LocalExecutor(.init(jobsDirectory: jobsDirectory, sandbox: LocalExecutor.SandboxMode(rawValue: settings.sandbox) ?? .auto,
+            let executor: any Executor
+            let nodeSource: any NodeSource
+            if settings.executor.hasPrefix("ray://") {
+                let ray = try RayExecutor(address: settings.executor, token: settings.rayToken, logger: logger)
+                (executor, nodeSource) = (ray, RayNodes(ray: ray))
+            } else {
+                executor = LocalExecutor(.init(jobsDirectory: jobsDirectory, sandbox: LocalExecutor.SandboxMode(rawValue: settings.sandbox) ?? .auto,
                                                readOnlyPaths: settings.sandboxReadOnlyPaths), logger: logger)
+                nodeSource = NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse(settings.simulatedGPUs), logger: logger)
+            }
             let workloads = WorkloadService(database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
                                             wakeup: wakeup, configuration: .init(maxCodeBytes: settings.maxCodeBytes,
                                                                                  gracePeriodSeconds: settings.gracePeriodSeconds))
@@ -54,7 +62,7 @@ public struct AppParts: Sendable {
                                                                  currency: settings.currency, operatorOrgSlug: settings.operatorOrg))
             let engine = WorkloadEngine(
                 database: database, clock: clock, executor: executor, logs: logs, objects: objectStore,
-                inventory: NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse(settings.simulatedGPUs), logger: logger),
+                nodeSource: nodeSource,
                 wakeup: wakeup, configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
                 logger: logger)
             try await engine.registerNodes()
@@ -67,7 +75,8 @@ public struct AppParts: Sendable {
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 tracking: TrackingService(database: database, clock: clock, audit: audit),
                 artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
-                training: TrainingService(database: database, workloads: workloads, resources: resources, checkpointRoot: jobsDirectory),
+                training: TrainingService(database: database, workloads: workloads, resources: resources,
+                                          checkpointRoot: executor.kind == "local" ? jobsDirectory : nil),
                 resources: resources,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),

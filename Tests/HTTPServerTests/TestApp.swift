@@ -45,6 +45,13 @@ struct TestApp {
         return Reply(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
     }
 
+    /// Sends raw bytes (e.g. a code package).
+    func callBytes(_ method: HTTPRequest.Method, _ path: String, token: String, body: Data, contentType: String) async throws -> Reply {
+        let headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: contentType]
+        let response = try await client.execute(uri: path, method: method, headers: headers, body: ByteBuffer(bytes: Array(body)))
+        return Reply(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+    }
+
     func login(_ username: String, _ password: String) async throws -> (access: String, refresh: String) {
         let reply = try await call(.post, "/api/v1/auth/login", json: ["username": username, "password": password])
         try #require(reply.status == 200, "login of \(username) failed: \(reply.text)")

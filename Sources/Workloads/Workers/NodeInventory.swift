@@ -5,7 +5,19 @@ import Logging
 /// The nodes this server runs work on with the local executor: this machine with its real GPUs (from
 /// `nvidia-smi`), or, for development without GPUs, simulated ones (`--simulate-gpus a100:4,h100:2`: one node per
 /// type, each with this machine's CPU and memory; work runs here with CUDA_VISIBLE_DEVICES set as if they were real).
-public struct NodeInventory: Sendable {
+/// Where the engine learns the nodes it schedules on. `source` names the nodes it owns: nodes of that source that
+/// it no longer reports are marked offline.
+public protocol NodeSource: Sendable {
+    var sources: Set<String> { get }
+    /// Asked again on every heartbeat when true (a cluster changes); a machine's inventory is read once.
+    var refreshes: Bool { get }
+    func nodes(now: Int64) async throws -> [GPUNode]
+}
+
+public struct NodeInventory: NodeSource {
+    public var sources: Set<String> { ["local", "simulated"] }
+    public var refreshes: Bool { false }
+
     public struct SimulatedGPUs: Sendable, Equatable {
         public var type: String
         public var count: Int
@@ -34,7 +46,9 @@ public struct NodeInventory: Sendable {
         self.logger = logger
     }
 
-    public func nodes(now: Int64) -> [GPUNode] {
+    public func nodes(now: Int64) async throws -> [GPUNode] { localNodes(now: now) }
+
+    func localNodes(now: Int64) -> [GPUNode] {
         let cpu = Double(ProcessInfo.processInfo.activeProcessorCount)
         let memory = Int(ProcessInfo.processInfo.physicalMemory / 1_048_576)
         let real = Self.nvidiaGPUs()
@@ -55,13 +69,22 @@ public struct NodeInventory: Sendable {
     }
 
     private func node(name: String, type: String?, count: Int, gpuMemoryGB: Int?, cpu: Double, memory: Int, source: String, now: Int64) -> GPUNode {
-        let labels = ["executor": "local", "simulated": source == "simulated" ? "true" : "false"]
+        GPUNode.make(name: name, type: type, count: count, gpuMemoryGB: gpuMemoryGB, cpu: cpu, memory: memory, source: source,
+                     labels: ["executor": "local", "simulated": source == "simulated" ? "true" : "false"], now: now)
+    }
+}
+
+extension GPUNode {
+    static func make(name: String, type: String?, count: Int, gpuMemoryGB: Int?, cpu: Double, memory: Int, source: String,
+                     labels: [String: String], now: Int64) -> GPUNode {
         let labelsJSON = String(decoding: (try? JSONEncoder.sorted.encode(labels)) ?? Data("{}".utf8), as: UTF8.self)
         return GPUNode(id: IDGenerator.uuidV7(), name: name, nodeType: type, gpuCount: count, gpuMemoryGB: gpuMemoryGB, cpuCores: cpu,
                        memoryMiB: memory, status: .available, labelsJSON: labelsJSON, source: source, totalJobs: 0, totalGPUSeconds: 0,
                        lastHeartbeatMs: now, createdMs: now)
     }
+}
 
+extension NodeInventory {
     struct RealGPU {
         var type: String
         var memoryGB: Int

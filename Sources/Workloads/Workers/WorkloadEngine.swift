@@ -46,7 +46,7 @@ public final class WorkloadEngine: Sendable {
         var lastMetering: Date = .distantPast
         var lastHeartbeat: Date = .distantPast
         var lastKeepAlive: Date = .distantPast
-        var localNodeIds: [UUID] = []
+        var nodeIds: [UUID] = []
     }
 
     let database: Database
@@ -54,22 +54,22 @@ public final class WorkloadEngine: Sendable {
     let executor: any Executor
     let logs: LogHub
     let objects: any ObjectStore
-    let inventory: NodeInventory?
+    let nodeSource: (any NodeSource)?
     let wakeup: Wakeup
     let logger: Logger
     let configuration: Configuration
     private let scheduler = Scheduler()
     private let memory = Mutex(Memory())
 
-    /// `inventory`: the nodes to register (the local executor); nil when another component registers nodes.
+    /// `nodeSource`: where the nodes come from (this machine, a Ray cluster); nil when nodes are registered elsewhere.
     public init(database: Database, clock: any Clock, executor: any Executor, logs: LogHub, objects: any ObjectStore,
-                inventory: NodeInventory?, wakeup: Wakeup, configuration: Configuration = .init(), logger: Logger) {
+                nodeSource: (any NodeSource)?, wakeup: Wakeup, configuration: Configuration = .init(), logger: Logger) {
         self.database = database
         self.clock = clock
         self.executor = executor
         self.logs = logs
         self.objects = objects
-        self.inventory = inventory
+        self.nodeSource = nodeSource
         self.wakeup = wakeup
         self.configuration = configuration
         self.logger = logger
@@ -105,20 +105,24 @@ public final class WorkloadEngine: Sendable {
     /// Registers (or refreshes) this server's nodes. `run` does it too; App calls it before serving so the first
     /// submissions already see the nodes.
     public func registerNodes() async throws {
-        guard let inventory else { return }
+        guard let nodeSource else { return }
         let now = clock.now().epochMilliseconds
-        let nodes = inventory.nodes(now: now)
+        let nodes = try await nodeSource.nodes(now: now)
         let registered: [GPUNode] = try await database.transaction { sql in
             var saved: [GPUNode] = []
             for node in nodes { saved.append(try await ResourceStore.upsert(node, on: sql)) }
             let current = Set(saved.map(\.id))
-            for stale in try await ResourceStore.nodes(on: sql) where ["local", "simulated"].contains(stale.source) && !current.contains(stale.id) {
+            for stale in try await ResourceStore.nodes(on: sql) where nodeSource.sources.contains(stale.source) && !current.contains(stale.id)
+                && stale.status != .offline {
                 try await ResourceStore.setStatus(.offline, of: stale.id, on: sql)
             }
             return saved
         }
-        memory.withLock { $0.localNodeIds = registered.map(\.id) }
-        for node in registered {
+        let known = memory.withLock { state -> Set<UUID> in
+            defer { state.nodeIds = registered.map(\.id) }
+            return Set(state.nodeIds)
+        }
+        for node in registered where !known.contains(node.id) {
             logger.info("node registered", metadata: ["node": "\(node.name)", "gpus": "\(node.gpuCount)", "gpu_type": "\(node.nodeType ?? "none")",
                                                       "source": "\(node.source)"])
         }
@@ -190,10 +194,15 @@ public final class WorkloadEngine: Sendable {
             if due { state.lastHeartbeat = now }
             let keepAlive = now.timeIntervalSince(state.lastKeepAlive) >= 10
             if keepAlive { state.lastKeepAlive = now }
-            return (due, state.localNodeIds, keepAlive)
+            return (due, state.nodeIds, keepAlive)
         }
         if keepAlive { await logs.wakeAll() }
         guard due else { return }
+        if nodeSource?.refreshes == true {
+            do { try await registerNodes() } catch {
+                logger.warning("could not refresh the nodes", metadata: ["error": "\(error)"])
+            }
+        }
         let ms = now.epochMilliseconds
         try await database.transaction { sql in
             try await ResourceStore.heartbeat(ids, at: ms, on: sql)
