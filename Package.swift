@@ -176,6 +176,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ExecutorsTests",
+            dependencies: ["Executors"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler"],
             swiftSettings: swiftSettings

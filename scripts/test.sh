@@ -53,5 +53,12 @@ log "starting a Ray head on 127.0.0.1:$RAY_DASHBOARD_PORT (pinned ray[default], 
 ray_start || { echo "Ray did not start"; exit 1; }
 export AITIP_REQUIRE_RAY=1
 
+export AITIP_K8S_MANIFEST_DIR=$(mktemp -d -t aitip-k8s.XXXXXX)
+
 log "Swift test suites (SQLite and PostgreSQL; the Ray executor against the Ray head)"
-swift test --skip-build
+swift test --skip-build || exit 1
+
+log "Kubernetes: the Job manifests the tests rendered, validated against the Kubernetes 1.34 schemas (no cluster runs here)"
+python3 -m venv .venv-k8s && .venv-k8s/bin/pip install -q -r tests/kubernetes/requirements.txt || exit 1
+ls "$AITIP_K8S_MANIFEST_DIR"/*.json >/dev/null || { echo "no manifests were rendered"; exit 1; }
+.venv-k8s/bin/kubernetes-validate --strict -k 1.34.0 "$AITIP_K8S_MANIFEST_DIR"/*.json

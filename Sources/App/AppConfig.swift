@@ -32,6 +32,15 @@ public struct AppConfig: Sendable {
     public struct WorkloadSettings: Sendable {
         public var executor: String
         public var rayToken: String?
+        public var kubernetes: KubernetesSettings
+
+        public struct KubernetesSettings: Sendable {
+            public var apiServer: String
+            public var tokenFile: String
+            public var namespace: String
+            public var image: String
+            public var gpuTypeLabel: String
+        }
         public var simulatedGPUs: String
         public var sandbox: String
         public var sandboxReadOnlyPaths: [String]
@@ -65,6 +74,11 @@ public struct AppConfig: Sendable {
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
         ("executor", "local", "where workloads run: local (child processes on this machine) or ray://HOST:PORT (a Ray cluster's dashboard)"),
+        ("kubernetes_api", "https://kubernetes.default.svc", "Kubernetes API server for executor=kubernetes (its certificate must be trusted by the system)"),
+        ("kubernetes_token_file", "/var/run/secrets/kubernetes.io/serviceaccount/token", "file with the bearer token aitip sends to the API server"),
+        ("kubernetes_namespace", "aitip", "namespace of the Jobs aitip creates"),
+        ("kubernetes_image", "python:3.11-slim", "container image workloads run in"),
+        ("kubernetes_gpu_label", "aitip.dev/gpu-type", "node label whose value is the GPU type (e.g. nvidia.com/gpu.product)"),
         ("ray_token", "", "Ray token (RAY_AUTH_MODE=token clusters), sent as a bearer token to the Ray dashboard"),
         ("simulate_gpus", "", "simulated GPUs of the local node for development without GPUs, TYPE:COUNT[,TYPE:COUNT], e.g. a100:4"),
         ("sandbox", "auto", "auto: run local jobs in bubblewrap when installed; off: plain processes (development only)"),
@@ -150,7 +164,9 @@ public struct AppConfig: Sendable {
         webDirectory = values["web_dir"] ?? "./web/dist"
         principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
         let executor = values["executor"] ?? "local"
-        if executor != "local" && !executor.hasPrefix("ray://") { problems.append("executor=\(executor) must be local or ray://HOST:PORT") }
+        if executor != "local" && executor != "kubernetes" && !executor.hasPrefix("ray://") {
+            problems.append("executor=\(executor) must be local, ray://HOST:PORT or kubernetes")
+        }
         let sandbox = values["sandbox"] ?? "auto"
         if !["auto", "off"].contains(sandbox) { problems.append("sandbox=\(sandbox) must be auto or off") }
         var prices: [String: Double] = [:]
@@ -161,7 +177,12 @@ public struct AppConfig: Sendable {
             }
         }
         workloads = WorkloadSettings(
-            executor: executor, rayToken: values["ray_token"].flatMap { $0.isEmpty ? nil : $0 }, simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
+            executor: executor, rayToken: values["ray_token"].flatMap { $0.isEmpty ? nil : $0 },
+            kubernetes: .init(apiServer: values["kubernetes_api"] ?? "https://kubernetes.default.svc",
+                              tokenFile: values["kubernetes_token_file"] ?? "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                              namespace: values["kubernetes_namespace"] ?? "aitip", image: values["kubernetes_image"] ?? "python:3.11-slim",
+                              gpuTypeLabel: values["kubernetes_gpu_label"] ?? "aitip.dev/gpu-type"),
+            simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
             sandboxReadOnlyPaths: (values["sandbox_ro_paths"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty },
             gracePeriodSeconds: number("grace_period", 30.0) { $0 >= 0 && $0 <= 86_400 },
             schedulerTickMilliseconds: number("scheduler_tick_ms", 1_000) { (10...60_000).contains($0) },

@@ -46,7 +46,16 @@ public struct AppParts: Sendable {
             let jobsDirectory = URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("jobs").path
             let executor: any Executor
             let nodeSource: any NodeSource
-            if settings.executor.hasPrefix("ray://") {
+            if settings.executor == "kubernetes" {
+                let kube = settings.kubernetes
+                let token: String
+                do { token = try String(contentsOfFile: kube.tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+                    throw AppError.badRequest("executor=kubernetes needs a token in \(kube.tokenFile) (kubernetes_token_file)")
+                }
+                let manifests = KubernetesManifests.Configuration(namespace: kube.namespace, image: kube.image, gpuTypeLabel: kube.gpuTypeLabel)
+                let cluster = KubernetesExecutor(apiServer: kube.apiServer, token: token, configuration: manifests)
+                (executor, nodeSource) = (cluster, KubernetesNodes(cluster: cluster, configuration: manifests))
+            } else if settings.executor.hasPrefix("ray://") {
                 let ray = try RayExecutor(address: settings.executor, token: settings.rayToken, logger: logger)
                 (executor, nodeSource) = (ray, RayNodes(ray: ray))
             } else {
