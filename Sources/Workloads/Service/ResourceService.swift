@@ -222,11 +222,11 @@ public struct ResourceService: Sendable {
     private func requireOperator(_ caller: Caller) async throws -> UUID {
         let principal = try caller.requirePrincipal()
         let slug = configuration.operatorOrgSlug
-        let row = try await database.read { sql in
+        let id: UUID? = try await database.read { sql in
             try await sql.select().column("id").from("organizations").where("slug", .equal, slug).first()
+                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
         }
-        guard let row, let id = try? row.uuid("id", text: database.dialect == .sqlite),
-              principal.permissions(in: id).contains(.resourcesWrite) else {
+        guard let id, principal.permissions(in: id).contains(.resourcesWrite) else {
             throw AppError.forbidden("Nodes and quotas are changed by operators: you need 'resources:write' in the operator organization '\(slug)'")
         }
         return id
