@@ -16,7 +16,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 @pytest.fixture(scope="session")
 def server():
-    with running_server(ADMIN_PASSWORD, {"AITIP_WEB_DIR": str(ROOT / "web" / "dist")}) as (base, _):
+    with running_server(ADMIN_PASSWORD, {"AITIP_WEB_DIR": str(ROOT / "web" / "dist"), "AITIP_SIMULATE_GPUS": "a100:2"}) as (base, _):
         yield base
 
 

@@ -7,6 +7,7 @@ import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
 import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
+import { JobsPage } from "./pages/JobsPage";
 import { Header } from "./components/Header";
 import { MessageLine } from "./components/MessageLine";
 
@@ -14,6 +15,7 @@ export const routes = [
   { path: "projects", label: "Projects", page: ProjectsPage },
   { path: "experiments", label: "Experiments", page: ExperimentsPage },
   { path: "models", label: "Models", page: ModelsPage },
+  { path: "jobs", label: "Jobs", page: JobsPage },
   { path: "members", label: "Members", page: MembersPage },
   { path: "api-keys", label: "API keys", page: ApiKeysPage },
   { path: "audit", label: "Audit log", page: AuditPage },

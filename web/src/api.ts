@@ -22,6 +22,11 @@ export interface Model { id: string; project_id: string; name: string; descripti
 export interface ModelVersion { id: string; version: number; description?: string; source: string; storage_path: string; status: string; stage: string; tags: Record<string, string>; aliases: string[]; run_id?: string; experiment_id?: string; logged_model_id?: string; training_job_id?: string; dataset_version_id?: string; created_at: string }
 export interface ModelDetail { model: Model; versions: ModelVersion[] }
 
+export interface JobResources { gpu_type?: string; gpu_count?: number; nodes?: number; cpu?: number; memory_mib?: number }
+export interface TrainingJob { id: string; name: string; project_id: string; status: string; reason: string; queue: string; priority: string; resources: JobResources; entrypoint: string; attempt: number; exit_code?: number; gpu_hours: number; cost_actual: number; created_at: string; started_at?: string; finished_at?: string }
+export interface GpuNode { id: string; name: string; node_type?: string; gpu_count: number; gpus_in_use: number; status: string; source: string; running_workloads: number }
+export interface JobSubmission { project_id: string; name: string; entrypoint: string; priority: string; resources: JobResources }
+
 export interface FieldError { field: string; message: string }
 export interface Problem { type: string; title: string; status: number; detail: string; errors?: FieldError[]; request_id?: string }
 
@@ -101,6 +106,39 @@ export class Api {
   }
   models(projectId: string) { return this.request<Page<Model>>("GET", `/api/v1/projects/${enc(projectId)}/models?limit=500`); }
   model(projectId: string, name: string) { return this.request<ModelDetail>("GET", `/api/v1/projects/${enc(projectId)}/models/${enc(name)}`); }
+
+  jobs(projectId: string) { return this.request<Page<TrainingJob>>("GET", `/api/v1/training/jobs?project_id=${enc(projectId)}&limit=100`); }
+  job(id: string) { return this.request<TrainingJob>("GET", `/api/v1/training/jobs/${enc(id)}`); }
+  submitJob(body: JobSubmission) { return this.request<TrainingJob>("POST", "/api/v1/training/jobs", body); }
+  stopJob(id: string) { return this.request<TrainingJob>("POST", `/api/v1/training/jobs/${enc(id)}/stop`, {}); }
+  gpuNodes() { return this.request<Page<GpuNode>>("GET", "/api/v1/resources/gpu"); }
+
+  /** Follows a job's log over Server-Sent Events (fetch, so the bearer token can be sent) until the job ends or
+   *  `signal` aborts; `onLines` gets each batch of lines as it arrives. Resolves with the final status. */
+  async followLog(jobId: string, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<string | null> {
+    const tokens = this.keeper.tokens();
+    const response = await fetch(`/api/v1/training/jobs/${enc(jobId)}/logs?follow=true`, {
+      headers: { Accept: "text/event-stream", ...(tokens ? { Authorization: `Bearer ${tokens.access}` } : {}) }, signal,
+    });
+    if (!response.ok || !response.body) throw new ApiError(await problemOf(response));
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return null;
+      buffer += value;
+      const events = buffer.split("\n\n");
+      buffer = events.pop() ?? "";
+      const lines: string[] = [];
+      for (const event of events) {
+        const fields = event.split("\n");
+        const data = fields.filter((f) => f.startsWith("data: ")).map((f) => f.slice(6)).join("\n");
+        if (fields.includes("event: end")) { if (lines.length) onLines(lines); return data; }
+        if (fields.includes("event: line")) lines.push(data);
+      }
+      if (lines.length) onLines(lines);
+    }
+  }
 
   /** Sends a request; an expired access token is refreshed once (one refresh at a time) and the call retried. */
   async request<T>(method: string, path: string, body?: unknown, authenticated = true): Promise<T> {

@@ -1,0 +1,115 @@
+import { FormEvent, useEffect, useRef, useState } from "react";
+import { GpuNode, TrainingJob } from "../api";
+import { api, showError, showInfo, useStore } from "../store";
+import { when } from "../components/Form";
+
+const finalStates = ["succeeded", "failed", "cancelled"];
+
+/** Training jobs of the selected project: the GPU pool, a submit form, the queue with why each job waits, and a
+ *  job's log followed live over Server-Sent Events. */
+export function JobsPage() {
+  const projectId = useStore((s) => s.projectId);
+  const [jobs, setJobs] = useState<TrainingJob[]>([]);
+  const [nodes, setNodes] = useState<GpuNode[]>([]);
+  const [selected, setSelected] = useState<TrainingJob | null>(null);
+  const [log, setLog] = useState<string[]>([]);
+  const [form, setForm] = useState({ name: "", entrypoint: "", gpuType: "", gpus: 1, priority: "normal" });
+  const follow = useRef<AbortController | null>(null);
+
+  function reload() {
+    if (!projectId) return;
+    api.jobs(projectId).then((page) => setJobs(page.items)).catch(showError);
+    api.gpuNodes().then((page) => setNodes(page.items)).catch(showError);
+  }
+  useEffect(reload, [projectId]);
+  useEffect(() => () => follow.current?.abort(), []);
+
+  function open(job: TrainingJob) {
+    follow.current?.abort();
+    const controller = new AbortController();
+    follow.current = controller;
+    setSelected(job);
+    setLog([]);
+    api.followLog(job.id, (lines) => setLog((before) => [...before, ...lines]), controller.signal)
+      .then(() => { api.job(job.id).then(setSelected).catch(showError); reload(); })
+      .catch((error) => { if (!controller.signal.aborted) showError(error); });
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    try {
+      const job = await api.submitJob({
+        project_id: projectId!, name: form.name, entrypoint: form.entrypoint, priority: form.priority,
+        resources: { gpu_type: form.gpuType || undefined, gpu_count: form.gpus },
+      });
+      showInfo(`Submitted ${job.name}.`);
+      reload();
+      open(job);
+    } catch (error) { showError(error); }
+  }
+
+  async function stop(job: TrainingJob) {
+    try { setSelected(await api.stopJob(job.id)); reload(); } catch (error) { showError(error); }
+  }
+
+  if (!projectId) return <section><h1>Training jobs</h1><p className="muted">Create or choose a project first.</p></section>;
+  const gpuTypes = [...new Set(nodes.map((n) => n.node_type).filter((t): t is string => !!t))];
+  return (
+    <section>
+      <h1>Training jobs</h1>
+      <h2>GPU pool</h2>
+      <table className="table" aria-label="GPU nodes">
+        <thead><tr><th>Node</th><th>GPU type</th><th>GPUs in use</th><th>Status</th><th>Source</th></tr></thead>
+        <tbody>
+          {nodes.map((n) => (
+            <tr key={n.id}><td>{n.name}</td><td>{n.node_type ?? "—"}</td><td>{n.gpus_in_use} / {n.gpu_count}</td><td>{n.status}</td><td>{n.source}</td></tr>
+          ))}
+        </tbody>
+      </table>
+
+      <h2>Submit a job</h2>
+      <form className="card inline-form" aria-label="Submit a job" onSubmit={submit}>
+        <label>Name <input name="job-name" required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} /></label>
+        <label>Command <input name="entrypoint" required size={40} placeholder="python3 train.py" value={form.entrypoint}
+          onChange={(e) => setForm({ ...form, entrypoint: e.target.value })} /></label>
+        <label>GPU type <select name="gpu-type" value={form.gpuType} onChange={(e) => setForm({ ...form, gpuType: e.target.value })}>
+          <option value="">any</option>{gpuTypes.map((t) => <option key={t} value={t}>{t}</option>)}
+        </select></label>
+        <label>GPUs <input name="gpus" type="number" min={0} max={64} value={form.gpus}
+          onChange={(e) => setForm({ ...form, gpus: Number(e.target.value) })} /></label>
+        <label>Priority <select name="priority" value={form.priority} onChange={(e) => setForm({ ...form, priority: e.target.value })}>
+          <option value="low">low</option><option value="normal">normal</option><option value="high">high</option>
+        </select></label>
+        <button type="submit">Submit</button>
+      </form>
+
+      <h2>Queue <button type="button" className="link" onClick={reload}>Refresh</button></h2>
+      <table className="table" aria-label="Training jobs">
+        <thead><tr><th>Name</th><th>Status</th><th>Priority</th><th>GPUs</th><th>Why / what happened</th><th>Submitted</th></tr></thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={j.id} className={j.id === selected?.id ? "selected" : undefined}>
+              <td><button type="button" className="link" onClick={() => open(j)}>{j.name}</button></td>
+              <td><span className={`status status-${j.status}`}>{j.status}</span></td>
+              <td>{j.priority}</td>
+              <td>{j.resources.gpu_count ?? 0}{j.resources.gpu_type ? ` × ${j.resources.gpu_type}` : ""}</td>
+              <td>{j.reason}</td>
+              <td>{when(j.created_at)}</td>
+            </tr>
+          ))}
+          {jobs.length === 0 && <tr><td colSpan={6} className="muted">No jobs yet. Submit one above or with aitip jobs submit.</td></tr>}
+        </tbody>
+      </table>
+
+      {selected && (
+        <>
+          <h2>{selected.name} <span className={`status status-${selected.status}`} aria-label="Job status">{selected.status}</span></h2>
+          <p className="muted">{selected.reason}{selected.exit_code !== undefined ? ` · exit code ${selected.exit_code}` : ""}
+            {` · ${selected.gpu_hours.toFixed(4)} GPU-hours`}</p>
+          {!finalStates.includes(selected.status) && <button type="button" onClick={() => stop(selected)}>Stop</button>}
+          <pre className="log" aria-label="Job log" aria-live="polite">{log.join("\n")}</pre>
+        </>
+      )}
+    </section>
+  );
+}
