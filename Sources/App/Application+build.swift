@@ -89,7 +89,8 @@ public struct AppParts: Sendable {
                 resources: resources,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
-                limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, requestsPerSecond: config.rateLimitPerSecond,
+                limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, maxCodeBytes: settings.maxCodeBytes,
+                              requestsPerSecond: config.rateLimitPerSecond,
                               requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute),
                 webDirectory: config.webDirectory)
             return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, engine: engine, bootstrap: bootstrap)

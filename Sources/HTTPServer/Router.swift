@@ -32,14 +32,16 @@ public struct ServerDependencies: Sendable {
     public struct Limits: Sendable {
         public var maxBodyBytes: Int
         public var maxArtifactBytes: Int
+        public var maxCodeBytes: Int
         public var requestsPerSecond: Double
         public var requestBurst: Double
         public var credentialAttemptsPerMinute: Double
 
-        public init(maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024, requestsPerSecond: Double, requestBurst: Double,
-                    credentialAttemptsPerMinute: Double) {
+        public init(maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024, maxCodeBytes: Int = 64 * 1024 * 1024,
+                    requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double) {
             self.maxBodyBytes = maxBodyBytes
             self.maxArtifactBytes = maxArtifactBytes
+            self.maxCodeBytes = maxCodeBytes
             self.requestsPerSecond = requestsPerSecond
             self.requestBurst = requestBurst
             self.credentialAttemptsPerMinute = credentialAttemptsPerMinute
@@ -76,7 +78,8 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     if let web = dependencies.webDirectory {
         router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
     }
-    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes, maxArtifactBytes: dependencies.limits.maxArtifactBytes))
+    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes, maxArtifactBytes: dependencies.limits.maxArtifactBytes,
+                                               maxCodeBytes: dependencies.limits.maxCodeBytes))
     router.add(middleware: AuthenticationMiddleware(
         auth: dependencies.auth,
         principalLimiter: RateLimiter(ratePerSecond: dependencies.limits.requestsPerSecond, burst: dependencies.limits.requestBurst),

@@ -4,17 +4,20 @@ import Hummingbird
 /// Refuses bodies over the configured size with 413 before any handler reads them: by Content-Length when the
 /// client declares it, and while collecting when it streams. An empty POST/PUT/PATCH body is read as `{}`: the
 /// generated decoders would otherwise fail on optional bodies (logout) and report "not JSON" instead of naming
-/// the missing fields. Artifact uploads (raw file bytes) have their own, larger limit and are passed on as sent.
+/// the missing fields. Artifact uploads and code packages (raw bytes) have their own limits and are passed on as sent.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBytes: Int
     let maxArtifactBytes: Int
+    let maxCodeBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let isArtifact = request.uri.path.contains("/mlflow-artifacts/")
-        let maxBytes = isArtifact ? maxArtifactBytes : maxBytes
+        let isCode = request.uri.path == "/api/v1/training/code"
+        let maxBytes = isArtifact ? maxArtifactBytes : isCode ? maxCodeBytes : maxBytes
         let tooLarge = AppError(.payloadTooLarge, isArtifact
             ? "The file is larger than the \(maxBytes) bytes this server accepts for one artifact (AITIP_MAX_ARTIFACT_BYTES)"
+            : isCode ? "The code package is larger than the \(maxBytes) bytes this server accepts (max_code_bytes, AITIP_MAX_CODE_BYTES). Leave data and checkpoints out of it."
             : "The request body is larger than the \(maxBytes) bytes this server accepts (AITIP_MAX_BODY_BYTES)")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {
             throw tooLarge
@@ -26,7 +29,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
         }
-        if body.readableBytes == 0, !isArtifact, [.post, .put, .patch].contains(request.method) {
+        if body.readableBytes == 0, !isArtifact, !isCode, [.post, .put, .patch].contains(request.method) {
             var head = request.head
             head.headerFields[.contentType] = "application/json"
             head.headerFields[.contentLength] = "2"
