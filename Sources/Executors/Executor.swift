@@ -19,6 +19,25 @@ public protocol Executor: Sendable {
     func cleanUp(_ reference: String) async
     /// Removes whatever the workload kept across attempts (checkpoints); it was deleted.
     func purge(workloadId: UUID) async
+    /// What the running attempt uses now, when the backend can tell.
+    func usage(of reference: String) async -> ResourceUsage?
+}
+
+extension Executor {
+    public func usage(of reference: String) async -> ResourceUsage? { nil }
+}
+
+/// A running attempt's resource use: CPU time so far, resident memory, live processes.
+public struct ResourceUsage: Sendable, Equatable {
+    public var cpuSeconds: Double
+    public var memoryBytes: Int
+    public var processes: Int
+
+    public init(cpuSeconds: Double, memoryBytes: Int, processes: Int) {
+        self.cpuSeconds = cpuSeconds
+        self.memoryBytes = memoryBytes
+        self.processes = processes
+    }
 }
 
 public enum DistributedMode: String, Sendable, Codable, CaseIterable {

@@ -150,7 +150,7 @@ public struct TrainingService: Sendable {
     }
 
     /// The job's metrics: lines its program printed in the documented format (see `MetricLine`), read from its log.
-    public func metrics(_ id: UUID, caller: Caller) async throws -> (job: TrainingJob, series: [String: [MetricLine.Point]]) {
+    public func metrics(_ id: UUID, caller: Caller) async throws -> (job: TrainingJob, series: [String: [MetricLine.Point]], usage: ResourceUsage?) {
         let job = try await job(id, caller: caller)
         var series: [String: [MetricLine.Point]] = [:]
         var offset: Int64 = 0
@@ -165,7 +165,7 @@ public struct TrainingService: Sendable {
             carry = Data(carry[(lastNewline + 1)...])
         }
         MetricLine.scan(carry, into: &series)
-        return (job, series)
+        return (job, series, await workloads.usage(of: job.workload))
     }
 
     private func assemble(_ items: [Workload], on sql: any SQLDatabase) async throws -> [TrainingJob] {

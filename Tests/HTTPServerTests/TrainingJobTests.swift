@@ -84,6 +84,9 @@ struct TrainingJobTests {
             #expect(set.status == 200 && set["max_concurrent_jobs"] as? Int == 1)
             let first = try await app.submit(token, project, name: "first", gpus: 1, entrypoint: "sleep 1.5")
             _ = try await app.waitFor(first.id, token, ["running"])
+            // A running job reports what its processes use.
+            let usage = try await app.call(.get, "/api/v1/training/jobs/\(first.id)/metrics", token: token)["resources"] as? [String: Any]
+            #expect((usage?["processes"] as? Int ?? 0) >= 1 && (usage?["memory_bytes"] as? Int ?? 0) > 0)
             let second = try await app.submit(token, project, name: "second", gpus: 1, entrypoint: "true")
             let waiting = try await app.waitFor(second.id, token, ["queued"]) { ($0["reason"] as? String)?.hasPrefix("project quota") == true }
             #expect(waiting["reason"] as? String == "project quota: 1 of 1 concurrent jobs are running; waits for one to finish")

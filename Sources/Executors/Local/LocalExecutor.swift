@@ -160,6 +160,28 @@ public struct LocalExecutor: Executor {
         return .lost(reason: "its processes ended while the server was not watching and left no exit code")
     }
 
+    /// Sums /proc over the attempt's session (every process it started, sandboxed or not): CPU time of the live
+    /// processes and the children they have reaped, and resident memory.
+    public func usage(of reference: String) async -> ResourceUsage? {
+        guard let text = try? String(contentsOfFile: "\(attemptDirectory(reference))/leader.pid", encoding: .utf8),
+              let leader = Int(text), let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let page = sysconf(Int32(_SC_PAGESIZE))
+        var usage = ResourceUsage(cpuSeconds: 0, memoryBytes: 0, processes: 0)
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After "(comm)": state ppid pgrp session … utime(14) stime(15) cutime(16) cstime(17) … rss(24), 1-based.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 21, Int(fields[3]) == leader else { continue }
+            let cpu = [11, 12, 13, 14].compactMap { Double(fields[$0]) }.reduce(0, +)
+            usage.cpuSeconds += cpu / ticks
+            usage.memoryBytes += (Int(fields[21]) ?? 0) * page
+            usage.processes += 1
+        }
+        return usage.processes == 0 ? nil : usage
+    }
+
     public func requestStop(_ reference: String) async { signal(reference, SIGTERM) }
 
     public func kill(_ reference: String) async { signal(reference, SIGKILL) }

@@ -110,14 +110,15 @@ extension APIImplementation {
     }
 
     func getTrainingJobMetrics(_ input: Operations.GetTrainingJobMetrics.Input) async throws -> Operations.GetTrainingJobMetrics.Output {
-        let (job, series) = try await training.metrics(try Parse.id(input.path.jobId, "job_id"), caller: caller)
+        let (job, series, usage) = try await training.metrics(try Parse.id(input.path.jobId, "job_id"), caller: caller)
         let runtime = job.workload.startedMs.map { started in
             Double((job.workload.finishedMs ?? Date().epochMilliseconds) - started) / 1_000
         }
         return .ok(.init(body: .json(.init(
             jobId: job.workload.id.lowercasedString, status: .init(rawValue: job.workload.state.rawValue)!,
             metrics: .init(additionalProperties: series.mapValues { $0.map { .init(step: $0.step, value: $0.value) } }),
-            gpuHours: job.gpuSeconds / 3_600, costActual: job.costActual, runtimeSeconds: runtime))))
+            gpuHours: job.gpuSeconds / 3_600, costActual: job.costActual, runtimeSeconds: runtime,
+            resources: usage.map { .init(cpuSeconds: $0.cpuSeconds, memoryBytes: Int64($0.memoryBytes), processes: $0.processes) }))))
     }
 
     static func jsonText(_ payload: (some Encodable)?) -> String {

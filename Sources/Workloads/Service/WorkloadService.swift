@@ -252,6 +252,13 @@ public struct WorkloadService: Sendable {
         }
     }
 
+    /// What the running attempt uses now (CPU time, memory, processes); nil when it is not running or the executor
+    /// cannot tell.
+    public func usage(of workload: Workload) async -> ResourceUsage? {
+        guard workload.state == .running, let reference = workload.executorRef, workload.executor == executor.kind else { return nil }
+        return await executor.usage(of: reference)
+    }
+
     // MARK: changing
 
     /// Stops a workload: a queued one is cancelled at once; a running one gets the stop signal, then, after the
