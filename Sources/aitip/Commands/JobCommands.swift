@@ -220,29 +220,31 @@ struct ResourcesCommand: AsyncParsableCommand {
         }
     }
 
-    struct Usage: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "GPU-hours by organization, project, user, day or gpu_type.")
-        @OptionGroup var options: ClientOptions
+    /// The report options `usage` and `costs` share: the same query, a different price of one GPU-hour.
+    struct ReportOptions: ParsableArguments {
         @Option(help: "Organization id.") var org: String?
         @Option(help: "First UTC day, YYYY-MM-DD (default: start of this month).") var from: String?
         @Option(help: "Last UTC day (default: today).") var to: String?
         @Option(help: "organization, project, user, day or gpu_type.") var groupBy: String = "project"
+
+        var query: [String: String?] { ["org_id": org, "from": from, "to": to, "group_by": groupBy] }
+    }
+
+    struct Usage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "GPU-hours by organization, project, user, day or gpu_type.")
+        @OptionGroup var options: ClientOptions
+        @OptionGroup var report: ReportOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/resources/usage", query: ["org_id": org, "from": from, "to": to, "group_by": groupBy],
-                                      options: options, columns: [])
+            try await ClientCall.show("/api/v1/resources/usage", query: report.query, options: options, columns: [])
         }
     }
 
     struct Costs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Usage × the configured GPU-hour prices.")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Organization id.") var org: String?
-        @Option(help: "First UTC day, YYYY-MM-DD.") var from: String?
-        @Option(help: "Last UTC day.") var to: String?
-        @Option(help: "organization, project, user, day or gpu_type.") var groupBy: String = "project"
+        @OptionGroup var report: ReportOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/resources/costs", query: ["org_id": org, "from": from, "to": to, "group_by": groupBy],
-                                      options: options, columns: [])
+            try await ClientCall.show("/api/v1/resources/costs", query: report.query, options: options, columns: [])
         }
     }
 
