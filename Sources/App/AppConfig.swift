@@ -15,6 +15,9 @@ public struct AppConfig: Sendable {
     public var dataDirectory: String
     public var databaseURL: String
     public var objectStoreURL: String
+    public var s3AccessKey: String
+    public var s3SecretKey: String
+    public var maxDatasetFileBytes: Int64
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var adminPassword: String?
@@ -59,7 +62,10 @@ public struct AppConfig: Sendable {
         ("listen", "127.0.0.1:8080", "HTTP listen address host:port"),
         ("data_dir", "./data", "directory for the embedded database, objects and logs"),
         ("database_url", "sqlite://<data_dir>/aitip.db", "metadata database: sqlite://PATH or postgres://user:pass@host:port/db"),
-        ("object_store", "file://<data_dir>/objects", "object storage (the filesystem store; S3 arrives with datasets)"),
+        ("object_store", "file://<data_dir>/objects", "object storage: file://DIR, or s3://BUCKET?endpoint=http://HOST:PORT&region=REGION (S3, SeaweedFS, MinIO; the bucket is created if missing)"),
+        ("s3_access_key", "", "access key for an s3:// object store"),
+        ("s3_secret_key", "", "secret key for an s3:// object store (never logged)"),
+        ("max_dataset_file_bytes", "1099511627776", "largest single file a dataset version may hold, bytes (uploads stream to disk in chunks)"),
         ("log_level", "info", "trace, debug, info, notice, warning, error or critical"),
         ("log_format", "text", "text or json (one JSON object per line)"),
         ("admin_password", "(generated, printed once)", "password of the bootstrap `admin` user, used only on first start"),
@@ -130,8 +136,10 @@ public struct AppConfig: Sendable {
         let absoluteData = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         databaseURL = values["database_url"] ?? "sqlite://\(absoluteData)/aitip.db"
         objectStoreURL = values["object_store"] ?? "file://\(absoluteData)/objects"
-        if !objectStoreURL.hasPrefix("file://") {
-            problems.append("object_store=\(objectStoreURL): only file:// object stores exist so far")
+        s3AccessKey = values["s3_access_key"] ?? ""
+        s3SecretKey = values["s3_secret_key"] ?? ""
+        if !objectStoreURL.hasPrefix("file://") && !objectStoreURL.hasPrefix("s3://") {
+            problems.append("object_store=\(objectStoreURL): use file://DIR or s3://BUCKET?endpoint=http://HOST:PORT")
         }
         if let level = values["log_level"] {
             if let parsed = Logger.Level(rawValue: level) { logLevel = parsed } else {
@@ -158,6 +166,7 @@ public struct AppConfig: Sendable {
             bcryptCost: number("bcrypt_cost", UInt8(12)) { (4...31).contains($0) })
         maxBodyBytes = number("max_body_bytes", 10 * 1024 * 1024) { $0 >= 1024 }
         maxArtifactBytes = number("max_artifact_bytes", 512 * 1024 * 1024) { $0 >= 1024 }
+        maxDatasetFileBytes = number("max_dataset_file_bytes", Int64(1) << 40) { $0 >= 0 }
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }

@@ -8,6 +8,7 @@ import ObjectStore
 import Prometheus
 import ServiceLifecycle
 import Storage
+import Datasets
 import Executors
 import Tracking
 import Training
@@ -16,6 +17,7 @@ import Workloads
 /// Every migration of every module, in order. Numbers are global; append only.
 public enum AllMigrations {
     public static let list: [Migration] = IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
+        + DatasetMigrations.all
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
@@ -32,7 +34,7 @@ public struct AppParts: Sendable {
         let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
         do {
             try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
-            let objectStore = try FileSystemObjectStore(root: URL(fileURLWithPath: String(config.objectStoreURL.dropFirst("file://".count))))
+            let objectStore = try await makeObjectStore(config)
             let hasher = PasswordHasher(cost: config.identity.bcryptCost)
             let tokens = await AccessTokens(secret: try await IdentityBootstrap.signingSecret(database: database, clock: clock),
                                             lifetime: config.identity.accessTokenLifetime)
@@ -87,6 +89,9 @@ public struct AppParts: Sendable {
                 training: TrainingService(database: database, workloads: workloads, resources: resources,
                                           checkpointRoot: executor.kind == "local" ? jobsDirectory : nil),
                 resources: resources,
+                datasets: try DatasetService(database: database, store: objectStore, audit: audit, clock: clock, configuration: .init(
+                    uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
+                    maxFileBytes: config.maxDatasetFileBytes)),
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, maxCodeBytes: settings.maxCodeBytes,
@@ -99,6 +104,17 @@ public struct AppParts: Sendable {
             throw error
         }
     }
+}
+
+/// The filesystem store, or an S3 store whose bucket is created when missing (so a wrong endpoint or key fails at
+/// start, not at the first upload).
+func makeObjectStore(_ config: AppConfig) async throws -> any ObjectStore {
+    guard config.objectStoreURL.hasPrefix("s3://") else {
+        return try FileSystemObjectStore(root: URL(fileURLWithPath: String(config.objectStoreURL.dropFirst("file://".count))))
+    }
+    let store = S3ObjectStore(try .init(url: config.objectStoreURL, accessKey: config.s3AccessKey, secretKey: config.s3SecretKey))
+    try await store.ensureBucket()
+    return store
 }
 
 /// `aitip serve`: migrate, bootstrap, and serve until SIGTERM/SIGINT, then drain and close the database.

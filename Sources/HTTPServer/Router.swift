@@ -7,6 +7,7 @@ import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
+import Datasets
 import Storage
 import Tracking
 import Training
@@ -23,6 +24,7 @@ public struct ServerDependencies: Sendable {
     public var artifacts: ArtifactService
     public var training: TrainingService
     public var resources: ResourceService
+    public var datasets: DatasetService
     public var audit: AuditLog
     public var metrics: PrometheusCollectorRegistry
     public var limits: Limits
@@ -50,7 +52,7 @@ public struct ServerDependencies: Sendable {
 
     public init(database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
                 apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
-                resources: ResourceService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
+                resources: ResourceService, datasets: DatasetService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
                 webDirectory: String? = nil) {
         self.database = database
         self.auth = auth
@@ -61,6 +63,7 @@ public struct ServerDependencies: Sendable {
         self.artifacts = artifacts
         self.training = training
         self.resources = resources
+        self.datasets = datasets
         self.audit = audit
         self.metrics = metrics
         self.limits = limits

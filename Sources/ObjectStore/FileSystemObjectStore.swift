@@ -1,5 +1,6 @@
 import AITIPCore
 import Foundation
+import NIOCore
 
 /// The embedded default: one file per key under a root directory. Writes go to a temporary file first and are
 /// renamed into place, so a reader never sees half an object.
@@ -62,7 +63,77 @@ public struct FileSystemObjectStore: ObjectStore {
         return keys.sorted()
     }
 
+    public func putFile(_ key: ObjectKey, from file: URL) async throws {
+        let target = url(for: key)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if rename(file.path, target.path) == 0 { return }
+        guard errno == EXDEV else {
+            throw AppError(.internalError, "Could not store object '\(key)': \(String(cString: strerror(errno)))")
+        }
+        // Another filesystem: copy beside the target, then rename into place.
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)")
+        do {
+            try FileManager.default.copyItem(at: file, to: temporary)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+        guard rename(temporary.path, target.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw AppError(.internalError, "Could not store object '\(key)': \(String(cString: strerror(errno)))")
+        }
+        try? FileManager.default.removeItem(at: file)
+    }
+
+    public func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
+        let target = url(for: key)
+        guard let handle = FileHandle(forReadingAtPath: target.path) else { throw AppError.notFound("Object '\(key)'") }
+        let reader = FileChunkReader(handle: handle, start: range?.lowerBound ?? 0, end: range?.upperBound)
+        try reader.seekToStart()
+        return ObjectStream(unfolding: { try reader.next() })
+    }
+
+    public func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? { nil }
+
+    public func location(of key: ObjectKey) -> String { url(for: key).absoluteString }
+
     private func url(for key: ObjectKey) -> URL {
         root.appendingPathComponent(key.path)
     }
+}
+
+/// Reads a file in 1 MiB chunks from `start` up to `end` (or its end), closing it when done.
+final class FileChunkReader: @unchecked Sendable {
+    static let chunkSize = 1 << 20
+    private let handle: FileHandle
+    private let start: Int64
+    private var remaining: Int64?
+    private var closed = false
+
+    init(handle: FileHandle, start: Int64, end: Int64?) {
+        self.handle = handle
+        self.start = start
+        self.remaining = end.map { max(0, $0 - start) }
+    }
+
+    func seekToStart() throws {
+        do { try handle.seek(toOffset: UInt64(max(0, start))) } catch { close(); throw error }
+    }
+
+    func next() throws -> ByteBuffer? {
+        guard !closed else { return nil }
+        let wanted = remaining.map { Int(min(Int64(Self.chunkSize), $0)) } ?? Self.chunkSize
+        let data: Data
+        do { data = wanted > 0 ? try handle.read(upToCount: wanted) ?? Data() : Data() } catch { close(); throw error }
+        guard !data.isEmpty else { close(); return nil }
+        if let left = remaining { remaining = left - Int64(data.count) }
+        return ByteBuffer(bytes: data)
+    }
+
+    private func close() {
+        closed = true
+        try? handle.close()
+    }
+
+    deinit { if !closed { try? handle.close() } }
 }

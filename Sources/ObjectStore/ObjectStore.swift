@@ -1,5 +1,6 @@
 import AITIPCore
 import Foundation
+import NIOCore
 
 /// Blobs (datasets, artifacts, checkpoints, logs) by key. Keys are relative, '/'-separated paths; no empty
 /// segment, no '.' or '..', no leading '/', so a key can never address anything outside the store.
@@ -12,6 +13,30 @@ public protocol ObjectStore: Sendable {
     func size(_ key: ObjectKey) async throws -> Int?
     /// Keys under `prefix`, sorted.
     func list(prefix: ObjectKey?) async throws -> [ObjectKey]
+    /// Stores a local file without holding it in memory (S3: multipart above the part size). The file may be
+    /// moved into the store: the caller must not use it afterwards.
+    func putFile(_ key: ObjectKey, from file: URL) async throws
+    /// The object's bytes, or those in `range`, as chunks read while the consumer asks for them.
+    func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream
+    /// A URL that lets whoever holds it GET or PUT the object until it expires; nil where the store has none
+    /// (local disk: the server itself serves the bytes).
+    func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL?
+    /// Where the object lives, for people and for the design's `storage_path` columns (`s3://bucket/key`).
+    func location(of key: ObjectKey) -> String
+}
+
+public enum PresignedMethod: String, Sendable {
+    case get = "GET", put = "PUT"
+}
+
+/// Chunks of an object, pulled one at a time (backpressure: nothing is read ahead of the consumer).
+public typealias ObjectStream = AsyncThrowingStream<ByteBuffer, any Error>
+
+/// Holds a non-Sendable async iterator for `AsyncThrowingStream(unfolding:)`, which calls it from one task at a time.
+final class IteratorBox<Base: AsyncIteratorProtocol>: @unchecked Sendable where Base.Element == ByteBuffer {
+    var base: Base
+    init(_ base: Base) { self.base = base }
+    func next() async throws -> ByteBuffer? { try await base.next() }
 }
 
 public struct ObjectKey: Hashable, Sendable, CustomStringConvertible, Comparable {

@@ -104,6 +104,13 @@ struct RBACMatrixTests {
         Endpoint(name: "GET /projects/{id}/models", allowed: everyone, success: 200) { w, role, foreign in
             try await w.app.call(.get, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/models", token: w.token(role)).status
         },
+        Endpoint(name: "GET /projects/{id}/datasets", allowed: everyone, success: 200) { w, role, foreign in
+            try await w.app.call(.get, "/api/v1/projects/\(w.project(foreign))/datasets", token: w.token(role)).status
+        },
+        Endpoint(name: "POST /projects/{id}/datasets", allowed: [.owner, .admin, .member], success: 201) { w, role, foreign in
+            try await w.app.call(.post, "/api/v1/projects/\(w.project(foreign))/datasets", token: w.token(role),
+                                 json: ["name": "d-\(UUID().uuidString.prefix(8))", "format": "csv"]).status
+        },
         Endpoint(name: "GET /audit?org_id", allowed: managers, success: 200) { w, role, foreign in
             try await w.app.call(.get, "/api/v1/audit?org_id=\(w.org(foreign))", token: w.token(role)).status
         },
@@ -221,6 +228,7 @@ extension RBACMatrixTests.World {
     }
 
     func org(_ foreign: Bool) -> String { foreign ? tenantB.org : orgA }
+    func project(_ foreign: Bool) -> String { foreign ? projectB : projectA }
     func token(_ role: RBACMatrixTests.Role) -> String { users[role]!.token }
 
     func freshMember(foreign: Bool) async throws -> String {

@@ -46,8 +46,10 @@ struct AuditFailureMiddleware: RouterMiddleware {
         if let projectId = context.parameters.get("project_id").flatMap(UUID.init(uuidString:)) {
             return await projects.organization(ofProject: projectId)
         }
-        // BodyLimitMiddleware has already collected the body into memory, so reading it again is cheap.
-        if let buffer = try? await request.body.collect(upTo: .max),
+        // BodyLimitMiddleware has already collected JSON bodies into memory, so reading one again is cheap; raw
+        // upload streams were consumed by their handler and are not read twice.
+        if request.headers[.contentType]?.hasPrefix("application/json") == true,
+           let buffer = try? await request.body.collect(upTo: .max),
            let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any],
            let orgId = (object["org_id"] as? String).flatMap(UUID.init(uuidString:)) {
             return orgId

@@ -4,7 +4,8 @@ import Hummingbird
 /// Refuses bodies over the configured size with 413 before any handler reads them: by Content-Length when the
 /// client declares it, and while collecting when it streams. An empty POST/PUT/PATCH body is read as `{}`: the
 /// generated decoders would otherwise fail on optional bodies (logout) and report "not JSON" instead of naming
-/// the missing fields. Artifact uploads and code packages (raw bytes) have their own limits and are passed on as sent.
+/// the missing fields. Artifact uploads and code packages (raw bytes) have their own limits and are passed on as sent;
+/// dataset upload chunks are not collected at all.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBytes: Int
@@ -12,6 +13,8 @@ struct BodyLimitMiddleware: RouterMiddleware {
     let maxCodeBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Dataset upload chunks stream to disk as they arrive; the upload's declared size bounds them.
+        if request.method == .put, request.uri.path.hasPrefix("/api/v1/dataset-uploads/") { return try await next(request, context) }
         let isArtifact = request.uri.path.contains("/mlflow-artifacts/")
         let isCode = request.uri.path == "/api/v1/training/code"
         let maxBytes = isArtifact ? maxArtifactBytes : isCode ? maxCodeBytes : maxBytes

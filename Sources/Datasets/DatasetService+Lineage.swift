@@ -1,0 +1,226 @@
+import AITIPCore
+import Foundation
+import Identity
+import SQLKit
+import Storage
+
+public struct LineageNode: Sendable, Equatable, Hashable {
+    public var kind: LineageKind
+    public var id: UUID
+    /// `dataset:version`, the job's name, `model vN`.
+    public var label: String
+    public var projectId: UUID
+}
+
+public struct LineageGraph: Sendable {
+    public var roots: [LineageNode]
+    public var nodes: [LineageNode]
+    public var edges: [LineageEdge]
+}
+
+public enum LineageDirection: String, Sendable, CaseIterable {
+    case upstream, downstream, both
+}
+
+/// The lineage graph: explicit edges (`lineage_edges`) plus the ones the registry already records (a model
+/// version's training job and dataset version). Only nodes the caller may read are returned.
+extension DatasetService {
+    public static let maxLineageDepth = 10
+    static let maxLineageNodes = 2_000
+
+    struct NodeKey: Hashable {
+        var kind: LineageKind
+        var id: UUID
+    }
+
+    struct ResolvedNode {
+        var orgId: UUID
+        var projectId: UUID
+        var label: String
+    }
+
+    /// Upstream (what it was made from), downstream (what depends on it) or both, from one version of the dataset
+    /// or from all of them, `depth` edges far.
+    public func lineage(_ datasetId: UUID, version name: String?, depth: Int, direction: LineageDirection, caller: Caller) async throws -> LineageGraph {
+        let principal = try caller.requirePrincipal()
+        let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
+        guard (1...Self.maxLineageDepth).contains(depth) else { throw AppError.badRequest("depth must be between 1 and \(Self.maxLineageDepth)") }
+        return try await database.read { sql in
+            let roots: [NodeKey]
+            if let name {
+                roots = [NodeKey(kind: .datasetVersion, id: try await version(named: name, of: dataset, on: sql).id)]
+            } else {
+                roots = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id).all()
+                    .map { NodeKey(kind: .datasetVersion, id: try $0.uuid("id", text: sql.storesUUIDsAsText)) }
+            }
+            var edges: [UUID: LineageEdge] = [:]
+            var seen = Set(roots)
+            for downstream in [false, true] where direction == .both || (direction == .downstream) == downstream {
+                var frontier = roots
+                for _ in 0..<depth where !frontier.isEmpty && seen.count < Self.maxLineageNodes {
+                    var next: [NodeKey] = []
+                    for edge in try await neighbourEdges(of: frontier, downstream: downstream, on: sql) {
+                        edges[edge.id] = edge
+                        let node = downstream ? NodeKey(kind: edge.targetKind, id: edge.targetId) : NodeKey(kind: edge.sourceKind, id: edge.sourceId)
+                        if seen.insert(node).inserted { next.append(node) }
+                    }
+                    frontier = next
+                }
+            }
+            let resolved = try await resolve(Array(seen), on: sql)
+            var visible: [NodeKey: LineageNode] = [:]
+            for (key, node) in resolved where principal.visibleOrgIds.contains(node.orgId)
+                && principal.permissions(in: node.orgId).contains(Permission(Self.area(of: key.kind), .read)) {
+                visible[key] = LineageNode(kind: key.kind, id: key.id, label: node.label, projectId: node.projectId)
+            }
+            let shownEdges = edges.values.filter {
+                visible[NodeKey(kind: $0.sourceKind, id: $0.sourceId)] != nil && visible[NodeKey(kind: $0.targetKind, id: $0.targetId)] != nil
+            }
+            return LineageGraph(roots: roots.compactMap { visible[$0] },
+                                nodes: visible.values.sorted { ($0.kind.rawValue, $0.label) < ($1.kind.rawValue, $1.label) },
+                                edges: shownEdges.sorted { $0.createdMs < $1.createdMs })
+        }
+    }
+
+    /// Records that `source` was used to make `target` (e.g. a training job produced a model version). Both must
+    /// exist in one organization; the caller needs read access to the source and write access to the target.
+    public func addEdge(source: (LineageKind, UUID), target: (LineageKind, UUID), relation: String, transformationJSON: String?,
+                        caller: Caller) async throws -> LineageEdge {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        validator.check((1...50).contains(relation.count) && relation.allSatisfy { $0.isASCII && ($0.isLowercase || $0 == "_") }, "relation",
+                        "must be 1-50 of a-z and '_' (derived_from, trained_on, produced, evaluated, …)")
+        Self.checkJSONObject(transformationJSON, "transformation", &validator)
+        validator.check(source != target, "target", "must differ from the source")
+        try validator.finish()
+        return try await database.transaction { sql in
+            let nodes = try await resolve([NodeKey(kind: source.0, id: source.1), NodeKey(kind: target.0, id: target.1)], on: sql)
+            for (kind, id) in [source, target] where nodes[NodeKey(kind: kind, id: id)] == nil {
+                if ![.datasetVersion, .trainingJob, .modelVersion].contains(kind) {
+                    throw AppError.badRequest("'\(kind.rawValue)' nodes do not exist on this server yet; lineage can link dataset_version, training_job and model_version")
+                }
+                throw AppError.notFound("\(kind.rawValue) \(id.lowercasedString)")
+            }
+            let from = nodes[NodeKey(kind: source.0, id: source.1)]!
+            let to = nodes[NodeKey(kind: target.0, id: target.1)]!
+            guard principal.visibleOrgIds.contains(from.orgId) else { throw AppError.notFound(source.0.rawValue) }
+            guard principal.visibleOrgIds.contains(to.orgId) else { throw AppError.notFound(target.0.rawValue) }
+            guard from.orgId == to.orgId else { throw AppError.badRequest("Lineage edges stay inside one organization") }
+            try Policy.authorize(principal, Permission(Self.area(of: source.0), .read),
+                                 on: Policy.Resource(kind: source.0.rawValue, orgId: from.orgId, projectId: from.projectId))
+            try Policy.authorize(principal, Permission(Self.area(of: target.0), .write),
+                                 on: Policy.Resource(kind: target.0.rawValue, orgId: to.orgId, projectId: to.projectId))
+            if let existing = try await sql.select().column("*").from("lineage_edges").where("source_id", .equal, source.1)
+                .where("target_id", .equal, target.1).where("source_kind", .equal, source.0.rawValue)
+                .where("target_kind", .equal, target.0.rawValue).where("relation", .equal, relation).first(decoding: LineageEdge.self) {
+                return existing
+            }
+            let edge = LineageEdge(id: IDGenerator.uuidV7(), orgId: from.orgId, sourceKind: source.0, sourceId: source.1, targetKind: target.0,
+                                   targetId: target.1, relation: relation, transformationJSON: transformationJSON, createdBy: principal.userId,
+                                   createdMs: nowMs)
+            try await sql.insert(edge, into: "lineage_edges")
+            try await audit.record(on: sql, caller, orgId: from.orgId, action: "lineage.edge.create", targetType: target.0.rawValue,
+                                   targetId: target.1.lowercasedString, detail: "\(relation) from \(source.0.rawValue) \(source.1.lowercasedString)")
+            return edge
+        }
+    }
+
+    /// A new version's `derived_from` entries: upstream versions of the same organization the caller can read.
+    func addDerivation(_ derivation: Derivation, to version: DatasetVersion, of dataset: Dataset, relation: String, principal: Principal,
+                       on sql: any SQLDatabase) async throws {
+        guard let upstream = try await resolve([NodeKey(kind: .datasetVersion, id: derivation.versionId)], on: sql).values.first,
+              upstream.orgId == dataset.orgId else {
+            throw AppError.badRequest("derived_from: dataset version \(derivation.versionId.lowercasedString) does not exist in this organization")
+        }
+        try Policy.authorize(principal, Permission(.data, .read),
+                             on: Policy.Resource(kind: "Dataset", orgId: upstream.orgId, projectId: upstream.projectId))
+        let edge = LineageEdge(id: IDGenerator.uuidV7(), orgId: dataset.orgId, sourceKind: .datasetVersion, sourceId: derivation.versionId,
+                               targetKind: .datasetVersion, targetId: version.id, relation: relation,
+                               transformationJSON: derivation.transformationJSON, createdBy: principal.userId, createdMs: version.createdMs)
+        try await sql.insert(edge, into: "lineage_edges")
+    }
+
+    private func neighbourEdges(of nodes: [NodeKey], downstream: Bool, on sql: any SQLDatabase) async throws -> [LineageEdge] {
+        let keys = Set(nodes)
+        var result: [LineageEdge] = []
+        for chunk in nodes.map(\.id).chunked(500) {
+            let column = downstream ? "source_id" : "target_id"
+            result += try await sql.select().column("*").from("lineage_edges").where(SQLIdentifier(column), .in, chunk).all(decoding: LineageEdge.self)
+                .filter { keys.contains(downstream ? NodeKey(kind: $0.sourceKind, id: $0.sourceId) : NodeKey(kind: $0.targetKind, id: $0.targetId)) }
+            // The registry's own links: a model version names its training job and dataset version.
+            let select = sql.select().columns(SQLColumn("id", table: "model_versions"), SQLColumn("training_job_id", table: "model_versions"), SQLColumn("dataset_version_id", table: "model_versions"),
+                                              SQLColumn("created_ms", table: "model_versions"), SQLColumn("org_id", table: "models"))
+                .from("model_versions").join("models", on: "models.id = model_versions.model_id")
+            if downstream {
+                select.where { $0.where("training_job_id", .in, chunk).orWhere("dataset_version_id", .in, chunk) }
+            } else {
+                select.where(SQLColumn("id", table: "model_versions"), .in, SQLBind.group(chunk))
+            }
+            for row in try await select.all() {
+                let text = sql.storesUUIDsAsText
+                let versionId = try row.uuid("id", text: text)
+                let orgId = try row.uuid("org_id", text: text)
+                let created = try row.decode(column: "created_ms", as: Int64.self)
+                for (kind, column, relation) in [(LineageKind.trainingJob, "training_job_id", "produced"), (.datasetVersion, "dataset_version_id", "trained_on")] {
+                    guard let sourceId = try row.optionalUUID(column, text: text) else { continue }
+                    if downstream && !keys.contains(NodeKey(kind: kind, id: sourceId)) { continue }
+                    if !downstream && !keys.contains(NodeKey(kind: .modelVersion, id: versionId)) { continue }
+                    result.append(LineageEdge(id: Self.registryEdgeId(versionId, kind), orgId: orgId, sourceKind: kind, sourceId: sourceId,
+                                              targetKind: .modelVersion, targetId: versionId, relation: relation, transformationJSON: nil,
+                                              createdBy: nil, createdMs: created))
+                }
+            }
+        }
+        return result
+    }
+
+    /// A stable id for an edge the registry implies (model version × source kind).
+    static func registryEdgeId(_ versionId: UUID, _ kind: LineageKind) -> UUID {
+        var bytes = versionId.uuid
+        bytes.15 ^= kind == .trainingJob ? 0x01 : 0x02
+        return UUID(uuid: bytes)
+    }
+
+    func resolve(_ nodes: [NodeKey], on sql: any SQLDatabase) async throws -> [NodeKey: ResolvedNode] {
+        var result: [NodeKey: ResolvedNode] = [:]
+        let text = sql.storesUUIDsAsText
+        let byKind = Dictionary(grouping: nodes, by: \.kind)
+        for chunk in (byKind[.datasetVersion] ?? []).map(\.id).chunked(500) {
+            for row in try await sql.select().columns(SQLColumn("id", table: "dataset_versions"), SQLColumn("version", table: "dataset_versions"), SQLColumn("name", table: "datasets"), SQLColumn("org_id", table: "datasets"), SQLColumn("project_id", table: "datasets"))
+                .from("dataset_versions").join("datasets", on: "datasets.id = dataset_versions.dataset_id")
+                .where(SQLColumn("id", table: "dataset_versions"), .in, SQLBind.group(chunk)).all() {
+                result[NodeKey(kind: .datasetVersion, id: try row.uuid("id", text: text))] = ResolvedNode(
+                    orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
+                    label: "\(try row.decode(column: "name", as: String.self)):\(try row.decode(column: "version", as: String.self))")
+            }
+        }
+        for chunk in (byKind[.trainingJob] ?? []).map(\.id).chunked(500) {
+            for row in try await sql.select().columns("id", "name", "org_id", "project_id").from("workloads").where("id", .in, chunk).all() {
+                result[NodeKey(kind: .trainingJob, id: try row.uuid("id", text: text))] = ResolvedNode(
+                    orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
+                    label: try row.decode(column: "name", as: String.self))
+            }
+        }
+        for chunk in (byKind[.modelVersion] ?? []).map(\.id).chunked(500) {
+            for row in try await sql.select().columns(SQLColumn("id", table: "model_versions"), SQLColumn("version", table: "model_versions"), SQLColumn("name", table: "models"), SQLColumn("org_id", table: "models"), SQLColumn("project_id", table: "models"))
+                .from("model_versions").join("models", on: "models.id = model_versions.model_id").where(SQLColumn("id", table: "model_versions"), .in, SQLBind.group(chunk)).all() {
+                result[NodeKey(kind: .modelVersion, id: try row.uuid("id", text: text))] = ResolvedNode(
+                    orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
+                    label: "\(try row.decode(column: "name", as: String.self)) v\(try row.decode(column: "version", as: Int.self))")
+            }
+        }
+        return result
+    }
+
+    static func area(of kind: LineageKind) -> Permission.Area {
+        switch kind {
+        case .datasetVersion: .data
+        case .trainingJob: .training
+        case .modelVersion: .experiments
+        case .evaluation: .evaluation
+        case .simulation: .simulation
+        case .release: .release
+        case .inferenceService: .inference
+        }
+    }
+}

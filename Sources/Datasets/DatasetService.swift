@@ -1,0 +1,540 @@
+import AITIPCore
+import Foundation
+import Identity
+import ObjectStore
+import SQLKit
+import Storage
+
+/// Datasets, their immutable versions and files, downloads, and (in the extensions) uploads, lineage and
+/// annotations. Every method checks the caller's permission in the dataset's project and audits what it changes.
+public struct DatasetService: Sendable {
+    public struct Configuration: Sendable {
+        /// Server-local directory for upload bodies in progress (`<data dir>/uploads`).
+        public var uploadDirectory: String
+        /// An upload nobody finished is discarded after this long.
+        public var uploadLifetimeSeconds: Int64
+        /// The largest single file accepted.
+        public var maxFileBytes: Int64
+
+        public init(uploadDirectory: String, uploadLifetimeSeconds: Int64 = 7 * 86_400, maxFileBytes: Int64 = 1 << 40) {
+            self.uploadDirectory = uploadDirectory
+            self.uploadLifetimeSeconds = uploadLifetimeSeconds
+            self.maxFileBytes = maxFileBytes
+        }
+    }
+
+    let database: Database
+    public let store: any ObjectStore
+    let audit: AuditLog
+    let clock: any Clock
+    public let configuration: Configuration
+    let writers = UploadWriters()
+
+    public init(database: Database, store: any ObjectStore, audit: AuditLog, clock: any Clock, configuration: Configuration) throws {
+        self.database = database
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self.configuration = configuration
+        try FileManager.default.createDirectory(atPath: configuration.uploadDirectory, withIntermediateDirectories: true)
+    }
+
+    var nowMs: Int64 { clock.now().epochMilliseconds }
+
+    // MARK: datasets
+
+    public struct Input: Sendable {
+        public var name: String?
+        public var description: String?
+        public var format: String?
+        public var tags: [String]?
+        /// A JSON object, as text.
+        public var metadataJSON: String?
+
+        public init(name: String? = nil, description: String? = nil, format: String? = nil, tags: [String]? = nil, metadataJSON: String? = nil) {
+            self.name = name
+            self.description = description
+            self.format = format
+            self.tags = tags
+            self.metadataJSON = metadataJSON
+        }
+    }
+
+    public func create(_ input: Input, project projectId: UUID, caller: Caller) async throws -> Dataset {
+        let principal = try caller.requirePrincipal()
+        let project = try await projectScope(projectId, principal: principal, permission: Permission(.data, .write))
+        var validator = Validator()
+        let name = validator.requireText(input.name, "name", maxLength: 255)
+        validator.check(!name.unicodeScalars.contains { $0.value < 0x20 }, "name", "must not contain control characters")
+        let format = Self.checkFormat(input.format, required: true, &validator)
+        Self.checkTags(input.tags, &validator)
+        Self.checkJSONObject(input.metadataJSON, "metadata", &validator)
+        validator.check((input.description ?? "").count <= 10_000, "description", "must be at most 10000 characters")
+        try validator.finish()
+        let id = IDGenerator.uuidV7()
+        let now = nowMs
+        let dataset = Dataset(id: id, orgId: project.orgId, projectId: project.projectId, ownerId: principal.userId, name: name,
+                              description: input.description ?? "", format: format ?? .mixed, version: nil,
+                              storagePath: store.location(of: try Self.datasetPrefix(id)), schemaJSON: nil, sizeBytes: 0, numRows: nil,
+                              checksum: nil, tagsJSON: Self.json(input.tags ?? []), metadataJSON: input.metadataJSON ?? "{}",
+                              createdMs: now, updatedMs: now)
+        do {
+            try await database.transaction { sql in
+                try await sql.insert(dataset, into: "datasets")
+                try await audit.record(on: sql, caller, orgId: project.orgId, action: "dataset.create", targetType: "dataset",
+                                       targetId: id.lowercasedString, detail: name)
+            }
+        } catch where SQLErrors.isUniqueViolation(error) {
+            throw AppError.conflict("A dataset named '\(name)' already exists in this project")
+        }
+        return dataset
+    }
+
+    public struct ListQuery: Sendable {
+        public var page: PageRequest
+        public var search: String?
+        public var tag: String?
+
+        public init(page: PageRequest, search: String? = nil, tag: String? = nil) {
+            self.page = page
+            self.search = search
+            self.tag = tag
+        }
+    }
+
+    /// Newest first.
+    public func list(project projectId: UUID, _ query: ListQuery, caller: Caller) async throws -> Page<Dataset> {
+        let principal = try caller.requirePrincipal()
+        let project = try await projectScope(projectId, principal: principal, permission: Permission(.data, .read))
+        return try await database.read { sql in
+            let select = sql.select().column("*").from("datasets").where("project_id", .equal, project.projectId)
+            if let after = query.page.after { select.where("id", .lessThan, after) }
+            if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
+                select.where("LOWER(name) LIKE \(bind: "%\(Self.escapeLike(search.lowercased()))%") ESCAPE '!'" as SQLQueryString)
+            }
+            if let tag = query.tag {
+                select.where("tags LIKE \(bind: "%\(Self.escapeLike(Self.json([tag]).dropFirst().dropLast()))%") ESCAPE '!'" as SQLQueryString)
+            }
+            let rows = try await select.orderBy("id", .descending).limit(query.page.limit + 1).all(decoding: Dataset.self)
+            return Page(fetched: rows, limit: query.page.limit, id: \.id)
+        }
+    }
+
+    public func get(_ id: UUID, caller: Caller) async throws -> Dataset {
+        try await dataset(id, permission: Permission(.data, .read), caller: caller)
+    }
+
+    public func update(_ id: UUID, _ input: Input, caller: Caller) async throws -> Dataset {
+        var dataset = try await dataset(id, permission: Permission(.data, .write), caller: caller)
+        var validator = Validator()
+        if let name = input.name {
+            dataset.name = validator.requireText(name, "name", maxLength: 255)
+            validator.check(!name.unicodeScalars.contains { $0.value < 0x20 }, "name", "must not contain control characters")
+        }
+        if let format = Self.checkFormat(input.format, required: false, &validator) { dataset.format = format }
+        Self.checkTags(input.tags, &validator)
+        Self.checkJSONObject(input.metadataJSON, "metadata", &validator)
+        if let description = input.description {
+            validator.check(description.count <= 10_000, "description", "must be at most 10000 characters")
+            dataset.description = description
+        }
+        try validator.finish()
+        if let tags = input.tags { dataset.tagsJSON = Self.json(tags) }
+        if let metadata = input.metadataJSON { dataset.metadataJSON = metadata }
+        dataset.updatedMs = nowMs
+        let updated = dataset
+        do {
+            try await database.transaction { sql in
+                try await sql.updateRow(updated, in: "datasets", id: updated.id)
+                try await audit.record(on: sql, caller, orgId: updated.orgId, action: "dataset.update", targetType: "dataset",
+                                       targetId: id.lowercasedString)
+            }
+        } catch where SQLErrors.isUniqueViolation(error) {
+            throw AppError.conflict("A dataset named '\(updated.name)' already exists in this project")
+        }
+        return updated
+    }
+
+    /// Deletes the dataset with its versions, annotations, open uploads and lineage edges, then every file body
+    /// no other dataset of the organization still uses.
+    public func delete(_ id: UUID, caller: Caller) async throws {
+        let dataset = try await dataset(id, permission: Permission(.data, .delete), caller: caller)
+        let (hashes, uploads) = try await database.transaction { sql -> ([String], [UUID]) in
+            let versionIds = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, id).all()
+                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
+            let hashes = try await sql.select().distinct().column("sha256").from("dataset_files")
+                .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
+                .where(SQLColumn("dataset_id", table: "dataset_versions"), .equal, SQLBind(id)).all().map { try $0.decode(column: "sha256", as: String.self) }
+            let uploads = try await sql.select().column("id").from("dataset_uploads").where("dataset_id", .equal, id).all()
+                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
+            for chunk in versionIds.chunked(500) {
+                try await sql.delete(from: "lineage_edges").where { $0.where("source_id", .in, chunk).orWhere("target_id", .in, chunk) }.run()
+            }
+            try await sql.delete(from: "datasets").where("id", .equal, id).run()
+            try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.delete", targetType: "dataset",
+                                   targetId: id.lowercasedString, detail: dataset.name)
+            return (hashes, uploads)
+        }
+        for upload in uploads { try? FileManager.default.removeItem(atPath: stagingPath(upload)) }
+        try await collectGarbage(orgId: dataset.orgId, candidates: hashes)
+    }
+
+    /// Removes blobs among `candidates` that no version of the organization references any more.
+    func collectGarbage(orgId: UUID, candidates: [String]) async throws {
+        for chunk in candidates.chunked(500) {
+            let unused = try await database.transaction { sql -> [String] in
+                let used = try await sql.select().distinct().column(SQLColumn("sha256", table: "dataset_files")).from("dataset_files")
+                    .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
+                    .join("datasets", on: "datasets.id = dataset_versions.dataset_id")
+                    .where(SQLColumn("org_id", table: "datasets"), .equal, SQLBind(orgId)).where(SQLColumn("sha256", table: "dataset_files"), .in, SQLBind.group(chunk)).all()
+                    .map { try $0.decode(column: "sha256", as: String.self) }
+                let unused = Array(Set(chunk).subtracting(used))
+                if !unused.isEmpty {
+                    try await sql.delete(from: "dataset_blobs").where("org_id", .equal, orgId).where("sha256", .in, unused).run()
+                }
+                return unused
+            }
+            for hash in unused { try? await store.delete(try Self.blobKey(orgId: orgId, sha256: hash)) }
+        }
+    }
+
+    // MARK: versions
+
+    public struct VersionInput: Sendable {
+        public var version: String
+        public var changes: String
+        /// Start from this version's files (then `remove`, then `files`); nil starts empty.
+        public var base: String?
+        public var files: [DatasetFile]
+        public var remove: [String]
+        public var derivedFrom: [Derivation]
+
+        public init(version: String, changes: String = "", base: String? = nil, files: [DatasetFile], remove: [String] = [],
+                    derivedFrom: [Derivation] = []) {
+            self.version = version
+            self.changes = changes
+            self.base = base
+            self.files = files
+            self.remove = remove
+            self.derivedFrom = derivedFrom
+        }
+    }
+
+    /// An upstream dataset version this one was made from, and how.
+    public struct Derivation: Sendable {
+        public var versionId: UUID
+        public var transformationJSON: String?
+
+        public init(versionId: UUID, transformationJSON: String? = nil) {
+            self.versionId = versionId
+            self.transformationJSON = transformationJSON
+        }
+    }
+
+    public func createVersion(_ datasetId: UUID, _ input: VersionInput, caller: Caller) async throws -> DatasetVersion {
+        let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
+        return try await createVersion(of: dataset, input, relation: "derived_from", caller: caller)
+    }
+
+    func createVersion(of dataset: Dataset, _ input: VersionInput, relation: String, caller: Caller) async throws -> DatasetVersion {
+        let principal = try caller.requirePrincipal()
+        var validator = Validator()
+        validator.check(Manifest.isVersionName(input.version), "version", "must be 1-64 of letters, digits, '.', '_' and '-'")
+        validator.check(input.changes.count <= 10_000, "changes", "must be at most 10000 characters")
+        validator.check(input.files.count <= Manifest.maxFiles, "files", "must list at most \(Manifest.maxFiles) files")
+        validator.check(input.base != nil || !input.files.isEmpty, "files", "must list at least one file (or give base_version)")
+        validator.check(input.derivedFrom.count <= 100, "derived_from", "must list at most 100 versions")
+        for (index, derivation) in input.derivedFrom.enumerated() {
+            Self.checkJSONObject(derivation.transformationJSON, "derived_from[\(index)].transformation", &validator)
+        }
+        var seen = Set<String>()
+        for file in input.files {
+            do { try Manifest.checkPath(file.path) } catch { validator.add("files", error.detail); continue }
+            if !seen.insert(file.path).inserted { validator.add("files", "'\(file.path)' is listed twice") }
+            if !Manifest.isSHA256(file.sha256) { validator.add("files", "'\(file.path)': sha256 must be 64 lowercase hex digits") }
+            if file.sizeBytes < 0 { validator.add("files", "'\(file.path)': size_bytes must not be negative") }
+        }
+        try validator.finish()
+        let versionId = IDGenerator.uuidV7()
+        let now = nowMs
+        // The manifest object is written first and removed again if the version cannot be stored.
+        let manifestKey = try ObjectKey("datasets/\(dataset.id.lowercasedString)/versions/\(versionId.lowercasedString)/manifest.json")
+        let (files, parentId) = try await database.read { sql in
+            try await resolveFiles(of: dataset, input, on: sql)
+        }
+        let manifest = try JSONEncoder.sorted.encode(ManifestDocument(datasetId: dataset.id.lowercasedString, version: input.version, files: files))
+        try await store.put(manifestKey, data: manifest)
+        do {
+            return try await database.transaction { sql in
+                let blobs = try await blobs(orgId: dataset.orgId, hashes: Array(Set(files.map(\.sha256))), on: sql)
+                var missing: [String] = []
+                var profiles: [DataProfile] = []
+                for file in files {
+                    guard let blob = blobs[file.sha256] else { missing.append(file.path); continue }
+                    guard blob.sizeBytes == file.sizeBytes else {
+                        throw AppError.badRequest("'\(file.path)': size_bytes is \(file.sizeBytes) but the uploaded content with that sha256 has \(blob.sizeBytes) bytes")
+                    }
+                    if DataProfiler.forPath(file.path) != nil, let text = blob.profileJSON,
+                       let profile = try? JSONDecoder().decode(DataProfile.self, from: Data(text.utf8)) {
+                        profiles.append(profile)
+                    }
+                }
+                guard missing.isEmpty else {
+                    throw AppError.badRequest("\(missing.count) file(s) were not uploaded to this organization yet, e.g. '\(missing[0])': upload them first (POST /api/v1/datasets/\(dataset.id.lowercasedString)/uploads)")
+                }
+                let profile = DataProfile.merge(profiles)
+                let version = DatasetVersion(id: versionId, datasetId: dataset.id, version: input.version, storagePath: store.location(of: manifestKey),
+                                             changes: input.changes, parentId: parentId, fileCount: files.count,
+                                             sizeBytes: files.reduce(0) { $0 + $1.sizeBytes }, numRows: profile.map(\.rows),
+                                             checksum: Manifest.checksum(files), schemaJSON: profile.map(Self.json), createdBy: principal.userId,
+                                             createdMs: now)
+                try await sql.insert(version, into: "dataset_versions")
+                for chunk in files.chunked(500) {
+                    try await sql.insert(into: "dataset_files")
+                        .models(chunk.map { ManifestRow(versionId: versionId, path: $0.path, sizeBytes: $0.sizeBytes, sha256: $0.sha256) }).run()
+                }
+                for derivation in input.derivedFrom {
+                    try await addDerivation(derivation, to: version, of: dataset, relation: relation, principal: principal, on: sql)
+                }
+                try await sql.update("datasets").set("version", to: version.version).set("size_bytes", to: version.sizeBytes)
+                    .set("num_rows", to: version.numRows).set("checksum", to: version.checksum).set("schema", to: version.schemaJSON)
+                    .set("updated_ms", to: now).where("id", .equal, dataset.id).run()
+                try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.version.create", targetType: "dataset_version",
+                                       targetId: versionId.lowercasedString, detail: "\(dataset.name):\(input.version), \(files.count) files")
+                return version
+            }
+        } catch {
+            try? await store.delete(manifestKey)
+            if SQLErrors.isUniqueViolation(error) {
+                throw AppError.conflict("Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
+            }
+            throw error
+        }
+    }
+
+    /// The version's files: the base version's, minus `remove`, plus `files` (which replace same-path entries).
+    private func resolveFiles(of dataset: Dataset, _ input: VersionInput, on sql: any SQLDatabase) async throws -> ([DatasetFile], UUID?) {
+        if try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id)
+            .where("version", .equal, input.version).first() != nil {
+            throw AppError.conflict("Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
+        }
+        var byPath: [String: DatasetFile] = [:]
+        var parentId: UUID?
+        if let base = input.base {
+            let parent = try await version(named: base, of: dataset, on: sql)
+            parentId = parent.id
+            for file in try await Self.files(of: parent.id, on: sql) { byPath[file.path] = file }
+        }
+        for path in input.remove {
+            guard byPath.removeValue(forKey: path) != nil else {
+                throw AppError.badRequest("remove: '\(path)' is not a file of base version '\(input.base ?? "")'")
+            }
+        }
+        for file in input.files { byPath[file.path] = file }
+        guard !byPath.isEmpty else { throw AppError.badRequest("The new version would have no files") }
+        return (byPath.values.sorted { $0.path < $1.path }, parentId)
+    }
+
+    public func versions(_ datasetId: UUID, page: PageRequest, caller: Caller) async throws -> Page<DatasetVersion> {
+        let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
+        return try await database.read { sql in
+            let select = sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
+            if let after = page.after { select.where("id", .lessThan, after) }
+            let rows = try await select.orderBy("id", .descending).limit(page.limit + 1).all(decoding: DatasetVersion.self)
+            return Page(fetched: rows, limit: page.limit, id: \.id)
+        }
+    }
+
+    public func version(_ datasetId: UUID, named name: String, caller: Caller) async throws -> (Dataset, DatasetVersion) {
+        let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
+        return (dataset, try await database.read { sql in try await version(named: name, of: dataset, on: sql) })
+    }
+
+    /// A page of a version's files in path order, optionally under a directory prefix.
+    public func files(_ datasetId: UUID, version name: String, prefix: String?, limit: Int, after: String?,
+                      caller: Caller) async throws -> (DatasetVersion, [DatasetFile], next: String?) {
+        let (_, version) = try await version(datasetId, named: name, caller: caller)
+        let limit = max(1, min(limit, 5_000))
+        let files = try await database.read { sql in
+            let select = sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, version.id)
+            if let prefix, !prefix.isEmpty {
+                select.where(SQLFunction("SUBSTR", args: SQLColumn("path"), SQLLiteral.numeric("1"), SQLLiteral.numeric(String(prefix.count))), .equal, SQLBind(prefix))
+            }
+            if let after { select.where("path", .greaterThan, after) }
+            return try await select.orderBy("path").limit(limit + 1).all(decoding: DatasetFile.self)
+        }
+        return (version, Array(files.prefix(limit)), files.count > limit ? files[limit - 1].path : nil)
+    }
+
+    /// Version names by id, for showing which version an annotation belongs to.
+    public func versionNames(_ datasetId: UUID, caller: Caller) async throws -> [UUID: String] {
+        let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
+        return try await database.read { sql in
+            var names: [UUID: String] = [:]
+            for row in try await sql.select().columns("id", "version").from("dataset_versions").where("dataset_id", .equal, dataset.id).all() {
+                names[try row.uuid("id", text: sql.storesUUIDsAsText)] = try row.decode(column: "version", as: String.self)
+            }
+            return names
+        }
+    }
+
+    /// The design's `lineage` field of a dataset: the versions its latest version was derived from directly.
+    /// The datasets were read through this service, so the caller may see them.
+    public func upstreamOfLatest(_ datasets: [Dataset]) async throws -> [UUID: [UUID]] {
+        let named = datasets.filter { $0.version != nil }
+        guard !named.isEmpty else { return [:] }
+        return try await database.read { sql in
+            var result: [UUID: [UUID]] = [:]
+            let text = sql.storesUUIDsAsText
+            for row in try await sql.select().columns(SQLColumn("dataset_id", table: "dataset_versions"), SQLColumn("source_id", table: "lineage_edges")).from("lineage_edges")
+                .join("dataset_versions", on: "dataset_versions.id = lineage_edges.target_id")
+                .join("datasets", on: "datasets.id = dataset_versions.dataset_id AND datasets.version = dataset_versions.version")
+                .where(SQLColumn("source_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
+                .where(SQLColumn("target_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
+                .where(SQLColumn("dataset_id", table: "dataset_versions"), .in, SQLBind.group(named.map(\.id))).all() {
+                result[try row.uuid("dataset_id", text: text), default: []].append(try row.uuid("source_id", text: text))
+            }
+            return result
+        }
+    }
+
+    // MARK: downloads
+
+    /// What a download sends: one file (`path`) or every file of the version, with the organization whose blobs hold them.
+    public func download(_ datasetId: UUID, version name: String, path: String?, caller: Caller) async throws -> VersionDownload {
+        let (dataset, version) = try await version(datasetId, named: name, caller: caller)
+        let files = try await database.read { sql in
+            let select = sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, version.id)
+            if let path { select.where("path", .equal, path) }
+            return try await select.orderBy("path").all(decoding: DatasetFile.self)
+        }
+        if let path, files.isEmpty { throw AppError.notFound("File '\(path)' in version '\(name)'") }
+        return VersionDownload(dataset: dataset, version: version, files: files, store: store, single: path != nil)
+    }
+
+    /// A time-limited URL to fetch one file straight from S3; nil when the store is local disk.
+    public func presignedURL(_ datasetId: UUID, version name: String, path: String, expiresIn seconds: Int,
+                             caller: Caller) async throws -> URL? {
+        let download = try await download(datasetId, version: name, path: path, caller: caller)
+        return try store.presignedURL(try Self.blobKey(orgId: download.dataset.orgId, sha256: download.files[0].sha256), method: .get,
+                                      expiresIn: max(1, min(seconds, 7 * 86_400)))
+    }
+
+    // MARK: helpers
+
+    struct ProjectScope {
+        var orgId: UUID
+        var projectId: UUID
+    }
+
+    func projectScope(_ projectId: UUID, principal: Principal, permission: Permission) async throws -> ProjectScope {
+        guard let row = try await database.read({ sql in
+            try await sql.select().columns("id", "org_id").from("projects").where("id", .equal, projectId).first()
+        }) else { throw AppError.notFound("Project") }
+        let orgId = try row.uuid("org_id", text: database.dialect == .sqlite)
+        guard principal.visibleOrgIds.contains(orgId) else { throw AppError.notFound("Project") }
+        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: orgId, projectId: projectId))
+        return ProjectScope(orgId: orgId, projectId: projectId)
+    }
+
+    func dataset(_ id: UUID, permission: Permission, caller: Caller) async throws -> Dataset {
+        let principal = try caller.requirePrincipal()
+        guard let dataset = try await database.read({ sql in
+            try await sql.select().column("*").from("datasets").where("id", .equal, id).first(decoding: Dataset.self)
+        }), principal.visibleOrgIds.contains(dataset.orgId) else { throw AppError.notFound("Dataset") }
+        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Dataset", orgId: dataset.orgId, projectId: dataset.projectId))
+        return dataset
+    }
+
+    func version(named name: String, of dataset: Dataset, on sql: any SQLDatabase) async throws -> DatasetVersion {
+        guard let version = try await sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
+            .where("version", .equal, name).first(decoding: DatasetVersion.self) else {
+            throw AppError.notFound("Version '\(name)' of dataset '\(dataset.name)'")
+        }
+        return version
+    }
+
+    static func files(of versionId: UUID, on sql: any SQLDatabase) async throws -> [DatasetFile] {
+        try await sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, versionId)
+            .orderBy("path").all(decoding: DatasetFile.self)
+    }
+
+    func blobs(orgId: UUID, hashes: [String], on sql: any SQLDatabase) async throws -> [String: Blob] {
+        var result: [String: Blob] = [:]
+        for chunk in hashes.chunked(500) {
+            for blob in try await sql.select().column("*").from("dataset_blobs").where("org_id", .equal, orgId).where("sha256", .in, chunk)
+                .all(decoding: Blob.self) { result[blob.sha256] = blob }
+        }
+        return result
+    }
+
+    /// Where a file body lives: per organization, by content.
+    public static func blobKey(orgId: UUID, sha256: String) throws -> ObjectKey {
+        try ObjectKey("datasets/blobs/\(orgId.lowercasedString)/\(sha256.prefix(2))/\(sha256)")
+    }
+
+    static func datasetPrefix(_ id: UUID) throws -> ObjectKey { try ObjectKey("datasets/\(id.lowercasedString)") }
+
+    static func checkFormat(_ text: String?, required: Bool, _ validator: inout Validator) -> DatasetFormat? {
+        guard let text else {
+            if required { validator.add("format", "is required: one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
+            return nil
+        }
+        guard let format = DatasetFormat(rawValue: text.lowercased()) else {
+            validator.add("format", "'\(text.prefix(50))' is not a format aitip knows: use one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return format
+    }
+
+    static func checkTags(_ tags: [String]?, _ validator: inout Validator) {
+        guard let tags else { return }
+        validator.check(tags.count <= 50, "tags", "must be at most 50")
+        validator.check(tags.allSatisfy { (1...64).contains($0.count) && !$0.unicodeScalars.contains { $0.value < 0x20 } }, "tags",
+                        "must each be 1-64 characters without control characters")
+    }
+
+    static func checkJSONObject(_ text: String?, _ field: String, _ validator: inout Validator) {
+        guard let text else { return }
+        validator.check(text.utf8.count <= 64 * 1_024, field, "must be at most 64 KiB")
+        guard case .object = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            validator.add(field, "must be a JSON object")
+            return
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        String(decoding: (try? JSONEncoder.sorted.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    /// For `LIKE … ESCAPE '!'`: the user's text matches literally.
+    static func escapeLike<S: StringProtocol>(_ text: S) -> String {
+        String(text).replacingOccurrences(of: "!", with: "!!").replacingOccurrences(of: "%", with: "!%").replacingOccurrences(of: "_", with: "!_")
+    }
+}
+
+/// The manifest object stored beside the blobs, so an object store holds complete versions on its own.
+struct ManifestDocument: Encodable {
+    var datasetId: String
+    var version: String
+    var files: [DatasetFile]
+
+    enum CodingKeys: String, CodingKey {
+        case version, files
+        case datasetId = "dataset_id"
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}

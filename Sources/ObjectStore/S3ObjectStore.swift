@@ -1,0 +1,270 @@
+import AITIPCore
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// An S3-compatible store (AWS S3, SeaweedFS, MinIO, Ceph RGW) over path-style URLs, signed with SigV4.
+/// Large files go up as multipart uploads, `partConcurrency` parts at a time, so memory stays at
+/// `partSize × partConcurrency` whatever the file size.
+public struct S3ObjectStore: ObjectStore {
+    public struct Configuration: Sendable {
+        public var endpoint: URL
+        public var bucket: String
+        public var region: String
+        public var accessKey: String
+        public var secretKey: String
+        public var partSize: Int
+        public var partConcurrency: Int
+
+        public init(endpoint: URL, bucket: String, region: String = "us-east-1", accessKey: String, secretKey: String,
+                    partSize: Int = 16 << 20, partConcurrency: Int = 4) {
+            self.endpoint = endpoint
+            self.bucket = bucket
+            self.region = region
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.partSize = max(5 << 20, partSize)
+            self.partConcurrency = max(1, partConcurrency)
+        }
+
+        /// `s3://BUCKET?endpoint=http://HOST:PORT&region=REGION` (endpoint defaults to AWS for the region).
+        public init(url text: String, accessKey: String, secretKey: String) throws(AppError) {
+            guard let components = URLComponents(string: text), components.scheme == "s3",
+                  let bucket = components.host, Self.isBucketName(bucket) else {
+                throw AppError.badRequest("object_store=\(text): expected s3://BUCKET?endpoint=http://HOST:PORT&region=REGION (bucket names: 3-63 of a-z 0-9 . -)")
+            }
+            let items = components.queryItems ?? []
+            let region = items.first { $0.name == "region" }?.value ?? "us-east-1"
+            let endpointText = items.first { $0.name == "endpoint" }?.value ?? "https://s3.\(region).amazonaws.com"
+            guard let endpoint = URL(string: endpointText), ["http", "https"].contains(endpoint.scheme ?? ""), endpoint.host != nil,
+                  endpoint.path.isEmpty || endpoint.path == "/" else {
+                throw AppError.badRequest("object_store endpoint '\(endpointText)' must be an http(s)://HOST[:PORT] URL")
+            }
+            guard !accessKey.isEmpty, !secretKey.isEmpty else {
+                throw AppError.badRequest("an s3:// object store needs s3_access_key and s3_secret_key (AITIP_S3_ACCESS_KEY, AITIP_S3_SECRET_KEY)")
+            }
+            self.init(endpoint: endpoint, bucket: bucket, region: region, accessKey: accessKey, secretKey: secretKey)
+        }
+
+        static func isBucketName(_ name: String) -> Bool {
+            (3...63).contains(name.count) && name.allSatisfy { $0.isLowercase && $0.isASCII || $0.isNumber || $0 == "-" || $0 == "." }
+        }
+    }
+
+    public let configuration: Configuration
+    let signer: SigV4
+    let client: HTTPClient
+    /// The Host header as signed: the port only when it is not the scheme's default.
+    let host: String
+
+    public init(_ configuration: Configuration, client: HTTPClient = .shared) {
+        self.configuration = configuration
+        self.signer = SigV4(accessKey: configuration.accessKey, secretKey: configuration.secretKey, region: configuration.region)
+        self.client = client
+        let endpoint = configuration.endpoint
+        let defaultPort = endpoint.scheme == "https" ? 443 : 80
+        self.host = endpoint.port.map { $0 == defaultPort ? endpoint.host! : "\(endpoint.host!):\($0)" } ?? endpoint.host!
+    }
+
+    /// Creates the bucket when it does not exist (an operator's first start against a fresh S3 server).
+    public func ensureBucket() async throws {
+        let head = try await send(.HEAD, key: nil)
+        if head.status == .ok { return }
+        guard head.status == .notFound else { throw try await failure(head, doing: "check bucket '\(configuration.bucket)'") }
+        let create = try await send(.PUT, key: nil)
+        guard create.status == .ok || create.status == .conflict else { throw try await failure(create, doing: "create bucket '\(configuration.bucket)'") }
+    }
+
+    public func put(_ key: ObjectKey, data: Data) async throws {
+        let response = try await send(.PUT, key: key, body: ByteBuffer(bytes: data), payloadHash: SigV4.hex(SHA256.hash(data: data)))
+        guard response.status == .ok else { throw try await failure(response, doing: "store '\(key)'") }
+    }
+
+    public func get(_ key: ObjectKey) async throws -> Data {
+        let response = try await send(.GET, key: key)
+        guard response.status == .ok else { throw try await failure(response, doing: "read '\(key)'", key: key) }
+        var body = try await response.body.collect(upTo: .max)
+        return body.readData(length: body.readableBytes) ?? Data()
+    }
+
+    public func delete(_ key: ObjectKey) async throws {
+        let response = try await send(.DELETE, key: key)
+        guard response.status == .noContent || response.status == .ok || response.status == .notFound else {
+            throw try await failure(response, doing: "delete '\(key)'")
+        }
+    }
+
+    public func exists(_ key: ObjectKey) async throws -> Bool { try await size(key) != nil }
+
+    public func size(_ key: ObjectKey) async throws -> Int? {
+        let response = try await send(.HEAD, key: key)
+        if response.status == .notFound { return nil }
+        guard response.status == .ok else { throw try await failure(response, doing: "look up '\(key)'") }
+        return response.headers.first(name: "content-length").flatMap(Int.init)
+    }
+
+    public func list(prefix: ObjectKey?) async throws -> [ObjectKey] {
+        var keys: [ObjectKey] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2")]
+            if let prefix { query.append(("prefix", prefix.path + "/")) }
+            if let token { query.append(("continuation-token", token)) }
+            let response = try await send(.GET, key: nil, query: query)
+            guard response.status == .ok else { throw try await failure(response, doing: "list '\(prefix?.path ?? "")'") }
+            let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+            keys += S3XML.values("Key", in: text).compactMap { try? ObjectKey($0) }
+            token = S3XML.values("IsTruncated", in: text).first == "true" ? S3XML.values("NextContinuationToken", in: text).first : nil
+        } while token != nil
+        return keys.sorted()
+    }
+
+    public func putFile(_ key: ObjectKey, from file: URL) async throws {
+        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
+        guard size > configuration.partSize else {
+            try await put(key, data: try Data(contentsOf: file))
+            return
+        }
+        let created = try await send(.POST, key: key, query: [("uploads", "")])
+        guard created.status == .ok else { throw try await failure(created, doing: "start a multipart upload of '\(key)'") }
+        guard let uploadId = S3XML.values("UploadId", in: String(buffer: try await created.body.collect(upTo: 1 << 20))).first else {
+            throw AppError(.unavailable, "The object store did not return an upload id for '\(key)'")
+        }
+        do {
+            let parts = (size + configuration.partSize - 1) / configuration.partSize
+            var etags = [String](repeating: "", count: parts)
+            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                var next = 0
+                func launch() {
+                    let number = next
+                    next += 1
+                    group.addTask { (number, try await uploadPart(number, of: file, key: key, uploadId: uploadId)) }
+                }
+                while next < min(parts, configuration.partConcurrency) { launch() }
+                while let (number, etag) = try await group.next() {
+                    etags[number] = etag
+                    if next < parts { launch() }
+                }
+            }
+            let manifest = "<CompleteMultipartUpload>" + etags.enumerated().map {
+                "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(S3XML.escape($0.element))</ETag></Part>"
+            }.joined() + "</CompleteMultipartUpload>"
+            let body = Data(manifest.utf8)
+            let completed = try await send(.POST, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(bytes: body),
+                                           payloadHash: SigV4.hex(SHA256.hash(data: body)))
+            // S3 may answer 200 and still report an error in the body.
+            let answer = String(buffer: try await completed.body.collect(upTo: 1 << 20))
+            guard completed.status == .ok, !answer.contains("<Error>") else {
+                throw AppError(.unavailable, "The object store did not complete the upload of '\(key)': \(S3XML.values("Code", in: answer).first ?? "HTTP \(completed.status.code)")")
+            }
+        } catch {
+            _ = try? await send(.DELETE, key: key, query: [("uploadId", uploadId)])
+            throw error
+        }
+    }
+
+    private func uploadPart(_ index: Int, of file: URL, key: ObjectKey, uploadId: String) async throws -> String {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(index * configuration.partSize))
+        let data = try handle.read(upToCount: configuration.partSize) ?? Data()
+        let response = try await send(.PUT, key: key, query: [("partNumber", String(index + 1)), ("uploadId", uploadId)],
+                                      body: ByteBuffer(bytes: data), payloadHash: SigV4.hex(SHA256.hash(data: data)))
+        guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
+            throw try await failure(response, doing: "upload part \(index + 1) of '\(key)'")
+        }
+        return etag
+    }
+
+    public func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
+        var headers: [String: String] = [:]
+        if let range {
+            guard !range.isEmpty else { return ObjectStream { nil } }
+            headers["range"] = "bytes=\(range.lowerBound)-\(range.upperBound - 1)"
+        }
+        let response = try await send(.GET, key: key, headers: headers)
+        guard response.status == .ok || response.status == .partialContent else {
+            throw try await failure(response, doing: "read '\(key)'", key: key)
+        }
+        let iterator = IteratorBox(response.body.makeAsyncIterator())
+        return ObjectStream(unfolding: { try await iterator.next() })
+    }
+
+    public func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? {
+        let path = objectPath(key)
+        let query = signer.presignedQuery(method: method.rawValue, path: path, host: host, expiresIn: seconds, date: Date())
+        return URL(string: baseURL + path + "?" + query)
+    }
+
+    public func location(of key: ObjectKey) -> String { "s3://\(configuration.bucket)/\(key.path)" }
+
+    // MARK: requests
+
+    private var baseURL: String {
+        let text = configuration.endpoint.absoluteString
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    private func objectPath(_ key: ObjectKey?) -> String {
+        "/" + configuration.bucket + (key.map { "/" + SigV4.uriEncode($0.path, keepSlash: true) } ?? "")
+    }
+
+    private func send(_ method: HTTPMethod, key: ObjectKey?, query: [(String, String)] = [], headers: [String: String] = [:],
+                      body: ByteBuffer? = nil, payloadHash: String = SigV4.emptyPayloadHash) async throws -> HTTPClientResponse {
+        let path = objectPath(key)
+        let queryText = SigV4.canonicalQuery(query)
+        var request = HTTPClientRequest(url: baseURL + path + (queryText.isEmpty ? "" : "?" + queryText))
+        request.method = method
+        var signedHeaders = headers
+        signedHeaders["host"] = host
+        let authorization = signer.sign(method: method.rawValue, path: path, query: query, headers: signedHeaders,
+                                        payloadHash: payloadHash, date: Date())
+        for (name, value) in signedHeaders.merging(authorization, uniquingKeysWith: { $1 }) { request.headers.replaceOrAdd(name: name, value: value) }
+        if let body {
+            request.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            request.body = .bytes(body)
+        }
+        do {
+            return try await client.execute(request, timeout: .seconds(300))
+        } catch {
+            throw AppError(.unavailable, "The object store at \(baseURL) did not answer: \(error)")
+        }
+    }
+
+    /// An error that names what S3 said (its code and message), never the credentials.
+    private func failure(_ response: HTTPClientResponse, doing what: String, key: ObjectKey? = nil) async throws -> AppError {
+        if response.status == .notFound, let key { return AppError.notFound("Object '\(key)'") }
+        let text = String(buffer: (try? await response.body.collect(upTo: 64 << 10)) ?? ByteBuffer())
+        let code = S3XML.values("Code", in: text).first ?? "HTTP \(response.status.code)"
+        let message = S3XML.values("Message", in: text).first.map { ": \($0)" } ?? ""
+        return AppError(.unavailable, "The object store refused to \(what): \(code)\(message)")
+    }
+}
+
+/// The few S3 XML answers we read (list, multipart, errors) are flat: values by element name are enough.
+enum S3XML {
+    static func values(_ element: String, in text: String) -> [String] {
+        var values: [String] = []
+        var rest = text[...]
+        while let open = rest.range(of: "<\(element)>"), let close = rest.range(of: "</\(element)>", range: open.upperBound..<rest.endIndex) {
+            values.append(unescape(String(rest[open.upperBound..<close.lowerBound])))
+            rest = rest[close.upperBound...]
+        }
+        return values
+    }
+
+    static func unescape(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&#34;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
