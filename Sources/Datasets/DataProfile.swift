@@ -26,13 +26,19 @@ public struct DataProfile: Sendable, Codable, Equatable {
     public static func merge(_ profiles: [DataProfile]) -> DataProfile? {
         guard var result = profiles.first else { return nil }
         for profile in profiles.dropFirst() {
+            let earlierRows = result.rows
             result.rows += profile.rows
             if result.format != profile.format { result.format = "mixed" }
             if result.error == nil { result.error = profile.error }
+            // A column a file does not have is null in every row of that file.
+            let present = Set(profile.columns.map(\.name))
+            for index in result.columns.indices where !present.contains(result.columns[index].name) {
+                result.columns[index].nulls += profile.rows
+            }
             for column in profile.columns {
                 guard let index = result.columns.firstIndex(where: { $0.name == column.name }) else {
                     var added = column
-                    added.nulls += result.rows - profile.rows
+                    added.nulls += earlierRows
                     result.columns.append(added)
                     continue
                 }

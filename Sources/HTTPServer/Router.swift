@@ -78,6 +78,7 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: ContentDispositionMiddleware())
     if let web = dependencies.webDirectory {
         router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
     }

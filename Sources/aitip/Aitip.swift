@@ -9,7 +9,7 @@ struct Aitip: AsyncParsableCommand {
         Server:   aitip serve            (embedded SQLite and local disk by default)
                   aitip migrate          (apply or preview database migrations)
         Client:   aitip login --server http://127.0.0.1:8080
-                  aitip whoami | orgs | projects | api-keys
+                  aitip whoami | orgs | projects | api-keys | datasets | jobs
         Clients read AITIP_SERVER and AITIP_TOKEN (an access token or an API key) when set.
         Exit codes: 0 success, 1 the server refused the request, 2 usage error, 3 not signed in, 4 server unreachable.
         Shell completion: aitip --generate-completion-script bash|zsh|fish
@@ -17,6 +17,6 @@ struct Aitip: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [ServeCommand.self, MigrateCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self,
                       OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self,
-                      ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self]
+                      ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self, DatasetsCommand.self]
     )
 }

@@ -110,6 +110,7 @@ struct DatasetAPITests {
             let (status, headers, body) = try await app.download(token, "/api/v1/datasets/\(dataset)/versions/v1/download?path=train/data.csv")
             #expect(status == 200 && body == Self.csv)
             #expect(headers[HTTPField.Name("X-Checksum-Sha256")!] == sha256(Self.csv))
+            #expect(headers[.contentDisposition] == "attachment; filename=\"data.csv\"")
 
             let (tarStatus, _, tar) = try await app.download(token, "/api/v1/datasets/\(dataset)/versions/v1/download")
             #expect(tarStatus == 200)

@@ -120,7 +120,7 @@ struct APIClient {
         for try await buffer in response.body { try onChunk(Data(buffer: buffer)) }
     }
 
-    private func makeRequest(_ method: HTTPMethod, _ path: String, query: [String: String?]) throws -> HTTPClientRequest {
+    func makeRequest(_ method: HTTPMethod, _ path: String, query: [String: String?]) throws -> HTTPClientRequest {
         var components = URLComponents(string: server + path)
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted { $0.name < $1.name }
         if !items.isEmpty { components?.queryItems = items }
