@@ -1,6 +1,12 @@
 """The web console in real Chromium against a real aitip: sign in, switch organization and project, create an
-API key, find its audit entry, and no console errors along the way. Screenshots go to docs/screenshots/."""
+API key, find its audit entry, browse a dataset version, and no console errors along the way. Screenshots go to
+docs/screenshots/."""
+import hashlib
 import json
+import pathlib
+import tarfile
+import tempfile
+import time
 import urllib.request
 
 from selenium.webdriver.common.by import By
@@ -32,6 +38,20 @@ def api(base, method, path, token=None, body=None):
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read() or b"null")
+
+
+def upload(base, token, dataset_id, path, content):
+    """One file through an upload session: start it, send every byte at offset 0; returns the manifest entry."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    session = api(base, "POST", f"/api/v1/datasets/{dataset_id}/uploads", token, {"sha256": sha256, "size_bytes": len(content), "path": path})
+    if session["status"] != "complete":
+        request = urllib.request.Request(f"{base}/api/v1/dataset-uploads/{session['id']}", method="PUT", data=content)
+        request.add_header("Content-Type", "application/octet-stream")
+        request.add_header("Upload-Offset", "0")
+        request.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(request) as response:
+            assert json.loads(response.read())["status"] == "complete"
+    return {"path": path, "sha256": sha256, "size_bytes": len(content)}
 
 
 def console_errors(driver):
@@ -173,4 +193,85 @@ def test_jobs_submit_and_watch_the_log_arrive_live(server, browser):
     wait(browser, lambda d: "line 6" in log(d) and d.find_element(By.CSS_SELECTOR, "[aria-label='Job status']").text == "succeeded", timeout=20)
     wait(browser, lambda d: "succeeded" in d.find_element(By.CSS_SELECTOR, "table[aria-label='Training jobs']").text)
     browser.save_screenshot(str(SCREENSHOTS / "jobs.png"))
+    assert console_errors(browser) == []
+
+
+IRIS = b"sepal_length,sepal_width,species\n5.1,3.5,setosa\n4.9,,setosa\n6.3,3.3,virginica\n5.8,2.7,versicolor\n"
+
+
+def test_browse_a_dataset_version(server, browser):
+    token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
+    project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")
+    dataset = api(server, "POST", f"/api/v1/projects/{project['id']}/datasets", token,
+                  {"name": "ui-iris", "format": "csv", "description": "Fisher's irises", "tags": ["tabular", "ui"]})
+    files = [upload(server, token, dataset["id"], "iris.csv", IRIS), upload(server, token, dataset["id"], "labels/classes.txt", b"setosa\nversicolor\nvirginica\n")]
+    api(server, "POST", f"/api/v1/datasets/{dataset['id']}/versions", token, {"version": "v1", "changes": "First measurements", "files": files})
+    api(server, "POST", f"/api/v1/datasets/{dataset['id']}/annotations", token, {"task_type": "classification", "version": "v1", "item": "iris.csv"})
+
+    sign_in(browser, server)
+    visible(browser, By.LINK_TEXT, "Datasets").click()
+    wait(browser, lambda d: "ui-iris" in d.find_element(By.CSS_SELECTOR, "table[aria-label=Datasets]").text)
+    row = browser.find_element(By.XPATH, "//table[@aria-label='Datasets']//tr[.//button[text()='ui-iris']]").text
+    assert "v1" in row and "tabular" in row and "B" in row
+    browser.find_element(By.XPATH, "//table[@aria-label='Datasets']//button[text()='ui-iris']").click()
+
+    # The latest version's files, folder by folder.
+    files_table = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label=Files]").text  # noqa: E731
+    wait(browser, lambda d: "iris.csv" in files_table(d) and "labels/" in files_table(d))
+    assert hashlib.sha256(IRIS).hexdigest()[:12] in files_table(browser)
+    assert "First measurements" in browser.find_element(By.CSS_SELECTOR, "dl[aria-label='Version facts']").text
+    browser.find_element(By.XPATH, "//table[@aria-label='Files']//button[text()='labels/']").click()
+    wait(browser, lambda d: "classes.txt" in files_table(d) and "iris.csv" not in files_table(d))
+
+    # A file downloads with the bearer token, through a Blob.
+    downloads = pathlib.Path(tempfile.mkdtemp(prefix="aitip-ui-downloads-"))
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Download labels/classes.txt']").click()
+    deadline = time.monotonic() + 10
+    while not (downloads / "classes.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (downloads / "classes.txt").read_bytes() == b"setosa\nversicolor\nvirginica\n"
+    browser.find_element(By.XPATH, "//button[text()='Download version (.tar)']").click()
+    while not (downloads / "ui-iris-v1.tar").exists() and time.monotonic() < deadline + 10:
+        time.sleep(0.1)
+    with tarfile.open(downloads / "ui-iris-v1.tar") as tar:
+        assert {"iris.csv", "labels/classes.txt"} <= set(tar.getnames())
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Up one folder']").click()
+    wait(browser, lambda d: "iris.csv" in files_table(d))
+
+    # Schema and statistics profiled from the CSV.
+    browser.find_element(By.XPATH, "//button[@role='tab'][text()='Schema']").click()
+    schema = visible(browser, By.CSS_SELECTOR, "table[aria-label=Schema]").text
+    for column in ("sepal_length", "sepal_width", "species"):
+        assert column in schema
+    assert "5.525" in schema  # the mean of sepal_length
+    browser.save_screenshot(str(SCREENSHOTS / "datasets-schema.png"))
+
+    # Annotation: start the task, complete it with JSON, export the completed ones as v2.
+    browser.find_element(By.XPATH, "//button[@role='tab'][text()='Annotations']").click()
+    tasks = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label='Annotation tasks']").text  # noqa: E731
+    wait(browser, lambda d: "classification" in tasks(d) and "pending" in tasks(d))
+    browser.find_element(By.XPATH, "//table[@aria-label='Annotation tasks']//button[text()='Start']").click()
+    wait(browser, lambda d: "in progress" in tasks(d))
+    browser.find_element(By.XPATH, "//table[@aria-label='Annotation tasks']//button[text()='Complete…']").click()
+    annotation = visible(browser, By.NAME, "annotation-json")
+    annotation.clear()
+    annotation.send_keys('{"label": "setosa"')
+    browser.find_element(By.XPATH, "//form[@aria-label='Complete task']//button[@type='submit']").click()
+    assert "Not JSON" in visible(browser, By.CSS_SELECTOR, "form[aria-label='Complete task'] .field-error").text
+    annotation.send_keys("}")
+    browser.find_element(By.XPATH, "//form[@aria-label='Complete task']//button[@type='submit']").click()
+    wait(browser, lambda d: "completed" in tasks(d))
+    assert browser.find_element(By.NAME, "export-version").get_attribute("value") == "v2"
+    browser.find_element(By.XPATH, "//form[@aria-label='Export annotations']//button[@type='submit']").click()
+    wait(browser, lambda d: "annotations.jsonl" in files_table(d))
+    assert "v2" in browser.find_element(By.CSS_SELECTOR, "table[aria-label='Dataset versions']").text
+
+    # Lineage: v1 → annotated → v2, drawn as an SVG graph.
+    browser.find_element(By.XPATH, "//button[@role='tab'][text()='Lineage']").click()
+    graph = visible(browser, By.CSS_SELECTOR, "svg.lineage")
+    wait(browser, lambda d: len(graph.find_elements(By.CSS_SELECTOR, ".lineage-node")) == 2)
+    assert "annotated" in graph.text and "ui-iris:v1" in graph.text
+    assert "ui-iris:v1" in browser.find_element(By.CSS_SELECTOR, "table[aria-label='Lineage edges']").text
+    browser.save_screenshot(str(SCREENSHOTS / "datasets.png"))
     assert console_errors(browser) == []

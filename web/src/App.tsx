@@ -8,6 +8,7 @@ import { AuditPage } from "./pages/AuditPage";
 import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { JobsPage } from "./pages/JobsPage";
+import { DatasetsPage } from "./pages/DatasetsPage";
 import { Header } from "./components/Header";
 import { MessageLine } from "./components/MessageLine";
 
@@ -15,6 +16,7 @@ export const routes = [
   { path: "projects", label: "Projects", page: ProjectsPage },
   { path: "experiments", label: "Experiments", page: ExperimentsPage },
   { path: "models", label: "Models", page: ModelsPage },
+  { path: "datasets", label: "Datasets", page: DatasetsPage },
   { path: "jobs", label: "Jobs", page: JobsPage },
   { path: "members", label: "Members", page: MembersPage },
   { path: "api-keys", label: "API keys", page: ApiKeysPage },

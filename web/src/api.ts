@@ -27,6 +27,25 @@ export interface TrainingJob { id: string; name: string; project_id: string; sta
 export interface GpuNode { id: string; name: string; node_type?: string; gpu_count: number; gpus_in_use: number; status: string; source: string; running_workloads: number }
 export interface JobSubmission { project_id: string; name: string; entrypoint: string; priority: string; resources: JobResources }
 
+export const datasetFormats = ["csv", "jsonl", "json", "parquet", "tfrecord", "arrow", "images", "audio", "video", "text", "mixed"] as const;
+export type DatasetFormat = (typeof datasetFormats)[number];
+export interface ColumnProfile { name: string; type: string; count: number; nulls: number; min?: number; max?: number; mean?: number }
+export interface DataProfile { format: string; rows: number; error?: string; columns: ColumnProfile[] }
+export interface Dataset { id: string; project_id: string; owner_id?: string; name: string; description: string; format: DatasetFormat; version?: string; storage_path: string; schema?: DataProfile; size_bytes: number; num_rows?: number; checksum?: string; tags: string[]; metadata: Record<string, unknown>; lineage?: { upstream: string[] }; created_at: string; updated_at: string }
+export interface DatasetCreate { name: string; format: DatasetFormat; description?: string; tags?: string[]; metadata?: Record<string, unknown> }
+export interface DatasetVersion { id: string; dataset_id: string; version: string; storage_path: string; changes: string; parent_id?: string; file_count: number; size_bytes: number; num_rows?: number; checksum: string; schema?: DataProfile; created_by?: string; created_at: string }
+export interface DatasetFile { path: string; size_bytes: number; sha256: string }
+export interface DatasetFileList extends Page<DatasetFile> { version: string }
+export type LineageKind = "dataset_version" | "training_job" | "model_version" | "evaluation" | "simulation" | "release" | "inference_service";
+export type LineageDirection = "both" | "upstream" | "downstream";
+export interface LineageNode { kind: LineageKind; id: string; label: string; project_id: string }
+export interface LineageEdge { id: string; source: { kind: LineageKind; id: string }; target: { kind: LineageKind; id: string }; relation: string; transformation?: Record<string, unknown>; created_at: string }
+export interface LineageGraph { roots: LineageNode[]; nodes: LineageNode[]; edges: LineageEdge[] }
+export type AnnotationStatus = "pending" | "in_progress" | "completed";
+export interface Annotation { id: string; dataset_id: string; version?: string; item?: string; task_type: string; status: AnnotationStatus; assignee_id?: string; annotations?: unknown; created_at: string; updated_at: string; completed_at?: string }
+export interface AnnotationCreate { task_type: string; version?: string; item?: string; assignee_id?: string; annotations?: unknown }
+export interface AnnotationUpdate { status?: AnnotationStatus; assignee_id?: string; annotations?: unknown }
+
 export interface FieldError { field: string; message: string }
 export interface Problem { type: string; title: string; status: number; detail: string; errors?: FieldError[]; request_id?: string }
 
@@ -113,6 +132,49 @@ export class Api {
   stopJob(id: string) { return this.request<TrainingJob>("POST", `/api/v1/training/jobs/${enc(id)}/stop`, {}); }
   gpuNodes() { return this.request<Page<GpuNode>>("GET", "/api/v1/resources/gpu"); }
 
+  datasets(projectId: string, search: string, cursor?: string) {
+    const query = new URLSearchParams({ limit: "100" });
+    if (search) query.set("search", search);
+    if (cursor) query.set("cursor", cursor);
+    return this.request<Page<Dataset>>("GET", `/api/v1/projects/${enc(projectId)}/datasets?${query}`);
+  }
+  createDataset(projectId: string, body: DatasetCreate) { return this.request<Dataset>("POST", `/api/v1/projects/${enc(projectId)}/datasets`, body); }
+  dataset(id: string) { return this.request<Dataset>("GET", `/api/v1/datasets/${enc(id)}`); }
+  deleteDataset(id: string) { return this.request<void>("DELETE", `/api/v1/datasets/${enc(id)}`); }
+  datasetVersions(id: string) { return this.request<Page<DatasetVersion>>("GET", `/api/v1/datasets/${enc(id)}/versions?limit=500`); }
+  datasetFiles(id: string, version: string, prefix: string, cursor?: string) {
+    const query = new URLSearchParams({ limit: "1000" });
+    if (prefix) query.set("prefix", prefix);
+    if (cursor) query.set("cursor", cursor);
+    return this.request<DatasetFileList>("GET", `/api/v1/datasets/${enc(id)}/versions/${enc(version)}/files?${query}`);
+  }
+  /** One file of a version (`path`), or the whole version as a tar, as a Blob: the bearer token has to be sent, so a
+   *  plain link cannot do it. */
+  async downloadDataset(id: string, version: string, path?: string): Promise<Blob> {
+    const query = path === undefined ? "" : `?path=${enc(path)}`;
+    const response = await this.authorized("GET", `/api/v1/datasets/${enc(id)}/versions/${enc(version)}/download${query}`, undefined, true, "*/*");
+    if (!response.ok) throw new ApiError(await problemOf(response));
+    return response.blob();
+  }
+  datasetLineage(id: string, version: string, direction: LineageDirection, depth = 3) {
+    const query = new URLSearchParams({ version, direction, depth: String(depth) });
+    return this.request<LineageGraph>("GET", `/api/v1/datasets/${enc(id)}/lineage?${query}`);
+  }
+  annotations(datasetId: string, status: AnnotationStatus | "") {
+    const query = new URLSearchParams({ limit: "500" });
+    if (status) query.set("status", status);
+    return this.request<Page<Annotation>>("GET", `/api/v1/datasets/${enc(datasetId)}/annotations?${query}`);
+  }
+  createAnnotation(datasetId: string, body: AnnotationCreate) {
+    return this.request<Annotation>("POST", `/api/v1/datasets/${enc(datasetId)}/annotations`, body);
+  }
+  updateAnnotation(datasetId: string, annotationId: string, body: AnnotationUpdate) {
+    return this.request<Annotation>("PUT", `/api/v1/datasets/${enc(datasetId)}/annotations/${enc(annotationId)}`, body);
+  }
+  exportAnnotations(datasetId: string, version: string, baseVersion?: string) {
+    return this.request<DatasetVersion>("POST", `/api/v1/datasets/${enc(datasetId)}/annotations/export`, { version, base_version: baseVersion || undefined });
+  }
+
   /** Follows a job's log over Server-Sent Events (fetch, so the bearer token can be sent) until the job ends or
    *  `signal` aborts; `onLines` gets each batch of lines as it arrives. Resolves with the final status. */
   async followLog(jobId: string, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<string | null> {
@@ -140,20 +202,26 @@ export class Api {
     }
   }
 
-  /** Sends a request; an expired access token is refreshed once (one refresh at a time) and the call retried. */
+  /** A JSON call: the answer parsed, or an ApiError with the server's problem+json. */
   async request<T>(method: string, path: string, body?: unknown, authenticated = true): Promise<T> {
-    let response = await this.send(method, path, body, authenticated);
-    if (response.status === 401 && authenticated && this.keeper.tokens()) {
-      if (await this.refresh()) response = await this.send(method, path, body, authenticated);
-    }
-    if (response.status === 401 && authenticated) this.keeper.replace(null);
+    const response = await this.authorized(method, path, body, authenticated);
     if (!response.ok) throw new ApiError(await problemOf(response));
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }
 
-  private send(method: string, path: string, body: unknown, authenticated: boolean): Promise<Response> {
-    const headers: Record<string, string> = { Accept: "application/json" };
+  /** Sends a request; an expired access token is refreshed once (one refresh at a time) and the call retried. */
+  private async authorized(method: string, path: string, body: unknown, authenticated: boolean, accept = "application/json"): Promise<Response> {
+    let response = await this.send(method, path, body, authenticated, accept);
+    if (response.status === 401 && authenticated && this.keeper.tokens()) {
+      if (await this.refresh()) response = await this.send(method, path, body, authenticated, accept);
+    }
+    if (response.status === 401 && authenticated) this.keeper.replace(null);
+    return response;
+  }
+
+  private send(method: string, path: string, body: unknown, authenticated: boolean, accept = "application/json"): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept };
     const tokens = this.keeper.tokens();
     if (authenticated && tokens) headers.Authorization = `Bearer ${tokens.access}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
