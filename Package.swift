@@ -108,7 +108,7 @@ let package = Package(
         ),
         .target(
             name: "Training",
-            dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads"],
+            dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads", "Datasets"],
             swiftSettings: swiftSettings
         ),
         .target(

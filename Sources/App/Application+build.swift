@@ -77,6 +77,9 @@ public struct AppParts: Sendable {
                 wakeup: wakeup, configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
                 logger: logger)
             try await engine.registerNodes()
+            let datasets = try DatasetService(database: database, store: objectStore, audit: audit, clock: clock, configuration: .init(
+                uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
+                maxFileBytes: config.maxDatasetFileBytes))
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
@@ -86,12 +89,10 @@ public struct AppParts: Sendable {
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 tracking: TrackingService(database: database, clock: clock, audit: audit),
                 artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
-                training: TrainingService(database: database, workloads: workloads, resources: resources,
+                training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets,
                                           checkpointRoot: executor.kind == "local" ? jobsDirectory : nil),
                 resources: resources,
-                datasets: try DatasetService(database: database, store: objectStore, audit: audit, clock: clock, configuration: .init(
-                    uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
-                    maxFileBytes: config.maxDatasetFileBytes)),
+                datasets: datasets,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, maxCodeBytes: settings.maxCodeBytes,

@@ -125,6 +125,25 @@ extension DatasetService {
         }
     }
 
+    /// Records, inside the caller's transaction, that `target` (e.g. a training job being submitted with a
+    /// `dataset_id`) uses the dataset's latest version. The dataset must be in `orgId` and readable by the caller.
+    public func recordUse(of datasetId: UUID, by target: (LineageKind, UUID), relation: String, orgId: UUID, caller: Caller,
+                          on sql: any SQLDatabase) async throws {
+        let principal = try caller.requirePrincipal()
+        guard let dataset = try await sql.select().column("*").from("datasets").where("id", .equal, datasetId).first(decoding: Dataset.self),
+              dataset.orgId == orgId, principal.visibleOrgIds.contains(dataset.orgId) else {
+            throw AppError.badRequest("dataset_id \(datasetId.lowercasedString) is not a dataset of this organization")
+        }
+        try Policy.authorize(principal, Permission(.data, .read), on: Policy.Resource(kind: "Dataset", orgId: dataset.orgId, projectId: dataset.projectId))
+        guard let latest = dataset.version else {
+            throw AppError.badRequest("Dataset '\(dataset.name)' has no versions yet: push one before training on it")
+        }
+        let version = try await version(named: latest, of: dataset, on: sql)
+        try await sql.insert(LineageEdge(id: IDGenerator.uuidV7(), orgId: orgId, sourceKind: .datasetVersion, sourceId: version.id,
+                                         targetKind: target.0, targetId: target.1, relation: relation, transformationJSON: nil,
+                                         createdBy: principal.userId, createdMs: nowMs), into: "lineage_edges")
+    }
+
     /// A new version's `derived_from` entries: upstream versions of the same organization the caller can read.
     func addDerivation(_ derivation: Derivation, to version: DatasetVersion, of dataset: Dataset, relation: String, principal: Principal,
                        on sql: any SQLDatabase) async throws {

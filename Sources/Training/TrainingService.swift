@@ -1,4 +1,5 @@
 import AITIPCore
+import Datasets
 import Executors
 import Foundation
 import Identity
@@ -53,13 +54,15 @@ public struct TrainingService: Sendable {
     let database: Database
     public let workloads: WorkloadService
     let resources: ResourceService
+    let datasets: DatasetService
     /// Where the local executor keeps checkpoints (`<jobs>/<id>/checkpoints`); nil for remote executors.
     let checkpointRoot: String?
 
-    public init(database: Database, workloads: WorkloadService, resources: ResourceService, checkpointRoot: String?) {
+    public init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService, checkpointRoot: String?) {
         self.database = database
         self.workloads = workloads
         self.resources = resources
+        self.datasets = datasets
         self.checkpointRoot = checkpointRoot
     }
 
@@ -114,6 +117,11 @@ public struct TrainingService: Sendable {
                                               costEstimate: estimate, createdMs: workload.createdMs)
             try await workloads.insert(workload, caller: caller, on: sql)
             try await sql.insert(details, into: "training_jobs")
+            // The lineage: the dataset's latest version → this job.
+            if let datasetId = input.datasetId {
+                try await datasets.recordUse(of: datasetId, by: (.trainingJob, workload.id), relation: "trained_on", orgId: scope.orgId,
+                                             caller: caller, on: sql)
+            }
             return TrainingJob(workload: workload, details: details, costActual: 0, gpuSeconds: 0)
         }
         workloads.wake()

@@ -250,10 +250,18 @@ struct DatasetAPITests {
                 "derived_from": [["dataset_version_id": rawV1, "transformation": ["script": "clean.py", "drop_nulls": true]]]])
             try #require(cleanV1.status == 201, "\(cleanV1.text)")
             let cleanV1Id = try #require(cleanV1.string("id"))
-            let jobId = try await app.submit(token, project, name: "train-on-clean", gpus: 1, entrypoint: "true").id
+            // Submitting with dataset_id links the dataset's latest version to the job.
+            let jobId = try await app.submit(token, project, name: "train-on-clean", gpus: 1, entrypoint: "true", extra: ["dataset_id": clean]).id
+            let noVersions = try await app.newDataset(token, project: project, name: "empty")
+            let refused = try await app.call(.post, "/api/v1/training/jobs", token: token, json: [
+                "project_id": project, "name": "x", "entrypoint": "true", "dataset_id": noVersions])
+            #expect(refused.status == 400 && refused.text.contains("no versions yet"))
             let edge = try await app.call(.post, "/api/v1/lineage/edges", token: token, json: [
-                "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "training_job", "id": jobId], "relation": "trained_on"])
+                "source": ["kind": "dataset_version", "id": rawV1], "target": ["kind": "training_job", "id": jobId], "relation": "validated_on"])
             #expect(edge.status == 201, "\(edge.text)")
+            let again = try await app.call(.post, "/api/v1/lineage/edges", token: token, json: [
+                "source": ["kind": "dataset_version", "id": rawV1], "target": ["kind": "training_job", "id": jobId], "relation": "validated_on"])
+            #expect(again.string("id") == edge.string("id"))
             let unknownKind = try await app.call(.post, "/api/v1/lineage/edges", token: token, json: [
                 "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "evaluation", "id": jobId], "relation": "evaluated"])
             #expect(unknownKind.status == 400)
@@ -261,8 +269,9 @@ struct DatasetAPITests {
             let downstream = try await app.call(.get, "/api/v1/datasets/\(raw)/lineage?version=v1&direction=downstream&depth=3", token: token)
             let labels = Set((downstream["nodes"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String })
             #expect(labels == ["raw:v1", "clean:v1", "train-on-clean"])
-            #expect((downstream["edges"] as? [[String: Any]])?.count == 2)
-            let oneHop = try await app.call(.get, "/api/v1/datasets/\(raw)/lineage?version=v1&direction=downstream&depth=1", token: token)
+            let relations = Set((downstream["edges"] as? [[String: Any]] ?? []).compactMap { $0["relation"] as? String })
+            #expect(relations == ["derived_from", "trained_on", "validated_on"])
+            let oneHop = try await app.call(.get, "/api/v1/datasets/\(clean)/lineage?version=v1&direction=downstream&depth=1", token: token)
             #expect((oneHop["nodes"] as? [[String: Any]])?.count == 2)
             let upstream = try await app.call(.get, "/api/v1/datasets/\(clean)/lineage?direction=upstream", token: token)
             let edges = try #require(upstream["edges"] as? [[String: Any]])
