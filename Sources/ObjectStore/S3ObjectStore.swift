@@ -7,8 +7,8 @@ import NIOFoundationCompat
 import NIOHTTP1
 
 /// An S3-compatible store (AWS S3, SeaweedFS, MinIO, Ceph RGW) over path-style URLs, signed with SigV4.
-/// Large files go up as multipart uploads, `partConcurrency` parts at a time, so memory stays at
-/// `partSize × partConcurrency` whatever the file size.
+/// Large files go up as multipart uploads, `partConcurrency` parts at a time, each streamed from disk, so memory
+/// stays small whatever the file size.
 public struct S3ObjectStore: ObjectStore {
     public struct Configuration: Sendable {
         public var endpoint: URL
@@ -141,7 +141,7 @@ public struct S3ObjectStore: ObjectStore {
                 func launch() {
                     let number = next
                     next += 1
-                    group.addTask { (number, try await uploadPart(number, of: file, key: key, uploadId: uploadId)) }
+                    group.addTask { (number, try await uploadPart(number, of: file, size: size, key: key, uploadId: uploadId)) }
                 }
                 while next < min(parts, configuration.partConcurrency) { launch() }
                 while let (number, etag) = try await group.next() {
@@ -166,13 +166,17 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    private func uploadPart(_ index: Int, of file: URL, key: ObjectKey, uploadId: String) async throws -> String {
-        let handle = try FileHandle(forReadingFrom: file)
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(index * configuration.partSize))
-        let data = try handle.read(upToCount: configuration.partSize) ?? Data()
+    /// Streams one part from the file (1 MiB at a time) with an unsigned payload: the part is never held in memory.
+    /// Its integrity is the caller's end-to-end sha256 (datasets hash every body before and after storage).
+    private func uploadPart(_ index: Int, of file: URL, size: Int, key: ObjectKey, uploadId: String) async throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw AppError(.internalError, "Cannot read \(file.path)") }
+        let start = index * configuration.partSize
+        let length = min(configuration.partSize, size - start)
+        let reader = FileChunkReader(handle: handle, start: Int64(start), end: Int64(start + length))
+        try reader.seekToStart()
+        let body = HTTPClientRequest.Body.stream(ObjectStream(unfolding: { try reader.next() }), length: .known(Int64(length)))
         let response = try await send(.PUT, key: key, query: [("partNumber", String(index + 1)), ("uploadId", uploadId)],
-                                      body: ByteBuffer(bytes: data), payloadHash: SigV4.hex(SHA256.hash(data: data)))
+                                      streaming: body, payloadHash: SigV4.unsignedPayload)
         guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
             throw try await failure(response, doing: "upload part \(index + 1) of '\(key)'")
         }
@@ -213,7 +217,8 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     private func send(_ method: HTTPMethod, key: ObjectKey?, query: [(String, String)] = [], headers: [String: String] = [:],
-                      body: ByteBuffer? = nil, payloadHash: String = SigV4.emptyPayloadHash) async throws -> HTTPClientResponse {
+                      body: ByteBuffer? = nil, streaming: HTTPClientRequest.Body? = nil,
+                      payloadHash: String = SigV4.emptyPayloadHash) async throws -> HTTPClientResponse {
         let path = objectPath(key)
         let queryText = SigV4.canonicalQuery(query)
         var request = HTTPClientRequest(url: baseURL + path + (queryText.isEmpty ? "" : "?" + queryText))
@@ -226,6 +231,8 @@ public struct S3ObjectStore: ObjectStore {
         if let body {
             request.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
             request.body = .bytes(body)
+        } else if let streaming {
+            request.body = streaming
         }
         do {
             return try await client.execute(request, timeout: .seconds(300))
