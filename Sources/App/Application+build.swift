@@ -2,6 +2,7 @@ import AITIPCore
 import Foundation
 import HTTPServer
 import Hummingbird
+import HummingbirdWebSocket
 import Identity
 import Logging
 import ObjectStore
@@ -126,6 +127,7 @@ public func buildApplication(_ config: AppConfig, logger: Logger,
     let router = try buildRouter(parts.dependencies)
     return Application(
         router: router,
+        server: .http1WebSocketUpgrade(shouldUpgrade: LogWebSocket.shouldUpgrade(parts.dependencies)),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
         services: [DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger)],
         onServerRunning: { channel in

@@ -5,6 +5,7 @@ import Foundation
 import HTTPServer
 import Hummingbird
 import HummingbirdTesting
+import HummingbirdWebSocket
 import Testing
 
 /// A response with its JSON decoded, for terse checks.
@@ -98,7 +99,9 @@ struct TestApp {
 
 /// Runs `body` against a fresh app on a fresh database of `kind`. `settings` override the test defaults
 /// (open registration, bcrypt cost 4, a known admin password).
-func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], _ body: @Sendable (TestApp) async throws -> Void) async throws {
+/// `live`: a real socket with the WebSocket upgrade, as `aitip serve` runs it (the default drives the router directly).
+func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], live: Bool = false,
+             _ body: @Sendable (TestApp) async throws -> Void) async throws {
     let scratch = try await ScratchDatabase.make(kind)
     var values = ["database_url": scratch.url, "data_dir": scratch.dataDirectory, "bcrypt_cost": "4",
                   "admin_password": TestApp.adminPassword, "registration": "open", "rate_limit": "0",
@@ -107,9 +110,18 @@ func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], _ body: @Se
     let clock = MovableClock()
     let parts = try await AppParts.assemble(try AppConfig(values: values), logger: TestEnvironment.logger, clock: clock)
     do {
-        let app = Application(router: try buildRouter(parts.dependencies), logger: TestEnvironment.logger)
-        try await app.test(.router) { client in
-            try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind))
+        if live {
+            let app = Application(router: try buildRouter(parts.dependencies),
+                                  server: .http1WebSocketUpgrade(shouldUpgrade: LogWebSocket.shouldUpgrade(parts.dependencies)),
+                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+            try await app.test(.live) { client in
+                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind))
+            }
+        } else {
+            let app = Application(router: try buildRouter(parts.dependencies), logger: TestEnvironment.logger)
+            try await app.test(.router) { client in
+                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind))
+            }
         }
     } catch {
         await parts.database.shutdown()

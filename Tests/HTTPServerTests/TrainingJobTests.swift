@@ -3,6 +3,8 @@ import AITIPTestSupport
 import App
 import Foundation
 import HTTPServer
+import HTTPTypes
+import HummingbirdWSTesting
 import Testing
 
 /// Training jobs end to end: the real API, scheduler loop and local executor (real child processes) on a node
@@ -249,4 +251,52 @@ func withEngine(_ kind: DatabaseKind, settings: [String: String] = [:],
         let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
         try await runEngine(app) { try await body(app, token, project) }
     }
+}
+
+@Suite("Training job logs over WebSocket")
+struct LogWebSocketTests {
+    @Test("WS /ws/training/{id}/logs streams the lines and ends with the status; resumes from an offset; refuses strangers",
+          arguments: DatabaseKind.available)
+    func followOverWebSocket(_ kind: DatabaseKind) async throws {
+        try await withApp(kind, settings: TrainingJobTests.settings, live: true) { app in
+            let token = try await app.adminToken()
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            try await runEngine(app) {
+                let job = try await app.submit(token, project, name: "ws", gpus: 1, entrypoint: "echo one; sleep 0.3; echo two; printf three")
+                let messages = try await app.webSocketMessages("/ws/training/\(job.id)/logs", headers: [.authorization: "Bearer \(token)"])
+                let lines = messages.filter { $0["type"] as? String == "lines" }.flatMap { $0["lines"] as? [String] ?? [] }
+                #expect(lines == ["one", "two", "three"])
+                #expect(messages.last?["type"] as? String == "end" && messages.last?["status"] as? String == "succeeded")
+                // From byte 4 on ("one\n" is 4 bytes), with the browser's way of sending the token.
+                let resumed = try await app.webSocketMessages("/ws/training/\(job.id)/logs?offset=4",
+                                                             headers: [.secWebSocketProtocol: "aitip.logs, bearer.\(token)"])
+                #expect(resumed.filter { $0["type"] as? String == "lines" }.flatMap { $0["lines"] as? [String] ?? [] } == ["two", "three"])
+                let stranger = try await app.newTenant()
+                let refused = try? await app.webSocketMessages("/ws/training/\(job.id)/logs", headers: [.authorization: "Bearer \(stranger.token)"])
+                #expect(refused == nil)
+            }
+        }
+    }
+}
+
+extension TestApp {
+    /// Every JSON message of a WebSocket until the server closes it.
+    func webSocketMessages(_ path: String, headers: HTTPFields) async throws -> [[String: Any]] {
+        let received = MessageBox()
+        try await client.ws(path, configuration: .init(additionalHeaders: headers)) { inbound, _, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                if case .text(let text) = message,
+                   let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] { received.append(object) }
+            }
+        }
+        return received.items
+    }
+}
+
+/// Collects messages from the WebSocket handler's task.
+final class MessageBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [[String: Any]] = []
+    func append(_ item: [String: Any]) { lock.lock(); stored.append(item); lock.unlock() }
+    var items: [[String: Any]] { lock.lock(); defer { lock.unlock() }; return stored }
 }

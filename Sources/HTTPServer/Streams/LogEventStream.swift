@@ -2,11 +2,17 @@ import AITIPCore
 import Foundation
 import Workloads
 
-/// A workload log as Server-Sent Events: one `line` event per output line, `id` = the byte offset after the line
-/// (what `Last-Event-ID` resumes from); a comment every ~10 s while idle keeps proxies and clients from timing out;
-/// an `end` event with the final status closes the stream. Pull-based: each `next()` reads what the log hub has
-/// past the offset, or waits for more, so the stream needs no task of its own.
+/// A workload log followed live, in one of two framings:
+/// - `.serverSentEvents`: one `line` event per output line, `id` = the byte offset after the line (what
+///   `Last-Event-ID` resumes from); a comment while idle keeps proxies and clients from timing out; an `end` event
+///   with the final status closes the stream.
+/// - `.webSocket`: one JSON message per batch of lines, `{"type":"lines","offset":N,"lines":[…]}` (offset = after
+///   the last line), `{"type":"keepalive"}` while idle, and `{"type":"end","status":…}` last.
+/// Pull-based: each `next()` reads what the log hub has past the offset, or waits for more, so the stream needs no
+/// task of its own.
 actor LogEventStream {
+    enum Framing: Sendable { case serverSentEvents, webSocket }
+
     private let workloadId: UUID
     private let logs: LogHub
     private let follow: Bool
@@ -17,8 +23,11 @@ actor LogEventStream {
     /// Log offset of `partial`'s first byte.
     private var partialStart: Int64
     private var done = false
+    private let framing: Framing
 
-    init(workloadId: UUID, logs: LogHub, from offset: Int64, follow: Bool, state: @escaping @Sendable () async throws -> WorkloadState) {
+    init(workloadId: UUID, logs: LogHub, from offset: Int64, follow: Bool, framing: Framing = .serverSentEvents,
+         state: @escaping @Sendable () async throws -> WorkloadState) {
+        self.framing = framing
         self.workloadId = workloadId
         self.logs = logs
         self.offset = offset
@@ -40,16 +49,24 @@ actor LogEventStream {
                 let current = try await state()
                 if current.isFinal || !follow {
                     done = true
-                    var tail = partial.isEmpty ? Data() : Self.event(partial, id: offset)
+                    let last = partial
                     partial = Data()
-                    tail.append(Data("event: end\ndata: \(current.rawValue)\n\n".utf8))
-                    return ArraySlice(tail)
+                    switch framing {
+                    case .serverSentEvents:
+                        var tail = last.isEmpty ? Data() : Self.event(last, id: offset)
+                        tail.append(Data("event: end\ndata: \(current.rawValue)\n\n".utf8))
+                        return ArraySlice(tail)
+                    case .webSocket:
+                        // The last line without a newline goes out on its own before the end message.
+                        let tail = last.isEmpty ? "" : Self.message(["type": "lines", "offset": offset, "lines": [String(decoding: last, as: UTF8.self)]]) + "\n"
+                        return ArraySlice(Data((tail + Self.message(["type": "end", "status": current.rawValue])).utf8))
+                    }
                 }
             }
             let before = offset
             await logs.waitForData(workloadId, beyond: before)
             if try await logs.read(workloadId, from: offset, limit: 1).data.isEmpty {
-                return ArraySlice(Data(": keep-alive\n\n".utf8))
+                return ArraySlice(Data((framing == .webSocket ? Self.message(["type": "keepalive"]) : ": keep-alive\n\n").utf8))
             }
         }
     }
@@ -58,6 +75,13 @@ actor LogEventStream {
     private func events(from data: Data) -> ArraySlice<UInt8>? {
         partial.append(data)
         guard let lastNewline = partial.lastIndex(of: 0x0A) else { return nil }
+        if framing == .webSocket {
+            let lines = partial[..<lastNewline].split(separator: 0x0A, omittingEmptySubsequences: false)
+                .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
+            partialStart += Int64(partial.distance(from: partial.startIndex, to: lastNewline) + 1)
+            partial = Data(partial[(lastNewline + 1)...])
+            return ArraySlice(Data(Self.message(["type": "lines", "offset": partialStart, "lines": lines]).utf8))
+        }
         var output = Data()
         output.reserveCapacity(partial.count + partial.count / 4)
         var lineStart = partial.startIndex
@@ -70,6 +94,11 @@ actor LogEventStream {
         partialStart += Int64(partial.distance(from: partial.startIndex, to: lastNewline) + 1)
         partial = Data(partial[(lastNewline + 1)...])
         return ArraySlice(output)
+    }
+
+    private static func message(_ object: [String: Any]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     private static func event(_ line: Data, id: Int64) -> Data {

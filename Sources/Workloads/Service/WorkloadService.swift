@@ -291,6 +291,7 @@ public struct WorkloadService: Sendable {
             return updated
         }
         wake()
+        await logs.notify(id)
         return result
     }
 

@@ -142,6 +142,11 @@ public actor LogHub {
         }
     }
 
+    /// Wakes the workload's waiting readers so they look at its state again (it ended, or was cancelled).
+    public func notify(_ workloadId: UUID) {
+        wake(workloadId)
+    }
+
     /// Wakes every waiting reader (keep-alives for idle streams; the engine calls it periodically).
     public func wakeAll() {
         for id in waiters.keys { wake(id) }

@@ -392,6 +392,9 @@ public final class WorkloadEngine: Sendable {
                     } catch {
                         logger.error("could not record the end of an attempt", metadata: ["workload": "\(attempt.workloadId)", "error": "\(error)"])
                     }
+                    // Followers woken by the close may have read the state before `finish` stored it: wake them
+                    // again so their end event goes out now rather than at the next keep-alive.
+                    await logs.notify(attempt.workloadId)
                     wakeup.signal()
                     return
                 }

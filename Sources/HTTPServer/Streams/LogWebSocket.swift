@@ -1,0 +1,70 @@
+import AITIPCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Identity
+import Logging
+import NIOCore
+
+/// `WS /ws/training/{job_id}/logs[?offset=N]` (design §4.1): a training job's log over a WebSocket, one JSON
+/// message per batch of lines and an `end` message with the final status (see `LogEventStream.Framing.webSocket`).
+/// Authenticated like the API: `Authorization: Bearer <token or API key>`, or — for browsers, which cannot set
+/// headers on a WebSocket — the subprotocols `aitip.logs, bearer.<token>` (the server answers `aitip.logs`).
+/// A request it does not accept is not upgraded and gets the router's answer (401 without credentials, else 404).
+public enum LogWebSocket {
+    public typealias Upgrade = @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
+        WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
+
+    static let subprotocol = "aitip.logs"
+
+    public static func shouldUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
+        { request, channel, logger in
+            guard let (jobId, offset) = route(request.path ?? "") else { return .dontUpgrade }
+            let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            let bearer = request.headerFields[.authorization].flatMap { value -> String? in
+                let parts = value.split(separator: " ", maxSplits: 1)
+                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+            } ?? offered.first { $0.hasPrefix("bearer.") }.map { String($0.dropFirst("bearer.".count)) }
+            guard let bearer, let principal = try? await dependencies.auth.authenticate(bearer: bearer) else { return .dontUpgrade }
+            let caller = Caller(principal: principal, origin: RequestOrigin(requestId: UUID().uuidString, clientAddress: channel.remoteAddress?.ipAddress),
+                                logger: logger)
+            let training = dependencies.training
+            guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }
+            var headers = HTTPFields()
+            if offered.contains(subprotocol) { headers[.secWebSocketProtocol] = subprotocol }
+            return .upgrade(headers) { _, outbound, _ in
+                let stream = LogEventStream(workloadId: jobId, logs: training.workloads.logs, from: offset, follow: true, framing: .webSocket) {
+                    try await training.authorizeLogs(jobId, caller: caller).state
+                }
+                // A client that goes away makes the next write fail (a keep-alive goes out while the log is idle),
+                // which ends the handler; returning sends the close frame.
+                while let chunk = try await stream.next() {
+                    for message in String(decoding: chunk, as: UTF8.self).split(separator: "\n") {
+                        try await outbound.write(.text(String(message)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The job id and resume offset of `/ws/training/{job_id}/logs?offset=N`.
+    static func route(_ path: String) -> (UUID, Int64)? {
+        let (route, query) = path.split(separator: "?", maxSplits: 1).map(String.init).pairOrSingle
+        let segments = route.split(separator: "/")
+        guard segments.count == 4, segments[0] == "ws", segments[1] == "training", segments[3] == "logs",
+              let id = UUID(uuidString: String(segments[2])) else { return nil }
+        let offset = query.flatMap { query in
+            query.split(separator: "&").compactMap { pair -> Int64? in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                return parts.count == 2 && parts[0] == "offset" ? Int64(parts[1]) : nil
+            }.first
+        } ?? 0
+        return (id, max(0, offset))
+    }
+}
+
+private extension Array where Element == String {
+    var pairOrSingle: (String, String?) { (first ?? "", count > 1 ? self[1] : nil) }
+}
