@@ -32,11 +32,29 @@ public struct ResourceUsage: Sendable, Equatable {
     public var cpuSeconds: Double
     public var memoryBytes: Int
     public var processes: Int
+    /// The job's GPUs now, where `nvidia-smi` can tell (empty for simulated GPUs and remote executors).
+    public var gpus: [GPUSample]
 
-    public init(cpuSeconds: Double, memoryBytes: Int, processes: Int) {
+    public init(cpuSeconds: Double, memoryBytes: Int, processes: Int, gpus: [GPUSample] = []) {
         self.cpuSeconds = cpuSeconds
         self.memoryBytes = memoryBytes
         self.processes = processes
+        self.gpus = gpus
+    }
+}
+
+/// One GPU's utilisation and memory, as `nvidia-smi --query-gpu=index,utilization.gpu,memory.used,memory.total` reports.
+public struct GPUSample: Sendable, Equatable {
+    public var index: Int
+    public var utilizationPercent: Double
+    public var memoryUsedMiB: Int
+    public var memoryTotalMiB: Int
+
+    public init(index: Int, utilizationPercent: Double, memoryUsedMiB: Int, memoryTotalMiB: Int) {
+        self.index = index
+        self.utilizationPercent = utilizationPercent
+        self.memoryUsedMiB = memoryUsedMiB
+        self.memoryTotalMiB = memoryTotalMiB
     }
 }
 

@@ -118,7 +118,12 @@ extension APIImplementation {
             jobId: job.workload.id.lowercasedString, status: .init(rawValue: job.workload.state.rawValue)!,
             metrics: .init(additionalProperties: series.mapValues { $0.map { .init(step: $0.step, value: $0.value) } }),
             gpuHours: job.gpuSeconds / 3_600, costActual: job.costActual, runtimeSeconds: runtime,
-            resources: usage.map { .init(cpuSeconds: $0.cpuSeconds, memoryBytes: Int64($0.memoryBytes), processes: $0.processes) }))))
+            resources: usage.map {
+                .init(cpuSeconds: $0.cpuSeconds, memoryBytes: Int64($0.memoryBytes), processes: $0.processes,
+                      gpus: $0.gpus.isEmpty ? nil : $0.gpus.map {
+                          .init(index: $0.index, utilizationPercent: $0.utilizationPercent, memoryUsedMib: $0.memoryUsedMiB, memoryTotalMib: $0.memoryTotalMiB)
+                      })
+            }))))
     }
 
     static func jsonText(_ payload: (some Encodable)?) -> String {

@@ -252,11 +252,15 @@ public struct WorkloadService: Sendable {
         }
     }
 
-    /// What the running attempt uses now (CPU time, memory, processes); nil when it is not running or the executor
-    /// cannot tell.
+    /// What the running attempt uses now (CPU time, memory, processes, and on this machine's real GPUs their
+    /// utilisation and memory); nil when it is not running or the executor cannot tell.
     public func usage(of workload: Workload) async -> ResourceUsage? {
-        guard workload.state == .running, let reference = workload.executorRef, workload.executor == executor.kind else { return nil }
-        return await executor.usage(of: reference)
+        guard workload.state == .running, let reference = workload.executorRef, workload.executor == executor.kind,
+              var usage = await executor.usage(of: reference) else { return nil }
+        if executor.kind == "local" {
+            usage.gpus = NodeInventory.sampleGPUs(workload.placements.flatMap(\.gpuIndices))
+        }
+        return usage
     }
 
     // MARK: changing

@@ -1,4 +1,5 @@
 import AITIPCore
+import Executors
 import Foundation
 import Logging
 
@@ -92,29 +93,52 @@ extension NodeInventory {
 
     /// `nvidia-smi --query-gpu=name,memory.total`; empty when the tool or the GPUs are missing.
     static func nvidiaGPUs() -> [RealGPU] {
+        nvidiaSMI(["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]).map(parseNvidiaSMI) ?? []
+    }
+
+    /// Utilisation and memory of the GPUs with these indices now; empty without nvidia-smi (simulated GPUs).
+    public static func sampleGPUs(_ indices: [Int]) -> [GPUSample] {
+        guard !indices.isEmpty,
+              let text = nvidiaSMI(["--query-gpu=index,utilization.gpu,memory.used,memory.total", "--format=csv,noheader,nounits"]) else { return [] }
+        let wanted = Set(indices)
+        return parseSamples(text).filter { wanted.contains($0.index) }
+    }
+
+    /// "0, 87, 40536, 81559" per line → index 0, 87 %, 40,536 of 81,559 MiB. "[N/A]" fields make the line unreadable.
+    static func parseSamples(_ text: String) -> [GPUSample] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 4, let index = Int(fields[0]), let utilization = Double(fields[1]),
+                  let used = Int(fields[2]), let total = Int(fields[3]) else { return nil }
+            return GPUSample(index: index, utilizationPercent: utilization, memoryUsedMiB: used, memoryTotalMiB: total)
+        }
+    }
+
+    private static func nvidiaSMI(_ arguments: [String]) -> String? {
         guard let tool = ["/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            return []
+            return nil
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return [] }
+        guard (try? process.run()) != nil else { return nil }
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return [] }
-        return parseNvidiaSMI(String(decoding: output, as: UTF8.self))
+        return process.terminationStatus == 0 ? String(decoding: output, as: UTF8.self) : nil
     }
 
-    /// "NVIDIA H100 80GB HBM3, 81559" → type h100, 80 GB.
+    /// "NVIDIA H100 80GB HBM3, 81559" → type h100, 80 GB; "NVIDIA A100-SXM4-40GB, 40960" → a100, 40 GB.
     static func parseNvidiaSMI(_ text: String) -> [RealGPU] {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard fields.count >= 2, let mib = Int(fields[1]) else { return nil }
             let words = fields[0].lowercased().split(separator: " ").filter { $0 != "nvidia" && $0 != "tesla" && $0 != "geforce" }
-            let type = words.first.map { String($0).filter { $0.isLetter || $0.isNumber } } ?? "gpu"
+            // "A100-SXM4-40GB" is an a100: the model is what precedes the first '-'.
+            let model = words.first.flatMap { $0.split(separator: "-").first }
+            let type = model.map { String($0).filter { $0.isLetter || $0.isNumber } } ?? "gpu"
             return RealGPU(type: type.isEmpty ? "gpu" : type, memoryGB: Int((Double(mib) / 1_024).rounded()))
         }
     }
