@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the web console into web/dist from Debian's packages only (no npm registry):
-#   apt-get install esbuild node-react node-react-dom node-typescript node-csstype node-prop-types
+#   apt-get install esbuild node-react node-react-dom node-typescript node-csstype node-prop-types node-chart.js
 # Type-checks with tsc, bundles with esbuild. `aitip serve` serves web/dist at /.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +10,7 @@ command -v tsc >/dev/null || missing+=(node-typescript)
 [ -d /usr/share/nodejs/react ] || missing+=(node-react)
 [ -d /usr/share/nodejs/react-dom ] || missing+=(node-react-dom)
 [ -d /usr/share/nodejs/@types/react ] || missing+=(node-csstype node-prop-types)
+[ -d /usr/share/nodejs/chart.js ] || missing+=(node-chart.js)
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -16,7 +16,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 @pytest.fixture(scope="session")
 def server():
-    with running_server(ADMIN_PASSWORD, {"AITIP_WEB_DIR": str(ROOT / "web" / "dist"), "AITIP_SIMULATE_GPUS": "a100:2"}) as (base, _):
+    with running_server(ADMIN_PASSWORD, {"AITIP_WEB_DIR": str(ROOT / "web" / "dist"), "AITIP_SIMULATE_GPUS": "a100:2",
+                                         "AITIP_GPU_PRICES": "a100=2.5"}) as (base, _):
         yield base
 
 

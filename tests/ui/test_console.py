@@ -159,8 +159,9 @@ def test_experiments_runs_charts_and_models(server, browser):
     browser.find_element(By.XPATH, "//form[@role='search']//button[text()='Search']").click()
     wait(browser, lambda d: "narrow" not in runs_table(d) and "wide" in runs_table(d))
     browser.find_element(By.XPATH, "//table[@aria-label='Runs']//button[text()='wide']").click()
-    chart = visible(browser, By.CSS_SELECTOR, "svg.chart")
-    assert "acc (500 points)" in chart.text
+    chart = visible(browser, By.CSS_SELECTOR, "figure.metric-chart")
+    assert "acc (500 points)" in chart.find_element(By.TAG_NAME, "figcaption").text
+    wait(browser, lambda d: chart.get_attribute("data-drawn") == "500")  # Chart.js drew the 500 points on its canvas
     browser.save_screenshot(str(SCREENSHOTS / "experiments.png"))
 
     filter_box = browser.find_element(By.NAME, "filter")

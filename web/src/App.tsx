@@ -9,6 +9,7 @@ import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { JobsPage } from "./pages/JobsPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
+import { ResourcesPage } from "./pages/ResourcesPage";
 import { Header } from "./components/Header";
 import { MessageLine } from "./components/MessageLine";
 
@@ -18,6 +19,7 @@ export const routes = [
   { path: "models", label: "Models", page: ModelsPage },
   { path: "datasets", label: "Datasets", page: DatasetsPage },
   { path: "jobs", label: "Jobs", page: JobsPage },
+  { path: "resources", label: "Resources", page: ResourcesPage },
   { path: "members", label: "Members", page: MembersPage },
   { path: "api-keys", label: "API keys", page: ApiKeysPage },
   { path: "audit", label: "Audit log", page: AuditPage },

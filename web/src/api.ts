@@ -26,6 +26,14 @@ export interface JobResources { gpu_type?: string; gpu_count?: number; nodes?: n
 export interface TrainingJob { id: string; name: string; project_id: string; status: string; reason: string; queue: string; priority: string; resources: JobResources; entrypoint: string; attempt: number; exit_code?: number; gpu_hours: number; cost_actual: number; created_at: string; started_at?: string; finished_at?: string }
 export interface GpuNode { id: string; name: string; node_type?: string; gpu_count: number; gpus_in_use: number; status: string; source: string; running_workloads: number }
 export interface JobSubmission { project_id: string; name: string; entrypoint: string; priority: string; resources: JobResources }
+export interface Quota { org_id: string; project_id?: string; scope: string; max_gpu_hours_month?: number; max_storage_gb?: number; max_concurrent_jobs?: number; max_models?: number; used_gpu_hours_month: number; running_jobs: number }
+export interface QuotaSet { org_id: string; project_id?: string; max_gpu_hours_month?: number; max_storage_gb?: number; max_concurrent_jobs?: number; max_models?: number }
+export const usageGroupings = ["project", "user", "gpu_type", "day", "organization"] as const;
+export type UsageGrouping = (typeof usageGroupings)[number];
+export interface UsageLine { key: string; gpu_type: string; gpu_hours: number; cost: number }
+export interface UsageReport { from: string; to: string; group_by: UsageGrouping; currency: string; lines: UsageLine[]; total_gpu_hours: number; total_cost: number }
+/** One entry of a run's artifact directory (MLflow's proxied artifact listing): `path` is the name inside the directory. */
+export interface ArtifactFile { path: string; is_dir: boolean; file_size?: number }
 
 export const datasetFormats = ["csv", "jsonl", "json", "parquet", "tfrecord", "arrow", "images", "audio", "video", "text", "mixed"] as const;
 export type DatasetFormat = (typeof datasetFormats)[number];
@@ -114,10 +122,12 @@ export class Api {
   createExperiment(projectId: string, name: string, hypothesis: string) {
     return this.request<Experiment>("POST", `/api/v1/projects/${enc(projectId)}/experiments`, { name, hypothesis: hypothesis || undefined });
   }
-  runs(experimentId: string, filter: string, orderBy: string) {
-    const query = new URLSearchParams({ limit: "200" });
+  /** One page of an experiment's runs, filtered and ordered by the server (MLflow's search grammar). */
+  runs(experimentId: string, filter: string, orderBy: string, cursor?: string, limit = 200) {
+    const query = new URLSearchParams({ limit: String(limit) });
     if (filter) query.set("filter", filter);
     if (orderBy) query.set("order_by", orderBy);
+    if (cursor) query.set("cursor", cursor);
     return this.request<Page<Run>>("GET", `/api/v1/experiments/${enc(experimentId)}/runs?${query}`);
   }
   metricSeries(runId: string, key: string, maxPoints: number) {
@@ -131,6 +141,26 @@ export class Api {
   submitJob(body: JobSubmission) { return this.request<TrainingJob>("POST", "/api/v1/training/jobs", body); }
   stopJob(id: string) { return this.request<TrainingJob>("POST", `/api/v1/training/jobs/${enc(id)}/stop`, {}); }
   gpuNodes() { return this.request<Page<GpuNode>>("GET", "/api/v1/resources/gpu"); }
+  quotas(orgId?: string) { return this.request<{ items: Quota[] }>("GET", `/api/v1/resources/quota${orgId ? `?org_id=${enc(orgId)}` : ""}`); }
+  setQuota(body: QuotaSet) { return this.request<Quota>("PUT", "/api/v1/resources/quota", body); }
+  /** GPU-hours (`usage`) or their cost (`costs`) between two UTC days, grouped as asked. */
+  usage(report: "usage" | "costs", query: { org_id?: string; from?: string; to?: string; group_by: UsageGrouping }) {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
+    return this.request<UsageReport>("GET", `/api/v1/resources/${report}?${params}`);
+  }
+
+  /** One directory of a run's artifacts; `path` is an `mlflow-artifacts:/` URI's path (`<experiment>/<run>/artifacts/…`).
+   *  The native API has no artifact routes; MLflow's proxied artifact API takes the same bearer token. */
+  async artifacts(path: string): Promise<ArtifactFile[]> {
+    const listing = await this.request<{ files?: ArtifactFile[] }>("GET", `/api/2.0/mlflow-artifacts/artifacts?path=${enc(path)}`);
+    return listing.files ?? [];
+  }
+  async downloadArtifact(path: string): Promise<Blob> {
+    const response = await this.authorized("GET", `/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(enc).join("/")}`, undefined, true, "*/*");
+    if (!response.ok) throw new ApiError(await problemOf(response));
+    return response.blob();
+  }
 
   datasets(projectId: string, search: string, cursor?: string) {
     const query = new URLSearchParams({ limit: "100" });
@@ -248,6 +278,10 @@ async function problemOf(response: Response): Promise<Problem> {
   try {
     const body = await response.json();
     if (body && typeof body.detail === "string") return body as Problem;
+    // MLflow-compatible routes answer {error_code, message}.
+    if (body && typeof body.message === "string") {
+      return { type: "about:blank", title: body.error_code ?? response.statusText, status: response.status, detail: body.message };
+    }
   } catch { /* not JSON: fall through */ }
   return { type: "about:blank", title: response.statusText || "Error", status: response.status,
            detail: `The server answered ${response.status} ${response.statusText}` };

@@ -1,16 +1,14 @@
-import { FormEvent, useCallback, useEffect, useState } from "react";
-import { Experiment, MetricSeries, Run } from "../api";
+import { FormEvent, useCallback, useEffect, useMemo, useState } from "react";
+import { Experiment, Run } from "../api";
 import { api, showError, showInfo, useStore } from "../store";
 import { Field, FormFailure, useSubmit, when } from "../components/Form";
-import { LineChart } from "../components/LineChart";
+import { Column, nextSort, useRunPages } from "./experiments/runs";
+import { RunsTable } from "./experiments/RunsTable";
+import { RunCompare } from "./experiments/RunCompare";
+import { RunDetail } from "./experiments/RunDetail";
 
-function metricText(run: Run, key: string): string {
-  const metric = run.metrics.find((m) => m.key === key);
-  if (!metric) return "";
-  return metric.nonfinite ?? (metric.value === null ? "" : Number(metric.value.toPrecision(6)).toString());
-}
-
-/** Experiments of the selected project; their runs, searchable with MLflow's filter grammar; one run's charts. */
+/** Experiments of the selected project; their runs (a windowed table, searched and sorted by the server), chosen
+ *  runs compared, one run's charts and artifacts. */
 export function ExperimentsPage() {
   const projectId = useStore((s) => s.projectId);
   const [experiments, setExperiments] = useState<Experiment[]>([]);
@@ -68,24 +66,46 @@ export function ExperimentsPage() {
   );
 }
 
+/** Most columns the runs table shows, from the loaded runs' keys (the filter and order-by boxes reach the others). */
+const shownParams = 4, shownMetrics = 6, comparedAtMost = 10;
+
 function Runs({ experimentId }: { experimentId: string }) {
-  const [runs, setRuns] = useState<Run[]>([]);
   const [filter, setFilter] = useState("");
   const [orderBy, setOrderBy] = useState("");
   const [applied, setApplied] = useState({ filter: "", orderBy: "" });
-  const [problem, setProblem] = useState<string | null>(null);
-  const [selected, setSelected] = useState<Run | null>(null);
+  const pages = useRunPages(experimentId, applied.filter, applied.orderBy);
+  const [opened, setOpened] = useState<Run | null>(null);
+  const [picked, setPicked] = useState<Map<string, Run>>(new Map());
+  const [comparing, setComparing] = useState(false);
+  const pickedRuns = useMemo(() => [...picked.values()], [picked]);
 
-  useEffect(() => {
-    setProblem(null);
-    api.runs(experimentId, applied.filter, applied.orderBy).then((page) => {
-      setRuns(page.items);
-      setSelected((current) => page.items.find((r) => r.id === current?.id) ?? null);
-    }).catch((error) => setProblem(error instanceof Error ? error.message : String(error)));
-  }, [experimentId, applied]);
+  useEffect(() => { setOpened(null); setPicked(new Map()); setComparing(false); }, [experimentId]);
+  useEffect(() => { setOpened((current) => pages.runs.find((r) => r.id === current?.id) ?? current); }, [pages.runs]);
 
-  const metricKeys = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.key)))].sort().slice(0, 6);
-  const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort().slice(0, 4);
+  const { metricKeys, paramKeys } = useMemo(() => {
+    const metrics = new Set<string>(), params = new Set<string>();
+    for (const run of pages.runs) {
+      for (const m of run.metrics) metrics.add(m.key);
+      for (const key in run.params) params.add(key);
+    }
+    return { metricKeys: [...metrics].sort().slice(0, shownMetrics), paramKeys: [...params].sort().slice(0, shownParams) };
+  }, [pages.runs]);
+
+  function sort(column: Column) {
+    const text = nextSort(applied.orderBy, column);
+    setOrderBy(text);
+    setApplied({ ...applied, orderBy: text });
+  }
+
+  function pick(run: Run, chosen: boolean) {
+    const next = new Map(picked);
+    if (!chosen) next.delete(run.id);
+    else if (next.size >= comparedAtMost) { showInfo(`Compare at most ${comparedAtMost} runs at a time.`); return; }
+    else next.set(run.id, run);
+    setPicked(next);
+    if (next.size < 2) setComparing(false);
+  }
+
   return (
     <>
       <h2>Runs</h2>
@@ -94,41 +114,20 @@ function Runs({ experimentId }: { experimentId: string }) {
         <label>Order by <input name="order-by" placeholder="metrics.acc DESC" value={orderBy} onChange={(e) => setOrderBy(e.target.value)} /></label>
         <button type="submit">Search</button>
       </form>
-      {problem && <p className="form-failure" role="alert">{problem}</p>}
-      <table className="table" aria-label="Runs">
-        <thead><tr><th>Run</th><th>Status</th><th>Started</th>{paramKeys.map((k) => <th key={`p-${k}`}>{k}</th>)}{metricKeys.map((k) => <th key={`m-${k}`}>{k}</th>)}</tr></thead>
-        <tbody>
-          {runs.map((r) => (
-            <tr key={r.id} className={r.id === selected?.id ? "selected" : undefined}>
-              <td><button type="button" className="link" onClick={() => setSelected(r)}>{r.name}</button></td>
-              <td>{r.status}</td><td>{when(new Date(r.start_time).toISOString())}</td>
-              {paramKeys.map((k) => <td key={`p-${k}`}>{r.params[k] ?? ""}</td>)}
-              {metricKeys.map((k) => <td key={`m-${k}`}>{metricText(r, k)}</td>)}
-            </tr>
-          ))}
-          {runs.length === 0 && <tr><td colSpan={3 + paramKeys.length + metricKeys.length} className="muted">No runs match.</td></tr>}
-        </tbody>
-      </table>
-      {selected && <RunDetail run={selected} />}
-    </>
-  );
-}
-
-function RunDetail({ run }: { run: Run }) {
-  const [series, setSeries] = useState<MetricSeries[]>([]);
-  useEffect(() => {
-    Promise.all(run.metrics.slice(0, 8).map((m) => api.metricSeries(run.id, m.key, 300))).then(setSeries).catch(showError);
-  }, [run]);
-  return (
-    <div className="card wide" aria-label={`Run ${run.name}`}>
-      <h2>{run.name}</h2>
-      <p className="muted"><code>{run.id}</code> · {run.status} · {run.user ?? ""}</p>
-      <h3>Params</h3>
-      <ul className="pairs">{Object.entries(run.params).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
-      <h3>Metrics</h3>
-      <div className="charts">
-        {series.map((s) => <LineChart key={s.key} label={`${s.key} (${s.total_points} points)`} points={s.points} />)}
+      {pages.problem && <p className="form-failure" role="alert">{pages.problem}</p>}
+      <div className="runs-bar">
+        <span className="muted" role="status" aria-label="Runs loaded">
+          {pages.runs.length.toLocaleString()} run{pages.runs.length === 1 ? "" : "s"}{pages.hasMore ? " loaded, more as you scroll" : ""}
+          {picked.size > 0 && ` · ${picked.size} chosen`}
+        </span>
+        <button type="button" disabled={picked.size < 2} onClick={() => setComparing(true)}>Compare {picked.size > 1 ? picked.size : ""} runs</button>
+        {picked.size > 0 && <button type="button" className="secondary" onClick={() => { setPicked(new Map()); setComparing(false); }}>Clear choice</button>}
       </div>
-    </div>
+      <RunsTable runs={pages.runs} hasMore={pages.hasMore} loading={pages.loading} paramKeys={paramKeys} metricKeys={metricKeys}
+        orderBy={applied.orderBy} onSort={sort} picked={picked} onPick={pick} openId={opened?.id} onOpen={setOpened}
+        onNearEnd={pages.loadMore} queryKey={`${experimentId}\n${applied.filter}\n${applied.orderBy}`} />
+      {comparing && pickedRuns.length >= 2 && <RunCompare runs={pickedRuns} onClose={() => setComparing(false)} />}
+      {opened && <RunDetail run={opened} />}
+    </>
   );
 }

@@ -1,0 +1,101 @@
+// Helpers shared by the runs table, a run's detail and the comparison view.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Run } from "../../api";
+import { api } from "../../store";
+
+/** Points asked for per chart line: the server downsamples longer series with LTTB, so a 1,000,000-point metric
+ *  arrives as this many points and Chart.js never sees more. */
+export const chartPoints = 500;
+/** Runs asked for per page while scrolling through an experiment. */
+export const pageSize = 200;
+
+export function metricText(run: Run, key: string): string {
+  const metric = run.metrics.find((m) => m.key === key);
+  if (!metric) return "";
+  return metric.nonfinite ?? (metric.value === null ? "" : Number(metric.value.toPrecision(6)).toString());
+}
+
+/** A run's name for legends: its name, with the id's start when another chosen run has the same name. */
+export function runLabels(runs: Run[]): Map<string, string> {
+  const counts = new Map<string, number>();
+  for (const run of runs) counts.set(run.name, (counts.get(run.name) ?? 0) + 1);
+  return new Map(runs.map((r) => [r.id, (counts.get(r.name) ?? 0) > 1 ? `${r.name} (${r.id.slice(-6)})` : r.name]));
+}
+
+/** A sortable column: its `order_by` name in MLflow's grammar (keys quoted with backticks). */
+export interface Column { id: string; label: string; orderBy: string; kind: "attribute" | "param" | "metric" }
+
+export const attributeColumns: Column[] = [
+  { id: "name", label: "Run", orderBy: "attributes.run_name", kind: "attribute" },
+  { id: "status", label: "Status", orderBy: "attributes.status", kind: "attribute" },
+  { id: "start", label: "Started", orderBy: "attributes.start_time", kind: "attribute" },
+];
+
+export function paramColumn(key: string): Column {
+  return { id: `p-${key}`, label: key, orderBy: `params.\`${key}\``, kind: "param" };
+}
+
+export function metricColumn(key: string): Column {
+  return { id: `m-${key}`, label: key, orderBy: `metrics.\`${key}\``, kind: "metric" };
+}
+
+function normalized(name: string): string {
+  return name.replace(/`/g, "").replace(/^attributes\./i, "").replace(/^(run_name|name)$/i, "run_name")
+    .replace(/^(start_time|created)$/i, "start_time").toLowerCase();
+}
+
+/** How an applied `order_by` text sorts `column`: "ascending", "descending" or "none" (for aria-sort). */
+export function sortOf(orderBy: string, column: Column): "ascending" | "descending" | "none" {
+  const match = /^(.*?)(?:\s+(ASC|DESC))?$/i.exec(orderBy.trim());
+  if (!match || !match[1] || normalized(match[1]) !== normalized(column.orderBy)) return "none";
+  return match[2]?.toUpperCase() === "DESC" ? "descending" : "ascending";
+}
+
+/** The next `order_by` after clicking a column's header: metrics start highest first, the rest A→Z; a second click flips. */
+export function nextSort(orderBy: string, column: Column): string {
+  const now = sortOf(orderBy, column);
+  const descending = now === "none" ? column.kind === "metric" || column.id === "start" : now === "ascending";
+  return `${column.orderBy} ${descending ? "DESC" : "ASC"}`;
+}
+
+export interface RunPages { runs: Run[]; hasMore: boolean; loading: boolean; problem: string | null; loadMore: () => void }
+
+/** An experiment's runs as the server filters and orders them, a page at a time: the first page on a new query,
+ *  the next ones when `loadMore` is called (the table calls it when scrolled near the end). A new query keeps the
+ *  old rows on screen until its first page arrives; answers to superseded queries are dropped. */
+export function useRunPages(experimentId: string, filter: string, orderBy: string): RunPages {
+  const [runs, setRuns] = useState<Run[]>([]);
+  const [next, setNext] = useState<string | undefined>();
+  const [loading, setLoading] = useState(true);
+  const [problem, setProblem] = useState<string | null>(null);
+  const generation = useRef(0);
+
+  useEffect(() => {
+    const mine = ++generation.current;
+    setLoading(true);
+    setProblem(null);
+    api.runs(experimentId, filter, orderBy, undefined, pageSize).then((page) => {
+      if (mine !== generation.current) return;
+      setRuns(page.items);
+      setNext(page.next_cursor);
+    }).catch((error) => {
+      if (mine !== generation.current) return;
+      setProblem(error instanceof Error ? error.message : String(error));
+    }).finally(() => { if (mine === generation.current) setLoading(false); });
+  }, [experimentId, filter, orderBy]);
+
+  const loadMore = useCallback(() => {
+    if (loading || !next) return;
+    const mine = generation.current;
+    setLoading(true);
+    api.runs(experimentId, filter, orderBy, next, pageSize).then((page) => {
+      if (mine !== generation.current) return;
+      setRuns((before) => [...before, ...page.items]);
+      setNext(page.next_cursor);
+    }).catch((error) => {
+      if (mine === generation.current) setProblem(error instanceof Error ? error.message : String(error));
+    }).finally(() => { if (mine === generation.current) setLoading(false); });
+  }, [experimentId, filter, orderBy, next, loading]);
+
+  return { runs, hasMore: next !== undefined, loading, problem, loadMore };
+}
