@@ -18,6 +18,9 @@ export interface Experiment { id: string; project_id: string; name: string; desc
 export interface MetricValue { key: string; value: number | null; nonfinite?: string; step: number; timestamp: number }
 export interface Run { id: string; experiment_id: string; name: string; user?: string; status: string; start_time: number; end_time?: number; lifecycle_stage: string; artifact_uri: string; params: Record<string, string>; tags: Record<string, string>; metrics: MetricValue[] }
 export interface MetricSeries { key: string; total_points: number; points: MetricValue[] }
+export interface GpuSample { index: number; utilization_percent: number; memory_used_mib: number; memory_total_mib: number }
+export interface JobUsage { cpu_seconds: number; memory_bytes: number; processes: number; gpus?: GpuSample[] }
+export interface JobMetrics { job_id: string; status: string; metrics: Record<string, { step: number; value: number }[]>; gpu_hours: number; cost_actual: number; runtime_seconds?: number; resources?: JobUsage }
 export interface Model { id: string; project_id: string; name: string; description: string; latest_version: number; tags: Record<string, string>; aliases: Record<string, string>; created_at: string; updated_at: string }
 export interface ModelVersion { id: string; version: number; description?: string; source: string; storage_path: string; status: string; stage: string; tags: Record<string, string>; aliases: string[]; run_id?: string; experiment_id?: string; logged_model_id?: string; training_job_id?: string; dataset_version_id?: string; created_at: string }
 export interface ModelDetail { model: Model; versions: ModelVersion[] }
@@ -140,6 +143,7 @@ export class Api {
   job(id: string) { return this.request<TrainingJob>("GET", `/api/v1/training/jobs/${enc(id)}`); }
   submitJob(body: JobSubmission) { return this.request<TrainingJob>("POST", "/api/v1/training/jobs", body); }
   stopJob(id: string) { return this.request<TrainingJob>("POST", `/api/v1/training/jobs/${enc(id)}/stop`, {}); }
+  jobMetrics(id: string) { return this.request<JobMetrics>("GET", `/api/v1/training/jobs/${enc(id)}/metrics`); }
   gpuNodes() { return this.request<Page<GpuNode>>("GET", "/api/v1/resources/gpu"); }
   quotas(orgId?: string) { return this.request<{ items: Quota[] }>("GET", `/api/v1/resources/quota${orgId ? `?org_id=${enc(orgId)}` : ""}`); }
   setQuota(body: QuotaSet) { return this.request<Quota>("PUT", "/api/v1/resources/quota", body); }

@@ -1,7 +1,8 @@
 import { FormEvent, useEffect, useRef, useState } from "react";
-import { GpuNode, TrainingJob } from "../api";
+import { GpuNode, JobMetrics, TrainingJob } from "../api";
 import { api, showError, showInfo, useStore } from "../store";
 import { when } from "../components/Form";
+import { MetricChart, palette } from "../components/Charts";
 
 const finalStates = ["succeeded", "failed", "cancelled"];
 
@@ -13,6 +14,8 @@ export function JobsPage() {
   const [nodes, setNodes] = useState<GpuNode[]>([]);
   const [selected, setSelected] = useState<TrainingJob | null>(null);
   const [log, setLog] = useState<string[]>([]);
+  const [usage, setUsage] = useState<JobMetrics | null>(null);
+  const lastUsage = useRef(0);
   const [form, setForm] = useState({ name: "", entrypoint: "", gpuType: "", gpus: 1, priority: "normal" });
   const follow = useRef<AbortController | null>(null);
 
@@ -30,9 +33,18 @@ export function JobsPage() {
     follow.current = controller;
     setSelected(job);
     setLog([]);
-    api.followLog(job.id, (lines) => setLog((before) => [...before, ...lines]), controller.signal)
-      .then(() => { api.job(job.id).then(setSelected).catch(showError); reload(); })
+    setUsage(null);
+    loadUsage(job.id, true);
+    // Usage and metrics are re-read as the log moves (at most every 2 s), and once more when the job ends.
+    api.followLog(job.id, (lines) => { setLog((before) => [...before, ...lines]); loadUsage(job.id, false); }, controller.signal)
+      .then(() => { api.job(job.id).then(setSelected).catch(showError); loadUsage(job.id, true); reload(); })
       .catch((error) => { if (!controller.signal.aborted) showError(error); });
+  }
+
+  function loadUsage(jobId: string, now: boolean) {
+    if (!now && Date.now() - lastUsage.current < 2000) return;
+    lastUsage.current = Date.now();
+    api.jobMetrics(jobId).then(setUsage).catch(showError);
   }
 
   async function submit(event: FormEvent) {
@@ -108,8 +120,36 @@ export function JobsPage() {
             {` · ${selected.gpu_hours.toFixed(4)} GPU-hours`}</p>
           {!finalStates.includes(selected.status) && <button type="button" onClick={() => stop(selected)}>Stop</button>}
           <pre className="log" aria-label="Job log" aria-live="polite">{log.join("\n")}</pre>
+          {usage && <JobUsagePanel usage={usage} />}
         </>
       )}
     </section>
+  );
+}
+
+/** What the job uses now (while it runs on the local executor) and the metrics it printed as `aitip.metric` lines. */
+function JobUsagePanel({ usage }: { usage: JobMetrics }) {
+  const keys = Object.keys(usage.metrics).sort();
+  const r = usage.resources;
+  return (
+    <div aria-label="Job resources and metrics">
+      <h3>Resources</h3>
+      <table className="table" aria-label="Job resources">
+        <tbody>
+          <tr><th>Runtime</th><td>{usage.runtime_seconds !== undefined ? `${usage.runtime_seconds.toFixed(1)} s` : "—"}</td></tr>
+          <tr><th>GPU-hours / cost</th><td>{usage.gpu_hours.toFixed(4)} / {usage.cost_actual.toFixed(4)}</td></tr>
+          <tr><th>CPU time</th><td>{r ? `${r.cpu_seconds.toFixed(1)} s` : "— (not running)"}</td></tr>
+          <tr><th>Memory</th><td>{r ? `${(r.memory_bytes / 1048576).toFixed(1)} MiB in ${r.processes} process${r.processes === 1 ? "" : "es"}` : "—"}</td></tr>
+          {(r?.gpus ?? []).map((g) => (
+            <tr key={g.index}><th>GPU {g.index}</th><td>{g.utilization_percent}% · {g.memory_used_mib} / {g.memory_total_mib} MiB</td></tr>
+          ))}
+        </tbody>
+      </table>
+      {keys.length > 0 && <h3>Metrics</h3>}
+      {keys.map((key, index) => (
+        <MetricChart key={key} title={key} series={[{ label: key, color: palette[index % palette.length],
+          points: usage.metrics[key].map((p) => ({ key, value: p.value, step: p.step, timestamp: 0 })) }]} />
+      ))}
+    </div>
   );
 }
