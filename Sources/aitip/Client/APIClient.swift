@@ -107,6 +107,11 @@ struct APIClient {
     func stream(_ path: String, query: [String: String?], accept: String, onChunk: (Data) throws -> Void) async throws {
         var request = try makeRequest(.GET, path, query: query)
         request.headers.replaceOrAdd(name: "Accept", value: accept)
+        for try await buffer in try await openStream(request).body { try onChunk(Data(buffer: buffer)) }
+    }
+
+    /// Sends a request whose answer is read as it arrives (no time limit); a non-2xx answer becomes its problem.
+    func openStream(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         let response: HTTPClientResponse
         do {
             response = try await HTTPClient.shared.execute(request, deadline: .distantFuture)
@@ -117,7 +122,7 @@ struct APIClient {
             let buffer = try await response.body.collect(upTo: 1024 * 1024)
             throw Self.problem(status: Int(response.status.code), data: Data(buffer: buffer))
         }
-        for try await buffer in response.body { try onChunk(Data(buffer: buffer)) }
+        return response
     }
 
     func makeRequest(_ method: HTTPMethod, _ path: String, query: [String: String?]) throws -> HTTPClientRequest {

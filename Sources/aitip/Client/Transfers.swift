@@ -32,16 +32,7 @@ extension APIClient {
     func download(_ path: String, query: [String: String?], to file: URL, progress: @escaping @Sendable (Int) -> Void) async throws -> String {
         var request = try makeRequest(.GET, path, query: query)
         request.headers.replaceOrAdd(name: "Accept", value: "application/octet-stream, application/problem+json")
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, deadline: .distantFuture)
-        } catch {
-            throw CLIError(message: "Cannot reach \(server): \(error)", exitCode: 4)
-        }
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let buffer = try await response.body.collect(upTo: 1 << 20)
-            throw Self.problem(status: Int(response.status.code), data: Data(buffer: buffer))
-        }
+        let response = try await openStream(request)
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).aitip-part")
         guard FileManager.default.createFile(atPath: partial.path, contents: nil), let handle = FileHandle(forWritingAtPath: partial.path) else {

@@ -57,14 +57,13 @@ struct DatasetsCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A dataset, or one version with its files (--version).")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Project id (when naming the dataset).") var project: String?
+        @OptionGroup var reference: DatasetReference
         @Option(help: "Show this version and its files.") var version: String?
-        @Argument(help: "Dataset id or name.") var dataset: String
 
         func run() async throws {
             try await runClient {
                 var client = try APIClient(server: options.server)
-                let id = try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+                let id = try await reference.id(&client)
                 guard let version else {
                     try Output.print(try await client.send(.GET, "/api/v1/datasets/\(id)"), format: options.output,
                                      columns: ["id", "name", "format", "version", "size_bytes", "num_rows", "checksum", "storage_path", "tags"])
@@ -86,7 +85,7 @@ struct DatasetsCommand: AsyncParsableCommand {
             abstract: "Upload a file, a directory or an archive (.tar, .tar.gz, .tgz) as a new version.",
             discussion: "Paths in the version are relative to the directory (or the archive's root); a single file keeps its name.")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Project id (when naming the dataset).") var project: String?
+        @OptionGroup var reference: DatasetReference
         @Option(help: "Name of the new version.") var version: String
         @Option(help: "What changed.") var changes: String?
         @Option(help: "Start from this version's files (the pushed files are added or replace same-path files).") var base: String?
@@ -94,7 +93,6 @@ struct DatasetsCommand: AsyncParsableCommand {
         @Option(help: "Id of a dataset version this one was made from (repeatable); recorded in the lineage.") var derivedFrom: [String] = []
         @Option(help: "How it was made from --derived-from, as a JSON object (script, parameters, …).") var transformation: String?
         @Flag(help: "Upload an archive as one file instead of its contents.") var keepArchive = false
-        @Argument(help: "Dataset id or name.") var dataset: String
         @Argument(help: "File, directory or archive.") var path: String
 
         func run() async throws {
@@ -108,7 +106,7 @@ struct DatasetsCommand: AsyncParsableCommand {
                     transform = object
                 }
                 var client = try APIClient(server: options.server)
-                let id = try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+                let id = try await reference.id(&client)
                 let (files, cleanup) = try LocalFiles.collect(path, extractArchives: !keepArchive)
                 defer { cleanup() }
                 guard !files.isEmpty else { throw CLIError(message: "\(path) holds no files", exitCode: 2) }
@@ -144,16 +142,15 @@ struct DatasetsCommand: AsyncParsableCommand {
     struct Pull: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a version (or one file of it), verifying every sha256.")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Project id (when naming the dataset).") var project: String?
+        @OptionGroup var reference: DatasetReference
         @Option(help: "Version (default: the latest).") var version: String?
         @Option(help: "Only this file of the version.") var path: String?
         @Option(help: "Directory to write into (default: ./NAME-VERSION).") var dir: String?
-        @Argument(help: "Dataset id or name.") var dataset: String
 
         func run() async throws {
             try await runClient {
                 var client = try APIClient(server: options.server)
-                let id = try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+                let id = try await reference.id(&client)
                 let shown = try await client.send(.GET, "/api/v1/datasets/\(id)") as? [String: Any] ?? [:]
                 guard let version = version ?? shown["version"] as? String else { throw CLIError(message: "The dataset has no versions yet", exitCode: 1) }
                 let directory = URL(fileURLWithPath: dir ?? "\(shown["name"] as? String ?? id)-\(version)").standardizedFileURL
@@ -190,13 +187,12 @@ struct DatasetsCommand: AsyncParsableCommand {
     struct Versions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Versions of a dataset, newest first.")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Project id (when naming the dataset).") var project: String?
-        @Argument(help: "Dataset id or name.") var dataset: String
+        @OptionGroup var reference: DatasetReference
 
         func run() async throws {
             try await runClient {
                 var client = try APIClient(server: options.server)
-                let id = try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+                let id = try await reference.id(&client)
                 try Output.print(try await client.send(.GET, "/api/v1/datasets/\(id)/versions", query: ["limit": "500"]), format: options.output,
                                  columns: ["version", "file_count", "size_bytes", "num_rows", "checksum", "created_at", "changes"])
             }
@@ -207,16 +203,15 @@ struct DatasetsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "What a version was made from (upstream) and what depends on it (downstream).")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Project id (when naming the dataset).") var project: String?
+        @OptionGroup var reference: DatasetReference
         @Option(help: "Version (default: every version).") var version: String?
         @Option(help: "upstream, downstream or both.") var direction: String = "both"
         @Option(help: "Edges to follow, 1-10.") var depth: Int = 3
-        @Argument(help: "Dataset id or name.") var dataset: String
 
         func run() async throws {
             try await runClient {
                 var client = try APIClient(server: options.server)
-                let id = try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+                let id = try await reference.id(&client)
                 let graph = try await client.send(.GET, "/api/v1/datasets/\(id)/lineage",
                                                   query: ["version": version, "direction": direction, "depth": String(depth)])
                 guard options.output == .table, let object = graph as? [String: Any] else {
@@ -239,13 +234,12 @@ struct DatasetsCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a dataset with all its versions and the files no other dataset uses.")
         @OptionGroup var options: ClientOptions
-        @Option(help: "Project id (when naming the dataset).") var project: String?
-        @Argument(help: "Dataset id or name.") var dataset: String
+        @OptionGroup var reference: DatasetReference
 
         func run() async throws {
             try await runClient {
                 var client = try APIClient(server: options.server)
-                let id = try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+                let id = try await reference.id(&client)
                 _ = try await client.send(.DELETE, "/api/v1/datasets/\(id)")
                 print("Deleted dataset \(id)")
             }
@@ -301,6 +295,16 @@ struct DatasetsCommand: AsyncParsableCommand {
             }
         }
         return true
+    }
+}
+
+/// The dataset a command works on: an id, or a name with --project.
+struct DatasetReference: ParsableArguments {
+    @Option(help: "Project id (when naming the dataset).") var project: String?
+    @Argument(help: "Dataset id or name.") var dataset: String
+
+    func id(_ client: inout APIClient) async throws -> String {
+        try await DatasetsCommand.resolve(dataset, project: project, client: &client)
     }
 }
 
