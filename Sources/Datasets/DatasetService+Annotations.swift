@@ -129,7 +129,8 @@ extension DatasetService {
                 throw AppError.conflict("Version '\(name)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
             }
             let baseName = base ?? dataset.version
-            let baseVersion = try await baseName.asyncMap { try await version(named: $0, of: dataset, on: sql) }
+            var baseVersion: DatasetVersion?
+            if let baseName { baseVersion = try await version(named: baseName, of: dataset, on: sql) }
             var versionNames: [UUID: String] = [:]
             for row in try await sql.select().columns("id", "version").from("dataset_versions").where("dataset_id", .equal, dataset.id).all() {
                 versionNames[try row.uuid("id", text: sql.storesUUIDsAsText)] = try row.decode(column: "version", as: String.self)
@@ -186,12 +187,5 @@ extension JSONEncoder {
         let encoder = JSONEncoder.sorted
         encoder.dateEncodingStrategy = .iso8601
         return encoder
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

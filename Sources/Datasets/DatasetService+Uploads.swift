@@ -188,12 +188,12 @@ extension DatasetService {
                 profiler?.feed(bytes)
             }
         }
-        return (Manifest.hex(hasher.finalize()), profiler?.finish())
+        return (hasher.finalize().hexString, profiler?.finish())
     }
 
     /// Stores content made on the server (an annotation export) as a blob, like a finished upload.
     func storeBlob(_ data: Data, orgId: UUID, projectId: UUID, path: String, on sql: any SQLDatabase) async throws -> DatasetFile {
-        let digest = Manifest.hex(SHA256.hash(data: data))
+        let digest = SHA256.hash(data: data).hexString
         if try await blobs(orgId: orgId, hashes: [digest], on: sql)[digest] == nil {
             try await checkQuota(orgId: orgId, projectId: projectId, adding: Int64(data.count), excluding: nil, on: sql)
             var profiler = DataProfiler.forPath(path)
@@ -245,9 +245,11 @@ extension DatasetService {
         (configuration.uploadDirectory as NSString).appendingPathComponent("\(id.lowercasedString).part")
     }
 
-    /// Uploads past their lifetime lose their bytes and their session.
+    /// Uploads past their lifetime lose their bytes and their session. Looked for at most once a minute, so
+    /// starting uploads does not scan the table every time.
     private func discardExpiredUploads() async throws {
         let now = nowMs
+        guard await writers.sweepDue(at: now) else { return }
         let expired = try await database.transaction { sql -> [UUID] in
             let ids = try await sql.select().column("id").from("dataset_uploads").where("expires_ms", .lessThan, now).limit(1_000).all()
                 .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
@@ -259,9 +261,17 @@ extension DatasetService {
 }
 
 /// Upload ids with a request writing to them now: one writer per upload, so two clients cannot interleave bytes.
+/// Also remembers when expired uploads were last looked for.
 actor UploadWriters {
     private var busy = Set<UUID>()
+    private var lastSweepMs: Int64?
 
     func acquire(_ id: UUID) -> Bool { busy.insert(id).inserted }
     func release(_ id: UUID) { busy.remove(id) }
+
+    func sweepDue(at ms: Int64) -> Bool {
+        if let last = lastSweepMs, ms - last < 60_000 { return false }
+        lastSweepMs = ms
+        return true
+    }
 }

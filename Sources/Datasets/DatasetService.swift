@@ -428,11 +428,10 @@ public struct DatasetService: Sendable {
     }
 
     func projectScope(_ projectId: UUID, principal: Principal, permission: Permission) async throws -> ProjectScope {
-        guard let row = try await database.read({ sql in
-            try await sql.select().columns("id", "org_id").from("projects").where("id", .equal, projectId).first()
-        }) else { throw AppError.notFound("Project") }
-        let orgId = try row.uuid("org_id", text: database.dialect == .sqlite)
-        guard principal.visibleOrgIds.contains(orgId) else { throw AppError.notFound("Project") }
+        guard let orgId = try await database.read({ sql in
+            try await sql.select().column("org_id").from("projects").where("id", .equal, projectId).first()
+                .map { try $0.uuid("org_id", text: sql.storesUUIDsAsText) }
+        }), principal.visibleOrgIds.contains(orgId) else { throw AppError.notFound("Project") }
         try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: orgId, projectId: projectId))
         return ProjectScope(orgId: orgId, projectId: projectId)
     }

@@ -34,11 +34,7 @@ public enum Manifest {
         for file in files.sorted(by: { $0.path < $1.path }) {
             hasher.update(data: Data("\(file.sha256)  \(file.sizeBytes)  \(file.path)\n".utf8))
         }
-        return hex(hasher.finalize())
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hexString
     }
 }
 

@@ -71,7 +71,7 @@ final class DownloadReader: @unchecked Sendable {
                 }
                 body = nil
                 guard received == file.sizeBytes else { throw corrupt(file, "is shorter than its manifest says") }
-                guard Manifest.hex(hasher.finalize()) == file.sha256 else { throw corrupt(file, "does not match its sha256") }
+                guard hasher.finalize().hexString == file.sha256 else { throw corrupt(file, "does not match its sha256") }
                 phase = .padding
             case .padding:
                 let size = files[index].sizeBytes

@@ -79,7 +79,7 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func put(_ key: ObjectKey, data: Data) async throws {
-        let response = try await send(.PUT, key: key, body: ByteBuffer(bytes: data), payloadHash: SigV4.hex(SHA256.hash(data: data)))
+        let response = try await send(.PUT, key: key, body: ByteBuffer(bytes: data), payloadHash: SHA256.hash(data: data).hexString)
         guard response.status == .ok else { throw try await failure(response, doing: "store '\(key)'") }
     }
 
@@ -154,7 +154,7 @@ public struct S3ObjectStore: ObjectStore {
             }.joined() + "</CompleteMultipartUpload>"
             let body = Data(manifest.utf8)
             let completed = try await send(.POST, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(bytes: body),
-                                           payloadHash: SigV4.hex(SHA256.hash(data: body)))
+                                           payloadHash: SHA256.hash(data: body).hexString)
             // S3 may answer 200 and still report an error in the body.
             let answer = String(buffer: try await completed.body.collect(upTo: 1 << 20))
             guard completed.status == .ok, !answer.contains("<Error>") else {

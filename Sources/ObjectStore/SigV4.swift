@@ -1,3 +1,4 @@
+import AITIPCore
 import Crypto
 import Foundation
 
@@ -16,7 +17,7 @@ public struct SigV4: Sendable {
         self.service = service
     }
 
-    public static let emptyPayloadHash = hex(SHA256.hash(data: Data()))
+    public static let emptyPayloadHash = SHA256.hash(data: Data()).hexString
     public static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
     /// The headers to add to a request: `x-amz-date`, `x-amz-content-sha256` and `Authorization`. `headers` are
@@ -55,12 +56,12 @@ public struct SigV4: Sendable {
     }
 
     private func signature(canonicalRequest: String, timestamp: String, scope: String, day: String) -> String {
-        let toSign = ["AWS4-HMAC-SHA256", timestamp, scope, Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
+        let toSign = ["AWS4-HMAC-SHA256", timestamp, scope, SHA256.hash(data: Data(canonicalRequest.utf8)).hexString].joined(separator: "\n")
         var key = SymmetricKey(data: Data("AWS4\(secretKey)".utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: key))
+        return HMAC<SHA256>.authenticationCode(for: Data(toSign.utf8), using: key).hexString
     }
 
     /// `k=v` pairs, both URI-encoded, sorted by key then value, joined by '&'.
@@ -96,15 +97,5 @@ public struct SigV4: Sendable {
         gmtime_r(&seconds, &parts)
         let day = String(format: "%04d%02d%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
         return (day + String(format: "T%02d%02d%02dZ", Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)), day)
-    }
-
-    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

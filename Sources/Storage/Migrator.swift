@@ -101,6 +101,6 @@ public struct Migrator: Sendable {
 
     static func checksum(_ migration: Migration, types: ColumnTypes) -> String {
         let text = migration.statements(types).joined(separator: ";\n")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).hexString
     }
 }

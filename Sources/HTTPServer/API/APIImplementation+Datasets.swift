@@ -84,7 +84,8 @@ extension APIImplementation {
                                                    path: input.query.path, caller: caller)
         let name = download.single ? String(download.files[0].path.split(separator: "/").last ?? "file")
             : "\(download.dataset.name)-\(download.version.version).tar"
-        let safeName = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0 != "\"" && $0 != "\\" ? Character($0) : "_" })
+        // Plain ASCII without quotes, backslashes or '%' (ContentDispositionMiddleware undoes the runtime's percent-encoding).
+        let safeName = String(name.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && !"\"\\%".unicodeScalars.contains($0) ? Character($0) : "_" })
         return .ok(.init(headers: .init(xChecksumSha256: download.single ? download.files[0].sha256 : nil,
                                         contentDisposition: "attachment; filename=\"\(safeName)\""),
                          body: .binary(HTTPBody(download.chunks(), length: .known(download.contentLength), iterationBehavior: .single))))

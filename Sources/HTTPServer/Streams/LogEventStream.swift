@@ -64,7 +64,7 @@ actor LogEventStream {
                 }
             }
             let before = offset
-            await logs.waitForData(workloadId, beyond: before)
+            await logs.waitForData(workloadId, beyond: before, seen: slice.generation)
             if try await logs.read(workloadId, from: offset, limit: 1).data.isEmpty {
                 return ArraySlice(Data((framing == .webSocket ? Self.message(["type": "keepalive"]) : ": keep-alive\n\n").utf8))
             }

@@ -51,20 +51,11 @@ public enum LogWebSocket {
 
     /// The job id and resume offset of `/ws/training/{job_id}/logs?offset=N`.
     static func route(_ path: String) -> (UUID, Int64)? {
-        let (route, query) = path.split(separator: "?", maxSplits: 1).map(String.init).pairOrSingle
-        let segments = route.split(separator: "/")
+        guard let components = URLComponents(string: path) else { return nil }
+        let segments = components.path.split(separator: "/")
         guard segments.count == 4, segments[0] == "ws", segments[1] == "training", segments[3] == "logs",
               let id = UUID(uuidString: String(segments[2])) else { return nil }
-        let offset = query.flatMap { query in
-            query.split(separator: "&").compactMap { pair -> Int64? in
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                return parts.count == 2 && parts[0] == "offset" ? Int64(parts[1]) : nil
-            }.first
-        } ?? 0
+        let offset = components.queryItems?.first { $0.name == "offset" }?.value.flatMap { Int64($0) } ?? 0
         return (id, max(0, offset))
     }
-}
-
-private extension Array where Element == String {
-    var pairOrSingle: (String, String?) { (first ?? "", count > 1 ? self[1] : nil) }
 }

@@ -53,7 +53,7 @@ public enum SecretToken {
     }
 
     public static func sha256(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(text.utf8)).hexString
     }
 
     public static func newAPIKey() -> String { apiKeyPrefix + random() }

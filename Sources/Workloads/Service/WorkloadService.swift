@@ -333,7 +333,7 @@ public struct WorkloadService: Sendable {
         guard data.count >= 18, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else {
             throw AppError.badRequest("The code package must be a gzip-compressed tar archive (.tar.gz)")
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: data).hexString
         let key = try Self.codeKey(digest)
         if try await objects.size(key) == nil { try await objects.put(key, data: data) }
         try await database.transaction { sql in

@@ -31,6 +31,9 @@ public actor LogHub {
     let store: any ObjectStore
     let flushBytes: Int
     private var live: [UUID: Live] = [:]
+    /// Counts the wakes of each workload's readers: a reader that saw generation N before deciding to wait returns at
+    /// once if a wake came in between, so no wake (the log closing, the job ending) can be missed.
+    private var generations: [UUID: Int] = [:]
     private var indexes: [UUID: [Chunk]] = [:]
     private var waiters: [UUID: [CheckedContinuation<Void, Never>]] = [:]
 
@@ -110,10 +113,19 @@ public actor LogHub {
         public var nextOffset: Int64
         /// The log is being written now (an attempt is running).
         public var live: Bool
+        /// Pass to `waitForData(_:beyond:seen:)`.
+        public var generation: Int = 0
     }
 
     /// Up to `limit` bytes from `offset`.
     public func read(_ workloadId: UUID, from offset: Int64, limit: Int = 1 << 20) async throws -> Slice {
+        let generation = generations[workloadId, default: 0]
+        var slice = try await readBytes(workloadId, from: offset, limit: limit)
+        slice.generation = generation
+        return slice
+    }
+
+    private func readBytes(_ workloadId: UUID, from offset: Int64, limit: Int) async throws -> Slice {
         if let state = live[workloadId] {
             if let flushing = state.flushing, offset >= flushing.offset, offset < flushing.offset + Int64(flushing.data.count) {
                 let data = Self.slice(flushing.data, from: offset - flushing.offset, limit: limit)
@@ -135,7 +147,8 @@ public actor LogHub {
 
     /// Returns when the log has bytes past `offset`, the log opens or closes, or `wakeAll` is called (the engine does
     /// every few seconds, so idle streams can send keep-alives and notice a gone client).
-    public func waitForData(_ workloadId: UUID, beyond offset: Int64) async {
+    public func waitForData(_ workloadId: UUID, beyond offset: Int64, seen generation: Int) async {
+        if generations[workloadId, default: 0] != generation { return }
         if let state = live[workloadId], state.memoryOffset + Int64(state.memory.count) > offset { return }
         await withCheckedContinuation { continuation in
             waiters[workloadId, default: []].append(continuation)
@@ -163,6 +176,7 @@ public actor LogHub {
     }
 
     private func wake(_ workloadId: UUID) {
+        generations[workloadId, default: 0] += 1
         guard let waiting = waiters.removeValue(forKey: workloadId) else { return }
         for continuation in waiting { continuation.resume() }
     }

@@ -1,3 +1,4 @@
+import AITIPCore
 import AsyncHTTPClient
 import Crypto
 import Foundation
@@ -51,7 +52,7 @@ extension APIClient {
             try? FileManager.default.removeItem(at: partial)
             throw CLIError(message: "The download of \(file.lastPathComponent) broke off: \(error)", exitCode: 4)
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hexString
         _ = try? FileManager.default.removeItem(at: file)
         try FileManager.default.moveItem(at: partial, to: file)
         return digest

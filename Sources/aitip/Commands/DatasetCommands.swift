@@ -1,3 +1,4 @@
+import AITIPCore
 import ArgumentParser
 import Crypto
 import Foundation
@@ -365,7 +366,7 @@ enum LocalFiles {
         defer { try? handle.close() }
         var hasher = SHA256()
         while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hexString
     }
 
     /// Where a manifest path lands under `directory`; a path that would leave it is refused (a server is not trusted).
