@@ -15,10 +15,11 @@ import Tracking
 import Training
 import Workloads
 
-/// Every migration of every module, in order. Numbers are global; append only.
+/// Every migration of every module, in version order. Numbers are global (a module's later migration takes the next
+/// free number, wherever its earlier ones are); append only.
 public enum AllMigrations {
-    public static let list: [Migration] = IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
-        + DatasetMigrations.all
+    public static let list: [Migration] = (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
+        + DatasetMigrations.all).sorted { $0.version < $1.version }
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.

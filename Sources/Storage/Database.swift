@@ -57,7 +57,7 @@ public final class Database: Sendable {
                 pool: EventLoopGroupConnectionPool(source: PostgresConnectionSource(sqlConfiguration: configuration),
                                                    maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
                                                    logger: logger, on: eventLoopGroup),
-                makeSQL: { $0.sql(queryLogLevel: .trace) }
+                makeSQL: { PostgresFastSQLDatabase(connection: $0, queryLogLevel: .trace) }
             )
         }
     }

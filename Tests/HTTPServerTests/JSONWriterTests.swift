@@ -4,9 +4,9 @@ import Testing
 
 @Suite("JSON writer")
 struct JSONWriterTests {
-    @Test("nesting, commas, escapes and MLflow's non-finite numbers parse back as written")
+    @Test("nesting, commas, escapes and MLflow's non-finite numbers parse back as written, the buffer growing as it fills")
     func roundTrip() throws {
-        var writer = JSONWriter()
+        var writer = JSONWriter(capacity: 0)
         writer.object { w in
             w.field("plain", "abc")
             w.field("tricky", "quote \" slash \\ newline \n tab \t bell \u{07} ünïcode ✓")
@@ -22,8 +22,10 @@ struct JSONWriterTests {
             w.object { w in w.key("list"); w.array([1, 2]) { w, n in w.object { w in w.field("n", Int64(n)) } } }
             w.key("raw")
             w.raw("[1,{\"a\":true}]")
+            w.key("steps")
+            w.array([Int64(9), 10, 99, 100, 1_700_000_000_000, -1]) { w, step in w.number(step) }
         }
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(writer.bytes)) as? [String: Any])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(writer.text.utf8)) as? [String: Any])
         #expect(object["plain"] as? String == "abc")
         #expect(object["tricky"] as? String == "quote \" slash \\ newline \n tab \t bell \u{07} ünïcode ✓")
         #expect((object["big"] as? NSNumber)?.int64Value == Int64.max)
@@ -35,5 +37,8 @@ struct JSONWriterTests {
         #expect((object["empty"] as? [Any])?.isEmpty == true)
         #expect(((object["nested"] as? [String: Any])?["list"] as? [[String: Any]])?.count == 2)
         #expect((object["raw"] as? [Any])?.count == 2)
+        #expect((object["steps"] as? [NSNumber])?.map(\.int64Value) == [9, 10, 99, 100, 1_700_000_000_000, -1])
+        let body = writer.byteBuffer()
+        #expect(body.readableBytes > 64)
     }
 }

@@ -240,14 +240,28 @@ struct MLflowHandlers: Sendable {
         let page = try await tracking.metricHistory(run: try call.runId(), key: try call.requiredString("metric_key"),
                                                     maxResults: try call.int("max_results", default: 25_000), pageToken: call.string("page_token"),
                                                     caller: call.caller)
-        return MLflowResponse.write(capacity: 80 * page.points.count + 64) { w in
-            w.object { w in
-                w.key("metrics")
-                w.array(page.points) { w, point in MLWrite.metric(&w, point) }
-                w.field("next_page_token", page.nextPageToken)
+        // Streamed in pieces: the client reads the first points while the rest are written, and no buffer the size of
+        // the whole history (≈ 80 bytes a point) is allocated and faulted in for every request.
+        let body = ResponseBody { writer in
+            var json = JSONWriter(capacity: Self.historyPieceBytes + 1_024)
+            json.beginObject()
+            json.key("metrics")
+            json.beginArray()
+            for point in page.points {
+                MLWrite.metric(&json, point)
+                if json.pendingBytes >= Self.historyPieceBytes { try await writer.write(json.takeWritten()) }
             }
+            json.endArray()
+            json.field("next_page_token", page.nextPageToken)
+            json.endObject()
+            try await writer.write(json.takeWritten())
+            try await writer.finish(nil)
         }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
     }
+
+    /// Below glibc's mmap threshold, so pieces come from (and return to) the heap instead of fresh pages.
+    static let historyPieceBytes = 64 * 1_024
 
     // MARK: logged models
 

@@ -229,7 +229,7 @@ enum MLflowResponse {
     static func write(capacity: Int = 4_096, _ body: (inout JSONWriter) -> Void) -> Response {
         var writer = JSONWriter(capacity: capacity)
         body(&writer)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: writer.byteBuffer()))
     }
 
     static func empty() -> Response {
