@@ -102,6 +102,11 @@ fi
 exits 1 "a job no node can ever hold is refused" aitip jobs submit --project "$project" --name huge --entrypoint true --gpu-type a100 --gpus 4
 sleeper=$(aitip jobs submit --project "$project" --name sleeper --entrypoint 'sleep 300' --gpus 1 --gpu-type a100 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 check "queue shows the running job" bash -c "sleep 1; '$bin' queue --project '$project' | grep -q sleeper"
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+once() { aitip jobs submit --project "$project" --name once --entrypoint true --idempotency-key "e2e-$project" -o json | json 'd["id"]'; }
+first=$(once) && again=$(once)
+check "jobs submit with the same --idempotency-key answers the first job" test -n "$first" -a "$first" = "$again"
+exits 1 "the same --idempotency-key with another job is refused" aitip jobs submit --project "$project" --name other --entrypoint true --idempotency-key "e2e-$project"
 check "jobs stop" aitip jobs stop "$sleeper"
 check "the stopped job ends cancelled" bash -c "for i in \$(seq 1 50); do '$bin' jobs get '$sleeper' -o json | grep -q '\"cancelled\"' && exit 0; sleep 0.2; done; exit 1"
 check "resources usage counts the GPU time" bash -c "'$bin' resources usage -o json | grep -q total_gpu_hours"
@@ -110,7 +115,6 @@ exits 1 "projects create without a name is refused" aitip projects create --name
 exits 1 "orgs get with a bad id is refused" aitip orgs get not-a-uuid
 # Datasets: push a directory, an archive and a large file (interrupted, then resumed); pull back; lineage.
 mkdir -p "$work/ds/sub" && printf 'id,label,score\n1,cat,0.5\n2,dog,\n' >"$work/ds/train.csv" && printf '{"x": 1}\n' >"$work/ds/sub/more.jsonl"
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 check "datasets create" aitip datasets create --project "$project" --format csv reviews
 check "datasets push a directory" aitip datasets push --project "$project" reviews "$work/ds" --version v1 --changes first
 check "the version's schema merges the csv's and the jsonl's columns" bash -c "'$bin' datasets get --project '$project' reviews --version v1 -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert {\"id\",\"label\",\"score\",\"x\"} == {c[\"name\"] for c in d[\"schema\"][\"columns\"]} and d[\"num_rows\"] == 3, d'"

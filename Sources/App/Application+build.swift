@@ -19,7 +19,7 @@ import Workloads
 /// free number, wherever its earlier ones are); append only.
 public enum AllMigrations {
     public static let list: [Migration] = (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
-        + DatasetMigrations.all).sorted { $0.version < $1.version }
+        + DatasetMigrations.all + HTTPServerMigrations.all).sorted { $0.version < $1.version }
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.

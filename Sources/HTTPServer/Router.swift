@@ -90,6 +90,7 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         credentialLimiter: RateLimiter(ratePerSecond: dependencies.limits.credentialAttemptsPerMinute / 60,
                                        burst: max(1, dependencies.limits.credentialAttemptsPerMinute))))
     router.add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
+    router.add(middleware: IdempotencyMiddleware(database: dependencies.database))
     router.add(middleware: RunLogIngestMiddleware(tracking: dependencies.tracking))
 
     try APIImplementation(dependencies).registerHandlers(

@@ -5,6 +5,7 @@ import Foundation
 import HTTPServer
 import HTTPTypes
 import HummingbirdWSTesting
+import SQLKit
 import Testing
 
 /// Training jobs end to end: the real API, scheduler loop and local executor (real child processes) on a node
@@ -40,6 +41,49 @@ struct TrainingJobTests {
             #expect(try await app.call(.get, "/api/v1/training/jobs/\(job.id)", token: token).status == 404)
             let actions = try await app.auditEntries(org: try await app.homeOrg(token), token: token).map { $0["action"] as? String ?? "" }
             #expect(actions.contains("training.submit") && actions.contains("training.delete"))
+        }
+    }
+
+    @Test("Idempotency-Key: a repeat gets the first job back; a different request with the key is refused; failures and expiry free it",
+          arguments: DatabaseKind.available)
+    func idempotentSubmission(_ kind: DatabaseKind) async throws {
+        try await withEngine(kind) { app, token, project in
+            func submit(_ body: String, key: String) async throws -> Reply {
+                try await app.call(.post, "/api/v1/training/jobs", token: token, raw: body, headers: [.init("Idempotency-Key")!: key])
+            }
+            func claim(_ key: String, _ change: String) async throws {
+                try await app.parts.database.transaction { sql in
+                    try await sql.raw(SQLQueryString("UPDATE idempotency_keys SET \(change) WHERE key = '\(key)'")).run()
+                }
+            }
+            let once = #"{"project_id":"\#(project)","name":"once","entrypoint":"true","resources":{"gpu_type":"a100","gpu_count":1,"cpu":0.1,"memory_mib":64}}"#
+            let first = try await submit(once, key: "submit-1")
+            #expect(first.status == 201 && first.headers[.init("Idempotency-Replayed")!] == nil)
+            let repeated = try await submit(once, key: "submit-1")
+            #expect(repeated.status == 201 && repeated.string("id") == first.string("id"))
+            #expect(repeated.headers[.init("Idempotency-Replayed")!] == "true")
+            let jobs = try await app.call(.get, "/api/v1/training/jobs?project_id=\(project)", token: token).items
+            #expect(jobs.filter { $0["name"] as? String == "once" }.count == 1)
+
+            let twice = once.replacingOccurrences(of: #""name":"once""#, with: #""name":"twice""#)
+            let reused = try await submit(twice, key: "submit-1")
+            #expect(reused.status == 422 && reused.text.contains("different request"))
+            #expect(try await submit(once, key: "has space").status == 400)
+
+            // A request that fails frees its key for the corrected one.
+            let incomplete = #"{"project_id":"\#(project)","name":"twice"}"#
+            #expect(try await submit(incomplete, key: "submit-2").status == 422)
+            let corrected = try await submit(twice, key: "submit-2")
+            #expect(corrected.status == 201 && corrected.string("id") != first.string("id"))
+
+            // While the first request with a key is still being answered, a repeat is told to wait.
+            try await claim("submit-1", "status = NULL")
+            let early = try await submit(once, key: "submit-1")
+            #expect(early.status == 409 && early.text.contains("still being processed"))
+            // After the key expired, the same request is new work.
+            try await claim("submit-1", "created_ms = 0")
+            let later = try await submit(once, key: "submit-1")
+            #expect(later.status == 201 && later.string("id") != first.string("id") && later.headers[.init("Idempotency-Replayed")!] == nil)
         }
     }
 

@@ -183,6 +183,14 @@ def test_artifacts_files_directories_nested(tmp_path):
     top = {(f.path, f.is_dir) for f in client.list_artifacts(run.info.run_id)}
     assert top == {("config.json", False), ("plots", True), ("notes", True), ("meta", True)}
     assert {f.path for f in client.list_artifacts(run.info.run_id, "plots")} == {"plots/deep", "plots/summary.txt"}
+    # MLflow's own listing route (its UI and older clients), paths relative to the run's artifact root.
+    listed = requests.get(os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/artifacts/list", params={"run_id": run.info.run_id, "path": "plots"},
+                          auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"])).json()
+    assert listed["root_uri"] == run.info.artifact_uri
+    assert {(f["path"], f["is_dir"], f.get("file_size")) for f in listed["files"]} == {("plots/deep", True, None), ("plots/summary.txt", False, 2)}
+    escaped = requests.get(os.environ["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/artifacts/list", params={"run_id": run.info.run_id, "path": "../.."},
+                           auth=("admin", os.environ["MLFLOW_TRACKING_PASSWORD"]))
+    assert escaped.status_code == 400 and escaped.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     target = tmp_path / "download"
     target.mkdir()
     local = client.download_artifacts(run.info.run_id, "plots", str(target))

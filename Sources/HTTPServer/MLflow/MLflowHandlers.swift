@@ -8,6 +8,7 @@ import Tracking
 /// Experiments, runs, metrics and logged models of the MLflow API, translated to `TrackingService` calls.
 struct MLflowHandlers: Sendable {
     let tracking: TrackingService
+    let artifacts: ArtifactService
 
     typealias Handler = @Sendable (MLflowCall) async throws -> Response
 
@@ -69,6 +70,7 @@ struct MLflowHandlers: Sendable {
         }
         route(.post, "runs/log-model", logModelHistory)
         route(.get, "metrics/get-history", metricHistory)
+        route(.get, "artifacts/list", listArtifacts)
         // logged models (MLflow 3)
         route(.post, "logged-models", createLoggedModel)
         route(.get, "logged-models/:model_id") { call in
@@ -262,6 +264,31 @@ struct MLflowHandlers: Sendable {
 
     /// Below glibc's mmap threshold, so pieces come from (and return to) the heap instead of fresh pages.
     static let historyPieceBytes = 64 * 1_024
+
+    /// One level of a run's artifacts, paths relative to the run's artifact root, as MLflow's UI and older clients
+    /// ask for them (current clients list through the proxied `mlflow-artifacts` routes instead).
+    func listArtifacts(_ call: MLflowCall) async throws -> Response {
+        let run = try await tracking.run(try call.runId(), caller: call.caller).run
+        let relative = (call.string("path") ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let location = try ArtifactLocation(uri: relative.isEmpty ? run.artifactURI : run.artifactURI + "/" + relative)
+        let entries = try await artifacts.list(location, caller: call.caller)
+        return MLflowResponse.write { w in
+            w.object { w in
+                w.field("root_uri", run.artifactURI)
+                if !entries.isEmpty {
+                    w.key("files")
+                    w.array(entries) { w, entry in
+                        w.object { w in
+                            w.field("path", relative.isEmpty ? entry.name : relative + "/" + entry.name)
+                            w.key("is_dir")
+                            w.raw(entry.isDirectory ? "true" : "false")
+                            w.field("file_size", entry.size.map(Int64.init))
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     // MARK: logged models
 

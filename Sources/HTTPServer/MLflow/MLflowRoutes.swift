@@ -23,7 +23,7 @@ enum MLflowRoutes {
     }
 
     static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService) {
-        let handlers = MLflowHandlers(tracking: tracking)
+        let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts)
         let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts)
         for root in ["", scopedPrefix] {
             for api in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {

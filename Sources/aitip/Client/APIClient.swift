@@ -40,11 +40,11 @@ struct APIClient {
     /// Sends a request and returns the decoded JSON body (nil for 204). Non-2xx answers become CLIError with the
     /// server's problem detail.
     mutating func send(_ method: HTTPMethod, _ path: String, query: [String: String?] = [:], body: [String: Any]? = nil,
-                       authenticated: Bool = true) async throws -> Any? {
-        var (status, data) = try await perform(method, path, query: query, body: body, authenticated: authenticated)
+                       headers: [String: String] = [:], authenticated: Bool = true) async throws -> Any? {
+        var (status, data) = try await perform(method, path, query: query, body: body, headers: headers, authenticated: authenticated)
         if status == 401, authenticated, explicitToken == nil, let refresh = credentials?.refreshToken {
             if try await refreshTokens(refresh) {
-                (status, data) = try await perform(method, path, query: query, body: body, authenticated: authenticated)
+                (status, data) = try await perform(method, path, query: query, body: body, headers: headers, authenticated: authenticated)
             }
         }
         guard (200..<300).contains(status) else { throw Self.problem(status: status, data: data) }
@@ -54,7 +54,7 @@ struct APIClient {
 
     private mutating func refreshTokens(_ refreshToken: String) async throws -> Bool {
         let (status, data) = try await perform(.POST, "/api/v1/auth/refresh", query: [:], body: ["refresh_token": refreshToken],
-                                               authenticated: false)
+                                               headers: [:], authenticated: false)
         guard status == 200, let grant = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let access = grant["access_token"] as? String else { return false }
         credentials?.accessToken = access
@@ -64,7 +64,7 @@ struct APIClient {
     }
 
     private func perform(_ method: HTTPMethod, _ path: String, query: [String: String?], body: [String: Any]?,
-                         authenticated: Bool) async throws -> (Int, Data) {
+                         headers: [String: String], authenticated: Bool) async throws -> (Int, Data) {
         var components = URLComponents(string: server + path)
         let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted { $0.name < $1.name }
         if !items.isEmpty { components?.queryItems = items }
@@ -75,9 +75,11 @@ struct APIClient {
         if authenticated, let token = explicitToken ?? credentials?.accessToken {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body)))
+            // Sorted keys: the same command sends the same bytes, which an Idempotency-Key compares.
+            request.body = .bytes(ByteBuffer(data: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])))
         }
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: Self.timeout)

@@ -37,6 +37,8 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "Environment variable NAME=VALUE (repeatable).") var env: [String] = []
         @Flag(help: "Cut the job's network (in the bubblewrap sandbox).") var isolateNetwork = false
         @Flag(help: "Follow the job's log until it ends.") var follow = false
+        @Option(help: "Idempotency key: running the same command again with the same key answers the job it submitted the first time (for 24 hours) instead of submitting another.")
+        var idempotencyKey: String?
 
         func run() async throws {
             try await runClient {
@@ -79,7 +81,8 @@ struct JobsCommand: AsyncParsableCommand {
                                                            contentType: "application/gzip") as? [String: Any]
                     body["code"] = ["archive": uploaded?["sha256"] as? String ?? ""]
                 }
-                let job = try await client.send(.POST, "/api/v1/training/jobs", body: body)
+                let job = try await client.send(.POST, "/api/v1/training/jobs", body: body,
+                                                headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
                 try Output.print(job, format: options.output, columns: JobsCommand.columns)
                 if follow, let id = (job as? [String: Any])?["id"] as? String {
                     try await LogFollower.follow(id, client: client, offset: nil)
