@@ -2,9 +2,15 @@ import Foundation
 
 /// Free capacity of every node during one cycle. Schedulable GPU nodes are bucketed by (GPU type, free GPU count),
 /// so a best-fit placement costs O(GPUs per node) instead of a scan over every node.
+///
+/// A node's free GPUs are a bit set (bit i: GPU i is free): the pool is rebuilt every cycle and copied for every
+/// preemption and reservation trial, and arrays of indices made that a thousand allocations each time (perf,
+/// scheduler-bench). GPUs beyond index 63 of one node are not scheduled (no node type has that many).
 struct NodePool {
+    static let maxGPUsPerNode = 64
+
     private(set) var nodes: [NodeCapacity]
-    private(set) var freeGPUs: [[Int]]
+    private(set) var freeGPUs: [UInt64]
     private(set) var freeCPU: [Double]
     private(set) var freeMemory: [Int]
     private let indexById: [UUID: Int]
@@ -15,31 +21,32 @@ struct NodePool {
     init(nodes: [NodeCapacity], running: [RunningWorkload]) {
         self.nodes = nodes
         var index: [UUID: Int] = [:]
+        index.reserveCapacity(nodes.count)
         for (position, node) in nodes.enumerated() { index[node.id] = position }
         indexById = index
-        freeGPUs = nodes.map { Array(0..<$0.gpuCount) }
+        freeGPUs = nodes.map { Self.mask(of: 0..<min($0.gpuCount, Self.maxGPUsPerNode)) }
         freeCPU = nodes.map(\.cpu)
         freeMemory = nodes.map(\.memoryMiB)
         gpuTypes = Array(Set(nodes.compactMap { $0.gpuCount > 0 ? $0.gpuType : nil })).sorted()
         for type in gpuTypes {
-            let most = nodes.filter { $0.gpuType == type }.map(\.gpuCount).max() ?? 0
+            let most = nodes.filter { $0.gpuType == type }.map { min($0.gpuCount, Self.maxGPUsPerNode) }.max() ?? 0
             buckets[type] = Array(repeating: [], count: most + 1)
         }
-        var used = nodes.map { _ in Set<Int>() }
         for workload in running {
             for placement in workload.placements {
                 guard let position = index[placement.nodeId] else { continue }
-                used[position].formUnion(placement.gpuIndices)
+                freeGPUs[position] &= ~Self.mask(of: placement.gpuIndices)
                 freeCPU[position] -= placement.cpu
                 freeMemory[position] -= placement.memoryMiB
             }
         }
-        for (position, node) in nodes.enumerated() {
-            if !used[position].isEmpty { freeGPUs[position].removeAll { used[position].contains($0) } }
-            if node.schedulable, let type = node.gpuType, node.gpuCount > 0 {
-                buckets[type]![freeGPUs[position].count].insert(position)
-            }
+        for (position, node) in nodes.enumerated() where node.schedulable && node.gpuType != nil && node.gpuCount > 0 {
+            buckets[node.gpuType!]![freeGPUs[position].nonzeroBitCount].insert(position)
         }
+    }
+
+    static func mask(of indices: some Sequence<Int>) -> UInt64 {
+        indices.reduce(0) { mask, index in (0..<maxGPUsPerNode).contains(index) ? mask | (1 << UInt64(index)) : mask }
     }
 
     func position(of nodeId: UUID) -> Int? { indexById[nodeId] }
@@ -70,7 +77,7 @@ struct NodePool {
         var chosen: [Int] = []
         for preferGPUFree in [true, false] {
             for position in nodes.indices where nodes[position].schedulable && !chosen.contains(position)
-                && (freeGPUs[position].isEmpty == preferGPUFree) && allowed(position) && fitsHost(request, position) {
+                && ((freeGPUs[position] == 0) == preferGPUFree) && allowed(position) && fitsHost(request, position) {
                 chosen.append(position)
                 if chosen.count == request.nodes { return chosen }
             }
@@ -85,8 +92,14 @@ struct NodePool {
     /// Takes the lowest free GPU indices on each chosen node.
     mutating func allocate(_ request: ResourceRequest, on positions: [Int]) -> [Placement] {
         let placements = positions.map { position in
-            Placement(nodeId: nodes[position].id, gpuIndices: Array(freeGPUs[position].prefix(request.gpusPerNode)),
-                      cpu: request.cpu, memoryMiB: request.memoryMiB)
+            var free = freeGPUs[position]
+            var indices: [Int] = []
+            indices.reserveCapacity(request.gpusPerNode)
+            while indices.count < request.gpusPerNode && free != 0 {
+                indices.append(free.trailingZeroBitCount)
+                free &= free - 1
+            }
+            return Placement(nodeId: nodes[position].id, gpuIndices: indices, cpu: request.cpu, memoryMiB: request.memoryMiB)
         }
         take(placements)
         return placements
@@ -95,8 +108,8 @@ struct NodePool {
     mutating func take(_ placements: [Placement]) {
         for placement in placements {
             guard let position = indexById[placement.nodeId] else { continue }
-            let taken = Set(placement.gpuIndices)
-            moveBucket(position) { $0.removeAll { taken.contains($0) } }
+            let taken = Self.mask(of: placement.gpuIndices)
+            moveBucket(position) { $0 &= ~taken }
             freeCPU[position] -= placement.cpu
             freeMemory[position] -= placement.memoryMiB
         }
@@ -105,20 +118,19 @@ struct NodePool {
     mutating func release(_ placements: [Placement]) {
         for placement in placements {
             guard let position = indexById[placement.nodeId] else { continue }
-            moveBucket(position) { free in
-                free = Array(Set(free).union(placement.gpuIndices)).sorted()
-            }
+            let returned = Self.mask(of: placement.gpuIndices)
+            moveBucket(position) { $0 |= returned }
             freeCPU[position] += placement.cpu
             freeMemory[position] += placement.memoryMiB
         }
     }
 
-    private mutating func moveBucket(_ position: Int, _ change: (inout [Int]) -> Void) {
+    private mutating func moveBucket(_ position: Int, _ change: (inout UInt64) -> Void) {
         let node = nodes[position]
         let bucketed = node.schedulable && node.gpuCount > 0 && node.gpuType != nil
-        if bucketed { buckets[node.gpuType!]![freeGPUs[position].count].remove(position) }
+        if bucketed { buckets[node.gpuType!]![freeGPUs[position].nonzeroBitCount].remove(position) }
         change(&freeGPUs[position])
-        if bucketed { buckets[node.gpuType!]![freeGPUs[position].count].insert(position) }
+        if bucketed { buckets[node.gpuType!]![freeGPUs[position].nonzeroBitCount].insert(position) }
     }
 
     /// The most GPUs of `type` (any type when nil) free on one schedulable node now.

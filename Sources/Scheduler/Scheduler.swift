@@ -101,9 +101,14 @@ private struct Cycle {
     /// node position → earliest reservation start on it.
     var reservedUntil: [Int: Date] = [:]
     var reservedPriorities: Set<Int> = []
-    /// Shapes that did not fit: free capacity only shrinks during a cycle, so they will not fit later in it either.
-    var unplaceable: [ShapeKey: String] = [:]
-    var impossible: [ResourceRequest: String?] = [:]
+    /// Each pending workload's shape (by index into `snapshot.pending`), interned once so a workload costs one hash
+    /// per cycle, not one per check.
+    var shapeOf: [Int] = []
+    var shapes: [ShapeKey] = []
+    /// Per shape: why it can never run (computed on first use; `.some(nil)`: it can).
+    var impossible: [String??] = []
+    /// Per shape that did not fit: free capacity only shrinks during a cycle, so it will not fit later in it either.
+    var unplaceable: [String?] = []
     /// (request, priority) pairs for which even preempting everything lower did not make room.
     var preemptionFailed: Set<PreemptionKey> = []
 
@@ -129,9 +134,9 @@ private struct Cycle {
             var order = MinHeap<LaneTurn>()
             for position in lanes.indices { order.push(turn(lanes, position)) }
             while let next = order.pop()?.lane {
-                let workload = snapshot.pending[lanes[next].items[lanes[next].head]]
+                let index = lanes[next].items[lanes[next].head]
                 lanes[next].head += 1
-                switch consider(workload, lanes[next]) {
+                switch consider(index, lanes[next]) {
                 case .handled:
                     if lanes[next].head < lanes[next].items.count { order.push(turn(lanes, next)) }
                 case .laneBlocked(let reason):
@@ -159,35 +164,37 @@ private struct Cycle {
     /// Lanes of pending work (indices into `snapshot.pending`, in submission order), grouped by priority, highest
     /// first.
     private mutating func buildLanes() -> [[Lane]] {
-        struct PriorityLane: Hashable {
+        struct LaneId: Hashable {
             var priority: Int
-            var slot: Int
-        }
-        var laneOf: [PriorityLane: Int] = [:]
-        var lanes: [(priority: Int, lane: Lane)] = []
-        var lastKey: LaneKey?
-        var lastSlot = 0
-        var lastOwner: Owner?
-        var ownerSlots = (project: 0, org: 0)
-        for (index, workload) in snapshot.pending.enumerated() {
-            let key = LaneKey(queue: workload.queue, projectId: workload.owner.projectId)
-            if key != lastKey {
-                lastKey = key
-                lastSlot = slot(key)
-            }
-            if workload.owner != lastOwner {
-                lastOwner = workload.owner
-                ownerSlots = quotaSlots(workload.owner)
-            }
-            let laneKey = PriorityLane(priority: workload.priority, slot: lastSlot)
-            if let position = laneOf[laneKey] {
-                lanes[position].lane.items.append(index)
-            } else {
-                laneOf[laneKey] = lanes.count
-                lanes.append((workload.priority, Lane(usageSlot: lastSlot, projectSlot: ownerSlots.project, orgSlot: ownerSlots.org, items: [index])))
-            }
+            var queue: String
+            var projectId: UUID
         }
         let pending = snapshot.pending
+        var laneOf: [LaneId: Int] = [:]
+        var lanes: [(priority: Int, lane: Lane)] = []
+        var shapeIds: [ShapeKey: Int] = [:]
+        shapeOf.reserveCapacity(pending.count)
+        for index in pending.indices {
+            let id = LaneId(priority: pending[index].priority, queue: pending[index].queue, projectId: pending[index].owner.projectId)
+            if let position = laneOf[id] {
+                lanes[position].lane.items.append(index)
+            } else {
+                let usageSlot = slot(LaneKey(queue: id.queue, projectId: id.projectId))
+                let owner = quotaSlots(pending[index].owner)
+                laneOf[id] = lanes.count
+                lanes.append((id.priority, Lane(usageSlot: usageSlot, projectSlot: owner.project, orgSlot: owner.org, items: [index])))
+            }
+            let shape = ShapeKey(request: pending[index].request, maxRuntimeSeconds: pending[index].maxRuntimeSeconds)
+            if let known = shapeIds[shape] {
+                shapeOf.append(known)
+            } else {
+                shapeIds[shape] = shapes.count
+                shapeOf.append(shapes.count)
+                shapes.append(shape)
+            }
+        }
+        impossible = Array(repeating: nil, count: shapes.count)
+        unplaceable = Array(repeating: nil, count: shapes.count)
         for position in lanes.indices {
             let items = lanes[position].lane.items
             if zip(items, items.dropFirst()).contains(where: { pending[$0].sequence > pending[$1].sequence }) {
@@ -237,26 +244,25 @@ private struct Cycle {
         case laneBlocked(String)
     }
 
-    private mutating func consider(_ workload: PendingWorkload, _ lane: Lane) -> Outcome {
-        let impossibleReason: String?
-        if let known = impossible[workload.request] { impossibleReason = known } else {
-            impossibleReason = Scheduler.impossibility(of: workload.request, on: snapshot.nodes)
-            impossible[workload.request] = impossibleReason
+    private mutating func consider(_ index: Int, _ lane: Lane) -> Outcome {
+        let shape = shapeOf[index]
+        if impossible[shape] == nil {
+            impossible[shape] = .some(Scheduler.impossibility(of: shapes[shape].request, on: snapshot.nodes))
         }
-        if let impossibleReason {
-            decision.rejected[workload.id] = impossibleReason
+        if let reason = impossible[shape]! {
+            decision.rejected[snapshot.pending[index].id] = reason
             return .handled
         }
         if let reason = concurrencyBlock(lane) { return .laneBlocked(reason) }
-        if workload.request.gpus > 0, let reason = gpuBudgetBlock(lane) {
-            decision.waiting[workload.id] = reason
+        if shapes[shape].request.gpus > 0, let reason = gpuBudgetBlock(lane) {
+            decision.waiting[snapshot.pending[index].id] = reason
             return .handled
         }
-        let shape = ShapeKey(request: workload.request, maxRuntimeSeconds: workload.maxRuntimeSeconds)
         if let reason = unplaceable[shape] {
-            decision.waiting[workload.id] = reason
+            decision.waiting[snapshot.pending[index].id] = reason
             return .handled
         }
+        let workload = snapshot.pending[index]
         let endsBy = workload.maxRuntimeSeconds.map { snapshot.now.addingTimeInterval(Double($0)) } ?? .distantFuture
         let reserved = reservedUntil
         if let positions = pool.find(workload.request, allowed: { reserved[$0].map { endsBy <= $0 } ?? true }) {
