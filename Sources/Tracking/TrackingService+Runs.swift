@@ -247,13 +247,19 @@ extension TrackingService {
         }
     }
 
-    /// A metric's whole series for charts, downsampled to at most `maxPoints` with LTTB.
-    public func metricSeries(run runId: UUID, key: String, maxPoints: Int?, caller: Caller) async throws -> (points: [MetricPoint], total: Int) {
+    /// A metric's series for charts (the steps from `minStep` to `maxStep` when given: a zoomed chart reads that
+    /// range at full detail), downsampled to at most `maxPoints` with LTTB; `total` counts the points in the range.
+    public func metricSeries(run runId: UUID, key: String, maxPoints: Int?, minStep: Int64? = nil, maxStep: Int64? = nil,
+                             caller: Caller) async throws -> (points: [MetricPoint], total: Int) {
         let principal = try caller.requirePrincipal()
         if let maxPoints, maxPoints < 3 { throw AppError.badRequest("max_points must be at least 3") }
+        if let minStep, let maxStep, minStep > maxStep {
+            throw AppError.badRequest("min_step (\(minStep)) must not be greater than max_step (\(maxStep))")
+        }
+        let steps = minStep == nil && maxStep == nil ? nil : (minStep ?? .min)...(maxStep ?? .max)
         let points = try await database.read { sql in
             _ = try await Self.authorizedRun(runId, principal, .experimentsRead, on: sql)
-            return try await TrackingStore.history(run: runId, key: key, on: sql)
+            return try await TrackingStore.history(run: runId, key: key, steps: steps, on: sql)
         }
         guard let maxPoints else { return (points, points.count) }
         return (Downsample.lttb(points, threshold: maxPoints), points.count)

@@ -189,15 +189,17 @@ enum TrackingStore {
             """).run()
     }
 
-    /// All points of one metric in (step, timestamp) order, in the order they were logged where those tie.
-    static func history(run: UUID, key: String, on sql: any SQLDatabase) async throws -> [MetricPoint] {
-        let rows = try await sql.raw("""
-            SELECT points FROM metric_chunks WHERE run_id = \(bind: run) AND key = \(bind: key) ORDER BY min_step
-            """).all()
+    /// All points of one metric (those within `steps` when given) in (step, timestamp) order, in the order they were
+    /// logged where those tie. A step range reads only the chunks that overlap it.
+    static func history(run: UUID, key: String, steps: ClosedRange<Int64>? = nil, on sql: any SQLDatabase) async throws -> [MetricPoint] {
+        var query: SQLQueryString = "SELECT points FROM metric_chunks WHERE run_id = \(bind: run) AND key = \(bind: key)"
+        if let steps { query = query + " AND max_step >= \(bind: steps.lowerBound) AND min_step <= \(bind: steps.upperBound)" }
+        let rows = try await sql.raw(query + " ORDER BY min_step").all()
         var points: [MetricPoint] = []
         for row in rows {
             MetricChunk.unpack(try row.decode(column: "points", as: Data.self), key: key, into: &points)
         }
+        if let steps { points.removeAll { !steps.contains($0.step) } }
         // Chunks are ordered by their first step, but may overlap (a client logging steps out of order): sort if needed.
         let sorted = !points.indices.dropFirst().contains { index in
             (points[index - 1].step, points[index - 1].timestampMs) > (points[index].step, points[index].timestampMs)

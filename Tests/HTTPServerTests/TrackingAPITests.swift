@@ -50,6 +50,15 @@ struct TrackingAPITests {
             let kept = try #require(downsampled["points"] as? [[String: Any]]).compactMap { $0["step"] as? Int }
             #expect(kept.count == 4 && kept.first == 0 && kept.last == 7)
             #expect(try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss?max_points=2", token: s.token).status == 400)
+
+            // A step range reads that part at full detail (across the chunks it overlaps).
+            let zoomed = try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss?min_step=2&max_step=5", token: s.token)
+            #expect(try #require(zoomed["points"] as? [[String: Any]]).compactMap { $0["step"] as? Int } == [2, 3, 4, 5])
+            #expect(zoomed["total_points"] as? Int == 4)
+            let tail = try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss?min_step=6", token: s.token)
+            #expect(try #require(tail["points"] as? [[String: Any]]).compactMap { $0["step"] as? Int } == [6, 7])
+            let inverted = try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss?min_step=5&max_step=2", token: s.token)
+            #expect(inverted.status == 400 && inverted.text.contains("min_step"))
         }
     }
 

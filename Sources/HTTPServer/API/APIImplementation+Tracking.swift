@@ -93,7 +93,8 @@ extension APIImplementation {
 
     func getMetricSeries(_ input: Operations.GetMetricSeries.Input) async throws -> Operations.GetMetricSeries.Output {
         let series = try await tracking.metricSeries(run: try Parse.id(input.path.runId, "run_id"), key: input.path.key,
-                                                     maxPoints: input.query.maxPoints, caller: caller)
+                                                     maxPoints: input.query.maxPoints, minStep: input.query.minStep, maxStep: input.query.maxStep,
+                                                     caller: caller)
         return .ok(.init(body: .json(.init(key: input.path.key, totalPoints: series.total, points: series.points.map(Components.Schemas.MetricValue.init)))))
     }
 
