@@ -201,23 +201,12 @@ struct MLflowHandlers: Sendable {
         return try await log(call, TrackingService.Batch(metrics: [point]))
     }
 
-    /// log-batch carries up to 1,000 metrics: decoded with Codable rather than JSONSerialization, which boxes
-    /// every number (the larger cost of this call when measured).
+    /// log-batch carries up to 1,000 metrics: read by `LogBatchParser` in one pass.
     func logBatch(_ request: Request, context: AppRequestContext) async throws -> Response {
         let buffer = try await request.body.collect(upTo: .max)
-        let body: LogBatchBody
-        do {
-            body = try JSONDecoder().decode(LogBatchBody.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw AppError.badRequest("Invalid log-batch request: \(DecodingProblem.describe(error))")
-        }
-        guard let runText = body.run_id ?? body.run_uuid else { throw MLflowCall.missing("run_id") }
-        let now = Date().epochMilliseconds
-        let metrics = (body.metrics ?? []).map {
-            MetricPoint(key: $0.key, value: $0.value.value, timestampMs: $0.timestamp?.value ?? now, step: $0.step?.value ?? 0)
-        }
-        let batch = TrackingService.Batch(metrics: metrics, params: (body.params ?? []).map { KeyValue(key: $0.key, value: $0.value ?? "") },
-                                          tags: (body.tags ?? []).map { KeyValue(key: $0.key, value: $0.value ?? "") })
+        let body = try LogBatchParser.parse(buffer, now: Date().epochMilliseconds)
+        guard let runText = body.runId else { throw MLflowCall.missing("run_id") }
+        let batch = TrackingService.Batch(metrics: body.metrics, params: body.params, tags: body.tags)
         try await tracking.log(batch, to: try MLflowCall.uuid(runText, what: "Run with id=\(runText)"), caller: RequestScope.caller)
         return MLflowResponse.empty()
     }

@@ -191,17 +191,21 @@ struct MLflowCall {
     static func metricValue(_ raw: Any?, field: String) throws(AppError) -> Double {
         switch raw {
         case let number as NSNumber: return number.doubleValue
-        case let text as String:
-            switch text {
-            case "NaN", "nan": return .nan
-            case "Infinity", "inf": return .infinity
-            case "-Infinity", "-inf": return -.infinity
-            default:
-                guard let value = Double(text) else { throw invalid(field, text) }
-                return value
-            }
+        case let text as String: return try metricValue(text: text, field: field)
         case nil: throw missing(field)
         default: throw invalid(field, "(not a number)")
+        }
+    }
+
+    /// A metric value sent as a string: "NaN", "Infinity", "-Infinity" (protobuf JSON) or a decimal number.
+    static func metricValue(text: String, field: String) throws(AppError) -> Double {
+        switch text {
+        case "NaN", "nan": return .nan
+        case "Infinity", "inf": return .infinity
+        case "-Infinity", "-inf": return -.infinity
+        default:
+            guard let value = Double(text) else { throw invalid(field, text) }
+            return value
         }
     }
 
