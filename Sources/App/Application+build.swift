@@ -78,7 +78,7 @@ public struct AppParts: Sendable {
                 nodeSource: nodeSource,
                 wakeup: wakeup, configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
                 logger: logger)
-            try await engine.registerNodes()
+            try await engine.registerNodesIfLeading()
             let datasets = try DatasetService(database: database, store: objectStore, audit: audit, clock: clock, configuration: .init(
                 uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
                 maxFileBytes: config.maxDatasetFileBytes))

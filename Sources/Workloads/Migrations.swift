@@ -110,5 +110,15 @@ public enum WorkloadMigrations {
             """,
             "CREATE INDEX gpu_usage_org_day ON gpu_usage (org_id, day)",
         ] },
+        // Which server runs the workload engine (EngineLease): one row, renewed by its holder, taken over when it expires.
+        Migration(21, "create_engine_leases") { t in [
+            """
+            CREATE TABLE engine_leases (
+                name \(t.text) PRIMARY KEY,
+                holder \(t.text) NOT NULL,
+                expires_ms \(t.bigint) NOT NULL
+            )
+            """,
+        ] },
     ]
 }

@@ -222,6 +222,61 @@ struct TrainingJobTests {
         }
     }
 
+    @Test("two servers on one database: only the lease holder runs the engine; the other takes over when it stops or its lease expires",
+          arguments: DatabaseKind.available)
+    func oneEnginePerDatabase(_ kind: DatabaseKind) async throws {
+        try await withApp(kind, settings: Self.settings) { app in
+            let token = try await app.adminToken()
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            let url: String = switch app.parts.database.url {
+            case .sqlite(let path): "sqlite://\(path)"
+            case .postgres(let url): url
+            }
+            let otherData = FileManager.default.temporaryDirectory.appendingPathComponent("aitip-replica-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: otherData) }
+            let replica = try await AppParts.assemble(
+                try AppConfig(values: ["database_url": url, "data_dir": otherData, "bcrypt_cost": "4", "admin_password": TestApp.adminPassword,
+                                       "simulate_gpus": "h100:2", "scheduler_tick_ms": "50"]),
+                logger: TestEnvironment.logger, clock: app.clock)
+            // The first server assembled first and holds the lease: the replica registered no nodes.
+            #expect(try await app.parts.engine.lease.currentHolder() == app.parts.engine.lease.holder)
+            #expect(try await !replica.engine.lease.acquire())
+            let nodes = try await app.call(.get, "/api/v1/resources/gpu", token: token).text
+            #expect(nodes.contains("a100") && !nodes.contains("h100"))
+
+            // Both engines run; each job runs once, launched by the holder.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await replica.engine.run() }
+                try await runEngine(app) {
+                    for name in ["first", "second"] {
+                        let job = try await app.submit(token, project, name: name, gpus: 1, entrypoint: "echo ran")
+                        let done = try await app.waitFor(job.id, token, ["succeeded"])
+                        #expect(done["attempt"] as? Int == 1)
+                        let starts = try await app.call(.get, "/api/v1/training/jobs/\(job.id)/events", token: token).items
+                            .filter { $0["to"] as? String == "running" }
+                        #expect(starts.count == 1)
+                    }
+                }
+                // The holder stopped and released the lease: the replica takes over within a third of the lease.
+                let deadline = ContinuousClock.now + .seconds(15)
+                while try await app.parts.engine.lease.currentHolder() != replica.engine.lease.holder, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try await replica.engine.lease.currentHolder() == replica.engine.lease.holder)
+                // Its lease is current: the first server cannot take it back until it expires unrenewed.
+                #expect(try await !app.parts.engine.lease.acquire())
+                group.cancelAll()
+                try? await group.waitForAll()
+            }
+            // The replica released it on shutdown; a lease whose holder died expires by time.
+            #expect(try await replica.engine.lease.currentHolder() == nil)
+            #expect(try await replica.engine.lease.acquire())
+            app.clock.advance(by: 16)
+            #expect(try await app.parts.engine.lease.acquire())
+            await replica.database.shutdown()
+        }
+    }
+
     @Test("the server stops while a job runs: the next start adopts it and records how it ended", arguments: DatabaseKind.available)
     func crashRecovery(_ kind: DatabaseKind) async throws {
         try await withApp(kind, settings: Self.settings) { app in

@@ -24,14 +24,17 @@ public final class WorkloadEngine: Sendable {
         public var heartbeatSeconds: Double
         /// How often a pump polls its attempt's log and state.
         public var logPoll: Duration
+        /// How long the engine lease lasts unrenewed: how soon a waiting server takes over from one that died.
+        public var leaseSeconds: Double
 
         public init(tick: Duration = .seconds(1), gracePeriodSeconds: Double = 30, meteringIntervalSeconds: Double = 30,
-                    heartbeatSeconds: Double = 10, logPoll: Duration = .milliseconds(10)) {
+                    heartbeatSeconds: Double = 10, logPoll: Duration = .milliseconds(10), leaseSeconds: Double = 15) {
             self.tick = tick
             self.gracePeriodSeconds = gracePeriodSeconds
             self.meteringIntervalSeconds = meteringIntervalSeconds
             self.heartbeatSeconds = heartbeatSeconds
             self.logPoll = logPoll
+            self.leaseSeconds = leaseSeconds
         }
     }
 
@@ -58,6 +61,8 @@ public final class WorkloadEngine: Sendable {
     let wakeup: Wakeup
     let logger: Logger
     let configuration: Configuration
+    /// Only the holder of this lease runs the engine; other servers on the same database wait (see EngineLease).
+    public let lease: EngineLease
     private let scheduler = Scheduler()
     private let memory = Mutex(Memory())
 
@@ -73,13 +78,48 @@ public final class WorkloadEngine: Sendable {
         self.wakeup = wakeup
         self.configuration = configuration
         self.logger = logger
+        lease = EngineLease(database: database, clock: clock, seconds: configuration.leaseSeconds)
     }
 
-    /// Runs until the task is cancelled (graceful shutdown). Attempts keep running without the server and are
-    /// adopted again on the next start.
+    /// Runs until the task is cancelled (graceful shutdown): waits for the engine lease, then schedules, launches and
+    /// reconciles while it holds it (waiting again if another server took it over). Attempts keep running without
+    /// the server and are adopted again on the next start; the lease is released on the way out.
     public func run() async throws {
+        while try await waitForLease() {
+            guard try await lead() else { break }
+            logger.error("another server took over the workload engine (this one did not renew its lease in time); waiting again")
+        }
+        // Released from a fresh task: this one is cancelled at shutdown, and SQLite's writer gate refuses cancelled work.
+        let lease = self.lease
+        do { try await Task { try await lease.release() }.value } catch {
+            logger.warning("could not release the engine lease; another server takes over when it expires", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Waits until this server holds the lease; false when cancelled first.
+    private func waitForLease() async throws -> Bool {
+        var waited = false
+        while !Task.isCancelled {
+            if try await lease.acquire() {
+                if waited { logger.info("this server now runs the workload engine", metadata: ["holder": "\(lease.holder)"]) }
+                return true
+            }
+            if !waited {
+                let holder = try await lease.currentHolder() ?? "?"
+                logger.info("another server runs the workload engine; this one serves the API and waits to take over",
+                            metadata: ["holder": "\(holder)"])
+                waited = true
+            }
+            try? await Task.sleep(for: .seconds(configuration.leaseSeconds / 3))
+        }
+        return false
+    }
+
+    /// The engine proper, while this server holds the lease; true when the lease was lost, false when cancelled.
+    private func lead() async throws -> Bool {
         try await registerNodes()
         let adopted = try await reconcile()
+        var lost = false
         try await withThrowingDiscardingTaskGroup { group in
             let (wakeup, tick) = (self.wakeup, self.configuration.tick)
             group.addTask {
@@ -92,19 +132,30 @@ public final class WorkloadEngine: Sendable {
             for await _ in wakeup.stream {
                 if Task.isCancelled { break }
                 do {
+                    guard try await lease.renewIfDue() else {
+                        lost = true
+                        group.cancelAll()
+                        break
+                    }
                     for attempt in try await cycle() { group.addTask { await self.pump(attempt) } }
                 } catch {
                     logger.error("scheduling cycle failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
         }
+        return lost
     }
 
     // MARK: start-up
 
-    /// Registers (or refreshes) this server's nodes. `run` does it too; App calls it before serving so the first
-    /// submissions already see the nodes.
-    public func registerNodes() async throws {
+    /// Registers this server's nodes when it runs the engine (holds the lease), before serving, so the first
+    /// submissions already see them. `run` registers them too.
+    public func registerNodesIfLeading() async throws {
+        if try await lease.acquire() { try await registerNodes() }
+    }
+
+    /// Registers (or refreshes) this server's nodes.
+    func registerNodes() async throws {
         guard let nodeSource else { return }
         let now = clock.now().epochMilliseconds
         let nodes = try await nodeSource.nodes(now: now)
