@@ -127,31 +127,34 @@ enum TrackingStore {
                           + " ON CONFLICT (\(ident: table.owner), key) DO UPDATE SET value = excluded.value").run()
     }
 
-    static func latestMetrics(runIds: [UUID], on sql: any SQLDatabase) async throws -> [UUID: [MetricPoint]] {
-        guard !runIds.isEmpty else { return [:] }
-        let rows = try await sql.select().columns("run_id", "key", "step", "ts_ms", "value", "is_nan").from("latest_metrics")
-            .where("run_id", .in, runIds).orderBy("key").all()
-        var result: [UUID: [MetricPoint]] = [:]
-        for row in rows {
-            result[try row.uuid("run_id", text: sql.storesUUIDsAsText), default: []].append(try metricPoint(row))
-        }
-        return result
-    }
-
+    /// The runs with their params, tags and latest metrics, read in one statement: on PostgreSQL every statement is a
+    /// round trip, and a search page paid three of them here. The metrics come first so that PostgreSQL, which types a
+    /// UNION's columns from left to right, meets the typed columns before the NULLs.
     static func details(_ runs: [Run], on sql: any SQLDatabase) async throws -> [RunDetail] {
+        guard !runs.isEmpty else { return [] }
         let ids = runs.map(\.id)
-        let params = try await pairs(in: .runParams, owners: ids, on: sql)
-        let tags = try await pairs(in: .runTags, owners: ids, on: sql)
-        let metrics = try await latestMetrics(runIds: ids, on: sql)
+        let rows = try await sql.raw("""
+            SELECT 2 AS part, run_id, key, NULL AS text, step, ts_ms, value AS number, is_nan FROM latest_metrics WHERE run_id IN (\(binds: ids))
+            UNION ALL SELECT 0, run_id, key, value, NULL, NULL, NULL, NULL FROM run_params WHERE run_id IN (\(binds: ids))
+            UNION ALL SELECT 1, run_id, key, value, NULL, NULL, NULL, NULL FROM run_tags WHERE run_id IN (\(binds: ids))
+            ORDER BY part, key
+            """).all()
+        let textIds = sql.storesUUIDsAsText
+        var params: [UUID: [KeyValue]] = [:], tags: [UUID: [KeyValue]] = [:], metrics: [UUID: [MetricPoint]] = [:]
+        for row in rows {
+            let runId = try row.uuid("run_id", text: textIds)
+            let key = try row.decode(column: "key", as: String.self)
+            switch try row.decode(column: "part", as: Int.self) {
+            case 0: params[runId, default: []].append(KeyValue(key: key, value: try row.decode(column: "text", as: String.self)))
+            case 1: tags[runId, default: []].append(KeyValue(key: key, value: try row.decode(column: "text", as: String.self)))
+            default:
+                let isNaN = try row.decode(column: "is_nan", as: Bool.self)
+                metrics[runId, default: []].append(MetricPoint(key: key, value: isNaN ? .nan : try row.decode(column: "number", as: Double.self),
+                                                               timestampMs: try row.decode(column: "ts_ms", as: Int64.self),
+                                                               step: try row.decode(column: "step", as: Int64.self)))
+            }
+        }
         return runs.map { RunDetail(run: $0, metrics: metrics[$0.id] ?? [], params: params[$0.id] ?? [], tags: tags[$0.id] ?? []) }
-    }
-
-    static func metricPoint(_ row: any SQLRow) throws -> MetricPoint {
-        let isNaN = try row.decode(column: "is_nan", as: Bool.self)
-        return MetricPoint(key: try row.decode(column: "key", as: String.self),
-                           value: isNaN ? .nan : try row.decode(column: "value", as: Double.self),
-                           timestampMs: try row.decode(column: "ts_ms", as: Int64.self),
-                           step: try row.decode(column: "step", as: Int64.self))
     }
 
     static func existingParams(_ keys: [String], run: UUID, on sql: any SQLDatabase) async throws -> [String: String] {
