@@ -63,26 +63,20 @@ def big_metric(start, stop):
     return [round(1 / (1 + s / 50_000) + 0.05 * ((s * 2654435761) % 1000) / 1000, 6) for s in range(start, stop)]
 
 
-class Client:
-    """JSON over one keep-alive connection per thread, with an API key made for the benchmark (a session's access
-    token would expire while seeding)."""
+class KeepAliveJSON:
+    """JSON requests over one keep-alive connection per thread, reopened once if the server closed an idle one."""
 
-    def __init__(self, url, username, password):
+    def __init__(self, url, timeout):
         self.url = urllib.parse.urlsplit(url)
+        self.timeout = timeout
         self.local = threading.local()
-        self.auth = None
-        self.grant = self.call("POST", "/api/v1/auth/login", {"username": username, "password": password})
-        self.auth = f"Bearer {self.grant['access_token']}"
-        self.org_id = self.call("GET", "/api/v1/auth/me")["memberships"][0]["organization"]["id"]
-        key = self.call("POST", "/api/v1/auth/api-keys", {"name": f"web-console-bench-{time.time_ns()}", "org_id": self.org_id})
-        self.auth = f"Bearer {key['key']}"
 
-    def call(self, method, path, body=None):
-        headers = {"Content-Type": "application/json", **({"Authorization": self.auth} if self.auth else {})}
-        for attempt in (1, 2):  # an idle keep-alive connection may have been closed by the server
+    def request(self, method, path, body=None, headers=None):
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        for attempt in (1, 2):
             connection = getattr(self.local, "connection", None)
             if connection is None:
-                connection = self.local.connection = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=300)
+                connection = self.local.connection = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=self.timeout)
             try:
                 connection.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=headers)
                 response = connection.getresponse()
@@ -95,6 +89,22 @@ class Client:
         if response.status >= 400:
             raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
         return json.loads(payload) if payload else None
+
+
+class Client:
+    """aitip's API with an API key made for the benchmark (a session's access token would expire while seeding)."""
+
+    def __init__(self, url, username, password):
+        self.http = KeepAliveJSON(url, timeout=300)
+        self.auth = None
+        self.grant = self.call("POST", "/api/v1/auth/login", {"username": username, "password": password})
+        self.auth = f"Bearer {self.grant['access_token']}"
+        self.org_id = self.call("GET", "/api/v1/auth/me")["memberships"][0]["organization"]["id"]
+        key = self.call("POST", "/api/v1/auth/api-keys", {"name": f"web-console-bench-{time.time_ns()}", "org_id": self.org_id})
+        self.auth = f"Bearer {key['key']}"
+
+    def call(self, method, path, body=None):
+        return self.http.request(method, path, body, {"Authorization": self.auth} if self.auth else {})
 
     def project_with_experiment(self, name):
         project = self.call("POST", "/api/v1/projects", {"org_id": self.org_id, "name": name})

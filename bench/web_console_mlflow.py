@@ -11,41 +11,22 @@ mostly appeared only with a later, unrelated re-render (its 30 s auto-refresh), 
 Prints JSON. --reuse measures the experiments an earlier run seeded on the same server (seeding takes ~10 minutes)."""
 import argparse
 import concurrent.futures
-import http.client
 import json
-import threading
 import time
-import urllib.parse
 
 from selenium.webdriver import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from web_console import FILTER, big_metric, browser, expected_first, measured, median, run_name, run_values, wait_for
+from web_console import FILTER, KeepAliveJSON, big_metric, browser, expected_first, measured, median, run_name, run_values, wait_for
 
 
 class MLflow:
     def __init__(self, url):
-        self.url = urllib.parse.urlsplit(url)
-        self.local = threading.local()
+        self.http = KeepAliveJSON(url, timeout=600)
 
     def call(self, path, body):
-        for attempt in (1, 2):  # an idle keep-alive connection may have been closed by the server
-            connection = getattr(self.local, "connection", None)
-            if connection is None:
-                connection = self.local.connection = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=600)
-            try:
-                connection.request("POST", "/api/2.0/mlflow/" + path, json.dumps(body), {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                payload = response.read()
-                break
-            except (ConnectionError, http.client.HTTPException):
-                self.local.connection = None
-                if attempt == 2:
-                    raise
-        if response.status >= 400:
-            raise RuntimeError(f"{path}: {response.status} {payload[:300]!r}")
-        return json.loads(payload)
+        return self.http.request("POST", "/api/2.0/mlflow/" + path, body)
 
     def experiment(self, name):
         return self.call("experiments/create", {"name": name})["experiment_id"]

@@ -29,4 +29,10 @@ public struct ColumnTypes: Sendable {
     public var bool: String { dialect == .postgres ? "BOOLEAN" : "INTEGER" }
     public var double: String { dialect == .postgres ? "DOUBLE PRECISION" : "REAL" }
     public var blob: String { dialect == .postgres ? "BYTEA" : "BLOB" }
+
+    /// Statements that keep a blob column's values as written, uncompressed: for values that do not compress well and
+    /// are written often (PostgreSQL compresses large values with pglz on insert; SQLite never compresses).
+    public func storeUncompressed(_ table: String, _ column: String) -> [String] {
+        dialect == .postgres ? ["ALTER TABLE \(table) ALTER COLUMN \(column) SET STORAGE EXTERNAL"] : []
+    }
 }

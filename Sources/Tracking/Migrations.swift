@@ -179,9 +179,7 @@ public enum TrackingMigrations {
             """,
         ] },
         // PostgreSQL compressed each chunk (pglz) on insert: that was nearly all of its CPU during bulk ingest (perf,
-        // bench/ingest.py), for a modest saving on packed numbers. Chunks are stored as they are; SQLite never compresses.
-        Migration(19, "store_metric_chunks_uncompressed") { t in
-            t.dialect == .postgres ? ["ALTER TABLE metric_chunks ALTER COLUMN points SET STORAGE EXTERNAL"] : []
-        },
+        // bench/ingest.py), for a modest saving on packed numbers.
+        Migration(19, "store_metric_chunks_uncompressed") { t in t.storeUncompressed("metric_chunks", "points") },
     ]
 }

@@ -260,23 +260,16 @@ struct MLflowHandlers: Sendable {
         let run = try await tracking.run(try call.runId(), caller: call.caller).run
         let relative = (call.string("path") ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let location = try ArtifactLocation(uri: relative.isEmpty ? run.artifactURI : run.artifactURI + "/" + relative)
-        let entries = try await artifacts.list(location, caller: call.caller)
-        return MLflowResponse.write { w in
-            w.object { w in
-                w.field("root_uri", run.artifactURI)
-                if !entries.isEmpty {
-                    w.key("files")
-                    w.array(entries) { w, entry in
-                        w.object { w in
-                            w.field("path", relative.isEmpty ? entry.name : relative + "/" + entry.name)
-                            w.key("is_dir")
-                            w.raw(entry.isDirectory ? "true" : "false")
-                            w.field("file_size", entry.size.map(Int64.init))
-                        }
-                    }
-                }
-            }
+        let files = try await artifacts.list(location, caller: call.caller).map { entry in
+            MLflowArtifactHandlers.FileInfo(path: relative.isEmpty ? entry.name : relative + "/" + entry.name, is_dir: entry.isDirectory,
+                                            file_size: entry.size)
         }
+        return try MLflowResponse.json(ArtifactList(root_uri: run.artifactURI, files: files.isEmpty ? nil : files))
+    }
+
+    struct ArtifactList: Encodable {
+        var root_uri: String
+        var files: [MLflowArtifactHandlers.FileInfo]?
     }
 
     // MARK: logged models

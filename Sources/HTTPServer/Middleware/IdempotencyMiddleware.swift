@@ -109,7 +109,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
             if inserted != nil { return .claimed }
             guard let row = try await sql.select().columns("fingerprint", "status", "content_type", "location", "body", "created_ms")
                 .from("idempotency_keys").where("user_id", .equal, owner).where("key", .equal, key).first() else {
-                throw AppError.conflict("The request with this Idempotency-Key has just finished; send it again")
+                // Claimed and released (its request failed) between the two statements.
+                throw AppError.conflict("The earlier request with this Idempotency-Key has just failed; send this one again")
             }
             if try row.decode(column: "created_ms", as: Int64.self) < now - Int64(Self.ttl * 1000) {
                 try await sql.update("idempotency_keys").set("fingerprint", to: fingerprint).set("created_ms", to: now)
@@ -193,26 +194,4 @@ private struct CollectingBodyWriter: ResponseBodyWriter {
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
-}
-
-/// The table behind `IdempotencyMiddleware`. Numbers continue the global sequence (App/AllMigrations).
-public enum HTTPServerMigrations {
-    public static let all: [Migration] = [
-        Migration(20, "create_idempotency_keys") { t in [
-            """
-            CREATE TABLE idempotency_keys (
-                user_id \(t.uuid) NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-                key \(t.text) NOT NULL,
-                fingerprint \(t.text) NOT NULL,
-                status \(t.integer),
-                content_type \(t.text),
-                location \(t.text),
-                body \(t.blob),
-                created_ms \(t.bigint) NOT NULL,
-                PRIMARY KEY (user_id, key)
-            )
-            """,
-            "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_ms)",
-        ] },
-    ]
 }
