@@ -9,6 +9,7 @@ import tempfile
 import time
 import urllib.request
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as until
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -17,7 +18,8 @@ from conftest import ADMIN_PASSWORD, SCREENSHOTS
 
 
 def wait(driver, condition, timeout=10):
-    return WebDriverWait(driver, timeout).until(condition)
+    # A condition that finds an element and reads it can meet a React re-render in between: look again.
+    return WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(condition)
 
 
 def visible(driver, by, value):
