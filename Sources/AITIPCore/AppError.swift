@@ -9,6 +9,7 @@ public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound = "not-found"
         case conflict
         case payloadTooLarge = "payload-too-large"
+        case timeout = "request-timeout"
         case tooManyRequests = "too-many-requests"
         case unavailable = "service-unavailable"
         case internalError = "internal-error"
@@ -22,6 +23,7 @@ public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             case .notFound: 404
             case .conflict: 409
             case .payloadTooLarge: 413
+            case .timeout: 408
             case .tooManyRequests: 429
             case .unavailable: 503
             case .internalError: 500
@@ -37,6 +39,7 @@ public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             case .notFound: "Not found"
             case .conflict: "Conflict"
             case .payloadTooLarge: "Payload too large"
+            case .timeout: "Request timeout"
             case .tooManyRequests: "Too many requests"
             case .unavailable: "Service unavailable"
             case .internalError: "Internal server error"

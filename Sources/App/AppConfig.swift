@@ -1,4 +1,5 @@
 import AITIPCore
+import Executors
 import Foundation
 import Identity
 import Logging
@@ -27,6 +28,8 @@ public struct AppConfig: Sendable {
     public var rateLimitPerSecond: Double
     public var rateLimitBurst: Double
     public var credentialAttemptsPerMinute: Double
+    public var idleTimeoutSeconds: Int
+    public var minimumBodyRate: Int
     public var webDirectory: String
     public var principalCacheSeconds: TimeInterval
     public var workloads: WorkloadSettings
@@ -45,8 +48,14 @@ public struct AppConfig: Sendable {
             public var gpuTypeLabel: String
         }
         public var simulatedGPUs: String
-        public var sandbox: String
+        public var sandbox: LocalExecutor.SandboxMode
         public var sandboxReadOnlyPaths: [String]
+        public var jobUID: UInt32
+        public var jobGID: UInt32
+        public var jobNetwork: LocalExecutor.NetworkPolicy
+        public var jobDiskLimitBytes: Int64
+        public var jobMaxFiles: Int
+        public var bubblewrap: String?
         public var gracePeriodSeconds: Double
         public var schedulerTickMilliseconds: Int
         public var maxCodeBytes: Int
@@ -78,6 +87,8 @@ public struct AppConfig: Sendable {
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
+        ("idle_timeout", "60", "seconds a connection may stay idle, or a request head or body stall, before it is closed"),
+        ("min_body_rate", "1024", "bytes per second a request body must average after its first 30 seconds (slower: 408; 0 disables)"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
         ("executor", "local", "where workloads run: local (child processes on this machine) or ray://HOST:PORT (a Ray cluster's dashboard)"),
         ("kubernetes_api", "https://kubernetes.default.svc", "Kubernetes API server for executor=kubernetes (its certificate must be trusted by the system)"),
@@ -87,8 +98,14 @@ public struct AppConfig: Sendable {
         ("kubernetes_gpu_label", "aitip.dev/gpu-type", "node label whose value is the GPU type (e.g. nvidia.com/gpu.product)"),
         ("ray_token", "", "Ray token (RAY_AUTH_MODE=token clusters), sent as a bearer token to the Ray dashboard"),
         ("simulate_gpus", "", "simulated GPUs of the local node for development without GPUs, TYPE:COUNT[,TYPE:COUNT], e.g. a100:4"),
-        ("sandbox", "auto", "auto: run local jobs in bubblewrap when installed; off: plain processes (development only)"),
-        ("sandbox_ro_paths", "", "comma-separated paths local jobs may read besides /usr and /etc (e.g. a Python virtualenv)"),
+        ("sandbox", "bubblewrap", "bubblewrap: every local job runs in the bubblewrap sandbox, and jobs are refused where it cannot run; off: jobs run as plain processes of the server's user and can read everything the server can (only where every submitter is trusted with the server; warned at every start)"),
+        ("sandbox_ro_paths", "", "comma-separated paths local jobs may read besides /usr and a few /etc files (e.g. a Python virtualenv)"),
+        ("job_uid", "65534", "user id local jobs run as when the server runs as root (nobody by default; never 0)"),
+        ("job_gid", "65534", "group id local jobs run as when the server runs as root (nogroup by default; never 0)"),
+        ("job_network", "none", "none: local jobs have no network; allow: a job may ask for the host's network (isolate_network=false)"),
+        ("job_disk_limit", "10737418240", "bytes one local job attempt may keep on disk (working directory, checkpoints, log); over it the job is killed (0: no limit)"),
+        ("job_max_files", "1000000", "files and directories one local job attempt may create"),
+        ("bubblewrap", "bwrap from /usr/bin or /usr/local/bin", "path of the bubblewrap program that sandboxes local jobs"),
         ("grace_period", "30", "seconds between a stop signal (cancel, preemption, timeout) and the kill"),
         ("scheduler_tick_ms", "1000", "milliseconds between scheduling cycles when nothing wakes the scheduler sooner"),
         ("max_code_bytes", "67108864", "largest accepted code package (.tar.gz), bytes"),
@@ -170,14 +187,20 @@ public struct AppConfig: Sendable {
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
+        idleTimeoutSeconds = number("idle_timeout", 60) { (1...86_400).contains($0) }
+        minimumBodyRate = number("min_body_rate", 1_024) { $0 >= 0 }
         webDirectory = values["web_dir"] ?? "./web/dist"
         principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
         let executor = values["executor"] ?? "local"
         if executor != "local" && executor != "kubernetes" && !executor.hasPrefix("ray://") {
             problems.append("executor=\(executor) must be local, ray://HOST:PORT or kubernetes")
         }
-        let sandbox = values["sandbox"] ?? "auto"
-        if !["auto", "off"].contains(sandbox) { problems.append("sandbox=\(sandbox) must be auto or off") }
+        let sandboxText = values["sandbox"] ?? "bubblewrap"
+        let sandbox = LocalExecutor.SandboxMode(setting: sandboxText) ?? .bubblewrap
+        if LocalExecutor.SandboxMode(setting: sandboxText) == nil { problems.append("sandbox=\(sandboxText) must be bubblewrap or off") }
+        let networkText = values["job_network"] ?? "none"
+        let jobNetwork = LocalExecutor.NetworkPolicy(rawValue: networkText) ?? .none
+        if LocalExecutor.NetworkPolicy(rawValue: networkText) == nil { problems.append("job_network=\(networkText) must be none or allow") }
         var prices: [String: Double] = [:]
         for pair in (values["gpu_prices"] ?? "").split(separator: ",") where !pair.isEmpty {
             let parts = pair.split(separator: "=")
@@ -193,6 +216,9 @@ public struct AppConfig: Sendable {
                               gpuTypeLabel: values["kubernetes_gpu_label"] ?? "aitip.dev/gpu-type"),
             simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
             sandboxReadOnlyPaths: (values["sandbox_ro_paths"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty },
+            jobUID: number("job_uid", UInt32(65534)) { $0 != 0 }, jobGID: number("job_gid", UInt32(65534)) { $0 != 0 }, jobNetwork: jobNetwork,
+            jobDiskLimitBytes: number("job_disk_limit", Int64(10) << 30) { $0 >= 0 }, jobMaxFiles: number("job_max_files", 1_000_000) { $0 >= 100 },
+            bubblewrap: values["bubblewrap"].flatMap { $0.isEmpty ? nil : $0 },
             gracePeriodSeconds: number("grace_period", 30.0) { $0 >= 0 && $0 <= 86_400 },
             schedulerTickMilliseconds: number("scheduler_tick_ms", 1_000) { (10...60_000).contains($0) },
             maxCodeBytes: number("max_code_bytes", 64 * 1_048_576) { $0 >= 1_024 },

@@ -63,8 +63,10 @@ public struct AppParts: Sendable {
                 let ray = try RayExecutor(address: settings.executor, token: settings.rayToken, logger: logger)
                 (executor, nodeSource) = (ray, RayNodes(ray: ray))
             } else {
-                executor = LocalExecutor(.init(jobsDirectory: jobsDirectory, sandbox: LocalExecutor.SandboxMode(rawValue: settings.sandbox) ?? .auto,
-                                               readOnlyPaths: settings.sandboxReadOnlyPaths), logger: logger)
+                executor = LocalExecutor(.init(jobsDirectory: jobsDirectory, sandbox: settings.sandbox, readOnlyPaths: settings.sandboxReadOnlyPaths,
+                                               jobUID: settings.jobUID, jobGID: settings.jobGID, network: settings.jobNetwork,
+                                               diskLimitBytes: settings.jobDiskLimitBytes, maxFiles: settings.jobMaxFiles,
+                                               bubblewrap: settings.bubblewrap), logger: logger)
                 nodeSource = NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse(settings.simulatedGPUs), logger: logger)
             }
             let workloads = WorkloadService(database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
@@ -91,15 +93,15 @@ public struct AppParts: Sendable {
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 tracking: TrackingService(database: database, clock: clock, audit: audit),
                 artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
-                training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets,
-                                          checkpointRoot: executor.kind == "local" ? jobsDirectory : nil),
+                training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets),
                 resources: resources,
                 datasets: datasets,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
-                limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes, maxCodeBytes: settings.maxCodeBytes,
+                limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes,
                               requestsPerSecond: config.rateLimitPerSecond,
-                              requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute),
+                              requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
+                              timeouts: .init(idle: .seconds(Int64(config.idleTimeoutSeconds)), minimumBodyRate: config.minimumBodyRate)),
                 webDirectory: config.webDirectory)
             return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, engine: engine, bootstrap: bootstrap)
         } catch {
@@ -128,7 +130,7 @@ public func buildApplication(_ config: AppConfig, logger: Logger,
     let router = try buildRouter(parts.dependencies)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(shouldUpgrade: LogWebSocket.shouldUpgrade(parts.dependencies)),
+        server: serverBuilder(parts.dependencies),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
         services: [DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger)],
         onServerRunning: { channel in

@@ -21,10 +21,27 @@ public protocol Executor: Sendable {
     func purge(workloadId: UUID) async
     /// What the running attempt uses now, when the backend can tell.
     func usage(of reference: String) async -> ResourceUsage?
+    /// Whether a workload that does not say gets no network.
+    var isolatesNetworkByDefault: Bool { get }
+    /// Why this executor will not run a workload with this network setting (nil: it will). A setting it cannot
+    /// enforce is refused, never accepted and ignored.
+    func refusal(isolateNetwork: Bool) -> AppError?
+    /// Where the workload's processes find the checkpoints kept across its attempts, as they see it; nil where the
+    /// backend keeps none.
+    func checkpointDirectory(of workloadId: UUID) -> String?
 }
 
 extension Executor {
     public func usage(of reference: String) async -> ResourceUsage? { nil }
+
+    public var isolatesNetworkByDefault: Bool { false }
+
+    public func checkpointDirectory(of workloadId: UUID) -> String? { nil }
+
+    /// Remote backends run work in the cluster's network and cannot cut it.
+    public func refusal(isolateNetwork: Bool) -> AppError? {
+        isolateNetwork ? AppError.validation([FieldError(field: "isolate_network", message: "cannot be enforced by the \(kind) executor; leave it out")]) : nil
+    }
 }
 
 /// A running attempt's resource use: CPU time so far, resident memory, live processes.
@@ -78,7 +95,7 @@ public struct LaunchRequest: Sendable {
     public var cpu: Double
     public var memoryMiB: Int
     public var distributed: DistributedMode
-    /// Cut the network (bubblewrap `--unshare-all`) when the spec asks for isolation.
+    /// No network: the sandbox's own network namespace (the local executor's default).
     public var isolateNetwork: Bool
 
     public struct Repository: Sendable, Codable, Equatable {
@@ -93,7 +110,7 @@ public struct LaunchRequest: Sendable {
 
     public init(workloadId: UUID, attempt: Int, entrypoint: String, environment: [String: String] = [:], codeArchive: Data? = nil,
                 repository: Repository? = nil, gpuIndices: [[Int]] = [[]], gpuType: String? = nil, cpu: Double = 1, memoryMiB: Int = 1_024,
-                distributed: DistributedMode = .single, isolateNetwork: Bool = false) {
+                distributed: DistributedMode = .single, isolateNetwork: Bool = true) {
         self.workloadId = workloadId
         self.attempt = attempt
         self.entrypoint = entrypoint
@@ -122,6 +139,8 @@ public enum ExecutionState: Sendable, Equatable {
     case exited(code: Int32)
     /// The backend no longer knows the work, or cannot say how it ended.
     case lost(reason: String)
+    /// Ended by the executor itself because it broke a limit the executor enforces (disk); not worth retrying.
+    case killed(code: Int32, reason: String)
 }
 
 enum Shell {

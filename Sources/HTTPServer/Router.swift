@@ -34,19 +34,19 @@ public struct ServerDependencies: Sendable {
     public struct Limits: Sendable {
         public var maxBodyBytes: Int
         public var maxArtifactBytes: Int
-        public var maxCodeBytes: Int
         public var requestsPerSecond: Double
         public var requestBurst: Double
         public var credentialAttemptsPerMinute: Double
+        public var timeouts: ConnectionTimeouts
 
-        public init(maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024, maxCodeBytes: Int = 64 * 1024 * 1024,
-                    requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double) {
+        public init(maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024,
+                    requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double, timeouts: ConnectionTimeouts = .init()) {
             self.maxBodyBytes = maxBodyBytes
             self.maxArtifactBytes = maxArtifactBytes
-            self.maxCodeBytes = maxCodeBytes
             self.requestsPerSecond = requestsPerSecond
             self.requestBurst = requestBurst
             self.credentialAttemptsPerMinute = credentialAttemptsPerMinute
+            self.timeouts = timeouts
         }
     }
 
@@ -82,13 +82,15 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     if let web = dependencies.webDirectory {
         router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
     }
-    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes, maxArtifactBytes: dependencies.limits.maxArtifactBytes,
-                                               maxCodeBytes: dependencies.limits.maxCodeBytes))
     router.add(middleware: AuthenticationMiddleware(
         auth: dependencies.auth,
         principalLimiter: RateLimiter(ratePerSecond: dependencies.limits.requestsPerSecond, burst: dependencies.limits.requestBurst),
         credentialLimiter: RateLimiter(ratePerSecond: dependencies.limits.credentialAttemptsPerMinute / 60,
                                        burst: max(1, dependencies.limits.credentialAttemptsPerMinute))))
+    let spec = try APISpec.yaml()
+    router.add(middleware: MinimumBodyRateMiddleware(timeouts: dependencies.limits.timeouts))
+    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes,
+                                               selfBounded: try BodyLimitMiddleware.streamedOperations(specYAML: spec).union(MLflowRoutes.selfBoundedRoutes)))
     router.add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
     router.add(middleware: IdempotencyMiddleware(database: dependencies.database))
     router.add(middleware: RunLogIngestMiddleware(tracking: dependencies.tracking))
@@ -97,9 +99,9 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         on: router,
         configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
 
-    MLflowRoutes.register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts)
+    MLflowRoutes.register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts,
+                          maxArtifactBytes: dependencies.limits.maxArtifactBytes)
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
-    let spec = try APISpec.yaml()
     let docs = try APIDocsPage.render(specYAML: spec)
     router.get("/api/v1/openapi.yaml") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: spec)))

@@ -106,11 +106,13 @@ public struct ArtifactService: Sendable {
         }
     }
 
-    public func upload(_ location: ArtifactLocation, data: Data, caller: Caller) async throws {
+    /// Stores a file; `read` reads the request's body, and is called only once the caller may write there.
+    public func upload(_ location: ArtifactLocation, caller: Caller, read: () async throws -> Data) async throws {
         guard location.owner != nil, !location.relativePath.isEmpty, let key = location.key else {
             throw AppError.badRequest("An artifact upload names a file under <experiment>/<run>/artifacts/")
         }
         let orgId = try await authorize(location, .experimentsWrite, caller: caller)
+        let data = try await read()
         try await store.put(key, data: data)
         try await database.transaction { sql in
             try await audit.record(on: sql, caller, orgId: orgId, action: "artifact.upload", targetType: "artifact", targetId: key.path,

@@ -166,21 +166,16 @@ extension TrackingService {
 
     static func checkBatch(_ batch: Batch, bulk: Bool) throws(AppError) {
         if !bulk {
-            if batch.metrics.count > Limits.maxMetricsPerBatch {
-                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxMetricsPerBatch) metrics. Got \(batch.metrics.count) metrics. Please split up metrics across multiple requests and try again.")
-            }
-            if batch.params.count > Limits.maxParamsTagsPerBatch {
-                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxParamsTagsPerBatch) params. Got \(batch.params.count) params. Please split up params across multiple requests and try again.")
-            }
-            if batch.tags.count > Limits.maxParamsTagsPerBatch {
-                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxParamsTagsPerBatch) tags. Got \(batch.tags.count) tags. Please split up tags across multiple requests and try again.")
+            for (part, count) in [(Limits.BatchPart.metrics, batch.metrics.count), (.params, batch.params.count), (.tags, batch.tags.count)]
+            where count > Limits.maxPerBatch(part) {
+                throw Limits.tooMany(part, got: String(count))
             }
             let total = batch.metrics.count + batch.params.count + batch.tags.count
             if total > Limits.maxEntitiesPerBatch {
                 throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxEntitiesPerBatch) metrics, params, and tags in total. Got \(total) entities.")
             }
-        } else if batch.metrics.count > 100_000 {
-            throw AppError.badRequest("A bulk request can contain at most 100000 points; got \(batch.metrics.count)")
+        } else if batch.metrics.count > Limits.maxBulkPoints {
+            throw Limits.tooManyBulkPoints(got: String(batch.metrics.count))
         }
         var validator = Validator()
         var seenKeys = Set<String>()

@@ -246,6 +246,26 @@ public enum Limits {
     public static let maxKeyLength = 250
     public static let maxParamValueLength = 6_000
     public static let maxTagValueLength = 8_000
+    /// Points one bulk ingest request (`POST /api/v1/runs/{id}/log`) may carry.
+    public static let maxBulkPoints = 100_000
+
+    public enum BatchPart: String, Sendable { case metrics, params, tags }
+
+    /// How many entries of `part` one MLflow log-batch request may hold.
+    public static func maxPerBatch(_ part: BatchPart) -> Int {
+        part == .metrics ? maxMetricsPerBatch : maxParamsTagsPerBatch
+    }
+
+    /// MLflow's answer to a batch over a limit; `count` is the number seen, or "more than N" when a parser stopped
+    /// reading at the limit.
+    public static func tooMany(_ part: BatchPart, got count: String) -> AppError {
+        let limit = maxPerBatch(part)
+        return AppError.badRequest("A batch logging request can contain at most \(limit) \(part.rawValue). Got \(count) \(part.rawValue). Please split up \(part.rawValue) across multiple requests and try again.")
+    }
+
+    public static func tooManyBulkPoints(got count: String) -> AppError {
+        AppError.badRequest("A bulk request can contain at most \(maxBulkPoints) points; got \(count)")
+    }
 
     static func checkKey(_ key: String, _ field: String, into validator: inout Validator) {
         if key.isEmpty || key.count > maxKeyLength {

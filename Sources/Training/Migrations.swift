@@ -25,5 +25,10 @@ public enum TrainingMigrations {
             """,
             "CREATE INDEX training_jobs_experiment ON training_jobs (experiment_id)",
         ] },
+        // Job answers showed the server's absolute path of the checkpoint directory; they now show the path the job
+        // sees in its sandbox.
+        Migration(22, "show_checkpoint_path_as_seen_by_jobs") { _ in [
+            "UPDATE training_jobs SET checkpoint_path = '/checkpoints' WHERE checkpoint_path IS NOT NULL",
+        ] },
     ]
 }

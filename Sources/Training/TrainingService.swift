@@ -55,15 +55,12 @@ public struct TrainingService: Sendable {
     public let workloads: WorkloadService
     let resources: ResourceService
     let datasets: DatasetService
-    /// Where the local executor keeps checkpoints (`<jobs>/<id>/checkpoints`); nil for remote executors.
-    let checkpointRoot: String?
 
-    public init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService, checkpointRoot: String?) {
+    public init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService) {
         self.database = database
         self.workloads = workloads
         self.resources = resources
         self.datasets = datasets
-        self.checkpointRoot = checkpointRoot
     }
 
     public struct Input: Sendable {
@@ -113,7 +110,7 @@ public struct TrainingService: Sendable {
                                               dataConfig: input.dataConfig, framework: input.framework, distributedMode: submission.distributed.rawValue,
                                               config: input.config, codeRepo: submission.repository?.url, codeCommit: submission.repository?.commit,
                                               codePath: submission.codeArchive.map { "code/\($0).tar.gz" },
-                                              checkpointPath: checkpointRoot.map { "\($0)/\(workload.id.lowercasedString)/checkpoints" },
+                                              checkpointPath: workloads.checkpointDirectory(of: workload.id),
                                               costEstimate: estimate, createdMs: workload.createdMs)
             try await workloads.insert(workload, caller: caller, on: sql)
             try await sql.insert(details, into: "training_jobs")

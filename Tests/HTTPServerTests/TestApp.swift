@@ -28,6 +28,8 @@ struct TestApp {
     let parts: AppParts
     let clock: MovableClock
     let kind: DatabaseKind
+    /// The server's data directory (database, objects, jobs).
+    let dataDirectory: String
 
     @discardableResult
     func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: String? = nil,
@@ -112,15 +114,15 @@ func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], live: Bool 
     do {
         if live {
             let app = Application(router: try buildRouter(parts.dependencies),
-                                  server: .http1WebSocketUpgrade(shouldUpgrade: LogWebSocket.shouldUpgrade(parts.dependencies)),
+                                  server: serverBuilder(parts.dependencies),
                                   configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
             try await app.test(.live) { client in
-                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind))
+                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind, dataDirectory: scratch.dataDirectory))
             }
         } else {
             let app = Application(router: try buildRouter(parts.dependencies), logger: TestEnvironment.logger)
             try await app.test(.router) { client in
-                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind))
+                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind, dataDirectory: scratch.dataDirectory))
             }
         }
     } catch {

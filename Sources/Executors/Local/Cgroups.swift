@@ -8,9 +8,12 @@ import Logging
 struct Cgroups: Sendable {
     enum Layout: Sendable {
         case v2(root: String)
-        case v1(root: String)
+        /// One tree per controller: `<base>/<controller>/<group>`.
+        case v1(base: String, group: String)
         case unavailable(String)
     }
+
+    static let v1Controllers = ["memory", "cpu", "pids"]
 
     let layout: Layout
 
@@ -29,10 +32,10 @@ struct Cgroups: Sendable {
         }
         if files.fileExists(atPath: "\(base)/memory") {
             do {
-                for controller in ["memory", "cpu", "pids"] {
+                for controller in v1Controllers {
                     try files.createDirectory(atPath: "\(base)/\(controller)/\(group)", withIntermediateDirectories: true)
                 }
-                return Cgroups(layout: .v1(root: base + "|" + group))
+                return Cgroups(layout: .v1(base: base, group: group))
             } catch {
                 return Cgroups(layout: .unavailable("cgroup v1 trees under \(base) are not writable: \(error.localizedDescription)"))
             }
@@ -59,11 +62,9 @@ struct Cgroups: Sendable {
             try write("\(quota) \(period)", "\(directory)/cpu.max")
             try write("\(limits.pids)", "\(directory)/pids.max")
             return ["\(directory)/cgroup.procs"]
-        case .v1(let joined):
-            let parts = joined.split(separator: "|").map(String.init)
-            let (base, group) = (parts[0], parts[1])
+        case .v1(let base, let group):
             var procs: [String] = []
-            for controller in ["memory", "cpu", "pids"] {
+            for controller in Self.v1Controllers {
                 let directory = "\(base)/\(controller)/\(group)/\(name)"
                 try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 switch controller {
@@ -86,12 +87,31 @@ struct Cgroups: Sendable {
         switch layout {
         case .v2(let root):
             rmdir("\(root)/\(name)")
-        case .v1(let joined):
-            let parts = joined.split(separator: "|").map(String.init)
-            for controller in ["memory", "cpu", "pids"] { rmdir("\(parts[0])/\(controller)/\(parts[1])/\(name)") }
+        case .v1(let base, let group):
+            for controller in Self.v1Controllers { rmdir("\(base)/\(controller)/\(group)/\(name)") }
         case .unavailable:
             break
         }
+    }
+
+    /// The processes in the attempt's group now: every process the attempt started, wherever it moved in its
+    /// session or namespaces (only root can move a process out of a cgroup, and jobs never run as root).
+    func members(_ name: String) -> [pid_t] {
+        let procs: String
+        switch layout {
+        case .v2(let root): procs = "\(root)/\(name)/cgroup.procs"
+        case .v1(let base, let group): procs = "\(base)/pids/\(group)/\(name)/cgroup.procs"
+        case .unavailable: return []
+        }
+        guard let text = try? String(contentsOfFile: procs, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    /// Kills every process of the group at once where the kernel offers it (cgroup v2's `cgroup.kill`); false when
+    /// the caller must signal the members one by one.
+    func killAll(_ name: String) -> Bool {
+        guard case .v2(let root) = layout else { return false }
+        return (try? write("1", "\(root)/\(name)/cgroup.kill")) != nil
     }
 
     var unavailableReason: String? {

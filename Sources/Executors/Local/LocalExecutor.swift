@@ -4,46 +4,107 @@ import Glibc
 import AITIPCore
 import Foundation
 import Logging
+import Synchronization
 
-/// Runs attempts as child processes of this machine, each in its own session:
-/// `<jobs>/<workload>/<attempt>/` holds `work/` (the working directory), `output.log` (stdout and stderr of every
-/// rank), `leader.pid` and `exit.<rank>`; `<jobs>/<workload>/checkpoints/` survives attempts so a preempted job can
-/// resume. The attempt outlives a server restart: the engine re-adopts it by its reference, reads the log file on,
-/// and learns the exit codes from the `exit.<rank>` files the wrapper writes.
+/// Runs attempts as child processes of this machine, each in its own session and cgroup, inside the bubblewrap
+/// sandbox (`Sandbox`). On disk, `<jobs>/<workload>/` (only the server may open it) holds
+/// - `<attempt>/`, the attempt's control directory, also server-only: `output.log` (stdout and stderr of every
+///   rank), `exit-codes` (one "rank code" line per rank, written by the launcher), `code.tar.gz`, `ended` (why the
+///   server ended the attempt itself), the sandbox's passwd and group files, and
+/// - `<attempt>/work/`, the job's working directory, owned by the job's user: the only place it writes, with
+/// - `checkpoints/`, also the job's, which survives attempts so a preempted job can resume.
+///
+/// The leader's pid and start time are the attempt's identity; they are kept in the reference the engine stores
+/// (the database), never in a file. A job can write only inside `work/` and `checkpoints/`, so nothing it does there
+/// changes what the server reads, signals or deletes: logs are opened without following links, signals go to the
+/// processes of the attempt's cgroup, and the walk that measures its disk use never follows a link.
 public struct LocalExecutor: Executor {
     public struct Configuration: Sendable {
         public var jobsDirectory: String
-        /// `auto`: bubblewrap when installed; `off`: plain processes (development only: the job sees the machine).
         public var sandbox: SandboxMode
-        /// Paths the sandbox shows read-only besides /usr and /etc, e.g. a Python virtual environment.
+        /// Paths the sandbox shows read-only besides /usr and a few /etc files, e.g. a Python virtual environment.
         public var readOnlyPaths: [String]
         public var maxProcesses: Int
+        /// The user and group jobs run as when the server runs as root (by default nobody/nogroup).
+        public var jobUID: UInt32
+        public var jobGID: UInt32
+        public var network: NetworkPolicy
+        /// What one attempt may keep on disk (working directory, checkpoints, log); 0: no limit.
+        public var diskLimitBytes: Int64
+        /// Files and directories one attempt may create.
+        public var maxFiles: Int
+        /// The bubblewrap program; by default `bwrap` from /usr/bin or /usr/local/bin.
+        public var bubblewrap: String?
 
-        public init(jobsDirectory: String, sandbox: SandboxMode = .auto, readOnlyPaths: [String] = [], maxProcesses: Int = 4_096) {
+        public init(jobsDirectory: String, sandbox: SandboxMode = .bubblewrap, readOnlyPaths: [String] = [], maxProcesses: Int = 4_096,
+                    jobUID: UInt32 = 65534, jobGID: UInt32 = 65534, network: NetworkPolicy = .none, diskLimitBytes: Int64 = 10 << 30,
+                    maxFiles: Int = 1_000_000, bubblewrap: String? = nil) {
             self.jobsDirectory = jobsDirectory
             self.sandbox = sandbox
             self.readOnlyPaths = readOnlyPaths
             self.maxProcesses = maxProcesses
+            self.jobUID = jobUID
+            self.jobGID = jobGID
+            self.network = network
+            self.diskLimitBytes = diskLimitBytes
+            self.maxFiles = maxFiles
+            self.bubblewrap = bubblewrap
         }
     }
 
+    /// `bubblewrap`: every job in the sandbox, and no job at all where it cannot run; `off`: plain processes as
+    /// the server's user, which can read and change everything the server can (an explicit choice, warned about at
+    /// every start). `auto`, the earlier name of the default, still means `bubblewrap`.
     public enum SandboxMode: String, Sendable, CaseIterable {
-        case auto, off
+        case bubblewrap, off
+
+        public init?(setting: String) {
+            self.init(rawValue: setting == "auto" ? "bubblewrap" : setting)
+        }
+    }
+
+    /// `none`: jobs never have the network (a job that asks is refused); `allow`: a job may ask for it, and then
+    /// shares the host's network, loopback included (docs/security.md says how to fence it).
+    public enum NetworkPolicy: String, Sendable, CaseIterable {
+        case none, allow
     }
 
     public let kind = "local"
     let configuration: Configuration
-    let bubblewrap: String?
+    /// The sandbox, or nil when it is off or cannot run (then `unavailable` says why).
+    let sandbox: Sandbox?
+    let unavailable: String?
     let cgroups: Cgroups
     let logger: Logger
+    private let memory = AttemptMemory()
+
+    /// How often a running attempt's disk use is measured.
+    static let diskCheckInterval: Duration = .seconds(2)
 
     public init(_ configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        bubblewrap = configuration.sandbox == .off ? nil : Self.which("bwrap")
         cgroups = Cgroups.detect()
-        if configuration.sandbox == .auto && bubblewrap == nil {
-            logger.warning("bubblewrap (bwrap) is not installed: local jobs run without a sandbox and can read what the server can; install the 'bubblewrap' package")
+        var made: Sandbox?
+        var unavailable: String?
+        if configuration.sandbox == .bubblewrap {
+            if let bubblewrap = configuration.bubblewrap.map({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) ?? Self.which("bwrap") {
+                let sandbox = Sandbox(bubblewrap: bubblewrap, user: geteuid() == 0 ? .init(uid: configuration.jobUID, gid: configuration.jobGID) : nil)
+                if let problem = Self.probe(sandbox, in: configuration.jobsDirectory) {
+                    unavailable = "the bubblewrap sandbox does not start on this machine (\(problem))"
+                } else {
+                    made = sandbox
+                }
+            } else {
+                unavailable = "bubblewrap is not installed (apt-get install bubblewrap)"
+            }
+        }
+        sandbox = made
+        self.unavailable = unavailable
+        if let unavailable {
+            logger.error("local jobs are refused: \(unavailable). Jobs run other people's code and never run unsandboxed unless the operator sets sandbox=off")
+        } else if configuration.sandbox == .off {
+            logger.warning("sandbox=off: local jobs run as plain processes of the server's user and can read and change everything the server can (its database, signing keys and objects included); use it only where every submitter is trusted with the server")
         }
         if let reason = cgroups.unavailableReason {
             logger.warning("local jobs run without CPU, memory and process limits", metadata: ["reason": "\(reason)"])
@@ -52,39 +113,64 @@ public struct LocalExecutor: Executor {
 
     /// What isolation this executor gives, in words (shown by `aitip resources gpu` and the node's labels).
     public var isolation: String {
-        let sandbox = bubblewrap == nil ? "no sandbox" : "bubblewrap sandbox"
+        let box = sandbox == nil ? (unavailable == nil ? "no sandbox (sandbox=off)" : "jobs refused: no sandbox") : "bubblewrap sandbox"
         let limits = cgroups.unavailableReason == nil ? "cgroup limits" : "no cgroup limits"
-        return "\(sandbox), \(limits)"
+        return "\(box), \(limits)"
     }
 
+    public var isolatesNetworkByDefault: Bool { configuration.sandbox == .bubblewrap }
+
+    public func refusal(isolateNetwork: Bool) -> AppError? {
+        if let unavailable {
+            return AppError(.unavailable, "This server cannot run jobs safely: \(unavailable). Ask the operator to fix it; only an explicit sandbox=off runs jobs unsandboxed")
+        }
+        if configuration.sandbox == .off {
+            return isolateNetwork ? AppError.validation([FieldError(field: "isolate_network",
+                message: "cannot be enforced: the operator turned the sandbox off (sandbox=off), so jobs share the server's network")]) : nil
+        }
+        if !isolateNetwork, configuration.network == .none {
+            return AppError.validation([FieldError(field: "isolate_network",
+                message: "jobs on this server have no network (job_network=none); leave isolate_network out or true, or ask the operator to set job_network=allow")])
+        }
+        return nil
+    }
+
+    /// `/checkpoints` in the sandbox; the real directory only when the operator turned the sandbox off.
+    public func checkpointDirectory(of workloadId: UUID) -> String? {
+        sandbox == nil ? AttemptPaths(root: configuration.jobsDirectory, workloadId: workloadId, attempt: 1).checkpoints : Sandbox.checkpoints
+    }
+
+    // MARK: launch
+
     public func launch(_ request: LaunchRequest) async throws -> String {
-        let reference = "\(request.workloadId.lowercasedString)/\(request.attempt)"
-        let directory = attemptDirectory(reference)
-        let work = "\(directory)/work"
-        let checkpoints = "\(configuration.jobsDirectory)/\(request.workloadId.lowercasedString)/checkpoints"
-        let files = FileManager.default
-        try? files.removeItem(atPath: directory)
-        try files.createDirectory(atPath: work, withIntermediateDirectories: true)
-        try files.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
-        var prepare = "true"
-        if let archive = request.codeArchive {
-            try archive.write(to: URL(fileURLWithPath: "\(directory)/code.tar.gz"))
-            // GNU tar drops leading '/' and refuses members with '..'; inside the sandbox it can write only here.
-            prepare = "tar -xzf ../code.tar.gz --no-same-owner --no-same-permissions"
+        if let refusal = refusal(isolateNetwork: request.isolateNetwork) { throw refusal }
+        let paths = AttemptPaths(root: configuration.jobsDirectory, workloadId: request.workloadId, attempt: request.attempt)
+        try? FileManager.default.removeItem(atPath: paths.control)
+        try Self.makeDirectory(configuration.jobsDirectory, owner: nil)
+        try Self.makeDirectory(paths.workload, owner: nil)
+        try Self.makeDirectory(paths.control, owner: nil)
+        try Self.makeDirectory(paths.work, owner: jobOwner)
+        try Self.makeDirectory(paths.checkpoints, owner: jobOwner)
+        if let archive = request.codeArchive { try Self.writePrivate(archive, to: paths.code) }
+        if let sandbox {
+            let user = sandbox.user ?? .init(uid: geteuid(), gid: getegid())
+            let accounts = Sandbox.accountFiles(for: user.uid, gid: user.gid)
+            try Self.writePrivate(Data(accounts.passwd.utf8), to: "\(paths.control)/passwd", mode: 0o644)
+            try Self.writePrivate(Data(accounts.group.utf8), to: "\(paths.control)/group", mode: 0o644)
         }
         let gpus = request.gpuIndices.first ?? []
         let worldSize = request.distributed == .single ? 1 : max(1, gpus.count)
+        let inside = sandbox == nil ? (work: paths.work, checkpoints: paths.checkpoints) : (work: Sandbox.workspace, checkpoints: Sandbox.checkpoints)
         var environment = request.environment
         environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"
-        environment["HOME"] = work
+        environment["HOME"] = inside.work
         environment["TMPDIR"] = "/tmp"
         environment["AITIP_WORKLOAD_ID"] = request.workloadId.lowercasedString
         environment["AITIP_ATTEMPT"] = String(request.attempt)
-        environment["AITIP_CHECKPOINT_DIR"] = checkpoints
+        environment["AITIP_CHECKPOINT_DIR"] = inside.checkpoints
+        environment["AITIP_WORKDIR"] = inside.work
         environment["CUDA_VISIBLE_DEVICES"] = gpus.map(String.init).joined(separator: ",")
-        environment["AITIP_JOB_DIR"] = directory
-        environment["AITIP_WORKDIR"] = work
-        environment["AITIP_PREPARE"] = prepare
+        environment["AITIP_HAS_CODE"] = request.codeArchive == nil ? "0" : "1"
         environment["AITIP_ENTRYPOINT"] = request.shellCommand
         environment["AITIP_RANKS"] = String(worldSize)
         if request.distributed != .single {
@@ -93,129 +179,282 @@ public struct LocalExecutor: Executor {
             environment["MASTER_PORT"] = String(try Self.freePort())
         }
         let limits = Cgroups.Limits(cpu: request.cpu, memoryBytes: request.memoryMiB * 1_048_576, pids: configuration.maxProcesses)
-        let groupName = reference.replacingOccurrences(of: "/", with: "-")
         do {
-            environment["AITIP_CGROUP_PROCS"] = try cgroups.create(groupName, limits).joined(separator: " ")
+            environment["AITIP_CGROUP_PROCS"] = try cgroups.create(paths.cgroupName, limits).joined(separator: " ")
         } catch {
             logger.warning("could not create cgroups for a job; it runs without limits", metadata: ["error": "\(error)"])
         }
-        let arguments = ["/bin/sh", "-c", Self.wrapper, "aitip-job"] + sandboxPrefix(directory: directory, work: work, checkpoints: checkpoints,
-                                                                                      isolate: request.isolateNetwork)
-        let pid = try ProcessSpawner.spawn(arguments, environment: environment, logFile: "\(directory)/output.log")
-        try String(pid).write(toFile: "\(directory)/leader.pid", atomically: true, encoding: .utf8)
-        return reference
+        let prefix = sandbox?.prefix(.init(control: paths.control, work: paths.work, checkpoints: paths.checkpoints,
+                                           readOnlyPaths: configuration.readOnlyPaths, gpuIndices: gpus, network: !request.isolateNetwork,
+                                           tmpBytes: max(64 << 20, request.memoryMiB * 1_048_576))) ?? []
+        let arguments = ["/bin/sh", "-c", Self.leader, "aitip-job"] + prefix + ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
+        let pid = try ProcessSpawner.spawn(arguments, environment: environment, logFile: paths.log, files: [
+            .init(descriptor: 3, path: paths.exitCodes, flags: O_WRONLY | O_APPEND | O_CREAT),
+            .init(descriptor: 4, path: request.codeArchive == nil ? "/dev/null" : paths.code, flags: O_RDONLY),
+        ])
+        // The leader is our child: until it is reaped its /proc entry stays, so its start time can always be read.
+        guard let identity = ProcessIdentity.of(pid) else { throw ExecutorError("the job's leader process \(pid) vanished at start") }
+        return AttemptReference(paths: paths, leader: identity).text
     }
 
-    /// Joins the cgroups, prepares the code once, starts every rank, then records each rank's exit code. It traps
-    /// TERM and INT so that a stop reaches the ranks (the whole session is signalled) while it stays to write the
-    /// codes; `wait` is repeated because a trapped signal interrupts it.
-    static let wrapper = #"""
-    trap 'true' TERM INT
+    /// Joins the attempt's cgroups before anything else starts (so no process escapes its limits), then becomes
+    /// the sandbox (or, with sandbox=off, the launcher).
+    static let leader = #"""
     for f in $AITIP_CGROUP_PROCS; do echo $$ > "$f" || echo "aitip: could not join $f" >&2; done
+    exec "$@"
+    """#
+
+    /// Runs inside the sandbox as the job's user: unpacks the code from descriptor 4 once, starts every rank, and
+    /// writes each rank's exit code to descriptor 3 (which the ranks do not inherit). It traps TERM and INT so that
+    /// a stop reaches the ranks while it stays to write their codes; `wait` is repeated because a trapped signal
+    /// interrupts it.
+    static let launcher = #"""
+    trap 'true' TERM INT
     cd "$AITIP_WORKDIR" || exit 1
-    if ! "$@" /bin/sh -c "$AITIP_PREPARE"; then
+    if [ "$AITIP_HAS_CODE" = 1 ] && ! tar -xzf - --no-same-owner --no-same-permissions <&4; then
       echo "aitip: preparing the code failed" >&2
-      r=0; while [ $r -lt "$AITIP_RANKS" ]; do echo 1 > "$AITIP_JOB_DIR/exit.$r"; r=$((r+1)); done
+      r=0; while [ $r -lt "$AITIP_RANKS" ]; do echo "$r 1" >&3; r=$((r+1)); done
       exit 1
     fi
+    exec 4<&-
     r=0; pids=""
     while [ $r -lt "$AITIP_RANKS" ]; do
-      RANK=$r LOCAL_RANK=$r "$@" /bin/sh -c "$AITIP_ENTRYPOINT" &
+      RANK=$r LOCAL_RANK=$r /bin/sh -c "$AITIP_ENTRYPOINT" 3>&- &
       pids="$pids $!"; r=$((r+1))
     done
     r=0
     for p in $pids; do
       while :; do wait $p; code=$?; kill -0 $p 2>/dev/null || break; done
-      echo $code > "$AITIP_JOB_DIR/exit.$r"; r=$((r+1))
+      echo "$r $code" >&3; r=$((r+1))
     done
     """#
 
-    private func sandboxPrefix(directory: String, work: String, checkpoints: String, isolate: Bool) -> [String] {
-        guard let bubblewrap else { return [] }
-        var arguments = [bubblewrap, "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                         "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--ro-bind", "/etc", "/etc",
-                         "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                         "--bind", directory, directory, "--bind", checkpoints, checkpoints]
-        for path in configuration.readOnlyPaths where FileManager.default.fileExists(atPath: path) {
-            arguments += ["--ro-bind", path, path]
-        }
-        arguments += ["--chdir", work, "--unshare-all"]
-        if !isolate { arguments.append("--share-net") }
-        return arguments
-    }
+    // MARK: state
 
     public func state(of reference: String) async -> ExecutionState {
-        let directory = attemptDirectory(reference)
-        guard let text = try? String(contentsOfFile: "\(directory)/leader.pid", encoding: .utf8), let leader = pid_t(text) else {
-            return .lost(reason: "the attempt's directory \(directory) is gone")
+        guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else {
+            return .lost(reason: "the reference '\(reference.prefix(100))' was not made by this executor")
         }
-        let leaderStatus = ProcessSpawner.reap(leader)
-        if ProcessSpawner.groupAlive(leader) { return .running }
-        let ranks = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix("exit.") }.sorted() ?? []
-        let codes = ranks.compactMap { name -> Int32? in
-            (try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard let leader = attempt.leader else {
+            kill(attempt, SIGKILL)
+            return .lost(reason: "it was started by an earlier aitip that kept its process id where the job could change it; its processes were stopped. Submit it again")
         }
-        if !codes.isEmpty { return .exited(code: codes.first { $0 != 0 } ?? 0) }
+        let reaped = ProcessIdentity.of(leader.pid)?.startTicks == leader.startTicks ? ProcessSpawner.reap(leader.pid) : nil
+        let leaderStatus = memory.leaderStatus(attempt.paths.control, reaped: reaped)
+        if leader.isAlive || !members(attempt).isEmpty {
+            enforceDiskLimit(attempt)
+            return .running
+        }
+        if let reason = Self.readPrivate("\(attempt.paths.control)/ended", limit: 4_096).map({ String(decoding: $0, as: UTF8.self) }), !reason.isEmpty {
+            return .killed(code: leaderStatus ?? 128 + SIGKILL, reason: reason)
+        }
+        if let codes = Self.readPrivate(attempt.paths.exitCodes, limit: 65_536).map(Self.exitCodes), !codes.isEmpty {
+            return .exited(code: codes.first { $0 != 0 } ?? 0)
+        }
         if let leaderStatus { return .exited(code: leaderStatus) }
         return .lost(reason: "its processes ended while the server was not watching and left no exit code")
     }
 
-    /// Sums /proc over the attempt's session (every process it started, sandboxed or not): CPU time of the live
-    /// processes and the children they have reaped, and resident memory.
+    /// "rank code" lines, in rank order; lines that are not two numbers are ignored.
+    static func exitCodes(_ data: Data) -> [Int32] {
+        String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line -> (Int, Int32)? in
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let rank = Int(fields[0]), let code = Int32(fields[1]) else { return nil }
+            return (rank, code)
+        }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
+    /// Measures the attempt's disk use now and then; over the limit, records why and kills it.
+    private func enforceDiskLimit(_ attempt: AttemptReference) {
+        guard configuration.diskLimitBytes > 0, memory.diskCheckDue(attempt.paths.control, every: Self.diskCheckInterval) else { return }
+        let usage = DiskUsage.of([attempt.paths.control, attempt.paths.checkpoints], maxEntries: configuration.maxFiles)
+        let reason: String
+        if usage.entries > configuration.maxFiles {
+            reason = "killed: it created more than \(configuration.maxFiles) files and directories (job_max_files)"
+        } else if usage.bytes > configuration.diskLimitBytes {
+            reason = "killed: its working directory, checkpoints and log took \(usage.bytes) bytes of disk, over the limit of \(configuration.diskLimitBytes) (job_disk_limit)"
+        } else {
+            return
+        }
+        logger.warning("a job broke its disk limit and is killed", metadata: ["attempt": "\(attempt.paths.cgroupName)", "reason": "\(reason)"])
+        try? Self.writePrivate(Data(reason.utf8), to: "\(attempt.paths.control)/ended")
+        kill(attempt, SIGKILL)
+    }
+
+    /// The attempt's processes: its cgroup's members where there are cgroups, else its session's.
+    private func members(_ attempt: AttemptReference) -> [pid_t] {
+        if cgroups.unavailableReason == nil { return cgroups.members(attempt.paths.cgroupName) }
+        guard let leader = attempt.leader else { return [] }
+        return ProcessStat.sessionMembers(leader.pid)
+    }
+
+    /// Sums /proc over the attempt's processes: CPU time of the live processes and the children they have reaped,
+    /// and resident memory.
     public func usage(of reference: String) async -> ResourceUsage? {
-        guard let text = try? String(contentsOfFile: "\(attemptDirectory(reference))/leader.pid", encoding: .utf8),
-              let leader = Int(text), let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let page = sysconf(Int32(_SC_PAGESIZE))
         var usage = ResourceUsage(cpuSeconds: 0, memoryBytes: 0, processes: 0)
-        for entry in entries where entry.first?.isNumber == true {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "(comm)": state ppid pgrp session … utime(14) stime(15) cutime(16) cstime(17) … rss(24), 1-based.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 21, Int(fields[3]) == leader else { continue }
-            let cpu = [11, 12, 13, 14].compactMap { Double(fields[$0]) }.reduce(0, +)
-            usage.cpuSeconds += cpu / ticks
-            usage.memoryBytes += (Int(fields[21]) ?? 0) * page
+        for pid in members(attempt) {
+            guard let stat = ProcessStat.read(pid) else { continue }
+            usage.cpuSeconds += stat.cpuTicks / ticks
+            usage.memoryBytes += stat.residentPages * page
             usage.processes += 1
         }
         return usage.processes == 0 ? nil : usage
     }
 
-    public func requestStop(_ reference: String) async { signal(reference, SIGTERM) }
+    // MARK: signals
 
-    public func kill(_ reference: String) async { signal(reference, SIGKILL) }
-
-    private func signal(_ reference: String, _ signal: Int32) {
-        guard let text = try? String(contentsOfFile: "\(attemptDirectory(reference))/leader.pid", encoding: .utf8),
-              let leader = pid_t(text), leader > 1 else { return }
-        ProcessSpawner.signalGroup(leader, signal)
+    public func requestStop(_ reference: String) async {
+        guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
+        kill(attempt, SIGTERM)
     }
 
+    public func kill(_ reference: String) async {
+        guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
+        kill(attempt, SIGKILL)
+    }
+
+    /// SIGTERM goes to the job's own processes only (those inside the sandbox's PID namespace): bubblewrap, outside
+    /// it, would otherwise end at once and take the job with it before it could checkpoint. SIGKILL goes to all.
+    private func kill(_ attempt: AttemptReference, _ signal: Int32) {
+        if signal == SIGKILL, cgroups.killAll(attempt.paths.cgroupName) { return }
+        let ownNamespace = Self.pidNamespace("self")
+        for _ in 0..<(signal == SIGKILL ? 3 : 1) {
+            var targets = members(attempt)
+            if signal == SIGTERM, sandbox != nil { targets = targets.filter { Self.pidNamespace(String($0)) != ownNamespace } }
+            if targets.isEmpty { break }
+            for pid in targets where pid > 1 { _ = Glibc.kill(pid, signal) }
+        }
+        if signal == SIGKILL, let leader = attempt.leader, leader.isAlive { _ = Glibc.kill(-leader.pid, SIGKILL) }
+    }
+
+    static func pidNamespace(_ process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/pid")
+    }
+
+    // MARK: logs and clean-up
+
+    /// Reads the attempt's log from `offset`. The file lies where only the server can write, and is opened without
+    /// following a link and only when it is a regular file this server owns.
     public func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
-        guard let handle = FileHandle(forReadingAtPath: "\(attemptDirectory(reference))/output.log") else { return Data() }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(offset))
-        return try handle.read(upToCount: limit) ?? Data()
+        guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return Data() }
+        let descriptor = open(attempt.paths.log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return Data() }
+            throw ExecutorError("the attempt's log cannot be opened safely: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else {
+            throw ExecutorError("the attempt's log is not a regular file of this server; it is not read")
+        }
+        var data = Data(count: limit)
+        let count = data.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, limit, off_t(offset)) }
+        guard count >= 0 else { throw ExecutorError("reading the log failed: \(String(cString: strerror(errno)))") }
+        data.count = count
+        return data
     }
 
     public func cleanUp(_ reference: String) async {
-        cgroups.remove(reference.replacingOccurrences(of: "/", with: "-"))
-        try? FileManager.default.removeItem(atPath: attemptDirectory(reference))
+        guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
+        cgroups.remove(attempt.paths.cgroupName)
+        memory.forget(attempt.paths.control)
+        Self.removeTree(attempt.paths.control)
     }
 
     /// Removes everything a workload left, checkpoints included (the workload was deleted).
     public func purge(workloadId: UUID) async {
-        try? FileManager.default.removeItem(atPath: "\(configuration.jobsDirectory)/\(workloadId.lowercasedString)")
+        Self.removeTree("\(configuration.jobsDirectory)/\(workloadId.lowercasedString)")
     }
 
-    private func attemptDirectory(_ reference: String) -> String { "\(configuration.jobsDirectory)/\(reference)" }
+    // MARK: files
+
+    /// The owner of the job's directories: its user when the server is root, else the server itself.
+    private var jobOwner: Sandbox.User? {
+        sandbox?.user
+    }
+
+    /// Creates `path` (mode 0700) if missing, owned by `owner` or by the server.
+    static func makeDirectory(_ path: String, owner: Sandbox.User?) throws {
+        if mkdir(path, 0o700) != 0, errno != EEXIST {
+            throw ExecutorError("could not create \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { throw ExecutorError("\(path) is not a directory") }
+        if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid, chown(path, owner.uid, owner.gid) != 0 {
+            throw ExecutorError("could not hand \(path) to the job's user: \(String(cString: strerror(errno)))")
+        }
+        chmod(path, 0o700)
+    }
+
+    /// Writes a new file only the server may read (unless `mode` says otherwise), never through a link.
+    static func writePrivate(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
+        unlink(path)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw ExecutorError("could not write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, data.count) }
+        guard written == data.count else { throw ExecutorError("could not write \(path)") }
+    }
+
+    /// At most `limit` bytes of a regular file, opened without following a link; nil when it cannot be read.
+    static func readPrivate(_ path: String, limit: Int) -> Data? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        var data = Data(count: limit)
+        let count = data.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, limit) }
+        guard count >= 0 else { return nil }
+        data.count = count
+        return data
+    }
+
+    /// Removes a tree a job may have shaped: links are removed, not followed, and directories the job made
+    /// unreadable are opened up first (a server that is not root could not remove them otherwise).
+    static func removeTree(_ path: String) {
+        if (try? FileManager.default.removeItem(atPath: path)) != nil { return }
+        var pending = [path]
+        while let next = pending.popLast() {
+            var info = stat()
+            guard lstat(next, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+            chmod(next, 0o700)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: next)) ?? [] { pending.append("\(next)/\(name)") }
+        }
+        try? FileManager.default.removeItem(atPath: path)
+    }
 
     static func which(_ program: String) -> String? {
         for directory in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(program)") {
             return "\(directory)/\(program)"
         }
         return nil
+    }
+
+    /// Starts the sandbox once, as a job would, so a machine where it cannot run (no user namespaces for a server
+    /// that is not root, a bubblewrap too old for the options used) is found at start, not by the first job.
+    static func probe(_ sandbox: Sandbox, in jobsDirectory: String) -> String? {
+        let root = "\(jobsDirectory)/.probe-\(getpid())"
+        defer { removeTree(root) }
+        do {
+            try makeDirectory(jobsDirectory, owner: nil)
+            try makeDirectory(root, owner: nil)
+            let user = sandbox.user ?? .init(uid: geteuid(), gid: getegid())
+            try makeDirectory("\(root)/work", owner: sandbox.user)
+            try makeDirectory("\(root)/checkpoints", owner: sandbox.user)
+            let accounts = Sandbox.accountFiles(for: user.uid, gid: user.gid)
+            try writePrivate(Data(accounts.passwd.utf8), to: "\(root)/passwd", mode: 0o644)
+            try writePrivate(Data(accounts.group.utf8), to: "\(root)/group", mode: 0o644)
+            let prefix = sandbox.prefix(.init(control: root, work: "\(root)/work", checkpoints: "\(root)/checkpoints", readOnlyPaths: [],
+                                              gpuIndices: [], network: false, tmpBytes: 1 << 20))
+            let (status, output) = try ProcessSpawner.run(prefix + ["/bin/sh", "-c", "touch /workspace/probe && test -w /tmp"], logFile: "\(root)/log")
+            return status == 0 ? nil : "exit code \(status): \(output.prefix(300))"
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// A port nobody listens on now, for the DDP rendezvous.
@@ -233,5 +472,85 @@ public struct LocalExecutor: Executor {
         }
         guard bound else { throw ExecutorError("no free port for a rendezvous") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Where one attempt's files lie.
+struct AttemptPaths: Sendable {
+    var workload: String
+    var control: String
+    var cgroupName: String
+
+    init(root: String, workloadId: UUID, attempt: Int) {
+        workload = "\(root)/\(workloadId.lowercasedString)"
+        control = "\(workload)/\(attempt)"
+        cgroupName = "\(workloadId.lowercasedString)-\(attempt)"
+    }
+
+    var work: String { "\(control)/work" }
+    var checkpoints: String { "\(workload)/checkpoints" }
+    var log: String { "\(control)/output.log" }
+    var exitCodes: String { "\(control)/exit-codes" }
+    var code: String { "\(control)/code.tar.gz" }
+}
+
+/// The reference the engine stores: `<workload>/<attempt>/<leader pid>-<leader start time>`. References of
+/// earlier versions lack the leader (it was kept in a file); they parse with `leader` nil.
+struct AttemptReference: Sendable {
+    var paths: AttemptPaths
+    var leader: ProcessIdentity?
+
+    init(paths: AttemptPaths, leader: ProcessIdentity) {
+        self.paths = paths
+        self.leader = leader
+    }
+
+    init?(_ text: String, root: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2 || parts.count == 3, let workload = UUID(uuidString: String(parts[0])), let attempt = Int(parts[1]), attempt > 0 else {
+            return nil
+        }
+        paths = AttemptPaths(root: root, workloadId: workload, attempt: attempt)
+        if parts.count == 3 {
+            guard let leader = ProcessIdentity(text: parts[2]) else { return nil }
+            self.leader = leader
+        }
+    }
+
+    var text: String {
+        let base = paths.control.split(separator: "/").suffix(2).joined(separator: "/")
+        return leader.map { "\(base)/\($0.text)" } ?? base
+    }
+}
+
+/// What the executor remembers of running attempts between calls: when their disk use was last measured, and
+/// the exit status of a leader reaped while other processes of its attempt were still ending.
+final class AttemptMemory: Sendable {
+    private struct Entry {
+        var lastDiskCheck: ContinuousClock.Instant?
+        var leaderStatus: Int32?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func diskCheckDue(_ key: String, every interval: Duration) -> Bool {
+        let now = ContinuousClock.now
+        return entries.withLock { entries in
+            if let previous = entries[key]?.lastDiskCheck, now - previous < interval { return false }
+            entries[key, default: Entry()].lastDiskCheck = now
+            return true
+        }
+    }
+
+    /// Keeps a status once reaped (a leader can be reaped only once); answers the one kept.
+    func leaderStatus(_ key: String, reaped: Int32?) -> Int32? {
+        entries.withLock { entries in
+            if let reaped { entries[key, default: Entry()].leaderStatus = reaped }
+            return entries[key]?.leaderStatus
+        }
+    }
+
+    func forget(_ key: String) {
+        _ = entries.withLock { $0.removeValue(forKey: key) }
     }
 }

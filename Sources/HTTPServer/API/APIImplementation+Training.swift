@@ -36,7 +36,7 @@ extension APIImplementation {
             repository: repository, gpuType: body.resources?.gpuType, gpuCount: body.resources?.gpuCount, nodes: body.resources?.nodes,
             cpu: body.resources?.cpu, memoryMiB: body.resources?.memoryMib, priorityClass: body.priority, queue: body.queue,
             maxRuntimeSeconds: body.maxRuntimeSeconds, maxRetries: body.maxRetries, distributed: distributed,
-            isolateNetwork: body.isolateNetwork ?? false)
+            isolateNetwork: body.isolateNetwork)
         let job = try await training.submit(
             .init(submission: submission, framework: body.framework, config: Self.jsonText(body.config), dataConfig: Self.jsonText(body.dataConfig),
                   experimentId: try Parse.optionalId(body.experimentId, "experiment_id"), datasetId: try Parse.optionalId(body.datasetId, "dataset_id")),

@@ -10,9 +10,16 @@ import Tracking
 /// Reads JSON straight from bytes, one value at a time, for the bodies that carry thousands of numbers (bulk ingest,
 /// MLflow's log-batch): the generic Codable decoders box every number through containers, which was most of those
 /// requests' CPU (perf, bench/ingest.py and bench/tracking.sh). Errors name the field at fault.
+///
+/// Objects and arrays nest at most `maxDepth` deep: the scanner recurses once per level, and these bodies are read
+/// before the caller's permission is checked, so an unbounded `[[[[…` would exhaust the stack and end the process.
 struct JSONScanner {
+    /// Deeper than any body this server accepts needs (MLflow's and the bulk ingest's are three levels).
+    static let maxDepth = 32
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private(set) var index = 0
+    private var depth = 0
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -64,6 +71,8 @@ struct JSONScanner {
 
     mutating func object(_ member: (inout JSONScanner, String) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
+        try enter()
+        defer { depth -= 1 }
         if peek() == UInt8(ascii: "}") { index += 1; return }
         while true {
             let key = try string(field: "")
@@ -78,6 +87,8 @@ struct JSONScanner {
 
     mutating func array(_ element: (inout JSONScanner) throws -> Void) throws {
         try expect(UInt8(ascii: "["))
+        try enter()
+        defer { depth -= 1 }
         if peek() == UInt8(ascii: "]") { index += 1; return }
         while true {
             try element(&self)
@@ -86,6 +97,11 @@ struct JSONScanner {
             if next == UInt8(ascii: "]") { return }
             guard next == UInt8(ascii: ",") else { throw invalid("", "expected ',' or ']' at byte \(index - 1)") }
         }
+    }
+
+    private mutating func enter() throws {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw invalid("", "objects and arrays nest more than \(Self.maxDepth) levels deep") }
     }
 
     mutating func stringMap(field: String) throws -> [KeyValue] {

@@ -51,11 +51,11 @@ enum RunLogParser {
         try json.object { parser, name in
             switch name {
             case "key": key = try parser.string(field: "\(field).key")
-            case "steps": try parser.array { parser in steps.append(try parser.integer(field: "\(field).steps")) }
-            case "values": try parser.array { parser in values.append(try parser.double(field: "\(field).values")) }
+            case "steps": try numbers(&parser, into: &steps) { try $0.integer(field: "\(field).steps") }
+            case "values": try numbers(&parser, into: &values) { try $0.double(field: "\(field).values") }
             case "timestamps":
                 var list: [Int64] = []
-                try parser.array { parser in list.append(try parser.integer(field: "\(field).timestamps")) }
+                try numbers(&parser, into: &list) { try $0.integer(field: "\(field).timestamps") }
                 timestamps = list
             default: try parser.skipValue()
             }
@@ -64,9 +64,20 @@ enum RunLogParser {
         guard steps.count == values.count, timestamps.map({ $0.count == values.count }) ?? true else {
             throw AppError.validation([FieldError(field: field, message: "steps, values and timestamps must have the same length")])
         }
+        guard points.count + values.count <= Limits.maxBulkPoints else { throw tooMany }
         points.reserveCapacity(points.count + values.count)
         for position in values.indices {
             points.append(MetricPoint(key: key, value: values[position], timestampMs: timestamps?[position] ?? now, step: steps[position]))
+        }
+    }
+
+    private static var tooMany: AppError { Limits.tooManyBulkPoints(got: "more than \(Limits.maxBulkPoints)") }
+
+    /// An array of numbers, refused as soon as it holds more than a request may.
+    private static func numbers<Number>(_ json: inout JSONScanner, into list: inout [Number], _ read: (inout JSONScanner) throws -> Number) throws {
+        try json.array { json in
+            guard list.count < Limits.maxBulkPoints else { throw tooMany }
+            list.append(try read(&json))
         }
     }
 }

@@ -24,9 +24,9 @@ enum LogBatchParser {
                     switch name {
                     case "run_id": body.runId = json.skipNull() ? nil : try json.string(field: "run_id")
                     case "run_uuid": runUUID = json.skipNull() ? nil : try json.string(field: "run_uuid")
-                    case "metrics": body.metrics = try list(&json, field: "metrics") { json, field in try metric(&json, field: field, now: now) }
-                    case "params": body.params = try list(&json, field: "params", pair)
-                    case "tags": body.tags = try list(&json, field: "tags", pair)
+                    case "metrics": body.metrics = try list(&json, .metrics) { json, field in try metric(&json, field: field, now: now) }
+                    case "params": body.params = try list(&json, .params, pair)
+                    case "tags": body.tags = try list(&json, .tags, pair)
                     default: try json.skipValue()
                     }
                 }
@@ -41,11 +41,16 @@ enum LogBatchParser {
         }
     }
 
-    private static func list<Element>(_ json: inout JSONScanner, field: String,
+    /// Stops at MLflow's limit for `part` instead of reading a whole oversized body first.
+    private static func list<Element>(_ json: inout JSONScanner, _ part: Limits.BatchPart,
                                       _ element: (inout JSONScanner, String) throws -> Element) throws -> [Element] {
         var items: [Element] = []
         if json.skipNull() { return items }
-        try json.array { json in items.append(try element(&json, "\(field)[\(items.count)]")) }
+        let limit = Limits.maxPerBatch(part)
+        try json.array { json in
+            guard items.count < limit else { throw Limits.tooMany(part, got: "more than \(limit)") }
+            items.append(try element(&json, "\(part.rawValue)[\(items.count)]"))
+        }
         return items
     }
 

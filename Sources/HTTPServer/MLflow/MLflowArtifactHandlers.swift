@@ -8,15 +8,26 @@ import Tracking
 /// files under `mlflow-artifacts:/<experiment>/<run>/artifacts/…` through these routes.
 struct MLflowArtifactHandlers: Sendable {
     let artifacts: ArtifactService
+    /// The largest file one upload may carry (max_artifact_bytes).
+    let maxBytes: Int
+
+    static let filePath = "artifacts/**"
 
     func register(on group: RouterGroup<AppRequestContext>) {
-        group.put("artifacts/**") { request, context in
-            let location = try ArtifactLocation(path: Self.path(context))
-            let body = try await request.body.collect(upTo: .max)
-            try await artifacts.upload(location, data: Data(body.readableBytesView), caller: RequestScope.caller)
+        group.put(RouterPath(Self.filePath)) { request, context in
+            // The file is read only after the permission check (BodyLimitMiddleware left it unread).
+            try await artifacts.upload(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller) {
+                let tooLarge = AppError(.payloadTooLarge, "The file is larger than the \(maxBytes) bytes this server accepts for one artifact (AITIP_MAX_ARTIFACT_BYTES)")
+                if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes { throw tooLarge }
+                do {
+                    return Data(try await request.body.collect(upTo: maxBytes).readableBytesView)
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw tooLarge
+                }
+            }
             return Response(status: .ok)
         }
-        group.get("artifacts/**") { _, context in
+        group.get(RouterPath(Self.filePath)) { _, context in
             let location = try ArtifactLocation(path: Self.path(context))
             let data = try await artifacts.download(location, caller: RequestScope.caller)
             let name = location.relativePath.split(separator: "/").last.map(String.init) ?? "artifact"
@@ -31,7 +42,7 @@ struct MLflowArtifactHandlers: Sendable {
             guard !entries.isEmpty else { return MLflowResponse.empty() }
             return try MLflowResponse.json(["files": entries.map { FileInfo(path: $0.name, is_dir: $0.isDirectory, file_size: $0.size) }])
         }
-        group.delete("artifacts/**") { _, context in
+        group.delete(RouterPath(Self.filePath)) { _, context in
             try await artifacts.delete(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller)
             return MLflowResponse.empty()
         }

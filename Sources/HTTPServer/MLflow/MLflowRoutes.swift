@@ -22,15 +22,26 @@ enum MLflowRoutes {
         path.hasSuffix("/search") || path.hasSuffix("/get-history-bulk-interval")
     }
 
-    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService) {
+    static let roots = ["", scopedPrefix]
+    static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
+
+    /// The artifact upload routes (method and path template): their handler reads the file itself, up to
+    /// `max_artifact_bytes`, after checking the caller's permission (BodyLimitMiddleware passes them on unread).
+    static var selfBoundedRoutes: Set<String> {
+        Set(roots.flatMap { root in
+            artifactAPIs.map { BodyLimitMiddleware.route(.put, RouterPath(root + $0 + "/" + MLflowArtifactHandlers.filePath).description) }
+        })
+    }
+
+    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, maxArtifactBytes: Int) {
         let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts)
-        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts)
-        for root in ["", scopedPrefix] {
+        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts, maxBytes: maxArtifactBytes)
+        for root in roots {
             for api in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
                 let group = router.group(RouterPath(root + api))
                 handlers.register(on: group)
             }
-            for api in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
+            for api in artifactAPIs {
                 artifactHandlers.register(on: router.group(RouterPath(root + api)))
             }
             router.get(RouterPath(root + "/api/3.0/mlflow/server-info")) { _, _ in
@@ -249,6 +260,7 @@ enum MLflowResponse {
         case .unauthorized: (401, "UNAUTHENTICATED")
         case .forbidden: (403, "PERMISSION_DENIED")
         case .payloadTooLarge: (413, "INVALID_PARAMETER_VALUE")
+        case .timeout: (408, "DEADLINE_EXCEEDED")
         case .tooManyRequests: (429, "REQUEST_LIMIT_EXCEEDED")
         case .unavailable: (503, "TEMPORARILY_UNAVAILABLE")
         case .internalError: (500, "INTERNAL_ERROR")

@@ -72,7 +72,8 @@ public struct WorkloadService: Sendable {
         public var maxRuntimeSeconds: Int?
         public var maxRetries: Int?
         public var distributed: DistributedMode
-        public var isolateNetwork: Bool
+        /// nil: the executor's default (the local executor's sandbox has no network unless a job asks).
+        public var isolateNetwork: Bool?
         /// Variables set by aitip itself (e.g. AITIP_CONFIG), not checked against the reserved names.
         public var systemEnv: [String: String] = [:]
 
@@ -80,7 +81,7 @@ public struct WorkloadService: Sendable {
                     repository: LaunchRequest.Repository? = nil, gpuType: String? = nil, gpuCount: Int? = nil, nodes: Int? = nil,
                     cpu: Double? = nil, memoryMiB: Int? = nil, priorityClass: String? = nil, queue: String? = nil,
                     maxRuntimeSeconds: Int? = nil, maxRetries: Int? = nil, distributed: DistributedMode = .single,
-                    isolateNetwork: Bool = false) {
+                    isolateNetwork: Bool? = nil) {
             self.name = name
             self.entrypoint = entrypoint
             self.env = env
@@ -163,8 +164,13 @@ public struct WorkloadService: Sendable {
             validator.check((7...64).contains(repository.commit.count) && repository.commit.allSatisfy(\.isHexDigit),
                             "code.commit", "must be a commit hash (7-64 hex digits)")
         }
+        let isolateNetwork = submission.isolateNetwork ?? executor.isolatesNetworkByDefault
+        if submission.repository != nil, isolateNetwork, executor.isolatesNetworkByDefault {
+            validator.add("code.repository", "is cloned inside the job's sandbox, which needs the network: set isolate_network to false (the operator must allow it with job_network=allow), or upload the code")
+        }
         try validator.finish()
-        if let archive = submission.codeArchive, try await objects.size(try Self.codeKey(archive)) == nil {
+        if let refusal = executor.refusal(isolateNetwork: isolateNetwork) { throw refusal }
+        if let archive = submission.codeArchive, try await objects.size(try Self.codeKey(archive, org: scope.orgId)) == nil {
             throw AppError.badRequest("No uploaded code archive has sha256 \(archive): upload it first (POST /api/v1/training/code)")
         }
         let request = ResourceRequest(gpuType: submission.gpuType, gpus: gpus, nodes: nodes, cpu: cpu, memoryMiB: memory)
@@ -173,7 +179,7 @@ public struct WorkloadService: Sendable {
             throw AppError(.badRequest, "This request can never be scheduled: \(reason)")
         }
         let spec = WorkloadSpec(entrypoint: entrypoint, env: submission.env.merging(submission.systemEnv) { _, system in system }, codeArchive: submission.codeArchive?.lowercased(),
-                                repository: submission.repository, distributed: submission.distributed, isolateNetwork: submission.isolateNetwork)
+                                repository: submission.repository, distributed: submission.distributed, isolateNetwork: isolateNetwork)
         let now = clock.now()
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let id = IDGenerator.uuidV7(at: now)
@@ -191,6 +197,9 @@ public struct WorkloadService: Sendable {
         try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(workload.kind).submit", targetType: workload.kind,
                                targetId: workload.id.lowercasedString)
     }
+
+    /// Where a workload's processes find their checkpoints, as they see it; nil where the executor keeps none.
+    public func checkpointDirectory(of id: UUID) -> String? { executor.checkpointDirectory(of: id) }
 
     /// Tells the engine to run a cycle now (after a submission or a stop is committed).
     public func wake() { wakeup.signal() }
@@ -334,7 +343,7 @@ public struct WorkloadService: Sendable {
             throw AppError.badRequest("The code package must be a gzip-compressed tar archive (.tar.gz)")
         }
         let digest = SHA256.hash(data: data).hexString
-        let key = try Self.codeKey(digest)
+        let key = try Self.codeKey(digest, org: scope.orgId)
         if try await objects.size(key) == nil { try await objects.put(key, data: data) }
         try await database.transaction { sql in
             try await audit.record(on: sql, caller, orgId: scope.orgId, action: "code.upload", targetType: "code", targetId: digest,
@@ -343,7 +352,14 @@ public struct WorkloadService: Sendable {
         return CodeArchive(sha256: digest, sizeBytes: data.count)
     }
 
-    static func codeKey(_ sha256: String) throws -> ObjectKey { try ObjectKey("code/\(sha256.lowercased()).tar.gz") }
+    /// Code is stored per organization: a digest names an archive only inside the organization that uploaded it,
+    /// so knowing another tenant's digest (it is in their job answers) does not let anyone run or read their code.
+    static func codeKey(_ sha256: String, org: UUID) throws -> ObjectKey {
+        try ObjectKey("code/\(org.lowercasedString)/\(sha256.lowercased()).tar.gz")
+    }
+
+    /// Where code uploaded before archives were kept per organization lies; read only for workloads queued then.
+    static func legacyCodeKey(_ sha256: String) throws -> ObjectKey { try ObjectKey("code/\(sha256.lowercased()).tar.gz") }
 
     // MARK: helpers
 

@@ -364,7 +364,12 @@ public final class WorkloadEngine: Sendable {
         let spec = workload.spec
         do {
             var archive: Data?
-            if let sha = spec.codeArchive { archive = try await objects.get(try WorkloadService.codeKey(sha)) }
+            if let sha = spec.codeArchive {
+                // Submission checked that the organization's own archive exists; only work queued before archives
+                // were kept per organization falls back to the shared key.
+                let key = try WorkloadService.codeKey(sha, org: workload.orgId)
+                archive = try await objects.get(try await objects.size(key) != nil ? key : WorkloadService.legacyCodeKey(sha))
+            }
             let attempt = workload.attempt + 1
             let request = LaunchRequest(workloadId: workload.id, attempt: attempt, entrypoint: spec.entrypoint, environment: spec.env,
                                         codeArchive: archive, repository: spec.repository, gpuIndices: workload.placements.map(\.gpuIndices),
@@ -431,7 +436,7 @@ public final class WorkloadEngine: Sendable {
                     break
                 case .running:
                     if !markedRunning { markedRunning = (try? await markRunning(attempt)) ?? false }
-                case .exited, .lost:
+                case .exited, .lost, .killed:
                     while let rest = try? await executor.readLog(attempt.reference, from: offset, limit: 1 << 20), !rest.isEmpty {
                         try? await logs.append(attempt.workloadId, rest)
                         offset += Int64(rest.count)
@@ -487,8 +492,15 @@ public final class WorkloadEngine: Sendable {
                 let seconds = current.startedMs.map { Double(ms - $0) / 1_000 * Double(placement.gpuIndices.count) } ?? 0
                 try await ResourceStore.addTotals(node: placement.nodeId, jobs: 1, gpuSeconds: seconds, on: sql)
             }
-            let code: Int? = if case .exited(let value) = state { Int(value) } else { nil }
-            let ended = code.map { "exited with code \($0)" } ?? { if case .lost(let reason) = state { return "lost: \(reason)" }; return "ended" }()
+            let code: Int?
+            let ended: String
+            var retriable = true
+            switch state {
+            case .exited(let value): (code, ended) = (Int(value), "exited with code \(value)")
+            case .killed(let value, let reason): (code, ended, retriable) = (Int(value), reason, false)
+            case .lost(let reason): (code, ended) = (nil, "lost: \(reason)")
+            case .starting, .running: (code, ended) = (nil, "ended")
+            }
             func requeue(_ from: Workload, _ reason: String) async throws {
                 _ = try await WorkloadStore.transition(from, to: .queued, reason: reason, at: ms, on: sql) {
                     $0.placementJSON = nil
@@ -518,7 +530,7 @@ public final class WorkloadEngine: Sendable {
             case nil:
                 if code == 0 {
                     _ = try await WorkloadStore.transition(current, to: .succeeded, reason: ended, at: ms, on: sql, change: finished)
-                } else if current.attempt <= current.maxRetries {
+                } else if retriable, current.attempt <= current.maxRetries {
                     try await requeue(current, "attempt \(current.attempt) \(ended); retrying (retry \(current.attempt) of \(current.maxRetries))")
                 } else {
                     _ = try await WorkloadStore.transition(current, to: .failed, reason: ended, at: ms, on: sql, change: finished)

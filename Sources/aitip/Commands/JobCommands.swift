@@ -35,7 +35,8 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "single or ddp (one process per GPU with MASTER_ADDR, RANK, …).") var distributed: String?
         @Option(help: "Hyper-parameters as a JSON object (the job reads AITIP_JOB_CONFIG).") var config: String?
         @Option(help: "Environment variable NAME=VALUE (repeatable).") var env: [String] = []
-        @Flag(help: "Cut the job's network (in the bubblewrap sandbox).") var isolateNetwork = false
+        @Flag(help: "Run without network (the local sandbox's default; remote executors refuse it).") var isolateNetwork = false
+        @Flag(help: "Ask for the host's network (isolate_network=false); the operator must allow it (job_network=allow).") var network = false
         @Flag(help: "Follow the job's log until it ends.") var follow = false
         @Option(help: "Idempotency key: running the same command again with the same key answers the job it submitted the first time (for 24 hours) instead of submitting another.")
         var idempotencyKey: String?
@@ -58,7 +59,9 @@ struct JobsCommand: AsyncParsableCommand {
                 body["max_runtime_seconds"] = maxRuntime ?? body["max_runtime_seconds"]
                 body["max_retries"] = retries ?? body["max_retries"]
                 body["distributed_mode"] = distributed ?? body["distributed_mode"]
+                if isolateNetwork && network { throw ValidationError("--isolate-network and --network contradict each other") }
                 if isolateNetwork { body["isolate_network"] = true }
+                if network { body["isolate_network"] = false }
                 if let config {
                     guard let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any] else {
                         throw ValidationError("--config must be a JSON object, e.g. '{\"lr\": 0.01}'")
