@@ -32,14 +32,16 @@ public struct AppParts: Sendable {
     public let bootstrap: IdentityBootstrap.Result?
 
     public static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
-        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        try DataDirectory.secure(config)
         let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
         do {
             try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
             let objectStore = try await makeObjectStore(config)
             let hasher = PasswordHasher(cost: config.identity.bcryptCost)
-            let tokens = await AccessTokens(secret: try await IdentityBootstrap.signingSecret(database: database, clock: clock),
-                                            lifetime: config.identity.accessTokenLifetime)
+            let tokens = try AccessTokens(keys: try await IdentityBootstrap.signingKeys(database: database, clock: clock),
+                                          lifetime: config.identity.accessTokenLifetime, now: clock.now()) {
+                try await IdentityBootstrap.currentSigningKeys(database: database)
+            }
             let audit = AuditLog(database: database, clock: clock, logger: logger)
             let cache = PrincipalCache(ttl: config.principalCacheSeconds, clock: clock)
             let bootstrap = try await IdentityBootstrap(database: database, hasher: hasher, clock: clock)

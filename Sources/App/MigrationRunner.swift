@@ -1,4 +1,5 @@
 import AITIPCore
+import Identity
 import Foundation
 import Logging
 import Storage
@@ -24,6 +25,24 @@ public enum MigrationRunner {
                 print("Applied \(pending.count) migration(s).")
             }
             await database.shutdown()
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+    }
+}
+
+/// `aitip admin rotate-signing-key`: a new access-token signing key, straight on the database (run it anywhere the
+/// server's configuration works; running servers switch within 30 s).
+public enum SigningKeyTool {
+    public static func rotate(config: AppConfig, revoke: Bool, logger: Logger) async throws -> SigningKeyRotation.Result {
+        let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
+        do {
+            try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
+            let result = try await SigningKeyRotation.rotate(database: database, clock: SystemClock(), revoke: revoke,
+                                                            accessTokenLifetime: config.identity.accessTokenLifetime)
+            await database.shutdown()
+            return result
         } catch {
             await database.shutdown()
             throw error

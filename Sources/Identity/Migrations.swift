@@ -131,5 +131,19 @@ public enum IdentityMigrations {
             )
             """,
         ] },
+        // Access tokens name their key (`kid`) so keys can rotate; the one secret kept in server_settings becomes
+        // the key "initial" (tokens without a kid were signed with it) and leaves server_settings.
+        Migration(23, "create_signing_keys") { t in [
+            """
+            CREATE TABLE signing_keys (
+                kid \(t.text) PRIMARY KEY,
+                secret \(t.text) NOT NULL,
+                created_at \(t.timestamp) NOT NULL,
+                retired_at \(t.timestamp)
+            )
+            """,
+            "INSERT INTO signing_keys (kid, secret, created_at) SELECT 'initial', value, created_at FROM server_settings WHERE key = 'jwt_signing_secret'",
+            "DELETE FROM server_settings WHERE key = 'jwt_signing_secret'",
+        ] },
     ]
 }

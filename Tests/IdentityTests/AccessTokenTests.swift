@@ -8,7 +8,7 @@ struct AccessTokenTests {
 
     @Test("a signed token verifies until it expires")
     func roundTrip() async throws {
-        let tokens = await AccessTokens(secret: secret, lifetime: 900)
+        let tokens = AccessTokens(secret: secret, lifetime: 900)
         let user = UUID(), session = UUID(), now = Date()
         let signed = try await tokens.sign(userId: user, sessionId: session, now: now)
         let verified = try #require(tokens.verify(signed.token, now: now.addingTimeInterval(899)))
@@ -18,7 +18,7 @@ struct AccessTokenTests {
 
     @Test("forged, tampered, unsigned and foreign tokens are refused")
     func forgeries() async throws {
-        let tokens = await AccessTokens(secret: secret, lifetime: 900)
+        let tokens = AccessTokens(secret: secret, lifetime: 900)
         let now = Date()
         let signed = try await tokens.sign(userId: UUID(), sessionId: UUID(), now: now).token
         let parts = signed.split(separator: ".").map(String.init)
@@ -35,7 +35,7 @@ struct AccessTokenTests {
         #expect(tokens.verify(none, now: now) == nil)
 
         // Signed with another secret.
-        let other = await AccessTokens(secret: String(repeating: "z", count: 48), lifetime: 900)
+        let other = AccessTokens(secret: String(repeating: "z", count: 48), lifetime: 900)
         let foreign = try await other.sign(userId: UUID(), sessionId: UUID(), now: now).token
         #expect(tokens.verify(foreign, now: now) == nil)
 

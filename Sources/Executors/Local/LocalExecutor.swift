@@ -395,6 +395,7 @@ public struct LocalExecutor: Executor {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw ExecutorError("could not write \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        fchmod(descriptor, mode)  // the server's umask (077) must not narrow a file meant for the job to read
         let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, data.count) }
         guard written == data.count else { throw ExecutorError("could not write \(path)") }
     }

@@ -182,7 +182,12 @@ public struct AuthService: Sendable {
         if SecretToken.isAPIKey(token) {
             return try await authenticateAPIKey(token, now: now)
         }
-        guard let claims = tokens.verify(token, now: now) else { return nil }
+        await tokens.refreshIfStale(now: now)
+        var verified = tokens.verify(token, now: now)
+        if verified == nil, tokens.namesUnknownKey(token), await tokens.reloadForUnknownKey(now: now) {
+            verified = tokens.verify(token, now: now)
+        }
+        guard let claims = verified else { return nil }
         let cacheKey = "session:\(claims.sessionId)"
         if let known = cache.principal(for: cacheKey), known.userId == claims.userId { return known }
         let rows = try await database.read { sql in

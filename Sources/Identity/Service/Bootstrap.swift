@@ -64,10 +64,50 @@ public struct IdentityBootstrap: Sendable {
         }
     }
 
-    /// The JWT signing secret, created once and shared by every replica through the database.
-    public static func signingSecret(database: Database, clock: any Clock) async throws -> String {
+    /// The ring as stored now (a read: it is reloaded while a login's transaction may hold SQLite's writer).
+    public static func currentSigningKeys(database: Database) async throws -> [SigningKey] {
+        try await database.read { sql in try await SigningKeyStore.all(on: sql) }
+    }
+
+    /// The access-token signing keys, the first one made on first start; every replica shares them.
+    public static func signingKeys(database: Database, clock: any Clock) async throws -> [SigningKey] {
         try await database.transaction { sql in
-            try await SettingsStore.valueInsertingIfAbsent("jwt_signing_secret", SecretToken.random(bytes: 48), now: clock.now(), on: sql)
+            let keys = try await SigningKeyStore.all(on: sql)
+            if !keys.isEmpty { return keys }
+            try await SigningKeyStore.insert(SigningKeyRotation.newKey(at: clock.now()), on: sql)
+            return try await SigningKeyStore.all(on: sql)
+        }
+    }
+}
+
+/// `aitip admin rotate-signing-key`: a new key signs from now on. The old keys retire: they still verify the
+/// tokens they signed (at most one access-token lifetime more), unless `revoke` removes them at once (after a
+/// leak: every access token signed before is refused, and clients refresh). Running servers pick the change up
+/// within `AccessTokens.reloadInterval`.
+public enum SigningKeyRotation {
+    public struct Result: Sendable {
+        public var kid: String
+        public var retired: [String]
+        public var revoked: [String]
+    }
+
+    static func newKey(at now: Date) -> SigningKey {
+        SigningKey(kid: String(SecretToken.random(bytes: 9).prefix(12)), secret: SecretToken.random(bytes: 48), createdAt: now)
+    }
+
+    public static func rotate(database: Database, clock: any Clock, revoke: Bool, accessTokenLifetime: TimeInterval) async throws -> Result {
+        let now = clock.now()
+        let key = newKey(at: now)
+        return try await database.transaction { sql in
+            let before = try await SigningKeyStore.all(on: sql)
+            try await SigningKeyStore.insert(key, on: sql)
+            if revoke {
+                try await SigningKeyStore.delete(allBut: key.kid, on: sql)
+                return Result(kid: key.kid, retired: [], revoked: before.map(\.kid))
+            }
+            try await SigningKeyStore.retire(allBut: key.kid, at: now, on: sql)
+            try await SigningKeyStore.deleteRetired(before: now.addingTimeInterval(-accessTokenLifetime), on: sql)
+            return Result(kid: key.kid, retired: before.filter { $0.retiredAt == nil }.map(\.kid), revoked: [])
         }
     }
 }

@@ -80,17 +80,3 @@ enum SessionStore {
             .where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null).run()
     }
 }
-
-enum SettingsStore {
-    static func value(_ key: String, on sql: any SQLDatabase) async throws -> String? {
-        try await sql.select().column("value").from("server_settings").where("key", .equal, key).first()?
-            .decode(column: "value", as: String.self)
-    }
-
-    /// Stores `value` unless another replica stored one first; returns the value that won.
-    static func valueInsertingIfAbsent(_ key: String, _ value: String, now: Date, on sql: any SQLDatabase) async throws -> String {
-        try await sql.insert(into: "server_settings").columns("key", "value", "created_at")
-            .values(SQLBind(key), SQLBind(value), SQLBind(now)).ignoringConflicts(with: ["key"]).run()
-        return try await self.value(key, on: sql) ?? value
-    }
-}

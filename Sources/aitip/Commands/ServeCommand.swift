@@ -95,3 +95,32 @@ struct MigrateCommand: AsyncParsableCommand {
         try await MigrationRunner.run(config: config, dryRun: dryRun, logger: logger)
     }
 }
+
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin",
+        abstract: "Operator tasks run on the server's database (with the server's configuration).",
+        subcommands: [RotateSigningKey.self])
+
+    struct RotateSigningKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-signing-key",
+            abstract: "Start signing access tokens with a new key; running servers switch within 30 seconds.",
+            discussion: """
+                The old key retires: access tokens it signed stay valid until they expire (access_token_ttl). With \
+                --revoke they are refused at once (after a leak of the key); clients then refresh their session. \
+                Refresh tokens and API keys are not affected.
+                """)
+
+        @OptionGroup var options: ServerOptions
+        @Flag(help: "Refuse every access token signed with an older key now, instead of letting them expire.") var revoke = false
+
+        func run() async throws {
+            let config = try options.load()
+            let result = try await SigningKeyTool.rotate(config: config, revoke: revoke, logger: ServerOptions.makeLogger(config))
+            print("New signing key: \(result.kid)")
+            if !result.retired.isEmpty { print("Retired (valid until their tokens expire): \(result.retired.joined(separator: ", "))") }
+            if !result.revoked.isEmpty { print("Revoked: \(result.revoked.joined(separator: ", "))") }
+        }
+    }
+}
