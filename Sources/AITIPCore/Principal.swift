@@ -15,12 +15,22 @@ public struct Principal: Sendable, Equatable {
     public var credential: Credential
     /// The user's role in each organization they belong to.
     public var memberships: [UUID: Role]
+    /// The organization the account was made in (by registration, or by an admin), if it still exists.
+    public var homeOrgId: UUID?
 
-    public init(userId: UUID, username: String, credential: Credential, memberships: [UUID: Role]) {
+    public init(userId: UUID, username: String, credential: Credential, memberships: [UUID: Role], homeOrgId: UUID? = nil) {
         self.userId = userId
         self.username = username
         self.credential = credential
         self.memberships = memberships
+        self.homeOrgId = homeOrgId
+    }
+
+    /// The organization a call that names none works in: the API key's, the only one, or else the home one.
+    public var defaultOrgId: UUID? {
+        if case .apiKey(_, let orgId, _) = credential { return memberships[orgId] == nil ? nil : orgId }
+        if memberships.count == 1 { return memberships.keys.first }
+        return homeOrgId.flatMap { memberships[$0] == nil ? nil : $0 }
     }
 
     public var apiKeyId: UUID? {

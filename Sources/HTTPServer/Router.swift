@@ -76,6 +76,7 @@ public struct ServerDependencies: Sendable {
 public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIdMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ContentDispositionMiddleware())
@@ -107,7 +108,9 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: spec)))
     }
     router.get("/api/docs") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: docs)))
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
+                                        SecurityHeadersMiddleware.contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"],
+                 body: .init(byteBuffer: ByteBuffer(string: docs)))
     }
     let metrics = dependencies.metrics
     let database = dependencies.database

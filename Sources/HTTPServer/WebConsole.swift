@@ -30,8 +30,8 @@ enum WebConsole {
         [
             .contentType: "text/html; charset=utf-8",
             .cacheControl: "no-cache",
-            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("Content-Security-Policy")!: "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+            SecurityHeadersMiddleware.contentSecurityPolicy:
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ]
     }
 

@@ -145,5 +145,24 @@ public enum IdentityMigrations {
             "INSERT INTO signing_keys (kid, secret, created_at) SELECT 'initial', value, created_at FROM server_settings WHERE key = 'jwt_signing_secret'",
             "DELETE FROM server_settings WHERE key = 'jwt_signing_secret'",
         ] },
+        // Adding an existing account to an organization needs that person's consent: admins invite, the invitee
+        // accepts. No foreign key to users: an invitation names whoever the admin typed, account or not.
+        Migration(24, "create_invitations") { t in [
+            """
+            CREATE TABLE invitations (
+                id \(t.uuid) PRIMARY KEY,
+                org_id \(t.uuid) NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+                invitee \(t.text) NOT NULL,
+                role \(t.text) NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+                invited_by \(t.uuid),
+                status \(t.text) NOT NULL,
+                created_at \(t.timestamp) NOT NULL,
+                expires_at \(t.timestamp) NOT NULL,
+                responded_at \(t.timestamp)
+            )
+            """,
+            "CREATE INDEX invitations_invitee ON invitations (invitee, status)",
+            "CREATE INDEX invitations_org ON invitations (org_id, id)",
+        ] },
     ]
 }

@@ -296,8 +296,12 @@ extension TrackingService {
             runId = parsed
             storagePath = subPath.isEmpty ? run.artifactURI : "\(run.artifactURI)/\(subPath)"
         } else if source.hasPrefix("mlflow-artifacts:/") {
+            // Downloads of the version read from `source`: it must not reach into another project's artifacts.
+            let location = try ArtifactLocation(uri: source)
+            guard let experiment = try await TrackingStore.experiment(location.experimentId, on: sql), experiment.projectId == scope.projectId else {
+                throw AppError.badRequest("source '\(source)' is not in this project's artifacts")
+            }
             storagePath = source
-            _ = try ArtifactLocation(uri: source)
         } else {
             throw AppError.badRequest("source must be a models:/m-<id>, runs:/<run_id>/<path> or mlflow-artifacts:/ URI of this server")
         }

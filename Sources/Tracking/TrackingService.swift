@@ -21,7 +21,7 @@ public struct TrackingService: Sendable {
 
     /// The project name-based calls (create, get-by-name, search) work in: named by `org/project` slugs (the tracking
     /// URI `http://host/mlflow/<org>/<project>`), by id (native API), or else the `default` project of the caller's
-    /// organization (the API key's, or the only one a user belongs to).
+    /// organization (the API key's, the only one a user belongs to, or their home organization).
     public enum ProjectSelector: Sendable {
         case id(UUID)
         case slugs(org: String, project: String)
@@ -43,11 +43,7 @@ public struct TrackingService: Sendable {
             case .slugs(let org, let project):
                 return try await TrackingStore.project(orgSlug: org, projectSlug: project, on: sql)
             case .callerDefault:
-                let orgId: UUID?
-                if case .apiKey(_, let keyOrg, _) = principal.credential { orgId = keyOrg } else {
-                    orgId = principal.visibleOrgIds.count == 1 ? principal.visibleOrgIds.first : nil
-                }
-                guard let orgId else {
+                guard let orgId = principal.defaultOrgId else {
                     throw AppError.badRequest("You belong to several organizations: use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
                 }
                 return try await TrackingStore.project(orgId: orgId, slug: "default", on: sql)

@@ -15,7 +15,8 @@ struct Aitip: AsyncParsableCommand {
         Shell completion: aitip --generate-completion-script bash|zsh|fish
         """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, MigrateCommand.self, AdminCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self,
+        subcommands: [ServeCommand.self, MigrateCommand.self, AdminCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self, PasswordCommand.self,
+                      SessionsCommand.self, InvitationsCommand.self,
                       OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self,
                       ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self, DatasetsCommand.self]
     )

@@ -44,9 +44,11 @@ struct RBACMatrixTests {
             let org = try #require(try await w.app.call(.post, "/api/v1/orgs", token: creator,
                                                         json: ["name": "Disposable \(UUID().uuidString.prefix(6))"]).string("id"))
             if !foreign && role != .owner {  // the owner token created it and owns it already
-                let added = try await w.app.call(.post, "/api/v1/orgs/\(org)/members", token: creator,
-                                                 json: ["user_id": w.users[role]!.id, "role": role.rawValue])
-                try #require(added.status == 201, "\(added.text)")
+                let invited = try await w.app.call(.post, "/api/v1/orgs/\(org)/members", token: creator,
+                                                   json: ["user_id": w.users[role]!.id, "role": role.rawValue])
+                try #require(invited.status == 202, "\(invited.text)")
+                let accepted = try await w.app.call(.post, "/api/v1/invitations/\(invited.string("id") ?? "")/accept", token: w.token(role))
+                try #require(accepted.status == 200, "\(accepted.text)")
             }
             return try await w.app.call(.delete, "/api/v1/orgs/\(org)", token: w.token(role)).status
         },

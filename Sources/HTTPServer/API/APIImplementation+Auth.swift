@@ -15,19 +15,43 @@ extension APIImplementation {
     func login(_ input: Operations.Login.Input) async throws -> Operations.Login.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let grant = try await dependencies.auth.login(body.username, password: body.password, caller: caller)
-        return .ok(.init(body: .json(tokenResponse(grant))))
+        return .ok(.init(body: .json(tokenResponse(grant, asCookie: body.sessionCookie == true))))
     }
 
     func refreshToken(_ input: Operations.RefreshToken.Input) async throws -> Operations.RefreshToken.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
-        let grant = try await dependencies.auth.refresh(body.refreshToken, caller: caller)
-        return .ok(.init(body: .json(tokenResponse(grant))))
+        let cookie = RequestScope.sessionCookie
+        let fromCookie = body.refreshToken == nil && cookie.refreshToken != nil
+        let grant = try await dependencies.auth.refresh(body.refreshToken ?? cookie.refreshToken, caller: caller)
+        // A session that lives in the cookie stays there, so the page never sees its refresh token.
+        return .ok(.init(body: .json(tokenResponse(grant, asCookie: body.sessionCookie == true || fromCookie))))
     }
 
     func logout(_ input: Operations.Logout.Input) async throws -> Operations.Logout.Output {
         var refreshToken: String?
         if case .json(let body) = input.body { refreshToken = body.refreshToken }
-        try await dependencies.auth.logout(refreshToken: refreshToken, caller: caller)
+        let cookie = RequestScope.sessionCookie
+        try await dependencies.auth.logout(refreshToken: refreshToken ?? cookie.refreshToken, caller: caller)
+        if cookie.refreshToken != nil { cookie.clear() }
+        return .noContent(.init())
+    }
+
+    func changePassword(_ input: Operations.ChangePassword.Input) async throws -> Operations.ChangePassword.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
+        try await dependencies.auth.changePassword(current: body.currentPassword, new: body.newPassword, caller: caller)
+        return .noContent(.init())
+    }
+
+    func listSessions(_ input: Operations.ListSessions.Input) async throws -> Operations.ListSessions.Output {
+        let sessions = try await dependencies.auth.sessions(caller: caller)
+        return .ok(.init(body: .json(.init(items: sessions.map {
+            .init(id: $0.id.lowercasedString, createdAt: $0.createdAt, lastUsedAt: $0.lastUsedAt, expiresAt: $0.expiresAt,
+                  clientAddress: $0.clientAddress, userAgent: $0.userAgent, current: $0.current)
+        }))))
+    }
+
+    func revokeSession(_ input: Operations.RevokeSession.Input) async throws -> Operations.RevokeSession.Output {
+        try await dependencies.auth.revokeSession(try Parse.id(input.path.sessionId, "session_id"), caller: caller)
         return .noContent(.init())
     }
 
@@ -67,10 +91,12 @@ extension APIImplementation {
         return .ok(.init(body: .json(.init(key))))
     }
 
-    private func tokenResponse(_ grant: TokenGrant) -> Components.Schemas.TokenResponse {
-        .init(accessToken: grant.accessToken, tokenType: .bearer,
-              expiresIn: max(0, Int(grant.accessTokenExpiresAt.timeIntervalSinceNow.rounded())),
-              expiresAt: grant.accessTokenExpiresAt, refreshToken: grant.refreshToken,
-              refreshExpiresAt: grant.refreshTokenExpiresAt, user: .init(grant.user))
+    /// The token answer; with `asCookie` the refresh token goes into the session cookie instead of the body.
+    private func tokenResponse(_ grant: TokenGrant, asCookie: Bool) -> Components.Schemas.TokenResponse {
+        if asCookie { RequestScope.sessionCookie.set(grant.refreshToken, expires: grant.refreshTokenExpiresAt, now: Date()) }
+        return Components.Schemas.TokenResponse(
+            accessToken: grant.accessToken, tokenType: .bearer, expiresIn: max(0, Int(grant.accessTokenExpiresAt.timeIntervalSinceNow.rounded())),
+            expiresAt: grant.accessTokenExpiresAt, refreshToken: asCookie ? nil : grant.refreshToken, refreshExpiresAt: grant.refreshTokenExpiresAt,
+            user: .init(grant.user))
     }
 }

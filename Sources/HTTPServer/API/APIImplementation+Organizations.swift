@@ -45,11 +45,41 @@ extension APIImplementation {
 
     func addMember(_ input: Operations.AddMember.Input) async throws -> Operations.AddMember.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
-        let member = try await dependencies.organizations.addMember(
+        let addition = try await dependencies.organizations.addMember(
             to: try Parse.id(input.path.orgId, "org_id"),
             MemberInput(userId: try Parse.optionalId(body.userId, "user_id"), username: body.username, email: body.email,
                         password: body.password, role: body.role), caller: caller)
-        return .created(.init(body: .json(.init(member))))
+        switch addition {
+        case .created(let member): return .created(.init(body: .json(.init(member))))
+        case .invited(let invitation): return .accepted(.init(body: .json(.init(invitation, organizationName: nil))))
+        }
+    }
+
+    func listOrgInvitations(_ input: Operations.ListOrgInvitations.Input) async throws -> Operations.ListOrgInvitations.Output {
+        let page = try await dependencies.organizations.invitations(
+            of: try Parse.id(input.path.orgId, "org_id"), caller: caller, page: Parse.page(limit: input.query.limit, cursor: input.query.cursor))
+        return .ok(.init(body: .json(.init(items: page.items.map { .init($0, organizationName: nil) }, nextCursor: page.nextCursor))))
+    }
+
+    func revokeInvitation(_ input: Operations.RevokeInvitation.Input) async throws -> Operations.RevokeInvitation.Output {
+        try await dependencies.organizations.revokeInvitation(try Parse.id(input.path.invitationId, "invitation_id"),
+                                                              in: try Parse.id(input.path.orgId, "org_id"), caller: caller)
+        return .noContent(.init())
+    }
+
+    func listMyInvitations(_ input: Operations.ListMyInvitations.Input) async throws -> Operations.ListMyInvitations.Output {
+        let received = try await dependencies.organizations.receivedInvitations(caller: caller)
+        return .ok(.init(body: .json(.init(items: received.map { .init($0.invitation, organizationName: $0.organizationName) }))))
+    }
+
+    func acceptInvitation(_ input: Operations.AcceptInvitation.Input) async throws -> Operations.AcceptInvitation.Output {
+        let member = try await dependencies.organizations.acceptInvitation(try Parse.id(input.path.invitationId, "invitation_id"), caller: caller)
+        return .ok(.init(body: .json(.init(member))))
+    }
+
+    func declineInvitation(_ input: Operations.DeclineInvitation.Input) async throws -> Operations.DeclineInvitation.Output {
+        try await dependencies.organizations.declineInvitation(try Parse.id(input.path.invitationId, "invitation_id"), caller: caller)
+        return .noContent(.init())
     }
 
     func updateMember(_ input: Operations.UpdateMember.Input) async throws -> Operations.UpdateMember.Output {
@@ -64,5 +94,14 @@ extension APIImplementation {
         try await dependencies.organizations.removeMember(
             from: try Parse.id(input.path.orgId, "org_id"), userId: try Parse.id(input.path.userId, "user_id"), caller: caller)
         return .noContent(.init())
+    }
+}
+
+extension Components.Schemas.Invitation {
+    init(_ invitation: Invitation, organizationName: String?) {
+        self.init(id: invitation.id.lowercasedString, orgId: invitation.orgId.lowercasedString, organizationName: organizationName,
+                  invitee: invitation.invitee, role: .init(rawValue: invitation.role.rawValue)!,
+                  status: .init(rawValue: invitation.status.rawValue)!, createdAt: invitation.createdAt, expiresAt: invitation.expiresAt,
+                  respondedAt: invitation.respondedAt)
     }
 }

@@ -1,5 +1,6 @@
 import AITIPCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Identity
 
@@ -29,6 +30,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let cookie = SessionCookie.exchange(cookieHeader: request.headers[.cookie], forwardedProto: request.headers[HTTPField.Name("X-Forwarded-Proto")!])
+        var response = try await RequestScope.$sessionCookie.withValue(cookie) { try await authenticate(request, context: context, next: next) }
+        if let setCookie = cookie.setCookie { response.headers[.setCookie] = setCookie }
+        return response
+    }
+
+    private func authenticate(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let path = request.uri.path
         let origin = RequestOrigin(requestId: context.requestId, clientAddress: context.clientAddress,

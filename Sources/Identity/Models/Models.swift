@@ -233,3 +233,35 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+/// An offer to join an organization, made by one of its admins to a person named by username, email or user id,
+/// which only that person can accept. Invitations are stored as named, whether or not such an account exists, so
+/// inviting tells the inviter nothing about other people's accounts.
+public struct Invitation: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case pending, accepted, declined, revoked
+    }
+
+    public var id: UUID
+    public var orgId: UUID
+    /// The name the admin gave, lowercased: a username, an email address, or a user id.
+    public var invitee: String
+    public var role: Role
+    public var invitedBy: UUID?
+    public var status: Status
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var respondedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case orgId = "org_id"
+        case invitee
+        case role
+        case invitedBy = "invited_by"
+        case status
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case respondedAt = "responded_at"
+    }
+}

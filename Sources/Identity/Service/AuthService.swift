@@ -58,6 +58,9 @@ public struct AuthService: Sendable {
 
     static let basicVerificationTTL: TimeInterval = 60
 
+    /// Drops remembered basic-auth passwords (after a password change they must be checked again).
+    func forgetVerifiedPasswords() { verifiedPasswords.forgetAll() }
+
     // MARK: registration and login
 
     public func register(_ input: RegistrationInput, caller: Caller) async throws -> (User, Organization) {
@@ -247,7 +250,8 @@ public struct AuthService: Sendable {
         for row in rows {
             if let orgId = row.orgId, let role = row.role { memberships[orgId] = role }
         }
-        return Principal(userId: first.userId, username: first.username, credential: credential, memberships: memberships)
+        return Principal(userId: first.userId, username: first.username, credential: credential, memberships: memberships,
+                         homeOrgId: first.homeOrgId)
     }
 
     // MARK: me

@@ -148,7 +148,17 @@ public struct OrganizationService: Sendable {
         return try await database.read { sql in try await OrganizationStore.members(of: orgId, page: page, on: sql) }
     }
 
-    public func addMember(to orgId: UUID, _ input: MemberInput, caller: Caller) async throws -> Member {
+    /// What adding someone did: made a new account (the admin gave a password) and its membership, or invited an
+    /// existing account, which joins only when its owner accepts.
+    public enum Addition: Sendable {
+        case created(Member)
+        case invited(Invitation)
+    }
+
+    /// With a password: creates the account and its membership at once (how admins add people when registration is
+    /// closed). Without: invites the account named by user id, username or email, with the same answer whether or
+    /// not such an account exists.
+    public func addMember(to orgId: UUID, _ input: MemberInput, caller: Caller) async throws -> Addition {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .membersWrite, inOrg: orgId)
         var validator = Validator()
@@ -164,36 +174,27 @@ public struct OrganizationService: Sendable {
         try validator.finish()
         guard let role else { throw AppError.validation(validator.errors) }
         try Self.checkMayGrant(role, principal: principal, orgId: orgId)
-        var newPasswordHash: String?
-        if let newAccount { newPasswordHash = try await hasher.hash(newAccount.password) }
-        let passwordHash = newPasswordHash
-        let account = newAccount
+        guard let newAccount else {
+            let invitee = (input.userId?.lowercasedString ?? input.username ?? input.email ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            return .invited(try await invite(invitee, to: orgId, role: role, caller: caller))
+        }
+        let passwordHash = try await hasher.hash(newAccount.password)
         let now = clock.now()
         let added = try await database.transaction { sql in
-            let user: User
-            if let newAccount = account, let passwordHash {
-                let taken = try await UserStore.exists(username: newAccount.username, email: newAccount.email, on: sql)
-                if taken.username || taken.email {
-                    throw AppError.conflict("An account with this username or email already exists; add it without a password")
-                }
-                user = User(id: IDGenerator.uuidV7(at: now), orgId: orgId, email: newAccount.email, username: newAccount.username,
+            let taken = try await UserStore.exists(username: newAccount.username, email: newAccount.email, on: sql)
+            if taken.username || taken.email {
+                throw AppError.conflict("The username or email is taken; to add an existing account, invite it (send it without a password)")
+            }
+            let user = User(id: IDGenerator.uuidV7(at: now), orgId: orgId, email: newAccount.email, username: newAccount.username,
                             passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
-                try await sql.insert(user, into: "users")
-            } else if let found = try await findUser(input, on: sql) {
-                user = found
-            } else {
-                throw AppError(.notFound, "No account matches; to create one, also send username, email and password")
-            }
-            if try await OrganizationStore.membership(org: orgId, user: user.id, on: sql) != nil {
-                throw AppError.conflict("\(user.username) is already a member of this organization")
-            }
+            try await sql.insert(user, into: "users")
             try await sql.insert(Membership(orgId: orgId, userId: user.id, role: role, createdAt: now), into: "org_members")
             try await audit.record(on: sql, caller, orgId: orgId, action: "member.add", targetType: "user",
-                                   targetId: user.id.lowercasedString, detail: "role=\(role.rawValue)")
+                                   targetId: user.id.lowercasedString, detail: "new account, role=\(role.rawValue)")
             return Member(userId: user.id, username: user.username, email: user.email, role: role, createdAt: now)
         }
         cache.forget(userId: added.userId)
-        return added
+        return .created(added)
     }
 
     public func updateMember(in orgId: UUID, userId: UUID, role roleText: String?, caller: Caller) async throws -> Member {
@@ -245,12 +246,6 @@ public struct OrganizationService: Sendable {
         if role == .owner, principal.memberships[orgId] != .owner {
             throw AppError.forbidden("Only owners can grant, change or remove the owner role")
         }
-    }
-
-    private func findUser(_ input: MemberInput, on sql: any SQLDatabase) async throws -> User? {
-        if let id = input.userId { return try await UserStore.find(id, on: sql) }
-        if let login = input.username ?? input.email { return try await UserStore.find(login: login, on: sql) }
-        return nil
     }
 
     /// Inserts an organization; without `exactSlug`, a taken slug gets a short random suffix.

@@ -30,6 +30,7 @@ enum OrganizationStore {
     static func delete(_ id: UUID, on sql: any SQLDatabase) async throws {
         // Explicit deletes rather than relying on ON DELETE CASCADE alone, so the order is clear on both databases.
         try await sql.delete(from: "api_keys").where("org_id", .equal, id).run()
+        try await sql.delete(from: "invitations").where("org_id", .equal, id).run()
         try await sql.delete(from: "projects").where("org_id", .equal, id).run()
         try await sql.delete(from: "org_members").where("org_id", .equal, id).run()
         try await sql.update("users").set("org_id", to: SQLLiteral.null).where("org_id", .equal, id).run()

@@ -58,25 +58,3 @@ enum APIKeyStore {
         try await sql.update("api_keys").set("last_used_at", to: date).where("id", .equal, id).run()
     }
 }
-
-enum SessionStore {
-    static func find(_ id: UUID, on sql: any SQLDatabase) async throws -> RefreshSession? {
-        try await sql.select().column("*").from("refresh_sessions").where("id", .equal, id).row(RefreshSession.self)
-    }
-
-    /// Swaps the token hash only if it is still the one presented: of two concurrent refreshes with one token,
-    /// exactly one wins.
-    static func rotate(_ id: UUID, from oldHash: String, to newHash: String, generation: Int, now: Date, expiresAt: Date,
-                       on sql: any SQLDatabase) async throws -> Bool {
-        try await sql.update("refresh_sessions")
-            .set("token_hash", to: newHash).set("generation", to: generation).set("rotated_at", to: now)
-            .set("expires_at", to: expiresAt)
-            .where("id", .equal, id).where("token_hash", .equal, oldHash).where("revoked_at", .is, SQLLiteral.null)
-            .returning("id").first() != nil
-    }
-
-    static func revoke(_ id: UUID, reason: String, at date: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("refresh_sessions").set("revoked_at", to: date).set("revoked_reason", to: reason)
-            .where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null).run()
-    }
-}

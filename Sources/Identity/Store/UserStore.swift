@@ -27,6 +27,10 @@ enum UserStore {
         return try row?.decode(column: "n", as: Int.self) ?? 0
     }
 
+    static func setPasswordHash(_ id: UUID, _ hash: String, at date: Date, on sql: any SQLDatabase) async throws {
+        try await sql.update("users").set("password_hash", to: hash).set("updated_at", to: date).where("id", .equal, id).run()
+    }
+
     static func recordLogin(_ id: UUID, at date: Date, on sql: any SQLDatabase) async throws {
         try await sql.update("users").set("last_login_at", to: date).where("id", .equal, id).run()
     }
@@ -41,11 +45,12 @@ enum UserStore {
 struct PrincipalRow: Decodable {
     var userId: UUID
     var username: String
+    var homeOrgId: UUID?
     var orgId: UUID?
     var role: Role?
 
     enum CodingKeys: String, CodingKey {
-        case userId = "user_id", username, orgId = "org_id", role
+        case userId = "user_id", username, homeOrgId = "home_org_id", orgId = "org_id", role
     }
 }
 
@@ -73,6 +78,7 @@ enum PrincipalStore {
     private static func withMemberships(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
         query
             .column(SQLColumn("id", table: "u"), as: "user_id").column(SQLColumn("username", table: "u"))
+            .column(SQLColumn("org_id", table: "u"), as: "home_org_id")
             .column(SQLColumn("org_id", table: "m")).column(SQLColumn("role", table: "m"))
             .join(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
                   on: SQLColumn("user_id", table: "m"), .equal, SQLColumn("id", table: "u"))
