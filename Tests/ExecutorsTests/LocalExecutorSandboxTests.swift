@@ -132,11 +132,14 @@ struct LocalExecutorSandboxTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         // A root-only file in a path the job may read (sandbox_ro_paths), like a 0600 configuration with a password.
-        let shared = "\(scratch.root)-shared"
+        // Nested, so bubblewrap must create its parents (they must stay traversable, as for /opt/venv).
+        let shared = "\(scratch.root)-shared/deep/venv"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: shared) }
+        defer { try? FileManager.default.removeItem(atPath: "\(scratch.root)-shared") }
         try "db-password".write(toFile: "\(shared)/config", atomically: true, encoding: .utf8)
         chmod("\(shared)/config", 0o600)
+        try "print('hi')".write(toFile: "\(shared)/public.py", atomically: true, encoding: .utf8)
+        chmod("\(shared)/public.py", 0o644)
         // A service on the host's loopback, as PostgreSQL or a Ray dashboard would be.
         let listener = try LoopbackListener()
         defer { listener.close() }
@@ -146,6 +149,7 @@ struct LocalExecutorSandboxTests {
             test -e /etc/shadow && echo "shadow visible"
             test -e /etc/ssl && echo "ssl visible"
             cat \(shared)/config 2>/dev/null && echo "read root-only file"
+            python3 \(shared)/public.py 2>&1 | head -1
             ls "\(scratch.root)" 2>/dev/null && echo "saw the data dir"
             echo x > /usr/x 2>/dev/null && echo "wrote /usr"
             echo x > /tmp/x && echo "tmp writable"
@@ -155,6 +159,7 @@ struct LocalExecutorSandboxTests {
         let isolated = try await Self.run(executor, probe)
         #expect(isolated.state == .exited(code: 0))
         #expect(isolated.log.contains("uid=65534") && isolated.log.contains("ssl visible") && isolated.log.contains("tmp writable"), "\(isolated.log)")
+        #expect(isolated.log.contains("hi\n"), "a readable file in sandbox_ro_paths is readable: \(isolated.log)")
         for leak in ["shadow visible", "read root-only file", "saw the data dir", "wrote /usr", "reached loopback"] {
             #expect(!isolated.log.contains(leak), "\(leak): \(isolated.log)")
         }

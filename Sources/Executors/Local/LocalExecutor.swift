@@ -198,8 +198,9 @@ public struct LocalExecutor: Executor {
     }
 
     /// Joins the attempt's cgroups before anything else starts (so no process escapes its limits), then becomes
-    /// the sandbox (or, with sandbox=off, the launcher).
+    /// the sandbox (or, with sandbox=off, the launcher). Jobs get the usual umask (022), not the server's private one.
     static let leader = #"""
+    umask 022
     for f in $AITIP_CGROUP_PROCS; do echo $$ > "$f" || echo "aitip: could not join $f" >&2; done
     exec "$@"
     """#
@@ -451,7 +452,8 @@ public struct LocalExecutor: Executor {
             try writePrivate(Data(accounts.group.utf8), to: "\(root)/group", mode: 0o644)
             let prefix = sandbox.prefix(.init(control: root, work: "\(root)/work", checkpoints: "\(root)/checkpoints", readOnlyPaths: [],
                                               gpuIndices: [], network: false, tmpBytes: 1 << 20))
-            let (status, output) = try ProcessSpawner.run(prefix + ["/bin/sh", "-c", "touch /workspace/probe && test -w /tmp"], logFile: "\(root)/log")
+            let (status, output) = try ProcessSpawner.run(["/bin/sh", "-c", leader, "aitip-probe"] + prefix + ["/bin/sh", "-c", "touch /workspace/probe && test -w /tmp"],
+                                                          logFile: "\(root)/log")
             return status == 0 ? nil : "exit code \(status): \(output.prefix(300))"
         } catch {
             return "\(error)"

@@ -81,7 +81,13 @@ struct Sandbox: Sendable {
             }
         }
         arguments += ["--bind", attempt.work, Self.workspace, "--bind", attempt.checkpoints, Self.checkpoints]
+        var made: Set<String> = ["/", "/usr", "/etc", "/tmp", "/dev", "/proc", Self.workspace, Self.checkpoints]
         for path in attempt.readOnlyPaths where FileManager.default.fileExists(atPath: path) {
+            // bubblewrap (as root) makes missing parents 0700: make them traversable for the job's user first.
+            for parent in Self.ancestors(of: path) where !made.contains(parent) && !parent.hasPrefix("/usr/") {
+                arguments += ["--perms", "0755", "--dir", parent]
+                made.insert(parent)
+            }
             arguments += ["--ro-bind", path, path]
         }
         arguments += ["--chdir", Self.workspace, "--unsetenv", "AITIP_CGROUP_PROCS"]
@@ -93,6 +99,12 @@ struct Sandbox: Sendable {
             arguments.append("--")
         }
         return arguments
+    }
+
+    /// "/a", "/a/b" for "/a/b/c".
+    static func ancestors(of path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        return parts.indices.dropLast().map { "/" + parts[...$0].joined(separator: "/") }
     }
 
     /// /etc/passwd and /etc/group of the sandbox: root, the job's user, nobody.
