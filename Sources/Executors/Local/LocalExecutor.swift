@@ -144,6 +144,16 @@ public struct LocalExecutor: Executor {
 
     public func launch(_ request: LaunchRequest) async throws -> String {
         if let refusal = refusal(isolateNetwork: request.isolateNetwork) { throw refusal }
+        do {
+            return try prepareAndSpawn(request)
+        } catch {
+            // The reason is shown to the job's owner: it must not name the server's paths. The log has the details.
+            logger.error("could not launch a job", metadata: ["workload": "\(request.workloadId)", "error": "\(error)"])
+            throw ExecutorError("the server could not prepare or start the attempt (the server's log has the details)")
+        }
+    }
+
+    private func prepareAndSpawn(_ request: LaunchRequest) throws -> String {
         let paths = AttemptPaths(root: configuration.jobsDirectory, workloadId: request.workloadId, attempt: request.attempt)
         try? FileManager.default.removeItem(atPath: paths.control)
         try Self.makeDirectory(configuration.jobsDirectory, owner: nil)
