@@ -136,6 +136,8 @@ struct LocalExecutorSandboxTests {
         let shared = "\(scratch.root)-shared/deep/venv"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: "\(scratch.root)-shared") }
+        // World-readable, as a virtualenv is (the process's umask may be the server's 077 when other suites ran).
+        for directory in ["\(scratch.root)-shared", "\(scratch.root)-shared/deep", shared] { chmod(directory, 0o755) }
         try "db-password".write(toFile: "\(shared)/config", atomically: true, encoding: .utf8)
         chmod("\(shared)/config", 0o600)
         try "print('hi')".write(toFile: "\(shared)/public.py", atomically: true, encoding: .utf8)
