@@ -292,9 +292,13 @@ public struct LocalExecutor: Executor {
         kill(attempt, SIGKILL)
     }
 
-    /// The attempt's processes: its cgroup's members where there are cgroups, else its session's.
+    /// The attempt's processes: its cgroup's members, or its session's where it has no cgroup (none on this machine,
+    /// or creating it failed at launch).
     private func members(_ attempt: AttemptReference) -> [pid_t] {
-        if cgroups.unavailableReason == nil { return cgroups.members(attempt.paths.cgroupName) }
+        if cgroups.unavailableReason == nil {
+            let members = cgroups.members(attempt.paths.cgroupName)
+            if !members.isEmpty { return members }
+        }
         guard let leader = attempt.leader else { return [] }
         return ProcessStat.sessionMembers(leader.pid)
     }
