@@ -86,7 +86,7 @@ public struct AppConfig: Sendable {
         ("max_artifact_bytes", "536870912", "largest accepted artifact file upload, bytes (held in memory while stored)"),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
-        ("login_rate_limit", "20", "login/register/refresh attempts per minute per client address"),
+        ("login_rate_limit", "20", "sign-in attempts per minute per client address: every login and registration, failed refreshes and failed HTTP basic logins"),
         ("idle_timeout", "60", "seconds a connection may stay idle, or a request head or body stall, before it is closed"),
         ("min_body_rate", "1024", "bytes per second a request body must average after its first 30 seconds (slower: 408; 0 disables)"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),

@@ -104,4 +104,19 @@ struct RateLimitTests {
             #expect(limited.headers[.retryAfter] != nil)
         }
     }
+
+    @Test("refreshes spend the address's sign-in budget only when they fail (a browser refreshes on every page load)")
+    func refreshSpendsOnFailure() async throws {
+        try await withApp(.sqlite, settings: ["login_rate_limit": "3"]) { app in
+            var refresh = try await app.login("admin", TestApp.adminPassword).refresh
+            for _ in 0..<6 {
+                let rotated = try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh])
+                #expect(rotated.status == 200)
+                refresh = rotated.string("refresh_token") ?? ""
+            }
+            #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": "01a2491f-be01-73ac-9951-a752ae56b0be.not-a-secret-of-this-server"]).status == 401)
+            #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": "01a2491f-be01-73ac-9951-a752ae56b0be.not-a-secret-of-this-server"]).status == 401)
+            #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh]).status == 429, "the budget is spent by failures")
+        }
+    }
 }

@@ -21,8 +21,8 @@ def server():
         yield base
 
 
-@pytest.fixture()
-def browser():
+def start_browser():
+    """A fresh headless Chromium with its own profile (no cookies or storage shared with another)."""
     options = webdriver.ChromeOptions()
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--disable-dev-shm-usage"):
@@ -30,6 +30,20 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
     driver.implicitly_wait(0)
+    return driver
+
+
+@pytest.fixture()
+def browser():
+    driver = start_browser()
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture()
+def second_browser():
+    """Another person's browser, beside `browser`."""
+    driver = start_browser()
     yield driver
     driver.quit()
 

@@ -26,9 +26,9 @@ def visible(driver, by, value):
     return wait(driver, until.visibility_of_element_located((by, value)))
 
 
-def sign_in(driver, base, password=ADMIN_PASSWORD):
+def sign_in(driver, base, password=ADMIN_PASSWORD, username="admin"):
     driver.get(base + "/")
-    visible(driver, By.NAME, "username").send_keys("admin")
+    visible(driver, By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form[aria-label='Sign in'] button[type=submit]").click()
 

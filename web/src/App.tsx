@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, showError, store, useStore } from "./store";
+import { api, loadMe, maySignInWithCookie, store, useStore } from "./store";
 import { LoginPage } from "./pages/LoginPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { MembersPage } from "./pages/MembersPage";
@@ -10,6 +10,7 @@ import { ModelsPage } from "./pages/ModelsPage";
 import { JobsPage } from "./pages/JobsPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
 import { ResourcesPage } from "./pages/ResourcesPage";
+import { AccountPage } from "./pages/AccountPage";
 import { Header } from "./components/Header";
 import { MessageLine } from "./components/MessageLine";
 
@@ -25,6 +26,9 @@ export const routes = [
   { path: "audit", label: "Audit log", page: AuditPage },
 ] as const;
 
+/** Pages reached from elsewhere than the navigation: the account page from the user's corner of the header. */
+const otherRoutes = [{ path: "account", label: "Account", page: AccountPage }] as const;
+
 /** The hash names the page (#/projects); no router library is installable, and none is needed. */
 function useHashRoute(): string {
   const read = () => window.location.hash.replace(/^#\/?/, "").split("?")[0] || "projects";
@@ -38,7 +42,8 @@ function useHashRoute(): string {
 }
 
 export function App() {
-  const tokens = useStore((s) => s.tokens);
+  const accessToken = useStore((s) => s.accessToken);
+  const restoring = useStore((s) => s.restoring);
   const me = useStore((s) => s.me);
   const theme = useStore((s) => s.theme);
   const route = useHashRoute();
@@ -46,18 +51,21 @@ export function App() {
   useEffect(() => { document.documentElement.dataset.theme = theme; }, [theme]);
   useEffect(() => { store.update({ message: null }); }, [route]);
 
+  // No token is stored: a reload asks the server for a new access token with the HttpOnly session cookie, if any.
   useEffect(() => {
-    if (!tokens || me) return;
-    api.me().then((loaded) => {
-      const orgIds = loaded.memberships.map((m) => m.organization.id);
-      const orgId = orgIds.includes(store.snapshot().orgId ?? "") ? store.snapshot().orgId : orgIds[0] ?? null;
-      store.update({ me: loaded, orgId });
-    }).catch(showError);
-  }, [tokens, me]);
+    const restored = maySignInWithCookie() ? api.restore() : Promise.resolve(false);
+    restored.finally(() => store.update({ restoring: false }));
+  }, []);
 
-  if (!tokens) return (<><MessageLine /><LoginPage /></>);
+  useEffect(() => {
+    if (!accessToken || me) return;
+    loadMe();
+  }, [accessToken, me]);
+
+  if (!accessToken && restoring) return <div className="loading" role="status">Loading…</div>;
+  if (!accessToken) return (<><MessageLine /><LoginPage /></>);
   if (!me) return <div className="loading" role="status">Loading…</div>;
-  const current = routes.find((r) => r.path === route) ?? routes[0];
+  const current = [...routes, ...otherRoutes].find((r) => r.path === route) ?? routes[0];
   const Page = current.page;
   return (
     <div className="shell">

@@ -12,7 +12,11 @@ export interface ApiKeyCreated extends ApiKey { key: string }
 export interface AuditEntry { id: string; org_id?: string; actor_name?: string; action: string; target_type: string; target_id?: string; request_id: string; client_address?: string; outcome: "success" | "failure" | "denied"; status_code?: number; detail?: string; created_at: string }
 export interface MembershipSummary { organization: Organization; role: Role; permissions: string[] }
 export interface Me { user: User; memberships: MembershipSummary[]; auth: { method: "session" | "api_key"; api_key_id?: string; org_id?: string } }
-export interface TokenResponse { access_token: string; refresh_token: string; expires_at: string; user: User }
+/** A sign-in or refresh answer. The console asks for the refresh token as an HttpOnly cookie, so it has none here. */
+export interface TokenResponse { access_token: string; refresh_token?: string; expires_at: string; user: User }
+export type InvitationStatus = "pending" | "accepted" | "declined" | "revoked";
+export interface Invitation { id: string; org_id: string; organization_name?: string; invitee: string; role: Role; status: InvitationStatus; created_at: string; expires_at: string; responded_at?: string }
+export interface Session { id: string; created_at: string; last_used_at: string; expires_at: string; client_address?: string; user_agent?: string; current: boolean }
 export interface Page<T> { items: T[]; next_cursor?: string }
 export interface Experiment { id: string; project_id: string; name: string; description?: string; hypothesis?: string; lifecycle_stage: "active" | "deleted"; artifact_location: string; tags: Record<string, string>; created_at: string; updated_at: string }
 export interface MetricValue { key: string; value: number | null; nonfinite?: string; step: number; timestamp: number }
@@ -69,12 +73,11 @@ export class ApiError extends Error {
   }
 }
 
-export interface Tokens { access: string; refresh: string }
-
-/** Where tokens live and how they change; the store implements it. */
+/** Where the access token lives (in memory only) and how it changes; the store implements it. The refresh token is
+ *  an HttpOnly cookie that only the `/api/v1/auth` routes receive: no script here can read it. */
 export interface TokenKeeper {
-  tokens(): Tokens | null;
-  replace(tokens: Tokens | null): void;
+  accessToken(): string | null;
+  replace(accessToken: string | null): void;
 }
 
 export class Api {
@@ -82,17 +85,31 @@ export class Api {
 
   constructor(private readonly keeper: TokenKeeper) {}
 
+  /** Signs in; the server sets the refresh token as the session cookie instead of answering it. */
   async login(username: string, password: string): Promise<TokenResponse> {
-    const grant = await this.request<TokenResponse>("POST", "/api/v1/auth/login", { username, password }, false);
-    this.keeper.replace({ access: grant.access_token, refresh: grant.refresh_token });
+    const grant = await this.request<TokenResponse>("POST", "/api/v1/auth/login", { username, password, session_cookie: true }, false);
+    this.keeper.replace(grant.access_token);
     return grant;
   }
 
+  /** Ends the session on the server (which also expires the cookie), then forgets the access token. */
   async logout(): Promise<void> {
     try { await this.request<void>("POST", "/api/v1/auth/logout", {}); } finally { this.keeper.replace(null); }
   }
 
+  /** On page load: a session cookie left by an earlier sign-in gives a new access token; false means sign in. */
+  restore(): Promise<boolean> { return this.refresh(); }
+
   me() { return this.request<Me>("GET", "/api/v1/auth/me"); }
+  changePassword(currentPassword: string, newPassword: string) {
+    return this.request<void>("POST", "/api/v1/auth/password", { current_password: currentPassword, new_password: newPassword });
+  }
+  sessions() { return this.request<{ items: Session[] }>("GET", "/api/v1/auth/sessions"); }
+  endSession(id: string) { return this.request<void>("DELETE", `/api/v1/auth/sessions/${enc(id)}`); }
+  /** Invitations addressed to me, waiting for an answer. */
+  myInvitations() { return this.request<{ items: Invitation[] }>("GET", "/api/v1/invitations"); }
+  acceptInvitation(id: string) { return this.request<Member>("POST", `/api/v1/invitations/${enc(id)}/accept`, {}); }
+  declineInvitation(id: string) { return this.request<void>("POST", `/api/v1/invitations/${enc(id)}/decline`, {}); }
 
   projects(orgId: string) { return this.request<Page<Project>>("GET", `/api/v1/projects?org_id=${enc(orgId)}&limit=500`); }
   createProject(orgId: string, name: string, description: string) {
@@ -101,9 +118,20 @@ export class Api {
   deleteProject(id: string) { return this.request<void>("DELETE", `/api/v1/projects/${enc(id)}`); }
 
   members(orgId: string) { return this.request<Page<Member>>("GET", `/api/v1/orgs/${enc(orgId)}/members?limit=500`); }
-  addMember(orgId: string, body: { username: string; email: string; password?: string; role: Role }) {
+  /** Invites an existing account by username or email; the person joins when they accept. */
+  invite(orgId: string, body: { username?: string; email?: string; role: Role }) {
+    return this.request<Invitation>("POST", `/api/v1/orgs/${enc(orgId)}/members`, body);
+  }
+  /** Creates a new account (with a password) that is a member at once. */
+  createMember(orgId: string, body: { username: string; email: string; password: string; role: Role }) {
     return this.request<Member>("POST", `/api/v1/orgs/${enc(orgId)}/members`, body);
   }
+  invitations(orgId: string, cursor?: string) {
+    const query = new URLSearchParams({ limit: "100" });
+    if (cursor) query.set("cursor", cursor);
+    return this.request<Page<Invitation>>("GET", `/api/v1/orgs/${enc(orgId)}/invitations?${query}`);
+  }
+  withdrawInvitation(orgId: string, id: string) { return this.request<void>("DELETE", `/api/v1/orgs/${enc(orgId)}/invitations/${enc(id)}`); }
   setRole(orgId: string, userId: string, role: Role) {
     return this.request<Member>("PUT", `/api/v1/orgs/${enc(orgId)}/members/${enc(userId)}`, { role });
   }
@@ -212,9 +240,9 @@ export class Api {
   /** Follows a job's log over Server-Sent Events (fetch, so the bearer token can be sent) until the job ends or
    *  `signal` aborts; `onLines` gets each batch of lines as it arrives. Resolves with the final status. */
   async followLog(jobId: string, onLines: (lines: string[]) => void, signal: AbortSignal): Promise<string | null> {
-    const tokens = this.keeper.tokens();
+    const token = this.keeper.accessToken();
     const response = await fetch(`/api/v1/training/jobs/${enc(jobId)}/logs?follow=true`, {
-      headers: { Accept: "text/event-stream", ...(tokens ? { Authorization: `Bearer ${tokens.access}` } : {}) }, signal,
+      headers: { Accept: "text/event-stream", ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal,
     });
     if (!response.ok || !response.body) throw new ApiError(await problemOf(response));
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -247,7 +275,7 @@ export class Api {
   /** Sends a request; an expired access token is refreshed once (one refresh at a time) and the call retried. */
   private async authorized(method: string, path: string, body: unknown, authenticated: boolean, accept = "application/json"): Promise<Response> {
     let response = await this.send(method, path, body, authenticated, accept);
-    if (response.status === 401 && authenticated && this.keeper.tokens()) {
+    if (response.status === 401 && authenticated && this.keeper.accessToken()) {
       if (await this.refresh()) response = await this.send(method, path, body, authenticated, accept);
     }
     if (response.status === 401 && authenticated) this.keeper.replace(null);
@@ -256,24 +284,31 @@ export class Api {
 
   private send(method: string, path: string, body: unknown, authenticated: boolean, accept = "application/json"): Promise<Response> {
     const headers: Record<string, string> = { Accept: accept };
-    const tokens = this.keeper.tokens();
-    if (authenticated && tokens) headers.Authorization = `Bearer ${tokens.access}`;
+    const token = this.keeper.accessToken();
+    if (authenticated && token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
   }
 
+  /** A new access token from the session cookie (the browser sends it; the body names no token), which the server
+   *  rotates. One refresh at a time in this page, and across this browser's tabs where Web Locks exist: two tabs
+   *  presenting the same cookie at once would look like a stolen token and end the session. */
   private refresh(): Promise<boolean> {
-    this.refreshing ??= (async () => {
-      const tokens = this.keeper.tokens();
-      if (!tokens) return false;
-      const response = await this.send("POST", "/api/v1/auth/refresh", { refresh_token: tokens.refresh }, false);
+    this.refreshing ??= exclusively("aitip.refresh", async () => {
+      const response = await this.send("POST", "/api/v1/auth/refresh", {}, false);
       if (!response.ok) return false;
       const grant = (await response.json()) as TokenResponse;
-      this.keeper.replace({ access: grant.access_token, refresh: grant.refresh_token });
+      this.keeper.replace(grant.access_token);
       return true;
-    })().finally(() => { this.refreshing = null; });
+    }).catch(() => false).finally(() => { this.refreshing = null; });
     return this.refreshing;
   }
+}
+
+/** Runs `action` holding a lock shared by this origin's tabs (Web Locks), or just runs it where there are none. */
+function exclusively<T>(name: string, action: () => Promise<T>): Promise<T> {
+  const locks: LockManager | undefined = navigator.locks;  // absent outside secure contexts (plain http to another host)
+  return locks ? locks.request(name, action) : action();
 }
 
 function enc(value: string): string { return encodeURIComponent(value); }

@@ -1,13 +1,20 @@
-// The console's small state store: session tokens, the current user, the chosen organization and project, the
-// theme and a message line. Components read it with useSyncExternalStore; nothing polls.
+// The console's small state store: the access token (in memory only), the current user, the chosen organization and
+// project, the theme and a message line. Components read it with useSyncExternalStore; nothing polls.
+// Only the organization, project and theme choices, and whether the page was signed in, are kept in localStorage; no
+// token is ever written there.
 import { useSyncExternalStore } from "react";
-import { Api, Me, Project, Tokens, TokenKeeper } from "./api";
+import { Api, Invitation, Me, Project, Role, TokenKeeper } from "./api";
 
 export type Theme = "light" | "dark";
 
 export interface State {
-  tokens: Tokens | null;
+  /** The access token. The refresh token is an HttpOnly cookie the page cannot read. */
+  accessToken: string | null;
+  /** True while the page, just loaded, asks whether a session cookie still signs it in. */
+  restoring: boolean;
   me: Me | null;
+  /** Invitations waiting for my answer (counted in the header, answered on the account page). */
+  invitations: Invitation[];
   orgId: string | null;
   projectId: string | null;
   /** Projects of the current organization, shared by the switcher and the projects page. */
@@ -17,11 +24,15 @@ export interface State {
 }
 
 const saved = (key: string) => window.localStorage.getItem(`aitip.${key}`);
+// Earlier consoles kept both tokens here; remove them.
+window.localStorage.removeItem("aitip.tokens");
 
 class Store implements TokenKeeper {
   private state: State = {
-    tokens: JSON.parse(saved("tokens") ?? "null"),
+    accessToken: null,
+    restoring: true,
     me: null,
+    invitations: [],
     orgId: saved("org"),
     projectId: saved("project"),
     projects: [],
@@ -38,15 +49,18 @@ class Store implements TokenKeeper {
 
   update(change: Partial<State>) {
     this.state = { ...this.state, ...change };
-    persist("tokens", this.state.tokens ? JSON.stringify(this.state.tokens) : null);
+    // Not a secret: only whether a session cookie is worth asking about when the page loads, so a signed-out
+    // visitor's page loads spend none of the address's sign-in budget.
+    if (this.state.accessToken) persist("signed_in", "1");
+    else if (!this.state.restoring) persist("signed_in", null);
     persist("org", this.state.orgId);
     persist("project", this.state.projectId);
     persist("theme", this.state.theme);
     this.listeners.forEach((listener) => listener());
   }
 
-  tokens() { return this.state.tokens; }
-  replace(tokens: Tokens | null) { this.update(tokens ? { tokens } : { tokens: null, me: null }); }
+  accessToken() { return this.state.accessToken; }
+  replace(accessToken: string | null) { this.update(accessToken ? { accessToken } : { accessToken: null, me: null, invitations: [] }); }
 }
 
 function persist(key: string, value: string | null) {
@@ -55,6 +69,9 @@ function persist(key: string, value: string | null) {
 }
 
 export const store = new Store();
+
+/** Whether a session cookie may sign this page in (the page was signed in when it was last used). */
+export function maySignInWithCookie() { return saved("signed_in") === "1"; }
 export const api = new Api(store);
 
 export function useStore<T>(select: (state: State) => T): T {
@@ -68,6 +85,37 @@ export function showError(error: unknown) {
 
 export function showInfo(text: string) {
   store.update({ message: { kind: "info", text } });
+}
+
+/** Reloads the signed-in user and their organizations (after joining or leaving one), keeping the chosen organization
+ *  when it is still theirs; then the invitations waiting for them. */
+export async function loadMe() {
+  try {
+    const loaded = await api.me();
+    const orgIds = loaded.memberships.map((m) => m.organization.id);
+    const chosen = store.snapshot().orgId;
+    const orgId = chosen && orgIds.includes(chosen) ? chosen : orgIds[0] ?? null;
+    store.update(orgId === chosen ? { me: loaded } : { me: loaded, orgId, projectId: null, projects: [] });
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  await loadInvitations();
+}
+
+export async function loadInvitations() {
+  try {
+    const received = await api.myInvitations();
+    store.update({ invitations: received.items });
+  } catch (error) {
+    showError(error);
+  }
+}
+
+/** The permissions the signed-in user has in the current organization. */
+export function permissionsHere(me: Me | null, orgId: string | null): { role: Role | null; can: (permission: string) => boolean } {
+  const membership = me?.memberships.find((m) => m.organization.id === orgId);
+  return { role: membership?.role ?? null, can: (permission) => membership?.permissions.includes(permission) ?? false };
 }
 
 /** Reloads the current organization's projects and keeps the chosen project valid. */

@@ -17,7 +17,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
         "/", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.yaml", "/api/docs", "/api/3.0/mlflow/server-info",
         "/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh",
     ]
-    static let credentialRoutes: Set<String> = ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"]
+    /// Every attempt spends the address's budget: passwords can be guessed.
+    static let credentialRoutes: Set<String> = ["/api/v1/auth/login", "/api/v1/auth/register"]
+    /// Only failures spend it: a refresh token cannot be guessed (256 random bits), and a browser refreshes on every
+    /// page load, so counting successes would lock out an office behind one address.
+    static let refreshRoute = "/api/v1/auth/refresh"
 
     /// Keys have their own budget; sessions share their user's.
     /// (Kept out of `handle`: inlined there, it crashes the Swift 6.3 optimizer in release builds.)
@@ -43,11 +47,20 @@ struct AuthenticationMiddleware: RouterMiddleware {
                                    userAgent: request.headers[.userAgent])
         // Unmatched paths fall through to a plain 404; authenticating them would only turn it into a 401.
         if Self.publicRoutes.contains(path) || context.endpointPath == nil {
-            if Self.credentialRoutes.contains(path), let wait = credentialLimiter.acquire("ip:\(origin.clientAddress ?? "unknown")") {
+            let address = "ip:\(origin.clientAddress ?? "unknown")"
+            if Self.credentialRoutes.contains(path), let wait = credentialLimiter.acquire(address) {
                 throw AppError(.tooManyRequests, "Too many sign-in attempts from this address; retry in \(wait) s", retryAfterSeconds: wait)
             }
-            return try await RequestScope.$caller.withValue(Caller(principal: nil, origin: origin, logger: context.logger)) {
-                try await next(request, context)
+            if path == Self.refreshRoute, let wait = credentialLimiter.peek(address) {
+                throw AppError(.tooManyRequests, "Too many failed sign-in attempts from this address; retry in \(wait) s", retryAfterSeconds: wait)
+            }
+            do {
+                return try await RequestScope.$caller.withValue(Caller(principal: nil, origin: origin, logger: context.logger)) {
+                    try await next(request, context)
+                }
+            } catch let error as AppError where error.kind == .unauthorized && path == Self.refreshRoute {
+                _ = credentialLimiter.acquire(address)
+                throw error
             }
         }
         let isMLflow = MLflowRoutes.isMLflowPath(path)

@@ -9,6 +9,7 @@ export function Header({ routes, active }: Props) {
   const projectId = useStore((s) => s.projectId);
   const theme = useStore((s) => s.theme);
   const projects = useStore((s) => s.projects);
+  const invitations = useStore((s) => s.invitations.length);
   const [search, setSearch] = useState("");
 
   useEffect(() => { loadProjects(); }, [orgId]);
@@ -50,6 +51,12 @@ export function Header({ routes, active }: Props) {
           {theme === "dark" ? "Light" : "Dark"}
         </button>
         <span className="who">{me.user.username}</span>
+        <a className="account-link" href="#/account" aria-current={active === "account" ? "page" : undefined}>
+          Account
+          {invitations > 0 && <span className="badge" title={`${invitations} invitation${invitations === 1 ? "" : "s"} waiting`}>
+            {invitations}<span className="visually-hidden"> invitation{invitations === 1 ? "" : "s"} waiting</span>
+          </span>}
+        </a>
         <button type="button" onClick={() => api.logout().catch(showError)}>Sign out</button>
       </div>
     </header>
