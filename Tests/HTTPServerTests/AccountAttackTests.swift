@@ -90,6 +90,26 @@ struct AccountAttackTests {
         }
     }
 
+    @Test("an API key acts inside its organization only: it cannot see or end its user's sessions, make them leave an organization, or list their keys of another organization",
+          arguments: DatabaseKind.available)
+    func keysStayInTheirLane(_ kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let admin = try await app.adminToken()
+            let home = try await app.homeOrg(admin)
+            let other = try #require(try await app.call(.post, "/api/v1/orgs", token: admin, json: ["name": "Second"]).string("id"))
+            _ = try await app.call(.post, "/api/v1/auth/api-keys", token: admin, json: ["name": "in-other", "org_id": other])
+            let key = try #require(try await app.call(.post, "/api/v1/auth/api-keys", token: admin, json: ["name": "home", "org_id": home]).string("key"))
+            #expect(try await app.call(.get, "/api/v1/auth/sessions", token: key).status == 403)
+            let session = try #require(try await app.call(.get, "/api/v1/auth/sessions", token: admin).items.first?["id"] as? String)
+            #expect(try await app.call(.delete, "/api/v1/auth/sessions/\(session)", token: key).status == 403)
+            let me = try #require(try await app.call(.get, "/api/v1/auth/me", token: admin)["user"] as? [String: Any])
+            let userId = try #require(me["id"] as? String)
+            #expect(try await app.call(.delete, "/api/v1/orgs/\(home)/members/\(userId)", token: key).status == 403)
+            let listed = try await app.call(.get, "/api/v1/auth/api-keys", token: key).items.compactMap { $0["name"] as? String }
+            #expect(listed.contains("home") && !listed.contains("in-other"), "\(listed)")
+        }
+    }
+
     @Test("finding 8: a browser session keeps its refresh token in an HttpOnly cookie scoped to the auth routes")
     func sessionCookie() async throws {
         try await withApp(.sqlite) { app in

@@ -38,7 +38,8 @@ public struct APIKeyService: Sendable {
     public func list(_ caller: Caller, page: PageRequest) async throws -> Page<APIKey> {
         let principal = try caller.requirePrincipal()
         try requireKeyPermission(principal, .apiKeysRead)
-        return try await database.read { sql in try await APIKeyStore.list(userId: principal.userId, page: page, on: sql) }
+        let keyOrg: UUID? = if case .apiKey(_, let orgId, _) = principal.credential { orgId } else { nil }
+        return try await database.read { sql in try await APIKeyStore.list(userId: principal.userId, orgId: keyOrg, page: page, on: sql) }
     }
 
     public func create(_ input: APIKeyInput, caller: Caller) async throws -> (key: APIKey, secret: String) {

@@ -21,10 +21,8 @@ extension AuthService {
     /// Changes the caller's password after checking the current one, and ends every other session of theirs (a
     /// password is usually changed because someone else might know it). The session that asked stays signed in.
     public func changePassword(current: String?, new: String?, caller: Caller) async throws {
+        let sessionId = try Self.sessionOf(caller, "Change a password signed in as the person, not with an API key")
         let principal = try caller.requirePrincipal()
-        guard case .session(let sessionId) = principal.credential else {
-            throw AppError.forbidden("Change a password signed in as the person, not with an API key")
-        }
         var validator = Validator()
         validator.check(!(current ?? "").isEmpty, "current_password", "is required")
         if let new, !new.isEmpty {
@@ -51,12 +49,12 @@ extension AuthService {
         forgetVerifiedPasswords()
     }
 
-    /// The caller's live sessions, most recently used first.
+    /// The caller's live sessions, most recently used first (a person's own business: not for API keys).
     public func sessions(caller: Caller) async throws -> [SessionInfo] {
-        let principal = try caller.requirePrincipal()
-        let current: UUID? = if case .session(let id) = principal.credential { id } else { nil }
+        let current = try Self.sessionOf(caller, "See your sessions signed in as yourself, not with an API key")
         let now = clock.now()
-        return try await database.read { sql in try await SessionStore.active(of: principal.userId, now: now, on: sql) }.map {
+        let userId = try caller.requirePrincipal().userId
+        return try await database.read { sql in try await SessionStore.active(of: userId, now: now, on: sql) }.map {
             SessionInfo(id: $0.id, createdAt: $0.createdAt, lastUsedAt: $0.rotatedAt, expiresAt: $0.expiresAt, clientAddress: $0.clientAddress,
                         userAgent: $0.userAgent, current: $0.id == current)
         }
@@ -64,6 +62,7 @@ extension AuthService {
 
     /// Ends one of the caller's sessions (its refresh token stops working at once, its access token within the cache's ttl).
     public func revokeSession(_ id: UUID, caller: Caller) async throws {
+        _ = try Self.sessionOf(caller, "End sessions signed in as yourself, not with an API key")
         let principal = try caller.requirePrincipal()
         let now = clock.now()
         try await database.transaction { sql in
@@ -74,5 +73,11 @@ extension AuthService {
             try await audit.record(on: sql, caller, orgId: nil, action: "auth.session_revoke", targetType: "session", targetId: id.lowercasedString)
         }
         cache.forget(userId: principal.userId)
+    }
+
+    /// The login session of a signed-in person; API keys are refused with `refusal`.
+    static func sessionOf(_ caller: Caller, _ refusal: String) throws -> UUID {
+        guard case .session(let id) = try caller.requirePrincipal().credential else { throw AppError.forbidden(refusal) }
+        return id
     }
 }

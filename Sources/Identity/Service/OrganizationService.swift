@@ -225,6 +225,10 @@ public struct OrganizationService: Sendable {
         if userId != principal.userId {
             try Policy.authorize(principal, .membersWrite, inOrg: orgId)
         } else {
+            // Leaving is the person's own choice, as joining is: not something an API key does for them.
+            guard case .session = principal.credential else {
+                throw AppError.forbidden("Leave an organization signed in as yourself, not with an API key")
+            }
             try Policy.authorize(principal, .orgRead, inOrg: orgId)
         }
         defer { cache.forget(userId: userId) }

@@ -42,8 +42,10 @@ enum APIKeyStore {
         try await sql.select().column("*").from("api_keys").where("key_hash", .equal, hash).row(APIKey.self)
     }
 
-    static func list(userId: UUID, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<APIKey> {
+    /// The user's keys; only those of `orgId` when given (an API key sees its own organization only).
+    static func list(userId: UUID, orgId: UUID?, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<APIKey> {
         var query = sql.select().column("*").from("api_keys").where("user_id", .equal, userId)
+        if let orgId { query = query.where("org_id", .equal, orgId) }
         if let after = page.after { query = query.where("id", .greaterThan, after) }
         let rows = try await query.orderBy("id").limit(page.limit + 1).rows(APIKey.self)
         return Page(fetched: rows, limit: page.limit, id: \.id)
