@@ -71,9 +71,20 @@ public struct ServerDependencies: Sendable {
     }
 }
 
-/// The whole HTTP surface: middleware in order (outermost first), the generated API handlers, and the plain
-/// routes whose contracts are not JSON (metrics, the spec itself, the docs page).
+/// The whole HTTP surface. Global middleware (outermost first) apply to every answer: request id, security
+/// headers, metrics, problem+json, the console's assets. The API's operations live in one router group with the
+/// middleware their declarations in openapi.yaml call for (`RoutePolicy`: authentication, body limits, failure
+/// audit, idempotency, the bulk ingest parser); the MLflow-compatible routes in groups of their own
+/// (`MLflowRoutes`). What is registered outside those groups (the spec, the docs page, metrics, the console) is
+/// public by construction.
 public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<AppRequestContext> {
+    let spec = try APISpec.yaml()
+    let policy = try RoutePolicy.api(specYAML: spec)
+    let limits = dependencies.limits
+    let authLimits = AuthenticationMiddleware.Limits(
+        principal: RateLimiter(ratePerSecond: limits.requestsPerSecond, burst: limits.requestBurst),
+        signIn: RateLimiter(ratePerSecond: limits.credentialAttemptsPerMinute / 60, burst: max(1, limits.credentialAttemptsPerMinute)))
+
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
@@ -83,25 +94,21 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
     if let web = dependencies.webDirectory {
         router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
     }
-    router.add(middleware: AuthenticationMiddleware(
-        auth: dependencies.auth,
-        principalLimiter: RateLimiter(ratePerSecond: dependencies.limits.requestsPerSecond, burst: dependencies.limits.requestBurst),
-        credentialLimiter: RateLimiter(ratePerSecond: dependencies.limits.credentialAttemptsPerMinute / 60,
-                                       burst: max(1, dependencies.limits.credentialAttemptsPerMinute))))
-    let spec = try APISpec.yaml()
-    router.add(middleware: MinimumBodyRateMiddleware(timeouts: dependencies.limits.timeouts))
-    router.add(middleware: BodyLimitMiddleware(maxBytes: dependencies.limits.maxBodyBytes,
-                                               selfBounded: try BodyLimitMiddleware.streamedOperations(specYAML: spec).union(MLflowRoutes.selfBoundedRoutes)))
-    router.add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
-    router.add(middleware: IdempotencyMiddleware(database: dependencies.database))
-    router.add(middleware: RunLogIngestMiddleware(tracking: dependencies.tracking))
 
+    let api = router.group()
+        .add(middleware: AuthenticationMiddleware(auth: dependencies.auth, limits: authLimits, scheme: .native(policy)))
+        .add(middleware: MinimumBodyRateMiddleware(timeouts: limits.timeouts))
+        .add(middleware: BodyLimitMiddleware(maxBytes: limits.maxBodyBytes, policy: policy))
+        .add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
+        .add(middleware: IdempotencyMiddleware(database: dependencies.database, policy: policy))
+        .add(middleware: RunLogIngestMiddleware(tracking: dependencies.tracking, policy: policy))
     try APIImplementation(dependencies).registerHandlers(
-        on: router,
+        on: api,
         configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
 
-    MLflowRoutes.register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts,
-                          maxArtifactBytes: dependencies.limits.maxArtifactBytes)
+    MLflowRoutes.register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts, security: .init(
+        auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
+        maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects))
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let docs = try APIDocsPage.render(specYAML: spec)
     router.get("/api/v1/openapi.yaml") { _, _ in

@@ -13,9 +13,9 @@ struct MLflowArtifactHandlers: Sendable {
 
     static let filePath = "artifacts/**"
 
-    func register(on group: RouterGroup<AppRequestContext>) {
-        group.put(RouterPath(Self.filePath)) { request, context in
-            // The file is read only after the permission check (BodyLimitMiddleware left it unread).
+    /// `uploads` is not body-limited: the upload reads its own body, up to `maxBytes`, after the permission check.
+    func register(reads: RouterGroup<AppRequestContext>, mutations: RouterGroup<AppRequestContext>, uploads: RouterGroup<AppRequestContext>) {
+        uploads.put(RouterPath(Self.filePath)) { request, context in
             try await artifacts.upload(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller) {
                 let tooLarge = AppError(.payloadTooLarge, "The file is larger than the \(maxBytes) bytes this server accepts for one artifact (AITIP_MAX_ARTIFACT_BYTES)")
                 if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes { throw tooLarge }
@@ -27,7 +27,7 @@ struct MLflowArtifactHandlers: Sendable {
             }
             return Response(status: .ok)
         }
-        group.get(RouterPath(Self.filePath)) { _, context in
+        reads.get(RouterPath(Self.filePath)) { _, context in
             let location = try ArtifactLocation(path: Self.path(context))
             let data = try await artifacts.download(location, caller: RequestScope.caller)
             let name = location.relativePath.split(separator: "/").last.map(String.init) ?? "artifact"
@@ -35,14 +35,14 @@ struct MLflowArtifactHandlers: Sendable {
                                                    .contentDisposition: "attachment; filename=\"\(name.replacingOccurrences(of: "\"", with: ""))\""],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        group.get("artifacts") { request, _ in
+        reads.get("artifacts") { request, _ in
             let path = MLflowCall.formDecodedQuery(request.uri.query).first { $0.0 == "path" }?.1 ?? ""
             guard !path.isEmpty else { return MLflowResponse.empty() }
             let entries = try await artifacts.list(try ArtifactLocation(path: path), caller: RequestScope.caller)
             guard !entries.isEmpty else { return MLflowResponse.empty() }
             return try MLflowResponse.json(["files": entries.map { FileInfo(path: $0.name, is_dir: $0.isDirectory, file_size: $0.size) }])
         }
-        group.delete(RouterPath(Self.filePath)) { _, context in
+        mutations.delete(RouterPath(Self.filePath)) { _, context in
             try await artifacts.delete(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller)
             return MLflowResponse.empty()
         }

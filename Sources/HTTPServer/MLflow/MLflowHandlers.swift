@@ -10,22 +10,14 @@ struct MLflowHandlers: Sendable {
     let tracking: TrackingService
     let artifacts: ArtifactService
 
-    typealias Handler = @Sendable (MLflowCall) async throws -> Response
-
-    static func route(_ group: RouterGroup<AppRequestContext>, _ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
-        group.on(RouterPath(path), method: method) { request, context in
-            try await handler(try await MLflowCall.parse(request, context: context))
-        }
-    }
-
-    func register(on group: RouterGroup<AppRequestContext>) {
-        let route = { (method: HTTPRequest.Method, path: String, handler: @escaping Handler) in Self.route(group, method, path, handler) }
+    func register(on groups: MLflowRouteGroups) {
+        let route = groups.on
         // experiments
         route(.post, "experiments/create", createExperiment)
         route(.get, "experiments/get", getExperiment)
         route(.get, "experiments/get-by-name", getExperimentByName)
-        route(.post, "experiments/search", searchExperiments)
-        route(.get, "experiments/search", searchExperiments)
+        groups.read(.post, "experiments/search", searchExperiments)
+        groups.read(.get, "experiments/search", searchExperiments)
         route(.post, "experiments/update") { call in try await changeExperiment(call, .edit(name: try call.requiredString("new_name"))) }
         route(.post, "experiments/delete") { call in try await changeExperiment(call, .edit(stage: .deleted)) }
         route(.post, "experiments/restore") { call in try await changeExperiment(call, .edit(stage: .active)) }
@@ -45,7 +37,7 @@ struct MLflowHandlers: Sendable {
             try await tracking.changeRun(try call.runId(), .update(stage: .active), caller: call.caller)
             return MLflowResponse.empty()
         }
-        route(.post, "runs/search", searchRuns)
+        groups.read(.post, "runs/search", searchRuns)
         route(.post, "runs/log-metric", logMetric)
         route(.post, "runs/log-parameter") { call in
             try await log(call, TrackingService.Batch(params: [KeyValue(key: try call.requiredString("key"), value: try call.requiredString("value"))]))
@@ -57,7 +49,7 @@ struct MLflowHandlers: Sendable {
             try await tracking.deleteTag(try call.requiredString("key"), from: try call.runId(), caller: call.caller)
             return MLflowResponse.empty()
         }
-        group.post("runs/log-batch", use: logBatch)
+        groups.mutations.post("runs/log-batch", use: logBatch)
         route(.post, "runs/log-inputs") { call in
             var entries: [JSONValue] = try JSONValue.list(call.fields["datasets"])
             entries += try JSONValue.list(call.fields["models"])
@@ -93,8 +85,8 @@ struct MLflowHandlers: Sendable {
             try await tracking.changeLoggedModel(try call.pathParameter("model_id"), .deleteTag(try call.pathParameter("tag_key")), caller: call.caller)
             return MLflowResponse.empty()
         }
-        route(.post, "logged-models/search", searchLoggedModels)
-        MLflowRegistryHandlers(tracking: tracking).register(on: group)
+        groups.read(.post, "logged-models/search", searchLoggedModels)
+        MLflowRegistryHandlers(tracking: tracking).register(on: groups)
     }
 
     // MARK: experiments

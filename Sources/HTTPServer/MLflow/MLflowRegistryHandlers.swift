@@ -7,10 +7,8 @@ import Tracking
 struct MLflowRegistryHandlers: Sendable {
     let tracking: TrackingService
 
-    func register(on group: RouterGroup<AppRequestContext>) {
-        let route = { (method: HTTPRequest.Method, path: String, handler: @escaping MLflowHandlers.Handler) in
-            MLflowHandlers.route(group, method, path, handler)
-        }
+    func register(on groups: MLflowRouteGroups) {
+        let route = groups.on
         route(.post, "registered-models/create") { call in
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let detail = try await tracking.createRegisteredModel(named: try call.requiredString("name"), description: call.string("description"),
@@ -56,8 +54,8 @@ struct MLflowRegistryHandlers: Sendable {
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
         }
         route(.get, "registered-models/search", searchModels)
-        route(.post, "registered-models/search", searchModels)
-        route(.post, "registered-models/get-latest-versions", latestVersions)
+        groups.read(.post, "registered-models/search", searchModels)
+        groups.read(.post, "registered-models/get-latest-versions", latestVersions)
         route(.get, "registered-models/get-latest-versions", latestVersions)
         route(.post, "model-versions/create") { call in
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
@@ -99,7 +97,7 @@ struct MLflowRegistryHandlers: Sendable {
             return MLflowResponse.empty()
         }
         route(.get, "model-versions/search", searchVersions)
-        route(.post, "model-versions/search", searchVersions)
+        groups.read(.post, "model-versions/search", searchVersions)
     }
 
     func changeModel(_ call: MLflowCall, _ change: TrackingService.RegisteredModelChange, newName: String? = nil) async throws -> Response {

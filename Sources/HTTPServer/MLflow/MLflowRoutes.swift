@@ -9,41 +9,48 @@ import Tracking
 /// The MLflow-compatible REST API: plain Hummingbird routes whose contract is MLflow's wire format, so the real
 /// `mlflow` client works unchanged. Registered under `/api/2.0/mlflow` (and `/ajax-api/2.0/mlflow`, which MLflow's
 /// own UI uses), and again under `/mlflow/<org>/<project>/…` so a tracking URI can name the project to work in.
+///
+/// Each prefix is its own router group with its own middleware: MLflow's error shape, authentication that also takes
+/// the client's basic credentials, body limits, and failure auditing only for the routes that change something. The
+/// native API's middleware knows nothing of MLflow.
 enum MLflowRoutes {
     static let scopedPrefix = "/mlflow/:org/:project"
-
-    static func isMLflowPath(_ path: String) -> Bool {
-        path.hasPrefix("/api/2.0/mlflow") || path.hasPrefix("/ajax-api/2.0/mlflow") || path.hasPrefix("/api/3.0/mlflow")
-            || path.hasPrefix("/mlflow/")
-    }
-
-    /// Read-only calls that MLflow sends as POST; they are not mutations and are not audited.
-    static func isReadOnlyPost(_ path: String) -> Bool {
-        path.hasSuffix("/search") || path.hasSuffix("/get-history-bulk-interval")
-    }
-
     static let roots = ["", scopedPrefix]
+    static let apis = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
     static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
 
-    /// The artifact upload routes (method and path template): their handler reads the file itself, up to
-    /// `max_artifact_bytes`, after checking the caller's permission (BodyLimitMiddleware passes them on unread).
-    static var selfBoundedRoutes: Set<String> {
-        Set(roots.flatMap { root in
-            artifactAPIs.map { BodyLimitMiddleware.route(.put, RouterPath(root + $0 + "/" + MLflowArtifactHandlers.filePath).description) }
-        })
+    /// What the MLflow groups share with the native API: the same credentials, budgets and limits.
+    struct Security: Sendable {
+        var auth: AuthService
+        var limits: AuthenticationMiddleware.Limits
+        var timeouts: ConnectionTimeouts
+        var maxBodyBytes: Int
+        var maxArtifactBytes: Int
+        var audit: AuditLog
+        var projects: ProjectService
     }
 
-    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, maxArtifactBytes: Int) {
+    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, security: Security) {
         let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts)
-        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts, maxBytes: maxArtifactBytes)
+        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts, maxBytes: security.maxArtifactBytes)
+        let auditFailures = AuditFailureMiddleware(audit: security.audit, projects: security.projects)
         for root in roots {
-            for api in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
-                let group = router.group(RouterPath(root + api))
-                handlers.register(on: group)
+            let authenticated = router.group(RouterPath(root))
+                .add(middleware: MLflowErrorMiddleware())
+                .add(middleware: AuthenticationMiddleware(auth: security.auth, limits: security.limits, scheme: .mlflow))
+                .add(middleware: MinimumBodyRateMiddleware(timeouts: security.timeouts))
+            let bounded = authenticated.group().add(middleware: BodyLimitMiddleware(maxBytes: security.maxBodyBytes, policy: nil))
+            for api in apis {
+                let prefix = bounded.group(RouterPath(api))
+                handlers.register(on: MLflowRouteGroups(reads: prefix.group(), mutations: prefix.group().add(middleware: auditFailures)))
             }
             for api in artifactAPIs {
-                artifactHandlers.register(on: router.group(RouterPath(root + api)))
+                // Uploads read their own body (max_artifact_bytes, after the permission check): outside `bounded`.
+                artifactHandlers.register(reads: bounded.group(RouterPath(api)),
+                                          mutations: bounded.group(RouterPath(api)).add(middleware: auditFailures),
+                                          uploads: authenticated.group(RouterPath(api)).add(middleware: auditFailures))
             }
+            // The client asks this before it signs anything: public, as on MLflow.
             router.get(RouterPath(root + "/api/3.0/mlflow/server-info")) { _, _ in
                 try MLflowResponse.json(ServerInfo())
             }
@@ -269,5 +276,43 @@ enum MLflowResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter = error.retryAfterSeconds { headers[.retryAfter] = String(retryAfter) }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// The routes of one MLflow prefix, in two groups: reads (GETs, and the POSTs that only search), and mutations,
+/// whose failures are audited. A route's group is chosen where it is registered.
+struct MLflowRouteGroups {
+    typealias Handler = @Sendable (MLflowCall) async throws -> Response
+
+    let reads: RouterGroup<AppRequestContext>
+    let mutations: RouterGroup<AppRequestContext>
+
+    /// A GET reads; every other method changes something.
+    func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        Self.add(method == .get ? reads : mutations, method, path, handler)
+    }
+
+    /// A POST that changes nothing (MLflow sends some searches as POST).
+    func read(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        Self.add(reads, method, path, handler)
+    }
+
+    private static func add(_ group: RouterGroup<AppRequestContext>, _ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        group.on(RouterPath(path), method: method) { request, context in
+            try await handler(try await MLflowCall.parse(request, context: context))
+        }
+    }
+}
+
+/// MLflow clients read MLflow's error body, `{"error_code", "message"}`, not problem+json.
+struct MLflowErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return MLflowResponse.error(ProblemMiddleware.appError(from: error, logger: context.logger))
+        }
     }
 }

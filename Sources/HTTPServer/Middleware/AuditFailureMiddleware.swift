@@ -5,7 +5,8 @@ import Hummingbird
 import Identity
 
 /// Successful mutations are audited by their use case, inside their transaction. This records the ones that
-/// failed or were refused, so every mutating request leaves an audit entry.
+/// failed or were refused, so every mutating request leaves an audit entry. Groups whose POSTs change nothing
+/// (MLflow's searches) are registered without it.
 struct AuditFailureMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let audit: AuditLog
@@ -14,7 +15,7 @@ struct AuditFailureMiddleware: RouterMiddleware {
     static let mutatingMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.mutatingMethods.contains(request.method), !MLflowRoutes.isReadOnlyPost(request.uri.path) else {
+        guard Self.mutatingMethods.contains(request.method) else {
             return try await next(request, context)
         }
         do {

@@ -1,43 +1,23 @@
 import AITIPCore
-import AITIPAPI
 import Hummingbird
-import Yams
 
 /// Collects each request body, up to `max_body_bytes` (413 beyond, by Content-Length when the client declares it
-/// and while collecting when it streams), before the handler runs. Routes whose handler reads and bounds its own
-/// body are passed on unread: operations marked `x-aitip-body: streamed` in openapi.yaml (dataset upload chunks,
-/// code packages) and MLflow's artifact uploads. Routes are named by method and path template, as the router
-/// matched them, never by a part of the path. Runs after authentication, so a request without a valid credential
-/// is answered before any of its body is read.
+/// and while collecting when it streams), before the handler runs. Operations marked `x-aitip-body: streamed` in
+/// openapi.yaml (dataset upload chunks, code packages) read and bound their bodies themselves, after checking the
+/// caller's permission, and are passed on unread; so are the MLflow artifact uploads, which are registered outside
+/// the groups that use this middleware. It runs after authentication, so a request without a valid credential is
+/// answered before any of its body is read.
 ///
 /// An empty POST/PUT/PATCH body is read as `{}`: the generated decoders would otherwise fail on optional bodies
 /// (logout) and report "not JSON" instead of naming the missing fields.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBytes: Int
-    /// "METHOD /path/{template}" of the routes that bound their own bodies.
-    let selfBounded: Set<String>
-
-    static func route(_ method: HTTPRequest.Method, _ template: String) -> String { "\(method.rawValue) \(template)" }
-
-    /// The operations openapi.yaml marks `x-aitip-body: streamed`.
-    static func streamedOperations(specYAML: String) throws -> Set<String> {
-        guard let paths = (try Yams.load(yaml: specYAML) as? [String: Any])?["paths"] as? [String: Any] else { return [] }
-        var routes: Set<String> = []
-        for (path, item) in paths {
-            for (method, operation) in item as? [String: Any] ?? [:] {
-                guard (operation as? [String: Any])?["x-aitip-body"] as? String == "streamed" else { continue }
-                routes.insert("\(method.uppercased()) \(path)")
-            }
-        }
-        return routes
-    }
+    /// The API's declared routes; nil for a group whose every route has a JSON body.
+    let policy: RoutePolicy?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        // No route (a 404, or a console asset) or a route that reads its own body: nothing to collect here.
-        guard let template = context.endpointPath, !selfBounded.contains(Self.route(request.method, template)) else {
-            return try await next(request, context)
-        }
+        if policy?.route(request.method, context.endpointPath)?.streamedBody == true { return try await next(request, context) }
         let tooLarge = AppError(.payloadTooLarge, "The request body is larger than the \(maxBytes) bytes this server accepts (AITIP_MAX_BODY_BYTES)")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {
             throw tooLarge

@@ -19,25 +19,26 @@ struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotency-Replayed")!
-    /// Routes that start work; POSTs elsewhere ignore the header.
-    static let paths: Set<String> = ["/api/v1/training/jobs"]
     static let ttl: TimeInterval = 24 * 3600
     /// Answers larger than this are not kept (the key is released); answers of these routes are a few KB.
     static let maxStoredBody = 1 << 20
 
     let database: Database
+    /// The routes that honour the header are the operations marked `x-aitip-idempotent` (those that start work).
+    let policy: RoutePolicy
     private let lastSweep = LastSweep()
 
     private final class LastSweep: Sendable {
         let time = Mutex<Date>(.distantPast)
     }
 
-    init(database: Database) {
+    init(database: Database, policy: RoutePolicy) {
         self.database = database
+        self.policy = policy
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .post, let key = request.headers[Self.header], Self.paths.contains(request.uri.path),
+        guard let key = request.headers[Self.header], policy.route(request.method, context.endpointPath)?.idempotent == true,
               let principal = context.principal else {
             return try await next(request, context)
         }

@@ -15,12 +15,7 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let appError = Self.appError(from: error, logger: context.logger)
-            // MLflow clients read MLflow's error shape; an unknown route stays a plain 404 there as on MLflow.
-            if MLflowRoutes.isMLflowPath(request.uri.path), context.endpointPath != nil || appError.kind != .notFound {
-                return MLflowResponse.error(appError)
-            }
-            return Self.response(for: appError, path: request.uri.path, requestId: context.requestId)
+            return Self.response(for: Self.appError(from: error, logger: context.logger), path: request.uri.path, requestId: context.requestId)
         }
     }
 
