@@ -133,10 +133,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The MLflow-compatible API: MLflow's wire format, error shape and basic auth, on router groups of its own.
+        .target(
+            name: "MLflowServer",
+            dependencies: [
+                "AITIPCore", "Identity", "Tracking", "HTTPServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
+                "MLflowServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -202,6 +214,11 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MLflowServerTests",
+            dependencies: ["MLflowServer", "HTTPServer", "Tracking", "AITIPCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

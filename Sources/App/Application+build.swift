@@ -1,6 +1,7 @@
 import AITIPCore
 import Foundation
 import HTTPServer
+import MLflowServer
 import Hummingbird
 import HummingbirdWebSocket
 import Identity
@@ -113,6 +114,13 @@ public struct AppParts: Sendable {
     }
 }
 
+extension AppParts {
+    /// The whole HTTP surface: the native API and the MLflow-compatible one.
+    public func router() throws -> Router<AppRequestContext> {
+        try buildRouter(dependencies, modules: [MLflowRoutes.module])
+    }
+}
+
 /// The filesystem store, or an S3 store whose bucket is created when missing (so a wrong endpoint or key fails at
 /// start, not at the first upload).
 func makeObjectStore(_ config: AppConfig) async throws -> any ObjectStore {
@@ -129,7 +137,7 @@ public func buildApplication(_ config: AppConfig, logger: Logger,
                              onRunning: @escaping @Sendable (String) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
     let parts = try await AppParts.assemble(config, logger: logger)
     if let bootstrap = parts.bootstrap { BootstrapNotice.print(bootstrap) }
-    let router = try buildRouter(parts.dependencies)
+    let router = try parts.router()
     return Application(
         router: router,
         server: serverBuilder(parts.dependencies),

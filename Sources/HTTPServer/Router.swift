@@ -74,10 +74,10 @@ public struct ServerDependencies: Sendable {
 /// The whole HTTP surface. Global middleware (outermost first) apply to every answer: request id, security
 /// headers, metrics, problem+json, the console's assets. The API's operations live in one router group with the
 /// middleware their declarations in openapi.yaml call for (`RoutePolicy`: authentication, body limits, failure
-/// audit, idempotency, the bulk ingest parser); the MLflow-compatible routes in groups of their own
-/// (`MLflowRoutes`). What is registered outside those groups (the spec, the docs page, metrics, the console) is
-/// public by construction.
-public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<AppRequestContext> {
+/// audit, idempotency, the bulk ingest parser). Modules outside HTTPServer add their routes in groups of their own
+/// (`modules`: the MLflow-compatible API), sharing the same authentication and budgets. What is registered outside
+/// those groups (the spec, the docs page, metrics, the console) is public by construction.
+public func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModule] = []) throws -> Router<AppRequestContext> {
     let spec = try APISpec.yaml()
     let policy = try RoutePolicy.api(specYAML: spec)
     let limits = dependencies.limits
@@ -106,9 +106,9 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
         on: api,
         configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
 
-    MLflowRoutes.register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts, security: .init(
-        auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
-        maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects))
+    let security = RouteSecurity(auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
+                                 maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects)
+    for module in modules { try module(router, dependencies, security) }
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let docs = try APIDocsPage.render(specYAML: spec)
     router.get("/api/v1/openapi.yaml") { _, _ in
@@ -130,6 +130,21 @@ public func buildRouter(_ dependencies: ServerDependencies) throws -> Router<App
                         body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
     return router
+}
+
+/// Routes a module outside HTTPServer adds to the router (the MLflow-compatible API), in groups of its own.
+public typealias RouteModule = @Sendable (Router<AppRequestContext>, ServerDependencies, RouteSecurity) throws -> Void
+
+/// What a module's groups share with the native API: the same credentials and budgets (a principal has one rate
+/// limit wherever it calls), timeouts, body limits and the audit log.
+public struct RouteSecurity: Sendable {
+    package var auth: AuthService
+    package var limits: AuthenticationMiddleware.Limits
+    package var timeouts: ConnectionTimeouts
+    package var maxBodyBytes: Int
+    package var maxArtifactBytes: Int
+    package var audit: AuditLog
+    package var projects: ProjectService
 }
 
 /// Database pool figures, copied into gauges at scrape time.

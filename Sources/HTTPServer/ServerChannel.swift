@@ -97,11 +97,15 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
 
 /// Refuses a request body that trickles in: once `bodyGrace` has passed, the bytes received so far must average
 /// at least `minimumBodyRate` per second. (A body that stops arriving altogether is closed by the idle timeout.)
-struct MinimumBodyRateMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+package struct MinimumBodyRateMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
     let timeouts: ConnectionTimeouts
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package init(timeouts: ConnectionTimeouts) {
+        self.timeouts = timeouts
+    }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard timeouts.minimumBodyRate > 0, request.method != .get, request.method != .head else { return try await next(request, context) }
         var request = request
         let body = request.body

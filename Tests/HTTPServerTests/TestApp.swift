@@ -113,14 +113,14 @@ func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], live: Bool 
     let parts = try await AppParts.assemble(try AppConfig(values: values), logger: TestEnvironment.logger, clock: clock)
     do {
         if live {
-            let app = Application(router: try buildRouter(parts.dependencies),
+            let app = Application(router: try parts.router(),
                                   server: serverBuilder(parts.dependencies),
                                   configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
             try await app.test(.live) { client in
                 try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind, dataDirectory: scratch.dataDirectory))
             }
         } else {
-            let app = Application(router: try buildRouter(parts.dependencies), logger: TestEnvironment.logger)
+            let app = Application(router: try parts.router(), logger: TestEnvironment.logger)
             try await app.test(.router) { client in
                 try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind, dataDirectory: scratch.dataDirectory))
             }

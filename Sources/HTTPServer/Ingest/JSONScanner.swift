@@ -13,26 +13,26 @@ import Tracking
 ///
 /// Objects and arrays nest at most `maxDepth` deep: the scanner recurses once per level, and these bodies are read
 /// before the caller's permission is checked, so an unbounded `[[[[…` would exhaust the stack and end the process.
-struct JSONScanner {
+package struct JSONScanner {
     /// Deeper than any body this server accepts needs (MLflow's and the bulk ingest's are three levels).
-    static let maxDepth = 32
+    package static let maxDepth = 32
 
     private let bytes: UnsafeBufferPointer<UInt8>
-    private(set) var index = 0
+    package private(set) var index = 0
     private var depth = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) {
+    package init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
     /// Fails unless only whitespace is left.
-    mutating func expectEnd() throws {
+    package mutating func expectEnd() throws {
         skipWhitespace()
         guard index == bytes.count else { throw invalid("", "unexpected text after the JSON object") }
     }
 
     /// Consumes a `null` literal if one is next.
-    mutating func skipNull() -> Bool {
+    package mutating func skipNull() -> Bool {
         guard peek() == UInt8(ascii: "n"), index + 4 <= bytes.count,
               bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l") else { return false }
         index += 4
@@ -40,23 +40,23 @@ struct JSONScanner {
     }
 
     /// A protobuf JSON 64-bit integer: a number or a decimal string.
-    mutating func protobufInteger(field: String) throws -> Int64 {
+    package mutating func protobufInteger(field: String) throws -> Int64 {
         guard peek() == UInt8(ascii: "\"") else { return try integer(field: field) }
         let text = try string(field: field)
         guard let value = Int64(text) else { throw invalid(field, "must be a whole number") }
         return value
     }
 
-    func invalid(_ field: String, _ message: String) -> AppError {
+    package func invalid(_ field: String, _ message: String) -> AppError {
         field.isEmpty ? AppError.badRequest("Invalid JSON: \(message)")
             : AppError.validation([FieldError(field: field, message: message)])
     }
 
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
     }
 
-    mutating func expect(_ byte: UInt8) throws {
+    package mutating func expect(_ byte: UInt8) throws {
         skipWhitespace()
         guard index < bytes.count, bytes[index] == byte else {
             throw invalid("", "expected '\(Character(Unicode.Scalar(byte)))' at byte \(index)")
@@ -64,12 +64,12 @@ struct JSONScanner {
         index += 1
     }
 
-    mutating func peek() -> UInt8? {
+    package mutating func peek() -> UInt8? {
         skipWhitespace()
         return index < bytes.count ? bytes[index] : nil
     }
 
-    mutating func object(_ member: (inout JSONScanner, String) throws -> Void) throws {
+    package mutating func object(_ member: (inout JSONScanner, String) throws -> Void) throws {
         try expect(UInt8(ascii: "{"))
         try enter()
         defer { depth -= 1 }
@@ -85,7 +85,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func array(_ element: (inout JSONScanner) throws -> Void) throws {
+    package mutating func array(_ element: (inout JSONScanner) throws -> Void) throws {
         try expect(UInt8(ascii: "["))
         try enter()
         defer { depth -= 1 }
@@ -104,13 +104,13 @@ struct JSONScanner {
         guard depth <= Self.maxDepth else { throw invalid("", "objects and arrays nest more than \(Self.maxDepth) levels deep") }
     }
 
-    mutating func stringMap(field: String) throws -> [KeyValue] {
+    package mutating func stringMap(field: String) throws -> [KeyValue] {
         var pairs: [KeyValue] = []
         try object { parser, key in pairs.append(KeyValue(key: key, value: try parser.string(field: "\(field).\(key)"))) }
         return pairs
     }
 
-    mutating func string(field: String) throws -> String {
+    package mutating func string(field: String) throws -> String {
         guard peek() == UInt8(ascii: "\"") else { throw invalid(field, "must be a string") }
         index += 1
         let start = index
@@ -129,7 +129,7 @@ struct JSONScanner {
     }
 
     /// The index just past the closing quote of the string starting at `index`.
-    mutating func endOfString() throws -> Int {
+    package mutating func endOfString() throws -> Int {
         index += 1
         while index < bytes.count {
             switch bytes[index] {
@@ -141,7 +141,7 @@ struct JSONScanner {
         throw invalid("", "unterminated string")
     }
 
-    mutating func integer(field: String) throws -> Int64 {
+    package mutating func integer(field: String) throws -> Int64 {
         skipWhitespace()
         var negative = false
         if index < bytes.count, bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
@@ -160,7 +160,7 @@ struct JSONScanner {
         return negative ? -value : value
     }
 
-    mutating func double(field: String) throws -> Double {
+    package mutating func double(field: String) throws -> Double {
         skipWhitespace()
         let start = index
         while index < bytes.count, (bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9"))
@@ -180,7 +180,7 @@ struct JSONScanner {
         }
     }
 
-    mutating func skipValue() throws {
+    package mutating func skipValue() throws {
         switch peek() {
         case UInt8(ascii: "{")?: try object { parser, _ in try parser.skipValue() }
         case UInt8(ascii: "[")?: try array { parser in try parser.skipValue() }

@@ -7,14 +7,19 @@ import Identity
 /// Successful mutations are audited by their use case, inside their transaction. This records the ones that
 /// failed or were refused, so every mutating request leaves an audit entry. Groups whose POSTs change nothing
 /// (MLflow's searches) are registered without it.
-struct AuditFailureMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+package struct AuditFailureMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
     let audit: AuditLog
     let projects: ProjectService
 
+    package init(audit: AuditLog, projects: ProjectService) {
+        self.audit = audit
+        self.projects = projects
+    }
+
     static let mutatingMethods: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard Self.mutatingMethods.contains(request.method) else {
             return try await next(request, context)
         }

@@ -9,17 +9,17 @@ import Identity
 /// the route policy (openapi.yaml); the MLflow-compatible group is authenticated throughout and also takes HTTP
 /// basic credentials (the MLflow client's username and password). Routes registered outside these groups (the
 /// spec, the docs page, metrics, the console) are public by construction.
-struct AuthenticationMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+package struct AuthenticationMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
 
     /// The credentials a group accepts, and how it asks for them.
-    enum Scheme: Sendable {
+    package enum Scheme: Sendable {
         case native(RoutePolicy)
         case mlflow
     }
 
     /// The limiters of one server, shared by every group: a principal has one budget wherever it calls.
-    struct Limits: Sendable {
+    package struct Limits: Sendable {
         let principal: RateLimiter
         let signIn: RateLimiter
     }
@@ -27,6 +27,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let auth: AuthService
     let limits: Limits
     let scheme: Scheme
+
+    package init(auth: AuthService, limits: Limits, scheme: Scheme) {
+        self.auth = auth
+        self.limits = limits
+        self.scheme = scheme
+    }
 
     /// Keys have their own budget; sessions share their user's.
     /// (Kept out of `handle`: inlined there, it crashes the Swift 6.3 optimizer in release builds.)
@@ -38,7 +44,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let cookie = SessionCookie.exchange(cookieHeader: request.headers[.cookie], forwardedProto: request.headers[HTTPField.Name("X-Forwarded-Proto")!])
         var response = try await RequestScope.$sessionCookie.withValue(cookie) { try await authenticate(request, context: context, next: next) }
         if let setCookie = cookie.setCookie { response.headers[.setCookie] = setCookie }

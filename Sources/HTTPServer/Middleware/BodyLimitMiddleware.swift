@@ -10,13 +10,18 @@ import Hummingbird
 ///
 /// An empty POST/PUT/PATCH body is read as `{}`: the generated decoders would otherwise fail on optional bodies
 /// (logout) and report "not JSON" instead of naming the missing fields.
-struct BodyLimitMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+package struct BodyLimitMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
     let maxBytes: Int
     /// The API's declared routes; nil for a group whose every route has a JSON body.
     let policy: RoutePolicy?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package init(maxBytes: Int, policy: RoutePolicy?) {
+        self.maxBytes = maxBytes
+        self.policy = policy
+    }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if policy?.route(request.method, context.endpointPath)?.streamedBody == true { return try await next(request, context) }
         let tooLarge = AppError(.payloadTooLarge, "The request body is larger than the \(maxBytes) bytes this server accepts (AITIP_MAX_BODY_BYTES)")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {

@@ -8,10 +8,10 @@ import Storage
 
 /// Turns every error into RFC 9457 problem+json. Expected errors (AppError, malformed requests, Hummingbird's
 /// 404/413) keep their meaning; anything else is logged with the request id and answered as a bare 500.
-struct ProblemMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+package struct ProblemMiddleware: RouterMiddleware {
+    package typealias Context = AppRequestContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -30,7 +30,7 @@ struct ProblemMiddleware: RouterMiddleware {
         return Response(status: .init(code: error.kind.status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 
-    static func appError(from error: any Error, logger: Logger) -> AppError {
+    package static func appError(from error: any Error, logger: Logger) -> AppError {
         switch error {
         case let error as AppError:
             if error.kind == .internalError { logger.error("internal error", metadata: ["error": "\(error.detail)"]) }

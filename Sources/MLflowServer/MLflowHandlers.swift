@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Identity
 import Tracking
+import HTTPServer
 
 /// Experiments, runs, metrics and logged models of the MLflow API, translated to `TrackingService` calls.
 struct MLflowHandlers: Sendable {

@@ -2,6 +2,7 @@ import AITIPCore
 import Foundation
 import Hummingbird
 import Tracking
+import HTTPServer
 
 /// Registered models and model versions of the MLflow API. Models are looked up by name in the call's project.
 struct MLflowRegistryHandlers: Sendable {

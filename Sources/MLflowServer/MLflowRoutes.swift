@@ -5,6 +5,7 @@ import Hummingbird
 import Identity
 import NIOCore
 import Tracking
+import HTTPServer
 
 /// The MLflow-compatible REST API: plain Hummingbird routes whose contract is MLflow's wire format, so the real
 /// `mlflow` client works unchanged. Registered under `/api/2.0/mlflow` (and `/ajax-api/2.0/mlflow`, which MLflow's
@@ -13,24 +14,18 @@ import Tracking
 /// Each prefix is its own router group with its own middleware: MLflow's error shape, authentication that also takes
 /// the client's basic credentials, body limits, and failure auditing only for the routes that change something. The
 /// native API's middleware knows nothing of MLflow.
-enum MLflowRoutes {
+public enum MLflowRoutes {
     static let scopedPrefix = "/mlflow/:org/:project"
     static let roots = ["", scopedPrefix]
     static let apis = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
     static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
 
-    /// What the MLflow groups share with the native API: the same credentials, budgets and limits.
-    struct Security: Sendable {
-        var auth: AuthService
-        var limits: AuthenticationMiddleware.Limits
-        var timeouts: ConnectionTimeouts
-        var maxBodyBytes: Int
-        var maxArtifactBytes: Int
-        var audit: AuditLog
-        var projects: ProjectService
+    /// Adds the MLflow routes to the server's router (`buildRouter`'s `modules`).
+    public static let module: RouteModule = { router, dependencies, security in
+        register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts, security: security)
     }
 
-    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, security: Security) {
+    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, security: RouteSecurity) {
         let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts)
         let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts, maxBytes: security.maxArtifactBytes)
         let auditFailures = AuditFailureMiddleware(audit: security.audit, projects: security.projects)

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import Tracking
+import HTTPServer
 
 /// The proxied artifact store (`mlflow server --serve-artifacts`): the client uploads, lists, downloads and deletes
 /// files under `mlflow-artifacts:/<experiment>/<run>/artifacts/…` through these routes.

@@ -2,6 +2,7 @@ import AITIPCore
 import Foundation
 import NIOCore
 import Tracking
+import HTTPServer
 
 /// MLflow's log-batch body — `{run_id, metrics: [{key, value, timestamp, step}], params: [{key, value}], tags: […]}`
 /// with protobuf JSON's numbers (64-bit integers as numbers or strings, "NaN"/"Infinity" as strings) — read in one

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import HTTPServer
+@testable import MLflowServer
 
 @Suite("JSON writer")
 struct JSONWriterTests {

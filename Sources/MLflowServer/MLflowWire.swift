@@ -1,6 +1,7 @@
 import AITIPCore
 import Foundation
 import Tracking
+import HTTPServer
 
 // MLflow's JSON shapes (protobuf JSON of service.proto / model_registry.proto), built from tracking entities.
 // Ids are strings; times are epoch milliseconds; NaN and infinities are the strings "NaN", "Infinity", "-Infinity".
