@@ -24,6 +24,7 @@ public struct DatasetService: Sendable {
     }
 
     let database: Database
+    let projects: ProjectScopes
     public let store: any ObjectStore
     let audit: AuditLog
     let clock: any Clock
@@ -36,6 +37,7 @@ public struct DatasetService: Sendable {
         self.audit = audit
         self.clock = clock
         self.configuration = configuration
+        projects = ProjectScopes(database: database)
         try FileManager.default.createDirectory(atPath: configuration.uploadDirectory, withIntermediateDirectories: true)
     }
 
@@ -62,7 +64,7 @@ public struct DatasetService: Sendable {
 
     public func create(_ input: Input, project projectId: UUID, caller: Caller) async throws -> Dataset {
         let principal = try caller.requirePrincipal()
-        let project = try await projectScope(projectId, principal: principal, permission: Permission(.data, .write))
+        let project = try await projects.scope(.id(projectId), permission: Permission(.data, .write), caller: caller)
         var validator = Validator()
         let name = validator.requireText(input.name, "name", maxLength: 255)
         validator.check(!name.unicodeScalars.contains { $0.value < 0x20 }, "name", "must not contain control characters")
@@ -104,8 +106,7 @@ public struct DatasetService: Sendable {
 
     /// Newest first.
     public func list(project projectId: UUID, _ query: ListQuery, caller: Caller) async throws -> Page<Dataset> {
-        let principal = try caller.requirePrincipal()
-        let project = try await projectScope(projectId, principal: principal, permission: Permission(.data, .read))
+        let project = try await projects.scope(.id(projectId), permission: Permission(.data, .read), caller: caller)
         return try await database.read { sql in
             let select = sql.select().column("*").from("datasets").where("project_id", .equal, project.projectId)
             if let after = query.page.after { select.where("id", .lessThan, after) }
@@ -421,20 +422,6 @@ public struct DatasetService: Sendable {
     }
 
     // MARK: helpers
-
-    struct ProjectScope {
-        var orgId: UUID
-        var projectId: UUID
-    }
-
-    func projectScope(_ projectId: UUID, principal: Principal, permission: Permission) async throws -> ProjectScope {
-        guard let orgId = try await database.read({ sql in
-            try await sql.select().column("org_id").from("projects").where("id", .equal, projectId).first()
-                .map { try $0.uuid("org_id", text: sql.storesUUIDsAsText) }
-        }), principal.visibleOrgIds.contains(orgId) else { throw AppError.notFound("Project") }
-        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: orgId, projectId: projectId))
-        return ProjectScope(orgId: orgId, projectId: projectId)
-    }
 
     func dataset(_ id: UUID, permission: Permission, caller: Caller) async throws -> Dataset {
         let principal = try caller.requirePrincipal()

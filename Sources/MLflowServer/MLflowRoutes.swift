@@ -222,7 +222,7 @@ struct MLflowCall {
         }
     }
 
-    var selector: TrackingService.ProjectSelector {
+    var selector: ProjectSelector {
         if let org = context.parameters.get("org"), let project = context.parameters.get("project") {
             return .slugs(org: org, project: project)
         }

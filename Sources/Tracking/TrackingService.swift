@@ -12,51 +12,19 @@ public struct TrackingService: Sendable {
     let database: Database
     let clock: any Clock
     let audit: AuditLog
+    let projects: ProjectScopes
 
     public init(database: Database, clock: any Clock, audit: AuditLog) {
         self.database = database
         self.clock = clock
         self.audit = audit
+        projects = ProjectScopes(database: database)
     }
 
-    /// The project name-based calls (create, get-by-name, search) work in: named by `org/project` slugs (the tracking
-    /// URI `http://host/mlflow/<org>/<project>`), by id (native API), or else the `default` project of the caller's
-    /// organization (the API key's, the only one a user belongs to, or their home organization).
-    public enum ProjectSelector: Sendable {
-        case id(UUID)
-        case slugs(org: String, project: String)
-        case callerDefault
-    }
-
-    public struct ProjectScope: Sendable {
-        public var projectId: UUID
-        public var orgId: UUID
-    }
-
-    /// Resolves the project and checks `permission` there (reading experiments, unless told otherwise).
+    /// The project name-based calls (create, get-by-name, search) work in, with `permission` checked there (reading
+    /// experiments, unless told otherwise): Identity's one resolution of "this project, this caller".
     public func project(_ selector: ProjectSelector, permission: Permission = .experimentsRead, caller: Caller) async throws -> ProjectScope {
-        let principal = try caller.requirePrincipal()
-        let found: TrackingStore.ProjectRef? = try await database.read { sql in
-            switch selector {
-            case .id(let id):
-                return try await TrackingStore.project(id: id, on: sql)
-            case .slugs(let org, let project):
-                return try await TrackingStore.project(orgSlug: org, projectSlug: project, on: sql)
-            case .callerDefault:
-                guard let orgId = principal.defaultOrgId else {
-                    throw AppError.badRequest("You belong to several organizations: use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
-                }
-                return try await TrackingStore.project(orgId: orgId, slug: "default", on: sql)
-            }
-        }
-        guard let found, principal.visibleOrgIds.contains(found.orgId) else {
-            if case .callerDefault = selector {
-                throw AppError(.notFound, "Your organization has no project with the slug 'default': use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
-            }
-            throw AppError.notFound("Project")
-        }
-        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: found.orgId, projectId: found.id))
-        return ProjectScope(projectId: found.id, orgId: found.orgId)
+        try await projects.scope(selector, permission: permission, caller: caller)
     }
 
     // MARK: experiments

@@ -5,35 +5,6 @@ import Storage
 
 /// SQL for experiments, runs and their data. Callers authorize first; everything here trusts its arguments.
 enum TrackingStore {
-    // MARK: projects (read-only here; Identity owns them)
-
-    struct ProjectRef: Decodable, Sendable {
-        var id: UUID
-        var orgId: UUID
-        var ownerId: UUID?
-        enum CodingKeys: String, CodingKey {
-            case id
-            case orgId = "org_id"
-            case ownerId = "owner_id"
-        }
-    }
-
-    static func project(id: UUID, on sql: any SQLDatabase) async throws -> ProjectRef? {
-        try await sql.select().columns("id", "org_id", "owner_id").from("projects").where("id", .equal, id).row(ProjectRef.self)
-    }
-
-    static func project(orgSlug: String, projectSlug: String, on sql: any SQLDatabase) async throws -> ProjectRef? {
-        try await sql.raw("""
-            SELECT p.id, p.org_id, p.owner_id FROM projects p JOIN organizations o ON o.id = p.org_id
-            WHERE o.slug = \(bind: orgSlug) AND p.slug = \(bind: projectSlug)
-            """).first(decoding: ProjectRef.self)
-    }
-
-    static func project(orgId: UUID, slug: String, on sql: any SQLDatabase) async throws -> ProjectRef? {
-        try await sql.select().columns("id", "org_id", "owner_id").from("projects")
-            .where("org_id", .equal, orgId).where("slug", .equal, slug).row(ProjectRef.self)
-    }
-
     // MARK: experiments
 
     static func experiment(_ id: UUID, on sql: any SQLDatabase) async throws -> Experiment? {

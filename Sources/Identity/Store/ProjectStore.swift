@@ -8,6 +8,28 @@ enum ProjectStore {
         try await sql.select().column("*").from("projects").where("id", .equal, id).row(Project.self)
     }
 
+    static func find(orgSlug: String, projectSlug: String, on sql: any SQLDatabase) async throws -> Project? {
+        try await sql.raw("""
+            SELECT p.* FROM projects p JOIN organizations o ON o.id = p.org_id
+            WHERE o.slug = \(bind: orgSlug) AND p.slug = \(bind: projectSlug)
+            """).first(decoding: Project.self)
+    }
+
+    static func find(orgId: UUID, slug: String, on sql: any SQLDatabase) async throws -> Project? {
+        try await sql.select().column("*").from("projects").where("org_id", .equal, orgId).where("slug", .equal, slug).row(Project.self)
+    }
+
+    static func scopes(inOrgs orgIds: [UUID], on sql: any SQLDatabase) async throws -> [ProjectScope] {
+        try await sql.select().columns("id", "org_id").from("projects").where("org_id", .in, orgIds).all(decoding: ScopeRow.self)
+            .map { ProjectScope(projectId: $0.id, orgId: $0.orgId) }
+    }
+
+    private struct ScopeRow: Decodable {
+        var id: UUID
+        var orgId: UUID
+        enum CodingKeys: String, CodingKey { case id, orgId = "org_id" }
+    }
+
     static func list(orgIds: [UUID], page: PageRequest, on sql: any SQLDatabase) async throws -> Page<Project> {
         guard !orgIds.isEmpty else { return Page(items: [], nextCursor: nil) }
         var query = sql.select().column("*").from("projects").where("org_id", .in, orgIds)

@@ -128,15 +128,10 @@ public struct ResourceService: Sendable {
         if let models = input.maxModels { validator.check(models >= 0, "max_models", "must not be negative") }
         try validator.finish()
         let now = clock.now().epochMilliseconds
+        guard try await ProjectScopes(database: database).exists(org: input.orgId, project: input.projectId) else {
+            throw AppError.notFound(input.projectId == nil ? "Organization" : "Project")
+        }
         return try await database.transaction { sql in
-            guard try await sql.select().column("id").from("organizations").where("id", .equal, input.orgId).first() != nil else {
-                throw AppError.notFound("Organization")
-            }
-            if let projectId = input.projectId {
-                guard let project = try await WorkloadStore.project(projectId, on: sql), project.orgId == input.orgId else {
-                    throw AppError.notFound("Project")
-                }
-            }
             let scope = input.projectId?.lowercasedString ?? "org"
             let existing = try await ResourceStore.quota(orgId: input.orgId, scope: scope, on: sql)
             let quota = Quota(id: existing?.id ?? IDGenerator.uuidV7(), orgId: input.orgId, projectId: input.projectId, scope: scope,

@@ -42,6 +42,7 @@ public struct WorkloadService: Sendable {
     public let configuration: Configuration
     let wakeup: Wakeup
     let executor: any Executor
+    let projects: ProjectScopes
 
     public init(database: Database, clock: any Clock, audit: AuditLog, objects: any ObjectStore, logs: LogHub, executor: any Executor,
                 wakeup: Wakeup, configuration: Configuration = .init()) {
@@ -53,6 +54,7 @@ public struct WorkloadService: Sendable {
         self.executor = executor
         self.wakeup = wakeup
         self.configuration = configuration
+        projects = ProjectScopes(database: database)
     }
 
     /// What a user asks to run. Unset resources take the defaults.
@@ -101,22 +103,13 @@ public struct WorkloadService: Sendable {
         }
     }
 
-    public struct Scope: Sendable {
-        public var projectId: UUID
-        public var orgId: UUID
-    }
-
     /// The project a workload is submitted to, with `permission` checked there.
-    public func scope(project projectId: UUID, permission: Permission, caller: Caller) async throws -> Scope {
-        let principal = try caller.requirePrincipal()
-        guard let project = try await database.read({ sql in try await WorkloadStore.project(projectId, on: sql) }),
-              principal.visibleOrgIds.contains(project.orgId) else { throw AppError.notFound("Project") }
-        try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: project.orgId, projectId: project.id))
-        return Scope(projectId: project.id, orgId: project.orgId)
+    public func scope(project projectId: UUID, permission: Permission, caller: Caller) async throws -> ProjectScope {
+        try await projects.scope(.id(projectId), permission: permission, caller: caller)
     }
 
     /// Validates a submission against the configuration and the registered nodes; returns the workload to insert.
-    public func prepare(_ submission: Submission, kind: String, in scope: Scope, caller: Caller, on sql: any SQLDatabase) async throws -> Workload {
+    public func prepare(_ submission: Submission, kind: String, in scope: ProjectScope, caller: Caller, on sql: any SQLDatabase) async throws -> Workload {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let name = validator.requireText(submission.name, "name", maxLength: 255)
@@ -240,19 +233,15 @@ public struct WorkloadService: Sendable {
         let principal = try caller.requirePrincipal()
         let limit = max(1, min(query.limit, 500))
         let cursor = try query.cursor.map(Self.parseCursor)
+        let projectIds: [UUID]
+        if let projectId = query.projectId {
+            projectIds = [try await scope(project: projectId, permission: permission, caller: caller).projectId]
+        } else {
+            let readable = principal.visibleOrgIds.filter { principal.permissions(in: $0).contains(permission) }
+            projectIds = try await projects.projects(inOrgs: readable).map(\.projectId)
+        }
+        guard !projectIds.isEmpty else { return Page(items: [], nextCursor: nil) }
         return try await database.read { sql in
-            var projectIds: [UUID]
-            if let projectId = query.projectId {
-                guard let project = try await WorkloadStore.project(projectId, on: sql), principal.visibleOrgIds.contains(project.orgId) else {
-                    throw AppError.notFound("Project")
-                }
-                try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Project", orgId: project.orgId, projectId: project.id))
-                projectIds = [projectId]
-            } else {
-                let readable = principal.visibleOrgIds.filter { principal.permissions(in: $0).contains(permission) }
-                projectIds = try await WorkloadStore.projects(inOrgs: readable, on: sql).map(\.id)
-            }
-            guard !projectIds.isEmpty else { return Page(items: [], nextCursor: nil) }
             let rows = try await WorkloadStore.list(.init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind),
                                                     after: cursor, limit: limit + 1, on: sql)
             let items = Array(rows.prefix(limit))
@@ -335,7 +324,7 @@ public struct WorkloadService: Sendable {
     }
 
     /// Stores a gzip-compressed tar by its SHA-256 (the same code uploaded twice is stored once).
-    public func uploadCode(_ data: Data, in scope: Scope, caller: Caller) async throws -> CodeArchive {
+    public func uploadCode(_ data: Data, in scope: ProjectScope, caller: Caller) async throws -> CodeArchive {
         guard data.count <= configuration.maxCodeBytes else {
             throw AppError(.payloadTooLarge, "The code package is \(data.count) bytes; the limit is \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
         }

@@ -96,21 +96,4 @@ enum WorkloadStore {
 
     // MARK: projects (read-only here; Identity owns them)
 
-    struct ProjectRef: Decodable, Sendable {
-        var id: UUID
-        var orgId: UUID
-        enum CodingKeys: String, CodingKey {
-            case id
-            case orgId = "org_id"
-        }
-    }
-
-    static func project(_ id: UUID, on sql: any SQLDatabase) async throws -> ProjectRef? {
-        try await sql.select().columns("id", "org_id").from("projects").where("id", .equal, id).first(decoding: ProjectRef.self)
-    }
-
-    static func projects(inOrgs orgIds: [UUID], on sql: any SQLDatabase) async throws -> [ProjectRef] {
-        guard !orgIds.isEmpty else { return [] }
-        return try await sql.select().columns("id", "org_id").from("projects").where("org_id", .in, orgIds).all(decoding: ProjectRef.self)
-    }
 }
