@@ -107,7 +107,7 @@ let package = Package(
         ),
         .target(
             name: "Training",
-            dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads", "Datasets"],
+            dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads", "Datasets", "Tracking"],
             swiftSettings: swiftSettings
         ),
         .target(

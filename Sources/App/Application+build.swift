@@ -84,9 +84,12 @@ public struct AppParts: Sendable {
                 wakeup: wakeup, configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
                 logger: logger)
             try await engine.registerNodesIfLeading()
+            let tracking = TrackingService(database: database, clock: clock, audit: audit)
             let datasets = try DatasetService(database: database, store: objectStore, audit: audit, clock: clock, configuration: .init(
                 uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
-                maxFileBytes: config.maxDatasetFileBytes))
+                maxFileBytes: config.maxDatasetFileBytes,
+                storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
+                lineageSources: LineageWiring.sources(workloads: workloads, tracking: tracking)))
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
@@ -94,9 +97,9 @@ public struct AppParts: Sendable {
                 organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: cache),
                 projects: ProjectService(database: database, clock: clock, audit: audit),
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
-                tracking: TrackingService(database: database, clock: clock, audit: audit),
+                tracking: tracking,
                 artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
-                training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets),
+                training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets, tracking: tracking),
                 resources: resources,
                 datasets: datasets,
                 audit: audit,

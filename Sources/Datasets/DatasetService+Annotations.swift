@@ -52,7 +52,7 @@ extension DatasetService {
                     throw AppError.badRequest("item: '\(item.prefix(200))' is not a file of version '\(name)'")
                 }
             }
-            if let assignee = input.assigneeId { try await checkMember(assignee, orgId: dataset.orgId, on: sql) }
+            if let assignee = input.assigneeId { try await checkMember(assignee, orgId: dataset.orgId) }
             let annotation = Annotation(id: IDGenerator.uuidV7(), datasetId: dataset.id, versionId: versionId, item: input.item, taskType: taskType,
                                         status: status, assigneeId: input.assigneeId, annotationsJSON: input.annotationsJSON,
                                         createdBy: principal.userId, createdMs: now, updatedMs: now, completedMs: status == .completed ? now : nil)
@@ -88,7 +88,7 @@ extension DatasetService {
             guard var annotation = try await sql.select().column("*").from("data_annotations").where("id", .equal, annotationId)
                 .where("dataset_id", .equal, dataset.id).first(decoding: Annotation.self) else { throw AppError.notFound("Annotation") }
             if let assignee = input.assigneeId {
-                try await checkMember(assignee, orgId: dataset.orgId, on: sql)
+                try await checkMember(assignee, orgId: dataset.orgId)
                 annotation.assigneeId = assignee
             } else if input.clearAssignee {
                 annotation.assigneeId = nil
@@ -152,9 +152,10 @@ extension DatasetService {
         return try await createVersion(of: dataset, input, relation: "annotated", caller: caller)
     }
 
-    private func checkMember(_ userId: UUID, orgId: UUID, on sql: any SQLDatabase) async throws {
-        guard try await sql.select().column("user_id").from("org_members").where("org_id", .equal, orgId).where("user_id", .equal, userId)
-            .first() != nil else { throw AppError.badRequest("assignee_id: user \(userId.lowercasedString) is not a member of this organization") }
+    private func checkMember(_ userId: UUID, orgId: UUID) async throws {
+        guard try await Directory(database: database).isMember(user: userId, of: orgId) else {
+            throw AppError.badRequest("assignee_id: user \(userId.lowercasedString) is not a member of this organization")
+        }
     }
 
     static func isTaskType(_ text: String) -> Bool {

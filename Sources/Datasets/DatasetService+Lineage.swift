@@ -33,12 +33,6 @@ extension DatasetService {
         var id: UUID
     }
 
-    struct ResolvedNode {
-        var orgId: UUID
-        var projectId: UUID
-        var label: String
-    }
-
     /// Upstream (what it was made from), downstream (what depends on it) or both, from one version of the dataset
     /// or from all of them, `depth` edges far.
     public func lineage(_ datasetId: UUID, version name: String?, depth: Int, direction: LineageDirection, caller: Caller) async throws -> LineageGraph {
@@ -96,7 +90,7 @@ extension DatasetService {
         return try await database.transaction { sql in
             let nodes = try await resolve([NodeKey(kind: source.0, id: source.1), NodeKey(kind: target.0, id: target.1)], on: sql)
             for (kind, id) in [source, target] where nodes[NodeKey(kind: kind, id: id)] == nil {
-                if ![.datasetVersion, .trainingJob, .modelVersion].contains(kind) {
+                if kind != .datasetVersion && !configuration.lineageSources.contains(where: { $0.kind == kind }) {
                     throw AppError.badRequest("'\(kind.rawValue)' nodes do not exist on this server yet; lineage can link dataset_version, training_job and model_version")
                 }
                 throw AppError.notFound("\(kind.rawValue) \(id.lowercasedString)")
@@ -166,67 +160,37 @@ extension DatasetService {
             let column = downstream ? "source_id" : "target_id"
             result += try await sql.select().column("*").from("lineage_edges").where(SQLIdentifier(column), .in, chunk).all(decoding: LineageEdge.self)
                 .filter { keys.contains(downstream ? NodeKey(kind: $0.sourceKind, id: $0.sourceId) : NodeKey(kind: $0.targetKind, id: $0.targetId)) }
-            // The registry's own links: a model version names its training job and dataset version.
-            let select = sql.select().columns(SQLColumn("id", table: "model_versions"), SQLColumn("training_job_id", table: "model_versions"), SQLColumn("dataset_version_id", table: "model_versions"),
-                                              SQLColumn("created_ms", table: "model_versions"), SQLColumn("org_id", table: "models"))
-                .from("model_versions").join("models", on: "models.id = model_versions.model_id")
-            if downstream {
-                select.where { $0.where("training_job_id", .in, chunk).orWhere("dataset_version_id", .in, chunk) }
-            } else {
-                select.where(SQLColumn("id", table: "model_versions"), .in, SQLBind.group(chunk))
-            }
-            for row in try await select.all() {
-                let text = sql.storesUUIDsAsText
-                let versionId = try row.uuid("id", text: text)
-                let orgId = try row.uuid("org_id", text: text)
-                let created = try row.decode(column: "created_ms", as: Int64.self)
-                for (kind, column, relation) in [(LineageKind.trainingJob, "training_job_id", "produced"), (.datasetVersion, "dataset_version_id", "trained_on")] {
-                    guard let sourceId = try row.optionalUUID(column, text: text) else { continue }
-                    if downstream && !keys.contains(NodeKey(kind: kind, id: sourceId)) { continue }
-                    if !downstream && !keys.contains(NodeKey(kind: .modelVersion, id: versionId)) { continue }
-                    result.append(LineageEdge(id: Self.registryEdgeId(versionId, kind), orgId: orgId, sourceKind: kind, sourceId: sourceId,
-                                              targetKind: .modelVersion, targetId: versionId, relation: relation, transformationJSON: nil,
-                                              createdBy: nil, createdMs: created))
-                }
+        }
+        // The edges other modules' records imply (a model version names its training job and dataset version).
+        for source in configuration.lineageSources {
+            guard let implied = source.impliedEdges else { continue }
+            let ids = nodes.map(\.id)
+            for edge in try await implied(ids, downstream) {
+                let end = downstream ? NodeKey(kind: edge.sourceKind, id: edge.sourceId) : NodeKey(kind: edge.targetKind, id: edge.targetId)
+                if keys.contains(end) { result.append(edge) }
             }
         }
         return result
     }
 
-    /// A stable id for an edge the registry implies (model version × source kind).
-    static func registryEdgeId(_ versionId: UUID, _ kind: LineageKind) -> UUID {
-        var bytes = versionId.uuid
-        bytes.15 ^= kind == .trainingJob ? 0x01 : 0x02
-        return UUID(uuid: bytes)
-    }
-
-    func resolve(_ nodes: [NodeKey], on sql: any SQLDatabase) async throws -> [NodeKey: ResolvedNode] {
-        var result: [NodeKey: ResolvedNode] = [:]
+    /// Where each node lives and what to call it: dataset versions from this module's tables, other kinds from the
+    /// module that owns them (`configuration.lineageSources`). Nodes nobody knows are left out.
+    func resolve(_ nodes: [NodeKey], on sql: any SQLDatabase) async throws -> [NodeKey: LineageNodeFacts] {
+        var result: [NodeKey: LineageNodeFacts] = [:]
         let text = sql.storesUUIDsAsText
         let byKind = Dictionary(grouping: nodes, by: \.kind)
         for chunk in (byKind[.datasetVersion] ?? []).map(\.id).chunked(500) {
             for row in try await sql.select().columns(SQLColumn("id", table: "dataset_versions"), SQLColumn("version", table: "dataset_versions"), SQLColumn("name", table: "datasets"), SQLColumn("org_id", table: "datasets"), SQLColumn("project_id", table: "datasets"))
                 .from("dataset_versions").join("datasets", on: "datasets.id = dataset_versions.dataset_id")
                 .where(SQLColumn("id", table: "dataset_versions"), .in, SQLBind.group(chunk)).all() {
-                result[NodeKey(kind: .datasetVersion, id: try row.uuid("id", text: text))] = ResolvedNode(
+                result[NodeKey(kind: .datasetVersion, id: try row.uuid("id", text: text))] = LineageNodeFacts(
                     orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
                     label: "\(try row.decode(column: "name", as: String.self)):\(try row.decode(column: "version", as: String.self))")
             }
         }
-        for chunk in (byKind[.trainingJob] ?? []).map(\.id).chunked(500) {
-            for row in try await sql.select().columns("id", "name", "org_id", "project_id").from("workloads").where("id", .in, chunk).all() {
-                result[NodeKey(kind: .trainingJob, id: try row.uuid("id", text: text))] = ResolvedNode(
-                    orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
-                    label: try row.decode(column: "name", as: String.self))
-            }
-        }
-        for chunk in (byKind[.modelVersion] ?? []).map(\.id).chunked(500) {
-            for row in try await sql.select().columns(SQLColumn("id", table: "model_versions"), SQLColumn("version", table: "model_versions"), SQLColumn("name", table: "models"), SQLColumn("org_id", table: "models"), SQLColumn("project_id", table: "models"))
-                .from("model_versions").join("models", on: "models.id = model_versions.model_id").where(SQLColumn("id", table: "model_versions"), .in, SQLBind.group(chunk)).all() {
-                result[NodeKey(kind: .modelVersion, id: try row.uuid("id", text: text))] = ResolvedNode(
-                    orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
-                    label: "\(try row.decode(column: "name", as: String.self)) v\(try row.decode(column: "version", as: Int.self))")
-            }
+        for source in configuration.lineageSources {
+            guard let ids = byKind[source.kind], !ids.isEmpty else { continue }
+            for (id, facts) in try await source.resolve(ids.map(\.id)) { result[NodeKey(kind: source.kind, id: id)] = facts }
         }
         return result
     }

@@ -209,12 +209,10 @@ extension DatasetService {
     /// Storage quota (`max_storage_gb` of the project's and the organization's quota): stored blobs plus uploads
     /// in progress plus this one must fit, or nothing is accepted.
     func checkQuota(orgId: UUID, projectId: UUID, adding bytes: Int64, excluding upload: UUID?, on sql: any SQLDatabase) async throws {
-        let quotas = try await sql.select().columns("scope", "max_storage_gb").from("resource_quotas").where("org_id", .equal, orgId)
-            .where("scope", .in, ["org", projectId.lowercasedString]).all()
-        for row in quotas {
-            guard let gigabytes = try row.decode(column: "max_storage_gb", as: Int64?.self) else { continue }
-            let isOrg = try row.decode(column: "scope", as: String.self) == "org"
-            let limit = gigabytes * 1_000_000_000
+        guard let limits = try await configuration.storageLimitsGB?(orgId, projectId) else { return }
+        for (isOrg, gigabytes) in [(true, limits.org), (false, limits.project)] {
+            guard let gigabytes else { continue }
+            let limit = Int64(gigabytes) * 1_000_000_000
             // PostgreSQL sums BIGINT as NUMERIC: cast back so both databases answer an integer.
             let total = SQLQueryString("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)")
             let stored = sql.select().column(total, as: "total").from("dataset_blobs").where("org_id", .equal, orgId)

@@ -15,11 +15,20 @@ public struct DatasetService: Sendable {
         public var uploadLifetimeSeconds: Int64
         /// The largest single file accepted.
         public var maxFileBytes: Int64
+        /// The storage limits of a project, in GB (`max_storage_gb` of its organization and its own quota, which
+        /// Workloads keeps); nil: no limits.
+        public var storageLimitsGB: (@Sendable (_ org: UUID, _ project: UUID) async throws -> (org: Int?, project: Int?))?
+        /// Other modules' lineage nodes (training jobs, model versions), wired in by App.
+        public var lineageSources: [LineageNodeSource]
 
-        public init(uploadDirectory: String, uploadLifetimeSeconds: Int64 = 7 * 86_400, maxFileBytes: Int64 = 1 << 40) {
+        public init(uploadDirectory: String, uploadLifetimeSeconds: Int64 = 7 * 86_400, maxFileBytes: Int64 = 1 << 40,
+                    storageLimitsGB: (@Sendable (UUID, UUID) async throws -> (org: Int?, project: Int?))? = nil,
+                    lineageSources: [LineageNodeSource] = []) {
             self.uploadDirectory = uploadDirectory
             self.uploadLifetimeSeconds = uploadLifetimeSeconds
             self.maxFileBytes = maxFileBytes
+            self.storageLimitsGB = storageLimitsGB
+            self.lineageSources = lineageSources
         }
     }
 
@@ -516,11 +525,5 @@ extension JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
-}
-
-extension Array {
-    func chunked(_ size: Int) -> [[Element]] {
-        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }

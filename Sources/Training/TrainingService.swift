@@ -5,6 +5,7 @@ import Foundation
 import Identity
 import SQLKit
 import Storage
+import Tracking
 import Workloads
 
 /// A training job: a workload of kind `training` plus the design's training fields (framework, distributed mode,
@@ -55,12 +56,14 @@ public struct TrainingService: Sendable {
     public let workloads: WorkloadService
     let resources: ResourceService
     let datasets: DatasetService
+    let tracking: TrackingService
 
-    public init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService) {
+    public init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService, tracking: TrackingService) {
         self.database = database
         self.workloads = workloads
         self.resources = resources
         self.datasets = datasets
+        self.tracking = tracking
     }
 
     public struct Input: Sendable {
@@ -97,13 +100,10 @@ public struct TrainingService: Sendable {
         var withConfig = input.submission
         withConfig.systemEnv["AITIP_JOB_CONFIG"] = input.config
         let submission = withConfig
+        if let experimentId = input.experimentId, try await !tracking.experimentExists(experimentId, inProject: scope.projectId) {
+            throw AppError.badRequest("experiment_id \(experimentId.lowercasedString) is not an experiment of this project")
+        }
         let job: TrainingJob = try await database.transaction { sql in
-            if let experimentId = input.experimentId {
-                guard try await sql.select().column("id").from("experiments").where("id", .equal, experimentId)
-                    .where("project_id", .equal, scope.projectId).first() != nil else {
-                    throw AppError.badRequest("experiment_id \(experimentId.lowercasedString) is not an experiment of this project")
-                }
-            }
             let workload = try await workloads.prepare(submission, kind: Self.kind, in: scope, caller: caller, on: sql)
             let estimate = workload.maxRuntimeSeconds.map { Double($0) / 3_600 * Double(workload.gpuCount) * resources.configuration.price(workload.gpuType ?? "gpu") }
             let details = TrainingJob.Details(id: workload.id, projectId: scope.projectId, experimentId: input.experimentId, datasetId: input.datasetId,
@@ -127,18 +127,18 @@ public struct TrainingService: Sendable {
 
     public func job(_ id: UUID, caller: Caller) async throws -> TrainingJob {
         let workload = try await workloads.workload(id, kind: Self.kind, permission: .trainingRead, caller: caller)
-        return try await database.read { sql in try await assemble([workload], on: sql)[0] }
+        return try await assemble([workload])[0]
     }
 
     public func list(_ query: WorkloadService.ListQuery, caller: Caller) async throws -> Page<TrainingJob> {
         let page = try await workloads.list(query, kind: Self.kind, permission: .trainingRead, caller: caller)
-        let jobs = try await database.read { sql in try await assemble(page.items, on: sql) }
+        let jobs = try await assemble(page.items)
         return Page(items: jobs, nextCursor: page.nextCursor)
     }
 
     public func stop(_ id: UUID, caller: Caller) async throws -> TrainingJob {
         let workload = try await workloads.stop(id, kind: Self.kind, permission: .trainingWrite, caller: caller)
-        return try await database.read { sql in try await assemble([workload], on: sql)[0] }
+        return try await assemble([workload])[0]
     }
 
     public func delete(_ id: UUID, caller: Caller) async throws {
@@ -173,15 +173,13 @@ public struct TrainingService: Sendable {
         return (job, series, await workloads.usage(of: job.workload))
     }
 
-    private func assemble(_ items: [Workload], on sql: any SQLDatabase) async throws -> [TrainingJob] {
+    private func assemble(_ items: [Workload]) async throws -> [TrainingJob] {
         guard !items.isEmpty else { return [] }
-        let details = try await sql.select().column("*").from("training_jobs").where("id", .in, items.map(\.id))
-            .all(decoding: TrainingJob.Details.self)
+        let details = try await database.read { sql in
+            try await sql.select().column("*").from("training_jobs").where("id", .in, items.map(\.id)).all(decoding: TrainingJob.Details.self)
+        }
         let byId = Dictionary(uniqueKeysWithValues: details.map { ($0.id, $0) })
-        let usage = try await sql.select().column("workload_id").column(SQLFunction("SUM", args: SQLColumn("gpu_seconds")), as: "seconds")
-            .from("gpu_usage").where("workload_id", .in, items.map(\.id)).groupBy("workload_id").all()
-        var seconds: [UUID: Double] = [:]
-        for row in usage { seconds[try row.uuid("workload_id", text: sql.storesUUIDsAsText)] = try row.decode(column: "seconds", as: Double.self) }
+        let seconds = try await resources.gpuSeconds(ofWorkloads: items.map(\.id))
         return items.map { workload in
             let used = seconds[workload.id] ?? 0
             let detail = byId[workload.id] ?? TrainingJob.Details(id: workload.id, projectId: workload.projectId, dataConfig: "{}",

@@ -65,14 +65,32 @@ public struct ProjectScopes: Sendable {
         guard !orgIds.isEmpty else { return [] }
         return try await database.read { sql in try await ProjectStore.scopes(inOrgs: orgIds, on: sql) }
     }
+}
 
-    /// Whether the organization exists, and the project (when given) is one of its: for operators, who act on
-    /// organizations they need not belong to. No caller is checked here.
+/// Facts other modules may ask Identity without a caller to check (they authorize themselves): for operators acting on
+/// organizations they need not belong to, and for checks on other people (an annotation's assignee).
+public struct Directory: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// The organization with this slug.
+    public func organization(slug: String) async throws -> UUID? {
+        try await database.read { sql in try await OrganizationStore.find(slug: slug, on: sql)?.id }
+    }
+
+    /// Whether the organization exists, and the project (when given) is one of its.
     public func exists(org orgId: UUID, project projectId: UUID? = nil) async throws -> Bool {
         try await database.read { sql in
             guard try await OrganizationStore.find(orgId, on: sql) != nil else { return false }
             guard let projectId else { return true }
             return try await ProjectStore.find(projectId, on: sql)?.orgId == orgId
         }
+    }
+
+    public func isMember(user userId: UUID, of orgId: UUID) async throws -> Bool {
+        try await database.read { sql in try await OrganizationStore.membership(org: orgId, user: userId, on: sql) != nil }
     }
 }

@@ -8,6 +8,10 @@ enum OrganizationStore {
         try await sql.select().column("*").from("organizations").where("id", .equal, id).row(Organization.self)
     }
 
+    static func find(slug: String, on sql: any SQLDatabase) async throws -> Organization? {
+        try await sql.select().column("*").from("organizations").where("slug", .equal, slug).row(Organization.self)
+    }
+
     static func list(ids: [UUID], page: PageRequest, on sql: any SQLDatabase) async throws -> Page<Organization> {
         guard !ids.isEmpty else { return Page(items: [], nextCursor: nil) }
         var query = sql.select().column("*").from("organizations").where("id", .in, ids)

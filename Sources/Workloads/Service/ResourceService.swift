@@ -118,6 +118,22 @@ public struct ResourceService: Sendable {
         }
     }
 
+    // MARK: read functions for other modules (no caller: they authorize themselves)
+
+    /// The storage limits (`max_storage_gb`) that apply to a project: its organization's and its own, when set.
+    public func storageLimitsGB(org orgId: UUID, project projectId: UUID) async throws -> (org: Int?, project: Int?) {
+        try await database.read { sql in
+            let quotas = try await ResourceStore.quotas(orgIds: [orgId], on: sql)
+            return (quotas.first { $0.scope == "org" }?.maxStorageGB, quotas.first { $0.projectId == projectId }?.maxStorageGB)
+        }
+    }
+
+    /// GPU-seconds metered so far per workload.
+    public func gpuSeconds(ofWorkloads ids: [UUID]) async throws -> [UUID: Double] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { sql in try await ResourceStore.gpuSeconds(ofWorkloads: ids, on: sql) }
+    }
+
     /// Sets (replaces) the quota of an organization or of one of its projects. nil limits mean unlimited.
     public func setQuota(_ input: QuotaInput, caller: Caller) async throws -> Quota {
         let operatorOrg = try await requireOperator(caller)
@@ -128,7 +144,7 @@ public struct ResourceService: Sendable {
         if let models = input.maxModels { validator.check(models >= 0, "max_models", "must not be negative") }
         try validator.finish()
         let now = clock.now().epochMilliseconds
-        guard try await ProjectScopes(database: database).exists(org: input.orgId, project: input.projectId) else {
+        guard try await Directory(database: database).exists(org: input.orgId, project: input.projectId) else {
             throw AppError.notFound(input.projectId == nil ? "Organization" : "Project")
         }
         return try await database.transaction { sql in
@@ -217,10 +233,7 @@ public struct ResourceService: Sendable {
     private func requireOperator(_ caller: Caller) async throws -> UUID {
         let principal = try caller.requirePrincipal()
         let slug = configuration.operatorOrgSlug
-        let id: UUID? = try await database.read { sql in
-            try await sql.select().column("id").from("organizations").where("slug", .equal, slug).first()
-                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
-        }
+        let id = try await Directory(database: database).organization(slug: slug)
         guard let id, principal.permissions(in: id).contains(.resourcesWrite) else {
             throw AppError.forbidden("Nodes and quotas are changed by operators: you need 'resources:write' in the operator organization '\(slug)'")
         }

@@ -191,6 +191,22 @@ public struct WorkloadService: Sendable {
                                targetId: workload.id.lowercasedString)
     }
 
+    /// Where each of these workloads lives and what it is called, for other modules' views (lineage). No caller is
+    /// checked: the asking module authorizes against the organization and project returned.
+    public struct Summary: Sendable {
+        public var id: UUID
+        public var kind: String
+        public var name: String
+        public var orgId: UUID
+        public var projectId: UUID
+    }
+
+    public func summaries(_ ids: [UUID]) async throws -> [Summary] {
+        guard !ids.isEmpty else { return [] }
+        return try await database.read { sql in try await WorkloadStore.workloads(ids: ids, on: sql) }
+            .map { Summary(id: $0.id, kind: $0.kind, name: $0.name, orgId: $0.orgId, projectId: $0.projectId) }
+    }
+
     /// Where a workload's processes find their checkpoints, as they see it; nil where the executor keeps none.
     public func checkpointDirectory(of id: UUID) -> String? { executor.checkpointDirectory(of: id) }
 

@@ -64,6 +64,17 @@ enum ResourceStore {
         return try await sql.select().column("*").from("resource_quotas").where("org_id", .in, orgIds).all(decoding: Quota.self)
     }
 
+    static func gpuSeconds(ofWorkloads ids: [UUID], on sql: any SQLDatabase) async throws -> [UUID: Double] {
+        var seconds: [UUID: Double] = [:]
+        for chunk in ids.chunked(500) {
+            for row in try await sql.select().column("workload_id").column(SQLFunction("SUM", args: SQLColumn("gpu_seconds")), as: "seconds")
+                .from("gpu_usage").where("workload_id", .in, chunk).groupBy("workload_id").all() {
+                seconds[try row.uuid("workload_id", text: sql.storesUUIDsAsText)] = try row.decode(column: "seconds", as: Double.self)
+            }
+        }
+        return seconds
+    }
+
     static func allQuotas(on sql: any SQLDatabase) async throws -> [Quota] {
         try await sql.select().column("*").from("resource_quotas").all(decoding: Quota.self)
     }

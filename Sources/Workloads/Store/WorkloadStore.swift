@@ -23,6 +23,14 @@ enum WorkloadStore {
         return try await query.first(decoding: Workload.self)
     }
 
+    static func workloads(ids: [UUID], on sql: any SQLDatabase) async throws -> [Workload] {
+        var found: [Workload] = []
+        for chunk in ids.chunked(500) {
+            found += try await sql.select().column("*").from("workloads").where("id", .in, chunk).all(decoding: Workload.self)
+        }
+        return found
+    }
+
     static func workloads(states: [WorkloadState], on sql: any SQLDatabase) async throws -> [Workload] {
         try await sql.select().column("*").from("workloads").where("state", .in, states.map(\.rawValue))
             .orderBy("sequence").all(decoding: Workload.self)
