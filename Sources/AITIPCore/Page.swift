@@ -1,7 +1,73 @@
 import Foundation
 
-/// Keyset paging: `?limit=&cursor=` in, `{items, next_cursor}` out. The cursor is the last id of the previous page,
-/// opaque to clients (base64url) so its form can change without breaking them.
+/// Where the next page of a native list starts: the sort key of the previous page's last item (an id; a time and an
+/// id; a path; the position in a ranked result), opaque to clients (base64url) so its form can change without
+/// breaking them. Every native list uses this one type; the MLflow-compatible routes keep MLflow's page tokens.
+public struct Cursor: Sendable, Equatable {
+    public let fields: [String]
+
+    public init(_ fields: String...) {
+        self.fields = fields
+    }
+
+    public init(after id: UUID) {
+        self.init(id.lowercasedString)
+    }
+
+    /// A position in a ranked result (searches ordered by metrics, names, …).
+    public init(offset: Int) {
+        self.init(String(offset))
+    }
+
+    private static let version = "c1"
+    private static let separator: Character = "\u{1F}"
+
+    public var text: String {
+        Data(([Self.version] + fields).joined(separator: String(Self.separator)).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Parses a cursor this API returned; anything else is a 422 naming `cursor`.
+    public init(text: String) throws(AppError) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64.append("=") }
+        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { throw Self.invalid }
+        let parts = decoded.split(separator: Self.separator, omittingEmptySubsequences: false).map(String.init)
+        guard parts.first == Self.version, parts.count >= 2 else { throw Self.invalid }
+        fields = Array(parts.dropFirst())
+    }
+
+    /// Parses the optional `cursor` query parameter of a list.
+    public static func parse(_ text: String?) throws(AppError) -> Cursor? {
+        guard let text, !text.isEmpty else { return nil }
+        return try Cursor(text: text)
+    }
+
+    static let invalid = AppError.validation([FieldError(field: "cursor", message: "is not a cursor returned by this API")])
+
+    public func uuid(_ index: Int) throws(AppError) -> UUID {
+        guard index < fields.count, let id = UUID(uuidString: fields[index]) else { throw Self.invalid }
+        return id
+    }
+
+    public func int(_ index: Int) throws(AppError) -> Int {
+        guard index < fields.count, let value = Int(fields[index]), value >= 0 else { throw Self.invalid }
+        return value
+    }
+
+    public func int64(_ index: Int) throws(AppError) -> Int64 {
+        guard index < fields.count, let value = Int64(fields[index]) else { throw Self.invalid }
+        return value
+    }
+
+    public func string(_ index: Int) throws(AppError) -> String {
+        guard index < fields.count else { throw Self.invalid }
+        return fields[index]
+    }
+}
+
+/// Keyset paging by id: `?limit=&cursor=` in, `{items, next_cursor}` out; the cursor holds the last id of the
+/// previous page.
 public struct PageRequest: Sendable, Equatable {
     public static let defaultLimit = 50
     public static let maxLimit = 500
@@ -15,29 +81,11 @@ public struct PageRequest: Sendable, Equatable {
     }
 
     public init(limit: Int?, cursor: String?) throws(AppError) {
-        var validator = Validator()
         let limit = limit ?? Self.defaultLimit
-        validator.check((1...Self.maxLimit).contains(limit), "limit", "must be between 1 and \(Self.maxLimit)")
-        var after: UUID?
-        if let cursor, !cursor.isEmpty {
-            after = Self.decode(cursor)
-            validator.check(after != nil, "cursor", "is not a cursor returned by this API")
+        guard (1...Self.maxLimit).contains(limit) else {
+            throw AppError.validation([FieldError(field: "limit", message: "must be between 1 and \(Self.maxLimit)")])
         }
-        try validator.finish()
-        self.init(limit: limit, after: after)
-    }
-
-    public static func encode(_ id: UUID) -> String {
-        Data(id.uuidString.lowercased().utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decode(_ cursor: String) -> UUID? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64.append("=") }
-        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
-        return UUID(uuidString: text)
+        self.init(limit: limit, after: try Cursor.parse(cursor)?.uuid(0))
     }
 }
 
@@ -54,7 +102,7 @@ public struct Page<Item: Sendable>: Sendable {
     public init(fetched: [Item], limit: Int, id: (Item) -> UUID) {
         if fetched.count > limit {
             let items = Array(fetched.prefix(limit))
-            self.init(items: items, nextCursor: items.last.map { PageRequest.encode(id($0)) })
+            self.init(items: items, nextCursor: items.last.map { Cursor(after: id($0)).text })
         } else {
             self.init(items: fetched, nextCursor: nil)
         }

@@ -126,12 +126,12 @@ struct MLflowHandlers: Sendable {
         _ = try await tracking.defaultExperiment(in: scope, caller: call.caller)
         let page = try await tracking.searchExperiments(
             in: scope, view: try call.viewType("view_type"), filter: call.string("filter"), orderBy: call.strings("order_by"),
-            maxResults: try call.int("max_results", default: 1_000), pageToken: call.string("page_token"))
+            maxResults: try call.int("max_results", default: 1_000), offset: try OffsetPageToken.decode(call.string("page_token")))
         return MLflowResponse.write { w in
             w.object { w in
                 w.key("experiments")
                 w.array(page.items) { w, detail in MLWrite.experiment(&w, detail) }
-                w.field("next_page_token", page.nextPageToken)
+                w.field("next_page_token", page.nextOffset.map(OffsetPageToken.encode))
             }
         }
     }
@@ -173,12 +173,12 @@ struct MLflowHandlers: Sendable {
         for text in call.strings("experiment_ids") { experiments.append(try await experimentId(text, call)) }
         let page = try await tracking.searchRuns(
             experimentIds: experiments, filter: call.string("filter"), view: try call.viewType("run_view_type"), orderBy: call.strings("order_by"),
-            maxResults: try call.int("max_results", default: 1_000), pageToken: call.string("page_token"), caller: call.caller)
+            maxResults: try call.int("max_results", default: 1_000), offset: try OffsetPageToken.decode(call.string("page_token")), caller: call.caller)
         return MLflowResponse.write(capacity: 1_024 * page.runs.count) { w in
             w.object { w in
                 w.key("runs")
                 w.array(page.runs) { w, detail in MLWrite.run(&w, detail) }
-                w.field("next_page_token", page.nextPageToken)
+                w.field("next_page_token", page.nextOffset.map(OffsetPageToken.encode))
             }
         }
     }
@@ -222,7 +222,7 @@ struct MLflowHandlers: Sendable {
 
     func metricHistory(_ call: MLflowCall) async throws -> Response {
         let page = try await tracking.metricHistory(run: try call.runId(), key: try call.requiredString("metric_key"),
-                                                    maxResults: try call.int("max_results", default: 25_000), pageToken: call.string("page_token"),
+                                                    maxResults: try call.int("max_results", default: 25_000), offset: try OffsetPageToken.decode(call.string("page_token")),
                                                     caller: call.caller)
         // Streamed in pieces: the client reads the first points while the rest are written, and no buffer the size of
         // the whole history (≈ 80 bytes a point) is allocated and faulted in for every request.
@@ -236,7 +236,7 @@ struct MLflowHandlers: Sendable {
                 if json.pendingBytes >= Self.historyPieceBytes { try await writer.write(json.takeWritten()) }
             }
             json.endArray()
-            json.field("next_page_token", page.nextPageToken)
+            json.field("next_page_token", page.nextOffset.map(OffsetPageToken.encode))
             json.endObject()
             try await writer.write(json.takeWritten())
             try await writer.finish(nil)
@@ -285,9 +285,9 @@ struct MLflowHandlers: Sendable {
         var experiments: [UUID] = []
         for text in call.strings("experiment_ids") { experiments.append(try await experimentId(text, call)) }
         let page = try await tracking.searchLoggedModels(experimentIds: experiments, filter: call.string("filter"),
-                                                         maxResults: try call.int("max_results", default: 100), pageToken: call.string("page_token"),
+                                                         maxResults: try call.int("max_results", default: 100), offset: try OffsetPageToken.decode(call.string("page_token")),
                                                          caller: call.caller)
-        return try MLflowResponse.json(LoggedModelsPage(models: page.models.map(MLLoggedModel.init), next_page_token: page.nextPageToken))
+        return try MLflowResponse.json(LoggedModelsPage(models: page.models.map(MLLoggedModel.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
     }
 }
 

@@ -122,9 +122,9 @@ struct MLflowRegistryHandlers: Sendable {
     func searchModels(_ call: MLflowCall) async throws -> Response {
         let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         let page = try await tracking.searchRegisteredModels(filter: call.string("filter"), maxResults: try call.int("max_results", default: 100),
-                                                             orderBy: call.strings("order_by"), pageToken: call.string("page_token"),
+                                                             orderBy: call.strings("order_by"), offset: try OffsetPageToken.decode(call.string("page_token")),
                                                              in: scope, caller: call.caller)
-        return try MLflowResponse.json(ModelsPage(registered_models: page.models.map(MLRegisteredModel.init), next_page_token: page.nextPageToken))
+        return try MLflowResponse.json(ModelsPage(registered_models: page.models.map(MLRegisteredModel.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
     }
 
     struct VersionsPage: Encodable {
@@ -135,8 +135,8 @@ struct MLflowRegistryHandlers: Sendable {
     func searchVersions(_ call: MLflowCall) async throws -> Response {
         let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
         let page = try await tracking.searchModelVersions(filter: call.string("filter"), maxResults: try call.int("max_results", default: 10_000),
-                                                          pageToken: call.string("page_token"), in: scope, caller: call.caller)
-        return try MLflowResponse.json(VersionsPage(model_versions: page.versions.map(MLModelVersion.init), next_page_token: page.nextPageToken))
+                                                          offset: try OffsetPageToken.decode(call.string("page_token")), in: scope, caller: call.caller)
+        return try MLflowResponse.json(VersionsPage(model_versions: page.versions.map(MLModelVersion.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
     }
 
     func latestVersions(_ call: MLflowCall) async throws -> Response {

@@ -110,11 +110,10 @@ extension TrackingService {
     }
 
     /// Logged models of the given experiments; the filter may compare `name` and `source_run_id` (what clients send).
-    public func searchLoggedModels(experimentIds: [UUID], filter: String?, maxResults: Int, pageToken: String?, caller: Caller) async throws
-        -> (models: [LoggedModel], nextPageToken: String?) {
+    public func searchLoggedModels(experimentIds: [UUID], filter: String?, maxResults: Int, offset: Int, caller: Caller) async throws
+        -> (models: [LoggedModel], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         let parsed = try SearchFilter(filter)
-        let offset = try OffsetPageToken.decode(pageToken)
         let limit = min(max(maxResults, 1), 10_000)
         return try await database.read { sql in
             for id in Set(experimentIds) {
@@ -134,7 +133,7 @@ extension TrackingService {
             }
             query += " ORDER BY created_ms DESC, id LIMIT \(literal: limit + 1) OFFSET \(literal: offset)"
             let rows = try await sql.raw(query).all(decoding: LoggedModel.self)
-            return (Array(rows.prefix(limit)), rows.count > limit ? OffsetPageToken.encode(offset + limit) : nil)
+            return (Array(rows.prefix(limit)), rows.count > limit ? offset + limit : nil)
         }
     }
 }

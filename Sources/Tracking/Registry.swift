@@ -178,13 +178,12 @@ extension TrackingService {
         }
     }
 
-    public func searchRegisteredModels(filter: String?, maxResults: Int, orderBy: [String], pageToken: String?, in scope: ProjectScope,
-                                       caller: Caller) async throws -> (models: [RegisteredModelDetail], nextPageToken: String?) {
+    public func searchRegisteredModels(filter: String?, maxResults: Int, orderBy: [String], offset: Int, in scope: ProjectScope,
+                                       caller: Caller) async throws -> (models: [RegisteredModelDetail], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         guard (1...1_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 1000, got \(maxResults)") }
         let parsed = try SearchFilter(filter)
-        let offset = try OffsetPageToken.decode(pageToken)
         var query: SQLQueryString = "SELECT m.* FROM models m WHERE m.project_id = \(bind: scope.projectId)"
         for clause in parsed.clauses {
             switch (clause.entity, clause.key.lowercased()) {
@@ -218,7 +217,7 @@ extension TrackingService {
         return try await database.read { sql in
             let rows = try await sql.raw(finalQuery).all(decoding: RegisteredModel.self)
             return (try await Self.details(Array(rows.prefix(maxResults)), on: sql),
-                    rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+                    rows.count > maxResults ? offset + maxResults : nil)
         }
     }
 
@@ -402,13 +401,12 @@ extension TrackingService {
     }
 
     /// Versions of this project's models; the filter may compare `name`, `run_id` and `source_run_id`.
-    public func searchModelVersions(filter: String?, maxResults: Int, pageToken: String?, in scope: ProjectScope, caller: Caller) async throws
-        -> (versions: [ModelVersionDetail], nextPageToken: String?) {
+    public func searchModelVersions(filter: String?, maxResults: Int, offset: Int, in scope: ProjectScope, caller: Caller) async throws
+        -> (versions: [ModelVersionDetail], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         guard (1...200_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 200000") }
         let parsed = try SearchFilter(filter)
-        let offset = try OffsetPageToken.decode(pageToken)
         var query: SQLQueryString = "SELECT v.* FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.project_id = \(bind: scope.projectId)"
         for clause in parsed.clauses {
             switch (clause.entity, clause.key.lowercased()) {
@@ -435,7 +433,7 @@ extension TrackingService {
                 guard let model = models[version.modelId] else { continue }
                 result.append(try await Self.versionDetail(model, version, on: sql))
             }
-            return (result, rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+            return (result, rows.count > maxResults ? offset + maxResults : nil)
         }
     }
 }

@@ -106,19 +106,3 @@ enum SearchSQL {
         return try await sql.raw(query).all().map { try Run(row: $0, textUUIDs: text) }
     }
 }
-
-/// Offset-based page tokens, opaque to clients (MLflow's are too).
-public enum OffsetPageToken {
-    public static func encode(_ offset: Int) -> String {
-        Data("offset:\(offset)".utf8).base64EncodedString()
-    }
-
-    public static func decode(_ token: String?) throws(AppError) -> Int {
-        guard let token, !token.isEmpty else { return 0 }
-        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8), text.hasPrefix("offset:"),
-              let offset = Int(text.dropFirst("offset:".count)), offset >= 0 else {
-            throw AppError.badRequest("Invalid page_token: pass the next_page_token of a previous response")
-        }
-        return offset
-    }
-}

@@ -229,16 +229,15 @@ extension TrackingService {
         case inputs, outputs
     }
 
-    public func metricHistory(run runId: UUID, key: String, maxResults: Int, pageToken: String?, caller: Caller) async throws
-        -> (points: [MetricPoint], nextPageToken: String?) {
+    public func metricHistory(run runId: UUID, key: String, maxResults: Int, offset: Int, caller: Caller) async throws
+        -> (points: [MetricPoint], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         guard (1...100_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 100000") }
-        let offset = try OffsetPageToken.decode(pageToken)
         return try await database.read { sql in
             _ = try await Self.authorizedRun(runId, principal, .experimentsRead, on: sql)
             let points = try await TrackingStore.history(run: runId, key: key, on: sql)
             let page = Array(points.dropFirst(offset).prefix(maxResults))
-            return (page, points.count > offset + maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+            return (page, points.count > offset + maxResults ? offset + maxResults : nil)
         }
     }
 
@@ -261,7 +260,7 @@ extension TrackingService {
     }
 
     public func searchRuns(experimentIds: [UUID], filter: String?, view: ViewType, orderBy: [String], maxResults: Int,
-                           pageToken: String?, caller: Caller) async throws -> (runs: [RunDetail], nextPageToken: String?) {
+                           offset: Int, caller: Caller) async throws -> (runs: [RunDetail], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         guard (1...50_000).contains(maxResults) else {
             throw AppError.badRequest("Invalid value \(maxResults) for parameter 'max_results' supplied. It must be at most 50000.")
@@ -270,7 +269,6 @@ extension TrackingService {
         var parsedOrders: [SearchOrder] = []
         for entry in orderBy { parsedOrders.append(try SearchOrder(entry)) }
         let orders = parsedOrders
-        let offset = try OffsetPageToken.decode(pageToken)
         return try await database.read { sql in
             for id in Set(experimentIds) {
                 guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
@@ -280,7 +278,7 @@ extension TrackingService {
             let rows = try await SearchSQL.searchRuns(experiments: experimentIds, stages: view.stages, filter: parsed, orderBy: orders,
                                                       offset: offset, limit: maxResults + 1, on: sql)
             let page = Array(rows.prefix(maxResults))
-            return (try await TrackingStore.details(page, on: sql), rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+            return (try await TrackingStore.details(page, on: sql), rows.count > maxResults ? offset + maxResults : nil)
         }
     }
 }

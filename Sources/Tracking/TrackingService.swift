@@ -110,19 +110,18 @@ public struct TrackingService: Sendable {
     }
 
     public func searchExperiments(in scope: ProjectScope, view: ViewType, filter: String?, orderBy: [String], maxResults: Int,
-                                  pageToken: String?) async throws -> (items: [ExperimentDetail], nextPageToken: String?) {
+                                  offset: Int) async throws -> (items: [ExperimentDetail], nextOffset: Int?) {
         guard (1...50_000).contains(maxResults) else {
             throw AppError.badRequest("max_results must be between 1 and 50000, got \(maxResults)")
         }
         let parsed = try SearchFilter(filter)
-        let offset = try OffsetPageToken.decode(pageToken)
         return try await database.read { sql in
             let rows = try await TrackingStore.experiments(project: scope.projectId, stages: view.stages, filter: parsed, orderBy: orderBy,
                                                            offset: offset, limit: maxResults + 1, on: sql)
             let page = Array(rows.prefix(maxResults))
             let tags = try await TrackingStore.pairs(in: .experimentTags, owners: page.map(\.id), on: sql)
             return (page.map { ExperimentDetail(experiment: $0, tags: tags[$0.id] ?? []) },
-                    rows.count > maxResults ? OffsetPageToken.encode(offset + maxResults) : nil)
+                    rows.count > maxResults ? offset + maxResults : nil)
         }
     }
 

@@ -87,7 +87,7 @@ struct CoreValueTests {
     @Test("cursors round-trip and reject garbage")
     func cursors() throws {
         let id = IDGenerator.uuidV7()
-        let page = try PageRequest(limit: 10, cursor: PageRequest.encode(id))
+        let page = try PageRequest(limit: 10, cursor: Cursor(after: id).text)
         #expect(page.after == id)
         #expect(throws: AppError.self) { try PageRequest(limit: 10, cursor: "not-a-cursor") }
         #expect(throws: AppError.self) { try PageRequest(limit: 0, cursor: nil) }

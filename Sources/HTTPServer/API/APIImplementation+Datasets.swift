@@ -67,16 +67,11 @@ extension APIImplementation {
     }
 
     func listDatasetFiles(_ input: Operations.ListDatasetFiles.Input) async throws -> Operations.ListDatasetFiles.Output {
-        let after = try input.query.cursor.map { cursor -> String in
-            guard let data = Data(base64Encoded: cursor), let path = String(data: data, encoding: .utf8) else {
-                throw AppError.badRequest("cursor is not a cursor returned by this API")
-            }
-            return path
-        }
+        let after = try Cursor.parse(input.query.cursor)?.string(0)
         let (version, files, next) = try await datasets.files(try Parse.id(input.path.datasetId, "dataset_id"), version: input.path.version,
                                                               prefix: input.query.prefix, limit: input.query.limit ?? 1_000, after: after, caller: caller)
         return .ok(.init(body: .json(.init(version: version.version, items: files.map(Components.Schemas.DatasetFile.init),
-                                           nextCursor: next.map { Data($0.utf8).base64EncodedString() }))))
+                                           nextCursor: next.map { Cursor($0).text }))))
     }
 
     func downloadDatasetVersion(_ input: Operations.DownloadDatasetVersion.Input) async throws -> Operations.DownloadDatasetVersion.Output {

@@ -10,8 +10,8 @@ extension APIImplementation {
     func listExperiments(_ input: Operations.ListExperiments.Input) async throws -> Operations.ListExperiments.Output {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), caller: caller)
         let page = try await tracking.searchExperiments(in: scope, view: Self.view(input.query.view), filter: input.query.filter, orderBy: [],
-                                                        maxResults: input.query.limit ?? PageRequest.defaultLimit, pageToken: input.query.cursor)
-        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Experiment.init), nextCursor: page.nextPageToken))))
+                                                        maxResults: input.query.limit ?? PageRequest.defaultLimit, offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0)
+        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Experiment.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
     }
 
     func createExperiment(_ input: Operations.CreateExperiment.Input) async throws -> Operations.CreateExperiment.Output {
@@ -42,8 +42,8 @@ extension APIImplementation {
     func listRuns(_ input: Operations.ListRuns.Input) async throws -> Operations.ListRuns.Output {
         let page = try await tracking.searchRuns(
             experimentIds: [try Parse.id(input.path.experimentId, "experiment_id")], filter: input.query.filter, view: Self.view(input.query.view),
-            orderBy: input.query.orderBy ?? [], maxResults: input.query.limit ?? PageRequest.defaultLimit, pageToken: input.query.cursor, caller: caller)
-        return .ok(.init(body: .json(.init(items: page.runs.map(Components.Schemas.Run.init), nextCursor: page.nextPageToken))))
+            orderBy: input.query.orderBy ?? [], maxResults: input.query.limit ?? PageRequest.defaultLimit, offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, caller: caller)
+        return .ok(.init(body: .json(.init(items: page.runs.map(Components.Schemas.Run.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
     }
 
     func createRun(_ input: Operations.CreateRun.Input) async throws -> Operations.CreateRun.Output {
@@ -101,8 +101,8 @@ extension APIImplementation {
     func listModels(_ input: Operations.ListModels.Input) async throws -> Operations.ListModels.Output {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), permission: .releaseRead, caller: caller)
         let page = try await tracking.searchRegisteredModels(filter: input.query.filter, maxResults: input.query.limit ?? PageRequest.defaultLimit,
-                                                             orderBy: [], pageToken: input.query.cursor, in: scope, caller: caller)
-        return .ok(.init(body: .json(.init(items: page.models.map(Components.Schemas.Model.init), nextCursor: page.nextPageToken))))
+                                                             orderBy: [], offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, in: scope, caller: caller)
+        return .ok(.init(body: .json(.init(items: page.models.map(Components.Schemas.Model.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
     }
 
     func getModel(_ input: Operations.GetModel.Input) async throws -> Operations.GetModel.Output {

@@ -248,7 +248,7 @@ public struct WorkloadService: Sendable {
     public func list(_ query: ListQuery, kind: String?, permission: Permission, caller: Caller) async throws -> Page<Workload> {
         let principal = try caller.requirePrincipal()
         let limit = max(1, min(query.limit, 500))
-        let cursor = try query.cursor.map(Self.parseCursor)
+        let cursor = try Cursor.parse(query.cursor).map { cursor throws(AppError) in (try cursor.int64(0), try cursor.uuid(1)) }
         let projectIds: [UUID]
         if let projectId = query.projectId {
             projectIds = [try await scope(project: projectId, permission: permission, caller: caller).projectId]
@@ -261,7 +261,7 @@ public struct WorkloadService: Sendable {
             let rows = try await WorkloadStore.list(.init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind),
                                                     after: cursor, limit: limit + 1, on: sql)
             let items = Array(rows.prefix(limit))
-            let next = rows.count > limit ? items.last.map { "\($0.createdMs)_\($0.id.lowercasedString)" } : nil
+            let next = rows.count > limit ? items.last.map { Cursor(String($0.createdMs), $0.id.lowercasedString).text } : nil
             return Page(items: items, nextCursor: next)
         }
     }
@@ -377,14 +377,6 @@ public struct WorkloadService: Sendable {
         case "training": "Training job"
         default: "Workload"
         }
-    }
-
-    static func parseCursor(_ text: String) throws -> (Int64, UUID) {
-        let parts = text.split(separator: "_")
-        guard parts.count == 2, let ms = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-            throw AppError.badRequest("Invalid cursor: pass next_cursor from the previous page unchanged")
-        }
-        return (ms, id)
     }
 
     static let reservedEnv: Set<String> = ["PATH", "HOME", "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
