@@ -73,7 +73,7 @@ public struct AppParts: Sendable {
                 nodeSource = NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse(settings.simulatedGPUs), logger: logger)
             }
             let workloads = WorkloadService(database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
-                                            wakeup: wakeup, configuration: .init(maxCodeBytes: settings.maxCodeBytes,
+                                            wakeup: wakeup, kinds: [TrainingService.kind], configuration: .init(maxCodeBytes: settings.maxCodeBytes,
                                                                                  gracePeriodSeconds: settings.gracePeriodSeconds))
             let resources = ResourceService(database: database, clock: clock, audit: audit,
                                             configuration: .init(pricePerGPUHour: settings.gpuPrices, defaultPricePerGPUHour: settings.defaultGPUPrice,

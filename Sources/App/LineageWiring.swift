@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Tracking
+import Training
 import Workloads
 
 /// The lineage graph (kept by Datasets) learns about the nodes other modules own through their read functions:
@@ -13,7 +14,7 @@ enum LineageWiring {
 
     static func trainingJobs(_ workloads: WorkloadService) -> LineageNodeSource {
         LineageNodeSource(kind: .trainingJob) { ids in
-            Dictionary(uniqueKeysWithValues: try await workloads.summaries(ids).filter { $0.kind == "training" }.map {
+            Dictionary(uniqueKeysWithValues: try await workloads.summaries(ids).filter { $0.kind == TrainingService.kind.name }.map {
                 ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.name))
             })
         }

@@ -133,7 +133,7 @@ extension DatasetService {
             if let baseName { baseVersion = try await version(named: baseName, of: dataset, on: sql) }
             var versionNames: [UUID: String] = [:]
             for row in try await sql.select().columns("id", "version").from("dataset_versions").where("dataset_id", .equal, dataset.id).all() {
-                versionNames[try row.uuid("id", text: sql.storesUUIDsAsText)] = try row.decode(column: "version", as: String.self)
+                versionNames[try row.uuid("id")] = try row.decode(column: "version", as: String.self)
             }
             var lines = Data()
             for annotation in completed {

@@ -45,7 +45,7 @@ extension DatasetService {
                 roots = [NodeKey(kind: .datasetVersion, id: try await version(named: name, of: dataset, on: sql).id)]
             } else {
                 roots = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id).all()
-                    .map { NodeKey(kind: .datasetVersion, id: try $0.uuid("id", text: sql.storesUUIDsAsText)) }
+                    .map { NodeKey(kind: .datasetVersion, id: try $0.uuid("id")) }
             }
             var edges: [UUID: LineageEdge] = [:]
             var seen = Set(roots)
@@ -177,14 +177,13 @@ extension DatasetService {
     /// module that owns them (`configuration.lineageSources`). Nodes nobody knows are left out.
     func resolve(_ nodes: [NodeKey], on sql: any SQLDatabase) async throws -> [NodeKey: LineageNodeFacts] {
         var result: [NodeKey: LineageNodeFacts] = [:]
-        let text = sql.storesUUIDsAsText
         let byKind = Dictionary(grouping: nodes, by: \.kind)
         for chunk in (byKind[.datasetVersion] ?? []).map(\.id).chunked(500) {
             for row in try await sql.select().columns(SQLColumn("id", table: "dataset_versions"), SQLColumn("version", table: "dataset_versions"), SQLColumn("name", table: "datasets"), SQLColumn("org_id", table: "datasets"), SQLColumn("project_id", table: "datasets"))
                 .from("dataset_versions").join("datasets", on: "datasets.id = dataset_versions.dataset_id")
                 .where(SQLColumn("id", table: "dataset_versions"), .in, SQLBind.group(chunk)).all() {
-                result[NodeKey(kind: .datasetVersion, id: try row.uuid("id", text: text))] = LineageNodeFacts(
-                    orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
+                result[NodeKey(kind: .datasetVersion, id: try row.uuid("id"))] = LineageNodeFacts(
+                    orgId: try row.uuid("org_id"), projectId: try row.uuid("project_id"),
                     label: "\(try row.decode(column: "name", as: String.self)):\(try row.decode(column: "version", as: String.self))")
             }
         }

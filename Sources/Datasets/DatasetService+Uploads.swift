@@ -250,7 +250,7 @@ extension DatasetService {
         guard await writers.sweepDue(at: now) else { return }
         let expired = try await database.transaction { sql -> [UUID] in
             let ids = try await sql.select().column("id").from("dataset_uploads").where("expires_ms", .lessThan, now).limit(1_000).all()
-                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
+                .map { try $0.uuid("id") }
             if !ids.isEmpty { try await sql.delete(from: "dataset_uploads").where("id", .in, ids).run() }
             return ids
         }

@@ -171,12 +171,12 @@ public struct DatasetService: Sendable {
         let dataset = try await dataset(id, permission: Permission(.data, .delete), caller: caller)
         let (hashes, uploads) = try await database.transaction { sql -> ([String], [UUID]) in
             let versionIds = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, id).all()
-                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
+                .map { try $0.uuid("id") }
             let hashes = try await sql.select().distinct().column("sha256").from("dataset_files")
                 .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
                 .where(SQLColumn("dataset_id", table: "dataset_versions"), .equal, SQLBind(id)).all().map { try $0.decode(column: "sha256", as: String.self) }
             let uploads = try await sql.select().column("id").from("dataset_uploads").where("dataset_id", .equal, id).all()
-                .map { try $0.uuid("id", text: sql.storesUUIDsAsText) }
+                .map { try $0.uuid("id") }
             for chunk in versionIds.chunked(500) {
                 try await sql.delete(from: "lineage_edges").where { $0.where("source_id", .in, chunk).orWhere("target_id", .in, chunk) }.run()
             }
@@ -382,7 +382,7 @@ public struct DatasetService: Sendable {
         return try await database.read { sql in
             var names: [UUID: String] = [:]
             for row in try await sql.select().columns("id", "version").from("dataset_versions").where("dataset_id", .equal, dataset.id).all() {
-                names[try row.uuid("id", text: sql.storesUUIDsAsText)] = try row.decode(column: "version", as: String.self)
+                names[try row.uuid("id")] = try row.decode(column: "version", as: String.self)
             }
             return names
         }
@@ -395,14 +395,13 @@ public struct DatasetService: Sendable {
         guard !named.isEmpty else { return [:] }
         return try await database.read { sql in
             var result: [UUID: [UUID]] = [:]
-            let text = sql.storesUUIDsAsText
             for row in try await sql.select().columns(SQLColumn("dataset_id", table: "dataset_versions"), SQLColumn("source_id", table: "lineage_edges")).from("lineage_edges")
                 .join("dataset_versions", on: "dataset_versions.id = lineage_edges.target_id")
                 .join("datasets", on: "datasets.id = dataset_versions.dataset_id AND datasets.version = dataset_versions.version")
                 .where(SQLColumn("source_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
                 .where(SQLColumn("target_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
                 .where(SQLColumn("dataset_id", table: "dataset_versions"), .in, SQLBind.group(named.map(\.id))).all() {
-                result[try row.uuid("dataset_id", text: text), default: []].append(try row.uuid("source_id", text: text))
+                result[try row.uuid("dataset_id"), default: []].append(try row.uuid("source_id"))
             }
             return result
         }

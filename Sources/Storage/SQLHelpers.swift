@@ -28,21 +28,16 @@ extension SQLDatabase {
     }
 }
 
-extension SQLDatabase {
-    /// SQLite keeps UUIDs as text (parsed here without Foundation's scanf-based parser); PostgreSQL sends 16 bytes.
-    public var storesUUIDsAsText: Bool { dialect.name == "sqlite" }
-}
-
 extension SQLRow {
-    /// A UUID column. `text`: the database keeps UUIDs as text (`SQLDatabase.storesUUIDsAsText`), so they are
-    /// parsed by hand; Foundation's parser went through sscanf and showed in profiles of run searches.
-    public func uuid(_ column: String, text: Bool) throws -> UUID {
-        if text, let id = UUID(canonical: try decode(column: column, as: String.self)) { return id }
+    /// A UUID column, however the database keeps it: SQLite as text (parsed here without Foundation's scanf-based
+    /// parser, which showed in profiles of run searches), PostgreSQL as 16 bytes. Only Storage knows which.
+    public func uuid(_ column: String) throws -> UUID {
+        if !(self is any PostgresSQLRow), let id = UUID(canonical: try decode(column: column, as: String.self)) { return id }
         return try decode(column: column, as: UUID.self)
     }
 
-    public func optionalUUID(_ column: String, text: Bool) throws -> UUID? {
+    public func optionalUUID(_ column: String) throws -> UUID? {
         if try decodeNil(column: column) { return nil }
-        return try uuid(column, text: text)
+        return try uuid(column)
     }
 }

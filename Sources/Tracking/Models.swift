@@ -108,16 +108,16 @@ public struct Run: Codable, Sendable, Equatable {
 extension Run {
     /// Decoded by hand: runs come back by the hundred from searches, and Codable decoding of their UUID columns
     /// dominated those requests.
-    init(row: any SQLRow, textUUIDs text: Bool) throws {
-        self.init(id: try row.uuid("id", text: text), experimentId: try row.uuid("experiment_id", text: text),
-                  orgId: try row.uuid("org_id", text: text), projectId: try row.uuid("project_id", text: text),
-                  ownerId: try row.optionalUUID("owner_id", text: text),
+    init(row: any SQLRow) throws {
+        self.init(id: try row.uuid("id"), experimentId: try row.uuid("experiment_id"),
+                  orgId: try row.uuid("org_id"), projectId: try row.uuid("project_id"),
+                  ownerId: try row.optionalUUID("owner_id"),
                   name: try row.decode(column: "name", as: String.self), userId: try row.decode(column: "user_id", as: String.self),
                   status: RunStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .running,
                   startMs: try row.decode(column: "start_ms", as: Int64.self), endMs: try row.decode(column: "end_ms", as: Int64?.self),
                   lifecycleStage: LifecycleStage(rawValue: try row.decode(column: "lifecycle_stage", as: String.self)) ?? .active,
                   artifactURI: try row.decode(column: "artifact_uri", as: String.self),
-                  trainingJobId: try row.optionalUUID("training_job_id", text: text),
+                  trainingJobId: try row.optionalUUID("training_job_id"),
                   inputs: try row.decode(column: "inputs", as: String.self), outputs: try row.decode(column: "outputs", as: String.self))
     }
 }

@@ -102,7 +102,6 @@ enum SearchSQL {
         conditions += clauses.map(runClause)
         let query = from + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY " + ordering.joined(separator: ", ")
             + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
-        let text = sql.storesUUIDsAsText
-        return try await sql.raw(query).all().map { try Run(row: $0, textUUIDs: text) }
+        return try await sql.raw(query).all().map { try Run(row: $0) }
     }
 }

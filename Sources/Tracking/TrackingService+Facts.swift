@@ -37,7 +37,6 @@ extension TrackingService {
     private func modelVersionFacts(_ ids: [UUID], matching: @escaping @Sendable (SQLSelectBuilder, [UUID]) -> SQLSelectBuilder) async throws -> [ModelVersionFacts] {
         guard !ids.isEmpty else { return [] }
         return try await database.read { sql in
-            let text = sql.storesUUIDsAsText
             var facts: [ModelVersionFacts] = []
             for chunk in ids.chunked(500) {
                 let select = sql.select()
@@ -47,11 +46,11 @@ extension TrackingService {
                              SQLColumn("project_id", table: "models"))
                     .from("model_versions").join("models", on: "models.id = model_versions.model_id")
                 for row in try await matching(select, chunk).all() {
-                    facts.append(ModelVersionFacts(id: try row.uuid("id", text: text), name: try row.decode(column: "name", as: String.self),
-                                                   version: try row.decode(column: "version", as: Int.self), orgId: try row.uuid("org_id", text: text),
-                                                   projectId: try row.uuid("project_id", text: text),
-                                                   trainingJobId: try row.optionalUUID("training_job_id", text: text),
-                                                   datasetVersionId: try row.optionalUUID("dataset_version_id", text: text),
+                    facts.append(ModelVersionFacts(id: try row.uuid("id"), name: try row.decode(column: "name", as: String.self),
+                                                   version: try row.decode(column: "version", as: Int.self), orgId: try row.uuid("org_id"),
+                                                   projectId: try row.uuid("project_id"),
+                                                   trainingJobId: try row.optionalUUID("training_job_id"),
+                                                   datasetVersionId: try row.optionalUUID("dataset_version_id"),
                                                    createdMs: try row.decode(column: "created_ms", as: Int64.self)))
                 }
             }

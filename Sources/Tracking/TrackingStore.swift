@@ -55,7 +55,7 @@ enum TrackingStore {
     // MARK: runs
 
     static func run(_ id: UUID, on sql: any SQLDatabase) async throws -> Run? {
-        try await sql.select().column("*").from("runs").where("id", .equal, id).first().map { try Run(row: $0, textUUIDs: sql.storesUUIDsAsText) }
+        try await sql.select().column("*").from("runs").where("id", .equal, id).first().map { try Run(row: $0) }
     }
 
     /// Key-value rows that belong to an owner: experiment tags, run params and tags, registered model tags.
@@ -77,7 +77,7 @@ enum TrackingStore {
             .from(table.rawValue).where(SQLIdentifier(table.owner), .in, owners).orderBy("key").all()
         var result: [UUID: [KeyValue]] = [:]
         for row in rows {
-            result[try row.uuid(table.owner, text: sql.storesUUIDsAsText), default: []].append(
+            result[try row.uuid(table.owner), default: []].append(
                 KeyValue(key: try row.decode(column: "key", as: String.self), value: try row.decode(column: "value", as: String.self)))
         }
         return result
@@ -110,10 +110,9 @@ enum TrackingStore {
             UNION ALL SELECT 1, run_id, key, value, NULL, NULL, NULL, NULL FROM run_tags WHERE run_id IN (\(binds: ids))
             ORDER BY part, key
             """).all()
-        let textIds = sql.storesUUIDsAsText
         var params: [UUID: [KeyValue]] = [:], tags: [UUID: [KeyValue]] = [:], metrics: [UUID: [MetricPoint]] = [:]
         for row in rows {
-            let runId = try row.uuid("run_id", text: textIds)
+            let runId = try row.uuid("run_id")
             let key = try row.decode(column: "key", as: String.self)
             switch try row.decode(column: "part", as: Int.self) {
             case 0: params[runId, default: []].append(KeyValue(key: key, value: try row.decode(column: "text", as: String.self)))

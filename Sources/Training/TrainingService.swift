@@ -51,7 +51,10 @@ public struct TrainingJob: Sendable {
 }
 
 public struct TrainingService: Sendable {
-    public static let kind = "training"
+    /// Training jobs as a workload kind: App registers it with WorkloadService. Their `training_jobs` row goes with
+    /// the workload (ON DELETE CASCADE).
+    public static let kind = WorkloadKind(name: "training", title: "Training job", read: .trainingRead, write: .trainingWrite,
+                                          delete: .trainingDelete)
     let database: Database
     public let workloads: WorkloadService
     let resources: ResourceService
@@ -87,7 +90,7 @@ public struct TrainingService: Sendable {
     }
 
     public func submit(_ input: Input, project projectId: UUID, caller: Caller) async throws -> TrainingJob {
-        let scope = try await workloads.scope(project: projectId, permission: .trainingWrite, caller: caller)
+        let scope = try await workloads.scope(project: projectId, permission: Self.kind.write, caller: caller)
         var validator = Validator()
         if let framework = input.framework {
             validator.check(framework.count <= 50 && !framework.isEmpty, "framework", "must be 1-50 characters (pytorch, tensorflow, sklearn, …)")
@@ -126,32 +129,41 @@ public struct TrainingService: Sendable {
     }
 
     public func job(_ id: UUID, caller: Caller) async throws -> TrainingJob {
-        let workload = try await workloads.workload(id, kind: Self.kind, permission: .trainingRead, caller: caller)
+        let workload = try await workloads.workload(id, of: Self.kind, caller: caller)
         return try await assemble([workload])[0]
     }
 
     public func list(_ query: WorkloadService.ListQuery, caller: Caller) async throws -> Page<TrainingJob> {
-        let page = try await workloads.list(query, kind: Self.kind, permission: .trainingRead, caller: caller)
+        let page = try await workloads.list(query, of: Self.kind, caller: caller)
         let jobs = try await assemble(page.items)
         return Page(items: jobs, nextCursor: page.nextCursor)
     }
 
     public func stop(_ id: UUID, caller: Caller) async throws -> TrainingJob {
-        let workload = try await workloads.stop(id, kind: Self.kind, permission: .trainingWrite, caller: caller)
+        let workload = try await workloads.stop(id, of: Self.kind, caller: caller)
         return try await assemble([workload])[0]
     }
 
     public func delete(_ id: UUID, caller: Caller) async throws {
-        try await workloads.delete(id, kind: Self.kind, permission: .trainingDelete, caller: caller)
+        try await workloads.delete(id, of: Self.kind, caller: caller)
     }
 
     public func events(_ id: UUID, caller: Caller) async throws -> [WorkloadEvent] {
-        try await workloads.events(id, kind: Self.kind, permission: .trainingRead, caller: caller)
+        try await workloads.events(id, of: Self.kind, caller: caller)
     }
+
+    /// Stores a code package for jobs of this project; `read` reads the body, at most the bytes it is given.
+    public func uploadCode(project projectId: UUID, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws -> WorkloadService.CodeArchive {
+        let scope = try await workloads.scope(project: projectId, permission: Self.kind.write, caller: caller)
+        return try await workloads.uploadCode(in: scope, caller: caller, read: read)
+    }
+
+    /// Where the jobs' logs are kept (the HTTP layer streams them after `authorizeLogs`).
+    public var logs: LogHub { workloads.logs }
 
     /// Checks read access to a job's log (the HTTP layer then streams it from the log hub).
     public func authorizeLogs(_ id: UUID, caller: Caller) async throws -> Workload {
-        try await workloads.workload(id, kind: Self.kind, permission: .trainingRead, caller: caller)
+        try await workloads.workload(id, of: Self.kind, caller: caller)
     }
 
     /// The job's metrics: lines its program printed in the documented format (see `MetricLine`), read from its log.

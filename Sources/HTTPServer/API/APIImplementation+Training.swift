@@ -46,16 +46,14 @@ extension APIImplementation {
 
     func uploadTrainingCode(_ input: Operations.UploadTrainingCode.Input) async throws -> Operations.UploadTrainingCode.Output {
         guard case .applicationGzip(let body) = input.body else { throw AppError.badRequest("Send the package as application/gzip") }
-        let scope = try await training.workloads.scope(project: try Parse.id(input.query.projectId, "project_id"), permission: .trainingWrite,
-                                                       caller: caller)
-        let limit = training.workloads.configuration.maxCodeBytes
-        let data: Data
-        do {
-            data = try await Data(collecting: body, upTo: limit + 1)
-        } catch {
-            throw AppError(.payloadTooLarge, "The code package is larger than \(limit) bytes (max_code_bytes). Leave data and checkpoints out of it.")
+        let archive = try await training.uploadCode(project: try Parse.id(input.query.projectId, "project_id"), caller: caller) { atMost in
+            var data = Data()
+            for try await chunk in body {
+                data.append(contentsOf: chunk)
+                if data.count >= atMost { break }
+            }
+            return data
         }
-        let archive = try await training.workloads.uploadCode(data, in: scope, caller: caller)
         return .created(.init(body: .json(.init(sha256: archive.sha256, sizeBytes: Int64(archive.sizeBytes)))))
     }
 
@@ -88,7 +86,7 @@ extension APIImplementation {
         // Without an Accept header the runtime lists every type; an SSE client (EventSource) asks for that one alone.
         let accepted = input.headers.accept.map(\.contentType)
         let wantsEvents = input.query.follow == true || (accepted.contains(.textEventStream) && !accepted.contains(.plainText))
-        let logs = training.workloads.logs
+        let logs = training.logs
         if !wantsEvents {
             var text = Data()
             var position = offset

@@ -35,7 +35,7 @@ public enum LogWebSocket {
             var headers = HTTPFields()
             if offered.contains(subprotocol) { headers[.secWebSocketProtocol] = subprotocol }
             return .upgrade(headers) { _, outbound, _ in
-                let stream = LogEventStream(workloadId: jobId, logs: training.workloads.logs, from: offset, follow: true, framing: .webSocket) {
+                let stream = LogEventStream(workloadId: jobId, logs: training.logs, from: offset, follow: true, framing: .webSocket) {
                     try await training.authorizeLogs(jobId, caller: caller).state
                 }
                 // A client that goes away makes the next write fail (a keep-alive goes out while the log is idle),

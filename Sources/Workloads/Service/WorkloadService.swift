@@ -43,9 +43,11 @@ public struct WorkloadService: Sendable {
     let wakeup: Wakeup
     let executor: any Executor
     let projects: ProjectScopes
+    /// The kinds the owning modules registered, by name.
+    let kinds: [String: WorkloadKind]
 
     public init(database: Database, clock: any Clock, audit: AuditLog, objects: any ObjectStore, logs: LogHub, executor: any Executor,
-                wakeup: Wakeup, configuration: Configuration = .init()) {
+                wakeup: Wakeup, kinds: [WorkloadKind], configuration: Configuration = .init()) {
         self.database = database
         self.clock = clock
         self.audit = audit
@@ -55,6 +57,7 @@ public struct WorkloadService: Sendable {
         self.wakeup = wakeup
         self.configuration = configuration
         projects = ProjectScopes(database: database)
+        self.kinds = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
     }
 
     /// What a user asks to run. Unset resources take the defaults.
@@ -109,7 +112,7 @@ public struct WorkloadService: Sendable {
     }
 
     /// Validates a submission against the configuration and the registered nodes; returns the workload to insert.
-    public func prepare(_ submission: Submission, kind: String, in scope: ProjectScope, caller: Caller, on sql: any SQLDatabase) async throws -> Workload {
+    public func prepare(_ submission: Submission, kind: WorkloadKind, in scope: ProjectScope, caller: Caller, on sql: any SQLDatabase) async throws -> Workload {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let name = validator.requireText(submission.name, "name", maxLength: 255)
@@ -176,7 +179,7 @@ public struct WorkloadService: Sendable {
         let now = clock.now()
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let id = IDGenerator.uuidV7(at: now)
-        return Workload(id: id, kind: kind, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
+        return Workload(id: id, kind: kind.name, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
                         name: name, queue: queue, priorityClass: priorityClass!.name, priority: priorityClass!.value, state: .queued,
                         reason: "waiting for the scheduler", specJSON: specJSON, gpuType: submission.gpuType, gpuCount: gpus,
                         nodeCount: nodes, cpu: cpu, memoryMiB: memory, maxRuntimeSeconds: submission.maxRuntimeSeconds, maxRetries: retries,
@@ -215,16 +218,16 @@ public struct WorkloadService: Sendable {
 
     // MARK: reading
 
-    public func workload(_ id: UUID, kind: String, permission: Permission, caller: Caller) async throws -> Workload {
+    public func workload(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> Workload {
         let principal = try caller.requirePrincipal()
-        guard let workload = try await database.read({ sql in try await WorkloadStore.workload(id, on: sql) }), workload.kind == kind,
-              principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(Self.title(kind)) }
-        try Policy.authorize(principal, permission, on: resource(workload))
+        guard let workload = try await database.read({ sql in try await WorkloadStore.workload(id, on: sql) }), workload.kind == kind.name,
+              principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(kind.title) }
+        try Policy.authorize(principal, kind.read, on: resource(workload))
         return workload
     }
 
-    public func events(_ id: UUID, kind: String, permission: Permission, caller: Caller) async throws -> [WorkloadEvent] {
-        _ = try await workload(id, kind: kind, permission: permission, caller: caller)
+    public func events(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> [WorkloadEvent] {
+        _ = try await workload(id, of: kind, caller: caller)
         return try await database.read { sql in try await WorkloadStore.events(id, on: sql) }
     }
 
@@ -245,7 +248,8 @@ public struct WorkloadService: Sendable {
     }
 
     /// Newest first, in one project or every project the caller may read.
-    public func list(_ query: ListQuery, kind: String?, permission: Permission, caller: Caller) async throws -> Page<Workload> {
+    public func list(_ query: ListQuery, of kind: WorkloadKind, caller: Caller) async throws -> Page<Workload> {
+        let permission = kind.read
         let principal = try caller.requirePrincipal()
         let limit = max(1, min(query.limit, 500))
         let cursor = try Cursor.parse(query.cursor).map { cursor throws(AppError) in (try cursor.int64(0), try cursor.uuid(1)) }
@@ -258,7 +262,7 @@ public struct WorkloadService: Sendable {
         }
         guard !projectIds.isEmpty else { return Page(items: [], nextCursor: nil) }
         return try await database.read { sql in
-            let rows = try await WorkloadStore.list(.init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind),
+            let rows = try await WorkloadStore.list(.init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind.name),
                                                     after: cursor, limit: limit + 1, on: sql)
             let items = Array(rows.prefix(limit))
             let next = rows.count > limit ? items.last.map { Cursor(String($0.createdMs), $0.id.lowercasedString).text } : nil
@@ -281,15 +285,15 @@ public struct WorkloadService: Sendable {
 
     /// Stops a workload: a queued one is cancelled at once; a running one gets the stop signal, then, after the
     /// grace period, is killed.
-    public func stop(_ id: UUID, kind: String, permission: Permission, caller: Caller) async throws -> Workload {
+    public func stop(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> Workload {
         let principal = try caller.requirePrincipal()
         let now = clock.now().epochMilliseconds
         let result: Workload = try await database.transaction { sql in
-            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind,
-                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(Self.title(kind)) }
-            try Policy.authorize(principal, permission, on: resource(workload))
+            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind.name,
+                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(kind.title) }
+            try Policy.authorize(principal, kind.write, on: resource(workload))
             if workload.state.isFinal {
-                throw AppError.conflict("\(Self.title(kind)) \(workload.id.lowercasedString) has already finished (\(workload.state.rawValue))")
+                throw AppError.conflict("\(kind.title) \(workload.id.lowercasedString) has already finished (\(workload.state.rawValue))")
             }
             let updated: Workload
             if workload.state.isActive {
@@ -305,7 +309,7 @@ public struct WorkloadService: Sendable {
                 updated = try await WorkloadStore.transition(workload, to: .cancelled, reason: "cancelled by \(principal.username) before it started",
                                                              at: now, on: sql) { $0.finishedMs = now }
             }
-            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind).stop", targetType: kind, targetId: id.lowercasedString)
+            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind.name).stop", targetType: kind.name, targetId: id.lowercasedString)
             return updated
         }
         wake()
@@ -314,19 +318,18 @@ public struct WorkloadService: Sendable {
     }
 
     /// Deletes a finished workload with its transitions, logs and checkpoints. Usage records stay for costs.
-    public func delete(_ id: UUID, kind: String, permission: Permission, caller: Caller,
-                       alsoOn extra: @Sendable (any SQLDatabase) async throws -> Void = { _ in }) async throws {
+    public func delete(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
-            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind,
-                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(Self.title(kind)) }
-            try Policy.authorize(principal, permission, on: resource(workload))
+            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind.name,
+                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(kind.title) }
+            try Policy.authorize(principal, kind.delete, on: resource(workload))
             guard !workload.state.isActive else {
-                throw AppError.conflict("\(Self.title(kind)) \(id.lowercasedString) is \(workload.state.rawValue): stop it first")
+                throw AppError.conflict("\(kind.title) \(id.lowercasedString) is \(workload.state.rawValue): stop it first")
             }
-            try await extra(sql)
+            try await kind.onDelete(id, sql)
             try await WorkloadStore.delete(id, on: sql)
-            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind).delete", targetType: kind, targetId: id.lowercasedString)
+            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind.name).delete", targetType: kind.name, targetId: id.lowercasedString)
         }
         await logs.purge(id)
         await executor.purge(workloadId: id)
@@ -339,10 +342,13 @@ public struct WorkloadService: Sendable {
         public var sizeBytes: Int
     }
 
-    /// Stores a gzip-compressed tar by its SHA-256 (the same code uploaded twice is stored once).
-    public func uploadCode(_ data: Data, in scope: ProjectScope, caller: Caller) async throws -> CodeArchive {
+    /// Stores a gzip-compressed tar by its SHA-256 (the same code uploaded twice is stored once). `read` reads the
+    /// request's body, at most the byte count it is given (the limit is enforced here, and only here); it is called
+    /// once the caller may write in the project.
+    public func uploadCode(in scope: ProjectScope, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws -> CodeArchive {
+        let data = try await read(configuration.maxCodeBytes + 1)
         guard data.count <= configuration.maxCodeBytes else {
-            throw AppError(.payloadTooLarge, "The code package is \(data.count) bytes; the limit is \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
+            throw AppError(.payloadTooLarge, "The code package is larger than \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
         }
         guard data.count >= 18, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else {
             throw AppError.badRequest("The code package must be a gzip-compressed tar archive (.tar.gz)")
@@ -369,14 +375,7 @@ public struct WorkloadService: Sendable {
     // MARK: helpers
 
     func resource(_ workload: Workload) -> Policy.Resource {
-        Policy.Resource(kind: Self.title(workload.kind), orgId: workload.orgId, projectId: workload.projectId, createdBy: workload.ownerId)
-    }
-
-    static func title(_ kind: String) -> String {
-        switch kind {
-        case "training": "Training job"
-        default: "Workload"
-        }
+        Policy.Resource(kind: kinds[workload.kind]?.title ?? "Workload", orgId: workload.orgId, projectId: workload.projectId, createdBy: workload.ownerId)
     }
 
     static let reservedEnv: Set<String> = ["PATH", "HOME", "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",

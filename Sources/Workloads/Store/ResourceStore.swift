@@ -69,7 +69,7 @@ enum ResourceStore {
         for chunk in ids.chunked(500) {
             for row in try await sql.select().column("workload_id").column(SQLFunction("SUM", args: SQLColumn("gpu_seconds")), as: "seconds")
                 .from("gpu_usage").where("workload_id", .in, chunk).groupBy("workload_id").all() {
-                seconds[try row.uuid("workload_id", text: sql.storesUUIDsAsText)] = try row.decode(column: "seconds", as: Double.self)
+                seconds[try row.uuid("workload_id")] = try row.decode(column: "seconds", as: Double.self)
             }
         }
         return seconds
@@ -143,8 +143,8 @@ enum ResourceStore {
         var orgs: [UUID: Double] = [:]
         for row in rows {
             let seconds = try row.decode(column: "seconds", as: Double.self)
-            let project = try row.uuid("project_id", text: sql.storesUUIDsAsText)
-            let org = try row.uuid("org_id", text: sql.storesUUIDsAsText)
+            let project = try row.uuid("project_id")
+            let org = try row.uuid("org_id")
             projects[project, default: 0] += seconds
             orgs[org, default: 0] += seconds
         }
