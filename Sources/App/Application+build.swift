@@ -20,7 +20,7 @@ import Workloads
 /// free number, wherever its earlier ones are); append only.
 public enum AllMigrations {
     public static let list: [Migration] = (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
-        + DatasetMigrations.all + HTTPServerMigrations.all).sorted { $0.version < $1.version }
+        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all).sorted { $0.version < $1.version }
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
@@ -145,7 +145,8 @@ public func buildApplication(_ config: AppConfig, logger: Logger,
         router: router,
         server: serverBuilder(parts.dependencies),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
-        services: [DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger)],
+        services: [DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
+                   MaintenanceService(database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets, logger: logger)],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" } ?? "\(config.host):\(config.port)"
             logger.info("aitip is serving", metadata: ["address": .string(address), "database": .string(parts.database.url.description)])

@@ -20,7 +20,6 @@ extension DatasetService {
             do { try Manifest.checkPath(path) } catch { validator.add("path", error.detail) }
         }
         try validator.finish()
-        try await discardExpiredUploads()
         let now = nowMs
         let fresh = UploadSession(id: IDGenerator.uuidV7(), orgId: dataset.orgId, projectId: dataset.projectId, datasetId: dataset.id,
                                     sha256: sha256, sizeBytes: size, receivedBytes: 0, path: path, status: .open, error: nil,
@@ -243,11 +242,10 @@ extension DatasetService {
         (configuration.uploadDirectory as NSString).appendingPathComponent("\(id.lowercasedString).part")
     }
 
-    /// Uploads past their lifetime lose their bytes and their session. Looked for at most once a minute, so
-    /// starting uploads does not scan the table every time.
-    private func discardExpiredUploads() async throws {
+    /// Uploads past their lifetime lose their bytes and their session (run by App's maintenance service, not on the
+    /// request path).
+    public func discardExpiredUploads() async throws {
         let now = nowMs
-        guard await writers.sweepDue(at: now) else { return }
         let expired = try await database.transaction { sql -> [UUID] in
             let ids = try await sql.select().column("id").from("dataset_uploads").where("expires_ms", .lessThan, now).limit(1_000).all()
                 .map { try $0.uuid("id") }
@@ -259,17 +257,9 @@ extension DatasetService {
 }
 
 /// Upload ids with a request writing to them now: one writer per upload, so two clients cannot interleave bytes.
-/// Also remembers when expired uploads were last looked for.
 actor UploadWriters {
     private var busy = Set<UUID>()
-    private var lastSweepMs: Int64?
 
     func acquire(_ id: UUID) -> Bool { busy.insert(id).inserted }
     func release(_ id: UUID) { busy.remove(id) }
-
-    func sweepDue(at ms: Int64) -> Bool {
-        if let last = lastSweepMs, ms - last < 60_000 { return false }
-        lastSweepMs = ms
-        return true
-    }
 }

@@ -8,13 +8,17 @@ import Logging
 enum WebConsole {
     static func addRoutes(to router: Router<AppRequestContext>, directory: String?) {
         let index = directory.map { URL(fileURLWithPath: $0).appendingPathComponent("index.html") }
-        router.get("/") { _, _ in
+        let page: @Sendable (Request, AppRequestContext) async throws -> Response = { _, _ in
             guard let index, let html = try? Data(contentsOf: index) else {
                 return Response(status: .ok, headers: htmlHeaders,
                                 body: .init(byteBuffer: ByteBuffer(string: missingBuildPage(directory))))
             }
             return Response(status: .ok, headers: htmlHeaders, body: .init(byteBuffer: ByteBuffer(data: html)))
         }
+        router.get("/", use: page)
+        // An MLflow client whose tracking URI names the project prints run links below that prefix
+        // (`…/mlflow/<org>/<project>/#/experiments/<id>/runs/<run>`): the console answers there too.
+        router.get("/mlflow/:org/:project", use: page)
     }
 
     /// Static assets of the console, tried after routing found nothing (FileMiddleware serves on 404).

@@ -159,6 +159,11 @@ struct WebConsoleTests {
             #expect(index.status == 200 && index.text.contains("id=root"))
             #expect(index.headers[.cacheControl] == "no-cache")
             #expect(index.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+            // The links an MLflow client prints under a project's tracking URI open the console too.
+            for link in ["/mlflow/acme/vision/", "/mlflow/acme/vision"] {
+                let scoped = try await app.call(.get, link)
+                #expect(scoped.status == 200 && scoped.text.contains("id=root"), "\(link) → \(scoped.status)")
+            }
             let script = try await app.call(.get, "/app.js")
             #expect(script.status == 200 && script.text == "console.log(1)")
             #expect(script.headers[.cacheControl]?.contains("max-age=300") == true)

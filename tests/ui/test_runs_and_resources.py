@@ -95,6 +95,7 @@ def test_compare_runs_and_browse_artifacts(server, browser):
 
     # A run's artifacts: folders open on demand, files show their size and download with the bearer token.
     browser.find_element(By.XPATH, "//table[@aria-label='Runs']//button[text()='alpha']").click()
+    visible(browser, By.XPATH, "//div[@aria-label='Run alpha']//button[@role='tab'][text()='Artifacts']").click()
     artifacts = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label=Artifacts]").text  # noqa: E731
     wait(browser, lambda d: "model/" in artifacts(d) and "notes.txt" in artifacts(d) and "11 B" in artifacts(d))
     browser.find_element(By.XPATH, "//table[@aria-label='Artifacts']//button[text()='model/']").click()

@@ -1,5 +1,6 @@
-import { useEffect, useState } from "react";
+import { ComponentType, useEffect } from "react";
 import { api, loadMe, maySignInWithCookie, store, useStore } from "./store";
+import { Link, PageName, to, useRoute } from "./router";
 import { LoginPage } from "./pages/LoginPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { MembersPage } from "./pages/MembersPage";
@@ -11,45 +12,38 @@ import { JobsPage } from "./pages/JobsPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
 import { ResourcesPage } from "./pages/ResourcesPage";
 import { AccountPage } from "./pages/AccountPage";
-import { Header } from "./components/Header";
+import { Header, NavEntry } from "./components/Header";
 import { MessageLine } from "./components/MessageLine";
 
-export const routes = [
-  { path: "projects", label: "Projects", page: ProjectsPage },
-  { path: "experiments", label: "Experiments", page: ExperimentsPage },
-  { path: "models", label: "Models", page: ModelsPage },
-  { path: "datasets", label: "Datasets", page: DatasetsPage },
-  { path: "jobs", label: "Jobs", page: JobsPage },
-  { path: "resources", label: "Resources", page: ResourcesPage },
-  { path: "members", label: "Members", page: MembersPage },
-  { path: "api-keys", label: "API keys", page: ApiKeysPage },
-  { path: "audit", label: "Audit log", page: AuditPage },
-] as const;
+/** The page that shows each address of the route table (router.tsx); a page reads its address with useRoute(). */
+const pages: Record<PageName, ComponentType> = {
+  projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage,
+  resources: ResourcesPage, members: MembersPage, "api-keys": ApiKeysPage, audit: AuditPage, account: AccountPage,
+};
 
-/** Pages reached from elsewhere than the navigation: the account page from the user's corner of the header. */
-const otherRoutes = [{ path: "account", label: "Account", page: AccountPage }] as const;
-
-/** The hash names the page (#/projects); no router library is installable, and none is needed. */
-function useHashRoute(): string {
-  const read = () => window.location.hash.replace(/^#\/?/, "").split("?")[0] || "projects";
-  const [route, setRoute] = useState(read);
-  useEffect(() => {
-    const onChange = () => setRoute(read());
-    window.addEventListener("hashchange", onChange);
-    return () => window.removeEventListener("hashchange", onChange);
-  }, []);
-  return route;
-}
+/** The navigation; the account page is reached from the user's corner of the header. */
+export const navigation: NavEntry[] = [
+  { page: "projects", label: "Projects", path: to("projects") },
+  { page: "experiments", label: "Experiments", path: to("experiments") },
+  { page: "models", label: "Models", path: to("models") },
+  { page: "datasets", label: "Datasets", path: to("datasets") },
+  { page: "jobs", label: "Jobs", path: to("jobs") },
+  { page: "resources", label: "Resources", path: to("resources") },
+  { page: "members", label: "Members", path: to("members") },
+  { page: "api-keys", label: "API keys", path: to("apiKeys") },
+  { page: "audit", label: "Audit log", path: to("audit") },
+];
 
 export function App() {
   const accessToken = useStore((s) => s.accessToken);
   const restoring = useStore((s) => s.restoring);
   const me = useStore((s) => s.me);
   const theme = useStore((s) => s.theme);
-  const route = useHashRoute();
+  const route = useRoute();
 
   useEffect(() => { document.documentElement.dataset.theme = theme; }, [theme]);
-  useEffect(() => { store.update({ message: null }); }, [route]);
+  // A message belongs to the page it was shown on; moving within a page (a tab, an entity) keeps it.
+  useEffect(() => { store.update({ message: null }); }, [route.page]);
 
   // No token is stored: a reload asks the server for a new access token with the HttpOnly session cookie, if any.
   useEffect(() => {
@@ -62,16 +56,28 @@ export function App() {
     loadMe();
   }, [accessToken, me]);
 
+  // Signed out, the address stays in the address bar while the sign-in form shows; signing in shows what it names.
   if (!accessToken && restoring) return <div className="loading" role="status">Loading…</div>;
   if (!accessToken) return (<><MessageLine /><LoginPage /></>);
   if (!me) return <div className="loading" role="status">Loading…</div>;
-  const current = [...routes, ...otherRoutes].find((r) => r.path === route) ?? routes[0];
-  const Page = current.page;
+  const Page = route.page === "notFound" ? NotFound : pages[route.page];
   return (
     <div className="shell">
-      <Header routes={routes} active={current.path} />
+      <Header navigation={navigation} active={route.page} />
       <MessageLine />
       <main id="main"><Page /></main>
     </div>
+  );
+}
+
+/** An address the route table does not know (a mistyped or outdated link). */
+function NotFound() {
+  const route = useRoute();
+  return (
+    <section className="not-found">
+      <h1>Page not found</h1>
+      <p>The console has no page at <code>#/{route.path}</code>.</p>
+      <p><Link to={to("projects")}>Go to the projects</Link></p>
+    </section>
   );
 }

@@ -115,6 +115,7 @@ export class Api {
   createProject(orgId: string, name: string, description: string) {
     return this.request<Project>("POST", "/api/v1/projects", { org_id: orgId, name, description: description || undefined });
   }
+  project(id: string) { return this.request<Project>("GET", `/api/v1/projects/${enc(id)}`); }
   deleteProject(id: string) { return this.request<void>("DELETE", `/api/v1/projects/${enc(id)}`); }
 
   members(orgId: string) { return this.request<Page<Member>>("GET", `/api/v1/orgs/${enc(orgId)}/members?limit=500`); }
@@ -150,6 +151,7 @@ export class Api {
   }
 
   experiments(projectId: string) { return this.request<Page<Experiment>>("GET", `/api/v1/projects/${enc(projectId)}/experiments?limit=500`); }
+  experiment(id: string) { return this.request<Experiment>("GET", `/api/v1/experiments/${enc(id)}`); }
   createExperiment(projectId: string, name: string, hypothesis: string) {
     return this.request<Experiment>("POST", `/api/v1/projects/${enc(projectId)}/experiments`, { name, hypothesis: hypothesis || undefined });
   }
@@ -161,6 +163,7 @@ export class Api {
     if (cursor) query.set("cursor", cursor);
     return this.request<Page<Run>>("GET", `/api/v1/experiments/${enc(experimentId)}/runs?${query}`);
   }
+  run(id: string) { return this.request<Run>("GET", `/api/v1/runs/${enc(id)}`); }
   metricSeries(runId: string, key: string, maxPoints: number) {
     return this.request<MetricSeries>("GET", `/api/v1/runs/${enc(runId)}/metrics/${enc(key)}?max_points=${maxPoints}`);
   }

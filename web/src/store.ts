@@ -131,3 +131,28 @@ export async function loadProjects() {
     showError(error);
   }
 }
+
+/** Makes `projectId` the chosen project, switching to its organization when it is another's: an address names an
+ *  entity of that project. False where it cannot be chosen (unreadable, or an organization the user is not in). */
+export async function selectProject(projectId: string): Promise<boolean> {
+  const before = store.snapshot();
+  if (before.projectId === projectId) return true;
+  if (before.projects.some((p) => p.id === projectId)) {
+    store.update({ projectId });
+    return true;
+  }
+  try {
+    const project = await api.project(projectId);
+    const now = store.snapshot();
+    if (!now.me?.memberships.some((m) => m.organization.id === project.org_id)) return false;
+    if (now.orgId === project.org_id) {
+      store.update({ projectId });
+      await loadProjects();  // the switcher's list did not have it yet
+    } else {
+      store.update({ orgId: project.org_id, projectId, projects: [] });  // the header loads that organization's projects
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}

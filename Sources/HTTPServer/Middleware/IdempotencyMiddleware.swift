@@ -26,11 +26,6 @@ struct IdempotencyMiddleware: RouterMiddleware {
     let database: Database
     /// The routes that honour the header are the operations marked `x-aitip-idempotent` (those that start work).
     let policy: RoutePolicy
-    private let lastSweep = LastSweep()
-
-    private final class LastSweep: Sendable {
-        let time = Mutex<Date>(.distantPast)
-    }
 
     init(database: Database, policy: RoutePolicy) {
         self.database = database
@@ -53,7 +48,6 @@ struct IdempotencyMiddleware: RouterMiddleware {
         hash.update(data: Data(body.readableBytesView))
         let fingerprint = hash.finalize().hexString
         let owner = principal.userId
-        await sweepExpired()
 
         switch try await claim(key, owner: owner, fingerprint: fingerprint) {
         case .claimed: break
@@ -144,24 +138,6 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
     }
 
-    /// Drops expired keys, at most once a minute.
-    private func sweepExpired() async {
-        let now = Date()
-        let due = lastSweep.time.withLock { last in
-            guard now.timeIntervalSince(last) >= 60 else { return false }
-            last = now
-            return true
-        }
-        guard due else { return }
-        let cutoff = now.addingTimeInterval(-Self.ttl).epochMilliseconds
-        do {
-            try await database.transaction { sql in
-                try await sql.delete(from: "idempotency_keys").where("created_ms", .lessThan, cutoff).run()
-            }
-        } catch {
-            Logger(label: "aitip.idempotency").warning("could not drop expired Idempotency-Keys", metadata: ["error": "\(error)"])
-        }
-    }
 }
 
 /// Collects a response body into one buffer, up to a limit (nil beyond it).
@@ -195,4 +171,15 @@ private struct CollectingBodyWriter: ResponseBodyWriter {
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
+
+/// The stored claims and answers of `Idempotency-Key` (this module's table).
+public enum IdempotencyKeys {
+    /// Drops keys past their 24 hours (run by App's maintenance service, not on the request path).
+    public static func dropExpired(database: Database, now: Date) async throws {
+        let cutoff = now.addingTimeInterval(-IdempotencyMiddleware.ttl).epochMilliseconds
+        try await database.transaction { sql in
+            try await sql.delete(from: "idempotency_keys").where("created_ms", .lessThan, cutoff).run()
+        }
+    }
 }

@@ -61,8 +61,8 @@ public final class WorkloadEngine: Sendable {
     let wakeup: Wakeup
     let logger: Logger
     let configuration: Configuration
-    /// Only the holder of this lease runs the engine; other servers on the same database wait (see EngineLease).
-    public let lease: EngineLease
+    /// Only the holder of this lease runs the engine; other servers on the same database wait (see LeaderLease).
+    public let lease: LeaderLease
     private let scheduler = Scheduler()
     private let memory = Mutex(Memory())
 
@@ -78,7 +78,7 @@ public final class WorkloadEngine: Sendable {
         self.wakeup = wakeup
         self.configuration = configuration
         self.logger = logger
-        lease = EngineLease(database: database, clock: clock, seconds: configuration.leaseSeconds)
+        lease = LeaderLease(name: "workload-engine", database: database, clock: clock, seconds: configuration.leaseSeconds)
     }
 
     /// Runs until the task is cancelled (graceful shutdown): waits for the engine lease, then schedules, launches and

@@ -1,9 +1,12 @@
 import { useEffect, useState } from "react";
 import { api, loadProjects, showError, store, useStore } from "../store";
+import { href, navigate, to } from "../router";
 
-interface Props { routes: readonly { path: string; label: string }[]; active: string }
+/** A page in the navigation: its name (router's PageName) and address. */
+export interface NavEntry { page: string; label: string; path: string }
+interface Props { navigation: NavEntry[]; active: string }
 
-export function Header({ routes, active }: Props) {
+export function Header({ navigation, active }: Props) {
   const me = useStore((s) => s.me)!;
   const orgId = useStore((s) => s.orgId);
   const projectId = useStore((s) => s.projectId);
@@ -18,7 +21,7 @@ export function Header({ routes, active }: Props) {
 
   return (
     <header className="header">
-      <a className="brand" href="#/projects">aitip</a>
+      <a className="brand" href={href(to("projects"))}>aitip</a>
       <label className="switcher">
         <span>Organization</span>
         <select aria-label="Organization" value={orgId ?? ""} onChange={(e) => store.update({ orgId: e.target.value, projectId: null, projects: [] })}>
@@ -38,20 +41,20 @@ export function Header({ routes, active }: Props) {
         {matches.length > 0 && (
           <ul className="search-results" role="listbox">
             {matches.slice(0, 8).map((p) => (
-              <li key={p.id}><button type="button" onClick={() => { store.update({ projectId: p.id }); setSearch(""); window.location.hash = "#/projects"; }}>{p.name}</button></li>
+              <li key={p.id}><button type="button" onClick={() => { store.update({ projectId: p.id }); setSearch(""); navigate(to("projects")); }}>{p.name}</button></li>
             ))}
           </ul>
         )}
       </div>
       <nav aria-label="Pages">
-        {routes.map((r) => <a key={r.path} href={`#/${r.path}`} aria-current={r.path === active ? "page" : undefined}>{r.label}</a>)}
+        {navigation.map((n) => <a key={n.page} href={href(n.path)} aria-current={n.page === active ? "page" : undefined}>{n.label}</a>)}
       </nav>
       <div className="user">
         <button type="button" aria-label="Toggle dark theme" onClick={() => store.update({ theme: theme === "dark" ? "light" : "dark" })}>
           {theme === "dark" ? "Light" : "Dark"}
         </button>
         <span className="who">{me.user.username}</span>
-        <a className="account-link" href="#/account" aria-current={active === "account" ? "page" : undefined}>
+        <a className="account-link" href={href(to("account"))} aria-current={active === "account" ? "page" : undefined}>
           Account
           {invitations > 0 && <span className="badge" title={`${invitations} invitation${invitations === 1 ? "" : "s"} waiting`}>
             {invitations}<span className="visually-hidden"> invitation{invitations === 1 ? "" : "s"} waiting</span>

@@ -2,13 +2,21 @@ import { useCallback, useEffect, useState } from "react";
 import { AuditEntry } from "../api";
 import { api, showError, useStore } from "../store";
 import { when } from "../components/Form";
+import { navigate, to, useRoute } from "../router";
 
+/** The organization's audit log, newest first. The filters are the address's: #/audit?action=project.create&outcome=denied. */
 export function AuditPage() {
   const orgId = useStore((s) => s.orgId);
+  const query = useRoute().query;
   const [entries, setEntries] = useState<AuditEntry[]>([]);
   const [next, setNext] = useState<string | undefined>();
-  const [action, setAction] = useState("");
-  const [outcome, setOutcome] = useState("");
+  const outcome = query.outcome ?? "";
+  const action = query.action ?? "";
+  /** The action box as typed; the address follows it without a history entry per key. */
+  const [typed, setTyped] = useState(action);
+  useEffect(() => setTyped(action), [action]);
+  const filter = (change: { action?: string; outcome?: string }, replace = false) =>
+    navigate(to("audit", {}, { action: change.action ?? action, outcome: change.outcome ?? outcome }), { replace });
 
   const load = useCallback((cursor?: string) => {
     if (!orgId) return;
@@ -23,9 +31,9 @@ export function AuditPage() {
     <section>
       <h1>Audit log</h1>
       <div className="filters" role="search">
-        <label>Action <input name="action" placeholder="e.g. project.create" value={action} onChange={(e) => setAction(e.target.value)} /></label>
+        <label>Action <input name="action" placeholder="e.g. project.create" value={typed} onChange={(e) => { setTyped(e.target.value); filter({ action: e.target.value }, true); }} /></label>
         <label>Outcome
-          <select name="outcome" value={outcome} onChange={(e) => setOutcome(e.target.value)}>
+          <select name="outcome" value={outcome} onChange={(e) => filter({ outcome: e.target.value })}>
             <option value="">any</option><option value="success">success</option><option value="failure">failure</option><option value="denied">denied</option>
           </select>
         </label>

@@ -3,16 +3,21 @@ import { Dataset, DatasetFormat, datasetFormats } from "../api";
 import { api, showError, showInfo, useStore } from "../store";
 import { Field, FormFailure, useSubmit, when } from "../components/Form";
 import { DatasetDetail } from "./datasets/DatasetDetail";
+import { navigate, to, useRoute } from "../router";
 import { bytes, count } from "./datasets/format";
 
 /** Datasets of the selected project: a searchable list and a form to create one; one dataset's versions, files,
- *  schema, lineage and annotation tasks (pages/datasets/). */
+ *  schema, lineage and annotation tasks (pages/datasets/). Addresses: #/datasets?q=<search>, and
+ *  #/datasets/<dataset_id>?version=<name>&tab=<tab> for one dataset (of any project: the switcher follows it). */
 export function DatasetsPage() {
   const projectId = useStore((s) => s.projectId);
+  const route = useRoute();
+  const openId = route.params.datasetId ?? null;
+  const searched = route.query.q ?? "";
   const [datasets, setDatasets] = useState<Dataset[]>([]);
   const [nextCursor, setNextCursor] = useState<string | undefined>();
-  const [search, setSearch] = useState("");
-  const [openId, setOpenId] = useState<string | null>(null);
+  const [search, setSearch] = useState(searched);
+  useEffect(() => setSearch(searched), [searched]);  // Back, Forward or a link changed it
 
   function load(cursor?: string) {
     if (!projectId) return;
@@ -21,15 +26,19 @@ export function DatasetsPage() {
       setNextCursor(page.next_cursor);
     }).catch(showError);
   }
-  useEffect(() => setOpenId(null), [projectId]);
   useEffect(() => {
     if (openId) return;
-    const timer = window.setTimeout(() => load(), search ? 250 : 0);  // typing searches once it pauses
+    const timer = window.setTimeout(() => {  // typing searches once it pauses; the address keeps the search
+      load();
+      if (search !== searched) navigate(to("datasets", {}, { q: search }), { replace: true });
+    }, search ? 250 : 0);
     return () => window.clearTimeout(timer);
   }, [projectId, search, openId]);
 
+  if (openId) {
+    return <section><DatasetDetail key={openId} datasetId={openId} version={route.query.version} tab={route.query.tab} /></section>;
+  }
   if (!projectId) return <section><h1>Datasets</h1><p className="muted">Create or choose a project first.</p></section>;
-  if (openId) return <section><DatasetDetail datasetId={openId} onClose={() => setOpenId(null)} /></section>;
   return (
     <section>
       <h1>Datasets</h1>
@@ -42,7 +51,7 @@ export function DatasetsPage() {
         <tbody>
           {datasets.map((d) => (
             <tr key={d.id}>
-              <td><button type="button" className="link" onClick={() => setOpenId(d.id)}>{d.name}</button></td>
+              <td><button type="button" className="link" onClick={() => navigate(to("dataset", { datasetId: d.id }))}>{d.name}</button></td>
               <td>{d.format}</td>
               <td>{d.version ?? <span className="muted">none yet</span>}</td>
               <td>{bytes(d.size_bytes)}</td>
@@ -57,7 +66,7 @@ export function DatasetsPage() {
         </tbody>
       </table>
       {nextCursor && <p><button type="button" onClick={() => load(nextCursor)}>Load more</button></p>}
-      <NewDataset projectId={projectId} onCreated={(dataset) => { load(); setOpenId(dataset.id); }} />
+      <NewDataset projectId={projectId} onCreated={(dataset) => navigate(to("dataset", { datasetId: dataset.id }))} />
     </section>
   );
 }

@@ -1,30 +1,43 @@
 import { FormEvent, useCallback, useEffect, useMemo, useState } from "react";
 import { Experiment, Run } from "../api";
 import { api, showError, showInfo, useStore } from "../store";
+import { navigate, Query, Route, to, useProjectOf, useRoute } from "../router";
 import { Field, FormFailure, useSubmit, when } from "../components/Form";
-import { Column, nextSort, useRunPages } from "./experiments/runs";
+import { Column, nextSort, useRunPages, useRunsById } from "./experiments/runs";
 import { RunsTable } from "./experiments/RunsTable";
 import { RunCompare } from "./experiments/RunCompare";
-import { RunDetail } from "./experiments/RunDetail";
+import { RunDetail, RunTab, runTabs } from "./experiments/RunDetail";
+import { errorText } from "./datasets/format";
 
 /** Experiments of the selected project; their runs (a windowed table, searched and sorted by the server), chosen
- *  runs compared, one run's charts and artifacts. */
+ *  runs compared, one run's charts and artifacts. Addresses: #/experiments (the first experiment's runs),
+ *  #/experiments/<id>, …/runs/<run_id>?tab=artifacts, …/compare?runs=<id>,<id>; the runs table's filter and order
+ *  are ?filter=&order= on each. An experiment of another project switches the project. */
 export function ExperimentsPage() {
+  const route = useRoute();
   const projectId = useStore((s) => s.projectId);
+  const addressedId = route.params.experimentId ?? null;
   const [experiments, setExperiments] = useState<Experiment[]>([]);
-  const [experimentId, setExperimentId] = useState<string | null>(null);
+  const [addressed, setAddressed] = useState<{ id: string; experiment?: Experiment; problem?: string } | null>(null);
   const [name, setName] = useState("");
   const [hypothesis, setHypothesis] = useState("");
   const { errors, failure, busy, run } = useSubmit();
 
   const load = useCallback(() => {
     if (!projectId) return;
-    api.experiments(projectId).then((page) => {
-      setExperiments(page.items);
-      setExperimentId((current) => (page.items.some((e) => e.id === current) ? current : page.items[0]?.id ?? null));
-    }).catch(showError);
+    api.experiments(projectId).then((page) => setExperiments(page.items)).catch(showError);
   }, [projectId]);
   useEffect(load, [load]);
+
+  // The addressed experiment is read by id: it may be another project's, or not exist.
+  useEffect(() => {
+    if (!addressedId) { setAddressed(null); return; }
+    let live = true;
+    api.experiment(addressedId).then((experiment) => { if (live) setAddressed({ id: addressedId, experiment }); })
+      .catch((error) => { if (live) setAddressed({ id: addressedId, problem: errorText(error) }); });
+    return () => { live = false; };
+  }, [addressedId]);
+  useProjectOf(addressed?.id === addressedId ? addressed?.experiment?.project_id : undefined, () => navigate(to("experiments")));
 
   function create(event: FormEvent) {
     event.preventDefault();
@@ -34,11 +47,14 @@ export function ExperimentsPage() {
       setHypothesis("");
       showInfo(`Experiment “${experiment.name}” created.`);
       load();
-      setExperimentId(experiment.id);
+      navigate(to("experiment", { experimentId: experiment.id }));
     });
   }
 
-  if (!projectId) return <section><h1>Experiments</h1><p className="muted">Create or choose a project first.</p></section>;
+  if (!projectId && !addressedId) return <section><h1>Experiments</h1><p className="muted">Create or choose a project first.</p></section>;
+  const shownId = addressedId ?? experiments[0]?.id ?? null;
+  const shown = experiments.find((e) => e.id === shownId) ?? (addressed?.id === shownId ? addressed?.experiment : undefined);
+  const problem = addressed?.id === shownId ? addressed?.problem : undefined;
   return (
     <section>
       <h1>Experiments</h1>
@@ -46,22 +62,25 @@ export function ExperimentsPage() {
         <thead><tr><th>Name</th><th>Hypothesis</th><th>Created</th><th>Id (MLflow experiment id)</th></tr></thead>
         <tbody>
           {experiments.map((e) => (
-            <tr key={e.id} className={e.id === experimentId ? "selected" : undefined}>
-              <td><button type="button" className="link" onClick={() => setExperimentId(e.id)}>{e.name}</button></td>
+            <tr key={e.id} className={e.id === shownId ? "selected" : undefined}>
+              <td><button type="button" className="link" onClick={() => navigate(to("experiment", { experimentId: e.id }))}>{e.name}</button></td>
               <td>{e.hypothesis ?? ""}</td><td>{when(e.created_at)}</td><td><code>{e.id}</code></td>
             </tr>
           ))}
           {experiments.length === 0 && <tr><td colSpan={4} className="muted">No experiments yet. Log runs with the MLflow client (see docs/tracking.md) or create one here.</td></tr>}
         </tbody>
       </table>
-      {experimentId && <Runs experimentId={experimentId} />}
-      <form className="card" onSubmit={create} aria-label="New experiment">
-        <h2>New experiment</h2>
-        <Field label="Name" error={errors.name}><input name="experiment-name" required value={name} onChange={(e) => setName(e.target.value)} /></Field>
-        <Field label="Hypothesis" error={errors.hypothesis}><input name="hypothesis" value={hypothesis} onChange={(e) => setHypothesis(e.target.value)} /></Field>
-        <FormFailure text={failure} />
-        <button type="submit" disabled={busy}>Create experiment</button>
-      </form>
+      {problem && <p className="form-failure" role="alert">Experiment <code>{shownId}</code>: {problem}</p>}
+      {shownId && !problem && <Runs key={shownId} experimentId={shownId} experimentName={shown?.name} route={route} />}
+      {projectId && (
+        <form className="card" onSubmit={create} aria-label="New experiment">
+          <h2>New experiment</h2>
+          <Field label="Name" error={errors.name}><input name="experiment-name" required value={name} onChange={(e) => setName(e.target.value)} /></Field>
+          <Field label="Hypothesis" error={errors.hypothesis}><input name="hypothesis" value={hypothesis} onChange={(e) => setHypothesis(e.target.value)} /></Field>
+          <FormFailure text={failure} />
+          <button type="submit" disabled={busy}>Create experiment</button>
+        </form>
+      )}
     </section>
   );
 }
@@ -69,18 +88,45 @@ export function ExperimentsPage() {
 /** Most columns the runs table shows, from the loaded runs' keys (the filter and order-by boxes reach the others). */
 const shownParams = 4, shownMetrics = 6, comparedAtMost = 10;
 
-function Runs({ experimentId }: { experimentId: string }) {
-  const [filter, setFilter] = useState("");
-  const [orderBy, setOrderBy] = useState("");
-  const [applied, setApplied] = useState({ filter: "", orderBy: "" });
-  const pages = useRunPages(experimentId, applied.filter, applied.orderBy);
-  const [opened, setOpened] = useState<Run | null>(null);
-  const [picked, setPicked] = useState<Map<string, Run>>(new Map());
-  const [comparing, setComparing] = useState(false);
-  const pickedRuns = useMemo(() => [...picked.values()], [picked]);
+/** What is shown under the runs table: nothing, one run (and its tab), or runs compared. */
+type View = { kind: "table" } | { kind: "run"; runId: string; tab?: RunTab } | { kind: "compare"; runIds: string[] };
 
-  useEffect(() => { setOpened(null); setPicked(new Map()); setComparing(false); }, [experimentId]);
-  useEffect(() => { setOpened((current) => pages.runs.find((r) => r.id === current?.id) ?? current); }, [pages.runs]);
+function Runs({ experimentId, experimentName, route }: { experimentId: string; experimentName?: string; route: Route }) {
+  const applied = { filter: route.query.filter ?? "", orderBy: route.query.order ?? "" };
+  const [filter, setFilter] = useState(applied.filter);
+  const [orderBy, setOrderBy] = useState(applied.orderBy);
+  useEffect(() => setFilter(applied.filter), [applied.filter]);  // Back, Forward or another link changed it
+  useEffect(() => setOrderBy(applied.orderBy), [applied.orderBy]);
+  const pages = useRunPages(experimentId, applied.filter, applied.orderBy);
+  const [picked, setPicked] = useState<Map<string, Run>>(new Map());
+
+  const view: View = route.name === "run" ? { kind: "run", runId: route.params.runId, tab: runTabs.find((t) => t.id === route.query.tab)?.id }
+    : route.name === "compare" ? { kind: "compare", runIds: (route.query.runs ?? "").split(",").filter(Boolean).slice(0, comparedAtMost) }
+    : { kind: "table" };
+
+  /** The address of `next` in this experiment, keeping the runs table's filter and order unless `query` changes them. */
+  function address(next: View, query: Query = {}): string {
+    const list = { filter: applied.filter, order: applied.orderBy, ...query };
+    if (next.kind === "run") return to("run", { experimentId, runId: next.runId }, { ...list, tab: next.tab === "metrics" ? undefined : next.tab });
+    if (next.kind === "compare") return to("compare", { experimentId }, { ...list, runs: next.runIds.join(",") });
+    return to("experiment", { experimentId }, list);
+  }
+
+  const openedIds = useMemo(() => (view.kind === "run" ? [view.runId] : []), [view.kind === "run" ? view.runId : ""]);
+  const comparedKey = view.kind === "compare" ? view.runIds.join(",") : "";
+  const comparedIds = useMemo(() => (comparedKey ? comparedKey.split(",") : []), [comparedKey]);
+  const opened = useRunsById(openedIds, pages.runs);
+  const compared = useRunsById(comparedIds, pages.runs);
+  const openedRun = opened.runs?.[0] ?? null;
+
+  // An address may name a run of another experiment: show it under its own.
+  useEffect(() => {
+    if (openedRun && openedRun.experiment_id !== experimentId) {
+      navigate(to("run", { experimentId: openedRun.experiment_id, runId: openedRun.id }, { tab: route.query.tab }), { replace: true });
+    }
+  }, [openedRun?.id]);
+  // The runs compared are the ones chosen: an address of a comparison ticks its runs.
+  useEffect(() => { if (compared.runs) setPicked(new Map(compared.runs.map((r) => [r.id, r]))); }, [compared.runs]);
 
   const { metricKeys, paramKeys } = useMemo(() => {
     const metrics = new Set<string>(), params = new Set<string>();
@@ -94,7 +140,14 @@ function Runs({ experimentId }: { experimentId: string }) {
   function sort(column: Column) {
     const text = nextSort(applied.orderBy, column);
     setOrderBy(text);
-    setApplied({ ...applied, orderBy: text });
+    navigate(address(view, { order: text }));
+  }
+
+  /** Ticking runs while they are compared changes the comparison (the address follows, without a history entry). */
+  function choose(next: Map<string, Run>) {
+    setPicked(next);
+    if (view.kind !== "compare") return;
+    navigate(address(next.size >= 2 ? { kind: "compare", runIds: [...next.keys()] } : { kind: "table" }), { replace: true });
   }
 
   function pick(run: Run, chosen: boolean) {
@@ -102,14 +155,13 @@ function Runs({ experimentId }: { experimentId: string }) {
     if (!chosen) next.delete(run.id);
     else if (next.size >= comparedAtMost) { showInfo(`Compare at most ${comparedAtMost} runs at a time.`); return; }
     else next.set(run.id, run);
-    setPicked(next);
-    if (next.size < 2) setComparing(false);
+    choose(next);
   }
 
   return (
     <>
-      <h2>Runs</h2>
-      <form className="filters" role="search" onSubmit={(e) => { e.preventDefault(); setApplied({ filter: filter.trim(), orderBy: orderBy.trim() }); }}>
+      <h2>Runs{experimentName ? ` of ${experimentName}` : ""}</h2>
+      <form className="filters" role="search" onSubmit={(e) => { e.preventDefault(); navigate(address(view, { filter: filter.trim(), order: orderBy.trim() })); }}>
         <label>Filter <input name="filter" size={40} placeholder="metrics.acc > 0.9 AND params.lr = '0.01'" value={filter} onChange={(e) => setFilter(e.target.value)} /></label>
         <label>Order by <input name="order-by" placeholder="metrics.acc DESC" value={orderBy} onChange={(e) => setOrderBy(e.target.value)} /></label>
         <button type="submit">Search</button>
@@ -120,14 +172,22 @@ function Runs({ experimentId }: { experimentId: string }) {
           {pages.runs.length.toLocaleString()} run{pages.runs.length === 1 ? "" : "s"}{pages.hasMore ? " loaded, more as you scroll" : ""}
           {picked.size > 0 && ` · ${picked.size} chosen`}
         </span>
-        <button type="button" disabled={picked.size < 2} onClick={() => setComparing(true)}>Compare {picked.size > 1 ? picked.size : ""} runs</button>
-        {picked.size > 0 && <button type="button" className="secondary" onClick={() => { setPicked(new Map()); setComparing(false); }}>Clear choice</button>}
+        <button type="button" disabled={picked.size < 2} onClick={() => navigate(address({ kind: "compare", runIds: [...picked.keys()] }))}>
+          Compare {picked.size > 1 ? picked.size : ""} runs
+        </button>
+        {picked.size > 0 && <button type="button" className="secondary" onClick={() => choose(new Map())}>Clear choice</button>}
       </div>
       <RunsTable runs={pages.runs} hasMore={pages.hasMore} loading={pages.loading} paramKeys={paramKeys} metricKeys={metricKeys}
-        orderBy={applied.orderBy} onSort={sort} picked={picked} onPick={pick} openId={opened?.id} onOpen={setOpened}
+        orderBy={applied.orderBy} onSort={sort} picked={picked} onPick={pick} openId={openedRun?.id}
+        onOpen={(run) => navigate(address({ kind: "run", runId: run.id }))}
         onNearEnd={pages.loadMore} queryKey={`${experimentId}\n${applied.filter}\n${applied.orderBy}`} />
-      {comparing && pickedRuns.length >= 2 && <RunCompare runs={pickedRuns} onClose={() => setComparing(false)} />}
-      {opened && <RunDetail run={opened} />}
+      {view.kind === "compare" && view.runIds.length < 2 && <p className="muted">Choose at least two runs to compare.</p>}
+      {view.kind === "compare" && compared.problem && <p className="form-failure" role="alert">Runs compared: {compared.problem}</p>}
+      {view.kind === "compare" && compared.runs && compared.runs.length >= 2 &&
+        <RunCompare runs={compared.runs} onClose={() => navigate(address({ kind: "table" }))} />}
+      {view.kind === "run" && opened.problem && <p className="form-failure" role="alert">Run <code>{view.runId}</code>: {opened.problem}</p>}
+      {view.kind === "run" && openedRun &&
+        <RunDetail run={openedRun} tab={view.tab ?? "metrics"} onTab={(tab) => navigate(address({ kind: "run", runId: openedRun.id, tab }))} />}
     </>
   );
 }

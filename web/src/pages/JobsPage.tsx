@@ -1,50 +1,66 @@
 import { FormEvent, useEffect, useRef, useState } from "react";
 import { GpuNode, JobMetrics, TrainingJob } from "../api";
-import { api, showError, showInfo, useStore } from "../store";
+import { api, showError, showInfo, store, useStore } from "../store";
 import { when } from "../components/Form";
+import { navigate, to, useProjectOf, useRoute } from "../router";
+import { errorText } from "./datasets/format";
 import { MetricChart, palette } from "../components/Charts";
 
 const finalStates = ["succeeded", "failed", "cancelled"];
 
 /** Training jobs of the selected project: the GPU pool, a submit form, the queue with why each job waits, and a
- *  job's log followed live over Server-Sent Events. */
+ *  job's log followed live over Server-Sent Events. Addresses: #/jobs, and #/jobs/<job_id> for one job (of any
+ *  project: the switcher follows it). */
 export function JobsPage() {
   const projectId = useStore((s) => s.projectId);
+  const jobId = useRoute().params.jobId ?? null;
   const [jobs, setJobs] = useState<TrainingJob[]>([]);
   const [nodes, setNodes] = useState<GpuNode[]>([]);
   const [selected, setSelected] = useState<TrainingJob | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
   const [log, setLog] = useState<string[]>([]);
   const [usage, setUsage] = useState<JobMetrics | null>(null);
   const lastUsage = useRef(0);
+  const shown = useRef<string | null>(null);
   const [form, setForm] = useState({ name: "", entrypoint: "", gpuType: "", gpus: 1, priority: "normal" });
-  const follow = useRef<AbortController | null>(null);
 
   function reload() {
+    const projectId = store.snapshot().projectId;  // also when called as a followed log ends
     if (!projectId) return;
     api.jobs(projectId).then((page) => setJobs(page.items)).catch(showError);
     api.gpuNodes().then((page) => setNodes(page.items)).catch(showError);
   }
   useEffect(reload, [projectId]);
-  useEffect(() => () => follow.current?.abort(), []);
+  useProjectOf(selected?.id === jobId ? selected?.project_id : undefined, () => navigate(to("jobs")));
 
-  function open(job: TrainingJob) {
-    follow.current?.abort();
-    const controller = new AbortController();
-    follow.current = controller;
-    setSelected(job);
+  // The addressed job: read, its log followed until it ends (or another address is chosen).
+  useEffect(() => {
+    setSelected(null);
     setLog([]);
     setUsage(null);
-    loadUsage(job.id, true);
+    setProblem(null);
+    shown.current = jobId;
+    if (!jobId) return;
+    const controller = new AbortController();
+    api.job(jobId).then((job) => { if (!controller.signal.aborted) setSelected(job); })
+      .catch((error) => { if (!controller.signal.aborted) setProblem(errorText(error)); });
+    loadUsage(jobId, true);
     // Usage and metrics are re-read as the log moves (at most every 2 s), and once more when the job ends.
-    api.followLog(job.id, (lines) => { setLog((before) => [...before, ...lines]); loadUsage(job.id, false); }, controller.signal)
-      .then(() => { api.job(job.id).then(setSelected).catch(showError); loadUsage(job.id, true); reload(); })
-      .catch((error) => { if (!controller.signal.aborted) showError(error); });
-  }
+    api.followLog(jobId, (lines) => { setLog((before) => [...before, ...lines]); loadUsage(jobId, false); }, controller.signal)
+      .then(() => {
+        if (controller.signal.aborted) return;
+        api.job(jobId).then(setSelected).catch(showError);
+        loadUsage(jobId, true);
+        reload();
+      })
+      .catch((error) => { if (!controller.signal.aborted) setProblem(errorText(error)); });
+    return () => controller.abort();
+  }, [jobId]);
 
   function loadUsage(jobId: string, now: boolean) {
     if (!now && Date.now() - lastUsage.current < 2000) return;
     lastUsage.current = Date.now();
-    api.jobMetrics(jobId).then(setUsage).catch(showError);
+    api.jobMetrics(jobId).then((loaded) => { if (shown.current === jobId) setUsage(loaded); }).catch(showError);
   }
 
   async function submit(event: FormEvent) {
@@ -56,7 +72,7 @@ export function JobsPage() {
       });
       showInfo(`Submitted ${job.name}.`);
       reload();
-      open(job);
+      navigate(to("job", { jobId: job.id }));
     } catch (error) { showError(error); }
   }
 
@@ -101,7 +117,7 @@ export function JobsPage() {
         <tbody>
           {jobs.map((j) => (
             <tr key={j.id} className={j.id === selected?.id ? "selected" : undefined}>
-              <td><button type="button" className="link" onClick={() => open(j)}>{j.name}</button></td>
+              <td><button type="button" className="link" onClick={() => navigate(to("job", { jobId: j.id }))}>{j.name}</button></td>
               <td><span className={`status status-${j.status}`}>{j.status}</span></td>
               <td>{j.priority}</td>
               <td>{j.resources.gpu_count ?? 0}{j.resources.gpu_type ? ` × ${j.resources.gpu_type}` : ""}</td>
@@ -113,6 +129,7 @@ export function JobsPage() {
         </tbody>
       </table>
 
+      {problem && <p className="form-failure" role="alert">Job <code>{jobId}</code>: {problem}</p>}
       {selected && (
         <>
           <h2>{selected.name} <span className={`status status-${selected.status}`} aria-label="Job status">{selected.status}</span></h2>

@@ -2,24 +2,41 @@ import { useEffect, useState } from "react";
 import { Model, ModelDetail } from "../api";
 import { api, showError, useStore } from "../store";
 import { when } from "../components/Form";
+import { Link, navigate, to, useProjectOf, useRoute } from "../router";
+import { errorText } from "./datasets/format";
 
-/** Registered models of the selected project and, for one, every version with its lineage. */
+/** Registered models of the selected project and, for one, every version with its lineage. Addresses: #/models,
+ *  #/models/<name>?project=<project_id> (a name is unique within its project only) and
+ *  #/models/<name>/versions/<n>?project=… (that version's row marked). */
 export function ModelsPage() {
+  const route = useRoute();
   const projectId = useStore((s) => s.projectId);
+  const name = route.params.model ?? null;
+  const version = route.params.version ?? null;
+  const modelProject = route.query.project || projectId;
   const [models, setModels] = useState<Model[]>([]);
   const [detail, setDetail] = useState<ModelDetail | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
 
   useEffect(() => {
     if (!projectId) return;
-    setDetail(null);
     api.models(projectId).then((page) => setModels(page.items)).catch(showError);
   }, [projectId]);
 
-  function open(model: Model) {
-    api.model(projectId!, model.name).then(setDetail).catch(showError);
-  }
+  useEffect(() => {
+    setDetail(null);
+    setProblem(null);
+    if (!name || !modelProject) return;
+    let live = true;
+    api.model(modelProject, name).then((loaded) => { if (live) setDetail(loaded); })
+      .catch((error) => { if (live) setProblem(errorText(error)); });
+    return () => { live = false; };
+  }, [name, modelProject]);
+  useProjectOf(name && route.query.project ? route.query.project : undefined, () => navigate(to("models")));
 
-  if (!projectId) return <section><h1>Models</h1><p className="muted">Create or choose a project first.</p></section>;
+  const modelAddress = (model: string, query = { project: modelProject }) => to("model", { model }, query);
+
+  if (!projectId && !name) return <section><h1>Models</h1><p className="muted">Create or choose a project first.</p></section>;
   return (
     <section>
       <h1>Models</h1>
@@ -28,7 +45,7 @@ export function ModelsPage() {
         <tbody>
           {models.map((m) => (
             <tr key={m.id} className={m.id === detail?.model.id ? "selected" : undefined}>
-              <td><button type="button" className="link" onClick={() => open(m)}>{m.name}</button></td>
+              <td><button type="button" className="link" onClick={() => navigate(modelAddress(m.name, { project: m.project_id }))}>{m.name}</button></td>
               <td>{m.latest_version}</td>
               <td>{Object.entries(m.aliases).map(([alias, version]) => `${alias} → v${version}`).join(", ")}</td>
               <td>{when(m.updated_at)}</td>
@@ -37,22 +54,42 @@ export function ModelsPage() {
           {models.length === 0 && <tr><td colSpan={4} className="muted">No registered models. Register one with mlflow.register_model (see docs/tracking.md).</td></tr>}
         </tbody>
       </table>
+      {problem && <p className="form-failure" role="alert">Model “{name}”: {problem}</p>}
       {detail && (
         <>
           <h2>{detail.model.name}: versions and lineage</h2>
           <table className="table" aria-label="Model versions">
             <thead><tr><th>Version</th><th>Stage</th><th>Aliases</th><th>Run</th><th>Experiment</th><th>Training job</th><th>Dataset version</th><th>Created</th></tr></thead>
             <tbody>
-              {detail.versions.map((v) => (
-                <tr key={v.id}>
-                  <td>v{v.version}</td><td>{v.stage}</td><td>{v.aliases.join(", ")}</td>
-                  <td><code>{v.run_id?.slice(0, 8) ?? "—"}</code></td><td><code>{v.experiment_id?.slice(0, 8) ?? "—"}</code></td>
-                  <td><code>{v.training_job_id?.slice(0, 8) ?? "—"}</code></td><td><code>{v.dataset_version_id?.slice(0, 8) ?? "—"}</code></td>
-                  <td>{when(v.created_at)}</td>
-                </tr>
-              ))}
+              {detail.versions.map((v) => {
+                const chosen = String(v.version) === version;
+                return (
+                  <tr key={v.id} className={chosen ? "selected" : undefined} aria-current={chosen ? "true" : undefined}>
+                    <td>
+                      <button type="button" className="link" aria-pressed={chosen}
+                        onClick={() => navigate(to("modelVersion", { model: detail.model.name, version: String(v.version) }, { project: detail.model.project_id }))}>
+                        v{v.version}
+                      </button>
+                    </td>
+                    <td>{v.stage}</td><td>{v.aliases.join(", ")}</td>
+                    <td>{v.run_id && v.experiment_id
+                      ? <Link to={to("run", { experimentId: v.experiment_id, runId: v.run_id })} title={`Run ${v.run_id}`}><code>{v.run_id.slice(0, 8)}</code></Link>
+                      : <code>{v.run_id?.slice(0, 8) ?? "—"}</code>}</td>
+                    <td>{v.experiment_id
+                      ? <Link to={to("experiment", { experimentId: v.experiment_id })} title={`Experiment ${v.experiment_id}`}><code>{v.experiment_id.slice(0, 8)}</code></Link>
+                      : <code>—</code>}</td>
+                    <td>{v.training_job_id
+                      ? <Link to={to("job", { jobId: v.training_job_id })} title={`Training job ${v.training_job_id}`}><code>{v.training_job_id.slice(0, 8)}</code></Link>
+                      : <code>—</code>}</td>
+                    <td><code>{v.dataset_version_id?.slice(0, 8) ?? "—"}</code></td>
+                    <td>{when(v.created_at)}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
+          {version && !detail.versions.some((v) => String(v.version) === version) &&
+            <p className="form-failure" role="alert">{detail.model.name} has no version {version}.</p>}
         </>
       )}
     </section>

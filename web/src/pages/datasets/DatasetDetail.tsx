@@ -1,12 +1,14 @@
-import { KeyboardEvent, useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Dataset, DatasetVersion } from "../../api";
 import { api, showError, showInfo } from "../../store";
 import { when } from "../../components/Form";
+import { Tabs } from "../../components/Tabs";
+import { Link, navigate, to, useProjectOf } from "../../router";
 import { FileBrowser } from "./FileBrowser";
 import { SchemaTable } from "./SchemaTable";
 import { LineageView } from "./LineageView";
 import { Annotations } from "./Annotations";
-import { bytes, count, saveBlob } from "./format";
+import { bytes, count, errorText, saveBlob } from "./format";
 
 const tabs = [
   { id: "files", label: "Files" },
@@ -16,31 +18,38 @@ const tabs = [
 ] as const;
 type Tab = (typeof tabs)[number]["id"];
 
-/** One dataset: its versions (newest first) and, for the chosen one, files, schema, lineage; the annotation tasks. */
-export function DatasetDetail({ datasetId, onClose }: { datasetId: string; onClose: () => void }) {
+/** One dataset: its versions (newest first) and, for the chosen one, files, schema, lineage; the annotation tasks.
+ *  The chosen version and tab are the address's (`?version=v1&tab=schema`); without them, the latest version's files. */
+export function DatasetDetail({ datasetId, version: addressedVersion, tab: addressedTab }: { datasetId: string; version?: string; tab?: string }) {
   const [dataset, setDataset] = useState<Dataset | null>(null);
-  const [versions, setVersions] = useState<DatasetVersion[]>([]);
-  const [versionName, setVersionName] = useState<string | null>(null);
-  const [tab, setTab] = useState<Tab>("files");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [versions, setVersions] = useState<DatasetVersion[] | null>(null);
+  const tab: Tab = tabs.find((t) => t.id === addressedTab)?.id ?? "files";
+  const versionName = addressedVersion ?? versions?.[0]?.version ?? null;
   const heading = useRef<HTMLHeadingElement>(null);
-  const tabButtons = useRef<(HTMLButtonElement | null)[]>([]);
 
-  function load(select?: string) {
-    Promise.all([api.dataset(datasetId), api.datasetVersions(datasetId)]).then(([loaded, page]) => {
+  function load(): Promise<void> {
+    return Promise.all([api.dataset(datasetId), api.datasetVersions(datasetId)]).then(([loaded, page]) => {
       setDataset(loaded);
       setVersions(page.items);
-      setVersionName((current) => select ?? (page.items.some((v) => v.version === current) ? current : page.items[0]?.version ?? null));
-    }).catch(showError);
+    }).catch((error) => setProblem(errorText(error)));
   }
-  useEffect(() => load(), [datasetId]);
+  useEffect(() => { load(); }, [datasetId]);
   useEffect(() => { if (dataset) heading.current?.focus(); }, [dataset?.id]);
+  useProjectOf(dataset?.project_id, () => navigate(to("datasets")));
+
+  /** Goes to another version or tab of this dataset (a history entry each). */
+  function go(change: { version?: string; tab?: Tab }) {
+    const next = change.tab ?? tab;
+    navigate(to("dataset", { datasetId }, { version: change.version ?? addressedVersion, tab: next === "files" ? undefined : next }));
+  }
 
   async function remove() {
     if (!dataset || !window.confirm(`Delete the dataset “${dataset.name}” with all its versions?`)) return;
     try {
       await api.deleteDataset(dataset.id);
       showInfo(`Dataset “${dataset.name}” deleted.`);
-      onClose();
+      navigate(to("datasets"), { replace: true });  // its address names nothing now
     } catch (error) { showError(error); }
   }
 
@@ -49,23 +58,19 @@ export function DatasetDetail({ datasetId, onClose }: { datasetId: string; onClo
     catch (error) { showError(error); }
   }
 
-  /** Arrow keys, Home and End move between tabs (the WAI-ARIA tabs pattern). */
-  function tabKeys(event: KeyboardEvent) {
-    const index = tabs.findIndex((t) => t.id === tab);
-    const moves: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 };
-    const next = moves[event.key];
-    if (next === undefined) return;
-    event.preventDefault();
-    const wrapped = (next + tabs.length) % tabs.length;
-    setTab(tabs[wrapped].id);
-    tabButtons.current[wrapped]?.focus();
+  if (problem) {
+    return (
+      <>
+        <p><Link to={to("datasets")}>← All datasets</Link></p>
+        <p className="form-failure" role="alert">Dataset <code>{datasetId}</code>: {problem}</p>
+      </>
+    );
   }
-
-  if (!dataset) return <p className="muted" role="status">Loading…</p>;
+  if (!dataset || !versions) return <p className="muted" role="status">Loading…</p>;
   const version = versions.find((v) => v.version === versionName) ?? null;
   return (
     <>
-      <p><button type="button" className="link" onClick={onClose}>← All datasets</button></p>
+      <p><Link to={to("datasets")}>← All datasets</Link></p>
       <h1 ref={heading} tabIndex={-1}>{dataset.name}</h1>
       <p className="muted">
         {dataset.format}{dataset.description ? ` · ${dataset.description}` : ""} · {versions.length} version{versions.length === 1 ? "" : "s"}
@@ -79,7 +84,7 @@ export function DatasetDetail({ datasetId, onClose }: { datasetId: string; onClo
             <tbody>
               {versions.map((v) => (
                 <tr key={v.id} className={v.version === versionName ? "selected" : undefined}>
-                  <td><button type="button" className="link" aria-pressed={v.version === versionName} onClick={() => setVersionName(v.version)}>{v.version}</button></td>
+                  <td><button type="button" className="link" aria-pressed={v.version === versionName} onClick={() => go({ version: v.version })}>{v.version}</button></td>
                   <td>{v.file_count}</td><td>{bytes(v.size_bytes)}</td><td title={when(v.created_at)}>{new Date(v.created_at).toLocaleDateString()}</td>
                 </tr>
               ))}
@@ -90,26 +95,21 @@ export function DatasetDetail({ datasetId, onClose }: { datasetId: string; onClo
         </div>
         <div className="dataset-version">
           {version ? <VersionSummary version={version} onDownload={() => downloadVersion(version)} /> : <h2>No version selected</h2>}
-          <div className="tabs" role="tablist" aria-label="Version views" onKeyDown={tabKeys}>
-            {tabs.map((t, i) => (
-              <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-controls={`panel-${t.id}`} aria-selected={t.id === tab}
-                tabIndex={t.id === tab ? 0 : -1} ref={(el) => { tabButtons.current[i] = el; }} onClick={() => setTab(t.id)}>{t.label}</button>
-            ))}
-          </div>
-          <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+          {!version && addressedVersion && <p className="form-failure" role="alert">This dataset has no version “{addressedVersion}”.</p>}
+          <Tabs label="Version views" tabs={tabs} active={tab} onSelect={(id) => go({ tab: id })}>
             {tab === "annotations" ? (
-              <Annotations dataset={dataset} versions={versions} version={version} onExported={(created) => { load(created.version); setTab("files"); }} />
+              <Annotations dataset={dataset} versions={versions} version={version} onExported={(created) => load().then(() => go({ version: created.version, tab: "files" }))} />
             ) : !version ? (
-              <p className="muted">This dataset has no version yet.</p>
+              <p className="muted">{addressedVersion ? "Choose one of its versions." : "This dataset has no version yet."}</p>
             ) : tab === "files" ? (
               <FileBrowser key={version.id} datasetId={dataset.id} version={version.version} />
             ) : tab === "schema" ? (
               <SchemaTable profile={version.schema} />
             ) : (
               <LineageView datasetId={dataset.id} version={version} versionIds={versions.map((v) => v.id)}
-                onSelectVersion={(id) => { const chosen = versions.find((v) => v.id === id); if (chosen) setVersionName(chosen.version); }} />
+                onSelectVersion={(id) => { const chosen = versions.find((v) => v.id === id); if (chosen) go({ version: chosen.version }); }} />
             )}
-          </div>
+          </Tabs>
         </div>
       </div>
     </>

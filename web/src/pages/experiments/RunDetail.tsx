@@ -1,13 +1,22 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { MetricSeries, Run } from "../../api";
 import { api, showError } from "../../store";
 import { MetricChart, palette } from "../../components/Charts";
+import { Tabs } from "../../components/Tabs";
 import { ArtifactBrowser } from "./ArtifactBrowser";
 import { chartPoints } from "./runs";
 
-/** One run: its params, a chart per metric (downsampled by the server) and its artifacts. */
-export function RunDetail({ run }: { run: Run }) {
+export const runTabs = [
+  { id: "metrics", label: "Params and metrics" },
+  { id: "artifacts", label: "Artifacts" },
+] as const;
+export type RunTab = (typeof runTabs)[number]["id"];
+
+/** One run: its params and a chart per metric (downsampled by the server), or its artifacts. The tab is part of the
+ *  address (…/runs/<run_id>?tab=artifacts), so `onTab` navigates. */
+export function RunDetail({ run, tab, onTab }: { run: Run; tab: RunTab; onTab: (tab: RunTab) => void }) {
   const [series, setSeries] = useState<MetricSeries[]>([]);
+  const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     setSeries([]);
     let live = true;
@@ -15,19 +24,28 @@ export function RunDetail({ run }: { run: Run }) {
       .then((loaded) => { if (live) setSeries(loaded); }).catch(showError);
     return () => { live = false; };
   }, [run.id]);
+  // Opened from the table or by its address, the run comes into view (it is drawn below the runs table).
+  useEffect(() => { heading.current?.focus(); }, [run.id]);
   return (
     <div className="card wide" aria-label={`Run ${run.name}`}>
-      <h2>{run.name}</h2>
+      <h2 ref={heading} tabIndex={-1}>{run.name}</h2>
       <p className="muted"><code>{run.id}</code> · {run.status} · {run.user ?? ""}</p>
-      <h3>Params</h3>
-      <ul className="pairs">{Object.entries(run.params).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
-      <h3>Metrics</h3>
-      <div className="charts">
-        {series.map((s) => <SeriesChart key={s.key} run={run} series={s} />)}
-        {run.metrics.length === 0 && <p className="muted">No metrics logged.</p>}
-      </div>
-      <h3>Artifacts</h3>
-      <ArtifactBrowser run={run} />
+      <Tabs label="Run views" tabs={runTabs} active={tab} onSelect={onTab} idPrefix="run-">
+        {tab === "metrics" ? (
+          <>
+            <h3>Params</h3>
+            <ul className="pairs">{Object.entries(run.params).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
+            {Object.keys(run.params).length === 0 && <p className="muted">No params logged.</p>}
+            <h3>Metrics</h3>
+            <div className="charts">
+              {series.map((s) => <SeriesChart key={s.key} run={run} series={s} />)}
+              {run.metrics.length === 0 && <p className="muted">No metrics logged.</p>}
+            </div>
+          </>
+        ) : (
+          <ArtifactBrowser run={run} />
+        )}
+      </Tabs>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 // Helpers shared by the runs table, a run's detail and the comparison view.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Run } from "../../api";
 import { api } from "../../store";
 
@@ -98,4 +98,30 @@ export function useRunPages(experimentId: string, filter: string, orderBy: strin
   }, [experimentId, filter, orderBy, next, loading]);
 
   return { runs, hasMore: next !== undefined, loading, problem, loadMore };
+}
+
+/** Runs named by an address (a run opened, runs compared), in the order given: taken from the loaded table where they
+ *  are there, otherwise read by id (a link may name a run beyond the loaded pages, or one the filter hides).
+ *  `runs` is null until every one is known (and when none is asked for); `problem` says why one could not be read. */
+export function useRunsById(ids: string[], loaded: Run[]): { runs: Run[] | null; problem: string | null } {
+  const [fetched, setFetched] = useState<Map<string, Run>>(new Map());
+  const [problem, setProblem] = useState<string | null>(null);
+  const missing = ids.filter((id) => !fetched.has(id) && !loaded.some((r) => r.id === id)).join(",");
+
+  useEffect(() => {
+    setProblem(null);
+    if (!missing) return;
+    let live = true;
+    Promise.all(missing.split(",").map((id) => api.run(id)))
+      .then((runs) => { if (live) setFetched((before) => new Map([...before, ...runs.map((r): [string, Run] => [r.id, r])])); })
+      .catch((error) => { if (live) setProblem(error instanceof Error ? error.message : String(error)); });
+    return () => { live = false; };
+  }, [missing]);
+
+  const runs = useMemo(() => {
+    if (ids.length === 0) return null;
+    const found = ids.map((id) => loaded.find((r) => r.id === id) ?? fetched.get(id));
+    return found.every((r): r is Run => r !== undefined) ? found : null;
+  }, [ids, loaded, fetched]);
+  return { runs, problem };
 }

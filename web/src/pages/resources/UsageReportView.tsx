@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Project, UsageGrouping, usageGroupings, UsageReport } from "../../api";
 import { api, useStore } from "../../store";
 import { BarChart, Bars, palette } from "../../components/Charts";
+import { navigate, to, useRoute } from "../../router";
 
 const groupingLabels: Record<UsageGrouping, string> = { project: "Project", user: "User", gpu_type: "GPU type", day: "Day", organization: "Organization" };
 
@@ -13,13 +14,24 @@ function hours(value: number): string {
 }
 
 /** GPU-hours (`/resources/usage`) and their cost (`/resources/costs`) of the current organization between two UTC days,
- *  grouped by project, user, GPU type, day or organization: a bar chart per group and the table by group and GPU type. */
+ *  grouped by project, user, GPU type, day or organization: a bar chart per group and the table by group and GPU type.
+ *  The report's days and grouping are the address's (#/resources?from=2025-01-01&to=2025-01-31&group=user); without
+ *  them, this month so far by project. */
 export function UsageReportView({ orgNames, projects }: { orgNames: Record<string, string>; projects: Project[] }) {
   const orgId = useStore((s) => s.orgId);
+  const address = useRoute().query;
   const today = utcDay(new Date());
-  const [query, setQuery] = useState({ from: `${today.slice(0, 8)}01`, to: today, groupBy: "project" as UsageGrouping });
+  const day = (text: string | undefined, fallback: string) => (text && /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : fallback);
+  const groupBy = usageGroupings.find((g) => g === address.group) ?? "project";
+  const from = day(address.from, `${today.slice(0, 8)}01`), until = day(address.to, today);
+  const query = useMemo(() => ({ from, to: until, groupBy }), [from, until, groupBy]);
+  function show(change: { from?: string; to?: string; groupBy?: UsageGrouping }) {
+    const group = change.groupBy ?? groupBy;
+    navigate(to("resources", {}, { from: change.from ?? address.from, to: change.to ?? address.to, group: group === "project" ? undefined : group }));
+  }
   /** The dates being edited; the report follows them when the form is sent (typing a date passes through others). */
   const [range, setRange] = useState({ from: query.from, to: query.to });
+  useEffect(() => setRange({ from: query.from, to: query.to }), [query.from, query.to]);
   const [report, setReport] = useState<{ usage: UsageReport; costs: UsageReport } | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [users, setUsers] = useState<Record<string, string>>({});
@@ -68,13 +80,13 @@ export function UsageReportView({ orgNames, projects }: { orgNames: Record<strin
   return (
     <>
       <h2>Usage and costs</h2>
-      <form className="filters inline-form" aria-label="Usage report" onSubmit={(e) => { e.preventDefault(); setQuery({ ...query, ...range }); }}>
+      <form className="filters inline-form" aria-label="Usage report" onSubmit={(e) => { e.preventDefault(); show(range); }}>
         <label>From (UTC) <input type="date" name="usage-from" value={range.from} max={range.to} required
           onChange={(e) => setRange({ ...range, from: e.target.value })} /></label>
         <label>To <input type="date" name="usage-to" value={range.to} min={range.from} required
           onChange={(e) => setRange({ ...range, to: e.target.value })} /></label>
         <button type="submit" disabled={range.from === query.from && range.to === query.to}>Show</button>
-        <label>Group by <select name="group-by" value={query.groupBy} onChange={(e) => setQuery({ ...query, groupBy: e.target.value as UsageGrouping })}>
+        <label>Group by <select name="group-by" value={query.groupBy} onChange={(e) => show({ groupBy: e.target.value as UsageGrouping })}>
           {usageGroupings.map((g) => <option key={g} value={g}>{groupingLabels[g]}</option>)}
         </select></label>
       </form>

@@ -1,0 +1,58 @@
+import AITIPCore
+import Datasets
+import Foundation
+import HTTPServer
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// Periodic upkeep, off the request path, on one server per database (the holder of the `maintenance` lease): drops
+/// `Idempotency-Key` answers past their 24 hours and dataset uploads nobody finished. A new sweep is one more entry
+/// in `tasks`.
+struct MaintenanceService: Service {
+    struct Task: Sendable {
+        var name: String
+        var work: @Sendable () async throws -> Void
+    }
+
+    let lease: LeaderLease
+    let interval: Duration
+    let tasks: [Task]
+    let logger: Logger
+
+    init(database: Database, clock: any AITIPCore.Clock, datasets: DatasetService, interval: Duration = .seconds(60), logger: Logger) {
+        lease = LeaderLease(name: "maintenance", database: database, clock: clock, seconds: 180)
+        self.interval = interval
+        self.logger = logger
+        tasks = [
+            Task(name: "expired idempotency keys") { try await IdempotencyKeys.dropExpired(database: database, now: clock.now()) },
+            Task(name: "expired dataset uploads") { try await datasets.discardExpiredUploads() },
+        ]
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !_Concurrency.Task.isCancelled {
+                await runOnce()
+                try? await _Concurrency.Task.sleep(for: interval)
+            }
+        }
+        let lease = self.lease
+        try? await _Concurrency.Task { try await lease.release() }.value
+    }
+
+    /// Every task, when this server holds the lease; a failing task is logged and retried next time.
+    func runOnce() async {
+        do {
+            guard try await lease.acquire() else { return }
+        } catch {
+            logger.warning("maintenance: could not take its lease", metadata: ["error": "\(error)"])
+            return
+        }
+        for task in tasks {
+            do { try await task.work() } catch {
+                logger.warning("maintenance: \(task.name) failed; retried in the next round", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
