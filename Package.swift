@@ -208,7 +208,19 @@ let package = Package(
         ),
         .testTarget(
             name: "ExecutorsTests",
-            dependencies: ["Executors"],
+            dependencies: ["Executors", "AITIPCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WorkloadsTests",
+            dependencies: ["Workloads", "Identity", "Storage", "Executors", "ObjectStore", "AITIPCore", "AITIPTestSupport",
+                           .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TrainingTests",
+            dependencies: ["Training", "Workloads", "Tracking", "Datasets", "Identity", "Storage", "Executors", "ObjectStore", "AITIPCore",
+                           "AITIPTestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

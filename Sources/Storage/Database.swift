@@ -147,13 +147,17 @@ struct TunedSQLiteSource: ConnectionPoolSource {
 
     func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
         base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
-            let pragmas = ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-                           "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)",
+            // The busy wait first: connections opened together (a pool filling up on an existing database) then wait
+            // for each other's switch to WAL instead of failing.
+            let pragmas = ["PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
                            // LIKE is case-sensitive on PostgreSQL; search filters must mean the same on both (ILIKE exists for the other).
                            "PRAGMA case_sensitive_like = ON"]
             return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
                 chain.flatMap { connection.query(pragma).map { _ in } }
-            }.map { connection }
+            }.map { connection }.flatMapError { error in
+                // A connection that could not be set up is closed, not dropped open.
+                connection.close().flatMapThrowing { throw error }
+            }
         }
     }
 }

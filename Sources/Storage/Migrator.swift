@@ -99,6 +99,13 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// What the migrations are, as one digest: a database migrated with another list differs.
+    public static func fingerprint(_ migrations: [Migration], dialect: Dialect) -> String {
+        let types = ColumnTypes(dialect: dialect)
+        let text = migrations.map { "\($0.version) \($0.name) \(checksum($0, types: types))" }.joined(separator: "\n")
+        return SHA256.hash(data: Data(text.utf8)).hexString
+    }
+
     static func checksum(_ migration: Migration, types: ColumnTypes) -> String {
         let text = migration.statements(types).joined(separator: ";\n")
         return SHA256.hash(data: Data(text.utf8)).hexString

@@ -104,7 +104,7 @@ struct TestApp {
 /// `live`: a real socket with the WebSocket upgrade, as `aitip serve` runs it (the default drives the router directly).
 func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], live: Bool = false,
              _ body: @Sendable (TestApp) async throws -> Void) async throws {
-    let scratch = try await ScratchDatabase.make(kind)
+    let scratch = try await ScratchDatabase.make(kind, migratedWith: AllMigrations.list)
     var values = ["database_url": scratch.url, "data_dir": scratch.dataDirectory, "bcrypt_cost": "4",
                   "admin_password": TestApp.adminPassword, "registration": "open", "rate_limit": "0",
                   "login_rate_limit": "0"]

@@ -8,6 +8,7 @@ import Storage
 /// `default` project. The password comes from configuration or is generated and returned to be shown once.
 public struct IdentityBootstrap: Sendable {
     public struct Result: Sendable {
+        public var userId: UUID
         public var username: String
         public var password: String?
         public var organization: Organization
@@ -56,7 +57,7 @@ public struct IdentityBootstrap: Sendable {
                                                        requestId: "bootstrap", clientAddress: nil, outcome: .success,
                                                        statusCode: nil, detail: "created admin, default organization and project",
                                                        createdAt: now), on: sql)
-                return Result(username: Self.adminUsername, password: adminPassword == nil ? password : nil,
+                return Result(userId: user.id, username: Self.adminUsername, password: adminPassword == nil ? password : nil,
                               organization: org, project: project)
             }
         } catch where SQLErrors.isUniqueViolation(error) {

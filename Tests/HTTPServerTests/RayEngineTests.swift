@@ -5,15 +5,16 @@ import Foundation
 import HTTPServer
 import Testing
 
-/// The Ray executor against a real Ray head (`scripts/services.sh ray_start`: 4 fake GPUs, custom resource a100:4).
-/// Skipped when AITIP_TEST_RAY_ADDRESS is unset; `scripts/test.sh` sets it and requires the suite.
+/// The workload engine with the Ray executor, through the API: nodes registered from Ray, aitip's admission of GPUs
+/// honoured by Ray, logs, stop (ExecutorsTests drives the executor itself). Skipped when AITIP_TEST_RAY_ADDRESS is
+/// unset; `scripts/test.sh` sets it and requires the suite.
 enum RayTestEnvironment {
     static var address: String? { ProcessInfo.processInfo.environment["AITIP_TEST_RAY_ADDRESS"] }
     static var required: Bool { ProcessInfo.processInfo.environment["AITIP_REQUIRE_RAY"] == "1" }
 }
 
-@Suite("Ray executor", .serialized, .enabled(if: RayTestEnvironment.address != nil || RayTestEnvironment.required))
-struct RayExecutorTests {
+@Suite("Workload engine on Ray", .serialized, .enabled(if: RayTestEnvironment.address != nil || RayTestEnvironment.required))
+struct RayEngineTests {
     @Test("nodes come from Ray; a job with uploaded code runs on the GPUs aitip admitted; logs; stop", arguments: [DatabaseKind.sqlite])
     func submitLogsStop(_ kind: DatabaseKind) async throws {
         let address = try #require(RayTestEnvironment.address, "AITIP_TEST_RAY_ADDRESS is not set (scripts/services.sh ray_start)")
