@@ -63,14 +63,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "Events",
-            dependencies: ["AITIPCore"],
-            swiftSettings: swiftSettings
-        ),
-        .target(
             name: "Identity",
             dependencies: [
-                "AITIPCore", "Storage", "Events",
+                "AITIPCore", "Storage",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -147,7 +142,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
-                "AITIPCore", "Storage", "ObjectStore", "Events", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
                 "MLflowServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -187,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "AITIPCore", "AITIPTestSupport", "ObjectStore", "Events"],
+            dependencies: ["Storage", "AITIPCore", "AITIPTestSupport", "ObjectStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

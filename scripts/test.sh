@@ -41,8 +41,8 @@ log "building (debug, with tests)"
 swift build --build-tests || exit 1
 
 log "browser tests: the web console in Chromium against a real server"
-python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r tests/ui/requirements.txt || exit 1
-.venv-ui/bin/python -m pytest -q tests/ui || exit 1
+python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r pytests/ui/requirements.txt || exit 1
+.venv-ui/bin/python -m pytest -q pytests/ui || exit 1
 
 log "end-to-end: server and CLI on SQLite and PostgreSQL"
 scripts/e2e-cli.sh sqlite || exit 1
@@ -62,6 +62,6 @@ log "Swift test suites (SQLite and PostgreSQL; the Ray executor against the Ray 
 swift test --skip-build || exit 1
 
 log "Kubernetes: the Job manifests the tests rendered, validated against the Kubernetes 1.34 schemas (no cluster runs here)"
-python3 -m venv .venv-k8s && .venv-k8s/bin/pip install -q -r tests/kubernetes/requirements.txt || exit 1
+python3 -m venv .venv-k8s && .venv-k8s/bin/pip install -q -r pytests/kubernetes/requirements.txt || exit 1
 ls "$AITIP_K8S_MANIFEST_DIR"/*.json >/dev/null || { echo "no manifests were rendered"; exit 1; }
 .venv-k8s/bin/kubernetes-validate --strict -k 1.34.0 "$AITIP_K8S_MANIFEST_DIR"/*.json

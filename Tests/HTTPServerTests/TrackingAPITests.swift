@@ -4,7 +4,7 @@ import HTTPTypes
 import Testing
 
 /// The native tracking API and the storage rules behind both APIs, on SQLite and PostgreSQL. (The MLflow wire
-/// format is covered by the real client in tests/mlflow.)
+/// format is covered by the real client in pytests/mlflow.)
 @Suite("Tracking API")
 struct TrackingAPITests {
     struct Setup {

@@ -8,48 +8,6 @@ import Storage
 import Tracking
 import Workloads
 
-/// A training job: a workload of kind `training` plus the design's training fields (framework, distributed mode,
-/// hyper-parameter config, experiment and dataset links, checkpoint path, cost estimate and actual cost).
-public struct TrainingJob: Sendable {
-    public var workload: Workload
-    public var details: Details
-    /// GPU-hours used so far × the price of the GPU type.
-    public var costActual: Double
-    public var gpuSeconds: Double
-
-    public struct Details: Sendable, Codable, Equatable {
-        public var id: UUID
-        public var projectId: UUID
-        public var experimentId: UUID?
-        public var datasetId: UUID?
-        public var dataConfig: String
-        public var framework: String?
-        public var distributedMode: String
-        public var config: String
-        public var codeRepo: String?
-        public var codeCommit: String?
-        public var codePath: String?
-        public var checkpointPath: String?
-        public var costEstimate: Double?
-        public var createdMs: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case id, framework, config
-            case projectId = "project_id"
-            case experimentId = "experiment_id"
-            case datasetId = "dataset_id"
-            case dataConfig = "data_config"
-            case distributedMode = "distributed_mode"
-            case codeRepo = "code_repo"
-            case codeCommit = "code_commit"
-            case codePath = "code_path"
-            case checkpointPath = "checkpoint_path"
-            case costEstimate = "cost_estimate"
-            case createdMs = "created_ms"
-        }
-    }
-}
-
 public struct TrainingService: Sendable {
     /// Training jobs as a workload kind: App registers it with WorkloadService. Their `training_jobs` row goes with
     /// the workload (ON DELETE CASCADE).
@@ -198,47 +156,6 @@ public struct TrainingService: Sendable {
                                                                   distributedMode: "single", config: "{}", createdMs: workload.createdMs)
             return TrainingJob(workload: workload, details: detail, costActual: used / 3_600 * resources.configuration.price(workload.gpuType ?? "gpu"),
                                gpuSeconds: used)
-        }
-    }
-}
-
-/// The stdout line format for job metrics: `aitip.metric <key>=<value> [step=<n>]`, e.g.
-/// `aitip.metric loss=0.4213 step=120`. Several `key=value` pairs may share one line and one step.
-public enum MetricLine {
-    public struct Point: Sendable, Equatable {
-        public var step: Int64
-        public var value: Double
-        /// Byte offset of the line in the log (orders points that share a step).
-        public var offset: Int
-    }
-
-    static let marker = Array("aitip.metric ".utf8)
-
-    public static func scan(_ data: Data, into series: inout [String: [Point]]) {
-        var lineStart = data.startIndex
-        for index in data.indices where data[index] == 0x0A {
-            parse(data[lineStart..<index], into: &series)
-            lineStart = index + 1
-        }
-        if lineStart < data.endIndex { parse(data[lineStart...], into: &series) }
-    }
-
-    static func parse(_ line: Data, into series: inout [String: [Point]]) {
-        guard line.count > marker.count, line.starts(with: marker) else { return }
-        let text = String(decoding: line.dropFirst(marker.count), as: UTF8.self)
-        var step: Int64?
-        var values: [(String, Double)] = []
-        for pair in text.split(separator: " ") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            let key = String(parts[0])
-            if key == "step" { step = Int64(parts[1]); continue }
-            guard key.count <= 250, let value = Double(parts[1]) else { continue }
-            values.append((key, value))
-        }
-        for (key, value) in values {
-            let points = series[key, default: []]
-            series[key] = points + [Point(step: step ?? Int64(points.count), value: value, offset: line.startIndex)]
         }
     }
 }

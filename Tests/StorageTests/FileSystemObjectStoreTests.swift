@@ -1,5 +1,4 @@
 import AITIPCore
-import Events
 import Foundation
 import ObjectStore
 import Testing
@@ -24,20 +23,5 @@ struct FileSystemObjectStoreTests {
     @Test("keys cannot escape the store", arguments: ["../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", ""])
     func rejectsTraversal(key: String) {
         #expect(throws: AppError.self) { try ObjectKey(key) }
-    }
-}
-
-@Suite("In-process event bus")
-struct EventBusTests {
-    @Test("subscribers get the events whose type matches their prefix")
-    func delivery() async throws {
-        let bus = InProcessEventBus()
-        let projects = bus.subscribe(prefix: "project.")
-        await bus.publish(DomainEvent(type: "org.created", orgId: nil, subjectId: "o1"))
-        await bus.publish(DomainEvent(type: "project.created", orgId: nil, subjectId: "p1"))
-        var iterator = projects.makeAsyncIterator()
-        let first = await iterator.next()
-        #expect(first?.subjectId == "p1")
-        #expect(bus.subscriberCount == 1)
     }
 }

@@ -8,7 +8,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "pytests" / "support"))
 from aitip_server import running_server  # noqa: E402
 ADMIN_PASSWORD = "ui-admin-password"
 SCREENSHOTS = ROOT / "docs" / "screenshots"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT / "pytests" / "support"))
 from aitip_server import running_server  # noqa: E402
 ADMIN_PASSWORD = "mlflow-admin-password"
 
