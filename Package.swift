@@ -182,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "AITIPCore", "AITIPTestSupport", "ObjectStore"],
+            dependencies: ["Storage", "AITIPCore", "AITIPTestSupport", "ObjectStore", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,6 +7,7 @@ import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
+import Synchronization
 
 /// The metadata database: a pool of SQLKit connections to SQLite or PostgreSQL.
 ///
@@ -64,29 +65,51 @@ public final class Database: Sendable {
 
     /// Runs `body` on one pooled connection without a transaction: for reads and single statements.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection(body)
+        try await withConnection { sql, _ in try await body(sql) }
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// The transaction ends even when the calling task is cancelled (a client that went away, a shutdown): SQLite's
+    /// statements run on NIO's thread pool, which refuses the work of a cancelled task, so a COMMIT or ROLLBACK issued
+    /// from it would fail and hand the pool a connection still inside a transaction, holding the write lock. A
+    /// connection whose transaction cannot be ended is closed instead of reused.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard let writerGate else { return try await runTransaction(body) }
         return try await writerGate.withPermit { try await runTransaction(body) }
     }
 
     private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { sql in
+        try await withConnection { sql, health in
             try await sql.raw(SQLQueryString(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")).run()
+            let result: T
             do {
-                let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
-                return result
+                result = try await body(sql)
             } catch {
-                do { try await sql.raw("ROLLBACK").run() } catch {
-                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
+                await rollBack(on: sql, health)
                 throw error
             }
+            do {
+                try await Self.ignoringCancellation { try await sql.raw("COMMIT").run() }
+            } catch {
+                // SQLite keeps the transaction open after a failed COMMIT (SQLITE_BUSY); PostgreSQL has already ended it.
+                await rollBack(on: sql, health)
+                throw error
+            }
+            return result
         }
+    }
+
+    private func rollBack(on sql: any SQLDatabase, _ health: ConnectionHealth) async {
+        do { try await Self.ignoringCancellation { try await sql.raw("ROLLBACK").run() } } catch {
+            logger.error("rollback failed; the connection is closed instead of reused", metadata: ["error": "\(String(reflecting: error))"])
+            health.markBroken()
+        }
+    }
+
+    /// Runs `work` in a fresh task, which does not inherit the caller's cancellation.
+    private static func ignoringCancellation(_ work: @escaping @Sendable () async throws -> Void) async throws {
+        try await Task { try await work() }.value
     }
 
     /// True when a trivial query succeeds: the readiness probe.
@@ -107,19 +130,26 @@ public final class Database: Sendable {
 
     public var poolFigures: PoolMetrics.Figures { metrics.figures }
 
-    private func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    private func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase, ConnectionHealth) async throws -> T) async throws -> T {
         let waitStarted = ContinuousClock.now
-        return try await lease.withSQL(logger: logger) { sql in
+        return try await lease.withSQL(logger: logger) { sql, health in
             metrics.acquired(after: ContinuousClock.now - waitStarted)
             defer { metrics.released() }
-            return try await body(sql)
+            return try await body(sql, health)
         }
     }
 }
 
+/// Whether a leased connection may go back to the pool: one left in an unknown state is closed instead.
+final class ConnectionHealth: Sendable {
+    private let broken = Mutex(false)
+    func markBroken() { broken.withLock { $0 = true } }
+    var isBroken: Bool { broken.withLock { $0 } }
+}
+
 /// Hides which pool type (SQLite or PostgreSQL connections) sits behind a `Database`.
 protocol ConnectionLease: Sendable {
-    func withSQL<T: Sendable>(logger: Logger, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func withSQL<T: Sendable>(logger: Logger, _ body: @Sendable (any SQLDatabase, ConnectionHealth) async throws -> T) async throws -> T
     func shutdown() async throws
 }
 
@@ -128,10 +158,23 @@ struct PooledLease<Source: ConnectionPoolSource>: ConnectionLease, @unchecked Se
     let pool: EventLoopGroupConnectionPool<Source>
     let makeSQL: @Sendable (Source.Connection) -> any SQLDatabase
 
-    func withSQL<T: Sendable>(logger: Logger, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func withSQL<T: Sendable>(logger: Logger, _ body: @Sendable (any SQLDatabase, ConnectionHealth) async throws -> T) async throws -> T {
         let connection = try await pool.requestConnection(logger: logger).get()
-        defer { pool.releaseConnection(connection, logger: logger) }
-        return try await body(makeSQL(connection))
+        let health = ConnectionHealth()
+        do {
+            let result = try await body(makeSQL(connection), health)
+            await giveBack(connection, health, logger: logger)
+            return result
+        } catch {
+            await giveBack(connection, health, logger: logger)
+            throw error
+        }
+    }
+
+    /// A closed connection is dropped by the pool, which opens a new one when it is next needed.
+    private func giveBack(_ connection: Source.Connection, _ health: ConnectionHealth, logger: Logger) async {
+        if health.isBroken { try? await connection.close().get() }
+        pool.releaseConnection(connection, logger: logger)
     }
 
     func shutdown() async throws {

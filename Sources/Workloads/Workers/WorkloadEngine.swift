@@ -89,7 +89,7 @@ public final class WorkloadEngine: Sendable {
             guard try await lead() else { break }
             logger.error("another server took over the workload engine (this one did not renew its lease in time); waiting again")
         }
-        // Released from a fresh task: this one is cancelled at shutdown, and SQLite's writer gate refuses cancelled work.
+        // Released from a fresh task: this one is cancelled at shutdown, and SQLite refuses the statements of a cancelled task.
         let lease = self.lease
         do { try await Task { try await lease.release() }.value } catch {
             logger.warning("could not release the engine lease; another server takes over when it expires", metadata: ["error": "\(error)"])
