@@ -62,6 +62,13 @@ exits 3 "whoami before login says not signed in" aitip whoami --server "$server"
 check "login with the printed password" bash -c "printf '%s\n' '$password' | '$bin' login --server '$server' --username admin --password-stdin"
 check "credentials are saved 0600" bash -c "[ \"\$(stat -c %a '$XDG_CONFIG_HOME/aitip/credentials.json')\" = 600 ]"
 check "whoami" aitip whoami
+credentials="$XDG_CONFIG_HOME/aitip/credentials.json"
+refresh_before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["refresh_token"])' "$credentials")
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["access_token"]="expired"; json.dump(c, open(sys.argv[1], "w"))' "$credentials"
+check "a refused access token is renewed once with the saved refresh token, and the new pair is saved" bash -c "
+  '$bin' whoami | grep -q admin &&
+  python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); sys.exit(c[\"access_token\"] == \"expired\" or c[\"refresh_token\"] == sys.argv[2])' '$credentials' '$refresh_before'"
+exits 3 "with a refused access token and no refresh token the CLI says it is signed out" env AITIP_TOKEN=not-a-token "$bin" whoami
 check "orgs list shows the default organization" bash -c "'$bin' orgs list | grep -q default"
 check "orgs create" aitip orgs create --name "E2E Lab" -o json
 org=$(aitip orgs list -o json | python3 -c 'import json,sys; print([o["id"] for o in json.load(sys.stdin)["items"] if o["slug"]=="e2e-lab"][0])')

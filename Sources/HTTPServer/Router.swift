@@ -102,9 +102,7 @@ public func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModul
         .add(middleware: AuditFailureMiddleware(audit: dependencies.audit, projects: dependencies.projects))
         .add(middleware: IdempotencyMiddleware(database: dependencies.database, policy: policy))
         .add(middleware: RunLogIngestMiddleware(tracking: dependencies.tracking, policy: policy))
-    try APIImplementation(dependencies).registerHandlers(
-        on: api,
-        configuration: Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    try APIImplementation(dependencies).registerHandlers(on: api, configuration: .aitip)
 
     let security = RouteSecurity(auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
                                  maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects)

@@ -1,68 +1,37 @@
 // Typed client for the native API (Sources/AITIPAPI/openapi.yaml). Every failure becomes an ApiError carrying the
 // server's problem+json, so pages can show its detail and field errors.
 
-export type Role = "owner" | "admin" | "member" | "viewer";
+// The models are the OpenAPI document's schemas (api.gen.ts, written by web/gen-api-types.py on every build), so tsc
+// checks each page against the API the server implements. Only shapes the document does not name are declared here.
+import type {
+  Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
+  DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
+  Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
+  Resources, Role, Run, Session, TokenResponse, TrainingJob, TrainingJobCreate, TrainingMetrics, UsageLine, UsageReport, User,
+} from "./api.gen";
+export type {
+  Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
+  DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
+  Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
+  Role, Run, Session, TokenResponse, TrainingJob, UsageLine, UsageReport, User,
+};
 
-export interface User { id: string; email: string; username: string; org_id?: string; last_login_at?: string; created_at: string }
-export interface Organization { id: string; name: string; slug: string; plan: string; created_at: string; updated_at: string }
-export interface Project { id: string; org_id: string; owner_id?: string; name: string; slug: string; description?: string; created_at: string; updated_at: string }
-export interface Member { user_id: string; username: string; email: string; role: Role; created_at: string }
-export interface ApiKey { id: string; name: string; org_id: string; prefix: string; scopes: string[]; expires_at?: string; last_used_at?: string; revoked_at?: string; created_at: string }
-export interface ApiKeyCreated extends ApiKey { key: string }
-export interface AuditEntry { id: string; org_id?: string; actor_name?: string; action: string; target_type: string; target_id?: string; request_id: string; client_address?: string; outcome: "success" | "failure" | "denied"; status_code?: number; detail?: string; created_at: string }
-export interface MembershipSummary { organization: Organization; role: Role; permissions: string[] }
-export interface Me { user: User; memberships: MembershipSummary[]; auth: { method: "session" | "api_key"; api_key_id?: string; org_id?: string } }
-/** A sign-in or refresh answer. The console asks for the refresh token as an HttpOnly cookie, so it has none here. */
-export interface TokenResponse { access_token: string; refresh_token?: string; expires_at: string; user: User }
-export type InvitationStatus = "pending" | "accepted" | "declined" | "revoked";
-export interface Invitation { id: string; org_id: string; organization_name?: string; invitee: string; role: Role; status: InvitationStatus; created_at: string; expires_at: string; responded_at?: string }
-export interface Session { id: string; created_at: string; last_used_at: string; expires_at: string; client_address?: string; user_agent?: string; current: boolean }
+export type InvitationStatus = Invitation["status"];
 export interface Page<T> { items: T[]; next_cursor?: string }
-export interface Experiment { id: string; project_id: string; name: string; description?: string; hypothesis?: string; lifecycle_stage: "active" | "deleted"; artifact_location: string; tags: Record<string, string>; created_at: string; updated_at: string }
-export interface MetricValue { key: string; value: number | null; nonfinite?: string; step: number; timestamp: number }
-export interface Run { id: string; experiment_id: string; name: string; user?: string; status: string; start_time: number; end_time?: number; lifecycle_stage: string; artifact_uri: string; params: Record<string, string>; tags: Record<string, string>; metrics: MetricValue[] }
-export interface MetricSeries { key: string; total_points: number; points: MetricValue[] }
-export interface GpuSample { index: number; utilization_percent: number; memory_used_mib: number; memory_total_mib: number }
-export interface JobUsage { cpu_seconds: number; memory_bytes: number; processes: number; gpus?: GpuSample[] }
-export interface JobMetrics { job_id: string; status: string; metrics: Record<string, { step: number; value: number }[]>; gpu_hours: number; cost_actual: number; runtime_seconds?: number; resources?: JobUsage }
-export interface Model { id: string; project_id: string; name: string; description: string; latest_version: number; tags: Record<string, string>; aliases: Record<string, string>; created_at: string; updated_at: string }
-export interface ModelVersion { id: string; version: number; description?: string; source: string; storage_path: string; status: string; stage: string; tags: Record<string, string>; aliases: string[]; run_id?: string; experiment_id?: string; logged_model_id?: string; training_job_id?: string; dataset_version_id?: string; created_at: string }
-export interface ModelDetail { model: Model; versions: ModelVersion[] }
-
-export interface JobResources { gpu_type?: string; gpu_count?: number; nodes?: number; cpu?: number; memory_mib?: number }
-export interface TrainingJob { id: string; name: string; project_id: string; status: string; reason: string; queue: string; priority: string; resources: JobResources; entrypoint: string; attempt: number; exit_code?: number; gpu_hours: number; cost_actual: number; created_at: string; started_at?: string; finished_at?: string }
-export interface GpuNode { id: string; name: string; node_type?: string; gpu_count: number; gpus_in_use: number; status: string; source: string; running_workloads: number }
-export interface JobSubmission { project_id: string; name: string; entrypoint: string; priority: string; resources: JobResources }
-export interface Quota { org_id: string; project_id?: string; scope: string; max_gpu_hours_month?: number; max_storage_gb?: number; max_concurrent_jobs?: number; max_models?: number; used_gpu_hours_month: number; running_jobs: number }
-export interface QuotaSet { org_id: string; project_id?: string; max_gpu_hours_month?: number; max_storage_gb?: number; max_concurrent_jobs?: number; max_models?: number }
-export const usageGroupings = ["project", "user", "gpu_type", "day", "organization"] as const;
-export type UsageGrouping = (typeof usageGroupings)[number];
-export interface UsageLine { key: string; gpu_type: string; gpu_hours: number; cost: number }
-export interface UsageReport { from: string; to: string; group_by: UsageGrouping; currency: string; lines: UsageLine[]; total_gpu_hours: number; total_cost: number }
-/** One entry of a run's artifact directory (MLflow's proxied artifact listing): `path` is the name inside the directory. */
+export type JobResources = Resources;
+export type JobSubmission = TrainingJobCreate;
+export type JobMetrics = TrainingMetrics;
+export type JobUsage = NonNullable<TrainingMetrics["resources"]>;
+export type GpuSample = NonNullable<JobUsage["gpus"]>[number];
+export const usageGroupings: readonly UsageReport["group_by"][] = ["project", "user", "gpu_type", "day", "organization"];
+export type UsageGrouping = UsageReport["group_by"];
+/** One entry of a run's artifact directory (MLflow's proxied artifact listing, outside the native document): `path` is the name inside the directory. */
 export interface ArtifactFile { path: string; is_dir: boolean; file_size?: number }
 
-export const datasetFormats = ["csv", "jsonl", "json", "parquet", "tfrecord", "arrow", "images", "audio", "video", "text", "mixed"] as const;
-export type DatasetFormat = (typeof datasetFormats)[number];
-export interface ColumnProfile { name: string; type: string; count: number; nulls: number; min?: number; max?: number; mean?: number }
-export interface DataProfile { format: string; rows: number; error?: string; columns: ColumnProfile[] }
-export interface Dataset { id: string; project_id: string; owner_id?: string; name: string; description: string; format: DatasetFormat; version?: string; storage_path: string; schema?: DataProfile; size_bytes: number; num_rows?: number; checksum?: string; tags: string[]; metadata: Record<string, unknown>; lineage?: { upstream: string[] }; created_at: string; updated_at: string }
-export interface DatasetCreate { name: string; format: DatasetFormat; description?: string; tags?: string[]; metadata?: Record<string, unknown> }
-export interface DatasetVersion { id: string; dataset_id: string; version: string; storage_path: string; changes: string; parent_id?: string; file_count: number; size_bytes: number; num_rows?: number; checksum: string; schema?: DataProfile; created_by?: string; created_at: string }
-export interface DatasetFile { path: string; size_bytes: number; sha256: string }
-export interface DatasetFileList extends Page<DatasetFile> { version: string }
-export type LineageKind = "dataset_version" | "training_job" | "model_version" | "evaluation" | "simulation" | "release" | "inference_service";
+export const datasetFormats: readonly DatasetFormat[] = ["csv", "jsonl", "json", "parquet", "tfrecord", "arrow", "images", "audio", "video", "text", "mixed"];
+export type LineageKind = LineageNode["kind"];
 export type LineageDirection = "both" | "upstream" | "downstream";
-export interface LineageNode { kind: LineageKind; id: string; label: string; project_id: string }
-export interface LineageEdge { id: string; source: { kind: LineageKind; id: string }; target: { kind: LineageKind; id: string }; relation: string; transformation?: Record<string, unknown>; created_at: string }
-export interface LineageGraph { roots: LineageNode[]; nodes: LineageNode[]; edges: LineageEdge[] }
-export type AnnotationStatus = "pending" | "in_progress" | "completed";
-export interface Annotation { id: string; dataset_id: string; version?: string; item?: string; task_type: string; status: AnnotationStatus; assignee_id?: string; annotations?: unknown; created_at: string; updated_at: string; completed_at?: string }
-export interface AnnotationCreate { task_type: string; version?: string; item?: string; assignee_id?: string; annotations?: unknown }
-export interface AnnotationUpdate { status?: AnnotationStatus; assignee_id?: string; annotations?: unknown }
-
-export interface FieldError { field: string; message: string }
-export interface Problem { type: string; title: string; status: number; detail: string; errors?: FieldError[]; request_id?: string }
+export type AnnotationStatus = Annotation["status"];
 
 export class ApiError extends Error {
   constructor(readonly problem: Problem) {

@@ -1,5 +1,7 @@
+import AITIPAPI
 import ArgumentParser
 import Foundation
+import OpenAPIRuntime
 import Yams
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -14,6 +16,21 @@ struct ClientOptions: ParsableArguments {
 
 /// Prints API answers as a table (chosen columns), JSON or YAML.
 enum Output {
+    /// An answer of the generated client, printed with the API's own names and timestamps.
+    static func show(_ value: some Encodable, format: OutputFormat, columns: [String]) throws {
+        try print(try JSONSerialization.jsonObject(with: try encoder.encode(value), options: [.fragmentsAllowed]), format: format, columns: columns)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        let timestamps = LenientISO8601Transcoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try timestamps.encode(date))
+        }
+        return encoder
+    }()
+
     static func print(_ value: Any?, format: OutputFormat, columns: [String]) throws {
         guard let value else { return }
         switch format {
@@ -83,5 +100,30 @@ func runClient(_ body: () async throws -> Void) async throws {
     } catch let error as CLIError {
         FileHandle.standardError.write(Data((error.message + "\n").utf8))
         throw ExitCode(error.exitCode)
+    } catch let error as ClientError {
+        let error = CLIError(error, server: error.baseURL?.absoluteString ?? "the server")
+        FileHandle.standardError.write(Data((error.message + "\n").utf8))
+        throw ExitCode(error.exitCode)
+    }
+}
+
+/// A decoding error in the words of the document's own keys, e.g. "resources.gpu_count: Expected to decode Int".
+struct DecodingProblem: CustomStringConvertible {
+    let error: DecodingError
+
+    init(_ error: DecodingError) { self.error = error }
+
+    var description: String {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "\(path(context)): \(context.debugDescription)"
+        case .keyNotFound(let key, let context):
+            return "\(path(context).isEmpty ? "" : path(context) + ".")\(key.stringValue) is missing"
+        @unknown default:
+            return "\(error)"
+        }
     }
 }

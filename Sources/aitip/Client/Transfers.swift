@@ -1,39 +1,29 @@
+import AITIPAPI
+import AITIPClient
 import AITIPCore
-import AsyncHTTPClient
 import Crypto
 import Foundation
-import NIOCore
-import NIOFoundationCompat
-import NIOHTTP1
+import OpenAPIRuntime
 
 /// Large bodies between a file on disk and the server, 1 MiB at a time: memory stays flat whatever the size.
 extension APIClient {
     static let transferChunk = 1 << 20
 
-    /// PUTs `length` bytes of `file` from `offset` as one request body, reporting each MiB to `progress`.
-    func putFileRange(_ path: String, file: URL, offset: Int64, length: Int64, headers: [String: String],
-                      progress: @escaping @Sendable (Int) -> Void) async throws -> Any? {
-        var request = try makeRequest(.PUT, path, query: [:])
-        request.headers.replaceOrAdd(name: "Content-Type", value: "application/octet-stream")
-        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+    /// Appends `length` bytes of `file` from `offset` to an upload, reporting each MiB to `progress`.
+    func append(upload: String, file: URL, offset: Int64, length: Int64,
+                progress: @escaping @Sendable (Int) -> Void) async throws -> Components.Schemas.Upload {
         let reader = try FileRangeReader(file: file, offset: offset, length: length, chunk: Self.transferChunk, progress: progress)
-        request.body = .stream(AsyncThrowingStream<ByteBuffer, any Error>(unfolding: { try reader.next() }), length: .known(length))
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .minutes(30))
-        } catch {
-            throw CLIError(message: "Cannot reach \(server): \(error)", exitCode: 4)
-        }
-        let buffer = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(Int(response.status.code)) else { throw Self.problem(status: Int(response.status.code), data: Data(buffer: buffer)) }
-        return try JSONSerialization.jsonObject(with: Data(buffer: buffer))
+        let body = HTTPBody(AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try reader.next() }), length: .known(length),
+                            iterationBehavior: .single)
+        return try await transfers.appendDatasetUpload(path: .init(uploadId: upload), headers: .init(uploadOffset: offset), body: .binary(body))
+            .ok.body.json
     }
 
-    /// GETs a body into `file` (written beside it, then renamed), hashing it on the way; returns its sha256.
-    func download(_ path: String, query: [String: String?], to file: URL, progress: @escaping @Sendable (Int) -> Void) async throws -> String {
-        var request = try makeRequest(.GET, path, query: query)
-        request.headers.replaceOrAdd(name: "Accept", value: "application/octet-stream, application/problem+json")
-        let response = try await openStream(request)
+    /// Downloads one file of a dataset version into `file` (written beside it, then renamed), hashing it on the way;
+    /// returns its sha256.
+    func download(dataset: String, version: String, path: String, to file: URL, progress: @escaping @Sendable (Int) -> Void) async throws -> String {
+        let content = try await transfers.downloadDatasetVersion(path: .init(datasetId: dataset, version: version), query: .init(path: path))
+            .ok.body.binary
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let partial = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).aitip-part")
         guard FileManager.default.createFile(atPath: partial.path, contents: nil), let handle = FileHandle(forWritingAtPath: partial.path) else {
@@ -41,10 +31,10 @@ extension APIClient {
         }
         var hasher = SHA256()
         do {
-            for try await buffer in response.body {
-                buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                try handle.write(contentsOf: Data(buffer: buffer))
-                progress(buffer.readableBytes)
+            for try await chunk in content {
+                hasher.update(data: chunk)
+                try handle.write(contentsOf: chunk)
+                progress(chunk.count)
             }
             try handle.close()
         } catch {
@@ -74,7 +64,7 @@ final class FileRangeReader: @unchecked Sendable {
         self.progress = progress
     }
 
-    func next() throws -> ByteBuffer? {
+    func next() throws -> ArraySlice<UInt8>? {
         guard remaining > 0 else {
             try? handle.close()
             return nil
@@ -83,7 +73,7 @@ final class FileRangeReader: @unchecked Sendable {
         guard !data.isEmpty else { throw CLIError(message: "The file got shorter while it was being sent", exitCode: 1) }
         remaining -= Int64(data.count)
         progress(data.count)
-        return ByteBuffer(data: data)
+        return ArraySlice(data)
     }
 
     deinit { try? handle.close() }

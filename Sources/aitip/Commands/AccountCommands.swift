@@ -1,3 +1,4 @@
+import AITIPAPI
 import ArgumentParser
 import Foundation
 
@@ -18,9 +19,15 @@ struct InvitationsCommand: AsyncParsableCommand {
         @Option(help: "Username, email or user id of the person.") var user: String
         @Option(help: "owner, admin, member (default) or viewer.") var role: String = "member"
         func run() async throws {
-            let key = UUID(uuidString: user) != nil ? "user_id" : user.contains("@") ? "email" : "username"
-            try await ClientCall.create("/api/v1/orgs/\(PathSegment.encode(org))/members", body: [key: user, "role": role], options: options,
-                                        columns: InvitationsCommand.columns)
+            var invitee = Components.Schemas.MemberCreate(role: role)
+            if UUID(uuidString: user) != nil { invitee.userId = user } else if user.contains("@") { invitee.email = user } else { invitee.username = user }
+            try await runClient {
+                let client = try APIClient(server: options.server)
+                switch try await client.api.addMember(path: .init(orgId: org), body: .json(invitee)) {
+                case .accepted(let invited): try Output.show(try invited.body.json, format: options.output, columns: InvitationsCommand.columns)
+                case let added: try Output.show(try added.created.body.json, format: options.output, columns: ["user_id", "username", "role", "created_at"])
+                }
+            }
         }
     }
 
@@ -30,8 +37,9 @@ struct InvitationsCommand: AsyncParsableCommand {
         @OptionGroup var page: PageOptions
         @Option(help: "Organization id.") var org: String
         func run() async throws {
-            try await ClientCall.show("/api/v1/orgs/\(PathSegment.encode(org))/invitations", query: page.query, options: options,
-                                      columns: InvitationsCommand.columns)
+            try await ClientCall.show(options, columns: InvitationsCommand.columns) { api in
+                try await api.listOrgInvitations(path: .init(orgId: org), query: .init(limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -41,8 +49,9 @@ struct InvitationsCommand: AsyncParsableCommand {
         @Option(help: "Organization id.") var org: String
         @Argument(help: "Invitation id.") var id: String
         func run() async throws {
-            try await ClientCall.delete("/api/v1/orgs/\(PathSegment.encode(org))/invitations/\(PathSegment.encode(id))", options: options,
-                                        done: "Withdrew invitation \(id).")
+            try await ClientCall.perform(options, done: "Withdrew invitation \(id).") { api in
+                _ = try await api.revokeInvitation(path: .init(orgId: org, invitationId: id)).noContent
+            }
         }
     }
 
@@ -50,7 +59,7 @@ struct InvitationsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Invitations waiting for your answer.")
         @OptionGroup var options: ClientOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/invitations", options: options, columns: InvitationsCommand.columns)
+            try await ClientCall.show(options, columns: InvitationsCommand.columns) { api in try await api.listMyInvitations().ok.body.json }
         }
     }
 
@@ -59,8 +68,9 @@ struct InvitationsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Invitation id.") var id: String
         func run() async throws {
-            try await ClientCall.create("/api/v1/invitations/\(PathSegment.encode(id))/accept", body: [:], options: options,
-                                        columns: ["user_id", "username", "role", "created_at"])
+            try await ClientCall.show(options, columns: ["user_id", "username", "role", "created_at"]) { api in
+                try await api.acceptInvitation(path: .init(invitationId: id)).ok.body.json
+            }
         }
     }
 
@@ -69,10 +79,8 @@ struct InvitationsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Invitation id.") var id: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                _ = try await client.send(.POST, "/api/v1/invitations/\(PathSegment.encode(id))/decline", body: [:])
-                print("Declined invitation \(id).")
+            try await ClientCall.perform(options, done: "Declined invitation \(id).") { api in
+                _ = try await api.declineInvitation(path: .init(invitationId: id)).noContent
             }
         }
     }
@@ -87,11 +95,11 @@ struct PasswordCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runClient {
-            var client = try APIClient(server: options.server)
+            let client = try APIClient(server: options.server)
             let current = stdin ? (readLine(strippingNewline: true) ?? "") : try Prompt.secret("Current password: ")
             let new = stdin ? (readLine(strippingNewline: true) ?? "") : try Prompt.secret("New password: ")
             if !stdin, try Prompt.secret("New password again: ") != new { throw ValidationError("The new passwords differ") }
-            _ = try await client.send(.POST, "/api/v1/auth/password", body: ["current_password": current, "new_password": new])
+            _ = try await client.api.changePassword(body: .json(.init(currentPassword: current, newPassword: new))).noContent
             print("Password changed; your other sessions have ended.")
         }
     }
@@ -106,8 +114,9 @@ struct SessionsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your live sessions, most recently used first.")
         @OptionGroup var options: ClientOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/auth/sessions", options: options,
-                                      columns: ["id", "current", "last_used_at", "created_at", "client_address", "user_agent"])
+            try await ClientCall.show(options, columns: ["id", "current", "last_used_at", "created_at", "client_address", "user_agent"]) { api in
+                try await api.listSessions().ok.body.json
+            }
         }
     }
 
@@ -116,7 +125,9 @@ struct SessionsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Session id.") var id: String
         func run() async throws {
-            try await ClientCall.delete("/api/v1/auth/sessions/\(PathSegment.encode(id))", options: options, done: "Ended session \(id).")
+            try await ClientCall.perform(options, done: "Ended session \(id).") { api in
+                _ = try await api.revokeSession(path: .init(sessionId: id)).noContent
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import AITIPClient
 import ArgumentParser
 import Foundation
 
@@ -13,18 +14,13 @@ struct LoginCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runClient {
-            var client = try APIClient(server: server, requireAuth: false)
+            let client = try APIClient(server: server, requireAuth: false)
             let username = try self.username ?? Prompt.line("Username: ")
             let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : try Prompt.secret("Password: ")
-            let answer = try await client.send(.POST, "/api/v1/auth/login", body: ["username": username, "password": password],
-                                               authenticated: false) as? [String: Any]
-            guard let access = answer?["access_token"] as? String else {
-                throw CLIError(message: "The server did not return a token", exitCode: 1)
-            }
-            let user = answer?["user"] as? [String: Any]
-            try SavedCredentials(server: client.server, accessToken: access, refreshToken: answer?["refresh_token"] as? String,
-                                 username: user?["username"] as? String).save()
-            print("Signed in to \(client.server) as \(user?["username"] as? String ?? username).")
+            let grant = try await client.api.login(body: .json(.init(username: username, password: password))).ok.body.json
+            try SavedCredentials(server: client.server, accessToken: grant.accessToken, refreshToken: grant.refreshToken,
+                                 username: grant.user.username).save()
+            print("Signed in to \(client.server) as \(grant.user.username).")
         }
     }
 }
@@ -36,8 +32,8 @@ struct LogoutCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runClient {
-            var client = try APIClient(server: options.server)
-            _ = try? await client.send(.POST, "/api/v1/auth/logout", body: [:])
+            let client = try APIClient(server: options.server)
+            _ = try? await client.api.logout(body: .json(.init()))
             try SavedCredentials.remove()
             print("Signed out.")
         }
@@ -51,17 +47,12 @@ struct WhoamiCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runClient {
-            var client = try APIClient(server: options.server)
-            let me = try await client.send(.GET, "/api/v1/auth/me")
-            guard options.output == .table, let me = me as? [String: Any] else {
-                return try Output.print(me, format: options.output, columns: [])
-            }
-            let user = me["user"] as? [String: Any] ?? [:]
-            let auth = me["auth"] as? [String: Any] ?? [:]
-            print("\(user["username"] ?? "") <\(user["email"] ?? "")> via \(auth["method"] ?? "") on \(client.server)")
-            let rows = (me["memberships"] as? [[String: Any]] ?? []).map { membership -> [String: Any] in
-                let org = membership["organization"] as? [String: Any] ?? [:]
-                return ["org": org["slug"] ?? "", "id": org["id"] ?? "", "role": membership["role"] ?? ""]
+            let client = try APIClient(server: options.server)
+            let me = try await client.api.getMe().ok.body.json
+            guard options.output == .table else { return try Output.show(me, format: options.output, columns: []) }
+            print("\(me.user.username) <\(me.user.email)> via \(me.auth.method.rawValue) on \(client.server)")
+            let rows = me.memberships.map { membership -> [String: Any] in
+                ["org": membership.organization.slug, "id": membership.organization.id, "role": membership.role.rawValue]
             }
             print(Output.table(rows, columns: ["org", "role", "id"]), terminator: "")
         }

@@ -1,7 +1,10 @@
+import AITIPAPI
+import AITIPClient
 import AITIPCore
 import ArgumentParser
 import Crypto
 import Foundation
+import OpenAPIRuntime
 
 struct DatasetsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,12 +31,9 @@ struct DatasetsCommand: AsyncParsableCommand {
         @Argument(help: "Dataset name.") var name: String
 
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                var body: [String: Any] = ["name": name, "format": format, "tags": tag]
-                body["description"] = description
-                try Output.print(try await client.send(.POST, "/api/v1/projects/\(project)/datasets", body: body), format: options.output,
-                                 columns: DatasetsCommand.columns)
+            try await ClientCall.show(options, columns: DatasetsCommand.columns) { api in
+                try await api.createDataset(path: .init(projectId: project),
+                                            body: .json(.init(name: name, description: description, format: format, tags: tag))).created.body.json
             }
         }
     }
@@ -47,10 +47,8 @@ struct DatasetsCommand: AsyncParsableCommand {
         @Option(help: "Page cursor.") var cursor: String?
 
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                let page = try await client.send(.GET, "/api/v1/projects/\(project)/datasets", query: ["search": search, "tag": tag, "cursor": cursor])
-                try Output.print(page, format: options.output, columns: DatasetsCommand.columns)
+            try await ClientCall.show(options, columns: DatasetsCommand.columns) { api in
+                try await api.listDatasets(path: .init(projectId: project), query: .init(search: search, tag: tag, cursor: cursor)).ok.body.json
             }
         }
     }
@@ -63,19 +61,20 @@ struct DatasetsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                var client = try APIClient(server: options.server)
-                let id = try await reference.id(&client)
+                let client = try APIClient(server: options.server)
+                let id = try await reference.id(client)
                 guard let version else {
-                    try Output.print(try await client.send(.GET, "/api/v1/datasets/\(id)"), format: options.output,
-                                     columns: ["id", "name", "format", "version", "size_bytes", "num_rows", "checksum", "storage_path", "tags"])
+                    try Output.show(try await client.api.getDataset(path: .init(datasetId: id)).ok.body.json, format: options.output,
+                                    columns: ["id", "name", "format", "version", "size_bytes", "num_rows", "checksum", "storage_path", "tags"])
                     return
                 }
-                let shown = try await client.send(.GET, "/api/v1/datasets/\(id)/versions/\(version)")
-                try Output.print(shown, format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum", "changes"])
+                let shown = try await client.api.getDatasetVersion(path: .init(datasetId: id, version: version)).ok.body.json
+                try Output.show(shown, format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum", "changes"])
                 if options.output == .table {
-                    let files = try await DatasetsCommand.allFiles(id, version: version, client: &client)
+                    let files = try await DatasetsCommand.allFiles(id, version: version, client: client)
                     print("")
-                    print(Output.table(files, columns: ["path", "size_bytes", "sha256"]), terminator: "")
+                    print(Output.table(files.map { ["path": $0.path, "size_bytes": $0.sizeBytes, "sha256": $0.sha256] }, columns: ["path", "size_bytes", "sha256"]),
+                          terminator: "")
                 }
             }
         }
@@ -99,43 +98,38 @@ struct DatasetsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runClient {
                 guard chunkMib >= 1 else { throw ValidationError("--chunk-mib must be at least 1") }
-                var transform: Any?
+                typealias Derivation = Components.Schemas.DatasetVersionCreate.DerivedFromPayloadPayload
+                var transform: Derivation.TransformationPayload?
                 if let transformation {
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(transformation.utf8)) as? [String: Any] else {
+                    do {
+                        transform = try JSONDecoder().decode(Derivation.TransformationPayload.self, from: Data(transformation.utf8))
+                    } catch {
                         throw ValidationError("--transformation must be a JSON object, e.g. '{\"script\": \"clean.py\"}'")
                     }
-                    transform = object
                 }
-                var client = try APIClient(server: options.server)
-                let id = try await reference.id(&client)
+                let client = try APIClient(server: options.server)
+                let id = try await reference.id(client)
                 let (files, cleanup) = try LocalFiles.collect(path, extractArchives: !keepArchive)
                 defer { cleanup() }
                 guard !files.isEmpty else { throw CLIError(message: "\(path) holds no files", exitCode: 2) }
-                var manifest: [[String: Any]] = []
+                var manifest: [Components.Schemas.DatasetFile] = []
                 var entries: [(LocalFiles.Entry, String)] = []
                 for entry in files { entries.append((entry, try LocalFiles.sha256(of: entry.url))) }
                 let total = entries.reduce(Int64(0)) { $0 + $1.0.size }
                 let bar = ProgressBar("push", total: total)
                 var skipped = 0
                 for (entry, digest) in entries {
-                    let sent = try await DatasetsCommand.upload(entry, sha256: digest, dataset: id, chunk: Int64(chunkMib) << 20, client: &client, bar: bar)
+                    let sent = try await DatasetsCommand.upload(entry, sha256: digest, dataset: id, chunk: Int64(chunkMib) << 20, client: client, bar: bar)
                     if !sent { skipped += 1 }
-                    manifest.append(["path": entry.path, "sha256": digest, "size_bytes": entry.size])
+                    manifest.append(.init(path: entry.path, sizeBytes: entry.size, sha256: digest))
                 }
                 bar.finish()
                 if skipped > 0 { FileHandle.standardError.write(Data("\(skipped) of \(entries.count) files were already stored; nothing sent for them\n".utf8)) }
-                var body: [String: Any] = ["version": version, "files": manifest]
-                body["changes"] = changes
-                body["base_version"] = base
-                if !derivedFrom.isEmpty {
-                    body["derived_from"] = derivedFrom.map { id -> [String: Any] in
-                        var entry: [String: Any] = ["dataset_version_id": id]
-                        entry["transformation"] = transform
-                        return entry
-                    }
-                }
-                try Output.print(try await client.send(.POST, "/api/v1/datasets/\(id)/versions", body: body), format: options.output,
-                                 columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum"])
+                let request = Components.Schemas.DatasetVersionCreate(
+                    version: version, changes: changes, baseVersion: base, files: manifest,
+                    derivedFrom: derivedFrom.isEmpty ? nil : derivedFrom.map { Derivation(datasetVersionId: $0, transformation: transform) })
+                try Output.show(try await client.api.createDatasetVersion(path: .init(datasetId: id), body: .json(request)).created.body.json,
+                                format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum"])
             }
         }
     }
@@ -150,37 +144,33 @@ struct DatasetsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                var client = try APIClient(server: options.server)
-                let id = try await reference.id(&client)
-                let shown = try await client.send(.GET, "/api/v1/datasets/\(id)") as? [String: Any] ?? [:]
-                guard let version = version ?? shown["version"] as? String else { throw CLIError(message: "The dataset has no versions yet", exitCode: 1) }
-                let directory = URL(fileURLWithPath: dir ?? "\(shown["name"] as? String ?? id)-\(version)").standardizedFileURL
-                var files = try await DatasetsCommand.allFiles(id, version: version, client: &client)
-                if let path { files = files.filter { $0["path"] as? String == path } }
+                let client = try APIClient(server: options.server)
+                let id = try await reference.id(client)
+                let shown = try await client.api.getDataset(path: .init(datasetId: id)).ok.body.json
+                guard let version = version ?? shown.version else { throw CLIError(message: "The dataset has no versions yet", exitCode: 1) }
+                let directory = URL(fileURLWithPath: dir ?? "\(shown.name)-\(version)").standardizedFileURL
+                var files = try await DatasetsCommand.allFiles(id, version: version, client: client)
+                if let path { files = files.filter { $0.path == path } }
                 guard !files.isEmpty else { throw CLIError(message: path.map { "'\($0)' is not a file of version \(version)" } ?? "No files", exitCode: 1) }
-                let total = files.reduce(Int64(0)) { $0 + (($1["size_bytes"] as? NSNumber)?.int64Value ?? 0) }
+                let total = files.reduce(Int64(0)) { $0 + $1.sizeBytes }
                 let bar = ProgressBar("pull", total: total)
                 var skipped = 0
                 for file in files {
-                    let relative = file["path"] as? String ?? ""
-                    let expected = file["sha256"] as? String ?? ""
-                    let size = (file["size_bytes"] as? NSNumber)?.int64Value ?? 0
+                    let (relative, expected, size) = (file.path, file.sha256, file.sizeBytes)
                     let target = try LocalFiles.safeTarget(relative, in: directory)
                     if FileManager.default.fileExists(atPath: target.path), (try? LocalFiles.sha256(of: target)) == expected {
                         skipped += 1
                         bar.skip(size)
                         continue
                     }
-                    let digest = try await client.download("/api/v1/datasets/\(id)/versions/\(version)/download", query: ["path": relative], to: target) {
-                        bar.advance($0)
-                    }
+                    let digest = try await client.download(dataset: id, version: version, path: relative, to: target) { bar.advance($0) }
                     guard digest == expected else {
                         try? FileManager.default.removeItem(at: target)
                         throw CLIError(message: "\(relative): received content has sha256 \(digest), the manifest says \(expected); removed it", exitCode: 1)
                     }
                 }
                 bar.finish()
-                print("\(files.count) files of \(shown["name"] as? String ?? id):\(version) in \(directory.path)" + (skipped > 0 ? " (\(skipped) already there)" : ""))
+                print("\(files.count) files of \(shown.name):\(version) in \(directory.path)" + (skipped > 0 ? " (\(skipped) already there)" : ""))
             }
         }
     }
@@ -191,11 +181,8 @@ struct DatasetsCommand: AsyncParsableCommand {
         @OptionGroup var reference: DatasetReference
 
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                let id = try await reference.id(&client)
-                try Output.print(try await client.send(.GET, "/api/v1/datasets/\(id)/versions", query: ["limit": "500"]), format: options.output,
-                                 columns: ["version", "file_count", "size_bytes", "num_rows", "checksum", "created_at", "changes"])
+            try await ClientCall.show(options, columns: ["version", "file_count", "size_bytes", "num_rows", "checksum", "created_at", "changes"]) { api in
+                try await api.listDatasetVersions(path: .init(datasetId: try await reference.id(api)), query: .init(limit: 500)).ok.body.json
             }
         }
     }
@@ -211,23 +198,18 @@ struct DatasetsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                var client = try APIClient(server: options.server)
-                let id = try await reference.id(&client)
-                let graph = try await client.send(.GET, "/api/v1/datasets/\(id)/lineage",
-                                                  query: ["version": version, "direction": direction, "depth": String(depth)])
-                guard options.output == .table, let object = graph as? [String: Any] else {
-                    try Output.print(graph, format: options.output, columns: [])
-                    return
+                let direction: Operations.GetDatasetLineage.Input.Query.DirectionPayload? = try Choice.parse(direction, "--direction")
+                let client = try APIClient(server: options.server)
+                let id = try await reference.id(client)
+                let graph = try await client.api.getDatasetLineage(path: .init(datasetId: id), query: .init(version: version, depth: depth, direction: direction))
+                    .ok.body.json
+                guard options.output == .table else { return try Output.show(graph, format: options.output, columns: []) }
+                let label = Dictionary(graph.nodes.map { ("\($0.kind.rawValue):\($0.id)", "\($0.label) (\($0.kind.rawValue))") }) { first, _ in first }
+                func name(_ end: Components.Schemas.LineageRef) -> String {
+                    label["\(end.kind.rawValue):\(end.id)"] ?? "\(end.kind.rawValue) \(end.id)"
                 }
-                let nodes = object["nodes"] as? [[String: Any]] ?? []
-                let label = Dictionary(nodes.map { ("\($0["kind"] ?? ""):\($0["id"] ?? "")", "\($0["label"] ?? "") (\($0["kind"] ?? ""))") }) { first, _ in first }
-                func name(_ end: Any?) -> String {
-                    let end = end as? [String: Any] ?? [:]
-                    return label["\(end["kind"] ?? ""):\(end["id"] ?? "")"] ?? "\(end["kind"] ?? "") \(end["id"] ?? "")"
-                }
-                let edges = object["edges"] as? [[String: Any]] ?? []
-                if edges.isEmpty { print("No lineage recorded for \(nodes.map { "\($0["label"] ?? "")" }.joined(separator: ", "))") }
-                for edge in edges { print("\(name(edge["source"]))  --\(edge["relation"] ?? "")-->  \(name(edge["target"]))") }
+                if graph.edges.isEmpty { print("No lineage recorded for \(graph.nodes.map(\.label).joined(separator: ", "))") }
+                for edge in graph.edges { print("\(name(edge.source))  --\(edge.relation)-->  \(name(edge.target))") }
             }
         }
     }
@@ -239,60 +221,59 @@ struct DatasetsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                var client = try APIClient(server: options.server)
-                let id = try await reference.id(&client)
-                _ = try await client.send(.DELETE, "/api/v1/datasets/\(id)")
+                let client = try APIClient(server: options.server)
+                let id = try await reference.id(client.api)
+                _ = try await client.api.deleteDataset(path: .init(datasetId: id)).noContent
                 print("Deleted dataset \(id)")
             }
         }
     }
 
     /// An id as given, or the id of the project's dataset with exactly this name.
-    static func resolve(_ reference: String, project: String?, client: inout APIClient) async throws -> String {
+    static func resolve(_ reference: String, project: String?, api: Client) async throws -> String {
         if UUID(uuidString: reference) != nil { return reference.lowercased() }
         guard let project else { throw ValidationError("'\(reference)' is not a dataset id: give --project to look it up by name") }
-        let page = try await client.send(.GET, "/api/v1/projects/\(project)/datasets", query: ["search": reference, "limit": "500"]) as? [String: Any]
-        guard let match = (page?["items"] as? [[String: Any]] ?? []).first(where: { $0["name"] as? String == reference }),
-              let id = match["id"] as? String else { throw CLIError(message: "No dataset named '\(reference)' in project \(project)", exitCode: 1) }
-        return id
+        let page = try await api.listDatasets(path: .init(projectId: project), query: .init(search: reference, limit: 500)).ok.body.json
+        guard let match = page.items.first(where: { $0.name == reference }) else {
+            throw CLIError(message: "No dataset named '\(reference)' in project \(project)", exitCode: 1)
+        }
+        return match.id
     }
 
-    static func allFiles(_ id: String, version: String, client: inout APIClient) async throws -> [[String: Any]] {
-        var files: [[String: Any]] = []
+    static func allFiles(_ id: String, version: String, client: APIClient) async throws -> [Components.Schemas.DatasetFile] {
+        var files: [Components.Schemas.DatasetFile] = []
         var cursor: String?
         repeat {
-            let page = try await client.send(.GET, "/api/v1/datasets/\(id)/versions/\(version)/files", query: ["limit": "5000", "cursor": cursor]) as? [String: Any]
-            files += page?["items"] as? [[String: Any]] ?? []
-            cursor = page?["next_cursor"] as? String
+            let page = try await client.api.listDatasetFiles(path: .init(datasetId: id, version: version), query: .init(limit: 5000, cursor: cursor))
+                .ok.body.json
+            files += page.items
+            cursor = page.nextCursor
         } while cursor != nil
         return files
     }
 
     /// Sends one file's content unless the server holds it; continues an interrupted upload from the byte the
     /// server has. Returns whether bytes were sent.
-    static func upload(_ entry: LocalFiles.Entry, sha256: String, dataset: String, chunk: Int64, client: inout APIClient,
+    static func upload(_ entry: LocalFiles.Entry, sha256: String, dataset: String, chunk: Int64, client: APIClient,
                        bar: ProgressBar) async throws -> Bool {
-        let session = try await client.send(.POST, "/api/v1/datasets/\(dataset)/uploads",
-                                            body: ["sha256": sha256, "size_bytes": entry.size, "path": entry.path]) as? [String: Any] ?? [:]
-        guard session["status"] as? String == "open", let uploadId = session["id"] as? String else {
+        let session = try await client.api.startDatasetUpload(path: .init(datasetId: dataset),
+                                                              body: .json(.init(sha256: sha256, sizeBytes: entry.size, path: entry.path))).created.body.json
+        guard session.status == .open else {
             bar.skip(entry.size)
             return false
         }
-        var offset = (session["received_bytes"] as? NSNumber)?.int64Value ?? 0
+        var offset = session.receivedBytes
         bar.skip(offset)
         while offset < entry.size {
             let length = min(chunk, entry.size - offset)
             do {
-                let answer = try await client.putFileRange("/api/v1/dataset-uploads/\(uploadId)", file: entry.url, offset: offset, length: length,
-                                                           headers: ["Upload-Offset": String(offset)]) { bar.advance($0) } as? [String: Any]
-                offset = (answer?["received_bytes"] as? NSNumber)?.int64Value ?? offset + length
-            } catch let error as CLIError where error.message.hasPrefix("Error 409") {
+                offset = try await client.append(upload: session.id, file: entry.url, offset: offset, length: length) { bar.advance($0) }.receivedBytes
+            } catch where problemStatus(error) == 409 {
                 // Someone (an earlier run) got further: ask where to continue.
-                let state = try await client.send(.GET, "/api/v1/dataset-uploads/\(uploadId)") as? [String: Any]
-                let received = (state?["received_bytes"] as? NSNumber)?.int64Value ?? offset
-                guard state?["status"] as? String == "open", received != offset else { throw error }
-                bar.skip(received - offset)
-                offset = received
+                let state = try await client.api.getDatasetUpload(path: .init(uploadId: session.id)).ok.body.json
+                guard state.status == .open, state.receivedBytes != offset else { throw error }
+                bar.skip(state.receivedBytes - offset)
+                offset = state.receivedBytes
             }
         }
         return true
@@ -304,11 +285,12 @@ struct DatasetReference: ParsableArguments {
     @Option(help: "Project id (when naming the dataset).") var project: String?
     @Argument(help: "Dataset id or name.") var dataset: String
 
-    func id(_ client: inout APIClient) async throws -> String {
-        try await DatasetsCommand.resolve(dataset, project: project, client: &client)
+    func id(_ client: APIClient) async throws -> String { try await id(client.api) }
+
+    func id(_ api: Client) async throws -> String {
+        try await DatasetsCommand.resolve(dataset, project: project, api: api)
     }
 }
-
 /// The files a push sends: one file, a directory's regular files, or an archive's contents (unpacked by tar).
 enum LocalFiles {
     struct Entry {

@@ -1,5 +1,8 @@
+import AITIPAPI
+import AITIPClient
 import ArgumentParser
 import Foundation
+import OpenAPIRuntime
 import Yams
 
 struct JobsCommand: AsyncParsableCommand {
@@ -43,53 +46,64 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                var body = try loadFile()
-                body["project_id"] = project ?? body["project_id"]
-                body["name"] = name ?? body["name"]
-                body["entrypoint"] = entrypoint ?? body["entrypoint"]
-                var resources = body["resources"] as? [String: Any] ?? [:]
-                resources["gpu_type"] = gpuType ?? resources["gpu_type"]
-                resources["gpu_count"] = gpus ?? resources["gpu_count"]
-                resources["nodes"] = nodes ?? resources["nodes"]
-                resources["cpu"] = cpu ?? resources["cpu"]
-                resources["memory_mib"] = memoryMib ?? resources["memory_mib"]
-                if !resources.isEmpty { body["resources"] = resources }
-                body["priority"] = priority ?? body["priority"]
-                body["queue"] = queue ?? body["queue"]
-                body["max_runtime_seconds"] = maxRuntime ?? body["max_runtime_seconds"]
-                body["max_retries"] = retries ?? body["max_retries"]
-                body["distributed_mode"] = distributed ?? body["distributed_mode"]
+                var file = try loadFile()
+                file["project_id"] = project ?? file["project_id"]
+                file["name"] = name ?? file["name"]
+                file["entrypoint"] = entrypoint ?? file["entrypoint"]
+                let codeDirectory = code ?? file.removeValue(forKey: "code_dir") as? String
+                var job = try decode(file)
+                var resources = job.resources ?? .init()
+                resources.gpuType = gpuType ?? resources.gpuType
+                resources.gpuCount = gpus ?? resources.gpuCount
+                resources.nodes = nodes ?? resources.nodes
+                resources.cpu = cpu ?? resources.cpu
+                resources.memoryMib = memoryMib ?? resources.memoryMib
+                if resources != .init() { job.resources = resources }
+                job.priority = priority ?? job.priority
+                job.queue = queue ?? job.queue
+                job.maxRuntimeSeconds = maxRuntime ?? job.maxRuntimeSeconds
+                job.maxRetries = retries ?? job.maxRetries
+                job.distributedMode = try Choice.parse(distributed, "--distributed") ?? job.distributedMode
                 if isolateNetwork && network { throw ValidationError("--isolate-network and --network contradict each other") }
-                if isolateNetwork { body["isolate_network"] = true }
-                if network { body["isolate_network"] = false }
+                if isolateNetwork { job.isolateNetwork = true }
+                if network { job.isolateNetwork = false }
                 if let config {
-                    guard let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any] else {
+                    do {
+                        job.config = try JSONDecoder().decode(Components.Schemas.TrainingJobCreate.ConfigPayload.self, from: Data(config.utf8))
+                    } catch {
                         throw ValidationError("--config must be a JSON object, e.g. '{\"lr\": 0.01}'")
                     }
-                    body["config"] = object
                 }
-                var environment = body["env"] as? [String: Any] ?? [:]
+                var environment = job.env?.additionalProperties ?? [:]
                 for pair in env {
                     guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=VALUE, got '\(pair)'") }
                     environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
                 }
-                if !environment.isEmpty { body["env"] = environment }
-                guard let projectId = body["project_id"] as? String else { throw ValidationError("Give --project (or project_id in the file)") }
-                var client = try APIClient(server: options.server)
-                if let code = code ?? (body["code_dir"] as? String) {
-                    body["code_dir"] = nil
-                    let package = try CodePackage.pack(code)
-                    FileHandle.standardError.write(Data("Uploading \(code) (\(package.count) bytes)…\n".utf8))
-                    let uploaded = try await client.upload("/api/v1/training/code", query: ["project_id": projectId], data: package,
-                                                           contentType: "application/gzip") as? [String: Any]
-                    body["code"] = ["archive": uploaded?["sha256"] as? String ?? ""]
+                if !environment.isEmpty { job.env = .init(additionalProperties: environment) }
+                let client = try APIClient(server: options.server)
+                if let codeDirectory {
+                    let package = try CodePackage.pack(codeDirectory)
+                    FileHandle.standardError.write(Data("Uploading \(codeDirectory) (\(package.count) bytes)…\n".utf8))
+                    let uploaded = try await client.transfers.uploadTrainingCode(query: .init(projectId: job.projectId),
+                                                                                 body: .applicationGzip(HTTPBody(package))).created.body.json
+                    job.code = .init(archive: uploaded.sha256)
                 }
-                let job = try await client.send(.POST, "/api/v1/training/jobs", body: body,
-                                                headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
-                try Output.print(job, format: options.output, columns: JobsCommand.columns)
-                if follow, let id = (job as? [String: Any])?["id"] as? String {
-                    try await LogFollower.follow(id, client: client, offset: nil)
-                }
+                let created = try await client.api.createTrainingJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(job)).created.body.json
+                try Output.show(created, format: options.output, columns: JobsCommand.columns)
+                if follow { try await LogFollower.follow(created.id, client: client, offset: nil) }
+            }
+        }
+
+        /// The file's job with the flags' project, name and entrypoint, checked against the API's schema.
+        private func decode(_ fields: [String: Any]) throws -> Components.Schemas.TrainingJobCreate {
+            for (key, flag) in [("project_id", "--project"), ("name", "--name"), ("entrypoint", "--entrypoint")] where !(fields[key] is String) {
+                throw ValidationError("Give \(flag) (or \(key) in the file)")
+            }
+            do {
+                let data = try JSONSerialization.data(withJSONObject: fields)
+                return try JSONDecoder().decode(Components.Schemas.TrainingJobCreate.self, from: data)
+            } catch let error as DecodingError {
+                throw ValidationError("\(file ?? "The job") does not describe a job: \(DecodingProblem(error))")
             }
         }
 
@@ -113,10 +127,9 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "Project id (default: every project you may read).") var project: String?
         @Option(help: "States, comma-separated, e.g. queued,running.") var status: String?
         func run() async throws {
-            var query = page.query
-            query["project_id"] = project
-            query["status"] = status
-            try await ClientCall.show("/api/v1/training/jobs", query: query, options: options, columns: JobsCommand.columns)
+            try await ClientCall.show(options, columns: JobsCommand.columns) { api in
+                try await api.listTrainingJobs(query: .init(projectId: project, status: status, limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -126,9 +139,11 @@ struct JobsCommand: AsyncParsableCommand {
         @Argument(help: "Job id.") var id: String
         @Flag(help: "Also list every state transition.") var events = false
         func run() async throws {
-            try await ClientCall.show("/api/v1/training/jobs/\(PathSegment.encode(id))", options: options)
+            try await ClientCall.show(options) { api in try await api.getTrainingJob(path: .init(jobId: id)).ok.body.json }
             if events {
-                try await ClientCall.show("/api/v1/training/jobs/\(PathSegment.encode(id))/events", options: options, columns: ["at", "from", "to", "reason"])
+                try await ClientCall.show(options, columns: ["at", "from", "to", "reason"]) { api in
+                    try await api.listTrainingJobEvents(path: .init(jobId: id)).ok.body.json
+                }
             }
         }
     }
@@ -141,13 +156,14 @@ struct JobsCommand: AsyncParsableCommand {
         @Option(help: "Start at this byte offset (resume).") var offset: Int?
         func run() async throws {
             try await runClient {
-                var client = try APIClient(server: options.server)
+                let client = try APIClient(server: options.server)
                 if follow {
                     try await LogFollower.follow(id, client: client, offset: offset)
                 } else {
-                    _ = try await client.send(.GET, "/api/v1/training/jobs/\(PathSegment.encode(id))", query: [:])
-                    try await client.stream("/api/v1/training/jobs/\(PathSegment.encode(id))/logs", query: ["offset": offset.map(String.init)],
-                                            accept: "text/plain") { FileHandle.standardOutput.write($0) }
+                    _ = try await client.api.getTrainingJob(path: .init(jobId: id)).ok
+                    let log = try await client.transfers.getTrainingJobLogs(path: .init(jobId: id), query: .init(offset: offset.map(Int64.init)),
+                                                                            headers: .init(accept: [.init(contentType: .plainText)])).ok.body.plainText
+                    for try await chunk in log { FileHandle.standardOutput.write(Data(chunk)) }
                 }
             }
         }
@@ -158,8 +174,9 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Job id.") var id: String
         func run() async throws {
-            try await ClientCall.create("/api/v1/training/jobs/\(PathSegment.encode(id))/stop", body: [:], options: options,
-                                        columns: ["id", "name", "status", "reason"])
+            try await ClientCall.show(options, columns: ["id", "name", "status", "reason"]) { api in
+                try await api.stopTrainingJob(path: .init(jobId: id)).ok.body.json
+            }
         }
     }
 
@@ -168,7 +185,7 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Job id.") var id: String
         func run() async throws {
-            try await ClientCall.delete("/api/v1/training/jobs/\(PathSegment.encode(id))", options: options, done: "Deleted job \(id).")
+            try await ClientCall.perform(options, done: "Deleted job \(id).") { api in _ = try await api.deleteTrainingJob(path: .init(jobId: id)).noContent }
         }
     }
 }
@@ -179,8 +196,9 @@ struct QueueCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
     @Option(help: "Project id (default: every project you may read).") var project: String?
     func run() async throws {
-        try await ClientCall.show("/api/v1/training/jobs", query: ["project_id": project, "status": "queued,admitted,starting,running", "limit": "500"],
-                                  options: options, columns: ["id", "name", "status", "priority", "queue", "reason"])
+        try await ClientCall.show(options, columns: ["id", "name", "status", "priority", "queue", "reason"]) { api in
+            try await api.listTrainingJobs(query: .init(projectId: project, status: "queued,admitted,starting,running", limit: 500)).ok.body.json
+        }
     }
 }
 
@@ -193,8 +211,9 @@ struct ResourcesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "gpu", abstract: "Nodes with their GPUs in use and status.")
         @OptionGroup var options: ClientOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/resources/gpu", options: options,
-                                      columns: ["id", "name", "node_type", "gpu_count", "gpus_in_use", "status", "source", "total_jobs"])
+            try await ClientCall.show(options, columns: ["id", "name", "node_type", "gpu_count", "gpus_in_use", "status", "source", "total_jobs"]) { api in
+                try await api.listGpuNodes().ok.body.json
+            }
         }
     }
 
@@ -210,18 +229,13 @@ struct ResourcesCommand: AsyncParsableCommand {
         func run() async throws {
             if set {
                 guard let org else { throw ValidationError("--set needs --org") }
-                var body: [String: Any] = ["org_id": org]
-                body["project_id"] = project
-                body["max_gpu_hours_month"] = gpuHours
-                body["max_concurrent_jobs"] = concurrentJobs
-                body["max_storage_gb"] = storageGb
-                try await runClient {
-                    var client = try APIClient(server: options.server)
-                    try Output.print(try await client.send(.PUT, "/api/v1/resources/quota", body: body), format: options.output, columns: [])
-                }
+                let quota = Components.Schemas.QuotaSet(orgId: org, projectId: project, maxGpuHoursMonth: gpuHours, maxStorageGb: storageGb,
+                                                        maxConcurrentJobs: concurrentJobs)
+                try await ClientCall.show(options) { api in try await api.setQuota(body: .json(quota)).ok.body.json }
             } else {
-                try await ClientCall.show("/api/v1/resources/quota", query: ["org_id": org], options: options,
-                                          columns: ["scope", "max_concurrent_jobs", "running_jobs", "max_gpu_hours_month", "used_gpu_hours_month"])
+                try await ClientCall.show(options, columns: ["scope", "max_concurrent_jobs", "running_jobs", "max_gpu_hours_month", "used_gpu_hours_month"]) { api in
+                    try await api.listQuotas(query: .init(orgId: org)).ok.body.json
+                }
             }
         }
     }
@@ -232,8 +246,6 @@ struct ResourcesCommand: AsyncParsableCommand {
         @Option(help: "First UTC day, YYYY-MM-DD (default: start of this month).") var from: String?
         @Option(help: "Last UTC day (default: today).") var to: String?
         @Option(help: "organization, project, user, day or gpu_type.") var groupBy: String = "project"
-
-        var query: [String: String?] { ["org_id": org, "from": from, "to": to, "group_by": groupBy] }
     }
 
     struct Usage: AsyncParsableCommand {
@@ -241,7 +253,10 @@ struct ResourcesCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @OptionGroup var report: ReportOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/resources/usage", query: report.query, options: options, columns: [])
+            let groupBy: Operations.GetUsage.Input.Query.GroupByPayload? = try Choice.parse(report.groupBy, "--group-by")
+            try await ClientCall.show(options) { api in
+                try await api.getUsage(query: .init(orgId: report.org, from: report.from, to: report.to, groupBy: groupBy)).ok.body.json
+            }
         }
     }
 
@@ -250,7 +265,10 @@ struct ResourcesCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @OptionGroup var report: ReportOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/resources/costs", query: report.query, options: options, columns: [])
+            let groupBy: Operations.GetCosts.Input.Query.GroupByPayload? = try Choice.parse(report.groupBy, "--group-by")
+            try await ClientCall.show(options) { api in
+                try await api.getCosts(query: .init(orgId: report.org, from: report.from, to: report.to, groupBy: groupBy)).ok.body.json
+            }
         }
     }
 
@@ -260,36 +278,24 @@ struct ResourcesCommand: AsyncParsableCommand {
         @Argument(help: "Node id.") var node: String
         @Flag(help: "Return the node to service.") var undo = false
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                let body = ["status": undo ? "available" : "maintenance"]
-                try Output.print(try await client.send(.PATCH, "/api/v1/resources/gpu/\(PathSegment.encode(node))", body: body),
-                                 format: options.output, columns: ["id", "name", "status"])
+            try await ClientCall.show(options, columns: ["id", "name", "status"]) { api in
+                try await api.updateGpuNode(path: .init(nodeId: node), body: .json(.init(status: undo ? .available : .maintenance))).ok.body.json
             }
         }
     }
 }
 
-/// Follows a job's SSE log, printing each line as it arrives, until the `end` event.
+/// Follows a job's log (Server-Sent Events), printing each line as it arrives, until the `end` event.
 enum LogFollower {
     static func follow(_ id: String, client: APIClient, offset: Int?) async throws {
-        var pending = Data()
+        let stream = try await client.transfers.getTrainingJobLogs(path: .init(jobId: id), query: .init(follow: true, offset: offset.map(Int64.init)),
+                                                                   headers: .init(accept: [.init(contentType: .textEventStream)])).ok.body.textEventStream
         var finalStatus: String?
-        try await client.stream("/api/v1/training/jobs/\(PathSegment.encode(id))/logs", query: ["follow": "true", "offset": offset.map(String.init)],
-                                accept: "text/event-stream") { chunk in
-            pending.append(chunk)
-            while let end = pending.range(of: Data("\n\n".utf8)) {
-                let event = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
-                pending.removeSubrange(pending.startIndex..<end.upperBound)
-                var name = "message"
-                var data: [Substring] = []
-                for line in event.split(separator: "\n", omittingEmptySubsequences: false) {
-                    if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
-                    if line.hasPrefix("data: ") { data.append(line.dropFirst(6)) }
-                }
-                if name == "end" { finalStatus = data.joined() } else if name == "line" {
-                    FileHandle.standardOutput.write(Data((data.joined(separator: "\n") + "\n").utf8))
-                }
+        for try await event in stream.asDecodedServerSentEvents() {
+            switch event.event {
+            case "line": FileHandle.standardOutput.write(Data(((event.data ?? "") + "\n").utf8))
+            case "end": finalStatus = event.data
+            default: continue
             }
         }
         if let finalStatus {

@@ -1,3 +1,5 @@
+import AITIPAPI
+import AITIPClient
 import ArgumentParser
 import Foundation
 
@@ -5,8 +7,6 @@ import Foundation
 struct PageOptions: ParsableArguments {
     @Option(help: "Items per page (1–500).") var limit: Int?
     @Option(help: "The cursor printed after the previous page.") var cursor: String?
-
-    var query: [String: String?] { ["limit": limit.map(String.init), "cursor": cursor] }
 }
 
 struct OrgsCommand: AsyncParsableCommand {
@@ -21,7 +21,9 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @OptionGroup var page: PageOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/orgs", query: page.query, options: options, columns: OrgsCommand.columns)
+            try await ClientCall.show(options, columns: OrgsCommand.columns) { api in
+                try await api.listOrgs(query: .init(limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -30,7 +32,7 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Organization id.") var id: String
         func run() async throws {
-            try await ClientCall.show("/api/v1/orgs/\(PathSegment.encode(id))", options: options)
+            try await ClientCall.show(options) { api in try await api.getOrg(path: .init(orgId: id)).ok.body.json }
         }
     }
 
@@ -40,9 +42,9 @@ struct OrgsCommand: AsyncParsableCommand {
         @Option(help: "Display name.") var name: String
         @Option(help: "URL-safe slug (default: derived from the name).") var slug: String?
         func run() async throws {
-            var body: [String: Any] = ["name": name]
-            body["slug"] = slug
-            try await ClientCall.create("/api/v1/orgs", body: body, options: options)
+            try await ClientCall.show(options) { api in
+                try await api.createOrg(body: .json(.init(name: name, slug: slug))).created.body.json
+            }
         }
     }
 
@@ -51,7 +53,7 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Organization id.") var id: String
         func run() async throws {
-            try await ClientCall.delete("/api/v1/orgs/\(PathSegment.encode(id))", options: options, done: "Deleted organization \(id).")
+            try await ClientCall.perform(options, done: "Deleted organization \(id).") { api in _ = try await api.deleteOrg(path: .init(orgId: id)).noContent }
         }
     }
 }
@@ -69,9 +71,9 @@ struct ProjectsCommand: AsyncParsableCommand {
         @OptionGroup var page: PageOptions
         @Option(help: "Only this organization's projects (id).") var org: String?
         func run() async throws {
-            var query = page.query
-            query["org_id"] = org
-            try await ClientCall.show("/api/v1/projects", query: query, options: options, columns: ProjectsCommand.columns)
+            try await ClientCall.show(options, columns: ProjectsCommand.columns) { api in
+                try await api.listProjects(query: .init(orgId: org, limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -80,7 +82,7 @@ struct ProjectsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Project id.") var id: String
         func run() async throws {
-            try await ClientCall.show("/api/v1/projects/\(PathSegment.encode(id))", options: options)
+            try await ClientCall.show(options) { api in try await api.getProject(path: .init(projectId: id)).ok.body.json }
         }
     }
 
@@ -92,11 +94,9 @@ struct ProjectsCommand: AsyncParsableCommand {
         @Option(help: "URL-safe slug (default: derived from the name).") var slug: String?
         @Option(help: "What the project is for.") var description: String?
         func run() async throws {
-            var body: [String: Any] = ["name": name]
-            body["org_id"] = org
-            body["slug"] = slug
-            body["description"] = description
-            try await ClientCall.create("/api/v1/projects", body: body, options: options)
+            try await ClientCall.show(options) { api in
+                try await api.createProject(body: .json(.init(orgId: org, name: name, slug: slug, description: description))).created.body.json
+            }
         }
     }
 
@@ -105,7 +105,9 @@ struct ProjectsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Project id.") var id: String
         func run() async throws {
-            try await ClientCall.delete("/api/v1/projects/\(PathSegment.encode(id))", options: options, done: "Deleted project \(id).")
+            try await ClientCall.perform(options, done: "Deleted project \(id).") { api in
+                _ = try await api.deleteProject(path: .init(projectId: id)).noContent
+            }
         }
     }
 }
@@ -120,8 +122,9 @@ struct APIKeysCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @OptionGroup var page: PageOptions
         func run() async throws {
-            try await ClientCall.show("/api/v1/auth/api-keys", query: page.query, options: options,
-                                      columns: ["id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at"])
+            try await ClientCall.show(options, columns: ["id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at"]) { api in
+                try await api.listApiKeys(query: .init(limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -136,18 +139,12 @@ struct APIKeysCommand: AsyncParsableCommand {
         var scopes: [String] = []
         @Option(name: .customLong("expires-in-days"), help: "Days until the key expires (default: never).") var expiresInDays: Int?
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                var body: [String: Any] = ["name": name]
-                body["org_id"] = org
-                if !scopes.isEmpty { body["scopes"] = scopes }
-                if let days = expiresInDays {
-                    body["expires_at"] = Date().addingTimeInterval(Double(days) * 86_400).formatted(.iso8601)
-                }
-                let created = try await client.send(.POST, "/api/v1/auth/api-keys", body: body)
-                try Output.print(created, format: options.output, columns: ["id", "name", "key", "scopes", "expires_at"])
-                if options.output == .table { FileHandle.standardError.write(Data("Save the key now: it is not shown again.\n".utf8)) }
+            let request = Components.Schemas.ApiKeyCreate(name: name, orgId: org, scopes: scopes.isEmpty ? nil : scopes,
+                                                          expiresAt: expiresInDays.map { Date().addingTimeInterval(Double($0) * 86_400) })
+            try await ClientCall.show(options, columns: ["id", "name", "key", "scopes", "expires_at"]) { api in
+                try await api.createApiKey(body: .json(request)).created.body.json
             }
+            if options.output == .table { FileHandle.standardError.write(Data("Save the key now: it is not shown again.\n".utf8)) }
         }
     }
 
@@ -156,37 +153,25 @@ struct APIKeysCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "API key id.") var id: String
         func run() async throws {
-            try await ClientCall.delete("/api/v1/auth/api-keys/\(PathSegment.encode(id))", options: options, done: "Revoked API key \(id).")
+            try await ClientCall.perform(options, done: "Revoked API key \(id).") { api in _ = try await api.revokeApiKey(path: .init(keyId: id)).ok }
         }
     }
 }
 
-enum PathSegment {
-    static func encode(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? value
-    }
-}
-
-/// The shapes every resource command shares: show a GET answer, create with a POST, delete.
+/// The shapes every client command shares: one call of the generated client, its answer printed or a line saying
+/// what was done.
 enum ClientCall {
-    static func show(_ path: String, query: [String: String?] = [:], options: ClientOptions, columns: [String] = []) async throws {
+    static func show(_ options: ClientOptions, columns: [String] = [], _ call: (Client) async throws -> some Encodable) async throws {
         try await runClient {
-            var client = try APIClient(server: options.server)
-            try Output.print(try await client.send(.GET, path, query: query), format: options.output, columns: columns)
+            let client = try APIClient(server: options.server)
+            try Output.show(try await call(client.api), format: options.output, columns: columns)
         }
     }
 
-    static func create(_ path: String, body: [String: Any], options: ClientOptions, columns: [String] = []) async throws {
+    static func perform(_ options: ClientOptions, done: String, _ call: (Client) async throws -> Void) async throws {
         try await runClient {
-            var client = try APIClient(server: options.server)
-            try Output.print(try await client.send(.POST, path, body: body), format: options.output, columns: columns)
-        }
-    }
-
-    static func delete(_ path: String, options: ClientOptions, done: String) async throws {
-        try await runClient {
-            var client = try APIClient(server: options.server)
-            _ = try await client.send(.DELETE, path)
+            let client = try APIClient(server: options.server)
+            try await call(client.api)
             print(done)
         }
     }

@@ -1,3 +1,5 @@
+import AITIPAPI
+import AITIPClient
 import ArgumentParser
 import Foundation
 
@@ -16,11 +18,11 @@ struct ExperimentsCommand: AsyncParsableCommand {
         @Option(help: "active (default), deleted or all.") var view: String?
         @Option(help: "e.g. \"name LIKE 'detector%'\".") var filter: String?
         func run() async throws {
-            var query = page.query
-            query["view"] = view
-            query["filter"] = filter
-            try await ClientCall.show("/api/v1/projects/\(PathSegment.encode(project))/experiments", query: query, options: options,
-                                      columns: ExperimentsCommand.columns)
+            let view: Components.Schemas.ViewType? = try Choice.parse(view, "--view")
+            try await ClientCall.show(options, columns: ExperimentsCommand.columns) { api in
+                try await api.listExperiments(path: .init(projectId: project),
+                                              query: .init(view: view, filter: filter, limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -29,7 +31,7 @@ struct ExperimentsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Experiment id.") var id: String
         func run() async throws {
-            try await ClientCall.show("/api/v1/experiments/\(PathSegment.encode(id))", options: options)
+            try await ClientCall.show(options) { api in try await api.getExperiment(path: .init(experimentId: id)).ok.body.json }
         }
     }
 
@@ -41,10 +43,10 @@ struct ExperimentsCommand: AsyncParsableCommand {
         @Option(help: "What it is about.") var description: String?
         @Option(help: "What it tests.") var hypothesis: String?
         func run() async throws {
-            var body: [String: Any] = ["name": name]
-            body["description"] = description
-            body["hypothesis"] = hypothesis
-            try await ClientCall.create("/api/v1/projects/\(PathSegment.encode(project))/experiments", body: body, options: options)
+            try await ClientCall.show(options) { api in
+                try await api.createExperiment(path: .init(projectId: project),
+                                               body: .json(.init(name: name, description: description, hypothesis: hypothesis))).created.body.json
+            }
         }
     }
 }
@@ -65,12 +67,12 @@ struct RunsCommand: AsyncParsableCommand {
         @Option(help: "Sort, e.g. \"metrics.acc DESC\".") var orderBy: String?
         @Option(help: "active (default), deleted or all.") var view: String?
         func run() async throws {
-            var query = page.query
-            query["filter"] = filter
-            query["order_by"] = orderBy
-            query["view"] = view
-            try await ClientCall.show("/api/v1/experiments/\(PathSegment.encode(experiment))/runs", query: query, options: options,
-                                      columns: RunsCommand.columns)
+            let view: Components.Schemas.ViewType? = try Choice.parse(view, "--view")
+            try await ClientCall.show(options, columns: RunsCommand.columns) { api in
+                try await api.listRuns(path: .init(experimentId: experiment),
+                                       query: .init(filter: filter, orderBy: orderBy.map { [$0] }, view: view, limit: page.limit, cursor: page.cursor))
+                    .ok.body.json
+            }
         }
     }
 
@@ -79,7 +81,7 @@ struct RunsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Run id.") var id: String
         func run() async throws {
-            try await ClientCall.show("/api/v1/runs/\(PathSegment.encode(id))", options: options)
+            try await ClientCall.show(options) { api in try await api.getRun(path: .init(runId: id)).ok.body.json }
         }
     }
 
@@ -94,36 +96,32 @@ struct RunsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                var client = try APIClient(server: options.server)
-                var runs: [[String: Any]] = []
-                for id in ids {
-                    guard let run = try await client.send(.GET, "/api/v1/runs/\(PathSegment.encode(id))") as? [String: Any] else { continue }
-                    runs.append(run)
-                }
+                let client = try APIClient(server: options.server)
+                var runs: [Components.Schemas.Run] = []
+                for id in ids { runs.append(try await client.api.getRun(path: .init(runId: id)).ok.body.json) }
                 let comparison = Self.rows(runs)
                 if options.output == .table {
-                    let columns = ["key"] + runs.map { ($0["name"] as? String) ?? "?" }
+                    let columns = ["key"] + runs.map(\.name)
                     print(Output.table(comparison.map { row in
                         var line: [String: Any] = ["key": row.key]
                         for (index, value) in row.values.enumerated() { line[columns[index + 1]] = value }
                         return line
                     }, columns: columns), terminator: "")
                 } else {
-                    try Output.print(["runs": runs], format: options.output, columns: [])
+                    try Output.show(["runs": runs], format: options.output, columns: [])
                 }
             }
         }
 
         /// One row per param and metric key any of the runs has, in key order; blanks where a run lacks it.
-        static func rows(_ runs: [[String: Any]]) -> [(key: String, values: [String])] {
+        static func rows(_ runs: [Components.Schemas.Run]) -> [(key: String, values: [String])] {
             var keys = Set<String>()
             var cells: [[String: String]] = []
             for run in runs {
                 var values: [String: String] = [:]
-                for (key, value) in (run["params"] as? [String: String]) ?? [:] { values["params.\(key)"] = value }
-                for metric in (run["metrics"] as? [[String: Any]]) ?? [] {
-                    guard let key = metric["key"] as? String else { continue }
-                    values["metrics.\(key)"] = (metric["nonfinite"] as? String) ?? Output.cell(metric["value"])
+                for (key, value) in run.params.additionalProperties { values["params.\(key)"] = value }
+                for metric in run.metrics {
+                    values["metrics.\(metric.key)"] = metric.nonfinite?.rawValue ?? Output.cell(metric.value.map { NSNumber(value: $0) })
                 }
                 keys.formUnion(values.keys)
                 cells.append(values)
@@ -145,10 +143,9 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Project id.") var project: String
         @Option(help: "e.g. \"name LIKE 'detector%'\".") var filter: String?
         func run() async throws {
-            var query = page.query
-            query["filter"] = filter
-            try await ClientCall.show("/api/v1/projects/\(PathSegment.encode(project))/models", query: query, options: options,
-                                      columns: ["name", "latest_version", "aliases", "updated_at"])
+            try await ClientCall.show(options, columns: ["name", "latest_version", "aliases", "updated_at"]) { api in
+                try await api.listModels(path: .init(projectId: project), query: .init(filter: filter, limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
         }
     }
 
@@ -158,7 +155,7 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Project id.") var project: String
         @Argument(help: "Model name.") var name: String
         func run() async throws {
-            try await ClientCall.show("/api/v1/projects/\(PathSegment.encode(project))/models/\(PathSegment.encode(name))", options: options)
+            try await ClientCall.show(options) { api in try await api.getModel(path: .init(projectId: project, name: name)).ok.body.json }
         }
     }
 
@@ -168,13 +165,21 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "Project id.") var project: String
         @Argument(help: "Model name.") var name: String
         func run() async throws {
-            try await runClient {
-                var client = try APIClient(server: options.server)
-                let answer = try await client.send(.GET, "/api/v1/projects/\(PathSegment.encode(project))/models/\(PathSegment.encode(name))")
-                let versions = ((answer as? [String: Any])?["versions"] as? [[String: Any]]) ?? []
-                try Output.print(["items": versions], format: options.output,
-                                 columns: ["version", "stage", "aliases", "run_id", "experiment_id", "training_job_id", "dataset_version_id", "created_at"])
+            try await ClientCall.show(options, columns: ["version", "stage", "aliases", "run_id", "experiment_id", "training_job_id", "dataset_version_id",
+                                                         "created_at"]) { api in
+                ["items": try await api.getModel(path: .init(projectId: project, name: name)).ok.body.json.versions]
             }
         }
+    }
+}
+
+/// A flag whose values are an enumeration of the API: checked here, with the values it takes in the message.
+enum Choice {
+    static func parse<T: RawRepresentable & CaseIterable>(_ text: String?, _ flag: String) throws -> T? where T.RawValue == String {
+        guard let text else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw ValidationError("\(flag) takes \(T.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+        }
+        return value
     }
 }

@@ -12,7 +12,7 @@ export const pageSize = 200;
 export function metricText(run: Run, key: string): string {
   const metric = run.metrics.find((m) => m.key === key);
   if (!metric) return "";
-  return metric.nonfinite ?? (metric.value === null ? "" : Number(metric.value.toPrecision(6)).toString());
+  return metric.nonfinite ?? (metric.value == null ? "" : Number(metric.value.toPrecision(6)).toString());
 }
 
 /** A run's name for legends: its name, with the id's start when another chosen run has the same name. */
