@@ -8,7 +8,7 @@ let package = Package(
     name: "aitip",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "aitip", targets: ["aitip"]),
+        .executable(name: "aitip", targets: ["aitip"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "AITIPCore",
             dependencies: [
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: swiftSettings
         ),
@@ -56,11 +56,13 @@ let package = Package(
         ),
         .target(
             name: "ObjectStore",
-            dependencies: ["AITIPCore",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                           .product(name: "Crypto", package: "swift-crypto"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-                           .product(name: "NIOFoundationCompat", package: "swift-nio")],
+            dependencies: [
+                "AITIPCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -79,10 +81,12 @@ let package = Package(
         ),
         .target(
             name: "Executors",
-            dependencies: ["AITIPCore", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
-                           .product(name: "NIOFoundationCompat", package: "swift-nio")],
+            dependencies: [
+                "AITIPCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -91,14 +95,18 @@ let package = Package(
         ),
         .target(
             name: "Workloads",
-            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity", "Executors", "Scheduler",
-                           .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Executors", "Scheduler",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Datasets",
-            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity",
-                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "AITIPCore", "Storage", "ObjectStore", "Identity",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -109,7 +117,7 @@ let package = Package(
         .target(
             name: "AITIPAPI",
             dependencies: [
-                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
             ],
             resources: [.embedInCode("openapi.yaml")],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
@@ -202,8 +210,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DatasetsTests",
-            dependencies: ["Datasets", "ObjectStore", "AITIPCore", .product(name: "Crypto", package: "swift-crypto"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "Datasets", "ObjectStore", "AITIPCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -223,14 +233,18 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkloadsTests",
-            dependencies: ["Workloads", "Identity", "Storage", "Executors", "ObjectStore", "AITIPCore", "AITIPTestSupport",
-                           .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Workloads", "Identity", "Storage", "Executors", "ObjectStore", "AITIPCore", "AITIPTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Workloads", "Tracking", "Datasets", "Identity", "Storage", "Executors", "ObjectStore", "AITIPCore",
-                           "AITIPTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Training", "Workloads", "Tracking", "Datasets", "Identity", "Storage", "Executors", "ObjectStore", "AITIPCore",
+                "AITIPTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -37,6 +37,9 @@ export AITIP_REQUIRE_S3=1
 log "building the web console (Debian's React, TypeScript and esbuild)"
 web/build.sh || exit 1
 
+log "format: the Swift sources as .swift-format lays them out (fix with: swift format --in-place --recursive Sources Tests Package.swift)"
+swift format lint --strict --recursive --parallel Sources Tests Package.swift || exit 1
+
 log "building (debug, with tests)"
 swift build --build-tests || exit 1
 

@@ -1,6 +1,6 @@
 /// The OpenAPI document the server code is generated from, compiled into the binary (no resource bundle to ship).
-public enum APISpec {
-    public static func yaml() throws -> String {
+package enum APISpec {
+    package static func yaml() throws -> String {
         String(decoding: PackageResources.openapi_yaml, as: UTF8.self)
     }
 }

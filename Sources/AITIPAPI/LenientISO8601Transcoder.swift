@@ -1,23 +1,24 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-import OpenAPIRuntime
+package import Foundation
+package import OpenAPIRuntime
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Configuration {
     /// How the server and the generated client both read and write the API's JSON: sorted keys (the same body gives
     /// the same bytes, which an Idempotency-Key compares) and lenient RFC 3339 timestamps.
-    public static let aitip = Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
+    package static let aitip = Configuration(dateTranscoder: LenientISO8601Transcoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes])
 }
 
 /// RFC 3339 timestamps with or without fractional seconds on input (browsers send milliseconds, many tools do
 /// not); milliseconds on output, in UTC.
-public final class LenientISO8601Transcoder: DateTranscoder {
+package final class LenientISO8601Transcoder: DateTranscoder {
     // ISO8601DateFormatter is not thread-safe; input timestamps are rare enough for one lock.
     private let formatters = Mutex((fractional: ISO8601DateFormatter(), whole: ISO8601DateFormatter()))
 
-    public init() {
+    package init() {
         formatters.withLock { pair in
             pair.fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             pair.whole.formatOptions = [.withInternetDateTime]
@@ -26,7 +27,7 @@ public final class LenientISO8601Transcoder: DateTranscoder {
 
     /// Formatted by hand: list responses carry two timestamps per item, and a formatter call per timestamp
     /// showed up in profiles of list requests.
-    public func encode(_ date: Date) throws -> String {
+    package func encode(_ date: Date) throws -> String {
         let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var seconds = time_t(totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000)
         let millis = Int(totalMillis - Int64(seconds) * 1000)
@@ -54,10 +55,11 @@ public final class LenientISO8601Transcoder: DateTranscoder {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public func decode(_ text: String) throws -> Date {
+    package func decode(_ text: String) throws -> Date {
         let parsed = formatters.withLock { $0.whole.date(from: text) ?? $0.fractional.date(from: text) }
         guard let parsed else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "'\(text.prefix(40))' is not an RFC 3339 timestamp such as 2026-01-31T12:00:00Z"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "'\(text.prefix(40))' is not an RFC 3339 timestamp such as 2026-01-31T12:00:00Z"))
         }
         return parsed
     }

@@ -24,9 +24,10 @@ package enum Connection {
     package static func client(server: URL, tokens: (any BearerTokens)?, patience: Patience = .call) -> Client {
         var middlewares: [any ClientMiddleware] = [ProblemMiddleware()]
         if let tokens { middlewares.append(BearerMiddleware(tokens: tokens)) }
-        return Client(serverURL: server, configuration: .aitip,
-                      transport: AsyncHTTPClientTransport(configuration: .init(client: .shared, timeout: patience.timeout)),
-                      middlewares: middlewares)
+        return Client(
+            serverURL: server, configuration: .aitip,
+            transport: AsyncHTTPClientTransport(configuration: .init(client: .shared, timeout: patience.timeout)),
+            middlewares: middlewares)
     }
 }
 
@@ -78,8 +79,10 @@ package struct ProblemError: Error, CustomStringConvertible {
 
 /// Turns an answer outside 2xx into `ProblemError`, so callers handle only the answers they asked for.
 struct ProblemMiddleware: ClientMiddleware {
-    func intercept(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
-                   next: (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
         let (response, responseBody) = try await next(request, body, baseURL)
         guard response.status.kind != .successful else { return (response, responseBody) }
         var data = Data()
@@ -92,14 +95,17 @@ struct ProblemMiddleware: ClientMiddleware {
 struct BearerMiddleware: ClientMiddleware {
     let tokens: any BearerTokens
 
-    func intercept(_ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
-                   next: (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
         guard let token = await tokens.current() else { return try await next(request, body, baseURL) }
         var signed = request
         signed.headerFields[.authorization] = "Bearer \(token)"
         let (response, responseBody) = try await next(signed, body, baseURL)
         guard response.status == .unauthorized, body.map({ $0.iterationBehavior == .multiple }) ?? true,
-              let renewed = await tokens.renew(after: token) else { return (response, responseBody) }
+            let renewed = await tokens.renew(after: token)
+        else { return (response, responseBody) }
         signed.headerFields[.authorization] = "Bearer \(renewed)"
         return try await next(signed, body, baseURL)
     }

@@ -1,7 +1,7 @@
 /// The one error type that crosses module boundaries. HTTPServer turns it into RFC 9457 problem+json;
 /// the message in `detail` is written for the person who sent the request, never a stack trace.
-public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Equatable {
+package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Equatable {
         case badRequest = "bad-request"
         case validation = "validation-failed"
         case unauthorized
@@ -14,7 +14,7 @@ public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable = "service-unavailable"
         case internalError = "internal-error"
 
-        public var status: Int {
+        package var status: Int {
             switch self {
             case .badRequest: 400
             case .validation: 422
@@ -30,7 +30,7 @@ public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             }
         }
 
-        public var title: String {
+        package var title: String {
             switch self {
             case .badRequest: "Bad request"
             case .validation: "Validation failed"
@@ -47,38 +47,38 @@ public struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var kind: Kind
-    public var detail: String
-    public var fieldErrors: [FieldError]
+    package var kind: Kind
+    package var detail: String
+    package var fieldErrors: [FieldError]
     /// Seconds a client should wait before retrying (429, 503).
-    public var retryAfterSeconds: Int?
+    package var retryAfterSeconds: Int?
 
-    public init(_ kind: Kind, _ detail: String, fieldErrors: [FieldError] = [], retryAfterSeconds: Int? = nil) {
+    package init(_ kind: Kind, _ detail: String, fieldErrors: [FieldError] = [], retryAfterSeconds: Int? = nil) {
         self.kind = kind
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    public var description: String { "\(kind.rawValue): \(detail)" }
+    package var description: String { "\(kind.rawValue): \(detail)" }
 
-    public static func badRequest(_ detail: String) -> AppError { .init(.badRequest, detail) }
-    public static func unauthorized(_ detail: String) -> AppError { .init(.unauthorized, detail) }
-    public static func forbidden(_ detail: String) -> AppError { .init(.forbidden, detail) }
-    public static func conflict(_ detail: String) -> AppError { .init(.conflict, detail) }
-    public static func notFound(_ what: String) -> AppError { .init(.notFound, "\(what) was not found") }
-    public static func validation(_ errors: [FieldError]) -> AppError {
+    package static func badRequest(_ detail: String) -> AppError { .init(.badRequest, detail) }
+    package static func unauthorized(_ detail: String) -> AppError { .init(.unauthorized, detail) }
+    package static func forbidden(_ detail: String) -> AppError { .init(.forbidden, detail) }
+    package static func conflict(_ detail: String) -> AppError { .init(.conflict, detail) }
+    package static func notFound(_ what: String) -> AppError { .init(.notFound, "\(what) was not found") }
+    package static func validation(_ errors: [FieldError]) -> AppError {
         let summary = errors.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
         return .init(.validation, "The request has invalid fields: \(summary)", fieldErrors: errors)
     }
 }
 
 /// One invalid field of a request body or query, reported in problem+json `errors`.
-public struct FieldError: Codable, Sendable, Equatable {
-    public var field: String
-    public var message: String
+package struct FieldError: Codable, Sendable, Equatable {
+    package var field: String
+    package var message: String
 
-    public init(field: String, message: String) {
+    package init(field: String, message: String) {
         self.field = field
         self.message = message
     }

@@ -3,13 +3,13 @@ import Synchronization
 
 /// Time-ordered UUIDs (RFC 9562 version 7): ids sort by creation time, so keyset paging by id is paging by age
 /// and B-tree inserts stay append-mostly on both databases.
-public enum IDGenerator {
+package enum IDGenerator {
     /// The last (milliseconds, counter) handed out: ids made in the same millisecond count up in the 12 `rand_a`
     /// bits (RFC 9562 §6.2 method 1), so ids of one process sort in creation order (e.g. a workload's transitions
     /// recorded in one transaction).
     private static let last = Mutex<(millis: UInt64, counter: UInt16)>((0, 0))
 
-    public static func uuidV7(at date: Date = Date()) -> UUID {
+    package static func uuidV7(at date: Date = Date()) -> UUID {
         var random = SystemRandomNumberGenerator()
         let requested = UInt64(max(0, date.timeIntervalSince1970 * 1000))
         let (millis, counter) = last.withLock { state -> (UInt64, UInt16) in
@@ -30,15 +30,18 @@ public enum IDGenerator {
         bytes[6] = 0x70 | UInt8(counter >> 8)
         bytes[7] = UInt8(truncatingIfNeeded: counter)
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }
 
 extension UUID {
     /// A version 7 id's time and counter, (milliseconds << 12) | counter: increases with every id this process
     /// makes, so it orders submissions even within one millisecond.
-    public var v7Sequence: Int64 {
+    package var v7Sequence: Int64 {
         let bytes = uuid
         var millis: Int64 = 0
         for byte in [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5] { millis = millis << 8 | Int64(byte) }
@@ -47,20 +50,20 @@ extension UUID {
 }
 
 /// A clock that tests can move; services never call `Date()` directly.
-public protocol Clock: Sendable {
+package protocol Clock: Sendable {
     func now() -> Date
 }
 
 extension Date {
     /// Epoch milliseconds: the time unit of tracking data (MLflow's wire format).
-    public var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    package var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
 
-    public init(epochMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(epochMilliseconds) / 1000) }
+    package init(epochMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(epochMilliseconds) / 1000) }
 }
 
-public struct SystemClock: Clock {
-    public init() {}
-    public func now() -> Date { Date() }
+package struct SystemClock: Clock {
+    package init() {}
+    package func now() -> Date { Date() }
 }
 
 extension UUID {
@@ -68,7 +71,7 @@ extension UUID {
 
     /// Ids go out in lowercase, the RFC 9562 canonical form. Formatted by hand: Foundation's `uuidString` goes
     /// through printf, which showed in profiles of large list responses.
-    public var lowercasedString: String {
+    package var lowercasedString: String {
         withUnsafeBytes(of: uuid) { raw in
             String(unsafeUninitializedCapacity: 36) { buffer in
                 var position = 0
@@ -87,7 +90,7 @@ extension UUID {
     }
 
     /// Parses the 36-character text form (either case) without Foundation's scanf-based parser.
-    public init?(canonical text: String) {
+    package init?(canonical text: String) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16)
         var high: UInt8?
@@ -113,14 +116,17 @@ extension UUID {
             }
         }
         guard count == 36, bytes.count == 16 else { return nil }
-        self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        self.init(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }
 
 extension Sequence where Element == UInt8 {
     /// Lowercase hexadecimal, two digits per byte (digests, checksums).
-    public var hexString: String {
+    package var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         for byte in self {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A free-form JSON value, for the design's JSONB columns (settings, quota, metadata).
-public enum JSONValue: Codable, Sendable, Equatable {
+package enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,7 +9,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -26,7 +26,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -39,18 +39,18 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
 }
 
-public typealias JSONObject = [String: JSONValue]
+package typealias JSONObject = [String: JSONValue]
 
 extension Dictionary where Key == String, Value == JSONValue {
     /// Compact JSON text with sorted keys, as stored in text columns.
-    public func jsonText() -> String {
+    package func jsonText() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(self) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
-    public init(jsonText: String) {
+    package init(jsonText: String) {
         self = (try? JSONDecoder().decode(JSONObject.self, from: Data(jsonText.utf8))) ?? [:]
     }
 }

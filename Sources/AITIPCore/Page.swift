@@ -3,32 +3,32 @@ import Foundation
 /// Where the next page of a native list starts: the sort key of the previous page's last item (an id; a time and an
 /// id; a path; the position in a ranked result), opaque to clients (base64url) so its form can change without
 /// breaking them. Every native list uses this one type; the MLflow-compatible routes keep MLflow's page tokens.
-public struct Cursor: Sendable, Equatable {
-    public let fields: [String]
+package struct Cursor: Sendable, Equatable {
+    package let fields: [String]
 
-    public init(_ fields: String...) {
+    package init(_ fields: String...) {
         self.fields = fields
     }
 
-    public init(after id: UUID) {
+    package init(after id: UUID) {
         self.init(id.lowercasedString)
     }
 
     /// A position in a ranked result (searches ordered by metrics, names, …).
-    public init(offset: Int) {
+    package init(offset: Int) {
         self.init(String(offset))
     }
 
     private static let version = "c1"
     private static let separator: Character = "\u{1F}"
 
-    public var text: String {
+    package var text: String {
         Data(([Self.version] + fields).joined(separator: String(Self.separator)).utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Parses a cursor this API returned; anything else is a 422 naming `cursor`.
-    public init(text: String) throws(AppError) {
+    package init(text: String) throws(AppError) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64.append("=") }
         guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { throw Self.invalid }
@@ -38,29 +38,29 @@ public struct Cursor: Sendable, Equatable {
     }
 
     /// Parses the optional `cursor` query parameter of a list.
-    public static func parse(_ text: String?) throws(AppError) -> Cursor? {
+    package static func parse(_ text: String?) throws(AppError) -> Cursor? {
         guard let text, !text.isEmpty else { return nil }
         return try Cursor(text: text)
     }
 
     static let invalid = AppError.validation([FieldError(field: "cursor", message: "is not a cursor returned by this API")])
 
-    public func uuid(_ index: Int) throws(AppError) -> UUID {
+    package func uuid(_ index: Int) throws(AppError) -> UUID {
         guard index < fields.count, let id = UUID(uuidString: fields[index]) else { throw Self.invalid }
         return id
     }
 
-    public func int(_ index: Int) throws(AppError) -> Int {
+    package func int(_ index: Int) throws(AppError) -> Int {
         guard index < fields.count, let value = Int(fields[index]), value >= 0 else { throw Self.invalid }
         return value
     }
 
-    public func int64(_ index: Int) throws(AppError) -> Int64 {
+    package func int64(_ index: Int) throws(AppError) -> Int64 {
         guard index < fields.count, let value = Int64(fields[index]) else { throw Self.invalid }
         return value
     }
 
-    public func string(_ index: Int) throws(AppError) -> String {
+    package func string(_ index: Int) throws(AppError) -> String {
         guard index < fields.count else { throw Self.invalid }
         return fields[index]
     }
@@ -68,19 +68,19 @@ public struct Cursor: Sendable, Equatable {
 
 /// Keyset paging by id: `?limit=&cursor=` in, `{items, next_cursor}` out; the cursor holds the last id of the
 /// previous page.
-public struct PageRequest: Sendable, Equatable {
-    public static let defaultLimit = 50
-    public static let maxLimit = 500
+package struct PageRequest: Sendable, Equatable {
+    package static let defaultLimit = 50
+    package static let maxLimit = 500
 
-    public var limit: Int
-    public var after: UUID?
+    package var limit: Int
+    package var after: UUID?
 
-    public init(limit: Int = PageRequest.defaultLimit, after: UUID? = nil) {
+    package init(limit: Int = PageRequest.defaultLimit, after: UUID? = nil) {
         self.limit = limit
         self.after = after
     }
 
-    public init(limit: Int?, cursor: String?) throws(AppError) {
+    package init(limit: Int?, cursor: String?) throws(AppError) {
         let limit = limit ?? Self.defaultLimit
         guard (1...Self.maxLimit).contains(limit) else {
             throw AppError.validation([FieldError(field: "limit", message: "must be between 1 and \(Self.maxLimit)")])
@@ -89,17 +89,17 @@ public struct PageRequest: Sendable, Equatable {
     }
 }
 
-public struct Page<Item: Sendable>: Sendable {
-    public var items: [Item]
-    public var nextCursor: String?
+package struct Page<Item: Sendable>: Sendable {
+    package var items: [Item]
+    package var nextCursor: String?
 
-    public init(items: [Item], nextCursor: String?) {
+    package init(items: [Item], nextCursor: String?) {
         self.items = items
         self.nextCursor = nextCursor
     }
 
     /// Builds a page from a query that fetched `limit + 1` rows: the extra row only says another page exists.
-    public init(fetched: [Item], limit: Int, id: (Item) -> UUID) {
+    package init(fetched: [Item], limit: Int, id: (Item) -> UUID) {
         if fetched.count > limit {
             let items = Array(fetched.prefix(limit))
             self.init(items: items, nextCursor: items.last.map { Cursor(after: id($0)).text })
@@ -108,7 +108,7 @@ public struct Page<Item: Sendable>: Sendable {
         }
     }
 
-    public func map<Other>(_ transform: (Item) throws -> Other) rethrows -> Page<Other> {
+    package func map<Other>(_ transform: (Item) throws -> Other) rethrows -> Page<Other> {
         Page<Other>(items: try items.map(transform), nextCursor: nextCursor)
     }
 }

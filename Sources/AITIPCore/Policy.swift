@@ -7,14 +7,14 @@ import Foundation
 /// - A principal that can see it but lacks the right gets `forbidden`.
 /// - `projects:write` and `projects:delete` held through the member role apply to existing projects only when the
 ///   member created them (design §6.1 attribute `created_by`).
-public enum Policy {
-    public struct Resource: Sendable {
-        public var kind: String
-        public var orgId: UUID
-        public var projectId: UUID?
-        public var createdBy: UUID?
+package enum Policy {
+    package struct Resource: Sendable {
+        package var kind: String
+        package var orgId: UUID
+        package var projectId: UUID?
+        package var createdBy: UUID?
 
-        public init(kind: String, orgId: UUID, projectId: UUID? = nil, createdBy: UUID? = nil) {
+        package init(kind: String, orgId: UUID, projectId: UUID? = nil, createdBy: UUID? = nil) {
             self.kind = kind
             self.orgId = orgId
             self.projectId = projectId
@@ -26,17 +26,19 @@ public enum Policy {
     static let ownerOnlyForMembers: Set<Permission> = [.projectsWrite, .projectsDelete]
 
     /// For an existing resource: reading, changing or deleting it.
-    public static func authorize(_ principal: Principal, _ permission: Permission, on resource: Resource) throws(AppError) {
+    package static func authorize(_ principal: Principal, _ permission: Permission, on resource: Resource) throws(AppError) {
         try authorize(principal, permission, resource, checkCreator: true)
     }
 
     /// For actions on an organization itself or inside it with no resource yet (e.g. creating a project).
-    public static func authorize(_ principal: Principal, _ permission: Permission, inOrg orgId: UUID) throws(AppError) {
+    package static func authorize(_ principal: Principal, _ permission: Permission, inOrg orgId: UUID) throws(AppError) {
         try authorize(principal, permission, Resource(kind: "Organization", orgId: orgId), checkCreator: false)
     }
 
-    private static func authorize(_ principal: Principal, _ permission: Permission, _ resource: Resource,
-                                  checkCreator: Bool) throws(AppError) {
+    private static func authorize(
+        _ principal: Principal, _ permission: Permission, _ resource: Resource,
+        checkCreator: Bool
+    ) throws(AppError) {
         guard principal.visibleOrgIds.contains(resource.orgId) else {
             throw AppError.notFound(resource.kind)
         }
@@ -45,12 +47,13 @@ public enum Policy {
             throw AppError.forbidden("You need the '\(permission)' permission in this organization for this action")
         }
         if checkCreator, ownerOnlyForMembers.contains(permission), principal.memberships[resource.orgId] == .member,
-           resource.createdBy != principal.userId {
+            resource.createdBy != principal.userId
+        {
             throw AppError.forbidden("Members may only use '\(permission)' on what they created; ask an admin")
         }
     }
 
-    public static func allows(_ principal: Principal, _ permission: Permission, on resource: Resource) -> Bool {
+    package static func allows(_ principal: Principal, _ permission: Permission, on resource: Resource) -> Bool {
         do { try authorize(principal, permission, on: resource); return true } catch { return false }
     }
 }

@@ -1,21 +1,21 @@
 /// RFC 9457 problem details, the body of every error response.
-public struct ProblemDetails: Codable, Sendable, Equatable {
-    public var type: String
-    public var title: String
-    public var status: Int
-    public var detail: String
-    public var instance: String?
-    public var errors: [FieldError]?
-    public var requestId: String?
+package struct ProblemDetails: Codable, Sendable, Equatable {
+    package var type: String
+    package var title: String
+    package var status: Int
+    package var detail: String
+    package var instance: String?
+    package var errors: [FieldError]?
+    package var requestId: String?
 
     enum CodingKeys: String, CodingKey {
         case type, title, status, detail, instance, errors
         case requestId = "request_id"
     }
 
-    public static let typeBase = "https://aitip.dev/problems/"
+    package static let typeBase = "https://aitip.dev/problems/"
 
-    public init(_ error: AppError, instance: String?, requestId: String?) {
+    package init(_ error: AppError, instance: String?, requestId: String?) {
         self.type = Self.typeBase + error.kind.rawValue
         self.title = error.kind.title
         self.status = error.kind.status

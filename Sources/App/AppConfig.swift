@@ -8,70 +8,73 @@ import Yams
 /// The typed configuration of `aitip serve`. Values come from, in increasing precedence: defaults, an optional
 /// YAML file (`--config`/`AITIP_CONFIG`, keys as in the table below), `AITIP_*` environment variables, and flags.
 /// Only this module reads configuration (ARCHITECTURE rule 5).
-public struct AppConfig: Sendable {
-    public enum LogFormat: String, Sendable { case text, json }
+package struct AppConfig: Sendable {
+    package enum LogFormat: String, Sendable { case text, json }
 
-    public var host: String
-    public var port: Int
-    public var dataDirectory: String
-    public var databaseURL: String
-    public var objectStoreURL: String
-    public var s3AccessKey: String
-    public var s3SecretKey: String
-    public var maxDatasetFileBytes: Int64
-    public var logLevel: Logger.Level
-    public var logFormat: LogFormat
-    public var adminPassword: String?
-    public var identity: IdentityConfig
-    public var maxBodyBytes: Int
-    public var maxArtifactBytes: Int
-    public var rateLimitPerSecond: Double
-    public var rateLimitBurst: Double
-    public var credentialAttemptsPerMinute: Double
-    public var idleTimeoutSeconds: Int
-    public var minimumBodyRate: Int
-    public var webDirectory: String
-    public var principalCacheSeconds: TimeInterval
-    public var workloads: WorkloadSettings
+    package var host: String
+    package var port: Int
+    package var dataDirectory: String
+    package var databaseURL: String
+    package var objectStoreURL: String
+    package var s3AccessKey: String
+    package var s3SecretKey: String
+    package var maxDatasetFileBytes: Int64
+    package var logLevel: Logger.Level
+    package var logFormat: LogFormat
+    package var adminPassword: String?
+    package var identity: IdentityConfig
+    package var maxBodyBytes: Int
+    package var maxArtifactBytes: Int
+    package var rateLimitPerSecond: Double
+    package var rateLimitBurst: Double
+    package var credentialAttemptsPerMinute: Double
+    package var idleTimeoutSeconds: Int
+    package var minimumBodyRate: Int
+    package var webDirectory: String
+    package var principalCacheSeconds: TimeInterval
+    package var workloads: WorkloadSettings
 
     /// The workload engine's settings: executor, nodes, scheduling, prices.
-    public struct WorkloadSettings: Sendable {
-        public var executor: String
-        public var rayToken: String?
-        public var kubernetes: KubernetesSettings
+    package struct WorkloadSettings: Sendable {
+        package var executor: String
+        package var rayToken: String?
+        package var kubernetes: KubernetesSettings
 
-        public struct KubernetesSettings: Sendable {
-            public var apiServer: String
-            public var tokenFile: String
-            public var namespace: String
-            public var image: String
-            public var gpuTypeLabel: String
+        package struct KubernetesSettings: Sendable {
+            package var apiServer: String
+            package var tokenFile: String
+            package var namespace: String
+            package var image: String
+            package var gpuTypeLabel: String
         }
-        public var simulatedGPUs: String
-        public var sandbox: LocalExecutor.SandboxMode
-        public var sandboxReadOnlyPaths: [String]
-        public var jobUID: UInt32
-        public var jobGID: UInt32
-        public var jobNetwork: LocalExecutor.NetworkPolicy
-        public var jobDiskLimitBytes: Int64
-        public var jobMaxFiles: Int
-        public var bubblewrap: String?
-        public var gracePeriodSeconds: Double
-        public var schedulerTickMilliseconds: Int
-        public var maxCodeBytes: Int
-        public var gpuPrices: [String: Double]
-        public var defaultGPUPrice: Double
-        public var currency: String
-        public var operatorOrg: String
+        package var simulatedGPUs: String
+        package var sandbox: LocalExecutor.SandboxMode
+        package var sandboxReadOnlyPaths: [String]
+        package var jobUID: UInt32
+        package var jobGID: UInt32
+        package var jobNetwork: LocalExecutor.NetworkPolicy
+        package var jobDiskLimitBytes: Int64
+        package var jobMaxFiles: Int
+        package var bubblewrap: String?
+        package var gracePeriodSeconds: Double
+        package var schedulerTickMilliseconds: Int
+        package var maxCodeBytes: Int
+        package var gpuPrices: [String: Double]
+        package var defaultGPUPrice: Double
+        package var currency: String
+        package var operatorOrg: String
     }
 
     /// Every setting: its key (file key; `AITIP_` + uppercased key in the environment), default and meaning.
     /// docs/operations.md is written from this table.
-    public static let settings: [(key: String, defaultValue: String, meaning: String)] = [
+    package static let settings: [(key: String, defaultValue: String, meaning: String)] = [
         ("listen", "127.0.0.1:8080", "HTTP listen address host:port"),
         ("data_dir", "./data", "directory for the embedded database, objects and logs"),
         ("database_url", "sqlite://<data_dir>/aitip.db", "metadata database: sqlite://PATH or postgres://user:pass@host:port/db"),
-        ("object_store", "file://<data_dir>/objects", "object storage: file://DIR, or s3://BUCKET?endpoint=http://HOST:PORT&region=REGION (S3, SeaweedFS, MinIO; the bucket is created if missing)"),
+        (
+            "object_store", "file://<data_dir>/objects",
+            "object storage: file://DIR, or s3://BUCKET?endpoint=http://HOST:PORT&region=REGION (S3, SeaweedFS, MinIO; the bucket is created if missing)"
+        ),
         ("s3_access_key", "", "access key for an s3:// object store"),
         ("s3_secret_key", "", "secret key for an s3:// object store (never logged)"),
         ("max_dataset_file_bytes", "1099511627776", "largest single file a dataset version may hold, bytes (uploads stream to disk in chunks)"),
@@ -86,24 +89,36 @@ public struct AppConfig: Sendable {
         ("max_artifact_bytes", "536870912", "largest accepted artifact file upload, bytes (held in memory while stored)"),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
-        ("login_rate_limit", "20", "sign-in attempts per minute per client address: every login and registration, failed refreshes and failed HTTP basic logins"),
+        (
+            "login_rate_limit", "20",
+            "sign-in attempts per minute per client address: every login and registration, failed refreshes and failed HTTP basic logins"
+        ),
         ("idle_timeout", "60", "seconds a connection may stay idle, or a request head or body stall, before it is closed"),
         ("min_body_rate", "1024", "bytes per second a request body must average after its first 30 seconds (slower: 408; 0 disables)"),
         ("web_dir", "./web/dist", "the built web console served at / (web/build.sh makes it)"),
         ("executor", "local", "where workloads run: local (child processes on this machine) or ray://HOST:PORT (a Ray cluster's dashboard)"),
-        ("kubernetes_api", "https://kubernetes.default.svc", "Kubernetes API server for executor=kubernetes (its certificate must be trusted by the system)"),
+        (
+            "kubernetes_api", "https://kubernetes.default.svc",
+            "Kubernetes API server for executor=kubernetes (its certificate must be trusted by the system)"
+        ),
         ("kubernetes_token_file", "/var/run/secrets/kubernetes.io/serviceaccount/token", "file with the bearer token aitip sends to the API server"),
         ("kubernetes_namespace", "aitip", "namespace of the Jobs aitip creates"),
         ("kubernetes_image", "python:3.11-slim", "container image workloads run in"),
         ("kubernetes_gpu_label", "aitip.dev/gpu-type", "node label whose value is the GPU type (e.g. nvidia.com/gpu.product)"),
         ("ray_token", "", "Ray token (RAY_AUTH_MODE=token clusters), sent as a bearer token to the Ray dashboard"),
         ("simulate_gpus", "", "simulated GPUs of the local node for development without GPUs, TYPE:COUNT[,TYPE:COUNT], e.g. a100:4"),
-        ("sandbox", "bubblewrap", "bubblewrap: every local job runs in the bubblewrap sandbox, and jobs are refused where it cannot run; off: jobs run as plain processes of the server's user and can read everything the server can (only where every submitter is trusted with the server; warned at every start)"),
+        (
+            "sandbox", "bubblewrap",
+            "bubblewrap: every local job runs in the bubblewrap sandbox, and jobs are refused where it cannot run; off: jobs run as plain processes of the server's user and can read everything the server can (only where every submitter is trusted with the server; warned at every start)"
+        ),
         ("sandbox_ro_paths", "", "comma-separated paths local jobs may read besides /usr and a few /etc files (e.g. a Python virtualenv)"),
         ("job_uid", "65534", "user id local jobs run as when the server runs as root (nobody by default; never 0)"),
         ("job_gid", "65534", "group id local jobs run as when the server runs as root (nogroup by default; never 0)"),
         ("job_network", "none", "none: local jobs have no network; allow: a job may ask for the host's network (isolate_network=false)"),
-        ("job_disk_limit", "10737418240", "bytes one local job attempt may keep on disk (working directory, checkpoints, log); over it the job is killed (0: no limit)"),
+        (
+            "job_disk_limit", "10737418240",
+            "bytes one local job attempt may keep on disk (working directory, checkpoints, log); over it the job is killed (0: no limit)"
+        ),
         ("job_max_files", "1000000", "files and directories one local job attempt may create"),
         ("bubblewrap", "bwrap from /usr/bin or /usr/local/bin", "path of the bubblewrap program that sandboxes local jobs"),
         ("grace_period", "30", "seconds between a stop signal (cancel, preemption, timeout) and the kill"),
@@ -116,10 +131,10 @@ public struct AppConfig: Sendable {
         ("auth_cache_ttl", "1", "seconds a credential's user and roles are remembered; changes made on other replicas show after this (0 disables)"),
     ]
 
-    public static let environmentPrefix = "AITIP_"
+    package static let environmentPrefix = "AITIP_"
 
     /// Merges the sources and validates every value, reporting all problems at once.
-    public init(flags: [String: String], environment: [String: String], configFile: String? = nil) throws {
+    package init(flags: [String: String], environment: [String: String], configFile: String? = nil) throws {
         var values: [String: String] = [:]
         let filePath = flags["config"] ?? environment["AITIP_CONFIG"] ?? configFile
         if let filePath { values.merge(try Self.readFile(filePath)) { _, file in file } }
@@ -130,7 +145,7 @@ public struct AppConfig: Sendable {
         try self.init(values: values)
     }
 
-    public init(values: [String: String]) throws {
+    package init(values: [String: String]) throws {
         var problems: [String] = []
         func number<T: LosslessStringConvertible>(_ key: String, _ fallback: T, _ valid: (T) -> Bool) -> T {
             guard let text = values[key] else { return fallback }
@@ -159,7 +174,9 @@ public struct AppConfig: Sendable {
             problems.append("object_store=\(objectStoreURL): use file://DIR or s3://BUCKET?endpoint=http://HOST:PORT")
         }
         if let level = values["log_level"] {
-            if let parsed = Logger.Level(rawValue: level) { logLevel = parsed } else {
+            if let parsed = Logger.Level(rawValue: level) {
+                logLevel = parsed
+            } else {
                 problems.append("log_level=\(level) must be trace, debug, info, notice, warning, error or critical")
                 logLevel = .info
             }
@@ -175,7 +192,9 @@ public struct AppConfig: Sendable {
         adminPassword = values["admin_password"].flatMap { $0.isEmpty ? nil : $0 }
         let registrationText = values["registration"] ?? "closed"
         let registration = IdentityConfig.Registration(rawValue: registrationText) ?? .closed
-        if IdentityConfig.Registration(rawValue: registrationText) == nil { problems.append("registration=\(registrationText) must be open or closed") }
+        if IdentityConfig.Registration(rawValue: registrationText) == nil {
+            problems.append("registration=\(registrationText) must be open or closed")
+        }
         identity = IdentityConfig(
             accessTokenLifetime: number("access_token_ttl", 900.0) { $0 >= 10 },
             refreshTokenLifetime: number("refresh_token_ttl", 2_592_000.0) { $0 >= 60 },
@@ -204,16 +223,19 @@ public struct AppConfig: Sendable {
         var prices: [String: Double] = [:]
         for pair in (values["gpu_prices"] ?? "").split(separator: ",") where !pair.isEmpty {
             let parts = pair.split(separator: "=")
-            if parts.count == 2, let price = Double(parts[1]), price >= 0 { prices[String(parts[0])] = price } else {
+            if parts.count == 2, let price = Double(parts[1]), price >= 0 {
+                prices[String(parts[0])] = price
+            } else {
                 problems.append("gpu_prices has '\(pair)': write TYPE=PRICE, e.g. a100=2.5")
             }
         }
         workloads = WorkloadSettings(
             executor: executor, rayToken: values["ray_token"].flatMap { $0.isEmpty ? nil : $0 },
-            kubernetes: .init(apiServer: values["kubernetes_api"] ?? "https://kubernetes.default.svc",
-                              tokenFile: values["kubernetes_token_file"] ?? "/var/run/secrets/kubernetes.io/serviceaccount/token",
-                              namespace: values["kubernetes_namespace"] ?? "aitip", image: values["kubernetes_image"] ?? "python:3.11-slim",
-                              gpuTypeLabel: values["kubernetes_gpu_label"] ?? "aitip.dev/gpu-type"),
+            kubernetes: .init(
+                apiServer: values["kubernetes_api"] ?? "https://kubernetes.default.svc",
+                tokenFile: values["kubernetes_token_file"] ?? "/var/run/secrets/kubernetes.io/serviceaccount/token",
+                namespace: values["kubernetes_namespace"] ?? "aitip", image: values["kubernetes_image"] ?? "python:3.11-slim",
+                gpuTypeLabel: values["kubernetes_gpu_label"] ?? "aitip.dev/gpu-type"),
             simulatedGPUs: values["simulate_gpus"] ?? "", sandbox: sandbox,
             sandboxReadOnlyPaths: (values["sandbox_ro_paths"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty },
             jobUID: number("job_uid", UInt32(65534)) { $0 != 0 }, jobGID: number("job_gid", UInt32(65534)) { $0 != 0 }, jobNetwork: jobNetwork,

@@ -1,46 +1,49 @@
 import AITIPCore
+import Datasets
+import Executors
 import Foundation
 import HTTPServer
-import MLflowServer
 import Hummingbird
 import HummingbirdWebSocket
 import Identity
 import Logging
+import MLflowServer
 import ObjectStore
 import Prometheus
 import ServiceLifecycle
 import Storage
-import Datasets
-import Executors
 import Tracking
 import Training
 import Workloads
 
 /// Every migration of every module, in version order. Numbers are global (a module's later migration takes the next
 /// free number, wherever its earlier ones are); append only.
-public enum AllMigrations {
-    public static let list: [Migration] = (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
+package enum AllMigrations {
+    package static let list: [Migration] =
+        (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
         + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all).sorted { $0.version < $1.version }
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
-public struct AppParts: Sendable {
-    public let database: Database
-    public let dependencies: ServerDependencies
-    public let objectStore: any ObjectStore
+package struct AppParts: Sendable {
+    package let database: Database
+    package let dependencies: ServerDependencies
+    package let objectStore: any ObjectStore
     /// The scheduler loop and reconciler; `buildApplication` runs it as a service, tests run it themselves.
-    public let engine: WorkloadEngine
-    public let bootstrap: IdentityBootstrap.Result?
+    package let engine: WorkloadEngine
+    package let bootstrap: IdentityBootstrap.Result?
 
-    public static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
+    package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
         try DataDirectory.secure(config)
         let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
         do {
             try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
             let objectStore = try await makeObjectStore(config)
             let hasher = PasswordHasher(cost: config.identity.bcryptCost)
-            let tokens = try AccessTokens(keys: try await IdentityBootstrap.signingKeys(database: database, clock: clock),
-                                          lifetime: config.identity.accessTokenLifetime, now: clock.now()) {
+            let tokens = try AccessTokens(
+                keys: try await IdentityBootstrap.signingKeys(database: database, clock: clock),
+                lifetime: config.identity.accessTokenLifetime, now: clock.now()
+            ) {
                 try await IdentityBootstrap.currentSigningKeys(database: database)
             }
             let audit = AuditLog(database: database, clock: clock, logger: logger)
@@ -66,34 +69,45 @@ public struct AppParts: Sendable {
                 let ray = try RayExecutor(address: settings.executor, token: settings.rayToken, logger: logger)
                 (executor, nodeSource) = (ray, RayNodes(ray: ray))
             } else {
-                executor = LocalExecutor(.init(jobsDirectory: jobsDirectory, sandbox: settings.sandbox, readOnlyPaths: settings.sandboxReadOnlyPaths,
-                                               jobUID: settings.jobUID, jobGID: settings.jobGID, network: settings.jobNetwork,
-                                               diskLimitBytes: settings.jobDiskLimitBytes, maxFiles: settings.jobMaxFiles,
-                                               bubblewrap: settings.bubblewrap), logger: logger)
+                executor = LocalExecutor(
+                    .init(
+                        jobsDirectory: jobsDirectory, sandbox: settings.sandbox, readOnlyPaths: settings.sandboxReadOnlyPaths,
+                        jobUID: settings.jobUID, jobGID: settings.jobGID, network: settings.jobNetwork,
+                        diskLimitBytes: settings.jobDiskLimitBytes, maxFiles: settings.jobMaxFiles,
+                        bubblewrap: settings.bubblewrap), logger: logger)
                 nodeSource = NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse(settings.simulatedGPUs), logger: logger)
             }
-            let workloads = WorkloadService(database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
-                                            wakeup: wakeup, kinds: [TrainingService.kind], configuration: .init(maxCodeBytes: settings.maxCodeBytes,
-                                                                                 gracePeriodSeconds: settings.gracePeriodSeconds))
-            let resources = ResourceService(database: database, clock: clock, audit: audit,
-                                            configuration: .init(pricePerGPUHour: settings.gpuPrices, defaultPricePerGPUHour: settings.defaultGPUPrice,
-                                                                 currency: settings.currency, operatorOrgSlug: settings.operatorOrg))
+            let workloads = WorkloadService(
+                database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
+                wakeup: wakeup, kinds: [TrainingService.kind],
+                configuration: .init(
+                    maxCodeBytes: settings.maxCodeBytes,
+                    gracePeriodSeconds: settings.gracePeriodSeconds))
+            let resources = ResourceService(
+                database: database, clock: clock, audit: audit,
+                configuration: .init(
+                    pricePerGPUHour: settings.gpuPrices, defaultPricePerGPUHour: settings.defaultGPUPrice,
+                    currency: settings.currency, operatorOrgSlug: settings.operatorOrg))
             let engine = WorkloadEngine(
                 database: database, clock: clock, executor: executor, logs: logs, objects: objectStore,
                 nodeSource: nodeSource,
-                wakeup: wakeup, configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
+                wakeup: wakeup,
+                configuration: .init(tick: .milliseconds(settings.schedulerTickMilliseconds), gracePeriodSeconds: settings.gracePeriodSeconds),
                 logger: logger)
             try await engine.registerNodesIfLeading()
             let tracking = TrackingService(database: database, clock: clock, audit: audit)
-            let datasets = try DatasetService(database: database, store: objectStore, audit: audit, clock: clock, configuration: .init(
-                uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
-                maxFileBytes: config.maxDatasetFileBytes,
-                storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
-                lineageSources: LineageWiring.sources(workloads: workloads, tracking: tracking)))
+            let datasets = try DatasetService(
+                database: database, store: objectStore, audit: audit, clock: clock,
+                configuration: .init(
+                    uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
+                    maxFileBytes: config.maxDatasetFileBytes,
+                    storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
+                    lineageSources: LineageWiring.sources(workloads: workloads, tracking: tracking)))
             let dependencies = ServerDependencies(
                 database: database,
-                auth: AuthService(database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
-                                  audit: audit, cache: cache, logger: logger),
+                auth: AuthService(
+                    database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
+                    audit: audit, cache: cache, logger: logger),
                 organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: cache),
                 projects: ProjectService(database: database, clock: clock, audit: audit),
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
@@ -104,10 +118,11 @@ public struct AppParts: Sendable {
                 datasets: datasets,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
-                limits: .init(maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes,
-                              requestsPerSecond: config.rateLimitPerSecond,
-                              requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
-                              timeouts: .init(idle: .seconds(Int64(config.idleTimeoutSeconds)), minimumBodyRate: config.minimumBodyRate)),
+                limits: .init(
+                    maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes,
+                    requestsPerSecond: config.rateLimitPerSecond,
+                    requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
+                    timeouts: .init(idle: .seconds(Int64(config.idleTimeoutSeconds)), minimumBodyRate: config.minimumBodyRate)),
                 webDirectory: config.webDirectory)
             return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, engine: engine, bootstrap: bootstrap)
         } catch {
@@ -119,7 +134,7 @@ public struct AppParts: Sendable {
 
 extension AppParts {
     /// The whole HTTP surface: the native API and the MLflow-compatible one.
-    public func router() throws -> Router<AppRequestContext> {
+    package func router() throws -> Router<AppRequestContext> {
         try buildRouter(dependencies, modules: [MLflowRoutes.module])
     }
 }
@@ -136,8 +151,10 @@ func makeObjectStore(_ config: AppConfig) async throws -> any ObjectStore {
 }
 
 /// `aitip serve`: migrate, bootstrap, and serve until SIGTERM/SIGINT, then drain and close the database.
-public func buildApplication(_ config: AppConfig, logger: Logger,
-                             onRunning: @escaping @Sendable (String) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
+package func buildApplication(
+    _ config: AppConfig, logger: Logger,
+    onRunning: @escaping @Sendable (String) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
     let parts = try await AppParts.assemble(config, logger: logger)
     if let bootstrap = parts.bootstrap { BootstrapNotice.print(bootstrap) }
     let router = try parts.router()
@@ -145,8 +162,10 @@ public func buildApplication(_ config: AppConfig, logger: Logger,
         router: router,
         server: serverBuilder(parts.dependencies),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
-        services: [DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
-                   MaintenanceService(database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets, logger: logger)],
+        services: [
+            DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
+            MaintenanceService(database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets, logger: logger),
+        ],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" } ?? "\(config.host):\(config.port)"
             logger.info("aitip is serving", metadata: ["address": .string(address), "database": .string(parts.database.url.description)])
@@ -182,7 +201,9 @@ struct DatabaseService: Service {
 enum BootstrapNotice {
     /// Printed to the terminal, not logged: a generated password must not end up in log storage.
     static func print(_ result: IdentityBootstrap.Result) {
-        var lines = ["First start: created user '\(result.username)', organization '\(result.organization.slug)' and project '\(result.project.slug)'."]
+        var lines = [
+            "First start: created user '\(result.username)', organization '\(result.organization.slug)' and project '\(result.project.slug)'."
+        ]
         if let password = result.password {
             lines.append("One-time admin password: \(password)")
             lines.append("It is shown only now. Sign in with: aitip login --server http://HOST:PORT --username admin")

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The server's files are its own: everything it creates is private to its user (umask 077), and the data directory,
 /// an embedded database and the object store's root made by an earlier version with looser modes are tightened at
 /// every start. (The database holds password hashes, session and API-key digests and the token signing keys.)
-public enum DataDirectory {
-    public static func secure(_ config: AppConfig) throws {
+package enum DataDirectory {
+    package static func secure(_ config: AppConfig) throws {
         umask(0o077)
         let files = FileManager.default
         try files.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -14,27 +14,37 @@ enum LineageWiring {
 
     static func trainingJobs(_ workloads: WorkloadService) -> LineageNodeSource {
         LineageNodeSource(kind: .trainingJob) { ids in
-            Dictionary(uniqueKeysWithValues: try await workloads.summaries(ids).filter { $0.kind == TrainingService.kind.name }.map {
-                ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.name))
-            })
+            Dictionary(
+                uniqueKeysWithValues: try await workloads.summaries(ids).filter { $0.kind == TrainingService.kind.name }.map {
+                    ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.name))
+                })
         }
     }
 
     static func modelVersions(_ tracking: TrackingService) -> LineageNodeSource {
-        LineageNodeSource(kind: .modelVersion, resolve: { ids in
-            Dictionary(uniqueKeysWithValues: try await tracking.modelVersionFacts(ids).map {
-                ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: "\($0.name) v\($0.version)"))
-            })
-        }, impliedEdges: { ids, downstream in
-            let facts = downstream ? try await tracking.modelVersionFacts(madeFrom: ids) : try await tracking.modelVersionFacts(ids)
-            return facts.flatMap { version -> [LineageEdge] in
-                let sources: [(LineageKind, UUID?, String)] = [(.trainingJob, version.trainingJobId, "produced"),
-                                                              (.datasetVersion, version.datasetVersionId, "trained_on")]
-                return sources.compactMap { kind, sourceId, relation in
-                    sourceId.map { LineageEdge.implied(from: (kind, $0), to: (.modelVersion, version.id), relation: relation, orgId: version.orgId,
-                                                       createdMs: version.createdMs) }
+        LineageNodeSource(
+            kind: .modelVersion,
+            resolve: { ids in
+                Dictionary(
+                    uniqueKeysWithValues: try await tracking.modelVersionFacts(ids).map {
+                        ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: "\($0.name) v\($0.version)"))
+                    })
+            },
+            impliedEdges: { ids, downstream in
+                let facts = downstream ? try await tracking.modelVersionFacts(madeFrom: ids) : try await tracking.modelVersionFacts(ids)
+                return facts.flatMap { version -> [LineageEdge] in
+                    let sources: [(LineageKind, UUID?, String)] = [
+                        (.trainingJob, version.trainingJobId, "produced"),
+                        (.datasetVersion, version.datasetVersionId, "trained_on"),
+                    ]
+                    return sources.compactMap { kind, sourceId, relation in
+                        sourceId.map {
+                            LineageEdge.implied(
+                                from: (kind, $0), to: (.modelVersion, version.id), relation: relation, orgId: version.orgId,
+                                createdMs: version.createdMs)
+                        }
+                    }
                 }
-            }
-        })
+            })
     }
 }

@@ -1,12 +1,12 @@
 import AITIPCore
-import Identity
 import Foundation
+import Identity
 import Logging
 import Storage
 
 /// `aitip migrate`: shows what is applied and pending, and applies unless it is a dry run.
-public enum MigrationRunner {
-    public static func run(config: AppConfig, dryRun: Bool, logger: Logger) async throws {
+package enum MigrationRunner {
+    package static func run(config: AppConfig, dryRun: Bool, logger: Logger) async throws {
         let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
         do {
             let migrator = try Migrator(database: database, migrations: AllMigrations.list, logger: logger)
@@ -34,13 +34,14 @@ public enum MigrationRunner {
 
 /// `aitip admin rotate-signing-key`: a new access-token signing key, straight on the database (run it anywhere the
 /// server's configuration works; running servers switch within 30 s).
-public enum SigningKeyTool {
-    public static func rotate(config: AppConfig, revoke: Bool, logger: Logger) async throws -> SigningKeyRotation.Result {
+package enum SigningKeyTool {
+    package static func rotate(config: AppConfig, revoke: Bool, logger: Logger) async throws -> SigningKeyRotation.Result {
         let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
         do {
             try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
-            let result = try await SigningKeyRotation.rotate(database: database, clock: SystemClock(), revoke: revoke,
-                                                            accessTokenLifetime: config.identity.accessTokenLifetime)
+            let result = try await SigningKeyRotation.rotate(
+                database: database, clock: SystemClock(), revoke: revoke,
+                accessTokenLifetime: config.identity.accessTokenLifetime)
             await database.shutdown()
             return result
         } catch {

@@ -4,7 +4,7 @@ import Foundation
 /// Runs one attempt of a workload somewhere (local processes, a Ray cluster, Kubernetes) and answers for it by an
 /// opaque reference the engine stores, so a restarted server can find the work again. The engine owns the
 /// lifecycle: it decides when to launch, asks for state, sends the stop signal and, after the grace period, kills.
-public protocol Executor: Sendable {
+package protocol Executor: Sendable {
     /// "local", "ray" or "kubernetes": stored with the workload.
     var kind: String { get }
     func launch(_ request: LaunchRequest) async throws -> String
@@ -32,27 +32,28 @@ public protocol Executor: Sendable {
 }
 
 extension Executor {
-    public func usage(of reference: String) async -> ResourceUsage? { nil }
+    package func usage(of reference: String) async -> ResourceUsage? { nil }
 
-    public var isolatesNetworkByDefault: Bool { false }
+    package var isolatesNetworkByDefault: Bool { false }
 
-    public func checkpointDirectory(of workloadId: UUID) -> String? { nil }
+    package func checkpointDirectory(of workloadId: UUID) -> String? { nil }
 
     /// Remote backends run work in the cluster's network and cannot cut it.
-    public func refusal(isolateNetwork: Bool) -> AppError? {
-        isolateNetwork ? AppError.validation([FieldError(field: "isolate_network", message: "cannot be enforced by the \(kind) executor; leave it out")]) : nil
+    package func refusal(isolateNetwork: Bool) -> AppError? {
+        isolateNetwork
+            ? AppError.validation([FieldError(field: "isolate_network", message: "cannot be enforced by the \(kind) executor; leave it out")]) : nil
     }
 }
 
 /// A running attempt's resource use: CPU time so far, resident memory, live processes.
-public struct ResourceUsage: Sendable, Equatable {
-    public var cpuSeconds: Double
-    public var memoryBytes: Int
-    public var processes: Int
+package struct ResourceUsage: Sendable, Equatable {
+    package var cpuSeconds: Double
+    package var memoryBytes: Int
+    package var processes: Int
     /// The job's GPUs now, where `nvidia-smi` can tell (empty for simulated GPUs and remote executors).
-    public var gpus: [GPUSample]
+    package var gpus: [GPUSample]
 
-    public init(cpuSeconds: Double, memoryBytes: Int, processes: Int, gpus: [GPUSample] = []) {
+    package init(cpuSeconds: Double, memoryBytes: Int, processes: Int, gpus: [GPUSample] = []) {
         self.cpuSeconds = cpuSeconds
         self.memoryBytes = memoryBytes
         self.processes = processes
@@ -61,13 +62,13 @@ public struct ResourceUsage: Sendable, Equatable {
 }
 
 /// One GPU's utilisation and memory, as `nvidia-smi --query-gpu=index,utilization.gpu,memory.used,memory.total` reports.
-public struct GPUSample: Sendable, Equatable {
-    public var index: Int
-    public var utilizationPercent: Double
-    public var memoryUsedMiB: Int
-    public var memoryTotalMiB: Int
+package struct GPUSample: Sendable, Equatable {
+    package var index: Int
+    package var utilizationPercent: Double
+    package var memoryUsedMiB: Int
+    package var memoryTotalMiB: Int
 
-    public init(index: Int, utilizationPercent: Double, memoryUsedMiB: Int, memoryTotalMiB: Int) {
+    package init(index: Int, utilizationPercent: Double, memoryUsedMiB: Int, memoryTotalMiB: Int) {
         self.index = index
         self.utilizationPercent = utilizationPercent
         self.memoryUsedMiB = memoryUsedMiB
@@ -75,42 +76,44 @@ public struct GPUSample: Sendable, Equatable {
     }
 }
 
-public enum DistributedMode: String, Sendable, Codable, CaseIterable {
+package enum DistributedMode: String, Sendable, Codable, CaseIterable {
     case single, ddp, deepspeed
 }
 
 /// One attempt of a workload, as the executor needs it.
-public struct LaunchRequest: Sendable {
-    public var workloadId: UUID
-    public var attempt: Int
+package struct LaunchRequest: Sendable {
+    package var workloadId: UUID
+    package var attempt: Int
     /// A shell command line, run by /bin/sh in the code directory.
-    public var entrypoint: String
-    public var environment: [String: String]
+    package var entrypoint: String
+    package var environment: [String: String]
     /// A gzip-compressed tar of the code, unpacked into the working directory before the entrypoint runs.
-    public var codeArchive: Data?
-    public var repository: Repository?
+    package var codeArchive: Data?
+    package var repository: Repository?
     /// GPU indices per node, from the scheduler's placement.
-    public var gpuIndices: [[Int]]
-    public var gpuType: String?
-    public var cpu: Double
-    public var memoryMiB: Int
-    public var distributed: DistributedMode
+    package var gpuIndices: [[Int]]
+    package var gpuType: String?
+    package var cpu: Double
+    package var memoryMiB: Int
+    package var distributed: DistributedMode
     /// No network: the sandbox's own network namespace (the local executor's default).
-    public var isolateNetwork: Bool
+    package var isolateNetwork: Bool
 
-    public struct Repository: Sendable, Codable, Equatable {
-        public var url: String
-        public var commit: String
+    package struct Repository: Sendable, Codable, Equatable {
+        package var url: String
+        package var commit: String
 
-        public init(url: String, commit: String) {
+        package init(url: String, commit: String) {
             self.url = url
             self.commit = commit
         }
     }
 
-    public init(workloadId: UUID, attempt: Int, entrypoint: String, environment: [String: String] = [:], codeArchive: Data? = nil,
-                repository: Repository? = nil, gpuIndices: [[Int]] = [[]], gpuType: String? = nil, cpu: Double = 1, memoryMiB: Int = 1_024,
-                distributed: DistributedMode = .single, isolateNetwork: Bool = true) {
+    package init(
+        workloadId: UUID, attempt: Int, entrypoint: String, environment: [String: String] = [:], codeArchive: Data? = nil,
+        repository: Repository? = nil, gpuIndices: [[Int]] = [[]], gpuType: String? = nil, cpu: Double = 1, memoryMiB: Int = 1_024,
+        distributed: DistributedMode = .single, isolateNetwork: Bool = true
+    ) {
         self.workloadId = workloadId
         self.attempt = attempt
         self.entrypoint = entrypoint
@@ -128,11 +131,12 @@ public struct LaunchRequest: Sendable {
     /// The entrypoint, preceded by fetching the repository when the code comes from one.
     var shellCommand: String {
         guard let repository else { return entrypoint }
-        return "git clone --quiet \(Shell.quote(repository.url)) code && cd code && git -c advice.detachedHead=false checkout --quiet \(Shell.quote(repository.commit)) && \(entrypoint)"
+        return
+            "git clone --quiet \(Shell.quote(repository.url)) code && cd code && git -c advice.detachedHead=false checkout --quiet \(Shell.quote(repository.commit)) && \(entrypoint)"
     }
 }
 
-public enum ExecutionState: Sendable, Equatable {
+package enum ExecutionState: Sendable, Equatable {
     case starting
     case running
     /// Exited; `code` 0 is success. A process killed by a signal reports 128 + signal, as shells do.

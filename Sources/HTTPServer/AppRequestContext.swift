@@ -7,41 +7,41 @@ import NIOCore
 import Synchronization
 
 /// Per-request facts only: the request id, the peer address, and (after authentication) the caller.
-public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-    public var requestId: String = ""
-    public var principal: Principal?
+package struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package let remoteAddress: SocketAddress?
+    package var requestId: String = ""
+    package var principal: Principal?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
 
-    public var clientAddress: String? { remoteAddress?.ipAddress }
+    package var clientAddress: String? { remoteAddress?.ipAddress }
 }
 
 /// The caller of the request being handled, for the generated OpenAPI handlers, which receive no Hummingbird
 /// context. Set by `AuthenticationMiddleware` for the duration of the request's task.
-public enum RequestScope {
-    @TaskLocal public static var caller: Caller = Caller(principal: nil, origin: .system)
+package enum RequestScope {
+    @TaskLocal package static var caller: Caller = Caller(principal: nil, origin: .system)
     /// The browser session cookie (`SessionCookie`) of the request, if it sent one, and the one to send back.
-    @TaskLocal public static var sessionCookie: SessionCookie.Exchange = .init(received: nil, secure: false)
+    @TaskLocal package static var sessionCookie: SessionCookie.Exchange = .init(received: nil, secure: false)
 }
 
 /// The refresh token of a browser session, kept in an HttpOnly, SameSite=Strict cookie that only `/api/v1/auth`
 /// routes receive, so the page's scripts never hold it (an injected script could otherwise steal a 30-day credential).
-public enum SessionCookie {
-    public static let name = "aitip_refresh"
+package enum SessionCookie {
+    package static let name = "aitip_refresh"
     static let path = "/api/v1/auth"
 
     /// One request's cookie: the refresh token it brought, and the `Set-Cookie` value a handler chose to answer
     /// with. AuthenticationMiddleware writes that header itself: the generated server percent-encodes header values,
     /// which would turn a cookie's `=` and `;` into `%3D` and `%3B`.
-    public final class Exchange: Sendable {
-        public let refreshToken: String?
+    package final class Exchange: Sendable {
+        package let refreshToken: String?
         /// The request came over https (an https proxy says so with X-Forwarded-Proto): the cookie is marked Secure.
-        public let secure: Bool
+        package let secure: Bool
         private let answer = Mutex<String?>(nil)
 
         init(received refreshToken: String?, secure: Bool) {
@@ -54,7 +54,8 @@ public enum SessionCookie {
         /// Answers with a fresh cookie holding `refreshToken`.
         func set(_ refreshToken: String, expires: Date, now: Date) {
             answer.withLock {
-                $0 = "\(name)=\(refreshToken); Path=\(path); Max-Age=\(max(0, Int(expires.timeIntervalSince(now)))); HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
+                $0 =
+                    "\(name)=\(refreshToken); Path=\(path); Max-Age=\(max(0, Int(expires.timeIntervalSince(now)))); HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
             }
         }
 

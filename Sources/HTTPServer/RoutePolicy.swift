@@ -6,24 +6,26 @@ import Yams
 /// openapi.yaml (`security: []`, `x-aitip-permission`, `x-aitip-idempotent`, `x-aitip-body`, `x-aitip-sign-in`), for
 /// the MLflow-compatible routes where MLflow's routes are listed. Read once at start; middleware look a request's
 /// route up by method and path template (the route the router matched) and never compare path strings.
-public struct RoutePolicy: Sendable {
-    public struct Route: Sendable, Equatable {
-        public var operationId: String?
+package struct RoutePolicy: Sendable {
+    package struct Route: Sendable, Equatable {
+        package var operationId: String?
         /// No credential needed (`security: []`).
-        public var isPublic = false
+        package var isPublic = false
         /// The permission the caller needs (`x-aitip-permission`): a permission, `authenticated` or `session`.
-        public var permission: String?
+        package var permission: String?
         /// Honours `Idempotency-Key` (`x-aitip-idempotent: true`).
-        public var idempotent = false
+        package var idempotent = false
         /// The handler reads and bounds its own body, after checking the caller (`x-aitip-body: streamed`).
-        public var streamedBody = false
+        package var streamedBody = false
         /// A POST that changes nothing (MLflow's searches): not audited as a mutation.
-        public var readOnly = false
+        package var readOnly = false
         /// How the route spends the caller's address's sign-in budget (`x-aitip-sign-in`).
-        public var signIn: SignIn?
+        package var signIn: SignIn?
 
-        public init(operationId: String? = nil, isPublic: Bool = false, permission: String? = nil, idempotent: Bool = false,
-                    streamedBody: Bool = false, readOnly: Bool = false, signIn: SignIn? = nil) {
+        package init(
+            operationId: String? = nil, isPublic: Bool = false, permission: String? = nil, idempotent: Bool = false,
+            streamedBody: Bool = false, readOnly: Bool = false, signIn: SignIn? = nil
+        ) {
             self.operationId = operationId
             self.isPublic = isPublic
             self.permission = permission
@@ -36,33 +38,33 @@ public struct RoutePolicy: Sendable {
 
     /// `every-attempt`: passwords are tried here (login, registration); `failed-attempts`: only failures count (a
     /// refresh token cannot be guessed, and browsers refresh on every page load).
-    public enum SignIn: String, Sendable {
+    package enum SignIn: String, Sendable {
         case everyAttempt = "every-attempt"
         case failedAttempts = "failed-attempts"
     }
 
     private var routes: [String: Route] = [:]
 
-    public init() {}
+    package init() {}
 
     static func key(_ method: HTTPRequest.Method, _ template: String) -> String { "\(method.rawValue) \(template)" }
 
     /// The route the router matched for this request; nil when none matched (a 404, a console asset).
-    public func route(_ method: HTTPRequest.Method, _ template: String?) -> Route? {
+    package func route(_ method: HTTPRequest.Method, _ template: String?) -> Route? {
         template.flatMap { routes[Self.key(method, $0)] }
     }
 
-    public mutating func declare(_ method: HTTPRequest.Method, _ template: String, _ route: Route) {
+    package mutating func declare(_ method: HTTPRequest.Method, _ template: String, _ route: Route) {
         routes[Self.key(method, template)] = route
     }
 
-    public var all: [(key: String, route: Route)] { routes.map { ($0.key, $0.value) }.sorted { $0.key < $1.key } }
+    package var all: [(key: String, route: Route)] { routes.map { ($0.key, $0.value) }.sorted { $0.key < $1.key } }
 
     static let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
 
     /// The API's operations as openapi.yaml declares them. An operation that is neither public nor names the
     /// permission it needs is refused here, so no route can be added without saying who may call it.
-    public static func api(specYAML: String) throws -> RoutePolicy {
+    package static func api(specYAML: String) throws -> RoutePolicy {
         guard let document = try Yams.load(yaml: specYAML) as? [String: Any], let paths = document["paths"] as? [String: Any] else {
             throw AppError(.internalError, "openapi.yaml has no paths")
         }
@@ -75,15 +77,19 @@ public struct RoutePolicy: Sendable {
                 let permission = operation["x-aitip-permission"] as? String
                 let operationId = operation["operationId"] as? String
                 if !isPublic && permission == nil { undeclared.append(operationId ?? "\(method) \(path)") }
-                policy.declare(HTTPRequest.Method(rawValue: method.uppercased())!, path, Route(
-                    operationId: operationId, isPublic: isPublic, permission: permission,
-                    idempotent: operation["x-aitip-idempotent"] as? Bool == true,
-                    streamedBody: operation["x-aitip-body"] as? String == "streamed",
-                    signIn: (operation["x-aitip-sign-in"] as? String).flatMap(SignIn.init(rawValue:))))
+                policy.declare(
+                    HTTPRequest.Method(rawValue: method.uppercased())!, path,
+                    Route(
+                        operationId: operationId, isPublic: isPublic, permission: permission,
+                        idempotent: operation["x-aitip-idempotent"] as? Bool == true,
+                        streamedBody: operation["x-aitip-body"] as? String == "streamed",
+                        signIn: (operation["x-aitip-sign-in"] as? String).flatMap(SignIn.init(rawValue:))))
             }
         }
         guard undeclared.isEmpty else {
-            throw AppError(.internalError, "openapi.yaml: these operations declare neither security: [] nor x-aitip-permission: \(undeclared.sorted().joined(separator: ", "))")
+            throw AppError(
+                .internalError,
+                "openapi.yaml: these operations declare neither security: [] nor x-aitip-permission: \(undeclared.sorted().joined(separator: ", "))")
         }
         return policy
     }

@@ -1,5 +1,6 @@
-import AITIPCore
 import AITIPAPI
+import AITIPCore
+import Datasets
 import Foundation
 import Hummingbird
 import Identity
@@ -7,40 +8,41 @@ import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
-import Datasets
 import Storage
 import Tracking
 import Training
 import Workloads
 
 /// What the HTTP layer needs; built by App, or by tests with other parts.
-public struct ServerDependencies: Sendable {
-    public var database: Database
-    public var auth: AuthService
-    public var organizations: OrganizationService
-    public var projects: ProjectService
-    public var apiKeys: APIKeyService
-    public var tracking: TrackingService
-    public var artifacts: ArtifactService
-    public var training: TrainingService
-    public var resources: ResourceService
-    public var datasets: DatasetService
-    public var audit: AuditLog
-    public var metrics: PrometheusCollectorRegistry
-    public var limits: Limits
+package struct ServerDependencies: Sendable {
+    package var database: Database
+    package var auth: AuthService
+    package var organizations: OrganizationService
+    package var projects: ProjectService
+    package var apiKeys: APIKeyService
+    package var tracking: TrackingService
+    package var artifacts: ArtifactService
+    package var training: TrainingService
+    package var resources: ResourceService
+    package var datasets: DatasetService
+    package var audit: AuditLog
+    package var metrics: PrometheusCollectorRegistry
+    package var limits: Limits
     /// The built web console (web/dist); nil or missing means `/` explains how to build it.
-    public var webDirectory: String?
+    package var webDirectory: String?
 
-    public struct Limits: Sendable {
-        public var maxBodyBytes: Int
-        public var maxArtifactBytes: Int
-        public var requestsPerSecond: Double
-        public var requestBurst: Double
-        public var credentialAttemptsPerMinute: Double
-        public var timeouts: ConnectionTimeouts
+    package struct Limits: Sendable {
+        package var maxBodyBytes: Int
+        package var maxArtifactBytes: Int
+        package var requestsPerSecond: Double
+        package var requestBurst: Double
+        package var credentialAttemptsPerMinute: Double
+        package var timeouts: ConnectionTimeouts
 
-        public init(maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024,
-                    requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double, timeouts: ConnectionTimeouts = .init()) {
+        package init(
+            maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024,
+            requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double, timeouts: ConnectionTimeouts = .init()
+        ) {
             self.maxBodyBytes = maxBodyBytes
             self.maxArtifactBytes = maxArtifactBytes
             self.requestsPerSecond = requestsPerSecond
@@ -50,10 +52,12 @@ public struct ServerDependencies: Sendable {
         }
     }
 
-    public init(database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
-                apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
-                resources: ResourceService, datasets: DatasetService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
-                webDirectory: String? = nil) {
+    package init(
+        database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
+        apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
+        resources: ResourceService, datasets: DatasetService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
+        webDirectory: String? = nil
+    ) {
         self.database = database
         self.auth = auth
         self.organizations = organizations
@@ -77,7 +81,7 @@ public struct ServerDependencies: Sendable {
 /// audit, idempotency, the bulk ingest parser). Modules outside HTTPServer add their routes in groups of their own
 /// (`modules`: the MLflow-compatible API), sharing the same authentication and budgets. What is registered outside
 /// those groups (the spec, the docs page, metrics, the console) is public by construction.
-public func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModule] = []) throws -> Router<AppRequestContext> {
+package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModule] = []) throws -> Router<AppRequestContext> {
     let spec = try APISpec.yaml()
     let policy = try RoutePolicy.api(specYAML: spec)
     let limits = dependencies.limits
@@ -104,8 +108,9 @@ public func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModul
         .add(middleware: RunLogIngestMiddleware(tracking: dependencies.tracking, policy: policy))
     try APIImplementation(dependencies).registerHandlers(on: api, configuration: .aitip)
 
-    let security = RouteSecurity(auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
-                                 maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects)
+    let security = RouteSecurity(
+        auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
+        maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects)
     for module in modules { try module(router, dependencies, security) }
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let docs = try APIDocsPage.render(specYAML: spec)
@@ -113,9 +118,13 @@ public func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModul
         Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: spec)))
     }
     router.get("/api/docs") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
-                                        SecurityHeadersMiddleware.contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"],
-                 body: .init(byteBuffer: ByteBuffer(string: docs)))
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8",
+                SecurityHeadersMiddleware.contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: docs)))
     }
     let metrics = dependencies.metrics
     let database = dependencies.database
@@ -124,18 +133,19 @@ public func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModul
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         metrics.emit(into: &buffer)
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
     return router
 }
 
 /// Routes a module outside HTTPServer adds to the router (the MLflow-compatible API), in groups of its own.
-public typealias RouteModule = @Sendable (Router<AppRequestContext>, ServerDependencies, RouteSecurity) throws -> Void
+package typealias RouteModule = @Sendable (Router<AppRequestContext>, ServerDependencies, RouteSecurity) throws -> Void
 
 /// What a module's groups share with the native API: the same credentials and budgets (a principal has one rate
 /// limit wherever it calls), timeouts, body limits and the audit log.
-public struct RouteSecurity: Sendable {
+package struct RouteSecurity: Sendable {
     package var auth: AuthService
     package var limits: AuthenticationMiddleware.Limits
     package var timeouts: ConnectionTimeouts

@@ -6,14 +6,14 @@ import Logging
 import NIOCore
 
 /// How long a client may keep a connection busy without making progress.
-public struct ConnectionTimeouts: Sendable {
+package struct ConnectionTimeouts: Sendable {
     /// A connection with no request in progress, or a request whose head or body stops arriving, is closed after this.
-    public var idle: TimeAmount
+    package var idle: TimeAmount
     /// A request body must arrive at this average rate (bytes/s) once `bodyGrace` has passed, or it is refused (408).
-    public var minimumBodyRate: Int
-    public var bodyGrace: Duration
+    package var minimumBodyRate: Int
+    package var bodyGrace: Duration
 
-    public init(idle: TimeAmount = .seconds(60), minimumBodyRate: Int = 1_024, bodyGrace: Duration = .seconds(30)) {
+    package init(idle: TimeAmount = .seconds(60), minimumBodyRate: Int = 1_024, bodyGrace: Duration = .seconds(30)) {
         self.idle = idle
         self.minimumBodyRate = minimumBodyRate
         self.bodyGrace = bodyGrace
@@ -23,12 +23,14 @@ public struct ConnectionTimeouts: Sendable {
 /// The HTTP/1.1 server with the WebSocket upgrade (`WS /ws/training/{id}/logs`) and the connection timeouts: the
 /// first request's head must arrive within `idle` (NIO's upgrade handler holds it until it is whole, before
 /// Hummingbird's idle timer starts), and Hummingbird's idle timer covers everything after it.
-public func serverBuilder(_ dependencies: ServerDependencies) -> HTTPServerBuilder {
+package func serverBuilder(_ dependencies: ServerDependencies) -> HTTPServerBuilder {
     let timeouts = dependencies.limits.timeouts
     let shouldUpgrade = LogWebSocket.shouldUpgrade(dependencies)
     return HTTPServerBuilder { responder in
-        FirstHeadDeadlineChannel(deadline: timeouts.idle, inner: HTTP1WebSocketUpgradeChannel(
-            responder: responder, configuration: .init(http1: .init(idleTimeout: timeouts.idle), ws: .init()), shouldUpgrade: shouldUpgrade))
+        FirstHeadDeadlineChannel(
+            deadline: timeouts.idle,
+            inner: HTTP1WebSocketUpgradeChannel(
+                responder: responder, configuration: .init(http1: .init(idleTimeout: timeouts.idle), ws: .init()), shouldUpgrade: shouldUpgrade))
     }
 }
 
@@ -85,7 +87,9 @@ final class FirstHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         let bytes = tail + buffer.readableBytesView
-        let complete = bytes.count >= 4 && (0...(bytes.count - 4)).contains { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+        let complete =
+            bytes.count >= 4
+            && (0...(bytes.count - 4)).contains { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
         tail = Array(bytes.suffix(3))
         context.fireChannelRead(data)
         if complete {
@@ -132,7 +136,9 @@ struct RateGuardedBody: AsyncSequence, Sendable {
             if elapsed > timeouts.bodyGrace {
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 if Double(received) / seconds < Double(timeouts.minimumBodyRate) {
-                    throw AppError(.timeout, "The request body arrives slower than \(timeouts.minimumBodyRate) bytes per second; send it faster, or in smaller requests")
+                    throw AppError(
+                        .timeout,
+                        "The request body arrives slower than \(timeouts.minimumBodyRate) bytes per second; send it faster, or in smaller requests")
                 }
             }
             return chunk

@@ -10,8 +10,9 @@ enum WebConsole {
         let index = directory.map { URL(fileURLWithPath: $0).appendingPathComponent("index.html") }
         let page: @Sendable (Request, AppRequestContext) async throws -> Response = { _, _ in
             guard let index, let html = try? Data(contentsOf: index) else {
-                return Response(status: .ok, headers: htmlHeaders,
-                                body: .init(byteBuffer: ByteBuffer(string: missingBuildPage(directory))))
+                return Response(
+                    status: .ok, headers: htmlHeaders,
+                    body: .init(byteBuffer: ByteBuffer(string: missingBuildPage(directory))))
             }
             return Response(status: .ok, headers: htmlHeaders, body: .init(byteBuffer: ByteBuffer(data: html)))
         }
@@ -23,11 +24,13 @@ enum WebConsole {
 
     /// Static assets of the console, tried after routing found nothing (FileMiddleware serves on 404).
     static func assetMiddleware(directory: String, logger: Logger) -> FileMiddleware<AppRequestContext, LocalFileSystem> {
-        FileMiddleware(directory, cacheControl: .init([
-            (.textHtml, [.noCache]),
-            (.textJavascript, [.maxAge(300)]),
-            (.textCss, [.maxAge(300)]),
-        ]), searchForIndexHtml: false, logger: logger)
+        FileMiddleware(
+            directory,
+            cacheControl: .init([
+                (.textHtml, [.noCache]),
+                (.textJavascript, [.maxAge(300)]),
+                (.textCss, [.maxAge(300)]),
+            ]), searchForIndexHtml: false, logger: logger)
     }
 
     private static var htmlHeaders: HTTPFields {

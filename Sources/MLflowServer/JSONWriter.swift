@@ -1,6 +1,6 @@
 import Foundation
-import NIOCore
 import HTTPServer
+import NIOCore
 
 /// Writes JSON straight into bytes, for the responses that carry thousands of values (metric histories, run
 /// searches): Foundation's JSONEncoder spent most of those requests' time (measured in bench/tracking.sh).

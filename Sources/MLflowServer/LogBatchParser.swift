@@ -1,8 +1,8 @@
 import AITIPCore
 import Foundation
+import HTTPServer
 import NIOCore
 import Tracking
-import HTTPServer
 
 /// MLflow's log-batch body — `{run_id, metrics: [{key, value, timestamp, step}], params: [{key, value}], tags: […]}`
 /// with protobuf JSON's numbers (64-bit integers as numbers or strings, "NaN"/"Infinity" as strings) — read in one
@@ -43,8 +43,10 @@ enum LogBatchParser {
     }
 
     /// Stops at MLflow's limit for `part` instead of reading a whole oversized body first.
-    private static func list<Element>(_ json: inout JSONScanner, _ part: Limits.BatchPart,
-                                      _ element: (inout JSONScanner, String) throws -> Element) throws -> [Element] {
+    private static func list<Element>(
+        _ json: inout JSONScanner, _ part: Limits.BatchPart,
+        _ element: (inout JSONScanner, String) throws -> Element
+    ) throws -> [Element] {
         var items: [Element] = []
         if json.skipNull() { return items }
         let limit = Limits.maxPerBatch(part)

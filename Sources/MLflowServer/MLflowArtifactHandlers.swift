@@ -1,9 +1,9 @@
 import AITIPCore
 import Foundation
+import HTTPServer
 import Hummingbird
 import NIOCore
 import Tracking
-import HTTPServer
 
 /// The proxied artifact store (`mlflow server --serve-artifacts`): the client uploads, lists, downloads and deletes
 /// files under `mlflow-artifacts:/<experiment>/<run>/artifacts/…` through these routes.
@@ -18,7 +18,8 @@ struct MLflowArtifactHandlers: Sendable {
     func register(reads: RouterGroup<AppRequestContext>, mutations: RouterGroup<AppRequestContext>, uploads: RouterGroup<AppRequestContext>) {
         uploads.put(RouterPath(Self.filePath)) { request, context in
             try await artifacts.upload(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller) {
-                let tooLarge = AppError(.payloadTooLarge, "The file is larger than the \(maxBytes) bytes this server accepts for one artifact (AITIP_MAX_ARTIFACT_BYTES)")
+                let tooLarge = AppError(
+                    .payloadTooLarge, "The file is larger than the \(maxBytes) bytes this server accepts for one artifact (AITIP_MAX_ARTIFACT_BYTES)")
                 if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes { throw tooLarge }
                 do {
                     return Data(try await request.body.collect(upTo: maxBytes).readableBytesView)
@@ -32,9 +33,13 @@ struct MLflowArtifactHandlers: Sendable {
             let location = try ArtifactLocation(path: Self.path(context))
             let data = try await artifacts.download(location, caller: RequestScope.caller)
             let name = location.relativePath.split(separator: "/").last.map(String.init) ?? "artifact"
-            return Response(status: .ok, headers: [.contentType: ContentTypes.guess(name),
-                                                   .contentDisposition: "attachment; filename=\"\(name.replacingOccurrences(of: "\"", with: ""))\""],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: ContentTypes.guess(name),
+                    .contentDisposition: "attachment; filename=\"\(name.replacingOccurrences(of: "\"", with: ""))\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         reads.get("artifacts") { request, _ in
             let path = MLflowCall.formDecodedQuery(request.uri.query).first { $0.0 == "path" }?.1 ?? ""
@@ -65,7 +70,7 @@ enum ContentTypes {
         switch name.split(separator: ".").last?.lowercased() ?? "" {
         case "txt", "log", "yaml", "yml", "md": "text/plain; charset=utf-8"
         case "json": "application/json"
-        case "html", "htm": "text/plain; charset=utf-8"  // never rendered as a page from this origin
+        case "html", "htm": "text/plain; charset=utf-8" // never rendered as a page from this origin
         case "png": "image/png"
         case "jpg", "jpeg": "image/jpeg"
         case "csv": "text/csv; charset=utf-8"

@@ -1,10 +1,10 @@
 import AITIPCore
 import Foundation
+import HTTPServer
 import HTTPTypes
 import Hummingbird
 import Identity
 import Tracking
-import HTTPServer
 
 /// Experiments, runs, metrics and logged models of the MLflow API, translated to `TrackingService` calls.
 struct MLflowHandlers: Sendable {
@@ -41,7 +41,8 @@ struct MLflowHandlers: Sendable {
         groups.read(.post, "runs/search", searchRuns)
         route(.post, "runs/log-metric", logMetric)
         route(.post, "runs/log-parameter") { call in
-            try await log(call, TrackingService.Batch(params: [KeyValue(key: try call.requiredString("key"), value: try call.requiredString("value"))]))
+            try await log(
+                call, TrackingService.Batch(params: [KeyValue(key: try call.requiredString("key"), value: try call.requiredString("value"))]))
         }
         route(.post, "runs/set-tag") { call in
             try await log(call, TrackingService.Batch(tags: [KeyValue(key: try call.requiredString("key"), value: call.string("value") ?? "")]))
@@ -83,7 +84,8 @@ struct MLflowHandlers: Sendable {
             return MLflowResponse.empty()
         }
         route(.delete, "logged-models/:model_id/tags/:tag_key") { call in
-            try await tracking.changeLoggedModel(try call.pathParameter("model_id"), .deleteTag(try call.pathParameter("tag_key")), caller: call.caller)
+            try await tracking.changeLoggedModel(
+                try call.pathParameter("model_id"), .deleteTag(try call.pathParameter("tag_key")), caller: call.caller)
             return MLflowResponse.empty()
         }
         groups.read(.post, "logged-models/search", searchLoggedModels)
@@ -103,8 +105,9 @@ struct MLflowHandlers: Sendable {
 
     func createExperiment(_ call: MLflowCall) async throws -> Response {
         let scope = try await tracking.project(call.selector, caller: call.caller)
-        let input = TrackingService.ExperimentInput(name: try call.requiredString("name"), artifactLocation: call.string("artifact_location"),
-                                                    tags: try call.keyValues("tags"))
+        let input = TrackingService.ExperimentInput(
+            name: try call.requiredString("name"), artifactLocation: call.string("artifact_location"),
+            tags: try call.keyValues("tags"))
         let experiment = try await tracking.createExperiment(input, in: scope, caller: call.caller)
         return try MLflowResponse.json(["experiment_id": experiment.id.lowercasedString])
     }
@@ -112,13 +115,21 @@ struct MLflowHandlers: Sendable {
     func getExperiment(_ call: MLflowCall) async throws -> Response {
         let id = try await experimentId(try call.requiredString("experiment_id"), call)
         let detail = try await tracking.experiment(id, caller: call.caller)
-        return MLflowResponse.write { w in w.object { w in w.key("experiment"); MLWrite.experiment(&w, detail) } }
+        return MLflowResponse.write { w in
+            w.object { w in
+                w.key("experiment"); MLWrite.experiment(&w, detail)
+            }
+        }
     }
 
     func getExperimentByName(_ call: MLflowCall) async throws -> Response {
         let scope = try await tracking.project(call.selector, caller: call.caller)
         let detail = try await tracking.experiment(named: try call.requiredString("experiment_name"), in: scope, caller: call.caller)
-        return MLflowResponse.write { w in w.object { w in w.key("experiment"); MLWrite.experiment(&w, detail) } }
+        return MLflowResponse.write { w in
+            w.object { w in
+                w.key("experiment"); MLWrite.experiment(&w, detail)
+            }
+        }
     }
 
     func searchExperiments(_ call: MLflowCall) async throws -> Response {
@@ -146,15 +157,24 @@ struct MLflowHandlers: Sendable {
 
     func createRun(_ call: MLflowCall) async throws -> Response {
         let experiment = try await experimentId(call.string("experiment_id") ?? "0", call)
-        let input = TrackingService.RunInput(userId: call.string("user_id"), name: call.string("run_name"), startMs: try call.int64("start_time"),
-                                             tags: try call.keyValues("tags"))
+        let input = TrackingService.RunInput(
+            userId: call.string("user_id"), name: call.string("run_name"), startMs: try call.int64("start_time"),
+            tags: try call.keyValues("tags"))
         let detail = try await tracking.createRun(in: experiment, input, caller: call.caller)
-        return MLflowResponse.write { w in w.object { w in w.key("run"); MLWrite.run(&w, detail) } }
+        return MLflowResponse.write { w in
+            w.object { w in
+                w.key("run"); MLWrite.run(&w, detail)
+            }
+        }
     }
 
     func getRun(_ call: MLflowCall) async throws -> Response {
         let detail = try await tracking.run(try call.runId(), caller: call.caller)
-        return MLflowResponse.write { w in w.object { w in w.key("run"); MLWrite.run(&w, detail) } }
+        return MLflowResponse.write { w in
+            w.object { w in
+                w.key("run"); MLWrite.run(&w, detail)
+            }
+        }
     }
 
     func updateRun(_ call: MLflowCall) async throws -> Response {
@@ -163,9 +183,14 @@ struct MLflowHandlers: Sendable {
             guard let parsed = RunStatus(rawValue: text) else { throw MLflowCall.invalid("status", text) }
             status = parsed
         }
-        let run = try await tracking.changeRun(try call.runId(), .update(status: status, endMs: try call.int64("end_time"), name: call.string("run_name")),
-                                               caller: call.caller)
-        return MLflowResponse.write { w in w.object { w in w.key("run_info"); MLWrite.runInfo(&w, run) } }
+        let run = try await tracking.changeRun(
+            try call.runId(), .update(status: status, endMs: try call.int64("end_time"), name: call.string("run_name")),
+            caller: call.caller)
+        return MLflowResponse.write { w in
+            w.object { w in
+                w.key("run_info"); MLWrite.runInfo(&w, run)
+            }
+        }
     }
 
     func searchRuns(_ call: MLflowCall) async throws -> Response {
@@ -173,7 +198,8 @@ struct MLflowHandlers: Sendable {
         for text in call.strings("experiment_ids") { experiments.append(try await experimentId(text, call)) }
         let page = try await tracking.searchRuns(
             experimentIds: experiments, filter: call.string("filter"), view: try call.viewType("run_view_type"), orderBy: call.strings("order_by"),
-            maxResults: try call.int("max_results", default: 1_000), offset: try OffsetPageToken.decode(call.string("page_token")), caller: call.caller)
+            maxResults: try call.int("max_results", default: 1_000), offset: try OffsetPageToken.decode(call.string("page_token")),
+            caller: call.caller)
         return MLflowResponse.write(capacity: 1_024 * page.runs.count) { w in
             w.object { w in
                 w.key("runs")
@@ -189,8 +215,9 @@ struct MLflowHandlers: Sendable {
     }
 
     func logMetric(_ call: MLflowCall) async throws -> Response {
-        let point = MetricPoint(key: try call.requiredString("key"), value: try MLflowCall.metricValue(call.fields["value"], field: "value"),
-                                timestampMs: try call.int64("timestamp") ?? Date().epochMilliseconds, step: try call.int64("step") ?? 0)
+        let point = MetricPoint(
+            key: try call.requiredString("key"), value: try MLflowCall.metricValue(call.fields["value"], field: "value"),
+            timestampMs: try call.int64("timestamp") ?? Date().epochMilliseconds, step: try call.int64("step") ?? 0)
         return try await log(call, TrackingService.Batch(metrics: [point]))
     }
 
@@ -221,9 +248,10 @@ struct MLflowHandlers: Sendable {
     }
 
     func metricHistory(_ call: MLflowCall) async throws -> Response {
-        let page = try await tracking.metricHistory(run: try call.runId(), key: try call.requiredString("metric_key"),
-                                                    maxResults: try call.int("max_results", default: 25_000), offset: try OffsetPageToken.decode(call.string("page_token")),
-                                                    caller: call.caller)
+        let page = try await tracking.metricHistory(
+            run: try call.runId(), key: try call.requiredString("metric_key"),
+            maxResults: try call.int("max_results", default: 25_000), offset: try OffsetPageToken.decode(call.string("page_token")),
+            caller: call.caller)
         // Streamed in pieces: the client reads the first points while the rest are written, and no buffer the size of
         // the whole history (≈ 80 bytes a point) is allocated and faulted in for every request.
         let body = ResponseBody { writer in
@@ -254,8 +282,9 @@ struct MLflowHandlers: Sendable {
         let relative = (call.string("path") ?? "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let location = try ArtifactLocation(uri: relative.isEmpty ? run.artifactURI : run.artifactURI + "/" + relative)
         let files = try await artifacts.list(location, caller: call.caller).map { entry in
-            MLflowArtifactHandlers.FileInfo(path: relative.isEmpty ? entry.name : relative + "/" + entry.name, is_dir: entry.isDirectory,
-                                            file_size: entry.size)
+            MLflowArtifactHandlers.FileInfo(
+                path: relative.isEmpty ? entry.name : relative + "/" + entry.name, is_dir: entry.isDirectory,
+                file_size: entry.size)
         }
         return try MLflowResponse.json(ArtifactList(root_uri: run.artifactURI, files: files.isEmpty ? nil : files))
     }
@@ -270,8 +299,9 @@ struct MLflowHandlers: Sendable {
     func createLoggedModel(_ call: MLflowCall) async throws -> Response {
         let experiment = try await experimentId(try call.requiredString("experiment_id"), call)
         let sourceRun = try call.string("source_run_id").map { text throws(AppError) in try MLflowCall.uuid(text, what: "Run with id=\(text)") }
-        let input = TrackingService.LoggedModelInput(name: call.string("name"), sourceRunId: sourceRun, modelType: call.string("model_type"),
-                                                     params: try call.keyValues("params"), tags: try call.keyValues("tags"))
+        let input = TrackingService.LoggedModelInput(
+            name: call.string("name"), sourceRunId: sourceRun, modelType: call.string("model_type"),
+            params: try call.keyValues("params"), tags: try call.keyValues("tags"))
         let model = try await tracking.createLoggedModel(in: experiment, input, caller: call.caller)
         return try MLflowResponse.json(["model": MLLoggedModel(model)])
     }
@@ -284,10 +314,12 @@ struct MLflowHandlers: Sendable {
     func searchLoggedModels(_ call: MLflowCall) async throws -> Response {
         var experiments: [UUID] = []
         for text in call.strings("experiment_ids") { experiments.append(try await experimentId(text, call)) }
-        let page = try await tracking.searchLoggedModels(experimentIds: experiments, filter: call.string("filter"),
-                                                         maxResults: try call.int("max_results", default: 100), offset: try OffsetPageToken.decode(call.string("page_token")),
-                                                         caller: call.caller)
-        return try MLflowResponse.json(LoggedModelsPage(models: page.models.map(MLLoggedModel.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
+        let page = try await tracking.searchLoggedModels(
+            experimentIds: experiments, filter: call.string("filter"),
+            maxResults: try call.int("max_results", default: 100), offset: try OffsetPageToken.decode(call.string("page_token")),
+            caller: call.caller)
+        return try MLflowResponse.json(
+            LoggedModelsPage(models: page.models.map(MLLoggedModel.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
     }
 }
 
@@ -313,8 +345,9 @@ extension JSONValue {
     static func list(_ raw: Any?) throws(AppError) -> [JSONValue] {
         guard let raw, !(raw is NSNull) else { return [] }
         guard let list = raw as? [Any], JSONSerialization.isValidJSONObject(list),
-              let data = try? JSONSerialization.data(withJSONObject: list),
-              let values = try? JSONDecoder().decode([JSONValue].self, from: data) else {
+            let data = try? JSONSerialization.data(withJSONObject: list),
+            let values = try? JSONDecoder().decode([JSONValue].self, from: data)
+        else {
             throw AppError.badRequest("Expected a JSON list")
         }
         return values

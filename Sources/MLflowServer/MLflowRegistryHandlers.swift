@@ -1,8 +1,8 @@
 import AITIPCore
 import Foundation
+import HTTPServer
 import Hummingbird
 import Tracking
-import HTTPServer
 
 /// Registered models and model versions of the MLflow API. Models are looked up by name in the call's project.
 struct MLflowRegistryHandlers: Sendable {
@@ -12,8 +12,9 @@ struct MLflowRegistryHandlers: Sendable {
         let route = groups.on
         route(.post, "registered-models/create") { call in
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-            let detail = try await tracking.createRegisteredModel(named: try call.requiredString("name"), description: call.string("description"),
-                                                                  tags: try call.keyValues("tags"), in: scope, caller: call.caller)
+            let detail = try await tracking.createRegisteredModel(
+                named: try call.requiredString("name"), description: call.string("description"),
+                tags: try call.keyValues("tags"), in: scope, caller: call.caller)
             return try MLflowResponse.json(["registered_model": MLRegisteredModel(detail)])
         }
         route(.get, "registered-models/get") { call in
@@ -50,8 +51,9 @@ struct MLflowRegistryHandlers: Sendable {
         }
         route(.get, "registered-models/alias") { call in
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-            let detail = try await tracking.modelVersion(of: try call.requiredString("name"), alias: try call.requiredString("alias"),
-                                                         in: scope, caller: call.caller)
+            let detail = try await tracking.modelVersion(
+                of: try call.requiredString("name"), alias: try call.requiredString("alias"),
+                in: scope, caller: call.caller)
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
         }
         route(.get, "registered-models/search", searchModels)
@@ -62,19 +64,22 @@ struct MLflowRegistryHandlers: Sendable {
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
             let runId = try call.string("run_id").flatMap { $0.isEmpty ? nil : $0 }
                 .map { text throws(AppError) in try MLflowCall.uuid(text, what: "Run with id=\(text)") }
-            let input = TrackingService.VersionInput(source: call.string("source"), runId: runId, loggedModelId: call.string("model_id"),
-                                                     description: call.string("description"), tags: try call.keyValues("tags"))
+            let input = TrackingService.VersionInput(
+                source: call.string("source"), runId: runId, loggedModelId: call.string("model_id"),
+                description: call.string("description"), tags: try call.keyValues("tags"))
             let detail = try await tracking.createModelVersion(of: try call.requiredString("name"), input, in: scope, caller: call.caller)
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
         }
         route(.get, "model-versions/get") { call in
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-            let detail = try await tracking.modelVersion(of: try call.requiredString("name"), version: try call.version(), in: scope, caller: call.caller)
+            let detail = try await tracking.modelVersion(
+                of: try call.requiredString("name"), version: try call.version(), in: scope, caller: call.caller)
             return try MLflowResponse.json(["model_version": MLModelVersion(detail)])
         }
         route(.get, "model-versions/get-download-uri") { call in
             let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-            let detail = try await tracking.modelVersion(of: try call.requiredString("name"), version: try call.version(), in: scope, caller: call.caller)
+            let detail = try await tracking.modelVersion(
+                of: try call.requiredString("name"), version: try call.version(), in: scope, caller: call.caller)
             return try MLflowResponse.json(["artifact_uri": detail.version.storagePath])
         }
         route(.patch, "model-versions/update") { call in
@@ -85,8 +90,9 @@ struct MLflowRegistryHandlers: Sendable {
             return MLflowResponse.empty()
         }
         route(.post, "model-versions/transition-stage") { call in
-            let change = TrackingService.VersionChange.stage(try call.requiredString("stage"),
-                                                             archiveExisting: call.bool("archive_existing_versions") ?? false)
+            let change = TrackingService.VersionChange.stage(
+                try call.requiredString("stage"),
+                archiveExisting: call.bool("archive_existing_versions") ?? false)
             return try MLflowResponse.json(["model_version": MLModelVersion(try await changeVersion(call, change))])
         }
         route(.post, "model-versions/set-tag") { call in
@@ -110,8 +116,9 @@ struct MLflowRegistryHandlers: Sendable {
 
     func changeVersion(_ call: MLflowCall, _ change: TrackingService.VersionChange) async throws -> ModelVersionDetail {
         let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-        return try await tracking.changeModelVersion(of: try call.requiredString("name"), version: try call.version(), change, in: scope,
-                                                     caller: call.caller)
+        return try await tracking.changeModelVersion(
+            of: try call.requiredString("name"), version: try call.version(), change, in: scope,
+            caller: call.caller)
     }
 
     struct ModelsPage: Encodable {
@@ -121,10 +128,12 @@ struct MLflowRegistryHandlers: Sendable {
 
     func searchModels(_ call: MLflowCall) async throws -> Response {
         let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-        let page = try await tracking.searchRegisteredModels(filter: call.string("filter"), maxResults: try call.int("max_results", default: 100),
-                                                             orderBy: call.strings("order_by"), offset: try OffsetPageToken.decode(call.string("page_token")),
-                                                             in: scope, caller: call.caller)
-        return try MLflowResponse.json(ModelsPage(registered_models: page.models.map(MLRegisteredModel.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
+        let page = try await tracking.searchRegisteredModels(
+            filter: call.string("filter"), maxResults: try call.int("max_results", default: 100),
+            orderBy: call.strings("order_by"), offset: try OffsetPageToken.decode(call.string("page_token")),
+            in: scope, caller: call.caller)
+        return try MLflowResponse.json(
+            ModelsPage(registered_models: page.models.map(MLRegisteredModel.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
     }
 
     struct VersionsPage: Encodable {
@@ -134,9 +143,11 @@ struct MLflowRegistryHandlers: Sendable {
 
     func searchVersions(_ call: MLflowCall) async throws -> Response {
         let scope = try await tracking.project(call.selector, permission: .releaseRead, caller: call.caller)
-        let page = try await tracking.searchModelVersions(filter: call.string("filter"), maxResults: try call.int("max_results", default: 10_000),
-                                                          offset: try OffsetPageToken.decode(call.string("page_token")), in: scope, caller: call.caller)
-        return try MLflowResponse.json(VersionsPage(model_versions: page.versions.map(MLModelVersion.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
+        let page = try await tracking.searchModelVersions(
+            filter: call.string("filter"), maxResults: try call.int("max_results", default: 10_000),
+            offset: try OffsetPageToken.decode(call.string("page_token")), in: scope, caller: call.caller)
+        return try MLflowResponse.json(
+            VersionsPage(model_versions: page.versions.map(MLModelVersion.init), next_page_token: page.nextOffset.map(OffsetPageToken.encode)))
     }
 
     func latestVersions(_ call: MLflowCall) async throws -> Response {
@@ -144,9 +155,11 @@ struct MLflowRegistryHandlers: Sendable {
         let detail = try await tracking.registeredModel(named: try call.requiredString("name"), in: scope, caller: call.caller)
         let stages = Set(call.strings("stages").map { $0.lowercased() })
         let versions = detail.latestVersions.filter { stages.isEmpty || stages.contains($0.currentStage.lowercased()) }
-        return try MLflowResponse.json(["model_versions": versions.map {
-            MLModelVersion(ModelVersionDetail(version: $0, modelName: detail.model.name, aliases: []))
-        }])
+        return try MLflowResponse.json([
+            "model_versions": versions.map {
+                MLModelVersion(ModelVersionDetail(version: $0, modelName: detail.model.name, aliases: []))
+            }
+        ])
     }
 }
 

@@ -1,11 +1,11 @@
 import AITIPCore
 import Foundation
+import HTTPServer
 import HTTPTypes
 import Hummingbird
 import Identity
 import NIOCore
 import Tracking
-import HTTPServer
 
 /// The MLflow-compatible REST API: plain Hummingbird routes whose contract is MLflow's wire format, so the real
 /// `mlflow` client works unchanged. Registered under `/api/2.0/mlflow` (and `/ajax-api/2.0/mlflow`, which MLflow's
@@ -14,14 +14,14 @@ import HTTPServer
 /// Each prefix is its own router group with its own middleware: MLflow's error shape, authentication that also takes
 /// the client's basic credentials, body limits, and failure auditing only for the routes that change something. The
 /// native API's middleware knows nothing of MLflow.
-public enum MLflowRoutes {
+package enum MLflowRoutes {
     static let scopedPrefix = "/mlflow/:org/:project"
     static let roots = ["", scopedPrefix]
     static let apis = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
     static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
 
     /// Adds the MLflow routes to the server's router (`buildRouter`'s `modules`).
-    public static let module: RouteModule = { router, dependencies, security in
+    package static let module: RouteModule = { router, dependencies, security in
         register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts, security: security)
     }
 
@@ -41,9 +41,10 @@ public enum MLflowRoutes {
             }
             for api in artifactAPIs {
                 // Uploads read their own body (max_artifact_bytes, after the permission check): outside `bounded`.
-                artifactHandlers.register(reads: bounded.group(RouterPath(api)),
-                                          mutations: bounded.group(RouterPath(api)).add(middleware: auditFailures),
-                                          uploads: authenticated.group(RouterPath(api)).add(middleware: auditFailures))
+                artifactHandlers.register(
+                    reads: bounded.group(RouterPath(api)),
+                    mutations: bounded.group(RouterPath(api)).add(middleware: auditFailures),
+                    uploads: authenticated.group(RouterPath(api)).add(middleware: auditFailures))
             }
             // The client asks this before it signs anything: public, as on MLflow.
             router.get(RouterPath(root + "/api/3.0/mlflow/server-info")) { _, _ in
@@ -75,12 +76,16 @@ struct MLflowCall {
     static func parse(_ request: Request, context: AppRequestContext) async throws -> MLflowCall {
         var fields: [String: Any] = [:]
         for (name, value) in formDecodedQuery(request.uri.query) {
-            if var list = fields[name] as? [String] { list.append(value); fields[name] = list }
-            else if let single = fields[name] as? String { fields[name] = [single, value] }
-            else { fields[name] = value }
+            if var list = fields[name] as? [String] {
+                list.append(value); fields[name] = list
+            } else if let single = fields[name] as? String {
+                fields[name] = [single, value]
+            } else {
+                fields[name] = value
+            }
         }
         if request.method != .get {
-            let buffer = try await request.body.collect(upTo: .max)  // BodyLimitMiddleware has enforced the limit
+            let buffer = try await request.body.collect(upTo: .max) // BodyLimitMiddleware has enforced the limit
             if buffer.readableBytes > 0 {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any] else {
                     throw AppError.badRequest("The request body is not a JSON object")
@@ -178,12 +183,13 @@ struct MLflowCall {
         var result: [KeyValue] = []
         for object in try objects(name) {
             guard let key = object["key"] as? String else { throw Self.missing("\(name).key") }
-            let value: String = switch object["value"] {
-            case let text as String: text
-            case let number as NSNumber: number.stringValue
-            case nil, is NSNull: ""
-            default: throw Self.invalid("\(name).value", "(not a string)")
-            }
+            let value: String =
+                switch object["value"] {
+                case let text as String: text
+                case let number as NSNumber: number.stringValue
+                case nil, is NSNull: ""
+                default: throw Self.invalid("\(name).value", "(not a string)")
+                }
             result.append(KeyValue(key: key, value: value))
         }
         return result
@@ -255,19 +261,21 @@ enum MLflowResponse {
 
     /// MLflow's error body: `{"error_code": "...", "message": "..."}` with its HTTP status conventions.
     static func error(_ error: AppError) -> Response {
-        let (status, code): (Int, String) = switch error.kind {
-        case .badRequest, .validation: (400, "INVALID_PARAMETER_VALUE")
-        case .conflict: (400, "RESOURCE_ALREADY_EXISTS")
-        case .notFound: (404, "RESOURCE_DOES_NOT_EXIST")
-        case .unauthorized: (401, "UNAUTHENTICATED")
-        case .forbidden: (403, "PERMISSION_DENIED")
-        case .payloadTooLarge: (413, "INVALID_PARAMETER_VALUE")
-        case .timeout: (408, "DEADLINE_EXCEEDED")
-        case .tooManyRequests: (429, "REQUEST_LIMIT_EXCEEDED")
-        case .unavailable: (503, "TEMPORARILY_UNAVAILABLE")
-        case .internalError: (500, "INTERNAL_ERROR")
-        }
-        let body = (try? JSONSerialization.data(withJSONObject: ["error_code": code, "message": error.detail], options: [.sortedKeys])) ?? Data("{}".utf8)
+        let (status, code): (Int, String) =
+            switch error.kind {
+            case .badRequest, .validation: (400, "INVALID_PARAMETER_VALUE")
+            case .conflict: (400, "RESOURCE_ALREADY_EXISTS")
+            case .notFound: (404, "RESOURCE_DOES_NOT_EXIST")
+            case .unauthorized: (401, "UNAUTHENTICATED")
+            case .forbidden: (403, "PERMISSION_DENIED")
+            case .payloadTooLarge: (413, "INVALID_PARAMETER_VALUE")
+            case .timeout: (408, "DEADLINE_EXCEEDED")
+            case .tooManyRequests: (429, "REQUEST_LIMIT_EXCEEDED")
+            case .unavailable: (503, "TEMPORARILY_UNAVAILABLE")
+            case .internalError: (500, "INTERNAL_ERROR")
+            }
+        let body =
+            (try? JSONSerialization.data(withJSONObject: ["error_code": code, "message": error.detail], options: [.sortedKeys])) ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter = error.retryAfterSeconds { headers[.retryAfter] = String(retryAfter) }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -1,7 +1,7 @@
 import AITIPCore
 import Foundation
-import Tracking
 import HTTPServer
+import Tracking
 
 // MLflow's JSON shapes (protobuf JSON of service.proto / model_registry.proto), built from tracking entities.
 // Ids are strings; times are epoch milliseconds; NaN and infinities are the strings "NaN", "Infinity", "-Infinity".
@@ -137,10 +137,11 @@ struct MLLoggedModel: Encodable {
     var data: Data
 
     init(_ model: LoggedModel) {
-        info = Info(model_id: model.id, experiment_id: model.experimentId.lowercasedString, name: model.name,
-                    creation_timestamp_ms: model.createdMs, last_updated_timestamp_ms: model.updatedMs,
-                    artifact_uri: model.artifactLocation, status: model.status, model_type: model.modelType,
-                    source_run_id: model.sourceRunId?.lowercasedString, tags: model.tagPairs.map(MLKeyValue.init))
+        info = Info(
+            model_id: model.id, experiment_id: model.experimentId.lowercasedString, name: model.name,
+            creation_timestamp_ms: model.createdMs, last_updated_timestamp_ms: model.updatedMs,
+            artifact_uri: model.artifactLocation, status: model.status, model_type: model.modelType,
+            source_run_id: model.sourceRunId?.lowercasedString, tags: model.tagPairs.map(MLKeyValue.init))
         data = Data(params: model.paramPairs.map(MLKeyValue.init), metrics: [])
     }
 }
@@ -202,8 +203,10 @@ struct MLRegisteredModel: Encodable {
         user_id = ""
         description = detail.model.description
         latest_versions = detail.latestVersions.map { version in
-            MLModelVersion(ModelVersionDetail(version: version, modelName: detail.model.name,
-                                              aliases: detail.aliases.filter { $0.version == version.version }.map(\.alias)))
+            MLModelVersion(
+                ModelVersionDetail(
+                    version: version, modelName: detail.model.name,
+                    aliases: detail.aliases.filter { $0.version == version.version }.map(\.alias)))
         }
         tags = detail.tags.map(MLKeyValue.init)
         aliases = detail.aliases.map { Alias(alias: $0.alias, version: String($0.version)) }

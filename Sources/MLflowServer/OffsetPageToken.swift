@@ -11,7 +11,8 @@ enum OffsetPageToken {
     static func decode(_ token: String?) throws(AppError) -> Int {
         guard let token, !token.isEmpty else { return 0 }
         guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8), text.hasPrefix("offset:"),
-              let offset = Int(text.dropFirst("offset:".count)), offset >= 0 else {
+            let offset = Int(text.dropFirst("offset:".count)), offset >= 0
+        else {
             throw AppError.badRequest("Invalid page_token: pass the next_page_token of a previous response")
         }
         return offset

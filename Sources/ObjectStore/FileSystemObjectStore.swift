@@ -4,15 +4,15 @@ import NIOCore
 
 /// The embedded default: one file per key under a root directory. Writes go to a temporary file first and are
 /// renamed into place, so a reader never sees half an object.
-public struct FileSystemObjectStore: ObjectStore {
-    public let root: URL
+package struct FileSystemObjectStore: ObjectStore {
+    package let root: URL
 
-    public init(root: URL) throws {
+    package init(root: URL) throws {
         self.root = root.standardizedFileURL
         try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
     }
 
-    public func put(_ key: ObjectKey, data: Data) async throws {
+    package func put(_ key: ObjectKey, data: Data) async throws {
         let target = url(for: key)
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         let temporary = target.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)")
@@ -25,29 +25,30 @@ public struct FileSystemObjectStore: ObjectStore {
         }
     }
 
-    public func get(_ key: ObjectKey) async throws -> Data {
+    package func get(_ key: ObjectKey) async throws -> Data {
         let target = url(for: key)
         guard FileManager.default.fileExists(atPath: target.path) else { throw AppError.notFound("Object '\(key)'") }
         return try Data(contentsOf: target)
     }
 
-    public func delete(_ key: ObjectKey) async throws {
+    package func delete(_ key: ObjectKey) async throws {
         let target = url(for: key)
         if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
     }
 
-    public func exists(_ key: ObjectKey) async throws -> Bool {
+    package func exists(_ key: ObjectKey) async throws -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url(for: key).path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
 
-    public func size(_ key: ObjectKey) async throws -> Int? {
+    package func size(_ key: ObjectKey) async throws -> Int? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url(for: key).path),
-              attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
+            attributes[.type] as? FileAttributeType == .typeRegular
+        else { return nil }
         return (attributes[.size] as? NSNumber)?.intValue
     }
 
-    public func list(prefix: ObjectKey?) async throws -> [ObjectKey] {
+    package func list(prefix: ObjectKey?) async throws -> [ObjectKey] {
         let base = prefix.map { url(for: $0) } ?? root
         guard let enumerator = FileManager.default.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) else {
             return []
@@ -63,7 +64,7 @@ public struct FileSystemObjectStore: ObjectStore {
         return keys.sorted()
     }
 
-    public func putFile(_ key: ObjectKey, from file: URL) async throws {
+    package func putFile(_ key: ObjectKey, from file: URL) async throws {
         let target = url(for: key)
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         if rename(file.path, target.path) == 0 { return }
@@ -85,7 +86,7 @@ public struct FileSystemObjectStore: ObjectStore {
         try? FileManager.default.removeItem(at: file)
     }
 
-    public func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
+    package func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
         let target = url(for: key)
         guard let handle = FileHandle(forReadingAtPath: target.path) else { throw AppError.notFound("Object '\(key)'") }
         let reader = FileChunkReader(handle: handle, start: range?.lowerBound ?? 0, end: range?.upperBound)
@@ -93,9 +94,9 @@ public struct FileSystemObjectStore: ObjectStore {
         return ObjectStream(unfolding: { try reader.next() })
     }
 
-    public func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? { nil }
+    package func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? { nil }
 
-    public func location(of key: ObjectKey) -> String { url(for: key).absoluteString }
+    package func location(of key: ObjectKey) -> String { url(for: key).absoluteString }
 
     private func url(for key: ObjectKey) -> URL {
         root.appendingPathComponent(key.path)

@@ -4,7 +4,7 @@ import NIOCore
 
 /// Blobs (datasets, artifacts, checkpoints, logs) by key. Keys are relative, '/'-separated paths; no empty
 /// segment, no '.' or '..', no leading '/', so a key can never address anything outside the store.
-public protocol ObjectStore: Sendable {
+package protocol ObjectStore: Sendable {
     func put(_ key: ObjectKey, data: Data) async throws
     func get(_ key: ObjectKey) async throws -> Data
     func delete(_ key: ObjectKey) async throws
@@ -25,12 +25,12 @@ public protocol ObjectStore: Sendable {
     func location(of key: ObjectKey) -> String
 }
 
-public enum PresignedMethod: String, Sendable {
+package enum PresignedMethod: String, Sendable {
     case get = "GET", put = "PUT"
 }
 
 /// Chunks of an object, pulled one at a time (backpressure: nothing is read ahead of the consumer).
-public typealias ObjectStream = AsyncThrowingStream<ByteBuffer, any Error>
+package typealias ObjectStream = AsyncThrowingStream<ByteBuffer, any Error>
 
 /// Holds a non-Sendable async iterator for `AsyncThrowingStream(unfolding:)`, which calls it from one task at a time.
 final class IteratorBox<Base: AsyncIteratorProtocol>: @unchecked Sendable where Base.Element == ByteBuffer {
@@ -39,19 +39,20 @@ final class IteratorBox<Base: AsyncIteratorProtocol>: @unchecked Sendable where 
     func next() async throws -> ByteBuffer? { try await base.next() }
 }
 
-public struct ObjectKey: Hashable, Sendable, CustomStringConvertible, Comparable {
-    public let path: String
+package struct ObjectKey: Hashable, Sendable, CustomStringConvertible, Comparable {
+    package let path: String
 
-    public init(_ path: String) throws(AppError) {
+    package init(_ path: String) throws(AppError) {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         guard !path.isEmpty, path.utf8.count <= 1_024, !path.hasPrefix("/"),
-              segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
-              !path.contains("\0"), !path.contains("\\") else {
+            segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
+            !path.contains("\0"), !path.contains("\\")
+        else {
             throw AppError.badRequest("'\(path.prefix(100))' is not a valid object key: use a relative path without '.', '..' or empty segments")
         }
         self.path = path
     }
 
-    public var description: String { path }
-    public static func < (lhs: ObjectKey, rhs: ObjectKey) -> Bool { lhs.path < rhs.path }
+    package var description: String { path }
+    package static func < (lhs: ObjectKey, rhs: ObjectKey) -> Bool { lhs.path < rhs.path }
 }

@@ -9,18 +9,20 @@ import NIOHTTP1
 /// An S3-compatible store (AWS S3, SeaweedFS, MinIO, Ceph RGW) over path-style URLs, signed with SigV4.
 /// Large files go up as multipart uploads, `partConcurrency` parts at a time, each streamed from disk, so memory
 /// stays small whatever the file size.
-public struct S3ObjectStore: ObjectStore {
-    public struct Configuration: Sendable {
-        public var endpoint: URL
-        public var bucket: String
-        public var region: String
-        public var accessKey: String
-        public var secretKey: String
-        public var partSize: Int
-        public var partConcurrency: Int
+package struct S3ObjectStore: ObjectStore {
+    package struct Configuration: Sendable {
+        package var endpoint: URL
+        package var bucket: String
+        package var region: String
+        package var accessKey: String
+        package var secretKey: String
+        package var partSize: Int
+        package var partConcurrency: Int
 
-        public init(endpoint: URL, bucket: String, region: String = "us-east-1", accessKey: String, secretKey: String,
-                    partSize: Int = 16 << 20, partConcurrency: Int = 4) {
+        package init(
+            endpoint: URL, bucket: String, region: String = "us-east-1", accessKey: String, secretKey: String,
+            partSize: Int = 16 << 20, partConcurrency: Int = 4
+        ) {
             self.endpoint = endpoint
             self.bucket = bucket
             self.region = region
@@ -31,16 +33,19 @@ public struct S3ObjectStore: ObjectStore {
         }
 
         /// `s3://BUCKET?endpoint=http://HOST:PORT&region=REGION` (endpoint defaults to AWS for the region).
-        public init(url text: String, accessKey: String, secretKey: String) throws(AppError) {
+        package init(url text: String, accessKey: String, secretKey: String) throws(AppError) {
             guard let components = URLComponents(string: text), components.scheme == "s3",
-                  let bucket = components.host, Self.isBucketName(bucket) else {
-                throw AppError.badRequest("object_store=\(text): expected s3://BUCKET?endpoint=http://HOST:PORT&region=REGION (bucket names: 3-63 of a-z 0-9 . -)")
+                let bucket = components.host, Self.isBucketName(bucket)
+            else {
+                throw AppError.badRequest(
+                    "object_store=\(text): expected s3://BUCKET?endpoint=http://HOST:PORT&region=REGION (bucket names: 3-63 of a-z 0-9 . -)")
             }
             let items = components.queryItems ?? []
             let region = items.first { $0.name == "region" }?.value ?? "us-east-1"
             let endpointText = items.first { $0.name == "endpoint" }?.value ?? "https://s3.\(region).amazonaws.com"
             guard let endpoint = URL(string: endpointText), ["http", "https"].contains(endpoint.scheme ?? ""), endpoint.host != nil,
-                  endpoint.path.isEmpty || endpoint.path == "/" else {
+                endpoint.path.isEmpty || endpoint.path == "/"
+            else {
                 throw AppError.badRequest("object_store endpoint '\(endpointText)' must be an http(s)://HOST[:PORT] URL")
             }
             guard !accessKey.isEmpty, !secretKey.isEmpty else {
@@ -54,13 +59,13 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     let signer: SigV4
     let client: HTTPClient
     /// The Host header as signed: the port only when it is not the scheme's default.
     let host: String
 
-    public init(_ configuration: Configuration, client: HTTPClient = .shared) {
+    package init(_ configuration: Configuration, client: HTTPClient = .shared) {
         self.configuration = configuration
         self.signer = SigV4(accessKey: configuration.accessKey, secretKey: configuration.secretKey, region: configuration.region)
         self.client = client
@@ -70,43 +75,45 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     /// Creates the bucket when it does not exist (an operator's first start against a fresh S3 server).
-    public func ensureBucket() async throws {
+    package func ensureBucket() async throws {
         let head = try await send(.HEAD, key: nil)
         if head.status == .ok { return }
         guard head.status == .notFound else { throw try await failure(head, doing: "check bucket '\(configuration.bucket)'") }
         let create = try await send(.PUT, key: nil)
-        guard create.status == .ok || create.status == .conflict else { throw try await failure(create, doing: "create bucket '\(configuration.bucket)'") }
+        guard create.status == .ok || create.status == .conflict else {
+            throw try await failure(create, doing: "create bucket '\(configuration.bucket)'")
+        }
     }
 
-    public func put(_ key: ObjectKey, data: Data) async throws {
+    package func put(_ key: ObjectKey, data: Data) async throws {
         let response = try await send(.PUT, key: key, body: ByteBuffer(bytes: data), payloadHash: SHA256.hash(data: data).hexString)
         guard response.status == .ok else { throw try await failure(response, doing: "store '\(key)'") }
     }
 
-    public func get(_ key: ObjectKey) async throws -> Data {
+    package func get(_ key: ObjectKey) async throws -> Data {
         let response = try await send(.GET, key: key)
         guard response.status == .ok else { throw try await failure(response, doing: "read '\(key)'", key: key) }
         var body = try await response.body.collect(upTo: .max)
         return body.readData(length: body.readableBytes) ?? Data()
     }
 
-    public func delete(_ key: ObjectKey) async throws {
+    package func delete(_ key: ObjectKey) async throws {
         let response = try await send(.DELETE, key: key)
         guard response.status == .noContent || response.status == .ok || response.status == .notFound else {
             throw try await failure(response, doing: "delete '\(key)'")
         }
     }
 
-    public func exists(_ key: ObjectKey) async throws -> Bool { try await size(key) != nil }
+    package func exists(_ key: ObjectKey) async throws -> Bool { try await size(key) != nil }
 
-    public func size(_ key: ObjectKey) async throws -> Int? {
+    package func size(_ key: ObjectKey) async throws -> Int? {
         let response = try await send(.HEAD, key: key)
         if response.status == .notFound { return nil }
         guard response.status == .ok else { throw try await failure(response, doing: "look up '\(key)'") }
         return response.headers.first(name: "content-length").flatMap(Int.init)
     }
 
-    public func list(prefix: ObjectKey?) async throws -> [ObjectKey] {
+    package func list(prefix: ObjectKey?) async throws -> [ObjectKey] {
         var keys: [ObjectKey] = []
         var token: String?
         repeat {
@@ -122,7 +129,7 @@ public struct S3ObjectStore: ObjectStore {
         return keys.sorted()
     }
 
-    public func putFile(_ key: ObjectKey, from file: URL) async throws {
+    package func putFile(_ key: ObjectKey, from file: URL) async throws {
         let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int ?? 0
         guard size > configuration.partSize else {
             try await put(key, data: try Data(contentsOf: file))
@@ -149,16 +156,22 @@ public struct S3ObjectStore: ObjectStore {
                     if next < parts { launch() }
                 }
             }
-            let manifest = "<CompleteMultipartUpload>" + etags.enumerated().map {
-                "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(S3XML.escape($0.element))</ETag></Part>"
-            }.joined() + "</CompleteMultipartUpload>"
+            let manifest =
+                "<CompleteMultipartUpload>"
+                + etags.enumerated().map {
+                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(S3XML.escape($0.element))</ETag></Part>"
+                }.joined() + "</CompleteMultipartUpload>"
             let body = Data(manifest.utf8)
-            let completed = try await send(.POST, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(bytes: body),
-                                           payloadHash: SHA256.hash(data: body).hexString)
+            let completed = try await send(
+                .POST, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(bytes: body),
+                payloadHash: SHA256.hash(data: body).hexString)
             // S3 may answer 200 and still report an error in the body.
             let answer = String(buffer: try await completed.body.collect(upTo: 1 << 20))
             guard completed.status == .ok, !answer.contains("<Error>") else {
-                throw AppError(.unavailable, "The object store did not complete the upload of '\(key)': \(S3XML.values("Code", in: answer).first ?? "HTTP \(completed.status.code)")")
+                throw AppError(
+                    .unavailable,
+                    "The object store did not complete the upload of '\(key)': \(S3XML.values("Code", in: answer).first ?? "HTTP \(completed.status.code)")"
+                )
             }
         } catch {
             _ = try? await send(.DELETE, key: key, query: [("uploadId", uploadId)])
@@ -175,15 +188,16 @@ public struct S3ObjectStore: ObjectStore {
         let reader = FileChunkReader(handle: handle, start: Int64(start), end: Int64(start + length))
         try reader.seekToStart()
         let body = HTTPClientRequest.Body.stream(ObjectStream(unfolding: { try reader.next() }), length: .known(Int64(length)))
-        let response = try await send(.PUT, key: key, query: [("partNumber", String(index + 1)), ("uploadId", uploadId)],
-                                      streaming: body, payloadHash: SigV4.unsignedPayload)
+        let response = try await send(
+            .PUT, key: key, query: [("partNumber", String(index + 1)), ("uploadId", uploadId)],
+            streaming: body, payloadHash: SigV4.unsignedPayload)
         guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
             throw try await failure(response, doing: "upload part \(index + 1) of '\(key)'")
         }
         return etag
     }
 
-    public func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
+    package func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
         var headers: [String: String] = [:]
         if let range {
             guard !range.isEmpty else { return ObjectStream { nil } }
@@ -197,13 +211,13 @@ public struct S3ObjectStore: ObjectStore {
         return ObjectStream(unfolding: { try await iterator.next() })
     }
 
-    public func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? {
+    package func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? {
         let path = objectPath(key)
         let query = signer.presignedQuery(method: method.rawValue, path: path, host: host, expiresIn: seconds, date: Date())
         return URL(string: baseURL + path + "?" + query)
     }
 
-    public func location(of key: ObjectKey) -> String { "s3://\(configuration.bucket)/\(key.path)" }
+    package func location(of key: ObjectKey) -> String { "s3://\(configuration.bucket)/\(key.path)" }
 
     // MARK: requests
 
@@ -216,17 +230,20 @@ public struct S3ObjectStore: ObjectStore {
         "/" + configuration.bucket + (key.map { "/" + SigV4.uriEncode($0.path, keepSlash: true) } ?? "")
     }
 
-    private func send(_ method: HTTPMethod, key: ObjectKey?, query: [(String, String)] = [], headers: [String: String] = [:],
-                      body: ByteBuffer? = nil, streaming: HTTPClientRequest.Body? = nil,
-                      payloadHash: String = SigV4.emptyPayloadHash) async throws -> HTTPClientResponse {
+    private func send(
+        _ method: HTTPMethod, key: ObjectKey?, query: [(String, String)] = [], headers: [String: String] = [:],
+        body: ByteBuffer? = nil, streaming: HTTPClientRequest.Body? = nil,
+        payloadHash: String = SigV4.emptyPayloadHash
+    ) async throws -> HTTPClientResponse {
         let path = objectPath(key)
         let queryText = SigV4.canonicalQuery(query)
         var request = HTTPClientRequest(url: baseURL + path + (queryText.isEmpty ? "" : "?" + queryText))
         request.method = method
         var signedHeaders = headers
         signedHeaders["host"] = host
-        let authorization = signer.sign(method: method.rawValue, path: path, query: query, headers: signedHeaders,
-                                        payloadHash: payloadHash, date: Date())
+        let authorization = signer.sign(
+            method: method.rawValue, path: path, query: query, headers: signedHeaders,
+            payloadHash: payloadHash, date: Date())
         for (name, value) in signedHeaders.merging(authorization, uniquingKeysWith: { $1 }) { request.headers.replaceOrAdd(name: name, value: value) }
         if let body {
             request.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))

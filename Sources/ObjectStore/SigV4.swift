@@ -4,26 +4,28 @@ import Foundation
 
 /// AWS Signature Version 4 for S3: signed headers for requests, signed query strings for presigned URLs.
 /// The path given here is already URI-encoded (`S3Path.encode`); S3 signs it as sent, without encoding it twice.
-public struct SigV4: Sendable {
-    public let accessKey: String
+package struct SigV4: Sendable {
+    package let accessKey: String
     let secretKey: String
-    public let region: String
-    public let service: String
+    package let region: String
+    package let service: String
 
-    public init(accessKey: String, secretKey: String, region: String, service: String = "s3") {
+    package init(accessKey: String, secretKey: String, region: String, service: String = "s3") {
         self.accessKey = accessKey
         self.secretKey = secretKey
         self.region = region
         self.service = service
     }
 
-    public static let emptyPayloadHash = SHA256.hash(data: Data()).hexString
-    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    package static let emptyPayloadHash = SHA256.hash(data: Data()).hexString
+    package static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
     /// The headers to add to a request: `x-amz-date`, `x-amz-content-sha256` and `Authorization`. `headers` are
     /// the other headers to sign (at least `host`).
-    public func sign(method: String, path: String, query: [(String, String)], headers: [String: String],
-                     payloadHash: String, date: Date) -> [String: String] {
+    package func sign(
+        method: String, path: String, query: [(String, String)], headers: [String: String],
+        payloadHash: String, date: Date
+    ) -> [String: String] {
         let stamp = Self.timestamps(date)
         var signed = Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value.trimmingCharacters(in: .whitespaces)) })
         signed["x-amz-date"] = stamp.full
@@ -42,13 +44,17 @@ public struct SigV4: Sendable {
     }
 
     /// The query string (without '?') of a presigned URL: only `host` is signed, the payload is not.
-    public func presignedQuery(method: String, path: String, host: String, query: [(String, String)] = [],
-                               expiresIn seconds: Int, date: Date) -> String {
+    package func presignedQuery(
+        method: String, path: String, host: String, query: [(String, String)] = [],
+        expiresIn seconds: Int, date: Date
+    ) -> String {
         let stamp = Self.timestamps(date)
         let scope = "\(stamp.day)/\(region)/\(service)/aws4_request"
         var parameters = query
-        parameters += [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(accessKey)/\(scope)"),
-                       ("X-Amz-Date", stamp.full), ("X-Amz-Expires", String(seconds)), ("X-Amz-SignedHeaders", "host")]
+        parameters += [
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(accessKey)/\(scope)"),
+            ("X-Amz-Date", stamp.full), ("X-Amz-Expires", String(seconds)), ("X-Amz-SignedHeaders", "host"),
+        ]
         let canonicalQuery = Self.canonicalQuery(parameters)
         let canonical = [method, path, canonicalQuery, "host:\(host)\n", "host", Self.unsignedPayload].joined(separator: "\n")
         let signature = signature(canonicalRequest: canonical, timestamp: stamp.full, scope: scope, day: stamp.day)
@@ -65,7 +71,7 @@ public struct SigV4: Sendable {
     }
 
     /// `k=v` pairs, both URI-encoded, sorted by key then value, joined by '&'.
-    public static func canonicalQuery(_ query: [(String, String)]) -> String {
+    package static func canonicalQuery(_ query: [(String, String)]) -> String {
         let encoded: [(key: String, value: String)] = query.map { (uriEncode($0.0, keepSlash: false), uriEncode($0.1, keepSlash: false)) }
         let sorted = encoded.sorted { (left: (key: String, value: String), right: (key: String, value: String)) -> Bool in
             left.key == right.key ? left.value < right.value : left.key < right.key
@@ -74,13 +80,13 @@ public struct SigV4: Sendable {
     }
 
     /// RFC 3986 encoding as AWS wants it: unreserved characters stay, every other byte becomes %XX (upper case).
-    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+    package static func uriEncode(_ text: String, keepSlash: Bool) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             case UInt8(ascii: "/") where keepSlash:
                 result.append("/")

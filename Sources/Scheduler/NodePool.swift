@@ -76,8 +76,10 @@ struct NodePool {
     private func findWithoutGPU(_ request: ResourceRequest, allowed: (Int) -> Bool) -> [Int]? {
         var chosen: [Int] = []
         for preferGPUFree in [true, false] {
-            for position in nodes.indices where nodes[position].schedulable && !chosen.contains(position)
-                && ((freeGPUs[position] == 0) == preferGPUFree) && allowed(position) && fitsHost(request, position) {
+            for position in nodes.indices
+            where nodes[position].schedulable && !chosen.contains(position)
+                && ((freeGPUs[position] == 0) == preferGPUFree) && allowed(position) && fitsHost(request, position)
+            {
                 chosen.append(position)
                 if chosen.count == request.nodes { return chosen }
             }

@@ -8,11 +8,11 @@ import Foundation
 /// preempt lower-priority work, else it reserves the nodes it will need (EASY backfill: later work may use
 /// reserved nodes only if its max runtime ends before the reservation starts). Every workload left waiting gets a
 /// reason.
-public struct Scheduler: Sendable {
-    public init() {}
+package struct Scheduler: Sendable {
+    package init() {}
 
     /// Why `request` can never run on these nodes (whatever else runs), or nil when it can.
-    public static func impossibility(of request: ResourceRequest, on nodes: [NodeCapacity]) -> String? {
+    package static func impossibility(of request: ResourceRequest, on nodes: [NodeCapacity]) -> String? {
         guard request.nodes >= 1 else { return "nodes must be at least 1" }
         guard request.gpus % request.nodes == 0 else {
             return "\(request.gpus) GPUs cannot be split evenly over \(request.nodes) nodes"
@@ -30,14 +30,16 @@ public struct Scheduler: Sendable {
         if enough { return nil }
         if let type = request.gpuType, request.gpus > 0, !nodes.contains(where: { $0.gpuType == type && $0.gpuCount > 0 }) {
             let known = Set(nodes.compactMap { $0.gpuCount > 0 ? $0.gpuType : nil }).sorted()
-            return "no node has GPUs of type '\(type)' (known types: \(known.isEmpty ? "none, this cluster has no GPUs" : known.joined(separator: ", ")))"
+            return
+                "no node has GPUs of type '\(type)' (known types: \(known.isEmpty ? "none, this cluster has no GPUs" : known.joined(separator: ", ")))"
         }
         let largest = nodes.filter { request.gpuType == nil || $0.gpuType == request.gpuType }
-        let largestText = "largest node: \(largest.map(\.gpuCount).max() ?? 0) GPUs, \(RequestText.cpu(largest.map(\.cpu).max() ?? 0)) CPU, \(largest.map(\.memoryMiB).max() ?? 0) MiB"
+        let largestText =
+            "largest node: \(largest.map(\.gpuCount).max() ?? 0) GPUs, \(RequestText.cpu(largest.map(\.cpu).max() ?? 0)) CPU, \(largest.map(\.memoryMiB).max() ?? 0) MiB"
         return "no \(request.nodes == 1 ? "node" : "set of \(request.nodes) nodes") can ever hold \(request.summary) (\(largestText)); ask for less"
     }
 
-    public func schedule(_ snapshot: ClusterSnapshot) -> SchedulingDecision {
+    package func schedule(_ snapshot: ClusterSnapshot) -> SchedulingDecision {
         var cycle = Cycle(snapshot)
         cycle.run()
         return cycle.decision
@@ -116,9 +118,11 @@ private struct Cycle {
         self.snapshot = snapshot
         pool = NodePool(nodes: snapshot.nodes, running: snapshot.running)
         let schedulable = snapshot.nodes.filter(\.schedulable)
-        totals = (Double(max(1, schedulable.reduce(0) { $0 + $1.gpuCount })),
-                  max(1, schedulable.reduce(0) { $0 + $1.cpu }),
-                  Double(max(1, schedulable.reduce(0) { $0 + $1.memoryMiB })))
+        totals = (
+            Double(max(1, schedulable.reduce(0) { $0 + $1.gpuCount })),
+            max(1, schedulable.reduce(0) { $0 + $1.cpu }),
+            Double(max(1, schedulable.reduce(0) { $0 + $1.memoryMiB }))
+        )
         occupants = snapshot.running
         for workload in snapshot.running {
             let key = LaneKey(queue: workload.queue, projectId: workload.owner.projectId)
@@ -157,8 +161,9 @@ private struct Cycle {
     }
 
     private func turn(_ lanes: [Lane], _ position: Int) -> LaneTurn {
-        LaneTurn(share: dominantShare(usage[lanes[position].usageSlot]),
-                 sequence: snapshot.pending[lanes[position].items[lanes[position].head]].sequence, lane: position)
+        LaneTurn(
+            share: dominantShare(usage[lanes[position].usageSlot]),
+            sequence: snapshot.pending[lanes[position].items[lanes[position].head]].sequence, lane: position)
     }
 
     /// Lanes of pending work (indices into `snapshot.pending`, in submission order), grouped by priority, highest
@@ -206,13 +211,17 @@ private struct Cycle {
 
     private mutating func quotaSlots(_ owner: Owner) -> (project: Int, org: Int) {
         let project: Int
-        if let known = projectSlots[owner.projectId] { project = known } else {
+        if let known = projectSlots[owner.projectId] {
+            project = known
+        } else {
             project = projectQuotas.count
             projectSlots[owner.projectId] = project
             projectQuotas.append(snapshot.projectQuotas[owner.projectId])
         }
         let org: Int
-        if let known = orgSlots[owner.orgId] { org = known } else {
+        if let known = orgSlots[owner.orgId] {
+            org = known
+        } else {
             org = orgQuotas.count
             orgSlots[owner.orgId] = org
             orgQuotas.append(snapshot.orgQuotas[owner.orgId])
@@ -285,8 +294,10 @@ private struct Cycle {
         charge(slot: lane.usageSlot, placements)
         projectQuotas[lane.projectSlot]?.runningJobs += 1
         orgQuotas[lane.orgSlot]?.runningJobs += 1
-        occupants.append(RunningWorkload(id: workload.id, owner: workload.owner, queue: workload.queue, priority: workload.priority,
-                                         placements: placements, startedAt: snapshot.now, maxRuntimeSeconds: workload.maxRuntimeSeconds))
+        occupants.append(
+            RunningWorkload(
+                id: workload.id, owner: workload.owner, queue: workload.queue, priority: workload.priority,
+                placements: placements, startedAt: snapshot.now, maxRuntimeSeconds: workload.maxRuntimeSeconds))
     }
 
     private func concurrencyBlock(_ lane: Lane) -> String? {
@@ -308,8 +319,9 @@ private struct Cycle {
 
     private static func gpuBudgetBlock(_ quota: QuotaState, scope: String) -> String? {
         guard let limit = quota.maxGPUSecondsPerMonth, quota.usedGPUSecondsThisMonth >= limit else { return nil }
-        return String(format: "%@ quota: GPU hours of this month used up (%.1f of %.1f h); waits for next month or a higher quota",
-                      scope, quota.usedGPUSecondsThisMonth / 3_600, limit / 3_600)
+        return String(
+            format: "%@ quota: GPU hours of this month used up (%.1f of %.1f h); waits for next month or a higher quota",
+            scope, quota.usedGPUSecondsThisMonth / 3_600, limit / 3_600)
     }
 
     /// Stops lower-priority work so `workload` fits. Work already terminating counts first and is never chosen
@@ -348,8 +360,10 @@ private struct Cycle {
         for position in fit { reservedUntil[position] = .distantPast }
         let newVictims = victims.filter { !$0.terminating }
         for victim in newVictims {
-            decision.preempted.append(.init(victimId: victim.id, beneficiaryId: workload.id,
-                                            reason: "preempted by a higher-priority workload (\(workload.id.uuidString.lowercased()))"))
+            decision.preempted.append(
+                .init(
+                    victimId: victim.id, beneficiaryId: workload.id,
+                    reason: "preempted by a higher-priority workload (\(workload.id.uuidString.lowercased()))"))
         }
         occupants.removeAll { victim in victims.contains { $0.id == victim.id } }
         let count = victims.count
@@ -373,7 +387,8 @@ private struct Cycle {
                 let startsAt = occupant.expectedEnd
                 for position in positions { reservedUntil[position] = min(reservedUntil[position] ?? .distantFuture, startsAt) }
                 let when = startsAt == .distantFuture ? "when running work ends" : "by \(ISO8601DateFormatter().string(from: startsAt)) at the latest"
-                return "\(shortageReason(workload.request)); holds a reservation and starts \(when) (smaller work with a max runtime may backfill meanwhile)"
+                return
+                    "\(shortageReason(workload.request)); holds a reservation and starts \(when) (smaller work with a max runtime may backfill meanwhile)"
             }
         }
         return nil

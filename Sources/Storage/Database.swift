@@ -14,26 +14,28 @@ import Synchronization
 /// Everything goes through `read` or `transaction`, so a request never holds a connection longer than its SQL.
 /// SQLite write transactions begin IMMEDIATE: a deferred one that later tries to write can fail with SQLITE_BUSY
 /// without ever waiting on the busy timeout.
-public final class Database: Sendable {
-    public let dialect: Dialect
-    public let url: DatabaseURL
+package final class Database: Sendable {
+    package let dialect: Dialect
+    package let url: DatabaseURL
     private let lease: any ConnectionLease
     private let logger: Logger
     private let metrics: PoolMetrics
     /// Serializes write transactions on SQLite (nil on PostgreSQL, whose writers do not block the thread pool).
     private let writerGate: WriterGate?
 
-    public struct Options: Sendable {
-        public var connectionsPerEventLoop: Int
-        public var busyTimeoutMilliseconds: Int
-        public init(connectionsPerEventLoop: Int? = nil, busyTimeoutMilliseconds: Int = 5_000) {
+    package struct Options: Sendable {
+        package var connectionsPerEventLoop: Int
+        package var busyTimeoutMilliseconds: Int
+        package init(connectionsPerEventLoop: Int? = nil, busyTimeoutMilliseconds: Int = 5_000) {
             self.connectionsPerEventLoop = connectionsPerEventLoop ?? 4
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         }
     }
 
-    public init(url: DatabaseURL, options: Options = .init(), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                logger: Logger) throws {
+    package init(
+        url: DatabaseURL, options: Options = .init(), eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) throws {
         self.url = url
         self.dialect = url.dialect
         self.logger = logger
@@ -48,23 +50,25 @@ public final class Database: Sendable {
                 busyTimeoutMilliseconds: options.busyTimeoutMilliseconds
             )
             lease = PooledLease(
-                pool: EventLoopGroupConnectionPool(source: source, maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
-                                                   logger: logger, on: eventLoopGroup),
+                pool: EventLoopGroupConnectionPool(
+                    source: source, maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
+                    logger: logger, on: eventLoopGroup),
                 makeSQL: { $0.sql(queryLogLevel: .trace) }
             )
         case .postgres(let text):
             let configuration = try SQLPostgresConfiguration(url: text)
             lease = PooledLease(
-                pool: EventLoopGroupConnectionPool(source: PostgresConnectionSource(sqlConfiguration: configuration),
-                                                   maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
-                                                   logger: logger, on: eventLoopGroup),
+                pool: EventLoopGroupConnectionPool(
+                    source: PostgresConnectionSource(sqlConfiguration: configuration),
+                    maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
+                    logger: logger, on: eventLoopGroup),
                 makeSQL: { PostgresFastSQLDatabase(connection: $0, queryLogLevel: .trace) }
             )
         }
     }
 
     /// Runs `body` on one pooled connection without a transaction: for reads and single statements.
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { sql, _ in try await body(sql) }
     }
 
@@ -74,7 +78,7 @@ public final class Database: Sendable {
     /// statements run on NIO's thread pool, which refuses the work of a cancelled task, so a COMMIT or ROLLBACK issued
     /// from it would fail and hand the pool a connection still inside a transaction, holding the write lock. A
     /// connection whose transaction cannot be ended is closed instead of reused.
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    package func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         guard let writerGate else { return try await runTransaction(body) }
         return try await writerGate.withPermit { try await runTransaction(body) }
     }
@@ -113,7 +117,7 @@ public final class Database: Sendable {
     }
 
     /// True when a trivial query succeeds: the readiness probe.
-    public func ping() async -> Bool {
+    package func ping() async -> Bool {
         do {
             return try await read { sql in try await sql.raw("SELECT 1 AS ok").first() != nil }
         } catch {
@@ -122,13 +126,13 @@ public final class Database: Sendable {
         }
     }
 
-    public func shutdown() async {
+    package func shutdown() async {
         do { try await lease.shutdown() } catch {
             logger.warning("database pool shutdown failed", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
 
-    public var poolFigures: PoolMetrics.Figures { metrics.figures }
+    package var poolFigures: PoolMetrics.Figures { metrics.figures }
 
     private func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase, ConnectionHealth) async throws -> T) async throws -> T {
         let waitStarted = ContinuousClock.now
@@ -192,9 +196,11 @@ struct TunedSQLiteSource: ConnectionPoolSource {
         base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
             // The busy wait first: connections opened together (a pool filling up on an existing database) then wait
             // for each other's switch to WAL instead of failing.
-            let pragmas = ["PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-                           // LIKE is case-sensitive on PostgreSQL; search filters must mean the same on both (ILIKE exists for the other).
-                           "PRAGMA case_sensitive_like = ON"]
+            let pragmas = [
+                "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
+                // LIKE is case-sensitive on PostgreSQL; search filters must mean the same on both (ILIKE exists for the other).
+                "PRAGMA case_sensitive_like = ON",
+            ]
             return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
                 chain.flatMap { connection.query(pragma).map { _ in } }
             }.map { connection }.flatMapError { error in

@@ -2,11 +2,11 @@ import AITIPCore
 import Foundation
 
 /// Where the metadata lives: `sqlite:///abs/path.db`, `sqlite://relative.db`, or `postgres://user:pass@host:port/db`.
-public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
+package enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     case sqlite(path: String)
     case postgres(url: String)
 
-    public init(parsing text: String) throws(AppError) {
+    package init(parsing text: String) throws(AppError) {
         if text.hasPrefix("sqlite://") {
             let path = String(text.dropFirst("sqlite://".count))
             guard !path.isEmpty else { throw AppError.badRequest("The SQLite database URL has no file path: \(text)") }
@@ -21,7 +21,7 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var dialect: Dialect {
+    package var dialect: Dialect {
         switch self {
         case .sqlite: .sqlite
         case .postgres: .postgres
@@ -29,7 +29,7 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The URL with any password replaced, safe for logs.
-    public var description: String {
+    package var description: String {
         switch self {
         case .sqlite(let path): "sqlite://\(path)"
         case .postgres(let url): Self.redact(url)
@@ -43,6 +43,6 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public enum Dialect: String, Sendable {
+package enum Dialect: String, Sendable {
     case sqlite, postgres
 }

@@ -6,18 +6,18 @@ import SQLKit
 
 /// Applies migrations in version order and records each in `schema_migrations`, in its own transaction, so a
 /// failed migration leaves the schema at the previous version.
-public struct Migrator: Sendable {
-    public struct Status: Sendable, Equatable {
-        public var version: Int
-        public var name: String
-        public var applied: Bool
+package struct Migrator: Sendable {
+    package struct Status: Sendable, Equatable {
+        package var version: Int
+        package var name: String
+        package var applied: Bool
     }
 
     let database: Database
     let migrations: [Migration]
     let logger: Logger
 
-    public init(database: Database, migrations: [Migration], logger: Logger) throws {
+    package init(database: Database, migrations: [Migration], logger: Logger) throws {
         let versions = migrations.map(\.version)
         guard versions == versions.sorted(), Set(versions).count == versions.count else {
             throw AppError(.internalError, "Migrations must have unique, increasing version numbers: \(versions)")
@@ -28,7 +28,7 @@ public struct Migrator: Sendable {
     }
 
     /// Every known migration and whether this database has it.
-    public func status() async throws -> [Status] {
+    package func status() async throws -> [Status] {
         try await ensureVersionTable()
         let applied = try await appliedMigrations()
         try verify(applied)
@@ -37,7 +37,7 @@ public struct Migrator: Sendable {
 
     /// Applies what is pending; returns what it applied (or, with `dryRun`, what it would apply).
     @discardableResult
-    public func migrate(dryRun: Bool = false) async throws -> [Status] {
+    package func migrate(dryRun: Bool = false) async throws -> [Status] {
         let pending = try await status().filter { !$0.applied }
         if dryRun { return pending }
         let types = ColumnTypes(dialect: database.dialect)
@@ -91,16 +91,21 @@ public struct Migrator: Sendable {
         let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for row in applied.values.sorted(by: { $0.version < $1.version }) {
             guard let migration = known[row.version] else {
-                throw AppError(.internalError, "The database has migration \(row.version) (\(row.name)) that this aitip does not know: it was written by a newer version. Upgrade aitip instead of downgrading.")
+                throw AppError(
+                    .internalError,
+                    "The database has migration \(row.version) (\(row.name)) that this aitip does not know: it was written by a newer version. Upgrade aitip instead of downgrading."
+                )
             }
             guard Self.checksum(migration, types: types) == row.checksum, migration.name == row.name else {
-                throw AppError(.internalError, "Migration \(row.version) (\(row.name)) differs from the one applied to this database. Shipped migrations must never be edited.")
+                throw AppError(
+                    .internalError,
+                    "Migration \(row.version) (\(row.name)) differs from the one applied to this database. Shipped migrations must never be edited.")
             }
         }
     }
 
     /// What the migrations are, as one digest: a database migrated with another list differs.
-    public static func fingerprint(_ migrations: [Migration], dialect: Dialect) -> String {
+    package static func fingerprint(_ migrations: [Migration], dialect: Dialect) -> String {
         let types = ColumnTypes(dialect: dialect)
         let text = migrations.map { "\($0.version) \($0.name) \(checksum($0, types: types))" }.joined(separator: "\n")
         return SHA256.hash(data: Data(text.utf8)).hexString

@@ -2,12 +2,12 @@ import Synchronization
 
 /// Connection pool figures, read by `/metrics` at scrape time: connections in use, the pool size, and how many
 /// connections were handed out and how long callers waited for them in total.
-public final class PoolMetrics: Sendable {
-    public struct Figures: Sendable, Equatable {
-        public var inUse: Int
-        public var capacity: Int
-        public var acquisitions: Int
-        public var waitSeconds: Double
+package final class PoolMetrics: Sendable {
+    package struct Figures: Sendable, Equatable {
+        package var inUse: Int
+        package var capacity: Int
+        package var acquisitions: Int
+        package var waitSeconds: Double
     }
 
     private let state: Mutex<Figures>

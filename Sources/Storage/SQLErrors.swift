@@ -3,9 +3,9 @@ import PostgresKit
 import SQLiteKit
 
 /// Dialect-specific error inspection, kept here so feature modules never look at driver errors.
-public enum SQLErrors {
+package enum SQLErrors {
     /// True when `error` is a UNIQUE (or PRIMARY KEY) constraint violation, on either database.
-    public static func isUniqueViolation(_ error: any Error) -> Bool {
+    package static func isUniqueViolation(_ error: any Error) -> Bool {
         if let sqlite = error as? SQLiteError {
             return sqlite.reason == .constraintUniqueFailed || sqlite.reason == .constraintPrimaryKeyFailed
                 || sqlite.message.contains("UNIQUE constraint failed")
@@ -17,7 +17,7 @@ public enum SQLErrors {
     }
 
     /// The name of the violated constraint or column list, when the driver reports it (for messages only).
-    public static func constraintDescription(_ error: any Error) -> String {
+    package static func constraintDescription(_ error: any Error) -> String {
         if let sqlite = error as? SQLiteError { return sqlite.message }
         if let postgres = error as? PSQLError { return postgres.serverInfo?[.constraintName] ?? "" }
         return ""

@@ -7,21 +7,21 @@ import Synchronization
 
 /// The databases every persistence test runs on. SQLite always; PostgreSQL when `AITIP_TEST_POSTGRES_URL` names
 /// a server (`.ci/run` starts one and sets `AITIP_REQUIRE_POSTGRES=1`, which makes its absence a failure).
-public enum DatabaseKind: String, CaseIterable, Sendable, CustomStringConvertible {
+package enum DatabaseKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case sqlite, postgres
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
-    public static var available: [DatabaseKind] {
+    package static var available: [DatabaseKind] {
         TestEnvironment.postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
     }
 }
 
-public enum TestEnvironment {
-    public static var postgresURL: String? { ProcessInfo.processInfo.environment["AITIP_TEST_POSTGRES_URL"] }
-    public static var postgresRequired: Bool { ProcessInfo.processInfo.environment["AITIP_REQUIRE_POSTGRES"] == "1" }
+package enum TestEnvironment {
+    package static var postgresURL: String? { ProcessInfo.processInfo.environment["AITIP_TEST_POSTGRES_URL"] }
+    package static var postgresRequired: Bool { ProcessInfo.processInfo.environment["AITIP_REQUIRE_POSTGRES"] == "1" }
 
-    public static var logger: Logger {
+    package static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         return logger
@@ -30,15 +30,15 @@ public enum TestEnvironment {
 
 /// A fresh, empty database of one kind: a temporary SQLite file, or a new PostgreSQL database created on the
 /// test server and dropped afterwards.
-public struct ScratchDatabase: Sendable {
-    public let kind: DatabaseKind
-    public let url: String
+package struct ScratchDatabase: Sendable {
+    package let kind: DatabaseKind
+    package let url: String
     private let directory: URL
     private let postgresName: String?
 
     /// A fresh database; with `migrations`, already migrated: a copy of a template database migrated once per test run
     /// (a PostgreSQL `CREATE DATABASE … TEMPLATE`, a copied SQLite file) instead of migrating every test's database.
-    public static func make(_ kind: DatabaseKind, migratedWith migrations: [Migration]? = nil) async throws -> ScratchDatabase {
+    package static func make(_ kind: DatabaseKind, migratedWith migrations: [Migration]? = nil) async throws -> ScratchDatabase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aitip-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         switch kind {
@@ -87,7 +87,8 @@ public struct ScratchDatabase: Sendable {
         }
 
         private static func makeSQLite(_ migrations: [Migration], fingerprint: String) async throws -> URL {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aitip-template-\(fingerprint.prefix(16))-\(UUID().uuidString.prefix(8))")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "aitip-template-\(fingerprint.prefix(16))-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let file = directory.appendingPathComponent("aitip.db")
             let database = try Database(url: try DatabaseURL(parsing: "sqlite://\(file.path)"), logger: TestEnvironment.logger)
@@ -110,8 +111,9 @@ public struct ScratchDatabase: Sendable {
             try await ScratchDatabase.adminQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
             try await ScratchDatabase.adminQuery("CREATE DATABASE \(name)")
             components.path = "/\(name)"
-            let database = try Database(url: try DatabaseURL(parsing: components.string!), options: .init(connectionsPerEventLoop: 1),
-                                        logger: TestEnvironment.logger)
+            let database = try Database(
+                url: try DatabaseURL(parsing: components.string!), options: .init(connectionsPerEventLoop: 1),
+                logger: TestEnvironment.logger)
             do {
                 try await Migrator(database: database, migrations: migrations, logger: TestEnvironment.logger).migrate()
             } catch {
@@ -124,14 +126,14 @@ public struct ScratchDatabase: Sendable {
         }
     }
 
-    public var dataDirectory: String { directory.path }
+    package var dataDirectory: String { directory.path }
 
     /// Opens a pool on the scratch database; close it with `shutdown()` before `drop()`.
-    public func open() throws -> Database {
+    package func open() throws -> Database {
         try Database(url: try DatabaseURL(parsing: url), logger: TestEnvironment.logger)
     }
 
-    public func drop() async {
+    package func drop() async {
         if let postgresName {
             try? await Self.adminQuery("DROP DATABASE IF EXISTS \(postgresName) WITH (FORCE)")
         }
@@ -140,8 +142,9 @@ public struct ScratchDatabase: Sendable {
 
     static func adminQuery(_ sql: String) async throws {
         guard let admin = TestEnvironment.postgresURL else { return }
-        let database = try Database(url: try DatabaseURL(parsing: admin), options: .init(connectionsPerEventLoop: 1),
-                                    logger: TestEnvironment.logger)
+        let database = try Database(
+            url: try DatabaseURL(parsing: admin), options: .init(connectionsPerEventLoop: 1),
+            logger: TestEnvironment.logger)
         do {
             try await database.read { connection in try await connection.raw(SQLQueryString(sql)).run() }
         } catch {
@@ -153,16 +156,16 @@ public struct ScratchDatabase: Sendable {
 }
 
 /// A clock tests move by hand, to expire tokens and keys without waiting.
-public final class MovableClock: Clock {
+package final class MovableClock: Clock {
     private let current: Mutex<Date>
 
-    public init(_ start: Date = Date()) {
+    package init(_ start: Date = Date()) {
         current = Mutex(start)
     }
 
-    public func now() -> Date { current.withLock { $0 } }
+    package func now() -> Date { current.withLock { $0 } }
 
-    public func advance(by seconds: TimeInterval) {
+    package func advance(by seconds: TimeInterval) {
         current.withLock { $0 = $0.addingTimeInterval(seconds) }
     }
 }

@@ -100,21 +100,28 @@ struct ObjectStoreContractTests {
         guard S3TestEnvironment.kinds.contains(.s3) else { return }
         let store = try await S3TestEnvironment.make(.s3, secret: "not-the-secret")
         let error = await #expect(throws: AppError.self) { try await store.put(ObjectKey("x"), data: Data("x".utf8)) }
-        #expect(error?.detail.contains("SignatureDoesNotMatch") == true || error?.detail.contains("AccessDenied") == true, "\(String(describing: error))")
+        #expect(
+            error?.detail.contains("SignatureDoesNotMatch") == true || error?.detail.contains("AccessDenied") == true, "\(String(describing: error))")
         #expect(error?.detail.contains("not-the-secret") == false)
     }
 
     @Test("SigV4 matches AWS's published example (GET object with a range)")
     func sigV4Vector() {
         let signer = SigV4(accessKey: "AKIAIOSFODNN7EXAMPLE", secretKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1")
-        let headers = signer.sign(method: "GET", path: "/test.txt", query: [], headers: ["host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9"],
-                                  payloadHash: SigV4.emptyPayloadHash, date: Date(timeIntervalSince1970: 1_369_353_600))
-        #expect(headers["Authorization"] == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+        let headers = signer.sign(
+            method: "GET", path: "/test.txt", query: [], headers: ["host": "examplebucket.s3.amazonaws.com", "range": "bytes=0-9"],
+            payloadHash: SigV4.emptyPayloadHash, date: Date(timeIntervalSince1970: 1_369_353_600))
+        #expect(
+            headers["Authorization"]
+                == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        )
     }
 
     @Test("bucket names and endpoints are checked when the store is configured")
     func configuration() {
-        #expect(throws: AppError.self) { try S3ObjectStore.Configuration(url: "s3://UPPER?endpoint=http://127.0.0.1:1", accessKey: "a", secretKey: "b") }
+        #expect(throws: AppError.self) {
+            try S3ObjectStore.Configuration(url: "s3://UPPER?endpoint=http://127.0.0.1:1", accessKey: "a", secretKey: "b")
+        }
         #expect(throws: AppError.self) { try S3ObjectStore.Configuration(url: "s3://bucket?endpoint=ftp://x", accessKey: "a", secretKey: "b") }
         #expect(throws: AppError.self) { try S3ObjectStore.Configuration(url: "s3://bucket", accessKey: "", secretKey: "") }
     }

@@ -1,6 +1,7 @@
-@testable import Datasets
 import Foundation
 import Testing
+
+@testable import Datasets
 
 @Suite("Data profiles and version tars")
 struct ProfileAndTarTests {
@@ -50,8 +51,8 @@ struct ProfileAndTarTests {
         #expect(merged.rows == 3)
         #expect(merged.columns.map(\.name) == ["a", "b", "c"])
         #expect(merged.columns[0].type == "number" && merged.columns[0].max == 3.5)
-        #expect(merged.columns[1].nulls == 1)  // b: absent from the second file's row
-        #expect(merged.columns[2].nulls == 2)  // c: absent from the first file's two rows
+        #expect(merged.columns[1].nulls == 1) // b: absent from the second file's row
+        #expect(merged.columns[2].nulls == 2) // c: absent from the first file's two rows
     }
 
     @Test("dataset file paths cannot escape a version", arguments: ["../x", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "", "a\nb", "a/."])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Executors
 
 /// The Kubernetes objects an attempt becomes. No cluster runs here: with AITIP_K8S_MANIFEST_DIR set, the manifests
@@ -10,8 +11,9 @@ struct KubernetesManifestTests {
 
     @Test("a GPU job: device-plugin GPUs, a node selector by GPU type, limits, deadline, code through a ConfigMap")
     func gpuJob() throws {
-        let request = LaunchRequest(workloadId: UUID(), attempt: 2, entrypoint: "python train.py --epochs 3", environment: ["LR": "0.1"],
-                                    codeArchive: Data([0x1f, 0x8b, 1, 2, 3]), gpuIndices: [[0, 1, 2, 3]], gpuType: "a100", cpu: 7.5, memoryMiB: 32_768)
+        let request = LaunchRequest(
+            workloadId: UUID(), attempt: 2, entrypoint: "python train.py --epochs 3", environment: ["LR": "0.1"],
+            codeArchive: Data([0x1f, 0x8b, 1, 2, 3]), gpuIndices: [[0, 1, 2, 3]], gpuType: "a100", cpu: 7.5, memoryMiB: 32_768)
         let (configMap, job) = try Self.manifests.render(request, maxRuntimeSeconds: 7_200)
         let spec = try #require(job["spec"] as? [String: Any])
         #expect(spec["backoffLimit"] as? Int == 0 && spec["activeDeadlineSeconds"] as? Int == 7_200)

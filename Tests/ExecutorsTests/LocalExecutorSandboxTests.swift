@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AITIPCore
 import Foundation
 import Logging
 import Testing
+
 @testable import Executors
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The attacks a security review made on the local executor, run as jobs, in the bubblewrap sandbox (installed by
 /// scripts/test.sh; these tests fail where it is missing) as root, as CI runs them. Each reproduces one finding
@@ -38,10 +40,14 @@ struct LocalExecutorSandboxTests {
         func remove() { LocalExecutor.removeTree(root) }
     }
 
-    static func run(_ executor: LocalExecutor, _ command: String, environment: [String: String] = [:], isolateNetwork: Bool = true,
-                    memoryMiB: Int = 256, timeout: Duration = .seconds(60)) async throws -> (state: ExecutionState, log: String, reference: String) {
-        let reference = try await executor.launch(LaunchRequest(workloadId: UUID(), attempt: 1, entrypoint: command, environment: environment,
-                                                                memoryMiB: memoryMiB, isolateNetwork: isolateNetwork))
+    static func run(
+        _ executor: LocalExecutor, _ command: String, environment: [String: String] = [:], isolateNetwork: Bool = true,
+        memoryMiB: Int = 256, timeout: Duration = .seconds(60)
+    ) async throws -> (state: ExecutionState, log: String, reference: String) {
+        let reference = try await executor.launch(
+            LaunchRequest(
+                workloadId: UUID(), attempt: 1, entrypoint: command, environment: environment,
+                memoryMiB: memoryMiB, isolateNetwork: isolateNetwork))
         let state = try await waitForEnd(executor, reference, timeout: timeout)
         let log = String(decoding: try await executor.readLog(reference, from: 0, limit: 1 << 20), as: UTF8.self)
         return (state, log, reference)
@@ -74,7 +80,9 @@ struct LocalExecutorSandboxTests {
         let executor = scratch.executor()
         // The review's attack, at every path the job could think of: the old $AITIP_JOB_DIR, the parent of its
         // working directory, and the real control directory (whose path it would have to guess).
-        let (state, log, reference) = try await Self.run(executor, """
+        let (state, log, reference) = try await Self.run(
+            executor,
+            """
             echo "job dir: ${AITIP_JOB_DIR:-unset}"
             for target in ../output.log /workspace/../output.log "$AITIP_JOB_DIR/output.log" "\(scratch.root)/jobs"/*/1/output.log; do
               ln -sf "\(scratch.secretFile)" "$target" 2>/dev/null && echo "replaced $target"
@@ -105,14 +113,17 @@ struct LocalExecutorSandboxTests {
             _ = Glibc.kill(victim, SIGKILL)
             _ = ProcessSpawner.reap(victim)
         }
-        let reference = try await executor.launch(LaunchRequest(workloadId: UUID(), attempt: 1, entrypoint: """
-            for target in ../leader.pid /workspace/leader.pid "${AITIP_JOB_DIR:-/nonexistent}/leader.pid" /checkpoints/leader.pid; do
-              printf '%s\\n' "$VICTIM" > "$target" 2>/dev/null && echo "wrote $target"
-            done
-            echo ready
-            trap '' TERM
-            while true; do sleep 0.1; done
-            """, environment: ["VICTIM": String(victim)], memoryMiB: 128))
+        let reference = try await executor.launch(
+            LaunchRequest(
+                workloadId: UUID(), attempt: 1,
+                entrypoint: """
+                    for target in ../leader.pid /workspace/leader.pid "${AITIP_JOB_DIR:-/nonexistent}/leader.pid" /checkpoints/leader.pid; do
+                      printf '%s\\n' "$VICTIM" > "$target" 2>/dev/null && echo "wrote $target"
+                    done
+                    echo ready
+                    trap '' TERM
+                    while true; do sleep 0.1; done
+                    """, environment: ["VICTIM": String(victim)], memoryMiB: 128))
         try await Task.sleep(for: .milliseconds(500))
         #expect(await executor.state(of: reference) == .running)
         await executor.requestStop(reference)
@@ -145,7 +156,9 @@ struct LocalExecutorSandboxTests {
         // A service on the host's loopback, as PostgreSQL or a Ray dashboard would be.
         let listener = try LoopbackListener()
         defer { listener.close() }
-        let executor = scratch.executor { $0.readOnlyPaths = [shared]; $0.network = .allow }
+        let executor = scratch.executor {
+            $0.readOnlyPaths = [shared]; $0.network = .allow
+        }
         let probe = """
             echo "uid=$(id -u)"
             test -e /etc/shadow && echo "shadow visible"
@@ -160,7 +173,8 @@ struct LocalExecutorSandboxTests {
             """
         let isolated = try await Self.run(executor, probe)
         #expect(isolated.state == .exited(code: 0))
-        #expect(isolated.log.contains("uid=65534") && isolated.log.contains("ssl visible") && isolated.log.contains("tmp writable"), "\(isolated.log)")
+        #expect(
+            isolated.log.contains("uid=65534") && isolated.log.contains("ssl visible") && isolated.log.contains("tmp writable"), "\(isolated.log)")
         #expect(isolated.log.contains("hi\n"), "a readable file in sandbox_ro_paths is readable: \(isolated.log)")
         for leak in ["shadow visible", "read root-only file", "saw the data dir", "wrote /usr", "reached loopback"] {
             #expect(!isolated.log.contains(leak), "\(leak): \(isolated.log)")
@@ -174,7 +188,8 @@ struct LocalExecutorSandboxTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let executor = scratch.executor { $0.diskLimitBytes = 8 << 20 }
-        let (state, _, _) = try await Self.run(executor, "i=0; while [ $i -lt 400 ]; do head -c 1048576 /dev/zero > /workspace/f$i; i=$((i+1)); sleep 0.02; done")
+        let (state, _, _) = try await Self.run(
+            executor, "i=0; while [ $i -lt 400 ]; do head -c 1048576 /dev/zero > /workspace/f$i; i=$((i+1)); sleep 0.02; done")
         guard case .killed(_, let reason) = state else {
             Issue.record("expected the job to be killed for its disk use, got \(state)")
             return
@@ -182,7 +197,8 @@ struct LocalExecutorSandboxTests {
         #expect(reason.contains("job_disk_limit"))
     }
 
-    @Test("finding 2: without bubblewrap jobs are refused, unless the operator turned the sandbox off; an isolation that cannot be enforced is refused")
+    @Test(
+        "finding 2: without bubblewrap jobs are refused, unless the operator turned the sandbox off; an isolation that cannot be enforced is refused")
     func refusedWithoutSandbox() async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -206,10 +222,13 @@ struct LocalExecutorSandboxTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let executor = scratch.executor()
-        let reference = try await executor.launch(LaunchRequest(workloadId: UUID(), attempt: 1, entrypoint: """
-            if [ "$RANK" = 0 ]; then python3 -c 'import socket,os; s=socket.socket(); s.bind(("127.0.0.1", int(os.environ["MASTER_PORT"]))); s.listen(); c,_=s.accept(); print("rank 0 got", c.recv(16).decode())'
-            else sleep 0.5; python3 -c 'import socket,os; socket.create_connection(("127.0.0.1", int(os.environ["MASTER_PORT"]))).send(b"hello")'; exit 3; fi
-            """, gpuIndices: [[0, 1]], distributed: .ddp))
+        let reference = try await executor.launch(
+            LaunchRequest(
+                workloadId: UUID(), attempt: 1,
+                entrypoint: """
+                    if [ "$RANK" = 0 ]; then python3 -c 'import socket,os; s=socket.socket(); s.bind(("127.0.0.1", int(os.environ["MASTER_PORT"]))); s.listen(); c,_=s.accept(); print("rank 0 got", c.recv(16).decode())'
+                    else sleep 0.5; python3 -c 'import socket,os; socket.create_connection(("127.0.0.1", int(os.environ["MASTER_PORT"]))).send(b"hello")'; exit 3; fi
+                    """, gpuIndices: [[0, 1]], distributed: .ddp))
         let state = try await Self.waitForEnd(executor, reference, timeout: .seconds(30))
         let log = String(decoding: try await executor.readLog(reference, from: 0, limit: 1 << 20), as: UTF8.self)
         #expect(log.contains("rank 0 got hello"), "\(log)")

@@ -2,6 +2,7 @@ import AITIPCore
 import Foundation
 import Logging
 import Testing
+
 @testable import Executors
 
 /// The Ray executor against a real Ray head (`scripts/services.sh ray_start`: 4 fake GPUs, custom resource a100:4),
@@ -41,10 +42,11 @@ struct RayExecutorTests {
     @Test("a job with a code package runs on exactly the GPUs asked for; its log is read from an offset; it ends with its code")
     func launchAndLog() async throws {
         let executor = try Self.executor()
-        let reference = try await executor.launch(LaunchRequest(
-            workloadId: UUID(), attempt: 1, entrypoint: "echo CVD=$CUDA_VISIBLE_DEVICES; cat hello.txt; exit 3", environment: ["GREETING": "hi"],
-            codeArchive: try TarFixture.gzip(["hello.txt": "hello from the code package\n"]), gpuIndices: [[0, 1]], gpuType: "a100", cpu: 0.1,
-            memoryMiB: 64, isolateNetwork: false))
+        let reference = try await executor.launch(
+            LaunchRequest(
+                workloadId: UUID(), attempt: 1, entrypoint: "echo CVD=$CUDA_VISIBLE_DEVICES; cat hello.txt; exit 3", environment: ["GREETING": "hi"],
+                codeArchive: try TarFixture.gzip(["hello.txt": "hello from the code package\n"]), gpuIndices: [[0, 1]], gpuType: "a100", cpu: 0.1,
+                memoryMiB: 64, isolateNetwork: false))
         let state = try await Self.waitForEnd(executor, reference)
         #expect(state == .exited(code: 3))
         let log = String(decoding: try await executor.readLog(reference, from: 0, limit: 1 << 20), as: UTF8.self)
@@ -59,8 +61,10 @@ struct RayExecutorTests {
     @Test("a stopped job ends, and Ray no longer runs it")
     func stop() async throws {
         let executor = try Self.executor()
-        let reference = try await executor.launch(LaunchRequest(workloadId: UUID(), attempt: 1, entrypoint: "sleep 300", cpu: 0.1, memoryMiB: 64,
-                                                                isolateNetwork: false))
+        let reference = try await executor.launch(
+            LaunchRequest(
+                workloadId: UUID(), attempt: 1, entrypoint: "sleep 300", cpu: 0.1, memoryMiB: 64,
+                isolateNetwork: false))
         let deadline = ContinuousClock.now + .seconds(60)
         while await executor.state(of: reference) != .running, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
         await executor.requestStop(reference)

@@ -9,15 +9,18 @@ import Testing
 /// security headers; a model version cannot point into another tenant's artifacts.
 @Suite("Security review: accounts, membership and answers")
 struct AccountAttackTests {
-    @Test("finding 7: an admin cannot add an existing account without its consent, learns nothing about it, and the invitee decides",
-          arguments: DatabaseKind.available)
+    @Test(
+        "finding 7: an admin cannot add an existing account without its consent, learns nothing about it, and the invitee decides",
+        arguments: DatabaseKind.available)
     func membershipNeedsConsent(_ kind: DatabaseKind) async throws {
         try await withApp(kind) { app in
             // A stranger opens an organization (registration is open) and tries to pull the admin's account in.
             let stranger = try await app.newTenant()
-            let known = try await app.call(.post, "/api/v1/orgs/\(stranger.org)/members", token: stranger.token, json: ["username": "admin", "role": "owner"])
-            let unknown = try await app.call(.post, "/api/v1/orgs/\(stranger.org)/members", token: stranger.token,
-                                             json: ["username": "nobody-here", "role": "owner"])
+            let known = try await app.call(
+                .post, "/api/v1/orgs/\(stranger.org)/members", token: stranger.token, json: ["username": "admin", "role": "owner"])
+            let unknown = try await app.call(
+                .post, "/api/v1/orgs/\(stranger.org)/members", token: stranger.token,
+                json: ["username": "nobody-here", "role": "owner"])
             #expect(known.status == 202 && unknown.status == 202, "\(known.text) \(unknown.text)")
             #expect(Set(known.json.keys) == Set(unknown.json.keys), "the same answer for a known and an unknown name")
             #expect(!known.text.contains("@"), "no email in the answer: \(known.text)")
@@ -40,7 +43,8 @@ struct AccountAttackTests {
             #expect(Set(sent.compactMap { $0["status"] as? String }) == ["declined", "pending"])
 
             // Accepted: the admin is a member with the invited role; MLflow calls without a project still work (home organization).
-            let again = try await app.call(.post, "/api/v1/orgs/\(stranger.org)/members", token: stranger.token, json: ["username": "admin", "role": "viewer"])
+            let again = try await app.call(
+                .post, "/api/v1/orgs/\(stranger.org)/members", token: stranger.token, json: ["username": "admin", "role": "viewer"])
             let member = try await app.call(.post, "/api/v1/invitations/\(again.string("id") ?? "")/accept", token: admin)
             #expect(member.status == 200 && member.string("role") == "viewer")
             #expect((try await app.call(.get, "/api/v1/auth/me", token: admin)["memberships"] as? [[String: Any]])?.count == 2)
@@ -58,14 +62,19 @@ struct AccountAttackTests {
             let elsewhere = try await app.login("admin", TestApp.adminPassword)
             let sessions = try await app.call(.get, "/api/v1/auth/sessions", token: here.access).items
             #expect(sessions.count == 2 && sessions.filter { $0["current"] as? Bool == true }.count == 1)
-            let wrong = try await app.call(.post, "/api/v1/auth/password", token: here.access,
-                                           json: ["current_password": "not-it-at-all", "new_password": "a-new-password-1"])
+            let wrong = try await app.call(
+                .post, "/api/v1/auth/password", token: here.access,
+                json: ["current_password": "not-it-at-all", "new_password": "a-new-password-1"])
             #expect(wrong.status == 403)
-            let short = try await app.call(.post, "/api/v1/auth/password", token: here.access,
-                                           json: ["current_password": TestApp.adminPassword, "new_password": "short"])
+            let short = try await app.call(
+                .post, "/api/v1/auth/password", token: here.access,
+                json: ["current_password": TestApp.adminPassword, "new_password": "short"])
             #expect(short.status == 422)
-            #expect(try await app.call(.post, "/api/v1/auth/password", token: here.access,
-                                       json: ["current_password": TestApp.adminPassword, "new_password": "a-new-password-1"]).status == 204)
+            #expect(
+                try await app.call(
+                    .post, "/api/v1/auth/password", token: here.access,
+                    json: ["current_password": TestApp.adminPassword, "new_password": "a-new-password-1"]
+                ).status == 204)
             #expect(try await app.call(.get, "/api/v1/auth/me", token: here.access).status == 200, "the asking session stays")
             #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": elsewhere.refresh]).status == 401)
             #expect(try await app.call(.post, "/api/v1/auth/login", json: ["username": "admin", "password": TestApp.adminPassword]).status == 401)
@@ -80,7 +89,8 @@ struct AccountAttackTests {
         try await withApp(kind) { app in
             let mine = try await app.login("admin", TestApp.adminPassword)
             let lost = try await app.login("admin", TestApp.adminPassword)
-            let other = try #require(try await app.call(.get, "/api/v1/auth/sessions", token: mine.access).items.first { $0["current"] as? Bool == false })
+            let other = try #require(
+                try await app.call(.get, "/api/v1/auth/sessions", token: mine.access).items.first { $0["current"] as? Bool == false })
             let id = try #require(other["id"] as? String)
             let stranger = try await app.newTenant()
             #expect(try await app.call(.delete, "/api/v1/auth/sessions/\(id)", token: stranger.token).status == 404)
@@ -90,15 +100,17 @@ struct AccountAttackTests {
         }
     }
 
-    @Test("an API key acts inside its organization only: it cannot see or end its user's sessions, make them leave an organization, or list their keys of another organization",
-          arguments: DatabaseKind.available)
+    @Test(
+        "an API key acts inside its organization only: it cannot see or end its user's sessions, make them leave an organization, or list their keys of another organization",
+        arguments: DatabaseKind.available)
     func keysStayInTheirLane(_ kind: DatabaseKind) async throws {
         try await withApp(kind) { app in
             let admin = try await app.adminToken()
             let home = try await app.homeOrg(admin)
             let other = try #require(try await app.call(.post, "/api/v1/orgs", token: admin, json: ["name": "Second"]).string("id"))
             _ = try await app.call(.post, "/api/v1/auth/api-keys", token: admin, json: ["name": "in-other", "org_id": other])
-            let key = try #require(try await app.call(.post, "/api/v1/auth/api-keys", token: admin, json: ["name": "home", "org_id": home]).string("key"))
+            let key = try #require(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: admin, json: ["name": "home", "org_id": home]).string("key"))
             #expect(try await app.call(.get, "/api/v1/auth/sessions", token: key).status == 403)
             let session = try #require(try await app.call(.get, "/api/v1/auth/sessions", token: admin).items.first?["id"] as? String)
             #expect(try await app.call(.delete, "/api/v1/auth/sessions/\(session)", token: key).status == 403)
@@ -113,8 +125,9 @@ struct AccountAttackTests {
     @Test("finding 8: a browser session keeps its refresh token in an HttpOnly cookie scoped to the auth routes")
     func sessionCookie() async throws {
         try await withApp(.sqlite) { app in
-            let login = try await app.call(.post, "/api/v1/auth/login",
-                                           json: ["username": "admin", "password": TestApp.adminPassword, "session_cookie": true])
+            let login = try await app.call(
+                .post, "/api/v1/auth/login",
+                json: ["username": "admin", "password": TestApp.adminPassword, "session_cookie": true])
             #expect(login.status == 200 && login["refresh_token"] == nil, "the page never sees the refresh token")
             let cookie = try #require(login.headers[.setCookie])
             for attribute in ["aitip_refresh=", "HttpOnly", "SameSite=Strict", "Path=/api/v1/auth"] {
@@ -125,15 +138,17 @@ struct AccountAttackTests {
             #expect(refreshed.status == 200 && refreshed["refresh_token"] == nil && refreshed.headers[.setCookie] != nil)
             // The rotated cookie replaces the old one: the old value is now a reused token and ends the session.
             #expect(try await app.call(.post, "/api/v1/auth/refresh", json: [:], headers: [.cookie: value]).status == 401)
-            let next = try await app.call(.post, "/api/v1/auth/login",
-                                          json: ["username": "admin", "password": TestApp.adminPassword, "session_cookie": true])
+            let next = try await app.call(
+                .post, "/api/v1/auth/login",
+                json: ["username": "admin", "password": TestApp.adminPassword, "session_cookie": true])
             let nextCookie = String(try #require(next.headers[.setCookie]).split(separator: ";")[0])
             let token = try #require(next.string("access_token"))
             let out = try await app.call(.post, "/api/v1/auth/logout", token: token, headers: [.cookie: nextCookie])
             #expect(out.status == 204 && out.headers[.setCookie]?.contains("Max-Age=0") == true)
             #expect(try await app.call(.post, "/api/v1/auth/refresh", json: [:], headers: [.cookie: nextCookie]).status == 401)
-            let secure = try await app.call(.post, "/api/v1/auth/login", json: ["username": "admin", "password": TestApp.adminPassword, "session_cookie": true],
-                                            headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            let secure = try await app.call(
+                .post, "/api/v1/auth/login", json: ["username": "admin", "password": TestApp.adminPassword, "session_cookie": true],
+                headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
             #expect(secure.headers[.setCookie]?.contains("Secure") == true)
         }
     }
@@ -165,13 +180,18 @@ struct AccountAttackTests {
     func registrySourceStaysInProject(_ kind: DatabaseKind) async throws {
         try await withApp(kind) { app in
             let victim = try await app.newTenant()
-            let victimProject = try #require(try await app.call(.post, "/api/v1/projects", token: victim.token, json: ["name": "secret"]).string("id"))
-            let experiment = try #require(try await app.call(.post, "/api/v1/projects/\(victimProject)/experiments", token: victim.token,
-                                                             json: ["name": "private"]).string("id"))
+            let victimProject = try #require(
+                try await app.call(.post, "/api/v1/projects", token: victim.token, json: ["name": "secret"]).string("id"))
+            let experiment = try #require(
+                try await app.call(
+                    .post, "/api/v1/projects/\(victimProject)/experiments", token: victim.token,
+                    json: ["name": "private"]
+                ).string("id"))
             let admin = try await app.adminToken()
             _ = try await app.call(.post, "/api/2.0/mlflow/registered-models/create", token: admin, json: ["name": "thief"])
-            let stolen = try await app.call(.post, "/api/2.0/mlflow/model-versions/create", token: admin,
-                                            json: ["name": "thief", "source": "mlflow-artifacts:/\(experiment)/\(UUID().uuidString.lowercased())/artifacts/model"])
+            let stolen = try await app.call(
+                .post, "/api/2.0/mlflow/model-versions/create", token: admin,
+                json: ["name": "thief", "source": "mlflow-artifacts:/\(experiment)/\(UUID().uuidString.lowercased())/artifacts/model"])
             #expect(stolen.status == 400, "\(stolen.text)")
         }
     }

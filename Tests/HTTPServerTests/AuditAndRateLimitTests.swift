@@ -14,8 +14,10 @@ struct AuditTests {
 
             // Each mutation with the action its audit entry must carry, and the outcome.
             var expected: [(action: String, outcome: String)] = []
-            func mutate(_ method: HTTPRequest.Method, _ path: String, json: Any? = nil, token: String? = nil,
-                        action: String, outcome: String = "success") async throws -> Reply {
+            func mutate(
+                _ method: HTTPRequest.Method, _ path: String, json: Any? = nil, token: String? = nil,
+                action: String, outcome: String = "success"
+            ) async throws -> Reply {
                 let reply = try await app.call(method, path, token: token ?? owner, json: json)
                 expected.append((action, outcome))
                 return reply
@@ -23,9 +25,13 @@ struct AuditTests {
             let project = try #require(try await mutate(.post, "/api/v1/projects", json: ["name": "Audited"], action: "project.create").string("id"))
             _ = try await mutate(.put, "/api/v1/projects/\(project)", json: ["description": "x"], action: "project.update")
             _ = try await mutate(.post, "/api/v1/projects", json: ["name": ""], action: "projects.post", outcome: "failure")
-            let member = try #require(try await mutate(.post, "/api/v1/orgs/\(org)/members", json: [
-                "username": "carol", "email": "carol@example.test", "password": "password-carol", "role": "viewer",
-            ], action: "member.add").string("user_id"))
+            let member = try #require(
+                try await mutate(
+                    .post, "/api/v1/orgs/\(org)/members",
+                    json: [
+                        "username": "carol", "email": "carol@example.test", "password": "password-carol", "role": "viewer",
+                    ], action: "member.add"
+                ).string("user_id"))
             _ = try await mutate(.put, "/api/v1/orgs/\(org)/members/\(member)", json: ["role": "member"], action: "member.update")
             let carol = try await app.login("carol", "password-carol").access
             expected.append(("auth.login", "success"))
@@ -61,8 +67,9 @@ struct AuditTests {
             var seen: [String] = []
             var cursor: String?
             repeat {
-                let reply = try await app.call(.get, "/api/v1/audit?org_id=\(org)&action=project.create&limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""),
-                                               token: owner)
+                let reply = try await app.call(
+                    .get, "/api/v1/audit?org_id=\(org)&action=project.create&limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                    token: owner)
                 seen += reply.items.compactMap { $0["id"] as? String }
                 cursor = reply.string("next_cursor")
             } while cursor != nil
@@ -114,9 +121,16 @@ struct RateLimitTests {
                 #expect(rotated.status == 200)
                 refresh = rotated.string("refresh_token") ?? ""
             }
-            #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": "01a2491f-be01-73ac-9951-a752ae56b0be.not-a-secret-of-this-server"]).status == 401)
-            #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": "01a2491f-be01-73ac-9951-a752ae56b0be.not-a-secret-of-this-server"]).status == 401)
-            #expect(try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh]).status == 429, "the budget is spent by failures")
+            #expect(
+                try await app.call(
+                    .post, "/api/v1/auth/refresh", json: ["refresh_token": "01a2491f-be01-73ac-9951-a752ae56b0be.not-a-secret-of-this-server"]
+                ).status == 401)
+            #expect(
+                try await app.call(
+                    .post, "/api/v1/auth/refresh", json: ["refresh_token": "01a2491f-be01-73ac-9951-a752ae56b0be.not-a-secret-of-this-server"]
+                ).status == 401)
+            #expect(
+                try await app.call(.post, "/api/v1/auth/refresh", json: ["refresh_token": refresh]).status == 429, "the budget is spent by failures")
         }
     }
 }

@@ -7,13 +7,21 @@ struct AuthFlowTests {
     @Test("register creates an account that owns a new organization; closed registration refuses", arguments: DatabaseKind.available)
     func register(kind: DatabaseKind) async throws {
         try await withApp(kind) { app in
-            let ok = try await app.call(.post, "/api/v1/auth/register", json: ["username": "Alice", "email": "Alice@Example.com",
-                                                                                "password": "correct horse"])
+            let ok = try await app.call(
+                .post, "/api/v1/auth/register",
+                json: [
+                    "username": "Alice", "email": "Alice@Example.com",
+                    "password": "correct horse",
+                ])
             #expect(ok.status == 201)
             #expect((ok["user"] as? [String: Any])?["username"] as? String == "alice")
             #expect((ok["organization"] as? [String: Any])?["slug"] as? String == "alice")
-            let duplicate = try await app.call(.post, "/api/v1/auth/register", json: ["username": "alice", "email": "other@example.com",
-                                                                                       "password": "correct horse"])
+            let duplicate = try await app.call(
+                .post, "/api/v1/auth/register",
+                json: [
+                    "username": "alice", "email": "other@example.com",
+                    "password": "correct horse",
+                ])
             #expect(duplicate.status == 409)
             let invalid = try await app.call(.post, "/api/v1/auth/register", json: ["username": "x", "email": "nope", "password": "short"])
             #expect(invalid.status == 422)
@@ -22,8 +30,12 @@ struct AuthFlowTests {
             _ = try await app.login("alice@example.com", "correct horse")
         }
         try await withApp(kind, settings: ["registration": "closed"]) { app in
-            let refused = try await app.call(.post, "/api/v1/auth/register", json: ["username": "bob", "email": "bob@example.com",
-                                                                                     "password": "correct horse"])
+            let refused = try await app.call(
+                .post, "/api/v1/auth/register",
+                json: [
+                    "username": "bob", "email": "bob@example.com",
+                    "password": "correct horse",
+                ])
             #expect(refused.status == 403)
         }
     }
@@ -61,8 +73,9 @@ struct AuthFlowTests {
             let other = try await app.login("admin", TestApp.adminPassword)
             #expect(try await app.call(.get, "/api/v1/auth/me", token: other.access).status == 200)
             let audit = try await app.auditEntries(org: try await app.homeOrg(other.access), token: other.access)
-            #expect(audit.contains { $0["action"] as? String == "auth.refresh_reuse_detected" } == false,
-                    "reuse detection is filed without an organization; it must not leak into org listings")
+            #expect(
+                audit.contains { $0["action"] as? String == "auth.refresh_reuse_detected" } == false,
+                "reuse detection is filed without an organization; it must not leak into org listings")
         }
     }
 
@@ -134,7 +147,7 @@ struct AuthFlowTests {
             #expect(try await app.call(.get, "/api/v1/projects", token: key).status == 200)
             app.clock.advance(by: 3601)
             #expect(try await app.call(.get, "/api/v1/projects", token: key).status == 401)
-            let fresh = try await app.adminToken()  // the first access token expired with the clock too
+            let fresh = try await app.adminToken() // the first access token expired with the clock too
             let past = ISO8601DateFormatter().string(from: app.clock.now().addingTimeInterval(-10))
             #expect(try await app.call(.post, "/api/v1/auth/api-keys", token: fresh, json: ["name": "x", "expires_at": past]).status == 422)
             let badScope = try await app.call(.post, "/api/v1/auth/api-keys", token: fresh, json: ["name": "x", "scopes": ["training:fly"]])
@@ -146,10 +159,15 @@ struct AuthFlowTests {
     func keyMintingKeys() async throws {
         try await withApp(.sqlite) { app in
             let token = try await app.adminToken()
-            let narrow = try #require(try await app.call(.post, "/api/v1/auth/api-keys", token: token,
-                                                         json: ["name": "n", "scopes": ["api_keys:write", "projects:read"]]).string("key"))
-            #expect(try await app.call(.post, "/api/v1/auth/api-keys", token: narrow, json: ["name": "m", "scopes": ["projects:read"]]).status == 201)
-            #expect(try await app.call(.post, "/api/v1/auth/api-keys", token: narrow, json: ["name": "w", "scopes": ["projects:write"]]).status == 403)
+            let narrow = try #require(
+                try await app.call(
+                    .post, "/api/v1/auth/api-keys", token: token,
+                    json: ["name": "n", "scopes": ["api_keys:write", "projects:read"]]
+                ).string("key"))
+            #expect(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: narrow, json: ["name": "m", "scopes": ["projects:read"]]).status == 201)
+            #expect(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: narrow, json: ["name": "w", "scopes": ["projects:write"]]).status == 403)
             #expect(try await app.call(.post, "/api/v1/orgs", token: narrow, json: ["name": "Nope"]).status == 403)
         }
     }

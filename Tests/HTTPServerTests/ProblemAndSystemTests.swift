@@ -51,8 +51,9 @@ struct ProblemTests {
         try await withApp(.sqlite, settings: ["max_body_bytes": "2048"]) { app in
             let token = try await app.adminToken()
             let before = try await app.call(.get, "/api/v1/projects", token: token).items.count
-            let huge = try await app.call(.post, "/api/v1/projects", token: token,
-                                          json: ["name": "Big", "description": String(repeating: "x", count: 4096)])
+            let huge = try await app.call(
+                .post, "/api/v1/projects", token: token,
+                json: ["name": "Big", "description": String(repeating: "x", count: 4096)])
             expectProblem(huge, status: 413)
             #expect(try await app.call(.get, "/api/v1/projects", token: token).items.count == before)
         }

@@ -41,11 +41,15 @@ struct RBACMatrixTests {
         Endpoint(name: "DELETE /orgs/{id}", allowed: [.owner], success: 204) { w, role, foreign in
             // A disposable organization in which the caller has `role` (or, for foreign, none).
             let creator = foreign ? w.tenantB.token : w.ownerToken
-            let org = try #require(try await w.app.call(.post, "/api/v1/orgs", token: creator,
-                                                        json: ["name": "Disposable \(UUID().uuidString.prefix(6))"]).string("id"))
-            if !foreign && role != .owner {  // the owner token created it and owns it already
-                let invited = try await w.app.call(.post, "/api/v1/orgs/\(org)/members", token: creator,
-                                                   json: ["user_id": w.users[role]!.id, "role": role.rawValue])
+            let org = try #require(
+                try await w.app.call(
+                    .post, "/api/v1/orgs", token: creator,
+                    json: ["name": "Disposable \(UUID().uuidString.prefix(6))"]
+                ).string("id"))
+            if !foreign && role != .owner { // the owner token created it and owns it already
+                let invited = try await w.app.call(
+                    .post, "/api/v1/orgs/\(org)/members", token: creator,
+                    json: ["user_id": w.users[role]!.id, "role": role.rawValue])
                 try #require(invited.status == 202, "\(invited.text)")
                 let accepted = try await w.app.call(.post, "/api/v1/invitations/\(invited.string("id") ?? "")/accept", token: w.token(role))
                 try #require(accepted.status == 200, "\(accepted.text)")
@@ -57,14 +61,19 @@ struct RBACMatrixTests {
         },
         Endpoint(name: "POST /orgs/{id}/members", allowed: managers, success: 201) { w, role, foreign in
             let name = "n" + UUID().uuidString.prefix(8).lowercased()
-            return try await w.app.call(.post, "/api/v1/orgs/\(w.org(foreign))/members", token: w.token(role), json: [
-                "username": name, "email": "\(name)@example.test", "password": "password-123", "role": "viewer",
-            ]).status
+            return try await w.app.call(
+                .post, "/api/v1/orgs/\(w.org(foreign))/members", token: w.token(role),
+                json: [
+                    "username": name, "email": "\(name)@example.test", "password": "password-123", "role": "viewer",
+                ]
+            ).status
         },
         Endpoint(name: "PUT /orgs/{id}/members/{user}", allowed: managers, success: 200) { w, role, foreign in
             let target = try await w.freshMember(foreign: foreign)
-            return try await w.app.call(.put, "/api/v1/orgs/\(w.org(foreign))/members/\(target)", token: w.token(role),
-                                        json: ["role": "member"]).status
+            return try await w.app.call(
+                .put, "/api/v1/orgs/\(w.org(foreign))/members/\(target)", token: w.token(role),
+                json: ["role": "member"]
+            ).status
         },
         Endpoint(name: "DELETE /orgs/{id}/members/{user}", allowed: managers, success: 204) { w, role, foreign in
             let target = try await w.freshMember(foreign: foreign)
@@ -74,8 +83,10 @@ struct RBACMatrixTests {
             try await w.app.call(.get, "/api/v1/projects?org_id=\(w.org(foreign))", token: w.token(role)).status
         },
         Endpoint(name: "POST /projects", allowed: [.owner, .admin, .member], success: 201) { w, role, foreign in
-            try await w.app.call(.post, "/api/v1/projects", token: w.token(role),
-                                 json: ["org_id": w.org(foreign), "name": "P \(UUID().uuidString.prefix(8))"]).status
+            try await w.app.call(
+                .post, "/api/v1/projects", token: w.token(role),
+                json: ["org_id": w.org(foreign), "name": "P \(UUID().uuidString.prefix(8))"]
+            ).status
         },
         Endpoint(name: "GET /projects/{id}", allowed: everyone, success: 200) { w, role, foreign in
             try await w.app.call(.get, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)", token: w.token(role)).status
@@ -92,13 +103,17 @@ struct RBACMatrixTests {
             try await w.app.call(.get, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/experiments", token: w.token(role)).status
         },
         Endpoint(name: "POST /projects/{id}/experiments", allowed: [.owner, .admin, .member], success: 201) { w, role, foreign in
-            try await w.app.call(.post, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/experiments", token: w.token(role),
-                                 json: ["name": "E \(UUID().uuidString.prefix(8))"]).status
+            try await w.app.call(
+                .post, "/api/v1/projects/\(foreign ? w.projectB : w.projectA)/experiments", token: w.token(role),
+                json: ["name": "E \(UUID().uuidString.prefix(8))"]
+            ).status
         },
         Endpoint(name: "POST /runs/{id}/log", allowed: [.owner, .admin, .member], success: 204) { w, role, foreign in
             let run = try await w.freshRun(foreign: foreign)
-            return try await w.app.call(.post, "/api/v1/runs/\(run)/log", token: w.token(role),
-                                        json: ["metrics": [["key": "loss", "steps": [0, 1], "values": [0.5, 0.25]]]]).status
+            return try await w.app.call(
+                .post, "/api/v1/runs/\(run)/log", token: w.token(role),
+                json: ["metrics": [["key": "loss", "steps": [0, 1], "values": [0.5, 0.25]]]]
+            ).status
         },
         Endpoint(name: "DELETE /runs/{id}", allowed: [.owner, .admin, .member], success: 204) { w, role, foreign in
             try await w.app.call(.delete, "/api/v1/runs/\(try await w.freshRun(foreign: foreign))", token: w.token(role)).status
@@ -110,8 +125,10 @@ struct RBACMatrixTests {
             try await w.app.call(.get, "/api/v1/projects/\(w.project(foreign))/datasets", token: w.token(role)).status
         },
         Endpoint(name: "POST /projects/{id}/datasets", allowed: [.owner, .admin, .member], success: 201) { w, role, foreign in
-            try await w.app.call(.post, "/api/v1/projects/\(w.project(foreign))/datasets", token: w.token(role),
-                                 json: ["name": "d-\(UUID().uuidString.prefix(8))", "format": "csv"]).status
+            try await w.app.call(
+                .post, "/api/v1/projects/\(w.project(foreign))/datasets", token: w.token(role),
+                json: ["name": "d-\(UUID().uuidString.prefix(8))", "format": "csv"]
+            ).status
         },
         Endpoint(name: "GET /audit?org_id", allowed: managers, success: 200) { w, role, foreign in
             try await w.app.call(.get, "/api/v1/audit?org_id=\(w.org(foreign))", token: w.token(role)).status
@@ -120,8 +137,11 @@ struct RBACMatrixTests {
             try await w.app.call(.post, "/api/v1/auth/api-keys", token: w.token(role), json: ["name": "k", "org_id": w.org(foreign)]).status
         },
         Endpoint(name: "DELETE /auth/api-keys/{id} (someone else's)", allowed: managers, success: 200) { w, role, foreign in
-            let key = try #require(try await w.app.call(.post, "/api/v1/auth/api-keys", token: foreign ? w.tenantB.token : w.ownerToken,
-                                                        json: ["name": "victim", "org_id": w.org(foreign)]).string("id"))
+            let key = try #require(
+                try await w.app.call(
+                    .post, "/api/v1/auth/api-keys", token: foreign ? w.tenantB.token : w.ownerToken,
+                    json: ["name": "victim", "org_id": w.org(foreign)]
+                ).string("id"))
             return try await w.app.call(.delete, "/api/v1/auth/api-keys/\(key)", token: w.token(role)).status
         },
     ]
@@ -158,8 +178,11 @@ struct RBACMatrixTests {
             let owner = try await app.adminToken()
             let org = try await app.homeOrg(owner)
             let member = try await app.newMember(of: org, role: "member", by: owner)
-            let project = try #require(try await app.call(.post, "/api/v1/projects", token: member.token,
-                                                          json: ["org_id": org, "name": "Mine"]).string("id"))
+            let project = try #require(
+                try await app.call(
+                    .post, "/api/v1/projects", token: member.token,
+                    json: ["org_id": org, "name": "Mine"]
+                ).string("id"))
             #expect(try await app.call(.put, "/api/v1/projects/\(project)", token: member.token, json: ["name": "Still mine"]).status == 200)
             #expect(try await app.call(.delete, "/api/v1/projects/\(project)", token: member.token).status == 204)
         }
@@ -171,11 +194,14 @@ struct RBACMatrixTests {
             let owner = try await app.adminToken()
             let orgA = try await app.homeOrg(owner)
             let orgC = try #require(try await app.call(.post, "/api/v1/orgs", token: owner, json: ["name": "Second"]).string("id"))
-            let key = try #require(try await app.call(.post, "/api/v1/auth/api-keys", token: owner,
-                                                      json: ["name": "read-only", "org_id": orgA, "scopes": ["projects:read"]]).string("key"))
+            let key = try #require(
+                try await app.call(
+                    .post, "/api/v1/auth/api-keys", token: owner,
+                    json: ["name": "read-only", "org_id": orgA, "scopes": ["projects:read"]]
+                ).string("key"))
             #expect(try await app.call(.get, "/api/v1/projects?org_id=\(orgA)", token: key).status == 200)
             #expect(try await app.call(.post, "/api/v1/projects", token: key, json: ["name": "No"]).status == 403)
-            #expect(try await app.call(.get, "/api/v1/orgs/\(orgA)", token: key).status == 403)  // org:read not in scope
+            #expect(try await app.call(.get, "/api/v1/orgs/\(orgA)", token: key).status == 403) // org:read not in scope
             #expect(try await app.call(.get, "/api/v1/projects?org_id=\(orgC)", token: key).status == 404)
             #expect(try await app.call(.get, "/api/v1/orgs/\(orgC)", token: key).status == 404)
             let listed = try await app.call(.get, "/api/v1/projects", token: key)
@@ -183,8 +209,11 @@ struct RBACMatrixTests {
 
             // A viewer's key with write scopes still cannot write: role ∩ scopes.
             let viewer = try await app.newMember(of: orgA, role: "viewer", by: owner)
-            let viewerKey = try #require(try await app.call(.post, "/api/v1/auth/api-keys", token: viewer.token,
-                                                            json: ["name": "wide", "scopes": ["projects:write", "projects:read"]]).string("key"))
+            let viewerKey = try #require(
+                try await app.call(
+                    .post, "/api/v1/auth/api-keys", token: viewer.token,
+                    json: ["name": "wide", "scopes": ["projects:write", "projects:read"]]
+                ).string("key"))
             #expect(try await app.call(.post, "/api/v1/projects", token: viewerKey, json: ["org_id": orgA, "name": "No"]).status == 403)
         }
     }
@@ -224,8 +253,11 @@ extension RBACMatrixTests.World {
             users[role] = try await app.newMember(of: orgA, role: role.rawValue, by: owner)
         }
         let projectA = try #require(try await app.call(.post, "/api/v1/projects", token: owner, json: ["org_id": orgA, "name": "A"]).string("id"))
-        let projectB = try #require(try await app.call(.post, "/api/v1/projects", token: tenantB.token,
-                                                       json: ["org_id": tenantB.org, "name": "B"]).string("id"))
+        let projectB = try #require(
+            try await app.call(
+                .post, "/api/v1/projects", token: tenantB.token,
+                json: ["org_id": tenantB.org, "name": "B"]
+            ).string("id"))
         return .init(app: app, ownerToken: owner, orgA: orgA, projectA: projectA, tenantB: tenantB, projectB: projectB, users: users)
     }
 
@@ -235,24 +267,28 @@ extension RBACMatrixTests.World {
 
     func freshMember(foreign: Bool) async throws -> String {
         let name = "m" + UUID().uuidString.prefix(8).lowercased()
-        let reply = try await app.call(.post, "/api/v1/orgs/\(org(foreign))/members", token: foreign ? tenantB.token : ownerToken,
-                                       json: ["username": name, "email": "\(name)@example.test", "password": "password-123", "role": "viewer"])
+        let reply = try await app.call(
+            .post, "/api/v1/orgs/\(org(foreign))/members", token: foreign ? tenantB.token : ownerToken,
+            json: ["username": name, "email": "\(name)@example.test", "password": "password-123", "role": "viewer"])
         return try #require(reply.string("user_id"), "\(reply.text)")
     }
 
     /// A run in a new experiment of project A (or B), created by that organization's owner.
     func freshRun(foreign: Bool) async throws -> String {
         let owner = foreign ? tenantB.token : ownerToken
-        let experiment = try await app.call(.post, "/api/v1/projects/\(foreign ? projectB : projectA)/experiments", token: owner,
-                                            json: ["name": "R \(UUID().uuidString.prefix(8))"])
-        let run = try await app.call(.post, "/api/v1/experiments/\(try #require(experiment.string("id"), "\(experiment.text)"))/runs",
-                                     token: owner, json: [:])
+        let experiment = try await app.call(
+            .post, "/api/v1/projects/\(foreign ? projectB : projectA)/experiments", token: owner,
+            json: ["name": "R \(UUID().uuidString.prefix(8))"])
+        let run = try await app.call(
+            .post, "/api/v1/experiments/\(try #require(experiment.string("id"), "\(experiment.text)"))/runs",
+            token: owner, json: [:])
         return try #require(run.string("id"), "\(run.text)")
     }
 
     func freshProject(foreign: Bool) async throws -> String {
-        let reply = try await app.call(.post, "/api/v1/projects", token: foreign ? tenantB.token : ownerToken,
-                                       json: ["org_id": org(foreign), "name": "F \(UUID().uuidString.prefix(8))"])
+        let reply = try await app.call(
+            .post, "/api/v1/projects", token: foreign ? tenantB.token : ownerToken,
+            json: ["org_id": org(foreign), "name": "F \(UUID().uuidString.prefix(8))"])
         return try #require(reply.string("id"), "\(reply.text)")
     }
 }

@@ -26,9 +26,13 @@ struct RayEngineTests {
 
             try await runEngine(app) {
                 let sha = try await uploadCode(app, token, project, files: ["hello.txt": "hello from the code package\n"])
-                let job = try await app.submit(token, project, name: "on-ray", gpus: 2,
-                                               entrypoint: "echo CVD=$CUDA_VISIBLE_DEVICES; cat hello.txt; echo cfg=$AITIP_JOB_CONFIG",
-                                               extra: ["code": ["archive": sha], "config": ["lr": 0.1], "resources": ["gpu_type": "a100", "gpu_count": 2, "cpu": 0.1, "memory_mib": 64]])
+                let job = try await app.submit(
+                    token, project, name: "on-ray", gpus: 2,
+                    entrypoint: "echo CVD=$CUDA_VISIBLE_DEVICES; cat hello.txt; echo cfg=$AITIP_JOB_CONFIG",
+                    extra: [
+                        "code": ["archive": sha], "config": ["lr": 0.1],
+                        "resources": ["gpu_type": "a100", "gpu_count": 2, "cpu": 0.1, "memory_mib": 64],
+                    ])
                 let done = try await app.waitFor(job.id, token, ["succeeded"])
                 #expect(done["exit_code"] as? Int == 0)
                 let log = try await app.call(.get, "/api/v1/training/jobs/\(job.id)/logs", token: token).text
@@ -36,8 +40,9 @@ struct RayEngineTests {
                 #expect(devices == 2, "Ray must give the job the 2 GPUs aitip admitted: \(log)")
                 #expect(log.contains("hello from the code package") && log.contains("cfg={\"lr\":0.1}"))
 
-                let sleeper = try await app.submit(token, project, name: "sleeper", gpus: 1, entrypoint: "sleep 300",
-                                                   extra: ["resources": ["gpu_type": "a100", "gpu_count": 1, "cpu": 0.1, "memory_mib": 64]])
+                let sleeper = try await app.submit(
+                    token, project, name: "sleeper", gpus: 1, entrypoint: "sleep 300",
+                    extra: ["resources": ["gpu_type": "a100", "gpu_count": 1, "cpu": 0.1, "memory_mib": 64]])
                 _ = try await app.waitFor(sleeper.id, token, ["running"])
                 #expect(try await app.call(.post, "/api/v1/training/jobs/\(sleeper.id)/stop", token: token).status == 200)
                 let stopped = try await app.waitFor(sleeper.id, token, ["cancelled"])
@@ -59,8 +64,9 @@ func uploadCode(_ app: TestApp, _ token: String, _ project: String, files: [Stri
     tar.arguments = ["-czf", tarball.path, "-C", directory.path] + files.keys.sorted()
     try tar.run()
     tar.waitUntilExit()
-    let reply = try await app.callBytes(.post, "/api/v1/training/code?project_id=\(project)", token: token, body: try Data(contentsOf: tarball),
-                                        contentType: "application/gzip")
+    let reply = try await app.callBytes(
+        .post, "/api/v1/training/code?project_id=\(project)", token: token, body: try Data(contentsOf: tarball),
+        contentType: "application/gzip")
     try #require(reply.status == 201, "upload failed: \(reply.text)")
     return try #require(reply.string("sha256"))
 }

@@ -1,14 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AITIPCore
 import AITIPTestSupport
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import Testing
+
 @testable import HTTPServer
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The request-path findings of the security review (#3, #4, #8's timeouts), each reproduced against the real
 /// router; the live ones over a real socket.
@@ -45,7 +47,9 @@ struct RequestPathAttackTests {
             let port = try #require(app.client.port)
             // Declares 150 MB, sends 1 KB: the answer must come without the rest.
             let head = "PUT /api/2.0/mlflow-artifacts/artifacts/0/run/artifacts/big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 157286400\r\n\r\n"
-            let answer = try await RawConnection.off { try RawConnection(port: port).exchange(Array(head.utf8) + Array(repeating: 0x61, count: 1_024), timeout: 30) }
+            let answer = try await RawConnection.off {
+                try RawConnection(port: port).exchange(Array(head.utf8) + Array(repeating: 0x61, count: 1_024), timeout: 30)
+            }
             #expect(answer.text.hasPrefix("HTTP/1.1 401"), "\(answer.text.prefix(200))")
         }
     }
@@ -70,7 +74,8 @@ struct RequestPathAttackTests {
             let large = try await app.callBytes(.put, path, token: token, body: Data(count: 5_000), contentType: "application/octet-stream")
             #expect(large.status == 413 && large.text.contains("AITIP_MAX_ARTIFACT_BYTES"), "\(large.text)")
             let stranger = try await app.newTenant()
-            let foreign = try await app.callBytes(.put, path, token: stranger.token, body: Data(count: 5_000), contentType: "application/octet-stream")
+            let foreign = try await app.callBytes(
+                .put, path, token: stranger.token, body: Data(count: 5_000), contentType: "application/octet-stream")
             #expect(foreign.status == 404, "another tenant's upload is refused before its body matters: \(foreign.status)")
         }
     }
@@ -87,7 +92,9 @@ struct RequestPathAttackTests {
             }
             #expect(answer.closedByServer && answer.text.isEmpty, "\(answer)")
             // A whole request on a fresh connection is still served.
-            let served = try await RawConnection.off { try RawConnection(port: port).exchange(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timeout: 30) }
+            let served = try await RawConnection.off {
+                try RawConnection(port: port).exchange(Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timeout: 30)
+            }
             #expect(served.text.hasPrefix("HTTP/1.1 200"))
         }
     }
@@ -95,8 +102,9 @@ struct RequestPathAttackTests {
     @Test("finding 8: a body that trickles in is refused with 408 once the grace period has passed")
     func slowBodyIsRefused() async throws {
         let (stream, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
-        let body = RateGuardedBody(base: RequestBody(asyncSequence: stream),
-                                   timeouts: ConnectionTimeouts(minimumBodyRate: 1_000, bodyGrace: .milliseconds(200)))
+        let body = RateGuardedBody(
+            base: RequestBody(asyncSequence: stream),
+            timeouts: ConnectionTimeouts(minimumBodyRate: 1_000, bodyGrace: .milliseconds(200)))
         let reader = Task {
             var received = 0
             for try await chunk in body { received += chunk.readableBytes }
@@ -114,8 +122,9 @@ struct RequestPathAttackTests {
             #expect(error.kind == .timeout)
         }
         // A fast body passes.
-        let fast = RateGuardedBody(base: RequestBody(buffer: ByteBuffer(repeating: 1, count: 100_000)),
-                                   timeouts: ConnectionTimeouts(minimumBodyRate: 1_000, bodyGrace: .milliseconds(200)))
+        let fast = RateGuardedBody(
+            base: RequestBody(buffer: ByteBuffer(repeating: 1, count: 100_000)),
+            timeouts: ConnectionTimeouts(minimumBodyRate: 1_000, bodyGrace: .milliseconds(200)))
         var total = 0
         for try await chunk in fast { total += chunk.readableBytes }
         #expect(total == 100_000)

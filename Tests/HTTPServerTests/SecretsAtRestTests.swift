@@ -1,14 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AITIPCore
 import AITIPTestSupport
 import App
+import Crypto
 import Foundation
 import SQLKit
-import Crypto
 import Testing
+
 @testable import Identity
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Finding 6 of the security review: the server's files are private, and the token signing key can rotate.
 @Suite("Security review: secrets at rest")
@@ -26,8 +28,9 @@ struct SecretsAtRestTests {
             let experimentId = try #require(experiment.string("experiment_id"))
             let run = try await app.call(.post, "/api/2.0/mlflow/runs/create", token: token, json: ["experiment_id": experimentId])
             let runId = try #require((run["run"] as? [String: Any]).flatMap { ($0["info"] as? [String: Any])?["run_id"] as? String })
-            _ = try await app.callBytes(.put, "/api/2.0/mlflow-artifacts/artifacts/\(experimentId)/\(runId)/artifacts/a.txt", token: token,
-                                        body: Data("x".utf8), contentType: "text/plain")
+            _ = try await app.callBytes(
+                .put, "/api/2.0/mlflow-artifacts/artifacts/\(experimentId)/\(runId)/artifacts/a.txt", token: token,
+                body: Data("x".utf8), contentType: "text/plain")
             #expect(Self.mode(app.dataDirectory) == 0o700)
             for file in ["aitip.db", "aitip.db-wal"] {
                 #expect(Self.mode("\(app.dataDirectory)/\(file)") == 0o600, "\(file)")
@@ -53,8 +56,9 @@ struct SecretsAtRestTests {
         #expect(Self.mode(directory) == 0o700 && Self.mode("\(directory)/objects") == 0o700 && Self.mode("\(directory)/aitip.db") == 0o600)
     }
 
-    @Test("finding 6: tokens name their key; rotation retires it, revocation refuses its tokens at once, and another replica learns the new key",
-          arguments: DatabaseKind.available)
+    @Test(
+        "finding 6: tokens name their key; rotation retires it, revocation refuses its tokens at once, and another replica learns the new key",
+        arguments: DatabaseKind.available)
     func keyRotation(_ kind: DatabaseKind) async throws {
         try await withApp(kind) { app in
             let database = app.parts.database
@@ -65,7 +69,7 @@ struct SecretsAtRestTests {
 
             let rotated = try await SigningKeyRotation.rotate(database: database, clock: app.clock, revoke: false, accessTokenLifetime: 900)
             #expect(rotated.retired == [originalKid])
-            app.clock.advance(by: 31)  // past the reload interval: the server reads the ring again
+            app.clock.advance(by: 31) // past the reload interval: the server reads the ring again
             #expect(try await app.call(.get, "/api/v1/auth/me", token: first).status == 200, "a retired key's tokens live out their lifetime")
             let second = try await app.adminToken()
             #expect(try Self.kid(second) == rotated.kid)
@@ -73,8 +77,9 @@ struct SecretsAtRestTests {
             // The retired key cannot sign anything new: a token made with it now is refused.
             let claims = try Self.claims(first)
             let forger = try AccessTokens(keys: [SigningKey(kid: originalKid, secret: original.secret, createdAt: original.createdAt)], lifetime: 900)
-            let forged = try await forger.sign(userId: try #require(UUID(uuidString: claims["sub"] as? String ?? "")),
-                                               sessionId: try #require(UUID(uuidString: claims["sid"] as? String ?? "")), now: app.clock.now())
+            let forged = try await forger.sign(
+                userId: try #require(UUID(uuidString: claims["sub"] as? String ?? "")),
+                sessionId: try #require(UUID(uuidString: claims["sid"] as? String ?? "")), now: app.clock.now())
             #expect(try await app.call(.get, "/api/v1/auth/me", token: forged.token).status == 401)
 
             // Another replica rotates; a token it signs names a key this server has not loaded yet, and is accepted.
@@ -82,8 +87,9 @@ struct SecretsAtRestTests {
             _ = try await SigningKeyRotation.rotate(database: database, clock: app.clock, revoke: false, accessTokenLifetime: 900)
             let replicaRing = try AccessTokens(keys: try await database.read { try await SigningKeyStore.all(on: $0) }, lifetime: 900)
             #expect(replicaRing.signingKid != replica.signingKid)
-            let fromReplica = try await replicaRing.sign(userId: try #require(UUID(uuidString: claims["sub"] as? String ?? "")),
-                                                         sessionId: try #require(UUID(uuidString: claims["sid"] as? String ?? "")), now: app.clock.now())
+            let fromReplica = try await replicaRing.sign(
+                userId: try #require(UUID(uuidString: claims["sub"] as? String ?? "")),
+                sessionId: try #require(UUID(uuidString: claims["sid"] as? String ?? "")), now: app.clock.now())
             #expect(try await app.call(.get, "/api/v1/auth/me", token: fromReplica.token).status == 200)
 
             // After a leak: revoke, and every older token is refused; signing in again works.
@@ -98,7 +104,8 @@ struct SecretsAtRestTests {
 
     @Test("tokens made before keys had names (no kid) verify with the imported key 'initial' only")
     func legacyTokens() async throws {
-        let legacy = try AccessTokens(keys: [SigningKey(kid: AccessTokens.legacyKid, secret: String(repeating: "s", count: 48), createdAt: Date())], lifetime: 900)
+        let legacy = try AccessTokens(
+            keys: [SigningKey(kid: AccessTokens.legacyKid, secret: String(repeating: "s", count: 48), createdAt: Date())], lifetime: 900)
         let signed = try await legacy.sign(userId: UUID(), sessionId: UUID(), now: Date()).token
         let parts = signed.split(separator: ".").map(String.init)
         let noKid = [AccessTokens.base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8)), parts[1], parts[2]].joined(separator: ".")

@@ -32,8 +32,10 @@ struct TestApp {
     let dataDirectory: String
 
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: String? = nil,
-              headers extra: HTTPFields = [:]) async throws -> Reply {
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Any? = nil, raw: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
         var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
@@ -73,9 +75,11 @@ struct TestApp {
     /// Creates an account as a member of `org` with `role` (by an owner or admin) and signs it in.
     func newMember(of org: String, role: String, by token: String) async throws -> (id: String, token: String) {
         let name = "u" + UUID().uuidString.prefix(8).lowercased()
-        let reply = try await call(.post, "/api/v1/orgs/\(org)/members", token: token, json: [
-            "username": name, "email": "\(name)@example.test", "password": "password-\(name)", "role": role,
-        ])
+        let reply = try await call(
+            .post, "/api/v1/orgs/\(org)/members", token: token,
+            json: [
+                "username": name, "email": "\(name)@example.test", "password": "password-\(name)", "role": role,
+            ])
         try #require(reply.status == 201, "adding \(role) failed: \(reply.text)")
         return (try #require(reply.string("user_id")), try await login(name, "password-\(name)").access)
     }
@@ -83,9 +87,11 @@ struct TestApp {
     /// Registers a separate tenant: a new user who owns a new organization.
     func newTenant() async throws -> (org: String, token: String, userId: String) {
         let name = "t" + UUID().uuidString.prefix(8).lowercased()
-        let reply = try await call(.post, "/api/v1/auth/register", json: [
-            "username": name, "email": "\(name)@example.test", "password": "password-\(name)",
-        ])
+        let reply = try await call(
+            .post, "/api/v1/auth/register",
+            json: [
+                "username": name, "email": "\(name)@example.test", "password": "password-\(name)",
+            ])
         try #require(reply.status == 201, "register failed: \(reply.text)")
         let org = try #require((reply["organization"] as? [String: Any])?["id"] as? String)
         let userId = try #require((reply["user"] as? [String: Any])?["id"] as? String)
@@ -102,20 +108,25 @@ struct TestApp {
 /// Runs `body` against a fresh app on a fresh database of `kind`. `settings` override the test defaults
 /// (open registration, bcrypt cost 4, a known admin password).
 /// `live`: a real socket with the WebSocket upgrade, as `aitip serve` runs it (the default drives the router directly).
-func withApp(_ kind: DatabaseKind, settings: [String: String] = [:], live: Bool = false,
-             _ body: @Sendable (TestApp) async throws -> Void) async throws {
+func withApp(
+    _ kind: DatabaseKind, settings: [String: String] = [:], live: Bool = false,
+    _ body: @Sendable (TestApp) async throws -> Void
+) async throws {
     let scratch = try await ScratchDatabase.make(kind, migratedWith: AllMigrations.list)
-    var values = ["database_url": scratch.url, "data_dir": scratch.dataDirectory, "bcrypt_cost": "4",
-                  "admin_password": TestApp.adminPassword, "registration": "open", "rate_limit": "0",
-                  "login_rate_limit": "0"]
+    var values = [
+        "database_url": scratch.url, "data_dir": scratch.dataDirectory, "bcrypt_cost": "4",
+        "admin_password": TestApp.adminPassword, "registration": "open", "rate_limit": "0",
+        "login_rate_limit": "0",
+    ]
     values.merge(settings) { $1 }
     let clock = MovableClock()
     let parts = try await AppParts.assemble(try AppConfig(values: values), logger: TestEnvironment.logger, clock: clock)
     do {
         if live {
-            let app = Application(router: try parts.router(),
-                                  server: serverBuilder(parts.dependencies),
-                                  configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+            let app = Application(
+                router: try parts.router(),
+                server: serverBuilder(parts.dependencies),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
             try await app.test(.live) { client in
                 try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind, dataDirectory: scratch.dataDirectory))
             }

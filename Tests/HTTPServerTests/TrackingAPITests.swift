@@ -33,9 +33,13 @@ struct TrackingAPITests {
             let s = try await Self.setup(app)
             let run = try await newRun(s)
             for batch in [[5, 6, 7], [0, 1, 2], [3, 4]] {
-                let log = try await app.call(.post, "/api/v1/runs/\(run)/log", token: s.token, json: [
-                    "metrics": [["key": "loss", "steps": batch, "values": batch.map { 10.0 - Double($0) }, "timestamps": batch.map { _ in 1_000 }]],
-                ])
+                let log = try await app.call(
+                    .post, "/api/v1/runs/\(run)/log", token: s.token,
+                    json: [
+                        "metrics": [
+                            ["key": "loss", "steps": batch, "values": batch.map { 10.0 - Double($0) }, "timestamps": batch.map { _ in 1_000 }]
+                        ]
+                    ])
                 #expect(log.status == 204, "\(log.text)")
             }
             let series = try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss", token: s.token)
@@ -68,18 +72,21 @@ struct TrackingAPITests {
             let s = try await Self.setup(app)
             for (name, model, acc) in [("a", "ResNet", 0.9), ("b", "resnet", 0.7), ("c", "vit", 0.95), ("d", "vit", 0.5)] {
                 let run = try await newRun(s, name: name)
-                let log = try await app.call(.post, "/api/v1/runs/\(run)/log", token: s.token, json: [
-                    "metrics": [["key": "acc", "steps": [0], "values": [acc]]], "params": ["model": model],
-                ])
+                let log = try await app.call(
+                    .post, "/api/v1/runs/\(run)/log", token: s.token,
+                    json: [
+                        "metrics": [["key": "acc", "steps": [0], "values": [acc]]], "params": ["model": model],
+                    ])
                 #expect(log.status == 204)
             }
             func names(_ filter: String, order: String = "metrics.acc DESC") async throws -> [String] {
-                let query = "filter=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&order_by=\(order.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
+                let query =
+                    "filter=\(filter.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&order_by=\(order.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)"
                 let reply = try await app.call(.get, "/api/v1/experiments/\(s.experiment)/runs?\(query)", token: s.token)
                 #expect(reply.status == 200, "\(reply.text)")
                 return reply.items.compactMap { $0["name"] as? String }
             }
-            #expect(try await names("params.model LIKE 'res%'") == ["b"])  // LIKE is case-sensitive on both
+            #expect(try await names("params.model LIKE 'res%'") == ["b"]) // LIKE is case-sensitive on both
             #expect(try await names("params.model ILIKE 'res%'") == ["a", "b"])
             #expect(try await names("metrics.acc >= 0.7 AND params.model != 'vit'") == ["a", "b"])
             #expect(try await names("params.model IN ('vit', 'none')", order: "metrics.acc ASC") == ["d", "c"])
@@ -101,17 +108,23 @@ struct TrackingAPITests {
             let run = try await newRun(s)
             #expect(try await app.call(.post, "/api/v1/runs/\(run)/log", token: s.token, json: ["params": ["lr": "0.1"]]).status == 204)
             // One batch: a new metric and a changed param. The param change fails, so the metric must not appear.
-            let refused = try await app.call(.post, "/api/v1/runs/\(run)/log", token: s.token, json: [
-                "metrics": [["key": "loss", "steps": [0], "values": [1.0]]], "params": ["lr": "0.2"],
-            ])
+            let refused = try await app.call(
+                .post, "/api/v1/runs/\(run)/log", token: s.token,
+                json: [
+                    "metrics": [["key": "loss", "steps": [0], "values": [1.0]]], "params": ["lr": "0.2"],
+                ])
             #expect(refused.status == 400 && refused.text.contains("Changing param values is not allowed"))
-            let mismatched = try await app.call(.post, "/api/v1/runs/\(run)/log", token: s.token, json: [
-                "metrics": [["key": "loss", "steps": [0, 1], "values": [1.0]]],
-            ])
+            let mismatched = try await app.call(
+                .post, "/api/v1/runs/\(run)/log", token: s.token,
+                json: [
+                    "metrics": [["key": "loss", "steps": [0, 1], "values": [1.0]]]
+                ])
             #expect(mismatched.status == 422)
-            let escaping = try await app.call(.post, "/api/v1/runs/\(run)/log", token: s.token, json: [
-                "metrics": [["key": "../x", "steps": [0], "values": [1.0]]],
-            ])
+            let escaping = try await app.call(
+                .post, "/api/v1/runs/\(run)/log", token: s.token,
+                json: [
+                    "metrics": [["key": "../x", "steps": [0], "values": [1.0]]]
+                ])
             #expect(escaping.status == 400)
             let detail = try await app.call(.get, "/api/v1/runs/\(run)", token: s.token)
             #expect((detail["metrics"] as? [Any])?.isEmpty == true)
@@ -132,7 +145,8 @@ struct TrackingAPITests {
             let duplicate = try await app.call(.post, "/api/v1/projects/\(s.project)/experiments", token: s.token, json: ["name": "exp"])
             #expect(duplicate.status == 409)
             let run = try await newRun(s)
-            #expect(try await app.call(.put, "/api/v1/experiments/\(s.experiment)", token: s.token, json: ["lifecycle_stage": "deleted"]).status == 200)
+            #expect(
+                try await app.call(.put, "/api/v1/experiments/\(s.experiment)", token: s.token, json: ["lifecycle_stage": "deleted"]).status == 200)
             let active = try await app.call(.get, "/api/v1/projects/\(s.project)/experiments", token: s.token)
             #expect(!active.items.contains { $0["id"] as? String == s.experiment })
             let deleted = try await app.call(.get, "/api/v1/projects/\(s.project)/experiments?view=deleted", token: s.token)
@@ -141,7 +155,10 @@ struct TrackingAPITests {
             #expect(try await app.call(.delete, "/api/v1/experiments/\(s.experiment)", token: s.token).status == 204)
             #expect(try await app.call(.get, "/api/v1/runs/\(run)", token: s.token).status == 404)
             let audit = try await app.auditEntries(org: try await app.homeOrg(s.token), token: s.token)
-            #expect(Set(audit.compactMap { $0["action"] as? String }).isSuperset(of: ["experiment.create", "run.create", "experiment.delete", "experiment.purge"]))
+            #expect(
+                Set(audit.compactMap { $0["action"] as? String }).isSuperset(of: [
+                    "experiment.create", "run.create", "experiment.delete", "experiment.purge",
+                ]))
         }
     }
 
@@ -154,7 +171,8 @@ struct TrackingAPITests {
             let wrong = "Basic " + Data("admin:nope".utf8).base64EncodedString()
             let refused = try await app.call(.post, "/api/2.0/mlflow/experiments/search", json: [:], headers: [.authorization: wrong])
             #expect(refused.status == 401 && refused.string("error_code") == "UNAUTHENTICATED")
-            let created = try await app.call(.post, "/api/2.0/mlflow/experiments/create", json: ["name": "via-basic"], headers: [.authorization: basic])
+            let created = try await app.call(
+                .post, "/api/2.0/mlflow/experiments/create", json: ["name": "via-basic"], headers: [.authorization: basic])
             #expect(created.status == 200 && created.string("experiment_id") != nil)
             let invalid = try await app.call(.post, "/api/2.0/mlflow/experiments/create", json: [:], headers: [.authorization: basic])
             #expect(invalid.status == 400 && invalid.string("error_code") == "INVALID_PARAMETER_VALUE")

@@ -17,9 +17,11 @@ struct TrainingJobTests {
     @Test("lifecycle: queued → admitted → starting → running → succeeded, with logs, SSE, metrics, events, delete", arguments: DatabaseKind.available)
     func lifecycle(_ kind: DatabaseKind) async throws {
         try await withEngine(kind) { app, token, project in
-            let job = try await app.submit(token, project, name: "hello", gpus: 2,
-                                           entrypoint: "echo start; echo aitip.metric loss=0.5 step=1; echo aitip.metric loss=0.25 step=2; echo gpus=$CUDA_VISIBLE_DEVICES config=$AITIP_JOB_CONFIG",
-                                           extra: ["config": ["lr": 0.1], "framework": "sklearn"])
+            let job = try await app.submit(
+                token, project, name: "hello", gpus: 2,
+                entrypoint:
+                    "echo start; echo aitip.metric loss=0.5 step=1; echo aitip.metric loss=0.25 step=2; echo gpus=$CUDA_VISIBLE_DEVICES config=$AITIP_JOB_CONFIG",
+                extra: ["config": ["lr": 0.1], "framework": "sklearn"])
             #expect(job.status == "queued")
             let done = try await app.waitFor(job.id, token, ["succeeded"])
             #expect(done["exit_code"] as? Int == 0)
@@ -30,7 +32,8 @@ struct TrainingJobTests {
             #expect(events.headers[.contentType]?.hasPrefix("text/event-stream") == true)
             #expect(events.text.contains("event: line\ndata: start\n"))
             #expect(events.text.hasSuffix("event: end\ndata: succeeded\n\n"))
-            let resumed = try await app.call(.get, "/api/v1/training/jobs/\(job.id)/logs?follow=true", token: token, headers: [.init("Last-Event-ID")!: "6"])
+            let resumed = try await app.call(
+                .get, "/api/v1/training/jobs/\(job.id)/logs?follow=true", token: token, headers: [.init("Last-Event-ID")!: "6"])
             #expect(!resumed.text.contains("data: start\n") && resumed.text.contains("data: aitip.metric loss=0.5 step=1"))
             let metrics = try await app.call(.get, "/api/v1/training/jobs/\(job.id)/metrics", token: token)
             let loss = try #require((metrics["metrics"] as? [String: Any])?["loss"] as? [[String: Any]])
@@ -44,8 +47,9 @@ struct TrainingJobTests {
         }
     }
 
-    @Test("Idempotency-Key: a repeat gets the first job back; a different request with the key is refused; failures and expiry free it",
-          arguments: DatabaseKind.available)
+    @Test(
+        "Idempotency-Key: a repeat gets the first job back; a different request with the key is refused; failures and expiry free it",
+        arguments: DatabaseKind.available)
     func idempotentSubmission(_ kind: DatabaseKind) async throws {
         try await withEngine(kind) { app, token, project in
             func submit(_ body: String, key: String) async throws -> Reply {
@@ -56,7 +60,8 @@ struct TrainingJobTests {
                     try await sql.raw(SQLQueryString("UPDATE idempotency_keys SET \(change) WHERE key = '\(key)'")).run()
                 }
             }
-            let once = #"{"project_id":"\#(project)","name":"once","entrypoint":"true","resources":{"gpu_type":"a100","gpu_count":1,"cpu":0.1,"memory_mib":64}}"#
+            let once =
+                #"{"project_id":"\#(project)","name":"once","entrypoint":"true","resources":{"gpu_type":"a100","gpu_count":1,"cpu":0.1,"memory_mib":64}}"#
             let first = try await submit(once, key: "submit-1")
             #expect(first.status == 201 && first.headers[.init("Idempotency-Replayed")!] == nil)
             let repeated = try await submit(once, key: "submit-1")
@@ -107,11 +112,13 @@ struct TrainingJobTests {
             #expect(priority.status == 422 && priority.text.contains("low, normal, high"))
             var big = Data([0x1f, 0x8b])
             big.append(Data(repeating: 7, count: 4_000))
-            let oversized = try await app.call(.post, "/api/v1/training/code?project_id=\(project)", token: token, raw: String(decoding: big, as: UTF8.self),
-                                               headers: [.contentType: "application/gzip"])
+            let oversized = try await app.call(
+                .post, "/api/v1/training/code?project_id=\(project)", token: token, raw: String(decoding: big, as: UTF8.self),
+                headers: [.contentType: "application/gzip"])
             #expect(oversized.status == 413 && oversized.text.contains("max_code_bytes"))
-            let notGzip = try await app.call(.post, "/api/v1/training/code?project_id=\(project)", token: token, raw: "plain text",
-                                             headers: [.contentType: "application/gzip"])
+            let notGzip = try await app.call(
+                .post, "/api/v1/training/code?project_id=\(project)", token: token, raw: "plain text",
+                headers: [.contentType: "application/gzip"])
             #expect(notGzip.status == 400 && notGzip.text.contains("gzip"))
             #expect(try await app.call(.get, "/api/v1/training/jobs?project_id=\(project)", token: token).items.isEmpty)
         }
@@ -122,11 +129,13 @@ struct TrainingJobTests {
         try await withEngine(kind) { app, token, project in
             let org = try await app.homeOrg(token)
             let tenant = try await app.newTenant()
-            let refused = try await app.call(.put, "/api/v1/resources/quota", token: tenant.token,
-                                             json: ["org_id": tenant.org, "max_concurrent_jobs": 100])
+            let refused = try await app.call(
+                .put, "/api/v1/resources/quota", token: tenant.token,
+                json: ["org_id": tenant.org, "max_concurrent_jobs": 100])
             #expect(refused.status == 403)
-            let set = try await app.call(.put, "/api/v1/resources/quota", token: token,
-                                         json: ["org_id": org, "project_id": project, "max_concurrent_jobs": 1])
+            let set = try await app.call(
+                .put, "/api/v1/resources/quota", token: token,
+                json: ["org_id": org, "project_id": project, "max_concurrent_jobs": 1])
             #expect(set.status == 200 && set["max_concurrent_jobs"] as? Int == 1)
             let first = try await app.submit(token, project, name: "first", gpus: 1, entrypoint: "sleep 1.5")
             _ = try await app.waitFor(first.id, token, ["running"])
@@ -160,7 +169,8 @@ struct TrainingJobTests {
             let transitions = try await app.call(.get, "/api/v1/training/jobs/\(low.id)/events", token: token).items.map { $0["to"] as? String ?? "" }
             #expect(transitions.contains("preempted"))
             let log = try await app.call(.get, "/api/v1/training/jobs/\(low.id)/logs", token: token).text
-            let resumedAt = try #require(log.split(separator: "\n").first { $0.hasPrefix("checkpoint at ") }?.dropFirst(14)).trimmingCharacters(in: .whitespaces)
+            let resumedAt = try #require(log.split(separator: "\n").first { $0.hasPrefix("checkpoint at ") }?.dropFirst(14)).trimmingCharacters(
+                in: .whitespaces)
             // The second attempt continues after the checkpoint instead of starting over.
             #expect(log.contains("step \(Int(resumedAt)! + 1)\n") && log.components(separatedBy: "step 1\n").count == 2)
         }
@@ -184,7 +194,8 @@ struct TrainingJobTests {
         try await withEngine(kind) { app, token, project in
             let other = try await app.call(.post, "/api/v1/projects", token: token, json: ["name": "Other", "slug": "other"])
             let otherProject = try #require(other.string("id"))
-            let node = try #require(try await app.call(.get, "/api/v1/resources/gpu", token: token).items.first { $0["node_type"] as? String == "a100" })
+            let node = try #require(
+                try await app.call(.get, "/api/v1/resources/gpu", token: token).items.first { $0["node_type"] as? String == "a100" })
             let nodeId = try #require(node["id"] as? String)
             // Drain the node so that every job is pending when one cycle decides.
             #expect(try await app.call(.patch, "/api/v1/resources/gpu/\(nodeId)", token: token, json: ["status": "maintenance"]).status == 200)
@@ -222,21 +233,25 @@ struct TrainingJobTests {
         }
     }
 
-    @Test("two servers on one database: only the lease holder runs the engine; the other takes over when it stops or its lease expires",
-          arguments: DatabaseKind.available)
+    @Test(
+        "two servers on one database: only the lease holder runs the engine; the other takes over when it stops or its lease expires",
+        arguments: DatabaseKind.available)
     func oneEnginePerDatabase(_ kind: DatabaseKind) async throws {
         try await withApp(kind, settings: Self.settings) { app in
             let token = try await app.adminToken()
             let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
-            let url: String = switch app.parts.database.url {
-            case .sqlite(let path): "sqlite://\(path)"
-            case .postgres(let url): url
-            }
+            let url: String =
+                switch app.parts.database.url {
+                case .sqlite(let path): "sqlite://\(path)"
+                case .postgres(let url): url
+                }
             let otherData = FileManager.default.temporaryDirectory.appendingPathComponent("aitip-replica-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: otherData) }
             let replica = try await AppParts.assemble(
-                try AppConfig(values: ["database_url": url, "data_dir": otherData, "bcrypt_cost": "4", "admin_password": TestApp.adminPassword,
-                                       "simulate_gpus": "h100:2", "scheduler_tick_ms": "50"]),
+                try AppConfig(values: [
+                    "database_url": url, "data_dir": otherData, "bcrypt_cost": "4", "admin_password": TestApp.adminPassword,
+                    "simulate_gpus": "h100:2", "scheduler_tick_ms": "50",
+                ]),
                 logger: TestEnvironment.logger, clock: app.clock)
             // The first server assembled first and holds the lease: the replica registered no nodes.
             #expect(try await app.parts.engine.lease.currentHolder() == app.parts.engine.lease.holder)
@@ -282,7 +297,8 @@ struct TrainingJobTests {
         try await withApp(kind, settings: Self.settings) { app in
             let token = try await app.adminToken()
             let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
-            let job = try await app.submit(token, project, name: "survivor", gpus: 1, entrypoint: "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.3; done")
+            let job = try await app.submit(
+                token, project, name: "survivor", gpus: 1, entrypoint: "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.3; done")
             // First life of the server: the job starts, then the engine goes away mid-run.
             try await runEngine(app) {
                 _ = try await app.waitFor(job.id, token, ["running"])
@@ -301,10 +317,14 @@ struct TrainingJobTests {
 }
 
 extension TestApp {
-    func submit(_ token: String, _ project: String, name: String, gpus: Int, entrypoint: String,
-                extra: [String: Any] = [:]) async throws -> (id: String, status: String) {
-        var body: [String: Any] = ["project_id": project, "name": name, "entrypoint": entrypoint,
-                                   "resources": ["gpu_type": "a100", "gpu_count": gpus, "cpu": 0.1, "memory_mib": 64]]
+    func submit(
+        _ token: String, _ project: String, name: String, gpus: Int, entrypoint: String,
+        extra: [String: Any] = [:]
+    ) async throws -> (id: String, status: String) {
+        var body: [String: Any] = [
+            "project_id": project, "name": name, "entrypoint": entrypoint,
+            "resources": ["gpu_type": "a100", "gpu_count": gpus, "cpu": 0.1, "memory_mib": 64],
+        ]
         body.merge(extra) { $1 }
         let reply = try await call(.post, "/api/v1/training/jobs", token: token, json: body)
         try #require(reply.status == 201, "submit failed: \(reply.text)")
@@ -343,8 +363,10 @@ func runEngine(_ app: TestApp, _ body: @Sendable () async throws -> Void) async 
 }
 
 /// A fresh app with its engine running, the admin's token and default project.
-func withEngine(_ kind: DatabaseKind, settings: [String: String] = [:],
-                _ body: @Sendable (TestApp, String, String) async throws -> Void) async throws {
+func withEngine(
+    _ kind: DatabaseKind, settings: [String: String] = [:],
+    _ body: @Sendable (TestApp, String, String) async throws -> Void
+) async throws {
     try await withApp(kind, settings: TrainingJobTests.settings.merging(settings) { $1 }) { app in
         let token = try await app.adminToken()
         let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
@@ -354,8 +376,9 @@ func withEngine(_ kind: DatabaseKind, settings: [String: String] = [:],
 
 @Suite("Training job logs over WebSocket")
 struct LogWebSocketTests {
-    @Test("WS /ws/training/{id}/logs streams the lines and ends with the status; resumes from an offset; refuses strangers",
-          arguments: DatabaseKind.available)
+    @Test(
+        "WS /ws/training/{id}/logs streams the lines and ends with the status; resumes from an offset; refuses strangers",
+        arguments: DatabaseKind.available)
     func followOverWebSocket(_ kind: DatabaseKind) async throws {
         try await withApp(kind, settings: TrainingJobTests.settings, live: true) { app in
             let token = try await app.adminToken()
@@ -367,8 +390,9 @@ struct LogWebSocketTests {
                 #expect(lines == ["one", "two", "three"])
                 #expect(messages.last?["type"] as? String == "end" && messages.last?["status"] as? String == "succeeded")
                 // From byte 4 on ("one\n" is 4 bytes), with the browser's way of sending the token.
-                let resumed = try await app.webSocketMessages("/ws/training/\(job.id)/logs?offset=4",
-                                                             headers: [.secWebSocketProtocol: "aitip.logs, bearer.\(token)"])
+                let resumed = try await app.webSocketMessages(
+                    "/ws/training/\(job.id)/logs?offset=4",
+                    headers: [.secWebSocketProtocol: "aitip.logs, bearer.\(token)"])
                 #expect(resumed.filter { $0["type"] as? String == "lines" }.flatMap { $0["lines"] as? [String] ?? [] } == ["two", "three"])
                 let stranger = try await app.newTenant()
                 let refused = try? await app.webSocketMessages("/ws/training/\(job.id)/logs", headers: [.authorization: "Bearer \(stranger.token)"])
@@ -385,7 +409,10 @@ extension TestApp {
         try await client.ws(path, configuration: .init(additionalHeaders: headers)) { inbound, _, _ in
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 if case .text(let text) = message,
-                   let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] { received.append(object) }
+                    let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                {
+                    received.append(object)
+                }
             }
         }
         return received.items

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Identity
 import Testing
+
+@testable import Identity
 
 @Suite("Access tokens")
 struct AccessTokenTests {

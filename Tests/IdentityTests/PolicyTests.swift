@@ -57,25 +57,28 @@ struct PolicyTests {
         #expect(throws: AppError.self) { try Policy.authorize(session(.member), .projectsDelete, on: theirs) }
         #expect(throws: AppError.self) { try Policy.authorize(session(.member), .projectsWrite, on: theirs) }
         try Policy.authorize(session(.admin), .projectsDelete, on: theirs)
-        try Policy.authorize(session(.member), .projectsWrite, inOrg: orgA)  // creating is fine
+        try Policy.authorize(session(.member), .projectsWrite, inOrg: orgA) // creating is fine
     }
 
     @Test("an API key's rights are its scopes intersected with the owner's role, in its own organization only")
     func apiKeyScopes() throws {
-        let key = Principal(userId: me, username: "u",
-                            credential: .apiKey(id: UUID(), orgId: orgA, scopes: [.projectsRead, .projectsWrite, .auditRead]),
-                            memberships: [orgA: .member, orgB: .owner])
-        #expect(key.permissions(in: orgA) == [.projectsRead, .projectsWrite])  // audit:read is beyond the member role
+        let key = Principal(
+            userId: me, username: "u",
+            credential: .apiKey(id: UUID(), orgId: orgA, scopes: [.projectsRead, .projectsWrite, .auditRead]),
+            memberships: [orgA: .member, orgB: .owner])
+        #expect(key.permissions(in: orgA) == [.projectsRead, .projectsWrite]) // audit:read is beyond the member role
         #expect(key.permissions(in: orgB).isEmpty)
         #expect(key.visibleOrgIds == [orgA])
         #expect(throws: AppError.notFound("Organization")) { try Policy.authorize(key, .orgRead, inOrg: orgB) }
         #expect(throws: AppError.self) { try Policy.authorize(key, .orgRead, inOrg: orgA) }
     }
 
-    @Test("permission strings parse only when they exist", arguments: [
-        ("training:read", true), ("release:approve", true), ("training:approve", false), ("audit:write", false),
-        ("training", false), ("nope:read", false), ("training:read:x", false),
-    ])
+    @Test(
+        "permission strings parse only when they exist",
+        arguments: [
+            ("training:read", true), ("release:approve", true), ("training:approve", false), ("audit:write", false),
+            ("training", false), ("nope:read", false), ("training:read:x", false),
+        ])
     func parsing(text: String, valid: Bool) {
         #expect((Permission(text) != nil) == valid)
         if valid { #expect(Permission(text)?.description == text) }

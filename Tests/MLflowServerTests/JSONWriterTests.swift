@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MLflowServer
 
 @Suite("JSON writer")
@@ -19,7 +20,9 @@ struct JSONWriterTests {
             w.key("empty")
             w.array([Int]()) { _, _ in }
             w.key("nested")
-            w.object { w in w.key("list"); w.array([1, 2]) { w, n in w.object { w in w.field("n", Int64(n)) } } }
+            w.object { w in
+                w.key("list"); w.array([1, 2]) { w, n in w.object { w in w.field("n", Int64(n)) } }
+            }
             w.key("raw")
             w.raw("[1,{\"a\":true}]")
             w.key("steps")

@@ -2,8 +2,9 @@ import AITIPCore
 import Foundation
 import NIOCore
 import Testing
-@testable import MLflowServer
 import Tracking
+
+@testable import MLflowServer
 
 @Suite("MLflow log-batch parser")
 struct LogBatchParserTests {
@@ -13,7 +14,8 @@ struct LogBatchParserTests {
 
     @Test("protobuf JSON numbers, NaN and infinities, optional fields, nulls and unknown fields")
     func parses() throws {
-        let body = try parse("""
+        let body = try parse(
+            """
             {"run_id": "r1", "metrics": [
                 {"key": "loss", "value": 0.5, "timestamp": 1700000000000, "step": 3},
                 {"key": "big", "value": "NaN", "timestamp": "1700000000001", "step": "9007199254740993"},
@@ -34,12 +36,14 @@ struct LogBatchParserTests {
         #expect(try parse("{}").runId == nil)
     }
 
-    @Test("wrong shapes are refused with the field at fault", arguments: [
-        #"{"metrics": [{"value": 1}]}"#, #"{"metrics": [{"key": "k"}]}"#, #"{"metrics": [{"key": "k", "value": "many"}]}"#,
-        #"{"metrics": [{"key": "k", "value": 1, "step": 1.5}]}"#, #"{"metrics": [{"key": "k", "value": 1, "step": "x"}]}"#,
-        #"{"metrics": [{"key": 7, "value": 1}]}"#, #"{"params": [{"value": "v"}]}"#, #"{"params": [{"key": "k", "value": 3}]}"#,
-        #"{"metrics": {"key": "k"}}"#, #"{"run_id": 5}"#, #"{"metrics": [] } trailing"#, "not json", #"{"metrics": ["#,
-    ])
+    @Test(
+        "wrong shapes are refused with the field at fault",
+        arguments: [
+            #"{"metrics": [{"value": 1}]}"#, #"{"metrics": [{"key": "k"}]}"#, #"{"metrics": [{"key": "k", "value": "many"}]}"#,
+            #"{"metrics": [{"key": "k", "value": 1, "step": 1.5}]}"#, #"{"metrics": [{"key": "k", "value": 1, "step": "x"}]}"#,
+            #"{"metrics": [{"key": 7, "value": 1}]}"#, #"{"params": [{"value": "v"}]}"#, #"{"params": [{"key": "k", "value": 3}]}"#,
+            #"{"metrics": {"key": "k"}}"#, #"{"run_id": 5}"#, #"{"metrics": [] } trailing"#, "not json", #"{"metrics": ["#,
+        ])
     func refuses(text: String) {
         #expect(throws: AppError.self) { try parse(text) }
     }

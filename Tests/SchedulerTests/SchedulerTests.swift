@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Scheduler
 
 /// A tiny cluster builder so each test reads as its scenario.
@@ -23,30 +24,40 @@ struct Scenario {
     }
 
     @discardableResult
-    mutating func submit(_ owner: Owner = projectA, gpus: Int, type: String? = "a100", nodes: Int = 1, priority: Int = 100,
-                         queue: String = "default", maxRuntime: Int? = nil, cpu: Double = 1) -> UUID {
+    mutating func submit(
+        _ owner: Owner = projectA, gpus: Int, type: String? = "a100", nodes: Int = 1, priority: Int = 100,
+        queue: String = "default", maxRuntime: Int? = nil, cpu: Double = 1
+    ) -> UUID {
         sequence += 1
         let id = UUID()
-        pending.append(PendingWorkload(id: id, owner: owner, queue: queue, priority: priority,
-                                       request: ResourceRequest(gpuType: type, gpus: gpus, nodes: nodes, cpu: cpu, memoryMiB: 1_024),
-                                       sequence: sequence, maxRuntimeSeconds: maxRuntime))
+        pending.append(
+            PendingWorkload(
+                id: id, owner: owner, queue: queue, priority: priority,
+                request: ResourceRequest(gpuType: type, gpus: gpus, nodes: nodes, cpu: cpu, memoryMiB: 1_024),
+                sequence: sequence, maxRuntimeSeconds: maxRuntime))
         return id
     }
 
     @discardableResult
-    mutating func run(_ owner: Owner = projectA, on node: UUID, gpus: [Int], priority: Int = 100, startedAgo: Double = 60,
-                      maxRuntime: Int? = nil, terminating: Bool = false) -> UUID {
+    mutating func run(
+        _ owner: Owner = projectA, on node: UUID, gpus: [Int], priority: Int = 100, startedAgo: Double = 60,
+        maxRuntime: Int? = nil, terminating: Bool = false
+    ) -> UUID {
         let id = UUID()
-        running.append(RunningWorkload(id: id, owner: owner, queue: "default", priority: priority,
-                                       placements: [Placement(nodeId: node, gpuIndices: gpus, cpu: 1, memoryMiB: 1_024)],
-                                       startedAt: Self.start.addingTimeInterval(-startedAgo), maxRuntimeSeconds: maxRuntime,
-                                       terminating: terminating))
+        running.append(
+            RunningWorkload(
+                id: id, owner: owner, queue: "default", priority: priority,
+                placements: [Placement(nodeId: node, gpuIndices: gpus, cpu: 1, memoryMiB: 1_024)],
+                startedAt: Self.start.addingTimeInterval(-startedAgo), maxRuntimeSeconds: maxRuntime,
+                terminating: terminating))
         return id
     }
 
     func schedule() -> SchedulingDecision {
-        Scheduler().schedule(ClusterSnapshot(now: Self.start, nodes: nodes, running: running, pending: pending,
-                                             projectQuotas: projectQuotas, orgQuotas: orgQuotas))
+        Scheduler().schedule(
+            ClusterSnapshot(
+                now: Self.start, nodes: nodes, running: running, pending: pending,
+                projectQuotas: projectQuotas, orgQuotas: orgQuotas))
     }
 }
 
@@ -194,7 +205,9 @@ struct SchedulerTests {
         #expect(!decision.preempted.contains { $0.victimId == older })
 
         // Next cycle, while the victim is inside its grace period: nobody else is preempted.
-        cluster.running = cluster.running.map { var workload = $0; workload.terminating = workload.id == newer; return workload }
+        cluster.running = cluster.running.map {
+            var workload = $0; workload.terminating = workload.id == newer; return workload
+        }
         let draining = cluster.schedule()
         #expect(draining.preempted.isEmpty)
         #expect(draining.waiting[urgent]?.hasPrefix("waiting for 1 preempted workload") == true)
@@ -251,8 +264,9 @@ struct SchedulerTests {
         var generator = SystemRandomNumberGenerator()
         for index in 0..<10_000 {
             let owner = index % 3 == 0 ? Scenario.projectA : Scenario.projectB
-            cluster.submit(owner, gpus: [1, 2, 4, 8].randomElement(using: &generator)!, type: index % 2 == 0 ? "a100" : "h100",
-                           priority: [0, 100, 1_000][index % 3])
+            cluster.submit(
+                owner, gpus: [1, 2, 4, 8].randomElement(using: &generator)!, type: index % 2 == 0 ? "a100" : "h100",
+                priority: [0, 100, 1_000][index % 3])
         }
         let decision = cluster.schedule()
         let accounted = decision.admitted.count + decision.waiting.count + decision.rejected.count

@@ -60,17 +60,25 @@ struct MigratorTests {
     @Test("a failing migration leaves the schema at the previous version", arguments: DatabaseKind.available)
     func failedMigrationRollsBack(kind: DatabaseKind) async throws {
         try await withDatabase(kind) { database in
-            let broken = Self.sample + [Migration(3, "broken") { t in
-                ["CREATE TABLE halfway (id \(t.integer) PRIMARY KEY)", "THIS IS NOT SQL"]
-            }]
+            let broken =
+                Self.sample + [
+                    Migration(3, "broken") { t in
+                        ["CREATE TABLE halfway (id \(t.integer) PRIMARY KEY)", "THIS IS NOT SQL"]
+                    }
+                ]
             let migrator = try Migrator(database: database, migrations: broken, logger: TestEnvironment.logger)
             await #expect(throws: (any Error).self) { try await migrator.migrate() }
             let status = try await migrator.status()
             #expect(status.map(\.applied) == [true, true, false])
             // The first statement of the failed migration was rolled back with it.
-            try await Migrator(database: database, migrations: Self.sample + [Migration(3, "broken") { t in
-                ["CREATE TABLE halfway (id \(t.integer) PRIMARY KEY)"]
-            }], logger: TestEnvironment.logger).migrate()
+            try await Migrator(
+                database: database,
+                migrations: Self.sample + [
+                    Migration(3, "broken") { t in
+                        ["CREATE TABLE halfway (id \(t.integer) PRIMARY KEY)"]
+                    }
+                ], logger: TestEnvironment.logger
+            ).migrate()
         }
     }
 
@@ -84,84 +92,6 @@ struct MigratorTests {
                 try Migrator(database: database, migrations: [Self.sample[0], Self.sample[0]], logger: TestEnvironment.logger)
             }
         }
-    }
-}
-
-@Suite("Database transactions and dialect helpers")
-struct DatabaseTests {
-    @Test("a transaction that throws is rolled back", arguments: DatabaseKind.available)
-    func rollback(kind: DatabaseKind) async throws {
-        try await withDatabase(kind) { database in
-            try await database.read { sql in try await sql.raw("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT UNIQUE)").run() }
-            struct Boom: Error {}
-            await #expect(throws: Boom.self) {
-                try await database.transaction { sql in
-                    try await sql.raw("INSERT INTO notes (id, body) VALUES (1, 'kept?')").run()
-                    throw Boom()
-                }
-            }
-            let count = try await database.read { sql in
-                try await sql.raw("SELECT COUNT(*) AS n FROM notes").first()?.decode(column: "n", as: Int.self)
-            }
-            #expect(count == 0)
-        }
-    }
-
-    @Test("unique violations are recognised on both databases", arguments: DatabaseKind.available)
-    func uniqueViolation(kind: DatabaseKind) async throws {
-        try await withDatabase(kind) { database in
-            try await database.read { sql in try await sql.raw("CREATE TABLE tags (name TEXT PRIMARY KEY)").run() }
-            try await database.transaction { sql in try await sql.raw("INSERT INTO tags (name) VALUES ('x')").run() }
-            do {
-                try await database.transaction { sql in try await sql.raw("INSERT INTO tags (name) VALUES ('x')").run() }
-                Issue.record("the duplicate insert succeeded")
-            } catch {
-                #expect(SQLErrors.isUniqueViolation(error))
-            }
-            do {
-                try await database.read { sql in try await sql.raw("SELECT * FROM no_such_table").run() }
-            } catch {
-                #expect(!SQLErrors.isUniqueViolation(error))
-            }
-        }
-    }
-
-    @Test("concurrent write transactions on SQLite wait for each other instead of failing")
-    func concurrentWrites() async throws {
-        try await withDatabase(.sqlite) { database in
-            try await database.read { sql in try await sql.raw("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)").run() }
-            try await database.transaction { sql in try await sql.raw("INSERT INTO counter VALUES (1, 0)").run() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<40 {
-                    group.addTask {
-                        try await database.transaction { sql in
-                            let current = try await sql.raw("SELECT n FROM counter WHERE id = 1").first()!.decode(column: "n", as: Int.self)
-                            try await sql.raw("UPDATE counter SET n = \(bind: current + 1) WHERE id = 1").run()
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            let total = try await database.read { sql in try await sql.raw("SELECT n FROM counter").first()!.decode(column: "n", as: Int.self) }
-            #expect(total == 40)
-        }
-    }
-
-    @Test("PostgreSQL is reachable when CI requires it")
-    func postgresPresentInCI() {
-        if TestEnvironment.postgresRequired {
-            #expect(DatabaseKind.available.contains(.postgres), "AITIP_REQUIRE_POSTGRES=1 but AITIP_TEST_POSTGRES_URL is not set")
-        }
-    }
-
-    @Test("database URLs parse and hide passwords in logs")
-    func urls() throws {
-        #expect(try DatabaseURL(parsing: "sqlite:///tmp/x.db") == .sqlite(path: "/tmp/x.db"))
-        let postgres = try DatabaseURL(parsing: "postgres://aitip:s3cret@db:5432/aitip")
-        #expect(postgres.dialect == .postgres)
-        #expect(!postgres.description.contains("s3cret"))
-        #expect(throws: AppError.self) { try DatabaseURL(parsing: "mysql://x") }
-        #expect(throws: AppError.self) { try DatabaseURL(parsing: "sqlite://") }
     }
 }
 

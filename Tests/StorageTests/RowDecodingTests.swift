@@ -27,25 +27,30 @@ struct RowDecodingTests {
         }
     }
 
-    static let schema = Migration(1, "create_gadgets") { t in [
-        """
-        CREATE TABLE gadgets (id \(t.uuid) PRIMARY KEY, name \(t.text) NOT NULL, nickname \(t.text), count \(t.integer) NOT NULL,
-            total \(t.bigint) NOT NULL, ratio \(t.double) NOT NULL, ok \(t.bool) NOT NULL, made_at \(t.timestamp) NOT NULL,
-            blob \(t.blob) NOT NULL, shape \(t.text) NOT NULL, note \(t.text))
-        """,
-    ] }
+    static let schema = Migration(1, "create_gadgets") { t in
+        [
+            """
+            CREATE TABLE gadgets (id \(t.uuid) PRIMARY KEY, name \(t.text) NOT NULL, nickname \(t.text), count \(t.integer) NOT NULL,
+                total \(t.bigint) NOT NULL, ratio \(t.double) NOT NULL, ok \(t.bool) NOT NULL, made_at \(t.timestamp) NOT NULL,
+                blob \(t.blob) NOT NULL, shape \(t.text) NOT NULL, note \(t.text))
+            """
+        ]
+    }
 
-    @Test("every column type round-trips through Codable rows, optional binds and NULLs, and a wrong type is an error",
-          arguments: DatabaseKind.available)
+    @Test(
+        "every column type round-trips through Codable rows, optional binds and NULLs, and a wrong type is an error",
+        arguments: DatabaseKind.available)
     func roundTrip(kind: DatabaseKind) async throws {
         try await withDatabase(kind) { database in
             try await Migrator(database: database, migrations: [Self.schema], logger: TestEnvironment.logger).migrate()
             let madeAt = Date(timeIntervalSince1970: 1_700_000_000.25)
             let gadgets = [
-                Gadget(id: UUID(), name: "alpha", nickname: "a", count: -3, total: Int64.max, ratio: 0.1, ok: true, madeAt: madeAt,
-                       blob: Data([0, 1, 2, 255]), shape: .round, note: nil),
-                Gadget(id: UUID(), name: "beta", nickname: nil, count: 7, total: -1, ratio: -2.5e-300, ok: false, madeAt: madeAt,
-                       blob: Data(), shape: .square, note: "n"),
+                Gadget(
+                    id: UUID(), name: "alpha", nickname: "a", count: -3, total: Int64.max, ratio: 0.1, ok: true, madeAt: madeAt,
+                    blob: Data([0, 1, 2, 255]), shape: .round, note: nil),
+                Gadget(
+                    id: UUID(), name: "beta", nickname: nil, count: 7, total: -1, ratio: -2.5e-300, ok: false, madeAt: madeAt,
+                    blob: Data(), shape: .square, note: "n"),
             ]
             try await database.transaction { sql in
                 for gadget in gadgets { try await sql.insert(gadget, into: "gadgets") }
@@ -64,13 +69,16 @@ struct RowDecodingTests {
             // Optional binds: a value matches, nil writes NULL.
             let nickname: String? = "a", none: String? = nil
             let matched = try await database.read { sql in
-                try await sql.raw("SELECT name FROM gadgets WHERE nickname = \(bind: nickname)").all().map { try $0.decode(column: "name", as: String.self) }
+                try await sql.raw("SELECT name FROM gadgets WHERE nickname = \(bind: nickname)").all().map {
+                    try $0.decode(column: "name", as: String.self)
+                }
             }
             #expect(matched == ["alpha"])
             try await database.transaction { sql in
                 try await sql.raw("UPDATE gadgets SET nickname = \(bind: none) WHERE name = 'alpha'").run()
             }
-            let row = try #require(try await database.read { sql in try await sql.raw("SELECT nickname, count, ratio FROM gadgets WHERE name = 'alpha'").first() })
+            let row = try #require(
+                try await database.read { sql in try await sql.raw("SELECT nickname, count, ratio FROM gadgets WHERE name = 'alpha'").first() })
             #expect(try row.decodeNil(column: "nickname"))
             #expect(try row.decode(column: "nickname", as: String?.self) == nil)
             #expect(try row.decode(column: "count", as: Int?.self) == -3)
@@ -78,7 +86,8 @@ struct RowDecodingTests {
             #expect(throws: (any Error).self) { try row.decode(column: "missing", as: String.self) }
 
             // A computed NUMERIC (PostgreSQL's SUM of BIGINT) still reads as a Double.
-            let sum = try #require(try await database.read { sql in try await sql.raw("SELECT SUM(CAST(count AS BIGINT)) AS total FROM gadgets").first() })
+            let sum = try #require(
+                try await database.read { sql in try await sql.raw("SELECT SUM(CAST(count AS BIGINT)) AS total FROM gadgets").first() })
             #expect(try sum.decode(column: "total", as: Double.self) == 4)
         }
     }

@@ -1,31 +1,36 @@
 import AITIPCore
 import Foundation
 import Testing
+
 @testable import Tracking
 
 @Suite("Search filter grammar")
 struct SearchFilterTests {
     @Test("comparisons of every entity, quoted keys, lists and numbers")
     func parses() throws {
-        let filter = try SearchFilter("metrics.acc > 0.9 AND params.`learning rate` = '1e-3' AND tags.\"mlflow.user\" LIKE 'ana%' "
-                                      + "AND attributes.status IN ('FINISHED', 'FAILED') AND metrics.loss <= -1.5e-2 AND run_name != 'x'")
-        #expect(filter.clauses == [
-            .init(entity: .metric, key: "acc", comparator: .greater, value: .number(0.9)),
-            .init(entity: .param, key: "learning rate", comparator: .equal, value: .string("1e-3")),
-            .init(entity: .tag, key: "mlflow.user", comparator: .like, value: .string("ana%")),
-            .init(entity: .attribute, key: "status", comparator: .in, value: .list(["FINISHED", "FAILED"])),
-            .init(entity: .metric, key: "loss", comparator: .lessOrEqual, value: .number(-0.015)),
-            .init(entity: .attribute, key: "run_name", comparator: .notEqual, value: .string("x")),
-        ])
+        let filter = try SearchFilter(
+            "metrics.acc > 0.9 AND params.`learning rate` = '1e-3' AND tags.\"mlflow.user\" LIKE 'ana%' "
+                + "AND attributes.status IN ('FINISHED', 'FAILED') AND metrics.loss <= -1.5e-2 AND run_name != 'x'")
+        #expect(
+            filter.clauses == [
+                .init(entity: .metric, key: "acc", comparator: .greater, value: .number(0.9)),
+                .init(entity: .param, key: "learning rate", comparator: .equal, value: .string("1e-3")),
+                .init(entity: .tag, key: "mlflow.user", comparator: .like, value: .string("ana%")),
+                .init(entity: .attribute, key: "status", comparator: .in, value: .list(["FINISHED", "FAILED"])),
+                .init(entity: .metric, key: "loss", comparator: .lessOrEqual, value: .number(-0.015)),
+                .init(entity: .attribute, key: "run_name", comparator: .notEqual, value: .string("x")),
+            ])
         #expect(try SearchFilter("tags.mlflow.runName = 'it''s'").clauses.first?.value == .string("it's"))
         #expect(try SearchFilter("params.a NOT IN ('x')").clauses.first?.comparator == .notIn)
         #expect(try SearchFilter("  ").clauses.isEmpty)
     }
 
-    @Test("mistakes are reported, not guessed", arguments: [
-        "metrics.acc > 'high'", "params.lr > '1'", "metrics.acc > 1 OR metrics.acc < 0", "params.lr = 'open", "attributes.color = 'red'",
-        "metrics.acc", "metrics.acc >> 1", "params.lr IN 'x'", "metrics.acc = 1 metrics.loss = 2", "start_time = 'yesterday'",
-    ])
+    @Test(
+        "mistakes are reported, not guessed",
+        arguments: [
+            "metrics.acc > 'high'", "params.lr > '1'", "metrics.acc > 1 OR metrics.acc < 0", "params.lr = 'open", "attributes.color = 'red'",
+            "metrics.acc", "metrics.acc >> 1", "params.lr IN 'x'", "metrics.acc = 1 metrics.loss = 2", "start_time = 'yesterday'",
+        ])
     func rejects(text: String) {
         #expect(throws: AppError.self) { try SearchFilter(text) }
     }
@@ -43,8 +48,10 @@ struct SearchFilterTests {
 struct MetricStorageTests {
     @Test("packed chunks keep every bit, NaN and infinities included")
     func roundTrip() {
-        let points = [MetricPoint(key: "k", value: .nan, timestampMs: 1, step: -3), MetricPoint(key: "k", value: .infinity, timestampMs: 2, step: 0),
-                      MetricPoint(key: "k", value: -.infinity, timestampMs: 3, step: Int64.max), MetricPoint(key: "k", value: 0.1, timestampMs: -4, step: 7)]
+        let points = [
+            MetricPoint(key: "k", value: .nan, timestampMs: 1, step: -3), MetricPoint(key: "k", value: .infinity, timestampMs: 2, step: 0),
+            MetricPoint(key: "k", value: -.infinity, timestampMs: 3, step: Int64.max), MetricPoint(key: "k", value: 0.1, timestampMs: -4, step: 7),
+        ]
         var decoded: [MetricPoint] = []
         MetricChunk.unpack(MetricChunk.pack(points), key: "k", into: &decoded)
         #expect(decoded.count == 4)
@@ -79,12 +86,15 @@ struct ArtifactLocationTests {
         #expect(model.owner == .loggedModel("m-abc") && model.relativePath == "MLmodel")
     }
 
-    @Test("no way out: dot segments, absolute paths, encoded tricks", arguments: [
-        "../etc/passwd", "X/RUN/artifacts/../../x", "X/RUN/artifacts/..%2F..%2Fx", "X/RUN/artifacts//etc/passwd",
-        "X/RUN/artifacts/%2Fetc%2Fpasswd", "X/RUN/artifacts/a\\..\\b", "X/not-a-run/artifacts/a", "X/RUN/elsewhere/a", "not-an-id/a",
-    ])
+    @Test(
+        "no way out: dot segments, absolute paths, encoded tricks",
+        arguments: [
+            "../etc/passwd", "X/RUN/artifacts/../../x", "X/RUN/artifacts/..%2F..%2Fx", "X/RUN/artifacts//etc/passwd",
+            "X/RUN/artifacts/%2Fetc%2Fpasswd", "X/RUN/artifacts/a\\..\\b", "X/not-a-run/artifacts/a", "X/RUN/elsewhere/a", "not-an-id/a",
+        ])
     func rejects(template: String) {
-        let path = template.replacingOccurrences(of: "X", with: experiment.lowercasedString).replacingOccurrences(of: "RUN", with: run.lowercasedString)
+        let path = template.replacingOccurrences(of: "X", with: experiment.lowercasedString).replacingOccurrences(
+            of: "RUN", with: run.lowercasedString)
         #expect(throws: AppError.self) { try ArtifactLocation(path: path) }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Workloads
 
 /// nvidia-smi cannot run here (no GPU): its CSV answers, as the real tool prints them, are parsed here.
@@ -15,7 +16,8 @@ struct NvidiaSMITests {
     func utilisation() {
         let samples = NodeInventory.parseSamples("0, 87, 40536, 81559\n1, 0, 3, 81559\n2, [N/A], [N/A], 81559\n")
         #expect(samples.count == 2)
-        #expect(samples[0].index == 0 && samples[0].utilizationPercent == 87 && samples[0].memoryUsedMiB == 40536 && samples[0].memoryTotalMiB == 81559)
+        #expect(
+            samples[0].index == 0 && samples[0].utilizationPercent == 87 && samples[0].memoryUsedMiB == 40536 && samples[0].memoryTotalMiB == 81559)
         #expect(samples[1].index == 1 && samples[1].utilizationPercent == 0)
     }
 }

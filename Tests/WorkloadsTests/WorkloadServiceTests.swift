@@ -8,6 +8,7 @@ import ObjectStore
 import SQLKit
 import Storage
 import Testing
+
 @testable import Workloads
 
 /// WorkloadService and WorkloadEngine on their own (no HTTP): a kind registered by its module, run by the real local
@@ -15,12 +16,14 @@ import Testing
 @Suite("Workload service and engine", .serialized)
 struct WorkloadServiceTests {
     /// Another module's kind, as evaluation or simulation runs will be: its own permissions and its own record.
-    static let kind = WorkloadKind(name: "probe", title: "Probe run", read: .trainingRead, write: .trainingWrite, delete: .trainingDelete) { id, sql in
+    static let kind = WorkloadKind(name: "probe", title: "Probe run", read: .trainingRead, write: .trainingWrite, delete: .trainingDelete) {
+        id, sql in
         try await sql.insert(into: "probe_deletions").columns("id").values(SQLBind(id.lowercasedString)).run()
     }
 
-    @Test("a registered kind runs the whole lifecycle; a viewer reads it but cannot stop or delete it; delete runs the kind's own clean-up",
-          arguments: DatabaseKind.available)
+    @Test(
+        "a registered kind runs the whole lifecycle; a viewer reads it but cannot stop or delete it; delete runs the kind's own clean-up",
+        arguments: DatabaseKind.available)
     func lifecycle(_ kind: DatabaseKind) async throws {
         try await WorkloadWorld.with(kind) { world in
             let workload = try await world.submit(entrypoint: "echo probing; echo done")
@@ -40,8 +43,9 @@ struct WorkloadServiceTests {
         }
     }
 
-    @Test("prepare refuses what no node can hold and names the field; the executor's network default is recorded; another module's kind is not found under this one",
-          arguments: DatabaseKind.available)
+    @Test(
+        "prepare refuses what no node can hold and names the field; the executor's network default is recorded; another module's kind is not found under this one",
+        arguments: DatabaseKind.available)
     func prepare(_ kind: DatabaseKind) async throws {
         try await WorkloadWorld.with(kind) { world in
             do {
@@ -76,9 +80,10 @@ struct WorkloadWorld {
     let owner: Caller
     let viewer: Caller
 
-    static let migrations = (IdentityMigrations.all + WorkloadMigrations.all + StorageMigrations.all + [
-        Migration(10_000, "create_probe_deletions") { t in ["CREATE TABLE probe_deletions (id \(t.text) PRIMARY KEY)"] },
-    ]).sorted { $0.version < $1.version }
+    static let migrations =
+        (IdentityMigrations.all + WorkloadMigrations.all + StorageMigrations.all + [
+            Migration(10_000, "create_probe_deletions") { t in ["CREATE TABLE probe_deletions (id \(t.text) PRIMARY KEY)"] }
+        ]).sorted { $0.version < $1.version }
 
     static func with(_ kind: DatabaseKind, _ body: (WorkloadWorld) async throws -> Void) async throws {
         let scratch = try await ScratchDatabase.make(kind, migratedWith: migrations)
@@ -100,26 +105,36 @@ struct WorkloadWorld {
         let hasher = PasswordHasher(cost: 4)
         let audit = AuditLog(database: database, clock: clock, logger: logger)
         let admin = try #require(try await IdentityBootstrap(database: database, hasher: hasher, clock: clock).run(adminPassword: "password-admin"))
-        let owner = Caller(principal: Principal(userId: admin.userId, username: "admin", credential: .session(id: UUID()),
-                                                memberships: [admin.organization.id: .owner]), origin: .system)
-        let organizations = OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: PrincipalCache(ttl: 0, clock: clock))
-        guard case .created(let member) = try await organizations.addMember(
-            to: admin.organization.id, MemberInput(username: "vera", email: "vera@example.test", password: "password-vera", role: "viewer"),
-            caller: owner) else { throw AppError.badRequest("the viewer was not created") }
-        let viewer = Caller(principal: Principal(userId: member.userId, username: "vera", credential: .session(id: UUID()),
-                                                 memberships: [admin.organization.id: .viewer]), origin: .system)
+        let owner = Caller(
+            principal: Principal(
+                userId: admin.userId, username: "admin", credential: .session(id: UUID()),
+                memberships: [admin.organization.id: .owner]), origin: .system)
+        let organizations = OrganizationService(
+            database: database, hasher: hasher, clock: clock, audit: audit, cache: PrincipalCache(ttl: 0, clock: clock))
+        guard
+            case .created(let member) = try await organizations.addMember(
+                to: admin.organization.id, MemberInput(username: "vera", email: "vera@example.test", password: "password-vera", role: "viewer"),
+                caller: owner)
+        else { throw AppError.badRequest("the viewer was not created") }
+        let viewer = Caller(
+            principal: Principal(
+                userId: member.userId, username: "vera", credential: .session(id: UUID()),
+                memberships: [admin.organization.id: .viewer]), origin: .system)
         let objects = try FileSystemObjectStore(root: URL(fileURLWithPath: "\(data)/objects"))
         let logs = LogHub(store: objects)
         let executor = LocalExecutor(.init(jobsDirectory: "\(data)/jobs"), logger: logger)
         let wakeup = Wakeup()
-        let service = WorkloadService(database: database, clock: clock, audit: audit, objects: objects, logs: logs, executor: executor,
-                                      wakeup: wakeup, kinds: [WorkloadServiceTests.kind])
-        let engine = WorkloadEngine(database: database, clock: clock, executor: executor, logs: logs, objects: objects,
-                                    nodeSource: NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse("a100:2"), logger: logger),
-                                    wakeup: wakeup, configuration: .init(tick: .milliseconds(50), gracePeriodSeconds: 1), logger: logger)
+        let service = WorkloadService(
+            database: database, clock: clock, audit: audit, objects: objects, logs: logs, executor: executor,
+            wakeup: wakeup, kinds: [WorkloadServiceTests.kind])
+        let engine = WorkloadEngine(
+            database: database, clock: clock, executor: executor, logs: logs, objects: objects,
+            nodeSource: NodeInventory(simulated: try NodeInventory.SimulatedGPUs.parse("a100:2"), logger: logger),
+            wakeup: wakeup, configuration: .init(tick: .milliseconds(50), gracePeriodSeconds: 1), logger: logger)
         try await engine.registerNodesIfLeading()
-        return WorkloadWorld(database: database, service: service, engine: engine,
-                             project: ProjectScope(projectId: admin.project.id, orgId: admin.organization.id), owner: owner, viewer: viewer)
+        return WorkloadWorld(
+            database: database, service: service, engine: engine,
+            project: ProjectScope(projectId: admin.project.id, orgId: admin.organization.id), owner: owner, viewer: viewer)
     }
 
     func submit(entrypoint: String, gpus: Int = 1) async throws -> Workload {

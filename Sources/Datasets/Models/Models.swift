@@ -3,25 +3,25 @@ import Foundation
 
 /// A dataset: a named, versioned collection of files in a project. Its `version`, size, rows, checksum and schema
 /// are those of its latest version (design §3 datasets).
-public struct Dataset: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var projectId: UUID
-    public var ownerId: UUID?
-    public var name: String
-    public var description: String
-    public var format: DatasetFormat
+package struct Dataset: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var projectId: UUID
+    package var ownerId: UUID?
+    package var name: String
+    package var description: String
+    package var format: DatasetFormat
     /// The latest version's name; nil until the first version exists.
-    public var version: String?
-    public var storagePath: String
-    public var schemaJSON: String?
-    public var sizeBytes: Int64
-    public var numRows: Int64?
-    public var checksum: String?
-    public var tagsJSON: String
-    public var metadataJSON: String
-    public var createdMs: Int64
-    public var updatedMs: Int64
+    package var version: String?
+    package var storagePath: String
+    package var schemaJSON: String?
+    package var sizeBytes: Int64
+    package var numRows: Int64?
+    package var checksum: String?
+    package var tagsJSON: String
+    package var metadataJSON: String
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, description, format, version, checksum
@@ -30,33 +30,33 @@ public struct Dataset: Sendable, Codable, Equatable {
         case createdMs = "created_ms", updatedMs = "updated_ms"
     }
 
-    public var tags: [String] { (try? JSONDecoder().decode([String].self, from: Data(tagsJSON.utf8))) ?? [] }
+    package var tags: [String] { (try? JSONDecoder().decode([String].self, from: Data(tagsJSON.utf8))) ?? [] }
 }
 
 /// What a dataset's files are. csv and jsonl files get a schema and statistics; the others are recorded with
 /// format, size and checksum.
-public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
+package enum DatasetFormat: String, Sendable, Codable, CaseIterable {
     case csv, jsonl, json, parquet, tfrecord, arrow, images, audio, video, text, mixed
 }
 
 /// An immutable manifest of files (design §3 dataset_versions).
-public struct DatasetVersion: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var datasetId: UUID
-    public var version: String
+package struct DatasetVersion: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var datasetId: UUID
+    package var version: String
     /// Where the manifest is stored (`s3://bucket/datasets/…/manifest.json` or a file URL).
-    public var storagePath: String
-    public var changes: String
-    public var parentId: UUID?
-    public var fileCount: Int
-    public var sizeBytes: Int64
-    public var numRows: Int64?
+    package var storagePath: String
+    package var changes: String
+    package var parentId: UUID?
+    package var fileCount: Int
+    package var sizeBytes: Int64
+    package var numRows: Int64?
     /// sha256 of the manifest text (`Manifest.text`): equal checksums mean equal contents.
-    public var checksum: String
+    package var checksum: String
     /// Schema and column statistics of its csv/jsonl files (`DataProfile`), as JSON.
-    public var schemaJSON: String?
-    public var createdBy: UUID?
-    public var createdMs: Int64
+    package var schemaJSON: String?
+    package var createdBy: UUID?
+    package var createdMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, version, changes, checksum
@@ -65,12 +65,12 @@ public struct DatasetVersion: Sendable, Codable, Equatable {
     }
 }
 
-public struct DatasetFile: Sendable, Codable, Equatable, Hashable {
-    public var path: String
-    public var sizeBytes: Int64
-    public var sha256: String
+package struct DatasetFile: Sendable, Codable, Equatable, Hashable {
+    package var path: String
+    package var sizeBytes: Int64
+    package var sha256: String
 
-    public init(path: String, sizeBytes: Int64, sha256: String) {
+    package init(path: String, sizeBytes: Int64, sha256: String) {
         self.path = path
         self.sizeBytes = sizeBytes
         self.sha256 = sha256
@@ -110,22 +110,22 @@ struct Blob: Sendable, Codable {
 
 /// A resumable upload of one file body: bytes are appended at `receivedBytes` until `sizeBytes`, then the sha256
 /// is checked and the body becomes a content-addressed blob.
-public struct UploadSession: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var projectId: UUID
-    public var datasetId: UUID
-    public var sha256: String
-    public var sizeBytes: Int64
-    public var receivedBytes: Int64
-    public var path: String?
-    public var status: Status
-    public var error: String?
-    public var createdBy: UUID?
-    public var createdMs: Int64
-    public var expiresMs: Int64
+package struct UploadSession: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var projectId: UUID
+    package var datasetId: UUID
+    package var sha256: String
+    package var sizeBytes: Int64
+    package var receivedBytes: Int64
+    package var path: String?
+    package var status: Status
+    package var error: String?
+    package var createdBy: UUID?
+    package var createdMs: Int64
+    package var expiresMs: Int64
 
-    public enum Status: String, Sendable, Codable {
+    package enum Status: String, Sendable, Codable {
         /// Waiting for bytes.
         case open
         /// The blob is stored (uploaded now, or already there: nothing had to be sent).
@@ -142,24 +142,24 @@ public struct UploadSession: Sendable, Codable, Equatable {
 }
 
 /// A node of the lineage graph: anything that consumes or produces data.
-public enum LineageKind: String, Sendable, Codable, CaseIterable {
+package enum LineageKind: String, Sendable, Codable, CaseIterable {
     case datasetVersion = "dataset_version", trainingJob = "training_job", modelVersion = "model_version"
     case evaluation, simulation, release, inferenceService = "inference_service"
 }
 
-public struct LineageEdge: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var sourceKind: LineageKind
-    public var sourceId: UUID
-    public var targetKind: LineageKind
-    public var targetId: UUID
+package struct LineageEdge: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var sourceKind: LineageKind
+    package var sourceId: UUID
+    package var targetKind: LineageKind
+    package var targetId: UUID
     /// derived_from, annotated, trained_on, produced, evaluated, …
-    public var relation: String
+    package var relation: String
     /// What turned the source into the target (a script, a command, parameters), as JSON.
-    public var transformationJSON: String?
-    public var createdBy: UUID?
-    public var createdMs: Int64
+    package var transformationJSON: String?
+    package var createdBy: UUID?
+    package var createdMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, relation
@@ -169,21 +169,21 @@ public struct LineageEdge: Sendable, Codable, Equatable {
 }
 
 /// An annotation task (design §3 data_annotations) on a dataset, optionally on one item of one version.
-public struct Annotation: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var datasetId: UUID
-    public var versionId: UUID?
-    public var item: String?
-    public var taskType: String
-    public var status: Status
-    public var assigneeId: UUID?
-    public var annotationsJSON: String?
-    public var createdBy: UUID?
-    public var createdMs: Int64
-    public var updatedMs: Int64
-    public var completedMs: Int64?
+package struct Annotation: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var datasetId: UUID
+    package var versionId: UUID?
+    package var item: String?
+    package var taskType: String
+    package var status: Status
+    package var assigneeId: UUID?
+    package var annotationsJSON: String?
+    package var createdBy: UUID?
+    package var createdMs: Int64
+    package var updatedMs: Int64
+    package var completedMs: Int64?
 
-    public enum Status: String, Sendable, Codable, CaseIterable {
+    package enum Status: String, Sendable, Codable, CaseIterable {
         case pending, inProgress = "in_progress", completed
     }
 

@@ -4,26 +4,26 @@ import Foundation
 /// Schema and column statistics of a csv or jsonl file, computed in one streaming pass (`feed` chunk by chunk),
 /// so a file of any size is profiled in constant memory. Malformed input stops profiling at the first bad
 /// record and says where in `error`; the file itself is still stored.
-public struct DataProfile: Sendable, Codable, Equatable {
-    public var format: String
-    public var rows: Int64
-    public var columns: [Column]
-    public var error: String?
+package struct DataProfile: Sendable, Codable, Equatable {
+    package var format: String
+    package var rows: Int64
+    package var columns: [Column]
+    package var error: String?
 
-    public struct Column: Sendable, Codable, Equatable {
-        public var name: String
+    package struct Column: Sendable, Codable, Equatable {
+        package var name: String
         /// integer, number, boolean, string, object, array, or null when every value was empty.
-        public var type: String
+        package var type: String
         /// Non-empty values.
-        public var count: Int64
-        public var nulls: Int64
-        public var min: Double?
-        public var max: Double?
-        public var mean: Double?
+        package var count: Int64
+        package var nulls: Int64
+        package var min: Double?
+        package var max: Double?
+        package var mean: Double?
     }
 
     /// The profile of a whole version: columns merged by name across files (types widened, counts summed).
-    public static func merge(_ profiles: [DataProfile]) -> DataProfile? {
+    package static func merge(_ profiles: [DataProfile]) -> DataProfile? {
         guard var result = profiles.first else { return nil }
         for profile in profiles.dropFirst() {
             let earlierRows = result.rows
@@ -95,14 +95,15 @@ struct ColumnStats {
 
     var column: DataProfile.Column {
         let isNumeric = type == "integer" || type == "number"
-        return .init(name: name, type: type, count: count, nulls: nulls, min: isNumeric ? min : nil, max: isNumeric ? max : nil,
-                     mean: isNumeric && numeric > 0 ? sum / Double(numeric) : nil)
+        return .init(
+            name: name, type: type, count: count, nulls: nulls, min: isNumeric ? min : nil, max: isNumeric ? max : nil,
+            mean: isNumeric && numeric > 0 ? sum / Double(numeric) : nil)
     }
 }
 
 /// Which profiler a file gets, by its name.
-public enum DataProfiler {
-    public static func forPath(_ path: String?) -> (any StreamingProfiler)? {
+package enum DataProfiler {
+    package static func forPath(_ path: String?) -> (any StreamingProfiler)? {
         switch path?.split(separator: ".").last?.lowercased() {
         case "csv": CSVProfiler()
         case "jsonl", "ndjson": JSONLinesProfiler()
@@ -111,13 +112,13 @@ public enum DataProfiler {
     }
 }
 
-public protocol StreamingProfiler: Sendable {
+package protocol StreamingProfiler: Sendable {
     mutating func feed(_ bytes: UnsafeRawBufferPointer)
     mutating func finish() -> DataProfile
 }
 
 /// RFC 4180 csv: the first record names the columns; quoted fields may hold commas, quotes ("") and newlines.
-public struct CSVProfiler: StreamingProfiler {
+package struct CSVProfiler: StreamingProfiler {
     static let maxColumns = 1_000
     static let maxField = 1 << 20
     private var columns: [ColumnStats] = []
@@ -132,16 +133,16 @@ public struct CSVProfiler: StreamingProfiler {
     private var line: Int64 = 1
     private var error: String?
 
-    public init() {}
+    package init() {}
 
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         guard error == nil else { return }
         for byte in bytes {
             if inQuotes {
                 if quoteSeen {
                     quoteSeen = false
                     if byte == UInt8(ascii: "\"") { append(byte); continue }
-                    inQuotes = false  // the quote closed the field; the byte after it is read as usual
+                    inQuotes = false // the quote closed the field; the byte after it is read as usual
                     if byte == UInt8(ascii: "\r") { continue }
                 } else if byte == UInt8(ascii: "\"") {
                     quoteSeen = true
@@ -174,7 +175,7 @@ public struct CSVProfiler: StreamingProfiler {
         }
     }
 
-    public mutating func finish() -> DataProfile {
+    package mutating func finish() -> DataProfile {
         if error == nil {
             if inQuotes && !quoteSeen {
                 error = "line \(line): a quoted field is not closed before the end of the file"
@@ -202,7 +203,7 @@ public struct CSVProfiler: StreamingProfiler {
 
     private mutating func endRecord() {
         defer { record.removeAll(keepingCapacity: true) }
-        if record.count == 1, record[0].isEmpty { return }  // blank line
+        if record.count == 1, record[0].isEmpty { return } // blank line
         guard let header else {
             guard record.count <= Self.maxColumns else {
                 error = "line \(line): more than \(Self.maxColumns) columns"
@@ -243,7 +244,7 @@ public struct CSVProfiler: StreamingProfiler {
 }
 
 /// One JSON object per line; columns are the keys, in the order first seen.
-public struct JSONLinesProfiler: StreamingProfiler {
+package struct JSONLinesProfiler: StreamingProfiler {
     static let maxLine = 16 << 20
     static let maxColumns = 1_000
     private var columns: [ColumnStats] = []
@@ -253,9 +254,9 @@ public struct JSONLinesProfiler: StreamingProfiler {
     private var line: Int64 = 0
     private var error: String?
 
-    public init() {}
+    package init() {}
 
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         guard error == nil else { return }
         var start = bytes.startIndex
         while error == nil, let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -269,14 +270,16 @@ public struct JSONLinesProfiler: StreamingProfiler {
         }
     }
 
-    public mutating func finish() -> DataProfile {
+    package mutating func finish() -> DataProfile {
         if error == nil, !pending.isEmpty { consumeLine() }
         let rowCount = rows
-        return DataProfile(format: "jsonl", rows: rowCount, columns: columns.map {
-            var column = $0.column
-            column.nulls = rowCount - column.count  // a key missing from a row counts as null
-            return column
-        }, error: error)
+        return DataProfile(
+            format: "jsonl", rows: rowCount,
+            columns: columns.map {
+                var column = $0.column
+                column.nulls = rowCount - column.count // a key missing from a row counts as null
+                return column
+            }, error: error)
     }
 
     private mutating func consumeLine() {

@@ -7,19 +7,21 @@ import Storage
 /// Annotation tasks (design data_annotations): pending → in_progress → completed, with the annotation as JSON;
 /// completed annotations export as a new version of the dataset.
 extension DatasetService {
-    public struct AnnotationInput: Sendable {
-        public var taskType: String?
+    package struct AnnotationInput: Sendable {
+        package var taskType: String?
         /// The version and file (item) the task is about; both optional.
-        public var version: String?
-        public var item: String?
-        public var status: Annotation.Status?
-        public var assigneeId: UUID?
+        package var version: String?
+        package var item: String?
+        package var status: Annotation.Status?
+        package var assigneeId: UUID?
         /// Set to clear the assignee in an update.
-        public var clearAssignee: Bool
-        public var annotationsJSON: String?
+        package var clearAssignee: Bool
+        package var annotationsJSON: String?
 
-        public init(taskType: String? = nil, version: String? = nil, item: String? = nil, status: Annotation.Status? = nil,
-                    assigneeId: UUID? = nil, clearAssignee: Bool = false, annotationsJSON: String? = nil) {
+        package init(
+            taskType: String? = nil, version: String? = nil, item: String? = nil, status: Annotation.Status? = nil,
+            assigneeId: UUID? = nil, clearAssignee: Bool = false, annotationsJSON: String? = nil
+        ) {
             self.taskType = taskType
             self.version = version
             self.item = item
@@ -30,12 +32,13 @@ extension DatasetService {
         }
     }
 
-    public func createAnnotation(_ datasetId: UUID, _ input: AnnotationInput, caller: Caller) async throws -> Annotation {
+    package func createAnnotation(_ datasetId: UUID, _ input: AnnotationInput, caller: Caller) async throws -> Annotation {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let taskType = input.taskType ?? ""
-        validator.check(Self.isTaskType(taskType), "task_type", "is required: 1-50 of a-z, 0-9, '_' and '-' (classification, detection, segmentation, …)")
+        validator.check(
+            Self.isTaskType(taskType), "task_type", "is required: 1-50 of a-z, 0-9, '_' and '-' (classification, detection, segmentation, …)")
         validator.check(input.item == nil || input.version != nil, "item", "needs the version it belongs to")
         if let annotations = input.annotationsJSON { Self.checkJSON(annotations, "annotations", &validator) }
         let status = input.status ?? .pending
@@ -47,24 +50,30 @@ extension DatasetService {
             if let name = input.version {
                 let version = try await version(named: name, of: dataset, on: sql)
                 versionId = version.id
-                if let item = input.item, try await sql.select().column("path").from("dataset_files").where("version_id", .equal, version.id)
-                    .where("path", .equal, item).first() == nil {
+                if let item = input.item,
+                    try await sql.select().column("path").from("dataset_files").where("version_id", .equal, version.id)
+                        .where("path", .equal, item).first() == nil
+                {
                     throw AppError.badRequest("item: '\(item.prefix(200))' is not a file of version '\(name)'")
                 }
             }
             if let assignee = input.assigneeId { try await checkMember(assignee, orgId: dataset.orgId) }
-            let annotation = Annotation(id: IDGenerator.uuidV7(), datasetId: dataset.id, versionId: versionId, item: input.item, taskType: taskType,
-                                        status: status, assigneeId: input.assigneeId, annotationsJSON: input.annotationsJSON,
-                                        createdBy: principal.userId, createdMs: now, updatedMs: now, completedMs: status == .completed ? now : nil)
+            let annotation = Annotation(
+                id: IDGenerator.uuidV7(), datasetId: dataset.id, versionId: versionId, item: input.item, taskType: taskType,
+                status: status, assigneeId: input.assigneeId, annotationsJSON: input.annotationsJSON,
+                createdBy: principal.userId, createdMs: now, updatedMs: now, completedMs: status == .completed ? now : nil)
             try await sql.insert(annotation, into: "data_annotations")
-            try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.annotation.create", targetType: "annotation",
-                                   targetId: annotation.id.lowercasedString, detail: taskType)
+            try await audit.record(
+                on: sql, caller, orgId: dataset.orgId, action: "dataset.annotation.create", targetType: "annotation",
+                targetId: annotation.id.lowercasedString, detail: taskType)
             return annotation
         }
     }
 
-    public func annotations(_ datasetId: UUID, status: Annotation.Status?, assigneeId: UUID?, page: PageRequest,
-                            caller: Caller) async throws -> Page<Annotation> {
+    package func annotations(
+        _ datasetId: UUID, status: Annotation.Status?, assigneeId: UUID?, page: PageRequest,
+        caller: Caller
+    ) async throws -> Page<Annotation> {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
         return try await database.read { sql in
             let select = sql.select().column("*").from("data_annotations").where("dataset_id", .equal, dataset.id)
@@ -77,16 +86,19 @@ extension DatasetService {
     }
 
     /// Moves a task along (status), reassigns it, or records its annotation. Completing needs an annotation.
-    public func updateAnnotation(_ datasetId: UUID, _ annotationId: UUID, _ input: AnnotationInput, caller: Caller) async throws -> Annotation {
+    package func updateAnnotation(_ datasetId: UUID, _ annotationId: UUID, _ input: AnnotationInput, caller: Caller) async throws -> Annotation {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
         var validator = Validator()
         if let annotations = input.annotationsJSON { Self.checkJSON(annotations, "annotations", &validator) }
-        validator.check(input.taskType == nil && input.version == nil && input.item == nil, "task_type",
-                        "task_type, version and item are fixed when a task is created")
+        validator.check(
+            input.taskType == nil && input.version == nil && input.item == nil, "task_type",
+            "task_type, version and item are fixed when a task is created")
         try validator.finish()
         return try await database.transaction { sql in
-            guard var annotation = try await sql.select().column("*").from("data_annotations").where("id", .equal, annotationId)
-                .where("dataset_id", .equal, dataset.id).first(decoding: Annotation.self) else { throw AppError.notFound("Annotation") }
+            guard
+                var annotation = try await sql.select().column("*").from("data_annotations").where("id", .equal, annotationId)
+                    .where("dataset_id", .equal, dataset.id).first(decoding: Annotation.self)
+            else { throw AppError.notFound("Annotation") }
             if let assignee = input.assigneeId {
                 try await checkMember(assignee, orgId: dataset.orgId)
                 annotation.assigneeId = assignee
@@ -108,16 +120,19 @@ extension DatasetService {
             }
             annotation.updatedMs = now
             try await sql.updateRow(annotation, in: "data_annotations", id: annotation.id)
-            try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.annotation.update", targetType: "annotation",
-                                   targetId: annotation.id.lowercasedString, detail: annotation.status.rawValue)
+            try await audit.record(
+                on: sql, caller, orgId: dataset.orgId, action: "dataset.annotation.update", targetType: "annotation",
+                targetId: annotation.id.lowercasedString, detail: annotation.status.rawValue)
             return annotation
         }
     }
 
     /// Writes every completed annotation to `annotations.jsonl` (one JSON object per task) and creates a new
     /// version: the base version's files (default: the latest) plus that file, linked to the base in the lineage.
-    public func exportAnnotations(_ datasetId: UUID, version name: String, base: String?, changes: String?,
-                                  caller: Caller) async throws -> DatasetVersion {
+    package func exportAnnotations(
+        _ datasetId: UUID, version name: String, base: String?, changes: String?,
+        caller: Caller
+    ) async throws -> DatasetVersion {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
         let (file, baseVersion) = try await database.transaction { sql -> (DatasetFile, DatasetVersion?) in
             let completed = try await sql.select().column("*").from("data_annotations").where("dataset_id", .equal, dataset.id)
@@ -125,8 +140,10 @@ extension DatasetService {
             guard !completed.isEmpty else { throw AppError.badRequest("There are no completed annotations to export") }
             guard Manifest.isVersionName(name) else { throw AppError.badRequest("version must be 1-64 of letters, digits, '.', '_' and '-'") }
             if try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-                .where("version", .equal, name).first() != nil {
-                throw AppError.conflict("Version '\(name)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
+                .where("version", .equal, name).first() != nil
+            {
+                throw AppError.conflict(
+                    "Version '\(name)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
             }
             let baseName = base ?? dataset.version
             var baseVersion: DatasetVersion?
@@ -137,18 +154,20 @@ extension DatasetService {
             }
             var lines = Data()
             for annotation in completed {
-                let record = ExportedAnnotation(id: annotation.id.lowercasedString, taskType: annotation.taskType, item: annotation.item,
-                                                version: annotation.versionId.flatMap { versionNames[$0] },
-                                                assigneeId: annotation.assigneeId?.lowercasedString,
-                                                completedAt: annotation.completedMs.map { Date(epochMilliseconds: $0) },
-                                                annotations: try JSONDecoder().decode(JSONValue.self, from: Data((annotation.annotationsJSON ?? "null").utf8)))
+                let record = ExportedAnnotation(
+                    id: annotation.id.lowercasedString, taskType: annotation.taskType, item: annotation.item,
+                    version: annotation.versionId.flatMap { versionNames[$0] },
+                    assigneeId: annotation.assigneeId?.lowercasedString,
+                    completedAt: annotation.completedMs.map { Date(epochMilliseconds: $0) },
+                    annotations: try JSONDecoder().decode(JSONValue.self, from: Data((annotation.annotationsJSON ?? "null").utf8)))
                 lines.append(try JSONEncoder.export.encode(record))
                 lines.append(0x0A)
             }
             return (try await storeBlob(lines, orgId: dataset.orgId, projectId: dataset.projectId, path: "annotations.jsonl", on: sql), baseVersion)
         }
-        let input = VersionInput(version: name, changes: changes ?? "Export of \(file.sizeBytes) bytes of completed annotations", base: baseVersion?.version,
-                                 files: [file], derivedFrom: baseVersion.map { [Derivation(versionId: $0.id)] } ?? [])
+        let input = VersionInput(
+            version: name, changes: changes ?? "Export of \(file.sizeBytes) bytes of completed annotations", base: baseVersion?.version,
+            files: [file], derivedFrom: baseVersion.map { [Derivation(versionId: $0.id)] } ?? [])
         return try await createVersion(of: dataset, input, relation: "annotated", caller: caller)
     }
 

@@ -4,28 +4,28 @@ import Identity
 import SQLKit
 import Storage
 
-public struct LineageNode: Sendable, Equatable, Hashable {
-    public var kind: LineageKind
-    public var id: UUID
+package struct LineageNode: Sendable, Equatable, Hashable {
+    package var kind: LineageKind
+    package var id: UUID
     /// `dataset:version`, the job's name, `model vN`.
-    public var label: String
-    public var projectId: UUID
+    package var label: String
+    package var projectId: UUID
 }
 
-public struct LineageGraph: Sendable {
-    public var roots: [LineageNode]
-    public var nodes: [LineageNode]
-    public var edges: [LineageEdge]
+package struct LineageGraph: Sendable {
+    package var roots: [LineageNode]
+    package var nodes: [LineageNode]
+    package var edges: [LineageEdge]
 }
 
-public enum LineageDirection: String, Sendable, CaseIterable {
+package enum LineageDirection: String, Sendable, CaseIterable {
     case upstream, downstream, both
 }
 
 /// The lineage graph: explicit edges (`lineage_edges`) plus the ones the registry already records (a model
 /// version's training job and dataset version). Only nodes the caller may read are returned.
 extension DatasetService {
-    public static let maxLineageDepth = 10
+    package static let maxLineageDepth = 10
     static let maxLineageNodes = 2_000
 
     struct NodeKey: Hashable {
@@ -35,7 +35,9 @@ extension DatasetService {
 
     /// Upstream (what it was made from), downstream (what depends on it) or both, from one version of the dataset
     /// or from all of them, `depth` edges far.
-    public func lineage(_ datasetId: UUID, version name: String?, depth: Int, direction: LineageDirection, caller: Caller) async throws -> LineageGraph {
+    package func lineage(_ datasetId: UUID, version name: String?, depth: Int, direction: LineageDirection, caller: Caller) async throws
+        -> LineageGraph
+    {
         let principal = try caller.requirePrincipal()
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
         guard (1...Self.maxLineageDepth).contains(depth) else { throw AppError.badRequest("depth must be between 1 and \(Self.maxLineageDepth)") }
@@ -63,27 +65,33 @@ extension DatasetService {
             }
             let resolved = try await resolve(Array(seen), on: sql)
             var visible: [NodeKey: LineageNode] = [:]
-            for (key, node) in resolved where principal.visibleOrgIds.contains(node.orgId)
-                && principal.permissions(in: node.orgId).contains(Permission(Self.area(of: key.kind), .read)) {
+            for (key, node) in resolved
+            where principal.visibleOrgIds.contains(node.orgId)
+                && principal.permissions(in: node.orgId).contains(Permission(Self.area(of: key.kind), .read))
+            {
                 visible[key] = LineageNode(kind: key.kind, id: key.id, label: node.label, projectId: node.projectId)
             }
             let shownEdges = edges.values.filter {
                 visible[NodeKey(kind: $0.sourceKind, id: $0.sourceId)] != nil && visible[NodeKey(kind: $0.targetKind, id: $0.targetId)] != nil
             }
-            return LineageGraph(roots: roots.compactMap { visible[$0] },
-                                nodes: visible.values.sorted { ($0.kind.rawValue, $0.label) < ($1.kind.rawValue, $1.label) },
-                                edges: shownEdges.sorted { $0.createdMs < $1.createdMs })
+            return LineageGraph(
+                roots: roots.compactMap { visible[$0] },
+                nodes: visible.values.sorted { ($0.kind.rawValue, $0.label) < ($1.kind.rawValue, $1.label) },
+                edges: shownEdges.sorted { $0.createdMs < $1.createdMs })
         }
     }
 
     /// Records that `source` was used to make `target` (e.g. a training job produced a model version). Both must
     /// exist in one organization; the caller needs read access to the source and write access to the target.
-    public func addEdge(source: (LineageKind, UUID), target: (LineageKind, UUID), relation: String, transformationJSON: String?,
-                        caller: Caller) async throws -> LineageEdge {
+    package func addEdge(
+        source: (LineageKind, UUID), target: (LineageKind, UUID), relation: String, transformationJSON: String?,
+        caller: Caller
+    ) async throws -> LineageEdge {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
-        validator.check((1...50).contains(relation.count) && relation.allSatisfy { $0.isASCII && ($0.isLowercase || $0 == "_") }, "relation",
-                        "must be 1-50 of a-z and '_' (derived_from, trained_on, produced, evaluated, …)")
+        validator.check(
+            (1...50).contains(relation.count) && relation.allSatisfy { $0.isASCII && ($0.isLowercase || $0 == "_") }, "relation",
+            "must be 1-50 of a-z and '_' (derived_from, trained_on, produced, evaluated, …)")
         Self.checkJSONObject(transformationJSON, "transformation", &validator)
         validator.check(source != target, "target", "must differ from the source")
         try validator.finish()
@@ -91,7 +99,8 @@ extension DatasetService {
             let nodes = try await resolve([NodeKey(kind: source.0, id: source.1), NodeKey(kind: target.0, id: target.1)], on: sql)
             for (kind, id) in [source, target] where nodes[NodeKey(kind: kind, id: id)] == nil {
                 if kind != .datasetVersion && !configuration.lineageSources.contains(where: { $0.kind == kind }) {
-                    throw AppError.badRequest("'\(kind.rawValue)' nodes do not exist on this server yet; lineage can link dataset_version, training_job and model_version")
+                    throw AppError.badRequest(
+                        "'\(kind.rawValue)' nodes do not exist on this server yet; lineage can link dataset_version, training_job and model_version")
                 }
                 throw AppError.notFound("\(kind.rawValue) \(id.lowercasedString)")
             }
@@ -100,56 +109,72 @@ extension DatasetService {
             guard principal.visibleOrgIds.contains(from.orgId) else { throw AppError.notFound(source.0.rawValue) }
             guard principal.visibleOrgIds.contains(to.orgId) else { throw AppError.notFound(target.0.rawValue) }
             guard from.orgId == to.orgId else { throw AppError.badRequest("Lineage edges stay inside one organization") }
-            try Policy.authorize(principal, Permission(Self.area(of: source.0), .read),
-                                 on: Policy.Resource(kind: source.0.rawValue, orgId: from.orgId, projectId: from.projectId))
-            try Policy.authorize(principal, Permission(Self.area(of: target.0), .write),
-                                 on: Policy.Resource(kind: target.0.rawValue, orgId: to.orgId, projectId: to.projectId))
+            try Policy.authorize(
+                principal, Permission(Self.area(of: source.0), .read),
+                on: Policy.Resource(kind: source.0.rawValue, orgId: from.orgId, projectId: from.projectId))
+            try Policy.authorize(
+                principal, Permission(Self.area(of: target.0), .write),
+                on: Policy.Resource(kind: target.0.rawValue, orgId: to.orgId, projectId: to.projectId))
             if let existing = try await sql.select().column("*").from("lineage_edges").where("source_id", .equal, source.1)
                 .where("target_id", .equal, target.1).where("source_kind", .equal, source.0.rawValue)
-                .where("target_kind", .equal, target.0.rawValue).where("relation", .equal, relation).first(decoding: LineageEdge.self) {
+                .where("target_kind", .equal, target.0.rawValue).where("relation", .equal, relation).first(decoding: LineageEdge.self)
+            {
                 return existing
             }
-            let edge = LineageEdge(id: IDGenerator.uuidV7(), orgId: from.orgId, sourceKind: source.0, sourceId: source.1, targetKind: target.0,
-                                   targetId: target.1, relation: relation, transformationJSON: transformationJSON, createdBy: principal.userId,
-                                   createdMs: nowMs)
+            let edge = LineageEdge(
+                id: IDGenerator.uuidV7(), orgId: from.orgId, sourceKind: source.0, sourceId: source.1, targetKind: target.0,
+                targetId: target.1, relation: relation, transformationJSON: transformationJSON, createdBy: principal.userId,
+                createdMs: nowMs)
             try await sql.insert(edge, into: "lineage_edges")
-            try await audit.record(on: sql, caller, orgId: from.orgId, action: "lineage.edge.create", targetType: target.0.rawValue,
-                                   targetId: target.1.lowercasedString, detail: "\(relation) from \(source.0.rawValue) \(source.1.lowercasedString)")
+            try await audit.record(
+                on: sql, caller, orgId: from.orgId, action: "lineage.edge.create", targetType: target.0.rawValue,
+                targetId: target.1.lowercasedString, detail: "\(relation) from \(source.0.rawValue) \(source.1.lowercasedString)")
             return edge
         }
     }
 
     /// Records, inside the caller's transaction, that `target` (e.g. a training job being submitted with a
     /// `dataset_id`) uses the dataset's latest version. The dataset must be in `orgId` and readable by the caller.
-    public func recordUse(of datasetId: UUID, by target: (LineageKind, UUID), relation: String, orgId: UUID, caller: Caller,
-                          on sql: any SQLDatabase) async throws {
+    package func recordUse(
+        of datasetId: UUID, by target: (LineageKind, UUID), relation: String, orgId: UUID, caller: Caller,
+        on sql: any SQLDatabase
+    ) async throws {
         let principal = try caller.requirePrincipal()
         guard let dataset = try await sql.select().column("*").from("datasets").where("id", .equal, datasetId).first(decoding: Dataset.self),
-              dataset.orgId == orgId, principal.visibleOrgIds.contains(dataset.orgId) else {
+            dataset.orgId == orgId, principal.visibleOrgIds.contains(dataset.orgId)
+        else {
             throw AppError.badRequest("dataset_id \(datasetId.lowercasedString) is not a dataset of this organization")
         }
-        try Policy.authorize(principal, Permission(.data, .read), on: Policy.Resource(kind: "Dataset", orgId: dataset.orgId, projectId: dataset.projectId))
+        try Policy.authorize(
+            principal, Permission(.data, .read), on: Policy.Resource(kind: "Dataset", orgId: dataset.orgId, projectId: dataset.projectId))
         guard let latest = dataset.version else {
             throw AppError.badRequest("Dataset '\(dataset.name)' has no versions yet: push one before training on it")
         }
         let version = try await version(named: latest, of: dataset, on: sql)
-        try await sql.insert(LineageEdge(id: IDGenerator.uuidV7(), orgId: orgId, sourceKind: .datasetVersion, sourceId: version.id,
-                                         targetKind: target.0, targetId: target.1, relation: relation, transformationJSON: nil,
-                                         createdBy: principal.userId, createdMs: nowMs), into: "lineage_edges")
+        try await sql.insert(
+            LineageEdge(
+                id: IDGenerator.uuidV7(), orgId: orgId, sourceKind: .datasetVersion, sourceId: version.id,
+                targetKind: target.0, targetId: target.1, relation: relation, transformationJSON: nil,
+                createdBy: principal.userId, createdMs: nowMs), into: "lineage_edges")
     }
 
     /// A new version's `derived_from` entries: upstream versions of the same organization the caller can read.
-    func addDerivation(_ derivation: Derivation, to version: DatasetVersion, of dataset: Dataset, relation: String, principal: Principal,
-                       on sql: any SQLDatabase) async throws {
+    func addDerivation(
+        _ derivation: Derivation, to version: DatasetVersion, of dataset: Dataset, relation: String, principal: Principal,
+        on sql: any SQLDatabase
+    ) async throws {
         guard let upstream = try await resolve([NodeKey(kind: .datasetVersion, id: derivation.versionId)], on: sql).values.first,
-              upstream.orgId == dataset.orgId else {
+            upstream.orgId == dataset.orgId
+        else {
             throw AppError.badRequest("derived_from: dataset version \(derivation.versionId.lowercasedString) does not exist in this organization")
         }
-        try Policy.authorize(principal, Permission(.data, .read),
-                             on: Policy.Resource(kind: "Dataset", orgId: upstream.orgId, projectId: upstream.projectId))
-        let edge = LineageEdge(id: IDGenerator.uuidV7(), orgId: dataset.orgId, sourceKind: .datasetVersion, sourceId: derivation.versionId,
-                               targetKind: .datasetVersion, targetId: version.id, relation: relation,
-                               transformationJSON: derivation.transformationJSON, createdBy: principal.userId, createdMs: version.createdMs)
+        try Policy.authorize(
+            principal, Permission(.data, .read),
+            on: Policy.Resource(kind: "Dataset", orgId: upstream.orgId, projectId: upstream.projectId))
+        let edge = LineageEdge(
+            id: IDGenerator.uuidV7(), orgId: dataset.orgId, sourceKind: .datasetVersion, sourceId: derivation.versionId,
+            targetKind: .datasetVersion, targetId: version.id, relation: relation,
+            transformationJSON: derivation.transformationJSON, createdBy: principal.userId, createdMs: version.createdMs)
         try await sql.insert(edge, into: "lineage_edges")
     }
 
@@ -158,8 +183,10 @@ extension DatasetService {
         var result: [LineageEdge] = []
         for chunk in nodes.map(\.id).chunked(500) {
             let column = downstream ? "source_id" : "target_id"
-            result += try await sql.select().column("*").from("lineage_edges").where(SQLIdentifier(column), .in, chunk).all(decoding: LineageEdge.self)
-                .filter { keys.contains(downstream ? NodeKey(kind: $0.sourceKind, id: $0.sourceId) : NodeKey(kind: $0.targetKind, id: $0.targetId)) }
+            result += try await sql.select().column("*").from("lineage_edges").where(SQLIdentifier(column), .in, chunk).all(
+                decoding: LineageEdge.self
+            )
+            .filter { keys.contains(downstream ? NodeKey(kind: $0.sourceKind, id: $0.sourceId) : NodeKey(kind: $0.targetKind, id: $0.targetId)) }
         }
         // The edges other modules' records imply (a model version names its training job and dataset version).
         for source in configuration.lineageSources {
@@ -179,9 +206,12 @@ extension DatasetService {
         var result: [NodeKey: LineageNodeFacts] = [:]
         let byKind = Dictionary(grouping: nodes, by: \.kind)
         for chunk in (byKind[.datasetVersion] ?? []).map(\.id).chunked(500) {
-            for row in try await sql.select().columns(SQLColumn("id", table: "dataset_versions"), SQLColumn("version", table: "dataset_versions"), SQLColumn("name", table: "datasets"), SQLColumn("org_id", table: "datasets"), SQLColumn("project_id", table: "datasets"))
-                .from("dataset_versions").join("datasets", on: "datasets.id = dataset_versions.dataset_id")
-                .where(SQLColumn("id", table: "dataset_versions"), .in, SQLBind.group(chunk)).all() {
+            for row in try await sql.select().columns(
+                SQLColumn("id", table: "dataset_versions"), SQLColumn("version", table: "dataset_versions"), SQLColumn("name", table: "datasets"),
+                SQLColumn("org_id", table: "datasets"), SQLColumn("project_id", table: "datasets")
+            )
+            .from("dataset_versions").join("datasets", on: "datasets.id = dataset_versions.dataset_id")
+            .where(SQLColumn("id", table: "dataset_versions"), .in, SQLBind.group(chunk)).all() {
                 result[NodeKey(kind: .datasetVersion, id: try row.uuid("id"))] = LineageNodeFacts(
                     orgId: try row.uuid("org_id"), projectId: try row.uuid("project_id"),
                     label: "\(try row.decode(column: "name", as: String.self)):\(try row.decode(column: "version", as: String.self))")

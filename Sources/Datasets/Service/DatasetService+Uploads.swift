@@ -9,21 +9,24 @@ import Storage
 /// Resumable uploads: a session names the content (sha256 and size) before any byte is sent, so content the
 /// organization already holds is never sent again, and an interrupted upload continues from the bytes that arrived.
 extension DatasetService {
-    public func startUpload(_ datasetId: UUID, sha256: String, size: Int64, path: String?, caller: Caller) async throws -> UploadSession {
+    package func startUpload(_ datasetId: UUID, sha256: String, size: Int64, path: String?, caller: Caller) async throws -> UploadSession {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         validator.check(Manifest.isSHA256(sha256), "sha256", "must be 64 lowercase hex digits (the sha256 of the whole file)")
         validator.check(size >= 0, "size_bytes", "must not be negative")
-        validator.check(size <= configuration.maxFileBytes, "size_bytes", "is larger than the \(configuration.maxFileBytes) bytes this server accepts for one file")
+        validator.check(
+            size <= configuration.maxFileBytes, "size_bytes",
+            "is larger than the \(configuration.maxFileBytes) bytes this server accepts for one file")
         if let path {
             do { try Manifest.checkPath(path) } catch { validator.add("path", error.detail) }
         }
         try validator.finish()
         let now = nowMs
-        let fresh = UploadSession(id: IDGenerator.uuidV7(), orgId: dataset.orgId, projectId: dataset.projectId, datasetId: dataset.id,
-                                    sha256: sha256, sizeBytes: size, receivedBytes: 0, path: path, status: .open, error: nil,
-                                    createdBy: principal.userId, createdMs: now, expiresMs: now + configuration.uploadLifetimeSeconds * 1_000)
+        let fresh = UploadSession(
+            id: IDGenerator.uuidV7(), orgId: dataset.orgId, projectId: dataset.projectId, datasetId: dataset.id,
+            sha256: sha256, sizeBytes: size, receivedBytes: 0, path: path, status: .open, error: nil,
+            createdBy: principal.userId, createdMs: now, expiresMs: now + configuration.uploadLifetimeSeconds * 1_000)
         let result = try await database.transaction { sql -> UploadSession in
             var session = fresh
             if let blob = try await blobs(orgId: dataset.orgId, hashes: [sha256], on: sql)[sha256] {
@@ -34,15 +37,17 @@ extension DatasetService {
                 session.receivedBytes = size
             } else if let open = try await sql.select().column("*").from("dataset_uploads").where("org_id", .equal, dataset.orgId)
                 .where("sha256", .equal, sha256).where("status", .equal, UploadSession.Status.open.rawValue)
-                .where("dataset_id", .equal, dataset.id).first(decoding: UploadSession.self), open.sizeBytes == size {
+                .where("dataset_id", .equal, dataset.id).first(decoding: UploadSession.self), open.sizeBytes == size
+            {
                 // The same content is already on its way: continue that upload (this is how a client resumes).
                 return open
             } else {
                 try await checkQuota(orgId: dataset.orgId, projectId: dataset.projectId, adding: size, excluding: nil, on: sql)
             }
             try await sql.insert(session, into: "dataset_uploads")
-            try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.upload.start", targetType: "dataset_upload",
-                                   targetId: session.id.lowercasedString, detail: "\(size) bytes, sha256 \(sha256)")
+            try await audit.record(
+                on: sql, caller, orgId: dataset.orgId, action: "dataset.upload.start", targetType: "dataset_upload",
+                targetId: session.id.lowercasedString, detail: "\(size) bytes, sha256 \(sha256)")
             return session
         }
         if result.status == .open, !FileManager.default.fileExists(atPath: stagingPath(result.id)) {
@@ -53,18 +58,19 @@ extension DatasetService {
         return try await finishIfComplete(result, caller: caller)
     }
 
-    public func upload(_ id: UUID, caller: Caller) async throws -> UploadSession {
+    package func upload(_ id: UUID, caller: Caller) async throws -> UploadSession {
         try await session(id, permission: Permission(.data, .read), caller: caller)
     }
 
     /// Appends a chunk at `offset`, which must be the number of bytes received so far; when the last byte arrives
     /// the content is checked and stored. A chunk that breaks off leaves what arrived, ready to be continued.
-    public func append<Body: AsyncSequence>(to id: UUID, offset: Int64, body: Body, caller: Caller) async throws -> UploadSession
-        where Body.Element == ArraySlice<UInt8> {
-        var session = try await session(id, permission: Permission(.data, .write), caller: caller)
+    package func append<Body: AsyncSequence>(to id: UUID, offset: Int64, body: Body, caller: Caller) async throws -> UploadSession
+    where Body.Element == ArraySlice<UInt8> {
+        let session = try await session(id, permission: Permission(.data, .write), caller: caller)
         guard session.status == .open else {
             if session.status == .complete, offset == session.sizeBytes { return session }
-            throw AppError.conflict(session.status == .complete ? "This upload is already complete" : "This upload failed: \(session.error ?? ""); start a new one")
+            throw AppError.conflict(
+                session.status == .complete ? "This upload is already complete" : "This upload failed: \(session.error ?? ""); start a new one")
         }
         guard await writers.acquire(id) else {
             throw AppError.conflict("Another request is writing to this upload; send the chunks one after another")
@@ -80,7 +86,7 @@ extension DatasetService {
     }
 
     private func appendLocked<Body: AsyncSequence>(_ session: UploadSession, offset: Int64, body: Body, caller: Caller) async throws -> UploadSession
-        where Body.Element == ArraySlice<UInt8> {
+    where Body.Element == ArraySlice<UInt8> {
         var session = session
         let id = session.id
         let staging = stagingPath(id)
@@ -97,7 +103,9 @@ extension DatasetService {
             for try await chunk in body {
                 guard received + written + Int64(chunk.count) <= session.sizeBytes else {
                     try handle.truncate(atOffset: UInt64(received))
-                    throw AppError(.payloadTooLarge, "This chunk goes past the end of the file: the upload is \(session.sizeBytes) bytes and \(received) have arrived")
+                    throw AppError(
+                        .payloadTooLarge,
+                        "This chunk goes past the end of the file: the upload is \(session.sizeBytes) bytes and \(received) have arrived")
                 }
                 try handle.write(contentsOf: Data(chunk))
                 written += Int64(chunk.count)
@@ -117,12 +125,13 @@ extension DatasetService {
         return try await finishIfComplete(session, caller: caller)
     }
 
-    public func cancelUpload(_ id: UUID, caller: Caller) async throws {
+    package func cancelUpload(_ id: UUID, caller: Caller) async throws {
         let session = try await session(id, permission: Permission(.data, .write), caller: caller)
         try await database.transaction { sql in
             try await sql.delete(from: "dataset_uploads").where("id", .equal, id).run()
-            try await audit.record(on: sql, caller, orgId: session.orgId, action: "dataset.upload.cancel", targetType: "dataset_upload",
-                                   targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: session.orgId, action: "dataset.upload.cancel", targetType: "dataset_upload",
+                targetId: id.lowercasedString)
         }
         try? FileManager.default.removeItem(atPath: stagingPath(id))
     }
@@ -135,7 +144,10 @@ extension DatasetService {
         var finished = session
         do {
             guard digest == session.sha256 else {
-                throw AppError(.validation, "Checksum mismatch: the \(session.sizeBytes) bytes received have sha256 \(digest), not \(session.sha256). Nothing was stored; upload the file again.")
+                throw AppError(
+                    .validation,
+                    "Checksum mismatch: the \(session.sizeBytes) bytes received have sha256 \(digest), not \(session.sha256). Nothing was stored; upload the file again."
+                )
             }
             let isNew = try await database.transaction { sql -> Bool in
                 if try await blobs(orgId: session.orgId, hashes: [session.sha256], on: sql)[session.sha256] != nil { return false }
@@ -144,11 +156,12 @@ extension DatasetService {
             }
             if isNew {
                 try await store.putFile(try Self.blobKey(orgId: session.orgId, sha256: session.sha256), from: staging)
-                let blob = Blob(orgId: session.orgId, sha256: session.sha256, projectId: session.projectId, sizeBytes: session.sizeBytes,
-                                profileJSON: profile.map(Self.json), createdMs: nowMs)
+                let blob = Blob(
+                    orgId: session.orgId, sha256: session.sha256, projectId: session.projectId, sizeBytes: session.sizeBytes,
+                    profileJSON: profile.map(Self.json), createdMs: nowMs)
                 do {
                     try await database.transaction { sql in try await sql.insert(blob, into: "dataset_blobs") }
-                } catch where SQLErrors.isUniqueViolation(error) {}  // the same content finished at the same time
+                } catch  where SQLErrors.isUniqueViolation(error) {} // the same content finished at the same time
             }
             finished.status = .complete
         } catch let error as AppError where error.kind == .validation || error.kind == .payloadTooLarge {
@@ -158,8 +171,9 @@ extension DatasetService {
             try? FileManager.default.removeItem(at: staging)
             try await database.transaction { sql in
                 try await sql.updateRow(failed, in: "dataset_uploads", id: failed.id)
-                try await audit.record(on: sql, caller, orgId: failed.orgId, action: "dataset.upload.reject", targetType: "dataset_upload",
-                                       targetId: failed.id.lowercasedString, detail: error.detail)
+                try await audit.record(
+                    on: sql, caller, orgId: failed.orgId, action: "dataset.upload.reject", targetType: "dataset_upload",
+                    targetId: failed.id.lowercasedString, detail: error.detail)
             }
             throw error
         }
@@ -167,8 +181,9 @@ extension DatasetService {
         let complete = finished
         try await database.transaction { sql in
             try await sql.updateRow(complete, in: "dataset_uploads", id: complete.id)
-            try await audit.record(on: sql, caller, orgId: complete.orgId, action: "dataset.upload.complete", targetType: "dataset_upload",
-                                   targetId: complete.id.lowercasedString, detail: "sha256 \(complete.sha256)")
+            try await audit.record(
+                on: sql, caller, orgId: complete.orgId, action: "dataset.upload.complete", targetType: "dataset_upload",
+                targetId: complete.id.lowercasedString, detail: "sha256 \(complete.sha256)")
         }
         return complete
     }
@@ -198,9 +213,13 @@ extension DatasetService {
             var profiler = DataProfiler.forPath(path)
             data.withUnsafeBytes { profiler?.feed($0) }
             try await store.put(try Self.blobKey(orgId: orgId, sha256: digest), data: data)
-            try await sql.insert(Blob(orgId: orgId, sha256: digest, projectId: projectId, sizeBytes: Int64(data.count),
-                                      profileJSON: profiler.map { var finished = $0; return Self.json(finished.finish()) }, createdMs: nowMs),
-                                 into: "dataset_blobs")
+            try await sql.insert(
+                Blob(
+                    orgId: orgId, sha256: digest, projectId: projectId, sizeBytes: Int64(data.count),
+                    profileJSON: profiler.map {
+                        var finished = $0; return Self.json(finished.finish())
+                    }, createdMs: nowMs),
+                into: "dataset_blobs")
         }
         return DatasetFile(path: path, sizeBytes: Int64(data.count), sha256: digest)
     }
@@ -215,7 +234,8 @@ extension DatasetService {
             // PostgreSQL sums BIGINT as NUMERIC: cast back so both databases answer an integer.
             let total = SQLQueryString("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)")
             let stored = sql.select().column(total, as: "total").from("dataset_blobs").where("org_id", .equal, orgId)
-            let pending = sql.select().column(total, as: "total").from("dataset_uploads").where("org_id", .equal, orgId).where("status", .equal, UploadSession.Status.open.rawValue)
+            let pending = sql.select().column(total, as: "total").from("dataset_uploads").where("org_id", .equal, orgId).where(
+                "status", .equal, UploadSession.Status.open.rawValue)
             if !isOrg {
                 stored.where("project_id", .equal, projectId)
                 pending.where("project_id", .equal, projectId)
@@ -224,16 +244,21 @@ extension DatasetService {
             let used = try await stored.first()?.decode(column: "total", as: Int64.self) ?? 0
             let reserved = try await pending.first()?.decode(column: "total", as: Int64.self) ?? 0
             if used + reserved + bytes > limit {
-                throw AppError(.payloadTooLarge, "The \(isOrg ? "organization's" : "project's") storage quota is \(gigabytes) GB: \(used) bytes are stored and \(reserved) are being uploaded, so \(bytes) more do not fit. Nothing was stored. Delete datasets you no longer need or ask an admin to raise max_storage_gb.")
+                throw AppError(
+                    .payloadTooLarge,
+                    "The \(isOrg ? "organization's" : "project's") storage quota is \(gigabytes) GB: \(used) bytes are stored and \(reserved) are being uploaded, so \(bytes) more do not fit. Nothing was stored. Delete datasets you no longer need or ask an admin to raise max_storage_gb."
+                )
             }
         }
     }
 
     func session(_ id: UUID, permission: Permission, caller: Caller) async throws -> UploadSession {
         let principal = try caller.requirePrincipal()
-        guard let session = try await database.read({ sql in
-            try await sql.select().column("*").from("dataset_uploads").where("id", .equal, id).first(decoding: UploadSession.self)
-        }), principal.visibleOrgIds.contains(session.orgId) else { throw AppError.notFound("Upload") }
+        guard
+            let session = try await database.read({ sql in
+                try await sql.select().column("*").from("dataset_uploads").where("id", .equal, id).first(decoding: UploadSession.self)
+            }), principal.visibleOrgIds.contains(session.orgId)
+        else { throw AppError.notFound("Upload") }
         try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Upload", orgId: session.orgId, projectId: session.projectId))
         return session
     }
@@ -244,7 +269,7 @@ extension DatasetService {
 
     /// Uploads past their lifetime lose their bytes and their session (run by App's maintenance service, not on the
     /// request path).
-    public func discardExpiredUploads() async throws {
+    package func discardExpiredUploads() async throws {
         let now = nowMs
         let expired = try await database.transaction { sql -> [UUID] in
             let ids = try await sql.select().column("id").from("dataset_uploads").where("expires_ms", .lessThan, now).limit(1_000).all()

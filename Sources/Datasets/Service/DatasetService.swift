@@ -7,23 +7,25 @@ import Storage
 
 /// Datasets, their immutable versions and files, downloads, and (in the extensions) uploads, lineage and
 /// annotations. Every method checks the caller's permission in the dataset's project and audits what it changes.
-public struct DatasetService: Sendable {
-    public struct Configuration: Sendable {
+package struct DatasetService: Sendable {
+    package struct Configuration: Sendable {
         /// Server-local directory for upload bodies in progress (`<data dir>/uploads`).
-        public var uploadDirectory: String
+        package var uploadDirectory: String
         /// An upload nobody finished is discarded after this long.
-        public var uploadLifetimeSeconds: Int64
+        package var uploadLifetimeSeconds: Int64
         /// The largest single file accepted.
-        public var maxFileBytes: Int64
+        package var maxFileBytes: Int64
         /// The storage limits of a project, in GB (`max_storage_gb` of its organization and its own quota, which
         /// Workloads keeps); nil: no limits.
-        public var storageLimitsGB: (@Sendable (_ org: UUID, _ project: UUID) async throws -> (org: Int?, project: Int?))?
+        package var storageLimitsGB: (@Sendable (_ org: UUID, _ project: UUID) async throws -> (org: Int?, project: Int?))?
         /// Other modules' lineage nodes (training jobs, model versions), wired in by App.
-        public var lineageSources: [LineageNodeSource]
+        package var lineageSources: [LineageNodeSource]
 
-        public init(uploadDirectory: String, uploadLifetimeSeconds: Int64 = 7 * 86_400, maxFileBytes: Int64 = 1 << 40,
-                    storageLimitsGB: (@Sendable (UUID, UUID) async throws -> (org: Int?, project: Int?))? = nil,
-                    lineageSources: [LineageNodeSource] = []) {
+        package init(
+            uploadDirectory: String, uploadLifetimeSeconds: Int64 = 7 * 86_400, maxFileBytes: Int64 = 1 << 40,
+            storageLimitsGB: (@Sendable (UUID, UUID) async throws -> (org: Int?, project: Int?))? = nil,
+            lineageSources: [LineageNodeSource] = []
+        ) {
             self.uploadDirectory = uploadDirectory
             self.uploadLifetimeSeconds = uploadLifetimeSeconds
             self.maxFileBytes = maxFileBytes
@@ -34,13 +36,13 @@ public struct DatasetService: Sendable {
 
     let database: Database
     let projects: ProjectScopes
-    public let store: any ObjectStore
+    package let store: any ObjectStore
     let audit: AuditLog
     let clock: any Clock
-    public let configuration: Configuration
+    package let configuration: Configuration
     let writers = UploadWriters()
 
-    public init(database: Database, store: any ObjectStore, audit: AuditLog, clock: any Clock, configuration: Configuration) throws {
+    package init(database: Database, store: any ObjectStore, audit: AuditLog, clock: any Clock, configuration: Configuration) throws {
         self.database = database
         self.store = store
         self.audit = audit
@@ -54,15 +56,15 @@ public struct DatasetService: Sendable {
 
     // MARK: datasets
 
-    public struct Input: Sendable {
-        public var name: String?
-        public var description: String?
-        public var format: String?
-        public var tags: [String]?
+    package struct Input: Sendable {
+        package var name: String?
+        package var description: String?
+        package var format: String?
+        package var tags: [String]?
         /// A JSON object, as text.
-        public var metadataJSON: String?
+        package var metadataJSON: String?
 
-        public init(name: String? = nil, description: String? = nil, format: String? = nil, tags: [String]? = nil, metadataJSON: String? = nil) {
+        package init(name: String? = nil, description: String? = nil, format: String? = nil, tags: [String]? = nil, metadataJSON: String? = nil) {
             self.name = name
             self.description = description
             self.format = format
@@ -71,7 +73,7 @@ public struct DatasetService: Sendable {
         }
     }
 
-    public func create(_ input: Input, project projectId: UUID, caller: Caller) async throws -> Dataset {
+    package func create(_ input: Input, project projectId: UUID, caller: Caller) async throws -> Dataset {
         let principal = try caller.requirePrincipal()
         let project = try await projects.scope(.id(projectId), permission: Permission(.data, .write), caller: caller)
         var validator = Validator()
@@ -84,29 +86,31 @@ public struct DatasetService: Sendable {
         try validator.finish()
         let id = IDGenerator.uuidV7()
         let now = nowMs
-        let dataset = Dataset(id: id, orgId: project.orgId, projectId: project.projectId, ownerId: principal.userId, name: name,
-                              description: input.description ?? "", format: format ?? .mixed, version: nil,
-                              storagePath: store.location(of: try Self.datasetPrefix(id)), schemaJSON: nil, sizeBytes: 0, numRows: nil,
-                              checksum: nil, tagsJSON: Self.json(input.tags ?? []), metadataJSON: input.metadataJSON ?? "{}",
-                              createdMs: now, updatedMs: now)
+        let dataset = Dataset(
+            id: id, orgId: project.orgId, projectId: project.projectId, ownerId: principal.userId, name: name,
+            description: input.description ?? "", format: format ?? .mixed, version: nil,
+            storagePath: store.location(of: try Self.datasetPrefix(id)), schemaJSON: nil, sizeBytes: 0, numRows: nil,
+            checksum: nil, tagsJSON: Self.json(input.tags ?? []), metadataJSON: input.metadataJSON ?? "{}",
+            createdMs: now, updatedMs: now)
         do {
             try await database.transaction { sql in
                 try await sql.insert(dataset, into: "datasets")
-                try await audit.record(on: sql, caller, orgId: project.orgId, action: "dataset.create", targetType: "dataset",
-                                       targetId: id.lowercasedString, detail: name)
+                try await audit.record(
+                    on: sql, caller, orgId: project.orgId, action: "dataset.create", targetType: "dataset",
+                    targetId: id.lowercasedString, detail: name)
             }
-        } catch where SQLErrors.isUniqueViolation(error) {
+        } catch  where SQLErrors.isUniqueViolation(error) {
             throw AppError.conflict("A dataset named '\(name)' already exists in this project")
         }
         return dataset
     }
 
-    public struct ListQuery: Sendable {
-        public var page: PageRequest
-        public var search: String?
-        public var tag: String?
+    package struct ListQuery: Sendable {
+        package var page: PageRequest
+        package var search: String?
+        package var tag: String?
 
-        public init(page: PageRequest, search: String? = nil, tag: String? = nil) {
+        package init(page: PageRequest, search: String? = nil, tag: String? = nil) {
             self.page = page
             self.search = search
             self.tag = tag
@@ -114,7 +118,7 @@ public struct DatasetService: Sendable {
     }
 
     /// Newest first.
-    public func list(project projectId: UUID, _ query: ListQuery, caller: Caller) async throws -> Page<Dataset> {
+    package func list(project projectId: UUID, _ query: ListQuery, caller: Caller) async throws -> Page<Dataset> {
         let project = try await projects.scope(.id(projectId), permission: Permission(.data, .read), caller: caller)
         return try await database.read { sql in
             let select = sql.select().column("*").from("datasets").where("project_id", .equal, project.projectId)
@@ -130,11 +134,11 @@ public struct DatasetService: Sendable {
         }
     }
 
-    public func get(_ id: UUID, caller: Caller) async throws -> Dataset {
+    package func get(_ id: UUID, caller: Caller) async throws -> Dataset {
         try await dataset(id, permission: Permission(.data, .read), caller: caller)
     }
 
-    public func update(_ id: UUID, _ input: Input, caller: Caller) async throws -> Dataset {
+    package func update(_ id: UUID, _ input: Input, caller: Caller) async throws -> Dataset {
         var dataset = try await dataset(id, permission: Permission(.data, .write), caller: caller)
         var validator = Validator()
         if let name = input.name {
@@ -156,10 +160,11 @@ public struct DatasetService: Sendable {
         do {
             try await database.transaction { sql in
                 try await sql.updateRow(updated, in: "datasets", id: updated.id)
-                try await audit.record(on: sql, caller, orgId: updated.orgId, action: "dataset.update", targetType: "dataset",
-                                       targetId: id.lowercasedString)
+                try await audit.record(
+                    on: sql, caller, orgId: updated.orgId, action: "dataset.update", targetType: "dataset",
+                    targetId: id.lowercasedString)
             }
-        } catch where SQLErrors.isUniqueViolation(error) {
+        } catch  where SQLErrors.isUniqueViolation(error) {
             throw AppError.conflict("A dataset named '\(updated.name)' already exists in this project")
         }
         return updated
@@ -167,22 +172,25 @@ public struct DatasetService: Sendable {
 
     /// Deletes the dataset with its versions, annotations, open uploads and lineage edges, then every file body
     /// no other dataset of the organization still uses.
-    public func delete(_ id: UUID, caller: Caller) async throws {
+    package func delete(_ id: UUID, caller: Caller) async throws {
         let dataset = try await dataset(id, permission: Permission(.data, .delete), caller: caller)
         let (hashes, uploads) = try await database.transaction { sql -> ([String], [UUID]) in
             let versionIds = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, id).all()
                 .map { try $0.uuid("id") }
             let hashes = try await sql.select().distinct().column("sha256").from("dataset_files")
                 .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
-                .where(SQLColumn("dataset_id", table: "dataset_versions"), .equal, SQLBind(id)).all().map { try $0.decode(column: "sha256", as: String.self) }
+                .where(SQLColumn("dataset_id", table: "dataset_versions"), .equal, SQLBind(id)).all().map {
+                    try $0.decode(column: "sha256", as: String.self)
+                }
             let uploads = try await sql.select().column("id").from("dataset_uploads").where("dataset_id", .equal, id).all()
                 .map { try $0.uuid("id") }
             for chunk in versionIds.chunked(500) {
                 try await sql.delete(from: "lineage_edges").where { $0.where("source_id", .in, chunk).orWhere("target_id", .in, chunk) }.run()
             }
             try await sql.delete(from: "datasets").where("id", .equal, id).run()
-            try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.delete", targetType: "dataset",
-                                   targetId: id.lowercasedString, detail: dataset.name)
+            try await audit.record(
+                on: sql, caller, orgId: dataset.orgId, action: "dataset.delete", targetType: "dataset",
+                targetId: id.lowercasedString, detail: dataset.name)
             return (hashes, uploads)
         }
         for upload in uploads { try? FileManager.default.removeItem(atPath: stagingPath(upload)) }
@@ -196,7 +204,9 @@ public struct DatasetService: Sendable {
                 let used = try await sql.select().distinct().column(SQLColumn("sha256", table: "dataset_files")).from("dataset_files")
                     .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
                     .join("datasets", on: "datasets.id = dataset_versions.dataset_id")
-                    .where(SQLColumn("org_id", table: "datasets"), .equal, SQLBind(orgId)).where(SQLColumn("sha256", table: "dataset_files"), .in, SQLBind.group(chunk)).all()
+                    .where(SQLColumn("org_id", table: "datasets"), .equal, SQLBind(orgId)).where(
+                        SQLColumn("sha256", table: "dataset_files"), .in, SQLBind.group(chunk)
+                    ).all()
                     .map { try $0.decode(column: "sha256", as: String.self) }
                 let unused = Array(Set(chunk).subtracting(used))
                 if !unused.isEmpty {
@@ -210,17 +220,19 @@ public struct DatasetService: Sendable {
 
     // MARK: versions
 
-    public struct VersionInput: Sendable {
-        public var version: String
-        public var changes: String
+    package struct VersionInput: Sendable {
+        package var version: String
+        package var changes: String
         /// Start from this version's files (then `remove`, then `files`); nil starts empty.
-        public var base: String?
-        public var files: [DatasetFile]
-        public var remove: [String]
-        public var derivedFrom: [Derivation]
+        package var base: String?
+        package var files: [DatasetFile]
+        package var remove: [String]
+        package var derivedFrom: [Derivation]
 
-        public init(version: String, changes: String = "", base: String? = nil, files: [DatasetFile], remove: [String] = [],
-                    derivedFrom: [Derivation] = []) {
+        package init(
+            version: String, changes: String = "", base: String? = nil, files: [DatasetFile], remove: [String] = [],
+            derivedFrom: [Derivation] = []
+        ) {
             self.version = version
             self.changes = changes
             self.base = base
@@ -231,17 +243,17 @@ public struct DatasetService: Sendable {
     }
 
     /// An upstream dataset version this one was made from, and how.
-    public struct Derivation: Sendable {
-        public var versionId: UUID
-        public var transformationJSON: String?
+    package struct Derivation: Sendable {
+        package var versionId: UUID
+        package var transformationJSON: String?
 
-        public init(versionId: UUID, transformationJSON: String? = nil) {
+        package init(versionId: UUID, transformationJSON: String? = nil) {
             self.versionId = versionId
             self.transformationJSON = transformationJSON
         }
     }
 
-    public func createVersion(_ datasetId: UUID, _ input: VersionInput, caller: Caller) async throws -> DatasetVersion {
+    package func createVersion(_ datasetId: UUID, _ input: VersionInput, caller: Caller) async throws -> DatasetVersion {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
         return try await createVersion(of: dataset, input, relation: "derived_from", caller: caller)
     }
@@ -282,22 +294,27 @@ public struct DatasetService: Sendable {
                 for file in files {
                     guard let blob = blobs[file.sha256] else { missing.append(file.path); continue }
                     guard blob.sizeBytes == file.sizeBytes else {
-                        throw AppError.badRequest("'\(file.path)': size_bytes is \(file.sizeBytes) but the uploaded content with that sha256 has \(blob.sizeBytes) bytes")
+                        throw AppError.badRequest(
+                            "'\(file.path)': size_bytes is \(file.sizeBytes) but the uploaded content with that sha256 has \(blob.sizeBytes) bytes")
                     }
                     if DataProfiler.forPath(file.path) != nil, let text = blob.profileJSON,
-                       let profile = try? JSONDecoder().decode(DataProfile.self, from: Data(text.utf8)) {
+                        let profile = try? JSONDecoder().decode(DataProfile.self, from: Data(text.utf8))
+                    {
                         profiles.append(profile)
                     }
                 }
                 guard missing.isEmpty else {
-                    throw AppError.badRequest("\(missing.count) file(s) were not uploaded to this organization yet, e.g. '\(missing[0])': upload them first (POST /api/v1/datasets/\(dataset.id.lowercasedString)/uploads)")
+                    throw AppError.badRequest(
+                        "\(missing.count) file(s) were not uploaded to this organization yet, e.g. '\(missing[0])': upload them first (POST /api/v1/datasets/\(dataset.id.lowercasedString)/uploads)"
+                    )
                 }
                 let profile = DataProfile.merge(profiles)
-                let version = DatasetVersion(id: versionId, datasetId: dataset.id, version: input.version, storagePath: store.location(of: manifestKey),
-                                             changes: input.changes, parentId: parentId, fileCount: files.count,
-                                             sizeBytes: files.reduce(0) { $0 + $1.sizeBytes }, numRows: profile.map(\.rows),
-                                             checksum: Manifest.checksum(files), schemaJSON: profile.map(Self.json), createdBy: principal.userId,
-                                             createdMs: now)
+                let version = DatasetVersion(
+                    id: versionId, datasetId: dataset.id, version: input.version, storagePath: store.location(of: manifestKey),
+                    changes: input.changes, parentId: parentId, fileCount: files.count,
+                    sizeBytes: files.reduce(0) { $0 + $1.sizeBytes }, numRows: profile.map(\.rows),
+                    checksum: Manifest.checksum(files), schemaJSON: profile.map(Self.json), createdBy: principal.userId,
+                    createdMs: now)
                 try await sql.insert(version, into: "dataset_versions")
                 for chunk in files.chunked(500) {
                     try await sql.insert(into: "dataset_files")
@@ -309,14 +326,17 @@ public struct DatasetService: Sendable {
                 try await sql.update("datasets").set("version", to: version.version).set("size_bytes", to: version.sizeBytes)
                     .set("num_rows", to: version.numRows).set("checksum", to: version.checksum).set("schema", to: version.schemaJSON)
                     .set("updated_ms", to: now).where("id", .equal, dataset.id).run()
-                try await audit.record(on: sql, caller, orgId: dataset.orgId, action: "dataset.version.create", targetType: "dataset_version",
-                                       targetId: versionId.lowercasedString, detail: "\(dataset.name):\(input.version), \(files.count) files")
+                try await audit.record(
+                    on: sql, caller, orgId: dataset.orgId, action: "dataset.version.create", targetType: "dataset_version",
+                    targetId: versionId.lowercasedString, detail: "\(dataset.name):\(input.version), \(files.count) files")
                 return version
             }
         } catch {
             try? await store.delete(manifestKey)
             if SQLErrors.isUniqueViolation(error) {
-                throw AppError.conflict("Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
+                throw AppError.conflict(
+                    "Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name"
+                )
             }
             throw error
         }
@@ -325,8 +345,10 @@ public struct DatasetService: Sendable {
     /// The version's files: the base version's, minus `remove`, plus `files` (which replace same-path entries).
     private func resolveFiles(of dataset: Dataset, _ input: VersionInput, on sql: any SQLDatabase) async throws -> ([DatasetFile], UUID?) {
         if try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-            .where("version", .equal, input.version).first() != nil {
-            throw AppError.conflict("Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
+            .where("version", .equal, input.version).first() != nil
+        {
+            throw AppError.conflict(
+                "Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
         }
         var byPath: [String: DatasetFile] = [:]
         var parentId: UUID?
@@ -345,7 +367,7 @@ public struct DatasetService: Sendable {
         return (byPath.values.sorted { $0.path < $1.path }, parentId)
     }
 
-    public func versions(_ datasetId: UUID, page: PageRequest, caller: Caller) async throws -> Page<DatasetVersion> {
+    package func versions(_ datasetId: UUID, page: PageRequest, caller: Caller) async throws -> Page<DatasetVersion> {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
         return try await database.read { sql in
             let select = sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
@@ -355,20 +377,24 @@ public struct DatasetService: Sendable {
         }
     }
 
-    public func version(_ datasetId: UUID, named name: String, caller: Caller) async throws -> (Dataset, DatasetVersion) {
+    package func version(_ datasetId: UUID, named name: String, caller: Caller) async throws -> (Dataset, DatasetVersion) {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
         return (dataset, try await database.read { sql in try await version(named: name, of: dataset, on: sql) })
     }
 
     /// A page of a version's files in path order, optionally under a directory prefix.
-    public func files(_ datasetId: UUID, version name: String, prefix: String?, limit: Int, after: String?,
-                      caller: Caller) async throws -> (DatasetVersion, [DatasetFile], next: String?) {
+    package func files(
+        _ datasetId: UUID, version name: String, prefix: String?, limit: Int, after: String?,
+        caller: Caller
+    ) async throws -> (DatasetVersion, [DatasetFile], next: String?) {
         let (_, version) = try await version(datasetId, named: name, caller: caller)
         let limit = max(1, min(limit, 5_000))
         let files = try await database.read { sql in
             let select = sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, version.id)
             if let prefix, !prefix.isEmpty {
-                select.where(SQLFunction("SUBSTR", args: SQLColumn("path"), SQLLiteral.numeric("1"), SQLLiteral.numeric(String(prefix.count))), .equal, SQLBind(prefix))
+                select.where(
+                    SQLFunction("SUBSTR", args: SQLColumn("path"), SQLLiteral.numeric("1"), SQLLiteral.numeric(String(prefix.count))), .equal,
+                    SQLBind(prefix))
             }
             if let after { select.where("path", .greaterThan, after) }
             return try await select.orderBy("path").limit(limit + 1).all(decoding: DatasetFile.self)
@@ -377,7 +403,7 @@ public struct DatasetService: Sendable {
     }
 
     /// Version names by id, for showing which version an annotation belongs to.
-    public func versionNames(_ datasetId: UUID, caller: Caller) async throws -> [UUID: String] {
+    package func versionNames(_ datasetId: UUID, caller: Caller) async throws -> [UUID: String] {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
         return try await database.read { sql in
             var names: [UUID: String] = [:]
@@ -390,17 +416,20 @@ public struct DatasetService: Sendable {
 
     /// The design's `lineage` field of a dataset: the versions its latest version was derived from directly.
     /// The datasets were read through this service, so the caller may see them.
-    public func upstreamOfLatest(_ datasets: [Dataset]) async throws -> [UUID: [UUID]] {
+    package func upstreamOfLatest(_ datasets: [Dataset]) async throws -> [UUID: [UUID]] {
         let named = datasets.filter { $0.version != nil }
         guard !named.isEmpty else { return [:] }
         return try await database.read { sql in
             var result: [UUID: [UUID]] = [:]
-            for row in try await sql.select().columns(SQLColumn("dataset_id", table: "dataset_versions"), SQLColumn("source_id", table: "lineage_edges")).from("lineage_edges")
+            for row in try await sql.select().columns(
+                SQLColumn("dataset_id", table: "dataset_versions"), SQLColumn("source_id", table: "lineage_edges")
+            ).from("lineage_edges")
                 .join("dataset_versions", on: "dataset_versions.id = lineage_edges.target_id")
                 .join("datasets", on: "datasets.id = dataset_versions.dataset_id AND datasets.version = dataset_versions.version")
                 .where(SQLColumn("source_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
                 .where(SQLColumn("target_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
-                .where(SQLColumn("dataset_id", table: "dataset_versions"), .in, SQLBind.group(named.map(\.id))).all() {
+                .where(SQLColumn("dataset_id", table: "dataset_versions"), .in, SQLBind.group(named.map(\.id))).all()
+            {
                 result[try row.uuid("dataset_id"), default: []].append(try row.uuid("source_id"))
             }
             return result
@@ -410,7 +439,7 @@ public struct DatasetService: Sendable {
     // MARK: downloads
 
     /// What a download sends: one file (`path`) or every file of the version, with the organization whose blobs hold them.
-    public func download(_ datasetId: UUID, version name: String, path: String?, caller: Caller) async throws -> VersionDownload {
+    package func download(_ datasetId: UUID, version name: String, path: String?, caller: Caller) async throws -> VersionDownload {
         let (dataset, version) = try await version(datasetId, named: name, caller: caller)
         let files = try await database.read { sql in
             let select = sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, version.id)
@@ -422,27 +451,34 @@ public struct DatasetService: Sendable {
     }
 
     /// A time-limited URL to fetch one file straight from S3; nil when the store is local disk.
-    public func presignedURL(_ datasetId: UUID, version name: String, path: String, expiresIn seconds: Int,
-                             caller: Caller) async throws -> URL? {
+    package func presignedURL(
+        _ datasetId: UUID, version name: String, path: String, expiresIn seconds: Int,
+        caller: Caller
+    ) async throws -> URL? {
         let download = try await download(datasetId, version: name, path: path, caller: caller)
-        return try store.presignedURL(try Self.blobKey(orgId: download.dataset.orgId, sha256: download.files[0].sha256), method: .get,
-                                      expiresIn: max(1, min(seconds, 7 * 86_400)))
+        return try store.presignedURL(
+            try Self.blobKey(orgId: download.dataset.orgId, sha256: download.files[0].sha256), method: .get,
+            expiresIn: max(1, min(seconds, 7 * 86_400)))
     }
 
     // MARK: helpers
 
     func dataset(_ id: UUID, permission: Permission, caller: Caller) async throws -> Dataset {
         let principal = try caller.requirePrincipal()
-        guard let dataset = try await database.read({ sql in
-            try await sql.select().column("*").from("datasets").where("id", .equal, id).first(decoding: Dataset.self)
-        }), principal.visibleOrgIds.contains(dataset.orgId) else { throw AppError.notFound("Dataset") }
+        guard
+            let dataset = try await database.read({ sql in
+                try await sql.select().column("*").from("datasets").where("id", .equal, id).first(decoding: Dataset.self)
+            }), principal.visibleOrgIds.contains(dataset.orgId)
+        else { throw AppError.notFound("Dataset") }
         try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Dataset", orgId: dataset.orgId, projectId: dataset.projectId))
         return dataset
     }
 
     func version(named name: String, of dataset: Dataset, on sql: any SQLDatabase) async throws -> DatasetVersion {
-        guard let version = try await sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-            .where("version", .equal, name).first(decoding: DatasetVersion.self) else {
+        guard
+            let version = try await sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
+                .where("version", .equal, name).first(decoding: DatasetVersion.self)
+        else {
             throw AppError.notFound("Version '\(name)' of dataset '\(dataset.name)'")
         }
         return version
@@ -457,13 +493,14 @@ public struct DatasetService: Sendable {
         var result: [String: Blob] = [:]
         for chunk in hashes.chunked(500) {
             for blob in try await sql.select().column("*").from("dataset_blobs").where("org_id", .equal, orgId).where("sha256", .in, chunk)
-                .all(decoding: Blob.self) { result[blob.sha256] = blob }
+                .all(decoding: Blob.self)
+            { result[blob.sha256] = blob }
         }
         return result
     }
 
     /// Where a file body lives: per organization, by content.
-    public static func blobKey(orgId: UUID, sha256: String) throws -> ObjectKey {
+    package static func blobKey(orgId: UUID, sha256: String) throws -> ObjectKey {
         try ObjectKey("datasets/blobs/\(orgId.lowercasedString)/\(sha256.prefix(2))/\(sha256)")
     }
 
@@ -475,7 +512,9 @@ public struct DatasetService: Sendable {
             return nil
         }
         guard let format = DatasetFormat(rawValue: text.lowercased()) else {
-            validator.add("format", "'\(text.prefix(50))' is not a format aitip knows: use one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            validator.add(
+                "format",
+                "'\(text.prefix(50))' is not a format aitip knows: use one of \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
         return format
@@ -484,8 +523,9 @@ public struct DatasetService: Sendable {
     static func checkTags(_ tags: [String]?, _ validator: inout Validator) {
         guard let tags else { return }
         validator.check(tags.count <= 50, "tags", "must be at most 50")
-        validator.check(tags.allSatisfy { (1...64).contains($0.count) && !$0.unicodeScalars.contains { $0.value < 0x20 } }, "tags",
-                        "must each be 1-64 characters without control characters")
+        validator.check(
+            tags.allSatisfy { (1...64).contains($0.count) && !$0.unicodeScalars.contains { $0.value < 0x20 } }, "tags",
+            "must each be 1-64 characters without control characters")
     }
 
     static func checkJSONObject(_ text: String?, _ field: String, _ validator: inout Validator) {

@@ -3,33 +3,36 @@ import Crypto
 import Foundation
 
 /// Rules for what a version may contain, and its canonical text.
-public enum Manifest {
-    public static let maxPathBytes = 1_024
-    public static let maxFiles = 1_000_000
+package enum Manifest {
+    package static let maxPathBytes = 1_024
+    package static let maxFiles = 1_000_000
 
     /// A file path inside a version: relative, '/'-separated, no empty, '.' or '..' segment, no backslash or
     /// control character. Checked on every write, so no download can address anything outside the version.
-    public static func checkPath(_ path: String) throws(AppError) {
+    package static func checkPath(_ path: String) throws(AppError) {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         guard !path.isEmpty, path.utf8.count <= maxPathBytes, !path.hasPrefix("/"),
-              segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
-              !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" || $0.value == 0x7F }) else {
-            throw AppError.badRequest("'\(String(path.prefix(120)).debugDescription.dropFirst().dropLast())' is not a valid file path in a dataset: use a relative path with '/' between names, without '..', '.', empty names, backslashes or control characters")
+            segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
+            !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" || $0.value == 0x7F })
+        else {
+            throw AppError.badRequest(
+                "'\(String(path.prefix(120)).debugDescription.dropFirst().dropLast())' is not a valid file path in a dataset: use a relative path with '/' between names, without '..', '.', empty names, backslashes or control characters"
+            )
         }
     }
 
     /// 1-64 of letters, digits, '.', '_' and '-' (v1, 2026-11-01, v2.1-clean).
-    public static func isVersionName(_ name: String) -> Bool {
+    package static func isVersionName(_ name: String) -> Bool {
         (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
             && name != "." && name != ".."
     }
 
-    public static func isSHA256(_ text: String) -> Bool {
+    package static func isSHA256(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     /// `<sha256>  <size>  <path>\n` per file, sorted by path: the version's checksum is its sha256.
-    public static func checksum(_ files: [DatasetFile]) -> String {
+    package static func checksum(_ files: [DatasetFile]) -> String {
         var hasher = SHA256()
         for file in files.sorted(by: { $0.path < $1.path }) {
             hasher.update(data: Data("\(file.sha256)  \(file.sizeBytes)  \(file.path)\n".utf8))
@@ -40,10 +43,10 @@ public enum Manifest {
 
 /// A whole version as one uncompressed tar (POSIX ustar, pax headers for long paths), streamed file by file.
 /// Its length is known before the first byte, so downloads carry Content-Length.
-public enum TarFormat {
-    public static let block = 512
+package enum TarFormat {
+    package static let block = 512
 
-    public static func length(of files: [DatasetFile]) -> Int64 {
+    package static func length(of files: [DatasetFile]) -> Int64 {
         files.reduce(Int64(2 * block)) { total, file in
             total + Int64(headers(for: file.path, size: file.sizeBytes, modified: 0).count) + padded(file.sizeBytes)
         }
@@ -52,25 +55,27 @@ public enum TarFormat {
     static func padded(_ size: Int64) -> Int64 { (size + Int64(block) - 1) / Int64(block) * Int64(block) }
 
     /// Zero bytes that end a file's data on a block boundary.
-    public static func padding(after size: Int64) -> Int { Int(padded(size) - size) }
+    package static func padding(after size: Int64) -> Int { Int(padded(size) - size) }
 
-    public static var end: [UInt8] { [UInt8](repeating: 0, count: 2 * block) }
+    package static var end: [UInt8] { [UInt8](repeating: 0, count: 2 * block) }
 
     /// The header block(s) before a file's data: a pax header first when the path does not fit ustar's fields.
-    public static func headers(for path: String, size: Int64, modified: Int64) -> [UInt8] {
+    package static func headers(for path: String, size: Int64, modified: Int64) -> [UInt8] {
         let maxOctalSize: Int64 = 0o77777777777
         if size <= maxOctalSize, let (prefix, name) = split(path) {
             return header(name: name, prefix: prefix, size: size, type: UInt8(ascii: "0"), modified: modified)
         }
         var record = paxRecord("path", path)
         if size > maxOctalSize { record += paxRecord("size", String(size)) }
-        var bytes = header(name: "PaxHeaders/" + String(path.utf8.suffix(80).map { Character(Unicode.Scalar($0 < 0x80 ? $0 : 0x5F)) }),
-                           prefix: "", size: Int64(record.count), type: UInt8(ascii: "x"), modified: modified)
+        var bytes = header(
+            name: "PaxHeaders/" + String(path.utf8.suffix(80).map { Character(Unicode.Scalar($0 < 0x80 ? $0 : 0x5F)) }),
+            prefix: "", size: Int64(record.count), type: UInt8(ascii: "x"), modified: modified)
         bytes += record
         bytes += [UInt8](repeating: 0, count: padding(after: Int64(record.count)))
         let short = String(path.split(separator: "/").last ?? "file").utf8.prefix(99)
-        bytes += header(name: String(decoding: short, as: UTF8.self), prefix: "", size: min(size, maxOctalSize), type: UInt8(ascii: "0"),
-                        modified: modified)
+        bytes += header(
+            name: String(decoding: short, as: UTF8.self), prefix: "", size: min(size, maxOctalSize), type: UInt8(ascii: "0"),
+            modified: modified)
         return bytes
     }
 

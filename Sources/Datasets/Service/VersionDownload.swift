@@ -7,17 +7,17 @@ import ObjectStore
 /// One file, or a whole version as a tar, read from the object store while the client receives it. Every file's
 /// bytes are hashed on the way out: a body that does not match its manifest sha256 ends the response with an
 /// error instead of being delivered as if it were good.
-public struct VersionDownload: Sendable {
-    public let dataset: Dataset
-    public let version: DatasetVersion
-    public let files: [DatasetFile]
+package struct VersionDownload: Sendable {
+    package let dataset: Dataset
+    package let version: DatasetVersion
+    package let files: [DatasetFile]
     let store: any ObjectStore
     /// One file as itself (not a tar).
-    public let single: Bool
+    package let single: Bool
 
-    public var contentLength: Int64 { single ? files[0].sizeBytes : TarFormat.length(of: files) }
+    package var contentLength: Int64 { single ? files[0].sizeBytes : TarFormat.length(of: files) }
 
-    public func chunks() -> AsyncThrowingStream<ArraySlice<UInt8>, any Error> {
+    package func chunks() -> AsyncThrowingStream<ArraySlice<UInt8>, any Error> {
         let reader = DownloadReader(files: files, orgId: dataset.orgId, store: store, tar: !single, modified: version.createdMs / 1_000)
         return AsyncThrowingStream(unfolding: { try await reader.next() })
     }
@@ -84,6 +84,7 @@ final class DownloadReader: @unchecked Sendable {
     }
 
     private func corrupt(_ file: DatasetFile, _ problem: String) -> AppError {
-        AppError(.internalError, "The stored content of '\(file.path)' \(problem); the download was stopped. Ask an operator to check the object store.")
+        AppError(
+            .internalError, "The stored content of '\(file.path)' \(problem); the download was stopped. Ask an operator to check the object store.")
     }
 }

@@ -10,21 +10,21 @@ import NIOHTTP1
 /// aitip admits and places by its own queue; the Job asks for exactly the admitted GPUs, on nodes of the admitted
 /// GPU type. No cluster runs where aitip is developed: the rendered manifests are validated against the Kubernetes
 /// schemas in the tests, the API calls below are not exercised there.
-public struct KubernetesExecutor: Executor {
-    public let kind = "kubernetes"
+package struct KubernetesExecutor: Executor {
+    package let kind = "kubernetes"
     let apiServer: String
     let token: String
     let manifests: KubernetesManifests
     let namespace: String
 
-    public init(apiServer: String, token: String, configuration: KubernetesManifests.Configuration) {
+    package init(apiServer: String, token: String, configuration: KubernetesManifests.Configuration) {
         self.apiServer = apiServer.hasSuffix("/") ? String(apiServer.dropLast()) : apiServer
         self.token = token
         manifests = KubernetesManifests(configuration)
         namespace = configuration.namespace
     }
 
-    public func launch(_ request: LaunchRequest) async throws -> String {
+    package func launch(_ request: LaunchRequest) async throws -> String {
         let rendered = try manifests.render(request)
         if let configMap = rendered.configMap {
             _ = try await call(.POST, "/api/v1/namespaces/\(namespace)/configmaps", body: configMap)
@@ -33,7 +33,7 @@ public struct KubernetesExecutor: Executor {
         return KubernetesManifests.name(request)
     }
 
-    public func state(of reference: String) async -> ExecutionState {
+    package func state(of reference: String) async -> ExecutionState {
         do {
             guard let job = try await call(.GET, "/apis/batch/v1/namespaces/\(namespace)/jobs/\(reference)") else {
                 return .lost(reason: "the Job \(reference) is gone from the cluster")
@@ -48,15 +48,15 @@ public struct KubernetesExecutor: Executor {
     }
 
     /// Deleting the Job stops its pod with SIGTERM and the pod's grace period, then SIGKILL.
-    public func requestStop(_ reference: String) async {
+    package func requestStop(_ reference: String) async {
         _ = try? await call(.DELETE, "/apis/batch/v1/namespaces/\(namespace)/jobs/\(reference)?propagationPolicy=Background")
     }
 
-    public func kill(_ reference: String) async {
+    package func kill(_ reference: String) async {
         _ = try? await call(.DELETE, "/apis/batch/v1/namespaces/\(namespace)/jobs/\(reference)?propagationPolicy=Background&gracePeriodSeconds=0")
     }
 
-    public func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
+    package func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
         guard let pod = try await podName(reference) else { return Data() }
         let bytes = try await raw(.GET, "/api/v1/namespaces/\(namespace)/pods/\(pod)/log?container=workload") ?? Data()
         guard offset < bytes.count else { return Data() }
@@ -64,25 +64,31 @@ public struct KubernetesExecutor: Executor {
         return bytes.subdata(in: start..<min(bytes.endIndex, start + limit))
     }
 
-    public func cleanUp(_ reference: String) async {
+    package func cleanUp(_ reference: String) async {
         _ = try? await call(.DELETE, "/apis/batch/v1/namespaces/\(namespace)/jobs/\(reference)?propagationPolicy=Background")
         _ = try? await call(.DELETE, "/api/v1/namespaces/\(namespace)/configmaps/\(reference)-code")
     }
 
-    public func purge(workloadId: UUID) async {}
+    package func purge(workloadId: UUID) async {}
 
     /// Ready, schedulable nodes: (name, GPU type label, GPUs, CPU cores, memory MiB).
-    public func nodes(gpuTypeLabel: String, gpuResource: String) async throws -> [(name: String, gpuType: String?, gpus: Int, cpu: Double, memoryMiB: Int)] {
+    package func nodes(gpuTypeLabel: String, gpuResource: String) async throws -> [(
+        name: String, gpuType: String?, gpus: Int, cpu: Double, memoryMiB: Int
+    )] {
         let list = try await call(.GET, "/api/v1/nodes")
         return (list?["items"] as? [[String: Any]] ?? []).compactMap { node in
             let metadata = node["metadata"] as? [String: Any] ?? [:]
             let status = node["status"] as? [String: Any] ?? [:]
             let allocatable = status["allocatable"] as? [String: String] ?? [:]
-            let ready = (status["conditions"] as? [[String: Any]] ?? []).contains { $0["type"] as? String == "Ready" && $0["status"] as? String == "True" }
+            let ready = (status["conditions"] as? [[String: Any]] ?? []).contains {
+                $0["type"] as? String == "Ready" && $0["status"] as? String == "True"
+            }
             let unschedulable = (node["spec"] as? [String: Any])?["unschedulable"] as? Bool ?? false
             guard let name = metadata["name"] as? String, ready, !unschedulable else { return nil }
-            return (name, (metadata["labels"] as? [String: String])?[gpuTypeLabel], Int(allocatable[gpuResource] ?? "0") ?? 0,
-                    Self.cores(allocatable["cpu"] ?? "0"), Self.mebibytes(allocatable["memory"] ?? "0"))
+            return (
+                name, (metadata["labels"] as? [String: String])?[gpuTypeLabel], Int(allocatable[gpuResource] ?? "0") ?? 0,
+                Self.cores(allocatable["cpu"] ?? "0"), Self.mebibytes(allocatable["memory"] ?? "0")
+            )
         }
     }
 
@@ -91,8 +97,10 @@ public struct KubernetesExecutor: Executor {
     }
 
     static func mebibytes(_ quantity: String) -> Int {
-        let units: [(String, Double)] = [("Ki", 1.0 / 1_024), ("Mi", 1), ("Gi", 1_024), ("Ti", 1_048_576), ("k", 1_000.0 / 1_048_576),
-                                         ("M", 1_000_000.0 / 1_048_576), ("G", 1e9 / 1_048_576)]
+        let units: [(String, Double)] = [
+            ("Ki", 1.0 / 1_024), ("Mi", 1), ("Gi", 1_024), ("Ti", 1_048_576), ("k", 1_000.0 / 1_048_576),
+            ("M", 1_000_000.0 / 1_048_576), ("G", 1e9 / 1_048_576),
+        ]
         for (suffix, factor) in units where quantity.hasSuffix(suffix) {
             return Int((Double(quantity.dropLast(suffix.count)) ?? 0) * factor)
         }
@@ -106,8 +114,9 @@ public struct KubernetesExecutor: Executor {
 
     private func exitCode(_ reference: String) async throws -> Int? {
         guard let pod = try await podName(reference),
-              let object = try await call(.GET, "/api/v1/namespaces/\(namespace)/pods/\(pod)"),
-              let statuses = (object["status"] as? [String: Any])?["containerStatuses"] as? [[String: Any]] else { return nil }
+            let object = try await call(.GET, "/api/v1/namespaces/\(namespace)/pods/\(pod)"),
+            let statuses = (object["status"] as? [String: Any])?["containerStatuses"] as? [[String: Any]]
+        else { return nil }
         return statuses.compactMap { (($0["state"] as? [String: Any])?["terminated"] as? [String: Any])?["exitCode"] as? Int }.first
     }
 

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The disk space a directory tree takes (allocated blocks, as `du` counts them: a sparse file costs what it
 /// holds) and how many entries it has. Links are never followed and nothing is opened but directories, so a tree a

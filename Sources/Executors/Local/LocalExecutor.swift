@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AITIPCore
 import Foundation
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs attempts as child processes of this machine, each in its own session and cgroup, inside the bubblewrap
 /// sandbox (`Sandbox`). On disk, `<jobs>/<workload>/` (only the server may open it) holds
@@ -18,27 +19,29 @@ import Synchronization
 /// (the database), never in a file. A job can write only inside `work/` and `checkpoints/`, so nothing it does there
 /// changes what the server reads, signals or deletes: logs are opened without following links, signals go to the
 /// processes of the attempt's cgroup, and the walk that measures its disk use never follows a link.
-public struct LocalExecutor: Executor {
-    public struct Configuration: Sendable {
-        public var jobsDirectory: String
-        public var sandbox: SandboxMode
+package struct LocalExecutor: Executor {
+    package struct Configuration: Sendable {
+        package var jobsDirectory: String
+        package var sandbox: SandboxMode
         /// Paths the sandbox shows read-only besides /usr and a few /etc files, e.g. a Python virtual environment.
-        public var readOnlyPaths: [String]
-        public var maxProcesses: Int
+        package var readOnlyPaths: [String]
+        package var maxProcesses: Int
         /// The user and group jobs run as when the server runs as root (by default nobody/nogroup).
-        public var jobUID: UInt32
-        public var jobGID: UInt32
-        public var network: NetworkPolicy
+        package var jobUID: UInt32
+        package var jobGID: UInt32
+        package var network: NetworkPolicy
         /// What one attempt may keep on disk (working directory, checkpoints, log); 0: no limit.
-        public var diskLimitBytes: Int64
+        package var diskLimitBytes: Int64
         /// Files and directories one attempt may create.
-        public var maxFiles: Int
+        package var maxFiles: Int
         /// The bubblewrap program; by default `bwrap` from /usr/bin or /usr/local/bin.
-        public var bubblewrap: String?
+        package var bubblewrap: String?
 
-        public init(jobsDirectory: String, sandbox: SandboxMode = .bubblewrap, readOnlyPaths: [String] = [], maxProcesses: Int = 4_096,
-                    jobUID: UInt32 = 65534, jobGID: UInt32 = 65534, network: NetworkPolicy = .none, diskLimitBytes: Int64 = 10 << 30,
-                    maxFiles: Int = 1_000_000, bubblewrap: String? = nil) {
+        package init(
+            jobsDirectory: String, sandbox: SandboxMode = .bubblewrap, readOnlyPaths: [String] = [], maxProcesses: Int = 4_096,
+            jobUID: UInt32 = 65534, jobGID: UInt32 = 65534, network: NetworkPolicy = .none, diskLimitBytes: Int64 = 10 << 30,
+            maxFiles: Int = 1_000_000, bubblewrap: String? = nil
+        ) {
             self.jobsDirectory = jobsDirectory
             self.sandbox = sandbox
             self.readOnlyPaths = readOnlyPaths
@@ -55,21 +58,21 @@ public struct LocalExecutor: Executor {
     /// `bubblewrap`: every job in the sandbox, and no job at all where it cannot run; `off`: plain processes as
     /// the server's user, which can read and change everything the server can (an explicit choice, warned about at
     /// every start). `auto`, the earlier name of the default, still means `bubblewrap`.
-    public enum SandboxMode: String, Sendable, CaseIterable {
+    package enum SandboxMode: String, Sendable, CaseIterable {
         case bubblewrap, off
 
-        public init?(setting: String) {
+        package init?(setting: String) {
             self.init(rawValue: setting == "auto" ? "bubblewrap" : setting)
         }
     }
 
     /// `none`: jobs never have the network (a job that asks is refused); `allow`: a job may ask for it, and then
     /// shares the host's network, loopback included (docs/security.md says how to fence it).
-    public enum NetworkPolicy: String, Sendable, CaseIterable {
+    package enum NetworkPolicy: String, Sendable, CaseIterable {
         case none, allow
     }
 
-    public let kind = "local"
+    package let kind = "local"
     let configuration: Configuration
     /// The sandbox, or nil when it is off or cannot run (then `unavailable` says why).
     let sandbox: Sandbox?
@@ -81,7 +84,7 @@ public struct LocalExecutor: Executor {
     /// How often a running attempt's disk use is measured.
     static let diskCheckInterval: Duration = .seconds(2)
 
-    public init(_ configuration: Configuration, logger: Logger) {
+    package init(_ configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         cgroups = Cgroups.detect()
@@ -89,7 +92,8 @@ public struct LocalExecutor: Executor {
         var unavailable: String?
         if configuration.sandbox == .bubblewrap {
             if let bubblewrap = configuration.bubblewrap.map({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) ?? Self.which("bwrap") {
-                let sandbox = Sandbox(bubblewrap: bubblewrap, user: geteuid() == 0 ? .init(uid: configuration.jobUID, gid: configuration.jobGID) : nil)
+                let sandbox = Sandbox(
+                    bubblewrap: bubblewrap, user: geteuid() == 0 ? .init(uid: configuration.jobUID, gid: configuration.jobGID) : nil)
                 if let problem = Self.probe(sandbox, in: configuration.jobsDirectory) {
                     unavailable = "the bubblewrap sandbox does not start on this machine (\(problem))"
                 } else {
@@ -102,9 +106,12 @@ public struct LocalExecutor: Executor {
         sandbox = made
         self.unavailable = unavailable
         if let unavailable {
-            logger.error("local jobs are refused: \(unavailable). Jobs run other people's code and never run unsandboxed unless the operator sets sandbox=off")
+            logger.error(
+                "local jobs are refused: \(unavailable). Jobs run other people's code and never run unsandboxed unless the operator sets sandbox=off")
         } else if configuration.sandbox == .off {
-            logger.warning("sandbox=off: local jobs run as plain processes of the server's user and can read and change everything the server can (its database, signing keys and objects included); use it only where every submitter is trusted with the server")
+            logger.warning(
+                "sandbox=off: local jobs run as plain processes of the server's user and can read and change everything the server can (its database, signing keys and objects included); use it only where every submitter is trusted with the server"
+            )
         }
         if let reason = cgroups.unavailableReason {
             logger.warning("local jobs run without CPU, memory and process limits", metadata: ["reason": "\(reason)"])
@@ -112,37 +119,48 @@ public struct LocalExecutor: Executor {
     }
 
     /// What isolation this executor gives, in words (shown by `aitip resources gpu` and the node's labels).
-    public var isolation: String {
+    package var isolation: String {
         let box = sandbox == nil ? (unavailable == nil ? "no sandbox (sandbox=off)" : "jobs refused: no sandbox") : "bubblewrap sandbox"
         let limits = cgroups.unavailableReason == nil ? "cgroup limits" : "no cgroup limits"
         return "\(box), \(limits)"
     }
 
-    public var isolatesNetworkByDefault: Bool { configuration.sandbox == .bubblewrap }
+    package var isolatesNetworkByDefault: Bool { configuration.sandbox == .bubblewrap }
 
-    public func refusal(isolateNetwork: Bool) -> AppError? {
+    package func refusal(isolateNetwork: Bool) -> AppError? {
         if let unavailable {
-            return AppError(.unavailable, "This server cannot run jobs safely: \(unavailable). Ask the operator to fix it; only an explicit sandbox=off runs jobs unsandboxed")
+            return AppError(
+                .unavailable,
+                "This server cannot run jobs safely: \(unavailable). Ask the operator to fix it; only an explicit sandbox=off runs jobs unsandboxed")
         }
         if configuration.sandbox == .off {
-            return isolateNetwork ? AppError.validation([FieldError(field: "isolate_network",
-                message: "cannot be enforced: the operator turned the sandbox off (sandbox=off), so jobs share the server's network")]) : nil
+            return isolateNetwork
+                ? AppError.validation([
+                    FieldError(
+                        field: "isolate_network",
+                        message: "cannot be enforced: the operator turned the sandbox off (sandbox=off), so jobs share the server's network")
+                ]) : nil
         }
         if !isolateNetwork, configuration.network == .none {
-            return AppError.validation([FieldError(field: "isolate_network",
-                message: "jobs on this server have no network (job_network=none); leave isolate_network out or true, or ask the operator to set job_network=allow")])
+            return AppError.validation([
+                FieldError(
+                    field: "isolate_network",
+                    message:
+                        "jobs on this server have no network (job_network=none); leave isolate_network out or true, or ask the operator to set job_network=allow"
+                )
+            ])
         }
         return nil
     }
 
     /// `/checkpoints` in the sandbox; the real directory only when the operator turned the sandbox off.
-    public func checkpointDirectory(of workloadId: UUID) -> String? {
+    package func checkpointDirectory(of workloadId: UUID) -> String? {
         sandbox == nil ? AttemptPaths(root: configuration.jobsDirectory, workloadId: workloadId, attempt: 1).checkpoints : Sandbox.checkpoints
     }
 
     // MARK: launch
 
-    public func launch(_ request: LaunchRequest) async throws -> String {
+    package func launch(_ request: LaunchRequest) async throws -> String {
         if let refusal = refusal(isolateNetwork: request.isolateNetwork) { throw refusal }
         do {
             return try prepareAndSpawn(request)
@@ -194,14 +212,19 @@ public struct LocalExecutor: Executor {
         } catch {
             logger.warning("could not create cgroups for a job; it runs without limits", metadata: ["error": "\(error)"])
         }
-        let prefix = sandbox?.prefix(.init(control: paths.control, work: paths.work, checkpoints: paths.checkpoints,
-                                           readOnlyPaths: configuration.readOnlyPaths, gpuIndices: gpus, network: !request.isolateNetwork,
-                                           tmpBytes: max(64 << 20, request.memoryMiB * 1_048_576))) ?? []
+        let prefix =
+            sandbox?.prefix(
+                .init(
+                    control: paths.control, work: paths.work, checkpoints: paths.checkpoints,
+                    readOnlyPaths: configuration.readOnlyPaths, gpuIndices: gpus, network: !request.isolateNetwork,
+                    tmpBytes: max(64 << 20, request.memoryMiB * 1_048_576))) ?? []
         let arguments = ["/bin/sh", "-c", Self.leader, "aitip-job"] + prefix + ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
-        let pid = try ProcessSpawner.spawn(arguments, environment: environment, logFile: paths.log, files: [
-            .init(descriptor: 3, path: paths.exitCodes, flags: O_WRONLY | O_APPEND | O_CREAT),
-            .init(descriptor: 4, path: request.codeArchive == nil ? "/dev/null" : paths.code, flags: O_RDONLY),
-        ])
+        let pid = try ProcessSpawner.spawn(
+            arguments, environment: environment, logFile: paths.log,
+            files: [
+                .init(descriptor: 3, path: paths.exitCodes, flags: O_WRONLY | O_APPEND | O_CREAT),
+                .init(descriptor: 4, path: request.codeArchive == nil ? "/dev/null" : paths.code, flags: O_RDONLY),
+            ])
         // The leader is our child: until it is reaped its /proc entry stays, so its start time can always be read.
         guard let identity = ProcessIdentity.of(pid) else { throw ExecutorError("the job's leader process \(pid) vanished at start") }
         return AttemptReference(paths: paths, leader: identity).text
@@ -210,45 +233,48 @@ public struct LocalExecutor: Executor {
     /// Joins the attempt's cgroups before anything else starts (so no process escapes its limits), then becomes
     /// the sandbox (or, with sandbox=off, the launcher). Jobs get the usual umask (022), not the server's private one.
     static let leader = #"""
-    umask 022
-    for f in $AITIP_CGROUP_PROCS; do echo $$ > "$f" || echo "aitip: could not join $f" >&2; done
-    exec "$@"
-    """#
+        umask 022
+        for f in $AITIP_CGROUP_PROCS; do echo $$ > "$f" || echo "aitip: could not join $f" >&2; done
+        exec "$@"
+        """#
 
     /// Runs inside the sandbox as the job's user: unpacks the code from descriptor 4 once, starts every rank, and
     /// writes each rank's exit code to descriptor 3 (which the ranks do not inherit). It traps TERM and INT so that
     /// a stop reaches the ranks while it stays to write their codes; `wait` is repeated because a trapped signal
     /// interrupts it.
     static let launcher = #"""
-    trap 'true' TERM INT
-    cd "$AITIP_WORKDIR" || exit 1
-    if [ "$AITIP_HAS_CODE" = 1 ] && ! tar -xzf - --no-same-owner --no-same-permissions <&4; then
-      echo "aitip: preparing the code failed" >&2
-      r=0; while [ $r -lt "$AITIP_RANKS" ]; do echo "$r 1" >&3; r=$((r+1)); done
-      exit 1
-    fi
-    exec 4<&-
-    r=0; pids=""
-    while [ $r -lt "$AITIP_RANKS" ]; do
-      RANK=$r LOCAL_RANK=$r /bin/sh -c "$AITIP_ENTRYPOINT" 3>&- &
-      pids="$pids $!"; r=$((r+1))
-    done
-    r=0
-    for p in $pids; do
-      while :; do wait $p; code=$?; kill -0 $p 2>/dev/null || break; done
-      echo "$r $code" >&3; r=$((r+1))
-    done
-    """#
+        trap 'true' TERM INT
+        cd "$AITIP_WORKDIR" || exit 1
+        if [ "$AITIP_HAS_CODE" = 1 ] && ! tar -xzf - --no-same-owner --no-same-permissions <&4; then
+          echo "aitip: preparing the code failed" >&2
+          r=0; while [ $r -lt "$AITIP_RANKS" ]; do echo "$r 1" >&3; r=$((r+1)); done
+          exit 1
+        fi
+        exec 4<&-
+        r=0; pids=""
+        while [ $r -lt "$AITIP_RANKS" ]; do
+          RANK=$r LOCAL_RANK=$r /bin/sh -c "$AITIP_ENTRYPOINT" 3>&- &
+          pids="$pids $!"; r=$((r+1))
+        done
+        r=0
+        for p in $pids; do
+          while :; do wait $p; code=$?; kill -0 $p 2>/dev/null || break; done
+          echo "$r $code" >&3; r=$((r+1))
+        done
+        """#
 
     // MARK: state
 
-    public func state(of reference: String) async -> ExecutionState {
+    package func state(of reference: String) async -> ExecutionState {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else {
             return .lost(reason: "the reference '\(reference.prefix(100))' was not made by this executor")
         }
         guard let leader = attempt.leader else {
             kill(attempt, SIGKILL)
-            return .lost(reason: "it was started by an earlier aitip that kept its process id where the job could change it; its processes were stopped. Submit it again")
+            return .lost(
+                reason:
+                    "it was started by an earlier aitip that kept its process id where the job could change it; its processes were stopped. Submit it again"
+            )
         }
         let reaped = ProcessIdentity.of(leader.pid)?.startTicks == leader.startTicks ? ProcessSpawner.reap(leader.pid) : nil
         let leaderStatus = memory.leaderStatus(attempt.paths.control, reaped: reaped)
@@ -256,7 +282,8 @@ public struct LocalExecutor: Executor {
             enforceDiskLimit(attempt)
             return .running
         }
-        if let reason = Self.readPrivate("\(attempt.paths.control)/ended", limit: 4_096).map({ String(decoding: $0, as: UTF8.self) }), !reason.isEmpty {
+        if let reason = Self.readPrivate("\(attempt.paths.control)/ended", limit: 4_096).map({ String(decoding: $0, as: UTF8.self) }), !reason.isEmpty
+        {
             return .killed(code: leaderStatus ?? 128 + SIGKILL, reason: reason)
         }
         if let codes = Self.readPrivate(attempt.paths.exitCodes, limit: 65_536).map(Self.exitCodes), !codes.isEmpty {
@@ -283,7 +310,8 @@ public struct LocalExecutor: Executor {
         if usage.entries > configuration.maxFiles {
             reason = "killed: it created more than \(configuration.maxFiles) files and directories (job_max_files)"
         } else if usage.bytes > configuration.diskLimitBytes {
-            reason = "killed: its working directory, checkpoints and log took \(usage.bytes) bytes of disk, over the limit of \(configuration.diskLimitBytes) (job_disk_limit)"
+            reason =
+                "killed: its working directory, checkpoints and log took \(usage.bytes) bytes of disk, over the limit of \(configuration.diskLimitBytes) (job_disk_limit)"
         } else {
             return
         }
@@ -305,7 +333,7 @@ public struct LocalExecutor: Executor {
 
     /// Sums /proc over the attempt's processes: CPU time of the live processes and the children they have reaped,
     /// and resident memory.
-    public func usage(of reference: String) async -> ResourceUsage? {
+    package func usage(of reference: String) async -> ResourceUsage? {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let page = sysconf(Int32(_SC_PAGESIZE))
@@ -321,12 +349,12 @@ public struct LocalExecutor: Executor {
 
     // MARK: signals
 
-    public func requestStop(_ reference: String) async {
+    package func requestStop(_ reference: String) async {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
         kill(attempt, SIGTERM)
     }
 
-    public func kill(_ reference: String) async {
+    package func kill(_ reference: String) async {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
         kill(attempt, SIGKILL)
     }
@@ -353,7 +381,7 @@ public struct LocalExecutor: Executor {
 
     /// Reads the attempt's log from `offset`. The file lies where only the server can write, and is opened without
     /// following a link and only when it is a regular file this server owns.
-    public func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
+    package func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return Data() }
         let descriptor = open(attempt.paths.log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -372,7 +400,7 @@ public struct LocalExecutor: Executor {
         return data
     }
 
-    public func cleanUp(_ reference: String) async {
+    package func cleanUp(_ reference: String) async {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
         cgroups.remove(attempt.paths.cgroupName)
         memory.forget(attempt.paths.control)
@@ -380,7 +408,7 @@ public struct LocalExecutor: Executor {
     }
 
     /// Removes everything a workload left, checkpoints included (the workload was deleted).
-    public func purge(workloadId: UUID) async {
+    package func purge(workloadId: UUID) async {
         Self.removeTree("\(configuration.jobsDirectory)/\(workloadId.lowercasedString)")
     }
 
@@ -410,7 +438,7 @@ public struct LocalExecutor: Executor {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw ExecutorError("could not write \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
-        fchmod(descriptor, mode)  // the server's umask (077) must not narrow a file meant for the job to read
+        fchmod(descriptor, mode) // the server's umask (077) must not narrow a file meant for the job to read
         let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, data.count) }
         guard written == data.count else { throw ExecutorError("could not write \(path)") }
     }
@@ -464,10 +492,13 @@ public struct LocalExecutor: Executor {
             let accounts = Sandbox.accountFiles(for: user.uid, gid: user.gid)
             try writePrivate(Data(accounts.passwd.utf8), to: "\(root)/passwd", mode: 0o644)
             try writePrivate(Data(accounts.group.utf8), to: "\(root)/group", mode: 0o644)
-            let prefix = sandbox.prefix(.init(control: root, work: "\(root)/work", checkpoints: "\(root)/checkpoints", readOnlyPaths: [],
-                                              gpuIndices: [], network: false, tmpBytes: 1 << 20))
-            let (status, output) = try ProcessSpawner.run(["/bin/sh", "-c", leader, "aitip-probe"] + prefix + ["/bin/sh", "-c", "touch /workspace/probe && test -w /tmp"],
-                                                          logFile: "\(root)/log")
+            let prefix = sandbox.prefix(
+                .init(
+                    control: root, work: "\(root)/work", checkpoints: "\(root)/checkpoints", readOnlyPaths: [],
+                    gpuIndices: [], network: false, tmpBytes: 1 << 20))
+            let (status, output) = try ProcessSpawner.run(
+                ["/bin/sh", "-c", leader, "aitip-probe"] + prefix + ["/bin/sh", "-c", "touch /workspace/probe && test -w /tmp"],
+                logFile: "\(root)/log")
             return status == 0 ? nil : "exit code \(status): \(output.prefix(300))"
         } catch {
             return "\(error)"

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// posix_spawn with what a job needs and Foundation's Process does not offer: a new session (so the job outlives
 /// the server and can be re-adopted), no descriptor of the server but the ones named (stdin from /dev/null, stdout
@@ -131,8 +132,9 @@ struct ProcessStat {
         // After "(comm)": state(0) ppid(1) pgrp(2) session(3) … utime(11) stime(12) cutime(13) cstime(14) … starttime(19) vsize(20) rss(21).
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 21, let state = fields[0].first, let session = Int(fields[3]), let start = UInt64(fields[19]) else { return nil }
-        return ProcessStat(state: state, session: session, cpuTicks: [11, 12, 13, 14].compactMap { Double(fields[$0]) }.reduce(0, +),
-                           startTicks: start, residentPages: Int(fields[21]) ?? 0)
+        return ProcessStat(
+            state: state, session: session, cpuTicks: [11, 12, 13, 14].compactMap { Double(fields[$0]) }.reduce(0, +),
+            startTicks: start, residentPages: Int(fields[21]) ?? 0)
     }
 
     /// Every process whose session is `session` (the attempt's leader started it; a job can leave it with setsid,
@@ -140,13 +142,15 @@ struct ProcessStat {
     static func sessionMembers(_ session: pid_t) -> [pid_t] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry in
-            guard entry.first?.isNumber == true, let pid = pid_t(entry), let stat = read(pid), stat.session == Int(session), stat.state != "Z" else { return nil }
+            guard entry.first?.isNumber == true, let pid = pid_t(entry), let stat = read(pid), stat.session == Int(session), stat.state != "Z" else {
+                return nil
+            }
             return pid
         }
     }
 }
 
-public struct ExecutorError: Error, CustomStringConvertible {
-    public let description: String
+package struct ExecutorError: Error, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The bubblewrap command line around one attempt. What a job sees:
 /// - `/usr` read-only (with the /bin, /lib, /lib64, /sbin links Debian needs) and only the `/etc` files programs
@@ -65,16 +66,20 @@ struct Sandbox: Sendable {
             arguments.append("--unshare-all")
             if attempt.network { arguments.append("--share-net") }
         }
-        arguments += ["--hostname", "aitip-job",
-                      "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                      "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--perms", "0755", "--dir", "/etc"]
+        arguments += [
+            "--hostname", "aitip-job",
+            "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin", "--perms", "0755", "--dir", "/etc",
+        ]
         for name in Self.etcFiles + (attempt.network ? Self.networkEtcFiles : []) {
             arguments += ["--ro-bind-try", "/etc/\(name)", "/etc/\(name)"]
         }
-        arguments += ["--ro-bind", "\(attempt.control)/passwd", "/etc/passwd", "--ro-bind", "\(attempt.control)/group", "/etc/group",
-                      "--proc", "/proc", "--dev", "/dev",
-                      "--perms", "1777", "--size", String(attempt.tmpBytes), "--tmpfs", "/tmp",
-                      "--perms", "1777", "--size", String(attempt.tmpBytes), "--tmpfs", "/dev/shm"]
+        arguments += [
+            "--ro-bind", "\(attempt.control)/passwd", "/etc/passwd", "--ro-bind", "\(attempt.control)/group", "/etc/group",
+            "--proc", "/proc", "--dev", "/dev",
+            "--perms", "1777", "--size", String(attempt.tmpBytes), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", String(attempt.tmpBytes), "--tmpfs", "/dev/shm",
+        ]
         if !attempt.gpuIndices.isEmpty {
             for device in ["nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset"] + attempt.gpuIndices.map({ "nvidia\($0)" }) {
                 arguments += ["--dev-bind-try", "/dev/\(device)", "/dev/\(device)"]
@@ -92,9 +97,11 @@ struct Sandbox: Sendable {
         }
         arguments += ["--chdir", Self.workspace, "--unsetenv", "AITIP_CGROUP_PROCS"]
         if let user {
-            arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
-                          "/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--no-new-privs",
-                          "--inh-caps=-all", "--bounding-set=-all", "--"]
+            arguments += [
+                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                "/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--no-new-privs",
+                "--inh-caps=-all", "--bounding-set=-all", "--",
+            ]
         } else {
             arguments.append("--")
         }

@@ -11,16 +11,17 @@ import NIOHTTP1
 /// exactly the resources it admitted (`entrypoint_num_gpus`, `entrypoint_num_cpus`, `entrypoint_memory`, and the GPU
 /// type as a custom resource when the cluster defines one). Code goes up as a zip package
 /// (`PUT /api/packages/gcs/…`) used as the job's `working_dir`. The reference is the Ray submission id.
-public struct RayExecutor: Executor {
-    public let kind = "ray"
+package struct RayExecutor: Executor {
+    package let kind = "ray"
     let base: String
     let token: String?
     let logger: Logger
 
     /// `address`: `ray://host:port` or `http://host:port` of the Ray dashboard.
-    public init(address: String, token: String?, logger: Logger) throws {
+    package init(address: String, token: String?, logger: Logger) throws {
         guard let url = URL(string: address.replacingOccurrences(of: "ray://", with: "http://")), let host = url.host,
-              ["http", "https"].contains(url.scheme ?? "") else {
+            ["http", "https"].contains(url.scheme ?? "")
+        else {
             throw ExecutorError("executor \(address) is not ray://HOST:PORT")
         }
         base = "\(url.scheme ?? "http")://\(host):\(url.port ?? 8265)"
@@ -28,7 +29,7 @@ public struct RayExecutor: Executor {
         self.logger = logger
     }
 
-    public func launch(_ request: LaunchRequest) async throws -> String {
+    package func launch(_ request: LaunchRequest) async throws -> String {
         let submission = "aitip-\(request.workloadId.lowercasedString)-\(request.attempt)"
         var runtimeEnv: [String: Any] = [:]
         var environment = request.environment
@@ -42,10 +43,12 @@ public struct RayExecutor: Executor {
             runtimeEnv["working_dir"] = "gcs://\(package)"
         }
         let gpus = request.gpuIndices.reduce(0) { $0 + $1.count }
-        var body: [String: Any] = ["entrypoint": request.shellCommand, "submission_id": submission, "runtime_env": runtimeEnv,
-                                   "metadata": ["aitip_workload": request.workloadId.lowercasedString, "attempt": String(request.attempt)],
-                                   "entrypoint_num_cpus": request.cpu, "entrypoint_num_gpus": gpus,
-                                   "entrypoint_memory": request.memoryMiB * 1_048_576]
+        var body: [String: Any] = [
+            "entrypoint": request.shellCommand, "submission_id": submission, "runtime_env": runtimeEnv,
+            "metadata": ["aitip_workload": request.workloadId.lowercasedString, "attempt": String(request.attempt)],
+            "entrypoint_num_cpus": request.cpu, "entrypoint_num_gpus": gpus,
+            "entrypoint_memory": request.memoryMiB * 1_048_576,
+        ]
         if let type = request.gpuType, gpus > 0, try await clusterResources().contains(type) {
             body["entrypoint_resources"] = [type: gpus]
         }
@@ -53,7 +56,7 @@ public struct RayExecutor: Executor {
         return submission
     }
 
-    public func state(of reference: String) async -> ExecutionState {
+    package func state(of reference: String) async -> ExecutionState {
         do {
             guard let (status, data) = try await callAllowingMissing(.GET, "/api/jobs/\(reference)") else {
                 return .lost(reason: "Ray no longer knows job \(reference)")
@@ -78,16 +81,17 @@ public struct RayExecutor: Executor {
         }
     }
 
-    public func requestStop(_ reference: String) async {
+    package func requestStop(_ reference: String) async {
         _ = try? await callAllowingMissing(.POST, "/api/jobs/\(reference)/stop")
     }
 
     /// Ray has no kill: its stop already escalates to SIGKILL after its own grace period.
-    public func kill(_ reference: String) async { await requestStop(reference) }
+    package func kill(_ reference: String) async { await requestStop(reference) }
 
-    public func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
+    package func readLog(_ reference: String, from offset: Int64, limit: Int) async throws -> Data {
         guard let (status, data) = try await callAllowingMissing(.GET, "/api/jobs/\(reference)/logs"), status == 200,
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let logs = object["logs"] as? String else {
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let logs = object["logs"] as? String
+        else {
             return Data()
         }
         let bytes = Data(logs.utf8)
@@ -96,17 +100,18 @@ public struct RayExecutor: Executor {
         return bytes.subdata(in: start..<min(bytes.endIndex, start + limit))
     }
 
-    public func cleanUp(_ reference: String) async {
+    package func cleanUp(_ reference: String) async {
         _ = try? await callAllowingMissing(.DELETE, "/api/jobs/\(reference)")
     }
 
-    public func purge(workloadId: UUID) async {}
+    package func purge(workloadId: UUID) async {}
 
     /// The cluster's nodes as Ray reports them: (node id, alive, resources total).
-    public func nodes() async throws -> [(id: String, address: String, alive: Bool, resources: [String: Double])] {
+    package func nodes() async throws -> [(id: String, address: String, alive: Bool, resources: [String: Double])] {
         let data = try await call(.GET, "/nodes?view=summary", body: nil, contentType: nil)
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let summary = (object["data"] as? [String: Any])?["summary"] as? [[String: Any]] else {
+            let summary = (object["data"] as? [String: Any])?["summary"] as? [[String: Any]]
+        else {
             throw ExecutorError("Ray's /nodes?view=summary answered in an unknown shape")
         }
         return summary.compactMap { node in
@@ -132,7 +137,8 @@ public struct RayExecutor: Executor {
     }
 
     /// nil for 404.
-    private func callAllowingMissing(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> (Int, Data)? {
+    private func callAllowingMissing(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil) async throws -> (Int, Data)?
+    {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }

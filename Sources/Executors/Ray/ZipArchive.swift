@@ -26,7 +26,8 @@ enum ZipArchive {
                 let full = "\(base)/\(relative)"
                 var isDirectory: ObjCBool = false
                 guard files.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
-                      (try? files.destinationOfSymbolicLink(atPath: full)) == nil else { continue }
+                    (try? files.destinationOfSymbolicLink(atPath: full)) == nil
+                else { continue }
                 entries.append((relative, try Data(contentsOf: URL(fileURLWithPath: full))))
             }
         }
@@ -41,8 +42,8 @@ enum ZipArchive {
             let crc = crc32(entry.data)
             let offset = UInt32(output.count)
             output.append(le32(0x0403_4b50))
-            output.append(le16(20)); output.append(le16(0x0800)); output.append(le16(0))   // version, UTF-8 names, stored
-            output.append(le16(0)); output.append(le16(0x21))                            // time, date (1980-01-01)
+            output.append(le16(20)); output.append(le16(0x0800)); output.append(le16(0)) // version, UTF-8 names, stored
+            output.append(le16(0)); output.append(le16(0x21)) // time, date (1980-01-01)
             output.append(le32(crc)); output.append(le32(UInt32(entry.data.count))); output.append(le32(UInt32(entry.data.count)))
             output.append(le16(UInt16(name.count))); output.append(le16(0))
             output.append(name)

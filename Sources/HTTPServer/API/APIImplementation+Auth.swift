@@ -7,8 +7,9 @@ extension APIImplementation {
     func register(_ input: Operations.Register.Input) async throws -> Operations.Register.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let (user, org) = try await dependencies.auth.register(
-            RegistrationInput(email: body.email, username: body.username, password: body.password,
-                              organizationName: body.organizationName), caller: caller)
+            RegistrationInput(
+                email: body.email, username: body.username, password: body.password,
+                organizationName: body.organizationName), caller: caller)
         return .created(.init(body: .json(.init(user: .init(user), organization: .init(org)))))
     }
 
@@ -44,10 +45,15 @@ extension APIImplementation {
 
     func listSessions(_ input: Operations.ListSessions.Input) async throws -> Operations.ListSessions.Output {
         let sessions = try await dependencies.auth.sessions(caller: caller)
-        return .ok(.init(body: .json(.init(items: sessions.map {
-            .init(id: $0.id.lowercasedString, createdAt: $0.createdAt, lastUsedAt: $0.lastUsedAt, expiresAt: $0.expiresAt,
-                  clientAddress: $0.clientAddress, userAgent: $0.userAgent, current: $0.current)
-        }))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: sessions.map {
+                            .init(
+                                id: $0.id.lowercasedString, createdAt: $0.createdAt, lastUsedAt: $0.lastUsedAt, expiresAt: $0.expiresAt,
+                                clientAddress: $0.clientAddress, userAgent: $0.userAgent, current: $0.current)
+                        }))))
     }
 
     func revokeSession(_ input: Operations.RevokeSession.Input) async throws -> Operations.RevokeSession.Output {
@@ -81,8 +87,9 @@ extension APIImplementation {
     func createApiKey(_ input: Operations.CreateApiKey.Input) async throws -> Operations.CreateApiKey.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let created = try await dependencies.apiKeys.create(
-            APIKeyInput(name: body.name, orgId: try Parse.optionalId(body.orgId, "org_id"), scopes: body.scopes,
-                        expiresAt: body.expiresAt), caller: caller)
+            APIKeyInput(
+                name: body.name, orgId: try Parse.optionalId(body.orgId, "org_id"), scopes: body.scopes,
+                expiresAt: body.expiresAt), caller: caller)
         return .created(.init(body: .json(.init(value1: .init(created.key), value2: .init(key: created.secret)))))
     }
 

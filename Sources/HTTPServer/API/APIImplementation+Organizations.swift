@@ -12,8 +12,9 @@ extension APIImplementation {
     func createOrg(_ input: Operations.CreateOrg.Input) async throws -> Operations.CreateOrg.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let org = try await dependencies.organizations.create(
-            OrganizationInput(name: body.name, slug: body.slug, plan: body.plan?.rawValue,
-                              settings: FreeForm.domain(body.settings), quota: FreeForm.domain(body.quota)), caller: caller)
+            OrganizationInput(
+                name: body.name, slug: body.slug, plan: body.plan?.rawValue,
+                settings: FreeForm.domain(body.settings), quota: FreeForm.domain(body.quota)), caller: caller)
         return .created(.init(body: .json(.init(org))))
     }
 
@@ -26,8 +27,9 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let org = try await dependencies.organizations.update(
             try Parse.id(input.path.orgId, "org_id"),
-            OrganizationInput(name: body.name, slug: body.slug, plan: body.plan?.rawValue,
-                              settings: FreeForm.domain(body.settings), quota: FreeForm.domain(body.quota)), caller: caller)
+            OrganizationInput(
+                name: body.name, slug: body.slug, plan: body.plan?.rawValue,
+                settings: FreeForm.domain(body.settings), quota: FreeForm.domain(body.quota)), caller: caller)
         return .ok(.init(body: .json(.init(org))))
     }
 
@@ -47,8 +49,9 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let addition = try await dependencies.organizations.addMember(
             to: try Parse.id(input.path.orgId, "org_id"),
-            MemberInput(userId: try Parse.optionalId(body.userId, "user_id"), username: body.username, email: body.email,
-                        password: body.password, role: body.role), caller: caller)
+            MemberInput(
+                userId: try Parse.optionalId(body.userId, "user_id"), username: body.username, email: body.email,
+                password: body.password, role: body.role), caller: caller)
         switch addition {
         case .created(let member): return .created(.init(body: .json(.init(member))))
         case .invited(let invitation): return .accepted(.init(body: .json(.init(invitation, organizationName: nil))))
@@ -62,8 +65,9 @@ extension APIImplementation {
     }
 
     func revokeInvitation(_ input: Operations.RevokeInvitation.Input) async throws -> Operations.RevokeInvitation.Output {
-        try await dependencies.organizations.revokeInvitation(try Parse.id(input.path.invitationId, "invitation_id"),
-                                                              in: try Parse.id(input.path.orgId, "org_id"), caller: caller)
+        try await dependencies.organizations.revokeInvitation(
+            try Parse.id(input.path.invitationId, "invitation_id"),
+            in: try Parse.id(input.path.orgId, "org_id"), caller: caller)
         return .noContent(.init())
     }
 
@@ -99,9 +103,10 @@ extension APIImplementation {
 
 extension Components.Schemas.Invitation {
     init(_ invitation: Invitation, organizationName: String?) {
-        self.init(id: invitation.id.lowercasedString, orgId: invitation.orgId.lowercasedString, organizationName: organizationName,
-                  invitee: invitation.invitee, role: .init(rawValue: invitation.role.rawValue)!,
-                  status: .init(rawValue: invitation.status.rawValue)!, createdAt: invitation.createdAt, expiresAt: invitation.expiresAt,
-                  respondedAt: invitation.respondedAt)
+        self.init(
+            id: invitation.id.lowercasedString, orgId: invitation.orgId.lowercasedString, organizationName: organizationName,
+            invitee: invitation.invitee, role: .init(rawValue: invitation.role.rawValue)!,
+            status: .init(rawValue: invitation.status.rawValue)!, createdAt: invitation.createdAt, expiresAt: invitation.expiresAt,
+            respondedAt: invitation.respondedAt)
     }
 }

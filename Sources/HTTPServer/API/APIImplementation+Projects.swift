@@ -14,8 +14,9 @@ extension APIImplementation {
     func createProject(_ input: Operations.CreateProject.Input) async throws -> Operations.CreateProject.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let project = try await dependencies.projects.create(
-            ProjectInput(orgId: try Parse.optionalId(body.orgId, "org_id"), name: body.name, slug: body.slug,
-                         description: body.description, settings: FreeForm.domain(body.settings)), caller: caller)
+            ProjectInput(
+                orgId: try Parse.optionalId(body.orgId, "org_id"), name: body.name, slug: body.slug,
+                description: body.description, settings: FreeForm.domain(body.settings)), caller: caller)
         return .created(.init(body: .json(.init(project))))
     }
 

@@ -9,16 +9,21 @@ extension APIImplementation {
 
     func listExperiments(_ input: Operations.ListExperiments.Input) async throws -> Operations.ListExperiments.Output {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), caller: caller)
-        let page = try await tracking.searchExperiments(in: scope, view: Self.view(input.query.view), filter: input.query.filter, orderBy: [],
-                                                        maxResults: input.query.limit ?? PageRequest.defaultLimit, offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0)
-        return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.Experiment.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
+        let page = try await tracking.searchExperiments(
+            in: scope, view: Self.view(input.query.view), filter: input.query.filter, orderBy: [],
+            maxResults: input.query.limit ?? PageRequest.defaultLimit, offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(items: page.items.map(Components.Schemas.Experiment.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
     }
 
     func createExperiment(_ input: Operations.CreateExperiment.Input) async throws -> Operations.CreateExperiment.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), caller: caller)
         let experiment = try await tracking.createExperiment(
-            .init(name: body.name, description: body.description, hypothesis: body.hypothesis, tags: Self.pairs(body.tags)), in: scope, caller: caller)
+            .init(name: body.name, description: body.description, hypothesis: body.hypothesis, tags: Self.pairs(body.tags)), in: scope, caller: caller
+        )
         return .created(.init(body: .json(.init(try await tracking.experiment(experiment.id, caller: caller)))))
     }
 
@@ -28,8 +33,9 @@ extension APIImplementation {
 
     func updateExperiment(_ input: Operations.UpdateExperiment.Input) async throws -> Operations.UpdateExperiment.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
-        let change = TrackingService.ExperimentChange.edit(name: body.name, description: body.description, hypothesis: body.hypothesis,
-                                                           stage: body.lifecycleStage.flatMap { LifecycleStage(rawValue: $0.rawValue) })
+        let change = TrackingService.ExperimentChange.edit(
+            name: body.name, description: body.description, hypothesis: body.hypothesis,
+            stage: body.lifecycleStage.flatMap { LifecycleStage(rawValue: $0.rawValue) })
         let detail = try await tracking.changeExperiment(try Parse.id(input.path.experimentId, "experiment_id"), change, caller: caller)
         return .ok(.init(body: .json(.init(detail))))
     }
@@ -42,16 +48,19 @@ extension APIImplementation {
     func listRuns(_ input: Operations.ListRuns.Input) async throws -> Operations.ListRuns.Output {
         let page = try await tracking.searchRuns(
             experimentIds: [try Parse.id(input.path.experimentId, "experiment_id")], filter: input.query.filter, view: Self.view(input.query.view),
-            orderBy: input.query.orderBy ?? [], maxResults: input.query.limit ?? PageRequest.defaultLimit, offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, caller: caller)
-        return .ok(.init(body: .json(.init(items: page.runs.map(Components.Schemas.Run.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
+            orderBy: input.query.orderBy ?? [], maxResults: input.query.limit ?? PageRequest.defaultLimit,
+            offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, caller: caller)
+        return .ok(
+            .init(body: .json(.init(items: page.runs.map(Components.Schemas.Run.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
     }
 
     func createRun(_ input: Operations.CreateRun.Input) async throws -> Operations.CreateRun.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let run = try await tracking.createRun(
             in: try Parse.id(input.path.experimentId, "experiment_id"),
-            .init(name: body.name, startMs: body.startTime, tags: Self.pairs(body.tags),
-                  trainingJobId: try Parse.optionalId(body.trainingJobId, "training_job_id")), caller: caller)
+            .init(
+                name: body.name, startMs: body.startTime, tags: Self.pairs(body.tags),
+                trainingJobId: try Parse.optionalId(body.trainingJobId, "training_job_id")), caller: caller)
         return .created(.init(body: .json(.init(run))))
     }
 
@@ -62,8 +71,11 @@ extension APIImplementation {
     func updateRun(_ input: Operations.UpdateRun.Input) async throws -> Operations.UpdateRun.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let id = try Parse.id(input.path.runId, "run_id")
-        try await tracking.changeRun(id, .update(status: body.status.flatMap { RunStatus(rawValue: $0.rawValue) }, endMs: body.endTime, name: body.name,
-                                                 stage: body.lifecycleStage.flatMap { LifecycleStage(rawValue: $0.rawValue) }), caller: caller)
+        try await tracking.changeRun(
+            id,
+            .update(
+                status: body.status.flatMap { RunStatus(rawValue: $0.rawValue) }, endMs: body.endTime, name: body.name,
+                stage: body.lifecycleStage.flatMap { LifecycleStage(rawValue: $0.rawValue) }), caller: caller)
         return .ok(.init(body: .json(.init(try await tracking.run(id, caller: caller)))))
     }
 
@@ -82,27 +94,36 @@ extension APIImplementation {
             }
             points.reserveCapacity(points.count + column.values.count)
             for position in column.values.indices {
-                points.append(MetricPoint(key: column.key, value: column.values[position],
-                                          timestampMs: column.timestamps?[position] ?? now, step: column.steps[position]))
+                points.append(
+                    MetricPoint(
+                        key: column.key, value: column.values[position],
+                        timestampMs: column.timestamps?[position] ?? now, step: column.steps[position]))
             }
         }
-        try await tracking.log(.init(metrics: points, params: Self.pairs(body.params), tags: Self.pairs(body.tags)),
-                               to: try Parse.id(input.path.runId, "run_id"), bulk: true, caller: caller)
+        try await tracking.log(
+            .init(metrics: points, params: Self.pairs(body.params), tags: Self.pairs(body.tags)),
+            to: try Parse.id(input.path.runId, "run_id"), bulk: true, caller: caller)
         return .noContent(.init())
     }
 
     func getMetricSeries(_ input: Operations.GetMetricSeries.Input) async throws -> Operations.GetMetricSeries.Output {
-        let series = try await tracking.metricSeries(run: try Parse.id(input.path.runId, "run_id"), key: input.path.key,
-                                                     maxPoints: input.query.maxPoints, minStep: input.query.minStep, maxStep: input.query.maxStep,
-                                                     caller: caller)
-        return .ok(.init(body: .json(.init(key: input.path.key, totalPoints: series.total, points: series.points.map(Components.Schemas.MetricValue.init)))))
+        let series = try await tracking.metricSeries(
+            run: try Parse.id(input.path.runId, "run_id"), key: input.path.key,
+            maxPoints: input.query.maxPoints, minStep: input.query.minStep, maxStep: input.query.maxStep,
+            caller: caller)
+        return .ok(
+            .init(body: .json(.init(key: input.path.key, totalPoints: series.total, points: series.points.map(Components.Schemas.MetricValue.init)))))
     }
 
     func listModels(_ input: Operations.ListModels.Input) async throws -> Operations.ListModels.Output {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), permission: .releaseRead, caller: caller)
-        let page = try await tracking.searchRegisteredModels(filter: input.query.filter, maxResults: input.query.limit ?? PageRequest.defaultLimit,
-                                                             orderBy: [], offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, in: scope, caller: caller)
-        return .ok(.init(body: .json(.init(items: page.models.map(Components.Schemas.Model.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
+        let page = try await tracking.searchRegisteredModels(
+            filter: input.query.filter, maxResults: input.query.limit ?? PageRequest.defaultLimit,
+            orderBy: [], offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, in: scope, caller: caller)
+        return .ok(
+            .init(
+                body: .json(.init(items: page.models.map(Components.Schemas.Model.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))
+            ))
     }
 
     func getModel(_ input: Operations.GetModel.Input) async throws -> Operations.GetModel.Output {
@@ -134,50 +155,55 @@ extension APIImplementation {
 extension Components.Schemas.Experiment {
     init(_ detail: ExperimentDetail) {
         let experiment = detail.experiment
-        self.init(id: experiment.id.lowercasedString, projectId: experiment.projectId.lowercasedString, ownerId: experiment.ownerId?.lowercasedString,
-                  name: experiment.name, description: experiment.description, hypothesis: experiment.hypothesis,
-                  lifecycleStage: .init(rawValue: experiment.lifecycleStage.rawValue)!, artifactLocation: experiment.artifactLocation,
-                  tags: APIImplementation.map(detail.tags), createdAt: Date(epochMilliseconds: experiment.createdMs),
-                  updatedAt: Date(epochMilliseconds: experiment.updatedMs))
+        self.init(
+            id: experiment.id.lowercasedString, projectId: experiment.projectId.lowercasedString, ownerId: experiment.ownerId?.lowercasedString,
+            name: experiment.name, description: experiment.description, hypothesis: experiment.hypothesis,
+            lifecycleStage: .init(rawValue: experiment.lifecycleStage.rawValue)!, artifactLocation: experiment.artifactLocation,
+            tags: APIImplementation.map(detail.tags), createdAt: Date(epochMilliseconds: experiment.createdMs),
+            updatedAt: Date(epochMilliseconds: experiment.updatedMs))
     }
 }
 
 extension Components.Schemas.MetricValue {
     init(_ point: MetricPoint) {
         let nonfinite: NonfinitePayload? = point.value.isNaN ? .naN : point.value.isInfinite ? (point.value > 0 ? .infinity : ._hyphen_Infinity) : nil
-        self.init(key: point.key, value: point.value.isFinite ? point.value : nil, nonfinite: nonfinite, step: point.step, timestamp: point.timestampMs)
+        self.init(
+            key: point.key, value: point.value.isFinite ? point.value : nil, nonfinite: nonfinite, step: point.step, timestamp: point.timestampMs)
     }
 }
 
 extension Components.Schemas.Run {
     init(_ detail: RunDetail) {
         let run = detail.run
-        self.init(id: run.id.lowercasedString, experimentId: run.experimentId.lowercasedString, name: run.name, user: run.userId,
-                  status: .init(rawValue: run.status.rawValue)!, startTime: run.startMs, endTime: run.endMs,
-                  lifecycleStage: .init(rawValue: run.lifecycleStage.rawValue)!, artifactUri: run.artifactURI,
-                  trainingJobId: run.trainingJobId?.lowercasedString, params: APIImplementation.map(detail.params),
-                  tags: APIImplementation.map(detail.tags), metrics: detail.metrics.map(Components.Schemas.MetricValue.init))
+        self.init(
+            id: run.id.lowercasedString, experimentId: run.experimentId.lowercasedString, name: run.name, user: run.userId,
+            status: .init(rawValue: run.status.rawValue)!, startTime: run.startMs, endTime: run.endMs,
+            lifecycleStage: .init(rawValue: run.lifecycleStage.rawValue)!, artifactUri: run.artifactURI,
+            trainingJobId: run.trainingJobId?.lowercasedString, params: APIImplementation.map(detail.params),
+            tags: APIImplementation.map(detail.tags), metrics: detail.metrics.map(Components.Schemas.MetricValue.init))
     }
 }
 
 extension Components.Schemas.Model {
     init(_ detail: RegisteredModelDetail) {
         let model = detail.model
-        self.init(id: model.id.lowercasedString, projectId: model.projectId.lowercasedString, name: model.name, description: model.description,
-                  latestVersion: model.latestVersion, tags: APIImplementation.map(detail.tags),
-                  aliases: .init(additionalProperties: Dictionary(detail.aliases.map { ($0.alias, String($0.version)) }, uniquingKeysWith: { $1 })),
-                  createdAt: Date(epochMilliseconds: model.createdMs), updatedAt: Date(epochMilliseconds: model.updatedMs))
+        self.init(
+            id: model.id.lowercasedString, projectId: model.projectId.lowercasedString, name: model.name, description: model.description,
+            latestVersion: model.latestVersion, tags: APIImplementation.map(detail.tags),
+            aliases: .init(additionalProperties: Dictionary(detail.aliases.map { ($0.alias, String($0.version)) }, uniquingKeysWith: { $1 })),
+            createdAt: Date(epochMilliseconds: model.createdMs), updatedAt: Date(epochMilliseconds: model.updatedMs))
     }
 }
 
 extension Components.Schemas.ModelVersion {
     init(_ detail: ModelVersionDetail, experimentId: UUID?) {
         let version = detail.version
-        self.init(id: version.id.lowercasedString, version: version.version, description: version.description, source: version.source,
-                  storagePath: version.storagePath, status: version.status, stage: version.currentStage,
-                  tags: APIImplementation.map(version.tagPairs), aliases: detail.aliases, runId: version.runId?.lowercasedString,
-                  experimentId: experimentId?.lowercasedString, loggedModelId: version.loggedModelId,
-                  trainingJobId: version.trainingJobId?.lowercasedString, datasetVersionId: version.datasetVersionId?.lowercasedString,
-                  createdAt: Date(epochMilliseconds: version.createdMs))
+        self.init(
+            id: version.id.lowercasedString, version: version.version, description: version.description, source: version.source,
+            storagePath: version.storagePath, status: version.status, stage: version.currentStage,
+            tags: APIImplementation.map(version.tagPairs), aliases: detail.aliases, runId: version.runId?.lowercasedString,
+            experimentId: experimentId?.lowercasedString, loggedModelId: version.loggedModelId,
+            trainingJobId: version.trainingJobId?.lowercasedString, datasetVersionId: version.datasetVersionId?.lowercasedString,
+            createdAt: Date(epochMilliseconds: version.createdMs))
     }
 }

@@ -17,9 +17,10 @@ extension APIImplementation {
             }
             states.append(state)
         }
-        let query = WorkloadService.ListQuery(projectId: try Parse.optionalId(input.query.projectId, "project_id"), states: states,
-                                              queue: input.query.queue, limit: input.query.limit ?? PageRequest.defaultLimit,
-                                              cursor: input.query.cursor)
+        let query = WorkloadService.ListQuery(
+            projectId: try Parse.optionalId(input.query.projectId, "project_id"), states: states,
+            queue: input.query.queue, limit: input.query.limit ?? PageRequest.defaultLimit,
+            cursor: input.query.cursor)
         let page = try await training.list(query, caller: caller)
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.TrainingJob.init), nextCursor: page.nextCursor))))
     }
@@ -38,8 +39,9 @@ extension APIImplementation {
             maxRuntimeSeconds: body.maxRuntimeSeconds, maxRetries: body.maxRetries, distributed: distributed,
             isolateNetwork: body.isolateNetwork)
         let job = try await training.submit(
-            .init(submission: submission, framework: body.framework, config: Self.jsonText(body.config), dataConfig: Self.jsonText(body.dataConfig),
-                  experimentId: try Parse.optionalId(body.experimentId, "experiment_id"), datasetId: try Parse.optionalId(body.datasetId, "dataset_id")),
+            .init(
+                submission: submission, framework: body.framework, config: Self.jsonText(body.config), dataConfig: Self.jsonText(body.dataConfig),
+                experimentId: try Parse.optionalId(body.experimentId, "experiment_id"), datasetId: try Parse.optionalId(body.datasetId, "dataset_id")),
             project: try Parse.id(body.projectId, "project_id"), caller: caller)
         return .created(.init(body: .json(.init(job))))
     }
@@ -72,10 +74,15 @@ extension APIImplementation {
 
     func listTrainingJobEvents(_ input: Operations.ListTrainingJobEvents.Input) async throws -> Operations.ListTrainingJobEvents.Output {
         let events = try await training.events(try Parse.id(input.path.jobId, "job_id"), caller: caller)
-        return .ok(.init(body: .json(.init(items: events.map { event in
-            .init(at: Date(epochMilliseconds: event.atMs), from: event.fromState.flatMap { .init(rawValue: $0.rawValue) },
-                  to: .init(rawValue: event.toState.rawValue)!, reason: event.reason)
-        }))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: events.map { event in
+                            .init(
+                                at: Date(epochMilliseconds: event.atMs), from: event.fromState.flatMap { .init(rawValue: $0.rawValue) },
+                                to: .init(rawValue: event.toState.rawValue)!, reason: event.reason)
+                        }))))
     }
 
     func getTrainingJobLogs(_ input: Operations.GetTrainingJobLogs.Input) async throws -> Operations.GetTrainingJobLogs.Output {
@@ -112,16 +119,24 @@ extension APIImplementation {
         let runtime = job.workload.startedMs.map { started in
             Double((job.workload.finishedMs ?? Date().epochMilliseconds) - started) / 1_000
         }
-        return .ok(.init(body: .json(.init(
-            jobId: job.workload.id.lowercasedString, status: .init(rawValue: job.workload.state.rawValue)!,
-            metrics: .init(additionalProperties: series.mapValues { $0.map { .init(step: $0.step, value: $0.value) } }),
-            gpuHours: job.gpuSeconds / 3_600, costActual: job.costActual, runtimeSeconds: runtime,
-            resources: usage.map {
-                .init(cpuSeconds: $0.cpuSeconds, memoryBytes: Int64($0.memoryBytes), processes: $0.processes,
-                      gpus: $0.gpus.isEmpty ? nil : $0.gpus.map {
-                          .init(index: $0.index, utilizationPercent: $0.utilizationPercent, memoryUsedMib: $0.memoryUsedMiB, memoryTotalMib: $0.memoryTotalMiB)
-                      })
-            }))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        jobId: job.workload.id.lowercasedString, status: .init(rawValue: job.workload.state.rawValue)!,
+                        metrics: .init(additionalProperties: series.mapValues { $0.map { .init(step: $0.step, value: $0.value) } }),
+                        gpuHours: job.gpuSeconds / 3_600, costActual: job.costActual, runtimeSeconds: runtime,
+                        resources: usage.map {
+                            .init(
+                                cpuSeconds: $0.cpuSeconds, memoryBytes: Int64($0.memoryBytes), processes: $0.processes,
+                                gpus: $0.gpus.isEmpty
+                                    ? nil
+                                    : $0.gpus.map {
+                                        .init(
+                                            index: $0.index, utilizationPercent: $0.utilizationPercent, memoryUsedMib: $0.memoryUsedMiB,
+                                            memoryTotalMib: $0.memoryTotalMiB)
+                                    })
+                        }))))
     }
 
     static func jsonText(_ payload: (some Encodable)?) -> String {
@@ -152,8 +167,9 @@ extension Components.Schemas.TrainingJob {
             framework: job.details.framework, distributedMode: .init(rawValue: job.details.distributedMode) ?? .single,
             config: FreeForm.wire(job.details.config), dataConfig: FreeForm.wire(job.details.dataConfig),
             status: .init(rawValue: workload.state.rawValue)!, reason: workload.reason, queue: workload.queue, priority: workload.priorityClass,
-            resources: .init(gpuType: workload.gpuType, gpuCount: workload.gpuCount, nodes: workload.nodeCount, cpu: workload.cpu,
-                             memoryMib: workload.memoryMiB),
+            resources: .init(
+                gpuType: workload.gpuType, gpuCount: workload.gpuCount, nodes: workload.nodeCount, cpu: workload.cpu,
+                memoryMib: workload.memoryMiB),
             entrypoint: spec.entrypoint,
             code: .init(archive: spec.codeArchive, repository: spec.repository?.url, commit: spec.repository?.commit),
             envNames: spec.env.keys.filter { $0 != "AITIP_JOB_CONFIG" }.sorted(), isolateNetwork: spec.isolateNetwork,

@@ -21,8 +21,9 @@ struct APIImplementation: APIProtocol {
 enum Parse {
     static func id(_ text: String, _ field: String) throws(AppError) -> UUID {
         guard let id = UUID(uuidString: text) else {
-            throw AppError(.badRequest, "\(field) '\(text.prefix(64))' is not a valid UUID",
-                           fieldErrors: [FieldError(field: field, message: "must be a UUID")])
+            throw AppError(
+                .badRequest, "\(field) '\(text.prefix(64))' is not a valid UUID",
+                fieldErrors: [FieldError(field: field, message: "must be a UUID")])
         }
         return id
     }
@@ -42,7 +43,8 @@ enum FreeForm {
     static func wire<Payload: FreeFormPayload>(_ jsonText: String, as type: Payload.Type = Payload.self) -> Payload {
         // Most settings are empty: skip the decoder for them (it showed in list-request profiles).
         guard jsonText != "{}", !jsonText.isEmpty,
-              let decoded = try? JSONDecoder().decode(Payload.self, from: Data(jsonText.utf8)) else {
+            let decoded = try? JSONDecoder().decode(Payload.self, from: Data(jsonText.utf8))
+        else {
             return Payload(additionalProperties: .init())
         }
         return decoded
@@ -65,48 +67,54 @@ extension Components.Schemas.Project.SettingsPayload: FreeFormPayload {}
 
 extension Components.Schemas.User {
     init(_ user: User) {
-        self.init(id: user.id.lowercasedString, email: user.email, username: user.username, orgId: user.orgId?.lowercasedString,
-                  lastLoginAt: user.lastLoginAt, createdAt: user.createdAt)
+        self.init(
+            id: user.id.lowercasedString, email: user.email, username: user.username, orgId: user.orgId?.lowercasedString,
+            lastLoginAt: user.lastLoginAt, createdAt: user.createdAt)
     }
 }
 
 extension Components.Schemas.Organization {
     init(_ org: Organization) {
-        self.init(id: org.id.lowercasedString, name: org.name, slug: org.slug, plan: PlanPayload(rawValue: org.plan) ?? .free,
-                  settings: FreeForm.wire(org.settings), quota: FreeForm.wire(org.quota), createdAt: org.createdAt,
-                  updatedAt: org.updatedAt)
+        self.init(
+            id: org.id.lowercasedString, name: org.name, slug: org.slug, plan: PlanPayload(rawValue: org.plan) ?? .free,
+            settings: FreeForm.wire(org.settings), quota: FreeForm.wire(org.quota), createdAt: org.createdAt,
+            updatedAt: org.updatedAt)
     }
 }
 
 extension Components.Schemas.Project {
     init(_ project: Project) {
-        self.init(id: project.id.lowercasedString, orgId: project.orgId.lowercasedString, ownerId: project.ownerId?.lowercasedString,
-                  name: project.name, slug: project.slug, description: project.description,
-                  settings: FreeForm.wire(project.settings), createdAt: project.createdAt, updatedAt: project.updatedAt)
+        self.init(
+            id: project.id.lowercasedString, orgId: project.orgId.lowercasedString, ownerId: project.ownerId?.lowercasedString,
+            name: project.name, slug: project.slug, description: project.description,
+            settings: FreeForm.wire(project.settings), createdAt: project.createdAt, updatedAt: project.updatedAt)
     }
 }
 
 extension Components.Schemas.Member {
     init(_ member: Member) {
-        self.init(userId: member.userId.lowercasedString, username: member.username, email: member.email,
-                  role: Components.Schemas.Role(rawValue: member.role.rawValue)!, createdAt: member.createdAt)
+        self.init(
+            userId: member.userId.lowercasedString, username: member.username, email: member.email,
+            role: Components.Schemas.Role(rawValue: member.role.rawValue)!, createdAt: member.createdAt)
     }
 }
 
 extension Components.Schemas.ApiKey {
     init(_ key: APIKey) {
-        self.init(id: key.id.lowercasedString, name: key.name, orgId: key.orgId.lowercasedString, prefix: key.prefix,
-                  scopes: key.scopes, expiresAt: key.expiresAt, lastUsedAt: key.lastUsedAt, revokedAt: key.revokedAt,
-                  createdAt: key.createdAt)
+        self.init(
+            id: key.id.lowercasedString, name: key.name, orgId: key.orgId.lowercasedString, prefix: key.prefix,
+            scopes: key.scopes, expiresAt: key.expiresAt, lastUsedAt: key.lastUsedAt, revokedAt: key.revokedAt,
+            createdAt: key.createdAt)
     }
 }
 
 extension Components.Schemas.AuditEntry {
     init(_ entry: AuditEntry) {
-        self.init(id: entry.id.lowercasedString, orgId: entry.orgId?.lowercasedString, actorId: entry.actorId?.lowercasedString,
-                  actorName: entry.actorName, apiKeyId: entry.apiKeyId?.lowercasedString, action: entry.action,
-                  targetType: entry.targetType, targetId: entry.targetId, requestId: entry.requestId,
-                  clientAddress: entry.clientAddress, outcome: .init(rawValue: entry.outcome.rawValue)!,
-                  statusCode: entry.statusCode, detail: entry.detail, createdAt: entry.createdAt)
+        self.init(
+            id: entry.id.lowercasedString, orgId: entry.orgId?.lowercasedString, actorId: entry.actorId?.lowercasedString,
+            actorName: entry.actorName, apiKeyId: entry.apiKeyId?.lowercasedString, action: entry.action,
+            targetType: entry.targetType, targetId: entry.targetId, requestId: entry.requestId,
+            clientAddress: entry.clientAddress, outcome: .init(rawValue: entry.outcome.rawValue)!,
+            statusCode: entry.statusCode, detail: entry.detail, createdAt: entry.createdAt)
     }
 }

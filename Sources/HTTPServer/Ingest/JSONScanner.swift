@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import AITIPCore
 import Foundation
 import Tracking
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 /// Reads JSON straight from bytes, one value at a time, for the bodies that carry thousands of numbers (bulk ingest,
 /// MLflow's log-batch): the generic Codable decoders box every number through containers, which was most of those
@@ -34,7 +35,8 @@ package struct JSONScanner {
     /// Consumes a `null` literal if one is next.
     package mutating func skipNull() -> Bool {
         guard peek() == UInt8(ascii: "n"), index + 4 <= bytes.count,
-              bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l") else { return false }
+            bytes[index + 1] == UInt8(ascii: "u"), bytes[index + 2] == UInt8(ascii: "l"), bytes[index + 3] == UInt8(ascii: "l")
+        else { return false }
         index += 4
         return true
     }
@@ -48,7 +50,8 @@ package struct JSONScanner {
     }
 
     package func invalid(_ field: String, _ message: String) -> AppError {
-        field.isEmpty ? AppError.badRequest("Invalid JSON: \(message)")
+        field.isEmpty
+            ? AppError.badRequest("Invalid JSON: \(message)")
             : AppError.validation([FieldError(field: field, message: message)])
     }
 
@@ -163,8 +166,10 @@ package struct JSONScanner {
     package mutating func double(field: String) throws -> Double {
         skipWhitespace()
         let start = index
-        while index < bytes.count, (bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9"))
-            || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+        while index < bytes.count,
+            (bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9"))
+                || [UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index])
+        {
             index += 1
         }
         let length = index - start
@@ -175,7 +180,9 @@ package struct JSONScanner {
             text[length] = 0
             var end: UnsafeMutablePointer<CChar>?
             let value = strtod(text.baseAddress!, &end)
-            guard end == text.baseAddress! + length, value.isFinite else { throw invalid(field, "holds '\(String(cString: text.baseAddress!))', not a finite number") }
+            guard end == text.baseAddress! + length, value.isFinite else {
+                throw invalid(field, "holds '\(String(cString: text.baseAddress!))', not a finite number")
+            }
             return value
         }
     }
@@ -188,7 +195,8 @@ package struct JSONScanner {
         case nil: throw invalid("", "unexpected end")
         default:
             while index < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]")].contains(bytes[index]),
-                  ![0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) {
+                ![0x20, 0x0A, 0x0D, 0x09].contains(bytes[index])
+            {
                 index += 1
             }
         }

@@ -55,9 +55,10 @@ package struct AuditFailureMiddleware: RouterMiddleware {
         // BodyLimitMiddleware has already collected JSON bodies into memory, so reading one again is cheap; raw
         // upload streams were consumed by their handler and are not read twice.
         if request.headers[.contentType]?.hasPrefix("application/json") == true,
-           let buffer = try? await request.body.collect(upTo: .max),
-           let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any],
-           let orgId = (object["org_id"] as? String).flatMap(UUID.init(uuidString:)) {
+            let buffer = try? await request.body.collect(upTo: .max),
+            let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any],
+            let orgId = (object["org_id"] as? String).flatMap(UUID.init(uuidString:))
+        {
             return orgId
         }
         guard let principal = context.principal else { return nil }

@@ -45,7 +45,8 @@ package struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let cookie = SessionCookie.exchange(cookieHeader: request.headers[.cookie], forwardedProto: request.headers[HTTPField.Name("X-Forwarded-Proto")!])
+        let cookie = SessionCookie.exchange(
+            cookieHeader: request.headers[.cookie], forwardedProto: request.headers[HTTPField.Name("X-Forwarded-Proto")!])
         var response = try await RequestScope.$sessionCookie.withValue(cookie) { try await authenticate(request, context: context, next: next) }
         if let setCookie = cookie.setCookie { response.headers[.setCookie] = setCookie }
         return response
@@ -60,9 +61,10 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         }
         let isMLflow = if case .mlflow = scheme { true } else { false }
         guard let header = request.headers[.authorization] else {
-            throw AppError.unauthorized(isMLflow
-                ? "Set MLFLOW_TRACKING_TOKEN to an aitip API key, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
-                : "This endpoint needs 'Authorization: Bearer <access token or API key>'")
+            throw AppError.unauthorized(
+                isMLflow
+                    ? "Set MLFLOW_TRACKING_TOKEN to an aitip API key, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+                    : "This endpoint needs 'Authorization: Bearer <access token or API key>'")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         let kind = parts.first?.lowercased() ?? ""
@@ -72,7 +74,8 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         let found: Principal?
         if kind == "basic" {
             guard let decoded = Data(base64Encoded: String(parts[1])).flatMap({ String(data: $0, encoding: .utf8) }),
-                  let colon = decoded.firstIndex(of: ":") else {
+                let colon = decoded.firstIndex(of: ":")
+            else {
                 throw AppError.unauthorized("Malformed basic credentials")
             }
             if let wait = limits.signIn.peek(address) {
@@ -99,8 +102,10 @@ package struct AuthenticationMiddleware: RouterMiddleware {
 
     /// A public route. Sign-in routes spend the address's budget: every attempt where passwords are tried, only
     /// failures where a refresh token is (it cannot be guessed, and browsers refresh on every page load).
-    private func anonymous(_ request: Request, context: Context, origin: RequestOrigin, address: String, signIn: RoutePolicy.SignIn?,
-                           next: (Request, Context) async throws -> Response) async throws -> Response {
+    private func anonymous(
+        _ request: Request, context: Context, origin: RequestOrigin, address: String, signIn: RoutePolicy.SignIn?,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         switch signIn {
         case .everyAttempt?:
             if let wait = limits.signIn.acquire(address) {

@@ -34,7 +34,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let key = request.headers[Self.header], policy.route(request.method, context.endpointPath)?.idempotent == true,
-              let principal = context.principal else {
+            let principal = context.principal
+        else {
             return try await next(request, context)
         }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
@@ -97,13 +98,17 @@ struct IdempotencyMiddleware: RouterMiddleware {
     private func claim(_ key: String, owner: UUID, fingerprint: String) async throws -> Claim {
         let now = Date().epochMilliseconds
         return try await database.transaction { sql in
-            let inserted = try await sql.raw("""
+            let inserted = try await sql.raw(
+                """
                 INSERT INTO idempotency_keys (user_id, key, fingerprint, created_ms) VALUES (\(bind: owner), \(bind: key), \(bind: fingerprint), \(bind: now))
                 ON CONFLICT (user_id, key) DO NOTHING RETURNING key
-                """).first()
+                """
+            ).first()
             if inserted != nil { return .claimed }
-            guard let row = try await sql.select().columns("fingerprint", "status", "content_type", "location", "body", "created_ms")
-                .from("idempotency_keys").where("user_id", .equal, owner).where("key", .equal, key).first() else {
+            guard
+                let row = try await sql.select().columns("fingerprint", "status", "content_type", "location", "body", "created_ms")
+                    .from("idempotency_keys").where("user_id", .equal, owner).where("key", .equal, key).first()
+            else {
                 // Claimed and released (its request failed) between the two statements.
                 throw AppError.conflict("The earlier request with this Idempotency-Key has just failed; send this one again")
             }
@@ -174,9 +179,9 @@ private struct CollectingBodyWriter: ResponseBodyWriter {
 }
 
 /// The stored claims and answers of `Idempotency-Key` (this module's table).
-public enum IdempotencyKeys {
+package enum IdempotencyKeys {
     /// Drops keys past their 24 hours (run by App's maintenance service, not on the request path).
-    public static func dropExpired(database: Database, now: Date) async throws {
+    package static func dropExpired(database: Database, now: Date) async throws {
         let cutoff = now.addingTimeInterval(-IdempotencyMiddleware.ttl).epochMilliseconds
         try await database.transaction { sql in
             try await sql.delete(from: "idempotency_keys").where("created_ms", .lessThan, cutoff).run()

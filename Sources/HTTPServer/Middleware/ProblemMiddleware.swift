@@ -1,7 +1,7 @@
 import AITIPCore
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import OpenAPIRuntime
 import Storage
@@ -82,8 +82,10 @@ package struct ProblemMiddleware: RouterMiddleware {
 
 extension AppError.Kind {
     static let allStatusKinds: [Int: AppError.Kind] = {
-        let kinds: [AppError.Kind] = [.badRequest, .validation, .unauthorized, .forbidden, .notFound, .conflict,
-                                      .payloadTooLarge, .tooManyRequests, .unavailable, .internalError]
+        let kinds: [AppError.Kind] = [
+            .badRequest, .validation, .unauthorized, .forbidden, .notFound, .conflict,
+            .payloadTooLarge, .tooManyRequests, .unavailable, .internalError,
+        ]
         return Dictionary(uniqueKeysWithValues: kinds.map { ($0.status, $0) })
     }()
 }

@@ -3,24 +3,24 @@ import Synchronization
 
 /// Token buckets by key: `burst` requests at once, refilled at `ratePerSecond`. In memory, so limits are per
 /// replica (docs/operations.md).
-public final class RateLimiter: Sendable {
+package final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
     }
 
-    public let ratePerSecond: Double
-    public let burst: Double
+    package let ratePerSecond: Double
+    package let burst: Double
     private let buckets = Mutex<[String: Bucket]>([:])
     private static let maxTrackedKeys = 100_000
 
-    public init(ratePerSecond: Double, burst: Double) {
+    package init(ratePerSecond: Double, burst: Double) {
         self.ratePerSecond = ratePerSecond
         self.burst = burst
     }
 
     /// Takes one token for `key`; returns nil when allowed, else the seconds until a token is available.
-    public func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
+    package func acquire(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
         guard ratePerSecond > 0 else { return nil }
         return buckets.withLock { buckets in
             if buckets.count > Self.maxTrackedKeys { prune(&buckets, now: now) }
@@ -40,7 +40,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Like `acquire`, but takes nothing: the seconds until `key` has a token again, nil when it has one now.
-    public func peek(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
+    package func peek(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
         guard ratePerSecond > 0 else { return nil }
         return buckets.withLock { buckets in
             guard let bucket = buckets[key] else { return nil }

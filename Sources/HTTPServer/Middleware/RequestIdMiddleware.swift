@@ -19,9 +19,11 @@ struct RequestIdMiddleware: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[Self.header] = requestId
         let elapsed = ContinuousClock.now - started
-        context.logger.info("\(request.method) \(request.uri.path) \(response.status.code)", metadata: [
-            "duration_ms": .stringConvertible(Self.milliseconds(elapsed)),
-        ])
+        context.logger.info(
+            "\(request.method) \(request.uri.path) \(response.status.code)",
+            metadata: [
+                "duration_ms": .stringConvertible(Self.milliseconds(elapsed))
+            ])
         return response
     }
 
@@ -35,7 +37,8 @@ struct RequestIdMiddleware: RouterMiddleware {
     /// Client ids are echoed into logs and headers, so only short, plain ones are taken.
     static func accepted(_ value: String) -> String? {
         guard (1...128).contains(value.count),
-              value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) else { return nil }
+            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) })
+        else { return nil }
         return value
     }
 }

@@ -25,8 +25,10 @@ actor LogEventStream {
     private var done = false
     private let framing: Framing
 
-    init(workloadId: UUID, logs: LogHub, from offset: Int64, follow: Bool, framing: Framing = .serverSentEvents,
-         state: @escaping @Sendable () async throws -> WorkloadState) {
+    init(
+        workloadId: UUID, logs: LogHub, from offset: Int64, follow: Bool, framing: Framing = .serverSentEvents,
+        state: @escaping @Sendable () async throws -> WorkloadState
+    ) {
         self.framing = framing
         self.workloadId = workloadId
         self.logs = logs
@@ -58,7 +60,9 @@ actor LogEventStream {
                         return ArraySlice(tail)
                     case .webSocket:
                         // The last line without a newline goes out on its own before the end message.
-                        let tail = last.isEmpty ? "" : Self.message(["type": "lines", "offset": offset, "lines": [String(decoding: last, as: UTF8.self)]]) + "\n"
+                        let tail =
+                            last.isEmpty
+                            ? "" : Self.message(["type": "lines", "offset": offset, "lines": [String(decoding: last, as: UTF8.self)]]) + "\n"
                         return ArraySlice(Data((tail + Self.message(["type": "end", "status": current.rawValue])).utf8))
                     }
                 }

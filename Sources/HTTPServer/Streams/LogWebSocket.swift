@@ -12,24 +12,28 @@ import NIOCore
 /// Authenticated like the API: `Authorization: Bearer <token or API key>`, or — for browsers, which cannot set
 /// headers on a WebSocket — the subprotocols `aitip.logs, bearer.<token>` (the server answers `aitip.logs`).
 /// A request it does not accept is not upgraded and gets the router's answer (401 without credentials, else 404).
-public enum LogWebSocket {
-    public typealias Upgrade = @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
-        WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
+package enum LogWebSocket {
+    package typealias Upgrade =
+        @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<
+            WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+        >
 
     static let subprotocol = "aitip.logs"
 
-    public static func shouldUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
+    package static func shouldUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
         { request, channel, logger in
             guard let (jobId, offset) = route(request.path ?? "") else { return .dontUpgrade }
             let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",")
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            let bearer = request.headerFields[.authorization].flatMap { value -> String? in
-                let parts = value.split(separator: " ", maxSplits: 1)
-                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
-            } ?? offered.first { $0.hasPrefix("bearer.") }.map { String($0.dropFirst("bearer.".count)) }
+            let bearer =
+                request.headerFields[.authorization].flatMap { value -> String? in
+                    let parts = value.split(separator: " ", maxSplits: 1)
+                    return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+                } ?? offered.first { $0.hasPrefix("bearer.") }.map { String($0.dropFirst("bearer.".count)) }
             guard let bearer, let principal = try? await dependencies.auth.authenticate(bearer: bearer) else { return .dontUpgrade }
-            let caller = Caller(principal: principal, origin: RequestOrigin(requestId: UUID().uuidString, clientAddress: channel.remoteAddress?.ipAddress),
-                                logger: logger)
+            let caller = Caller(
+                principal: principal, origin: RequestOrigin(requestId: UUID().uuidString, clientAddress: channel.remoteAddress?.ipAddress),
+                logger: logger)
             let training = dependencies.training
             guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
@@ -54,7 +58,8 @@ public enum LogWebSocket {
         guard let components = URLComponents(string: path) else { return nil }
         let segments = components.path.split(separator: "/")
         guard segments.count == 4, segments[0] == "ws", segments[1] == "training", segments[3] == "logs",
-              let id = UUID(uuidString: String(segments[2])) else { return nil }
+            let id = UUID(uuidString: String(segments[2]))
+        else { return nil }
         let offset = components.queryItems?.first { $0.name == "offset" }?.value.flatMap { Int64($0) } ?? 0
         return (id, max(0, offset))
     }

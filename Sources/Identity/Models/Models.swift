@@ -3,15 +3,15 @@ import Foundation
 
 // Rows of the identity tables (design §3). Stored JSON columns are text; services expose them as JSONObject.
 
-public struct Organization: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var name: String
-    public var slug: String
-    public var plan: String
-    public var settings: String
-    public var quota: String
-    public var createdAt: Date
-    public var updatedAt: Date
+package struct Organization: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var name: String
+    package var slug: String
+    package var plan: String
+    package var settings: String
+    package var quota: String
+    package var createdAt: Date
+    package var updatedAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -26,17 +26,17 @@ public struct Organization: Codable, Sendable, Equatable {
     }
 }
 
-public struct User: Codable, Sendable, Equatable {
-    public var id: UUID
+package struct User: Codable, Sendable, Equatable {
+    package var id: UUID
     /// The organization the user belongs to first (their home organization); memberships list all of them.
-    public var orgId: UUID?
-    public var email: String
-    public var username: String
-    public var passwordHash: String?
-    public var settings: String
-    public var lastLoginAt: Date?
-    public var createdAt: Date
-    public var updatedAt: Date
+    package var orgId: UUID?
+    package var email: String
+    package var username: String
+    package var passwordHash: String?
+    package var settings: String
+    package var lastLoginAt: Date?
+    package var createdAt: Date
+    package var updatedAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -52,11 +52,11 @@ public struct User: Codable, Sendable, Equatable {
     }
 }
 
-public struct Membership: Codable, Sendable, Equatable {
-    public var orgId: UUID
-    public var userId: UUID
-    public var role: Role
-    public var createdAt: Date
+package struct Membership: Codable, Sendable, Equatable {
+    package var orgId: UUID
+    package var userId: UUID
+    package var role: Role
+    package var createdAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -68,12 +68,12 @@ public struct Membership: Codable, Sendable, Equatable {
 }
 
 /// A member as listed by an organization: the membership with the user's public fields.
-public struct Member: Codable, Sendable, Equatable {
-    public var userId: UUID
-    public var username: String
-    public var email: String
-    public var role: Role
-    public var createdAt: Date
+package struct Member: Codable, Sendable, Equatable {
+    package var userId: UUID
+    package var username: String
+    package var email: String
+    package var role: Role
+    package var createdAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -85,16 +85,16 @@ public struct Member: Codable, Sendable, Equatable {
     }
 }
 
-public struct Project: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var ownerId: UUID?
-    public var name: String
-    public var slug: String
-    public var description: String?
-    public var settings: String
-    public var createdAt: Date
-    public var updatedAt: Date
+package struct Project: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var ownerId: UUID?
+    package var name: String
+    package var slug: String
+    package var description: String?
+    package var settings: String
+    package var createdAt: Date
+    package var updatedAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -110,20 +110,20 @@ public struct Project: Codable, Sendable, Equatable {
     }
 }
 
-public struct APIKey: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var userId: UUID
-    public var orgId: UUID
-    public var name: String
+package struct APIKey: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var userId: UUID
+    package var orgId: UUID
+    package var name: String
     /// The first characters of the key, shown in lists so a user can tell keys apart.
-    public var prefix: String
-    public var keyHash: String
+    package var prefix: String
+    package var keyHash: String
     /// JSON array of permission strings; `["*"]` means "whatever my role allows".
-    public var permissions: String
-    public var expiresAt: Date?
-    public var lastUsedAt: Date?
-    public var revokedAt: Date?
-    public var createdAt: Date
+    package var permissions: String
+    package var expiresAt: Date?
+    package var lastUsedAt: Date?
+    package var revokedAt: Date?
+    package var createdAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -140,25 +140,25 @@ public struct APIKey: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 
-    public var scopes: [String] {
+    package var scopes: [String] {
         (try? JSONDecoder().decode([String].self, from: Data(permissions.utf8))) ?? []
     }
 }
 
 /// A login session: one refresh-token family. Each refresh rotates the secret; presenting an older secret
 /// means the token was stolen or replayed, and revokes the whole session.
-public struct RefreshSession: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var userId: UUID
-    public var tokenHash: String
-    public var generation: Int
-    public var clientAddress: String?
-    public var userAgent: String?
-    public var createdAt: Date
-    public var rotatedAt: Date
-    public var expiresAt: Date
-    public var revokedAt: Date?
-    public var revokedReason: String?
+package struct RefreshSession: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var userId: UUID
+    package var tokenHash: String
+    package var generation: Int
+    package var clientAddress: String?
+    package var userAgent: String?
+    package var createdAt: Date
+    package var rotatedAt: Date
+    package var expiresAt: Date
+    package var revokedAt: Date?
+    package var revokedReason: String?
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -176,25 +176,25 @@ public struct RefreshSession: Codable, Sendable, Equatable {
     }
 }
 
-public struct AuditEntry: Codable, Sendable, Equatable {
-    public enum Outcome: String, Codable, Sendable, CaseIterable {
+package struct AuditEntry: Codable, Sendable, Equatable {
+    package enum Outcome: String, Codable, Sendable, CaseIterable {
         case success, failure, denied
     }
 
-    public var id: UUID
-    public var orgId: UUID?
-    public var actorId: UUID?
-    public var actorName: String?
-    public var apiKeyId: UUID?
-    public var action: String
-    public var targetType: String
-    public var targetId: String?
-    public var requestId: String
-    public var clientAddress: String?
-    public var outcome: Outcome
-    public var statusCode: Int?
-    public var detail: String?
-    public var createdAt: Date
+    package var id: UUID
+    package var orgId: UUID?
+    package var actorId: UUID?
+    package var actorName: String?
+    package var apiKeyId: UUID?
+    package var action: String
+    package var targetType: String
+    package var targetId: String?
+    package var requestId: String
+    package var clientAddress: String?
+    package var outcome: Outcome
+    package var statusCode: Int?
+    package var detail: String?
+    package var createdAt: Date
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -214,9 +214,11 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 
-    public init(id: UUID = IDGenerator.uuidV7(), orgId: UUID?, actorId: UUID?, actorName: String?, apiKeyId: UUID?,
-                action: String, targetType: String, targetId: String?, requestId: String, clientAddress: String?,
-                outcome: Outcome, statusCode: Int?, detail: String?, createdAt: Date) {
+    package init(
+        id: UUID = IDGenerator.uuidV7(), orgId: UUID?, actorId: UUID?, actorName: String?, apiKeyId: UUID?,
+        action: String, targetType: String, targetId: String?, requestId: String, clientAddress: String?,
+        outcome: Outcome, statusCode: Int?, detail: String?, createdAt: Date
+    ) {
         self.id = id
         self.orgId = orgId
         self.actorId = actorId
@@ -237,21 +239,21 @@ public struct AuditEntry: Codable, Sendable, Equatable {
 /// An offer to join an organization, made by one of its admins to a person named by username, email or user id,
 /// which only that person can accept. Invitations are stored as named, whether or not such an account exists, so
 /// inviting tells the inviter nothing about other people's accounts.
-public struct Invitation: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable {
+package struct Invitation: Codable, Sendable, Equatable {
+    package enum Status: String, Codable, Sendable {
         case pending, accepted, declined, revoked
     }
 
-    public var id: UUID
-    public var orgId: UUID
+    package var id: UUID
+    package var orgId: UUID
     /// The name the admin gave, lowercased: a username, an email address, or a user id.
-    public var invitee: String
-    public var role: Role
-    public var invitedBy: UUID?
-    public var status: Status
-    public var createdAt: Date
-    public var expiresAt: Date
-    public var respondedAt: Date?
+    package var invitee: String
+    package var role: Role
+    package var invitedBy: UUID?
+    package var status: Status
+    package var createdAt: Date
+    package var expiresAt: Date
+    package var respondedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case id

@@ -3,13 +3,13 @@ import Foundation
 import SQLKit
 import Storage
 
-public struct APIKeyInput: Sendable {
-    public var name: String?
-    public var orgId: UUID?
-    public var scopes: [String]?
-    public var expiresAt: Date?
+package struct APIKeyInput: Sendable {
+    package var name: String?
+    package var orgId: UUID?
+    package var scopes: [String]?
+    package var expiresAt: Date?
 
-    public init(name: String? = nil, orgId: UUID? = nil, scopes: [String]? = nil, expiresAt: Date? = nil) {
+    package init(name: String? = nil, orgId: UUID? = nil, scopes: [String]? = nil, expiresAt: Date? = nil) {
         self.name = name
         self.orgId = orgId
         self.scopes = scopes
@@ -19,30 +19,30 @@ public struct APIKeyInput: Sendable {
 
 /// Personal API keys. A key is bound to one organization; its scopes narrow the owner's role there. The secret is
 /// returned once at creation; only its SHA-256 digest is stored.
-public struct APIKeyService: Sendable {
+package struct APIKeyService: Sendable {
     /// The scope that means "whatever my role allows".
-    public static let allScopes = "*"
+    package static let allScopes = "*"
 
     let database: Database
     let clock: any Clock
     let audit: AuditLog
     let cache: PrincipalCache
 
-    public init(database: Database, clock: any Clock, audit: AuditLog, cache: PrincipalCache) {
+    package init(database: Database, clock: any Clock, audit: AuditLog, cache: PrincipalCache) {
         self.database = database
         self.clock = clock
         self.audit = audit
         self.cache = cache
     }
 
-    public func list(_ caller: Caller, page: PageRequest) async throws -> Page<APIKey> {
+    package func list(_ caller: Caller, page: PageRequest) async throws -> Page<APIKey> {
         let principal = try caller.requirePrincipal()
         try requireKeyPermission(principal, .apiKeysRead)
         let keyOrg: UUID? = if case .apiKey(_, let orgId, _) = principal.credential { orgId } else { nil }
         return try await database.read { sql in try await APIKeyStore.list(userId: principal.userId, orgId: keyOrg, page: page, on: sql) }
     }
 
-    public func create(_ input: APIKeyInput, caller: Caller) async throws -> (key: APIKey, secret: String) {
+    package func create(_ input: APIKeyInput, caller: Caller) async throws -> (key: APIKey, secret: String) {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let name = validator.requireText(input.name, "name", maxLength: 255)
@@ -55,9 +55,13 @@ public struct APIKeyService: Sendable {
         if let expiresAt = input.expiresAt { validator.check(expiresAt > now, "expires_at", "must be in the future") }
         var orgId = input.orgId
         if orgId == nil {
-            if case .apiKey(_, let keyOrg, _) = principal.credential { orgId = keyOrg }
-            else if principal.visibleOrgIds.count == 1 { orgId = principal.visibleOrgIds.first }
-            else { validator.add("org_id", "is required when you belong to several organizations") }
+            if case .apiKey(_, let keyOrg, _) = principal.credential {
+                orgId = keyOrg
+            } else if principal.visibleOrgIds.count == 1 {
+                orgId = principal.visibleOrgIds.first
+            } else {
+                validator.add("org_id", "is required when you belong to several organizations")
+            }
         }
         try validator.finish()
         guard let orgId else { throw AppError.validation(validator.errors) }
@@ -72,19 +76,21 @@ public struct APIKeyService: Sendable {
         let secret = SecretToken.newAPIKey()
         let normalized = scopes.contains(Self.allScopes) ? [Self.allScopes] : Array(Set(scopes)).sorted()
         let scopesJSON = String(decoding: try JSONEncoder().encode(normalized), as: UTF8.self)
-        let key = APIKey(id: IDGenerator.uuidV7(at: now), userId: principal.userId, orgId: orgId, name: name,
-                         prefix: String(secret.prefix(12)), keyHash: SecretToken.sha256(secret), permissions: scopesJSON,
-                         expiresAt: input.expiresAt, lastUsedAt: nil, revokedAt: nil, createdAt: now)
+        let key = APIKey(
+            id: IDGenerator.uuidV7(at: now), userId: principal.userId, orgId: orgId, name: name,
+            prefix: String(secret.prefix(12)), keyHash: SecretToken.sha256(secret), permissions: scopesJSON,
+            expiresAt: input.expiresAt, lastUsedAt: nil, revokedAt: nil, createdAt: now)
         try await database.transaction { sql in
             try await sql.insert(key, into: "api_keys")
-            try await audit.record(on: sql, caller, orgId: orgId, action: "api_key.create", targetType: "api_key",
-                                   targetId: key.id.lowercasedString, detail: "scopes=\(normalized.joined(separator: ","))")
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "api_key.create", targetType: "api_key",
+                targetId: key.id.lowercasedString, detail: "scopes=\(normalized.joined(separator: ","))")
         }
         return (key, secret)
     }
 
     /// Revokes one of the caller's keys; organization admins may revoke any key of their organization.
-    public func revoke(_ id: UUID, caller: Caller) async throws -> APIKey {
+    package func revoke(_ id: UUID, caller: Caller) async throws -> APIKey {
         let principal = try caller.requirePrincipal()
         let now = clock.now()
         let revoked = try await database.transaction { sql in
@@ -99,8 +105,9 @@ public struct APIKeyService: Sendable {
                 try await APIKeyStore.revoke(id, at: now, on: sql)
                 key.revokedAt = now
             }
-            try await audit.record(on: sql, caller, orgId: key.orgId, action: "api_key.revoke", targetType: "api_key",
-                                   targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: key.orgId, action: "api_key.revoke", targetType: "api_key",
+                targetId: id.lowercasedString)
             return key
         }
         cache.forget(userId: revoked.userId)

@@ -4,14 +4,14 @@ import Foundation
 import Synchronization
 
 /// One HS256 signing key, named in a token's header by `kid`.
-public struct SigningKey: Sendable, Equatable {
-    public var kid: String
-    public var secret: String
-    public var createdAt: Date
+package struct SigningKey: Sendable, Equatable {
+    package var kid: String
+    package var secret: String
+    package var createdAt: Date
     /// Set when a newer key took over: it no longer signs, and verifies only tokens it signed before this moment.
-    public var retiredAt: Date?
+    package var retiredAt: Date?
 
-    public init(kid: String, secret: String, createdAt: Date, retiredAt: Date? = nil) {
+    package init(kid: String, secret: String, createdAt: Date, retiredAt: Date? = nil) {
         self.kid = kid
         self.secret = secret
         self.createdAt = createdAt
@@ -27,10 +27,10 @@ public struct SigningKey: Sendable, Equatable {
 /// Verification is done here rather than by a JWT library: only HS256 with a key of the ring is accepted (never
 /// `alg: none`, never a key the token brings), the MAC is compared in constant time, and the check every
 /// authenticated request makes needs no actor hop.
-public final class AccessTokens: Sendable {
-    public static let issuer = "aitip"
+package final class AccessTokens: Sendable {
+    package static let issuer = "aitip"
     /// The key imported from before keys had names; tokens without a `kid` were signed with it.
-    public static let legacyKid = "initial"
+    package static let legacyKid = "initial"
     static let reloadInterval: TimeInterval = 30
     static let unknownKeyReloadInterval: TimeInterval = 5
 
@@ -42,7 +42,8 @@ public final class AccessTokens: Sendable {
 
         init(_ keys: [SigningKey], at now: Date) {
             for key in keys { self.keys[key.kid] = (SymmetricKey(data: Data(key.secret.utf8)), key.retiredAt) }
-            signing = keys.filter { $0.retiredAt == nil }.max { ($0.createdAt, $0.kid) < ($1.createdAt, $1.kid) }?.kid
+            signing =
+                keys.filter { $0.retiredAt == nil }.max { ($0.createdAt, $0.kid) < ($1.createdAt, $1.kid) }?.kid
                 ?? keys.max { ($0.createdAt, $0.kid) < ($1.createdAt, $1.kid) }?.kid ?? ""
             loadedAt = now
         }
@@ -54,7 +55,7 @@ public final class AccessTokens: Sendable {
     private let load: (@Sendable () async throws -> [SigningKey])?
 
     /// `load` reads the current ring (from the database); nil for a fixed ring.
-    public init(keys: [SigningKey], lifetime: TimeInterval, now: Date = Date(), load: (@Sendable () async throws -> [SigningKey])? = nil) throws {
+    package init(keys: [SigningKey], lifetime: TimeInterval, now: Date = Date(), load: (@Sendable () async throws -> [SigningKey])? = nil) throws {
         guard !keys.isEmpty else { throw AppError(.internalError, "no signing key") }
         self.lifetime = lifetime
         self.load = load
@@ -62,12 +63,12 @@ public final class AccessTokens: Sendable {
     }
 
     /// One fixed key (tests, tools).
-    public convenience init(secret: String, lifetime: TimeInterval) {
+    package convenience init(secret: String, lifetime: TimeInterval) {
         try! self.init(keys: [SigningKey(kid: "k", secret: secret, createdAt: Date())], lifetime: lifetime)
     }
 
     /// The kid that signs now.
-    public var signingKid: String { ring.withLock { $0.signing } }
+    package var signingKid: String { ring.withLock { $0.signing } }
 
     func sign(userId: UUID, sessionId: UUID, now: Date) async throws -> (token: String, expiresAt: Date) {
         await refreshIfStale(now: now)
@@ -75,8 +76,10 @@ public final class AccessTokens: Sendable {
         guard let key else { throw AppError(.internalError, "the signing key '\(kid)' is missing") }
         let expiresAt = now.addingTimeInterval(lifetime)
         let header = try Self.encoder.encode(Header(alg: "HS256", kid: kid, typ: "JWT"))
-        let claims = try Self.encoder.encode(Claims(sub: userId.lowercasedString, sid: sessionId.lowercasedString, iat: now.timeIntervalSince1970.rounded(.down),
-                                                    exp: expiresAt.timeIntervalSince1970.rounded(.down), iss: Self.issuer))
+        let claims = try Self.encoder.encode(
+            Claims(
+                sub: userId.lowercasedString, sid: sessionId.lowercasedString, iat: now.timeIntervalSince1970.rounded(.down),
+                exp: expiresAt.timeIntervalSince1970.rounded(.down), iss: Self.issuer))
         let signingInput = Self.base64URL(header) + "." + Self.base64URL(claims)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: key)
         return (signingInput + "." + Self.base64URL(Data(mac)), expiresAt)
@@ -89,17 +92,19 @@ public final class AccessTokens: Sendable {
         }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
-              let headerData = Self.base64URLDecode(parts[0]),
-              let header = try? JSONDecoder().decode(Header.self, from: headerData), header.alg == "HS256",
-              let entry = ring.withLock({ $0.keys[header.kid ?? Self.legacyKid] }),
-              let signature = Self.base64URLDecode(parts[2]),
-              HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)),
-                                                     using: entry.key),
-              let payload = Self.base64URLDecode(parts[1]),
-              let claims = try? JSONDecoder().decode(Claims.self, from: payload),
-              claims.iss == Self.issuer, claims.exp > now.timeIntervalSince1970,
-              entry.retiredAt.map({ claims.iat < $0.timeIntervalSince1970 }) ?? true,
-              let userId = UUID(uuidString: claims.sub), let sessionId = UUID(uuidString: claims.sid) else {
+            let headerData = Self.base64URLDecode(parts[0]),
+            let header = try? JSONDecoder().decode(Header.self, from: headerData), header.alg == "HS256",
+            let entry = ring.withLock({ $0.keys[header.kid ?? Self.legacyKid] }),
+            let signature = Self.base64URLDecode(parts[2]),
+            HMAC<SHA256>.isValidAuthenticationCode(
+                signature, authenticating: Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)),
+                using: entry.key),
+            let payload = Self.base64URLDecode(parts[1]),
+            let claims = try? JSONDecoder().decode(Claims.self, from: payload),
+            claims.iss == Self.issuer, claims.exp > now.timeIntervalSince1970,
+            entry.retiredAt.map({ claims.iat < $0.timeIntervalSince1970 }) ?? true,
+            let userId = UUID(uuidString: claims.sub), let sessionId = UUID(uuidString: claims.sid)
+        else {
             return nil
         }
         verified.remember(token, .init(userId: userId, sessionId: sessionId, expiresAt: Date(timeIntervalSince1970: claims.exp)), now: now)
@@ -109,7 +114,8 @@ public final class AccessTokens: Sendable {
     /// Whether the token names a key this replica has not loaded (a newer one, made by a rotation elsewhere).
     func namesUnknownKey(_ token: String) -> Bool {
         guard let headerPart = token.split(separator: ".", omittingEmptySubsequences: false).first,
-              let data = Self.base64URLDecode(headerPart), let header = try? JSONDecoder().decode(Header.self, from: data) else { return false }
+            let data = Self.base64URLDecode(headerPart), let header = try? JSONDecoder().decode(Header.self, from: data)
+        else { return false }
         return ring.withLock { $0.keys[header.kid ?? Self.legacyKid] == nil }
     }
 

@@ -7,20 +7,20 @@ import Storage
 /// end sessions they do not recognise.
 extension AuthService {
     /// A login session as its owner sees it.
-    public struct SessionInfo: Sendable {
-        public var id: UUID
-        public var createdAt: Date
-        public var lastUsedAt: Date
-        public var expiresAt: Date
-        public var clientAddress: String?
-        public var userAgent: String?
+    package struct SessionInfo: Sendable {
+        package var id: UUID
+        package var createdAt: Date
+        package var lastUsedAt: Date
+        package var expiresAt: Date
+        package var clientAddress: String?
+        package var userAgent: String?
         /// The session of the token that asked.
-        public var current: Bool
+        package var current: Bool
     }
 
     /// Changes the caller's password after checking the current one, and ends every other session of theirs (a
     /// password is usually changed because someone else might know it). The session that asked stays signed in.
-    public func changePassword(current: String?, new: String?, caller: Caller) async throws {
+    package func changePassword(current: String?, new: String?, caller: Caller) async throws {
         let sessionId = try Self.sessionOf(caller, "Change a password signed in as the person, not with an API key")
         let principal = try caller.requirePrincipal()
         var validator = Validator()
@@ -42,26 +42,28 @@ extension AuthService {
         try await database.transaction { sql in
             try await UserStore.setPasswordHash(user.id, hash, at: now, on: sql)
             try await SessionStore.revokeAll(of: user.id, except: sessionId, reason: "password changed", at: now, on: sql)
-            try await audit.record(on: sql, caller, orgId: nil, action: "auth.password_change", targetType: "user", targetId: user.id.lowercasedString,
-                                   detail: "other sessions ended")
+            try await audit.record(
+                on: sql, caller, orgId: nil, action: "auth.password_change", targetType: "user", targetId: user.id.lowercasedString,
+                detail: "other sessions ended")
         }
         cache.forget(userId: user.id)
         forgetVerifiedPasswords()
     }
 
     /// The caller's live sessions, most recently used first (a person's own business: not for API keys).
-    public func sessions(caller: Caller) async throws -> [SessionInfo] {
+    package func sessions(caller: Caller) async throws -> [SessionInfo] {
         let current = try Self.sessionOf(caller, "See your sessions signed in as yourself, not with an API key")
         let now = clock.now()
         let userId = try caller.requirePrincipal().userId
         return try await database.read { sql in try await SessionStore.active(of: userId, now: now, on: sql) }.map {
-            SessionInfo(id: $0.id, createdAt: $0.createdAt, lastUsedAt: $0.rotatedAt, expiresAt: $0.expiresAt, clientAddress: $0.clientAddress,
-                        userAgent: $0.userAgent, current: $0.id == current)
+            SessionInfo(
+                id: $0.id, createdAt: $0.createdAt, lastUsedAt: $0.rotatedAt, expiresAt: $0.expiresAt, clientAddress: $0.clientAddress,
+                userAgent: $0.userAgent, current: $0.id == current)
         }
     }
 
     /// Ends one of the caller's sessions (its refresh token stops working at once, its access token within the cache's ttl).
-    public func revokeSession(_ id: UUID, caller: Caller) async throws {
+    package func revokeSession(_ id: UUID, caller: Caller) async throws {
         _ = try Self.sessionOf(caller, "End sessions signed in as yourself, not with an API key")
         let principal = try caller.requirePrincipal()
         let now = clock.now()

@@ -5,21 +5,21 @@ import SQLKit
 import Storage
 
 /// Tokens handed out by login and refresh.
-public struct TokenGrant: Sendable {
-    public var accessToken: String
-    public var accessTokenExpiresAt: Date
-    public var refreshToken: String
-    public var refreshTokenExpiresAt: Date
-    public var user: User
+package struct TokenGrant: Sendable {
+    package var accessToken: String
+    package var accessTokenExpiresAt: Date
+    package var refreshToken: String
+    package var refreshTokenExpiresAt: Date
+    package var user: User
 }
 
-public struct RegistrationInput: Sendable {
-    public var email: String?
-    public var username: String?
-    public var password: String?
-    public var organizationName: String?
+package struct RegistrationInput: Sendable {
+    package var email: String?
+    package var username: String?
+    package var password: String?
+    package var organizationName: String?
 
-    public init(email: String?, username: String?, password: String?, organizationName: String? = nil) {
+    package init(email: String?, username: String?, password: String?, organizationName: String? = nil) {
         self.email = email
         self.username = username
         self.password = password
@@ -29,7 +29,7 @@ public struct RegistrationInput: Sendable {
 
 /// Registration, login, token refresh with rotation and reuse detection, logout, and authentication of bearer
 /// credentials (access tokens and API keys).
-public struct AuthService: Sendable {
+package struct AuthService: Sendable {
     let database: Database
     let config: IdentityConfig
     let tokens: AccessTokens
@@ -43,8 +43,10 @@ public struct AuthService: Sendable {
     /// API keys record `last_used_at` at most this often, so authentication stays a read.
     static let lastUsedResolution: TimeInterval = 60
 
-    public init(database: Database, config: IdentityConfig, tokens: AccessTokens, hasher: PasswordHasher,
-                clock: any Clock, audit: AuditLog, cache: PrincipalCache, logger: Logger) {
+    package init(
+        database: Database, config: IdentityConfig, tokens: AccessTokens, hasher: PasswordHasher,
+        clock: any Clock, audit: AuditLog, cache: PrincipalCache, logger: Logger
+    ) {
         self.database = database
         self.config = config
         self.tokens = tokens
@@ -63,13 +65,14 @@ public struct AuthService: Sendable {
 
     // MARK: registration and login
 
-    public func register(_ input: RegistrationInput, caller: Caller) async throws -> (User, Organization) {
+    package func register(_ input: RegistrationInput, caller: Caller) async throws -> (User, Organization) {
         guard config.registration == .open else {
             throw AppError.forbidden("Registration is closed on this server; ask an organization admin to add you")
         }
         var validator = Validator()
-        let (email, username, password) = UserValidation.check(email: input.email, username: input.username,
-                                                               password: input.password, into: &validator)
+        let (email, username, password) = UserValidation.check(
+            email: input.email, username: input.username,
+            password: input.password, into: &validator)
         let orgName = validator.optionalText(input.organizationName, "organization_name", maxLength: 255)
         try validator.finish()
         let passwordHash = try await hasher.hash(password)
@@ -79,19 +82,22 @@ public struct AuthService: Sendable {
             if taken.username || taken.email {
                 throw AppError.conflict(taken.username ? "The username '\(username)' is taken" : "An account with this email already exists")
             }
-            let org = try await OrganizationService.insertOrganization(name: orgName ?? username, preferredSlug: Slug.from(orgName ?? username),
-                                                                       now: now, on: sql)
-            let user = User(id: IDGenerator.uuidV7(at: now), orgId: org.id, email: email, username: username,
-                            passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
+            let org = try await OrganizationService.insertOrganization(
+                name: orgName ?? username, preferredSlug: Slug.from(orgName ?? username),
+                now: now, on: sql)
+            let user = User(
+                id: IDGenerator.uuidV7(at: now), orgId: org.id, email: email, username: username,
+                passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
             try await sql.insert(user, into: "users")
             try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdAt: now), into: "org_members")
-            try await audit.record(on: sql, caller, orgId: org.id, action: "auth.register", targetType: "user",
-                                   targetId: user.id.lowercasedString, actorOverride: (user.id, user.username))
+            try await audit.record(
+                on: sql, caller, orgId: org.id, action: "auth.register", targetType: "user",
+                targetId: user.id.lowercasedString, actorOverride: (user.id, user.username))
             return (user, org)
         }
     }
 
-    public func login(_ login: String?, password: String?, caller: Caller) async throws -> TokenGrant {
+    package func login(_ login: String?, password: String?, caller: Caller) async throws -> TokenGrant {
         var validator = Validator()
         let login = validator.requireText(login, "username", maxLength: 255)
         validator.check(!(password ?? "").isEmpty, "password", "is required")
@@ -104,15 +110,16 @@ public struct AuthService: Sendable {
         return try await database.transaction { sql in
             let grant = try await startSession(for: user, caller: caller, now: now, on: sql)
             try await UserStore.recordLogin(user.id, at: now, on: sql)
-            try await audit.record(on: sql, caller, orgId: user.orgId, action: "auth.login", targetType: "session",
-                                   targetId: grant.sessionId.lowercasedString, actorOverride: (user.id, user.username))
+            try await audit.record(
+                on: sql, caller, orgId: user.orgId, action: "auth.login", targetType: "session",
+                targetId: grant.sessionId.lowercasedString, actorOverride: (user.id, user.username))
             return grant.grant
         }
     }
 
     // MARK: refresh and logout
 
-    public func refresh(_ refreshToken: String?, caller: Caller) async throws -> TokenGrant {
+    package func refresh(_ refreshToken: String?, caller: Caller) async throws -> TokenGrant {
         guard let refreshToken, let parsed = RefreshToken(refreshToken) else {
             throw AppError.unauthorized("The refresh token is missing or malformed; sign in again")
         }
@@ -126,9 +133,10 @@ public struct AuthService: Sendable {
             // An older token of this session came back: it was copied. End the session for everyone holding it.
             try await database.transaction { sql in
                 try await SessionStore.revoke(session.id, reason: "refresh token reuse detected", at: now, on: sql)
-                try await audit.record(on: sql, caller, orgId: nil, action: "auth.refresh_reuse_detected",
-                                       targetType: "session", targetId: session.id.lowercasedString,
-                                       detail: "session revoked", actorOverride: (session.userId, ""))
+                try await audit.record(
+                    on: sql, caller, orgId: nil, action: "auth.refresh_reuse_detected",
+                    targetType: "session", targetId: session.id.lowercasedString,
+                    detail: "session revoked", actorOverride: (session.userId, ""))
             }
             cache.forget(userId: session.userId)
             (caller.logger ?? logger).warning("refresh token reuse detected; session revoked", metadata: ["session": "\(session.id)"])
@@ -137,22 +145,25 @@ public struct AuthService: Sendable {
         let secret = SecretToken.random()
         let expiresAt = now.addingTimeInterval(config.refreshTokenLifetime)
         return try await database.transaction { sql in
-            let rotated = try await SessionStore.rotate(session.id, from: presentedHash, to: SecretToken.sha256(secret),
-                                                        generation: session.generation + 1, now: now, expiresAt: expiresAt, on: sql)
+            let rotated = try await SessionStore.rotate(
+                session.id, from: presentedHash, to: SecretToken.sha256(secret),
+                generation: session.generation + 1, now: now, expiresAt: expiresAt, on: sql)
             guard rotated, let user = try await UserStore.find(session.userId, on: sql) else {
                 throw AppError.unauthorized("This refresh token was already used; sign in again")
             }
             let access = try await tokens.sign(userId: user.id, sessionId: session.id, now: now)
-            try await audit.record(on: sql, caller, orgId: user.orgId, action: "auth.refresh", targetType: "session",
-                                   targetId: session.id.lowercasedString, actorOverride: (user.id, user.username))
-            return TokenGrant(accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
-                              refreshToken: RefreshToken(sessionId: session.id, secret: secret).text,
-                              refreshTokenExpiresAt: expiresAt, user: user)
+            try await audit.record(
+                on: sql, caller, orgId: user.orgId, action: "auth.refresh", targetType: "session",
+                targetId: session.id.lowercasedString, actorOverride: (user.id, user.username))
+            return TokenGrant(
+                accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+                refreshToken: RefreshToken(sessionId: session.id, secret: secret).text,
+                refreshTokenExpiresAt: expiresAt, user: user)
         }
     }
 
     /// Ends the caller's login session, or the session of the refresh token given (which must be the caller's).
-    public func logout(refreshToken: String?, caller: Caller) async throws {
+    package func logout(refreshToken: String?, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         var sessionId: UUID?
         if case .session(let id) = principal.credential { sessionId = id }
@@ -171,8 +182,9 @@ public struct AuthService: Sendable {
                 throw AppError.notFound("Session")
             }
             try await SessionStore.revoke(sessionId, reason: "logout", at: now, on: sql)
-            try await audit.record(on: sql, caller, orgId: nil, action: "auth.logout", targetType: "session",
-                                   targetId: sessionId.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: nil, action: "auth.logout", targetType: "session",
+                targetId: sessionId.lowercasedString)
         }
         cache.forget(userId: principal.userId)
     }
@@ -180,7 +192,7 @@ public struct AuthService: Sendable {
     // MARK: authentication
 
     /// The principal behind a bearer credential, or nil when it is not valid (bad signature, expired, revoked).
-    public func authenticate(bearer token: String) async throws -> Principal? {
+    package func authenticate(bearer token: String) async throws -> Principal? {
         let now = clock.now()
         if SecretToken.isAPIKey(token) {
             return try await authenticateAPIKey(token, now: now)
@@ -205,7 +217,7 @@ public struct AuthService: Sendable {
     /// MLFLOW_TRACKING_USERNAME/PASSWORD). An API key as the password works with any username. A verified password
     /// is remembered for `basicVerificationTTL` under a hash of the pair, so a client that sends it with every call
     /// costs one bcrypt check a minute, not one per request; changing the password ends that within the minute.
-    public func authenticate(basicUsername username: String, password: String) async throws -> Principal? {
+    package func authenticate(basicUsername username: String, password: String) async throws -> Principal? {
         if SecretToken.isAPIKey(password) { return try await authenticateAPIKey(password, now: clock.now()) }
         let pairHash = SecretToken.sha256("\(username)\u{0}\(password)")
         let userId: UUID
@@ -215,8 +227,9 @@ public struct AuthService: Sendable {
             let user = try await database.read { sql in try await UserStore.find(login: username, on: sql) }
             guard try await hasher.verify(password, hash: user?.passwordHash), let user, user.passwordHash != nil else { return nil }
             userId = user.id
-            verifiedPasswords.remember(Principal(userId: user.id, username: user.username, credential: .session(id: user.id), memberships: [:]),
-                                       for: pairHash)
+            verifiedPasswords.remember(
+                Principal(userId: user.id, username: user.username, credential: .session(id: user.id), memberships: [:]),
+                for: pairHash)
         }
         let cacheKey = "user:\(userId)"
         if let known = cache.principal(for: cacheKey) { return known }
@@ -250,19 +263,20 @@ public struct AuthService: Sendable {
         for row in rows {
             if let orgId = row.orgId, let role = row.role { memberships[orgId] = role }
         }
-        return Principal(userId: first.userId, username: first.username, credential: credential, memberships: memberships,
-                         homeOrgId: first.homeOrgId)
+        return Principal(
+            userId: first.userId, username: first.username, credential: credential, memberships: memberships,
+            homeOrgId: first.homeOrgId)
     }
 
     // MARK: me
 
-    public struct Me: Sendable {
-        public var user: User
-        public var memberships: [(organization: Organization, role: Role)]
-        public var principal: Principal
+    package struct Me: Sendable {
+        package var user: User
+        package var memberships: [(organization: Organization, role: Role)]
+        package var principal: Principal
     }
 
-    public func me(_ caller: Caller) async throws -> Me {
+    package func me(_ caller: Caller) async throws -> Me {
         let principal = try caller.requirePrincipal()
         return try await database.read { sql in
             guard let user = try await UserStore.find(principal.userId, on: sql) else { throw AppError.notFound("User") }
@@ -278,18 +292,21 @@ public struct AuthService: Sendable {
 
     // MARK: sessions
 
-    private func startSession(for user: User, caller: Caller, now: Date, on sql: any SQLDatabase) async throws -> (grant: TokenGrant, sessionId: UUID) {
+    private func startSession(for user: User, caller: Caller, now: Date, on sql: any SQLDatabase) async throws -> (grant: TokenGrant, sessionId: UUID)
+    {
         let secret = SecretToken.random()
         let expiresAt = now.addingTimeInterval(config.refreshTokenLifetime)
-        let session = RefreshSession(id: IDGenerator.uuidV7(at: now), userId: user.id, tokenHash: SecretToken.sha256(secret),
-                                     generation: 1, clientAddress: caller.origin.clientAddress,
-                                     userAgent: caller.origin.userAgent.map { String($0.prefix(255)) },
-                                     createdAt: now, rotatedAt: now, expiresAt: expiresAt, revokedAt: nil, revokedReason: nil)
+        let session = RefreshSession(
+            id: IDGenerator.uuidV7(at: now), userId: user.id, tokenHash: SecretToken.sha256(secret),
+            generation: 1, clientAddress: caller.origin.clientAddress,
+            userAgent: caller.origin.userAgent.map { String($0.prefix(255)) },
+            createdAt: now, rotatedAt: now, expiresAt: expiresAt, revokedAt: nil, revokedReason: nil)
         try await sql.insert(session, into: "refresh_sessions")
         let access = try await tokens.sign(userId: user.id, sessionId: session.id, now: now)
-        let grant = TokenGrant(accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
-                               refreshToken: RefreshToken(sessionId: session.id, secret: secret).text,
-                               refreshTokenExpiresAt: expiresAt, user: user)
+        let grant = TokenGrant(
+            accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+            refreshToken: RefreshToken(sessionId: session.id, secret: secret).text,
+            refreshTokenExpiresAt: expiresAt, user: user)
         return (grant, session.id)
     }
 }
@@ -322,8 +339,9 @@ enum UserValidation {
         }
         let username = validator.requireText(username, "username", maxLength: 64).lowercased()
         if !username.isEmpty {
-            validator.check(username.count >= 3 && username.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) },
-                            "username", "must be 3–64 characters of letters, digits, '.', '_' or '-'")
+            validator.check(
+                username.count >= 3 && username.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) },
+                "username", "must be 3–64 characters of letters, digits, '.', '_' or '-'")
         }
         let password = password ?? ""
         if password.isEmpty {

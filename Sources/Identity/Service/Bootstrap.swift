@@ -6,22 +6,22 @@ import Storage
 
 /// First start: with no users at all, create the `admin` user who owns a `default` organization with a
 /// `default` project. The password comes from configuration or is generated and returned to be shown once.
-public struct IdentityBootstrap: Sendable {
-    public struct Result: Sendable {
-        public var userId: UUID
-        public var username: String
-        public var password: String?
-        public var organization: Organization
-        public var project: Project
+package struct IdentityBootstrap: Sendable {
+    package struct Result: Sendable {
+        package var userId: UUID
+        package var username: String
+        package var password: String?
+        package var organization: Organization
+        package var project: Project
     }
 
-    public static let adminUsername = "admin"
+    package static let adminUsername = "admin"
 
     let database: Database
     let hasher: PasswordHasher
     let clock: any Clock
 
-    public init(database: Database, hasher: PasswordHasher, clock: any Clock) {
+    package init(database: Database, hasher: PasswordHasher, clock: any Clock) {
         self.database = database
         self.hasher = hasher
         self.clock = clock
@@ -29,7 +29,7 @@ public struct IdentityBootstrap: Sendable {
 
     /// Returns what it created, or nil when the database already has users. `password` in the result is set only
     /// when it was generated here.
-    public func run(adminPassword: String?) async throws -> Result? {
+    package func run(adminPassword: String?) async throws -> Result? {
         guard try await database.read({ sql in try await UserStore.count(on: sql) }) == 0 else { return nil }
         if let adminPassword {
             var validator = Validator()
@@ -43,35 +43,40 @@ public struct IdentityBootstrap: Sendable {
             return try await database.transaction { sql in
                 guard try await UserStore.count(on: sql) == 0 else { return nil }
                 let org = try await OrganizationService.insertOrganization(name: "Default", preferredSlug: "default", now: now, on: sql)
-                let user = User(id: IDGenerator.uuidV7(at: now), orgId: org.id, email: "admin@localhost.local",
-                                username: Self.adminUsername, passwordHash: hash, settings: "{}", lastLoginAt: nil,
-                                createdAt: now, updatedAt: now)
+                let user = User(
+                    id: IDGenerator.uuidV7(at: now), orgId: org.id, email: "admin@localhost.local",
+                    username: Self.adminUsername, passwordHash: hash, settings: "{}", lastLoginAt: nil,
+                    createdAt: now, updatedAt: now)
                 try await sql.insert(user, into: "users")
                 try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdAt: now), into: "org_members")
-                let project = Project(id: IDGenerator.uuidV7(at: now), orgId: org.id, ownerId: user.id, name: "Default",
-                                      slug: "default", description: "Created on first start", settings: "{}",
-                                      createdAt: now, updatedAt: now)
+                let project = Project(
+                    id: IDGenerator.uuidV7(at: now), orgId: org.id, ownerId: user.id, name: "Default",
+                    slug: "default", description: "Created on first start", settings: "{}",
+                    createdAt: now, updatedAt: now)
                 try await sql.insert(project, into: "projects")
-                try await AuditStore.insert(AuditEntry(orgId: org.id, actorId: nil, actorName: "system", apiKeyId: nil,
-                                                       action: "system.bootstrap", targetType: "user", targetId: user.id.lowercasedString,
-                                                       requestId: "bootstrap", clientAddress: nil, outcome: .success,
-                                                       statusCode: nil, detail: "created admin, default organization and project",
-                                                       createdAt: now), on: sql)
-                return Result(userId: user.id, username: Self.adminUsername, password: adminPassword == nil ? password : nil,
-                              organization: org, project: project)
+                try await AuditStore.insert(
+                    AuditEntry(
+                        orgId: org.id, actorId: nil, actorName: "system", apiKeyId: nil,
+                        action: "system.bootstrap", targetType: "user", targetId: user.id.lowercasedString,
+                        requestId: "bootstrap", clientAddress: nil, outcome: .success,
+                        statusCode: nil, detail: "created admin, default organization and project",
+                        createdAt: now), on: sql)
+                return Result(
+                    userId: user.id, username: Self.adminUsername, password: adminPassword == nil ? password : nil,
+                    organization: org, project: project)
             }
-        } catch where SQLErrors.isUniqueViolation(error) {
-            return nil  // another replica bootstrapped at the same moment
+        } catch  where SQLErrors.isUniqueViolation(error) {
+            return nil // another replica bootstrapped at the same moment
         }
     }
 
     /// The ring as stored now (a read: it is reloaded while a login's transaction may hold SQLite's writer).
-    public static func currentSigningKeys(database: Database) async throws -> [SigningKey] {
+    package static func currentSigningKeys(database: Database) async throws -> [SigningKey] {
         try await database.read { sql in try await SigningKeyStore.all(on: sql) }
     }
 
     /// The access-token signing keys, the first one made on first start; every replica shares them.
-    public static func signingKeys(database: Database, clock: any Clock) async throws -> [SigningKey] {
+    package static func signingKeys(database: Database, clock: any Clock) async throws -> [SigningKey] {
         try await database.transaction { sql in
             let keys = try await SigningKeyStore.all(on: sql)
             if !keys.isEmpty { return keys }
@@ -85,18 +90,18 @@ public struct IdentityBootstrap: Sendable {
 /// tokens they signed (at most one access-token lifetime more), unless `revoke` removes them at once (after a
 /// leak: every access token signed before is refused, and clients refresh). Running servers pick the change up
 /// within `AccessTokens.reloadInterval`.
-public enum SigningKeyRotation {
-    public struct Result: Sendable {
-        public var kid: String
-        public var retired: [String]
-        public var revoked: [String]
+package enum SigningKeyRotation {
+    package struct Result: Sendable {
+        package var kid: String
+        package var retired: [String]
+        package var revoked: [String]
     }
 
     static func newKey(at now: Date) -> SigningKey {
         SigningKey(kid: String(SecretToken.random(bytes: 9).prefix(12)), secret: SecretToken.random(bytes: 48), createdAt: now)
     }
 
-    public static func rotate(database: Database, clock: any Clock, revoke: Bool, accessTokenLifetime: TimeInterval) async throws -> Result {
+    package static func rotate(database: Database, clock: any Clock, revoke: Bool, accessTokenLifetime: TimeInterval) async throws -> Result {
         let now = clock.now()
         let key = newKey(at: now)
         return try await database.transaction { sql in

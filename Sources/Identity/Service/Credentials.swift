@@ -6,19 +6,19 @@ import NIOPosix
 import Synchronization
 
 /// bcrypt, run on NIO's blocking pool: one hash costs ~0.25 s of CPU at cost 12 and must not stall an event loop.
-public struct PasswordHasher: Sendable {
-    public let cost: UInt8
+package struct PasswordHasher: Sendable {
+    package let cost: UInt8
 
-    public init(cost: UInt8 = 12) {
+    package init(cost: UInt8 = 12) {
         self.cost = cost
     }
 
-    public func hash(_ password: String) async throws -> String {
+    package func hash(_ password: String) async throws -> String {
         let cost = self.cost
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
-    public func verify(_ password: String, hash: String?) async throws -> Bool {
+    package func verify(_ password: String, hash: String?) async throws -> Bool {
         // Unknown users still pay for one verification, so response time does not reveal which usernames exist.
         let cost = self.cost
         return try await NIOThreadPool.singleton.runIfActive {
@@ -40,10 +40,10 @@ public struct PasswordHasher: Sendable {
 }
 
 /// Random secrets and their stored SHA-256 digests. Only digests reach the database.
-public enum SecretToken {
-    public static let apiKeyPrefix = "aitip_"
+package enum SecretToken {
+    package static let apiKeyPrefix = "aitip_"
 
-    public static func random(bytes count: Int = 32) -> String {
+    package static func random(bytes count: Int = 32) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString()
@@ -51,11 +51,11 @@ public enum SecretToken {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    public static func sha256(_ text: String) -> String {
+    package static func sha256(_ text: String) -> String {
         SHA256.hash(data: Data(text.utf8)).hexString
     }
 
-    public static func newAPIKey() -> String { apiKeyPrefix + random() }
+    package static func newAPIKey() -> String { apiKeyPrefix + random() }
 
-    public static func isAPIKey(_ token: String) -> Bool { token.hasPrefix(apiKeyPrefix) }
+    package static func isAPIKey(_ token: String) -> Bool { token.hasPrefix(apiKeyPrefix) }
 }

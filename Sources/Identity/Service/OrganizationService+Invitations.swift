@@ -10,9 +10,9 @@ extension OrganizationService {
     static let invitationLifetime: TimeInterval = 14 * 86_400
 
     /// An invitation pending an answer, with the name of the organization it is from (for the invitee).
-    public struct ReceivedInvitation: Sendable {
-        public var invitation: Invitation
-        public var organizationName: String
+    package struct ReceivedInvitation: Sendable {
+        package var invitation: Invitation
+        package var organizationName: String
     }
 
     func invite(_ invitee: String, to orgId: UUID, role: Role, caller: Caller) async throws -> Invitation {
@@ -24,43 +24,50 @@ extension OrganizationService {
         return try await database.transaction { sql in
             if let existing = try await InvitationStore.pending(org: orgId, invitee: invitee, on: sql) {
                 // Inviting again renews the offer (with the role given now) instead of stacking offers.
-                try await InvitationStore.refresh(existing.id, role: role, invitedBy: principal.userId,
-                                                  expiresAt: now.addingTimeInterval(Self.invitationLifetime), on: sql)
-                try await audit.record(on: sql, caller, orgId: orgId, action: "member.invite", targetType: "invitation",
-                                       targetId: existing.id.lowercasedString, detail: "renewed, role=\(role.rawValue)")
+                try await InvitationStore.refresh(
+                    existing.id, role: role, invitedBy: principal.userId,
+                    expiresAt: now.addingTimeInterval(Self.invitationLifetime), on: sql)
+                try await audit.record(
+                    on: sql, caller, orgId: orgId, action: "member.invite", targetType: "invitation",
+                    targetId: existing.id.lowercasedString, detail: "renewed, role=\(role.rawValue)")
                 return try await InvitationStore.find(existing.id, on: sql) ?? existing
             }
-            let invitation = Invitation(id: IDGenerator.uuidV7(at: now), orgId: orgId, invitee: invitee, role: role, invitedBy: principal.userId,
-                                        status: .pending, createdAt: now, expiresAt: now.addingTimeInterval(Self.invitationLifetime), respondedAt: nil)
+            let invitation = Invitation(
+                id: IDGenerator.uuidV7(at: now), orgId: orgId, invitee: invitee, role: role, invitedBy: principal.userId,
+                status: .pending, createdAt: now, expiresAt: now.addingTimeInterval(Self.invitationLifetime), respondedAt: nil)
             try await InvitationStore.insert(invitation, on: sql)
-            try await audit.record(on: sql, caller, orgId: orgId, action: "member.invite", targetType: "invitation",
-                                   targetId: invitation.id.lowercasedString, detail: "role=\(role.rawValue)")
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "member.invite", targetType: "invitation",
+                targetId: invitation.id.lowercasedString, detail: "role=\(role.rawValue)")
             return invitation
         }
     }
 
     /// The organization's invitations, answered or not (for those who may invite).
-    public func invitations(of orgId: UUID, caller: Caller, page: PageRequest) async throws -> Page<Invitation> {
+    package func invitations(of orgId: UUID, caller: Caller, page: PageRequest) async throws -> Page<Invitation> {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .membersWrite, inOrg: orgId)
         return try await database.read { sql in try await InvitationStore.list(org: orgId, page: page, on: sql) }
     }
 
-    public func revokeInvitation(_ id: UUID, in orgId: UUID, caller: Caller) async throws {
+    package func revokeInvitation(_ id: UUID, in orgId: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .membersWrite, inOrg: orgId)
         let now = clock.now()
         try await database.transaction { sql in
-            guard let invitation = try await InvitationStore.find(id, on: sql), invitation.orgId == orgId else { throw AppError.notFound("Invitation") }
+            guard let invitation = try await InvitationStore.find(id, on: sql), invitation.orgId == orgId else {
+                throw AppError.notFound("Invitation")
+            }
             guard try await InvitationStore.respond(id, .revoked, at: now, on: sql) else {
                 throw AppError.conflict("The invitation was already \(invitation.status.rawValue)")
             }
-            try await audit.record(on: sql, caller, orgId: orgId, action: "member.invite_revoke", targetType: "invitation", targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "member.invite_revoke", targetType: "invitation", targetId: id.lowercasedString)
         }
     }
 
     /// The caller's pending invitations (signed-in users only: an API key acts inside one organization).
-    public func receivedInvitations(caller: Caller) async throws -> [ReceivedInvitation] {
+    package func receivedInvitations(caller: Caller) async throws -> [ReceivedInvitation] {
         let user = try await invitee(caller)
         let now = clock.now()
         return try await database.read { sql in
@@ -74,7 +81,7 @@ extension OrganizationService {
     }
 
     /// Joins the organization with the invited role.
-    public func acceptInvitation(_ id: UUID, caller: Caller) async throws -> Member {
+    package func acceptInvitation(_ id: UUID, caller: Caller) async throws -> Member {
         let user = try await invitee(caller)
         let now = clock.now()
         defer { cache.forget(userId: user.id) }
@@ -85,20 +92,22 @@ extension OrganizationService {
                 return Member(userId: user.id, username: user.username, email: user.email, role: membership.role, createdAt: membership.createdAt)
             }
             try await sql.insert(Membership(orgId: invitation.orgId, userId: user.id, role: invitation.role, createdAt: now), into: "org_members")
-            try await audit.record(on: sql, caller, orgId: invitation.orgId, action: "member.join", targetType: "user",
-                                   targetId: user.id.lowercasedString, detail: "invitation \(id.lowercasedString), role=\(invitation.role.rawValue)")
+            try await audit.record(
+                on: sql, caller, orgId: invitation.orgId, action: "member.join", targetType: "user",
+                targetId: user.id.lowercasedString, detail: "invitation \(id.lowercasedString), role=\(invitation.role.rawValue)")
             return Member(userId: user.id, username: user.username, email: user.email, role: invitation.role, createdAt: now)
         }
     }
 
-    public func declineInvitation(_ id: UUID, caller: Caller) async throws {
+    package func declineInvitation(_ id: UUID, caller: Caller) async throws {
         let user = try await invitee(caller)
         let now = clock.now()
         try await database.transaction { sql in
             let invitation = try await receivable(id, by: user, now: now, on: sql)
             guard try await InvitationStore.respond(id, .declined, at: now, on: sql) else { throw AppError.notFound("Invitation") }
-            try await audit.record(on: sql, caller, orgId: invitation.orgId, action: "member.decline", targetType: "invitation",
-                                   targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: invitation.orgId, action: "member.decline", targetType: "invitation",
+                targetId: id.lowercasedString)
         }
     }
 
@@ -117,7 +126,8 @@ extension OrganizationService {
     /// A pending, unexpired invitation addressed to `user`; anything else is "not found" (never someone else's).
     private func receivable(_ id: UUID, by user: User, now: Date, on sql: any SQLDatabase) async throws -> Invitation {
         guard let invitation = try await InvitationStore.find(id, on: sql), Self.names(of: user).contains(invitation.invitee),
-              invitation.status == .pending, invitation.expiresAt > now else { throw AppError.notFound("Invitation") }
+            invitation.status == .pending, invitation.expiresAt > now
+        else { throw AppError.notFound("Invitation") }
         return invitation
     }
 

@@ -3,14 +3,14 @@ import Foundation
 import SQLKit
 import Storage
 
-public struct OrganizationInput: Sendable {
-    public var name: String?
-    public var slug: String?
-    public var plan: String?
-    public var settings: JSONObject?
-    public var quota: JSONObject?
+package struct OrganizationInput: Sendable {
+    package var name: String?
+    package var slug: String?
+    package var plan: String?
+    package var settings: JSONObject?
+    package var quota: JSONObject?
 
-    public init(name: String? = nil, slug: String? = nil, plan: String? = nil, settings: JSONObject? = nil, quota: JSONObject? = nil) {
+    package init(name: String? = nil, slug: String? = nil, plan: String? = nil, settings: JSONObject? = nil, quota: JSONObject? = nil) {
         self.name = name
         self.slug = slug
         self.plan = plan
@@ -21,14 +21,14 @@ public struct OrganizationInput: Sendable {
 
 /// How a member is named when added: an existing account by id, username or email; with a password, a new
 /// account is created (the way admins add people when self-registration is closed).
-public struct MemberInput: Sendable {
-    public var userId: UUID?
-    public var username: String?
-    public var email: String?
-    public var password: String?
-    public var role: String?
+package struct MemberInput: Sendable {
+    package var userId: UUID?
+    package var username: String?
+    package var email: String?
+    package var password: String?
+    package var role: String?
 
-    public init(userId: UUID? = nil, username: String? = nil, email: String? = nil, password: String? = nil, role: String? = nil) {
+    package init(userId: UUID? = nil, username: String? = nil, email: String? = nil, password: String? = nil, role: String? = nil) {
         self.userId = userId
         self.username = username
         self.email = email
@@ -38,7 +38,7 @@ public struct MemberInput: Sendable {
 }
 
 /// Organizations and their members.
-public struct OrganizationService: Sendable {
+package struct OrganizationService: Sendable {
     static let plans: Set<String> = ["free", "pro", "enterprise"]
 
     let database: Database
@@ -47,7 +47,7 @@ public struct OrganizationService: Sendable {
     let audit: AuditLog
     let cache: PrincipalCache
 
-    public init(database: Database, hasher: PasswordHasher, clock: any Clock, audit: AuditLog, cache: PrincipalCache) {
+    package init(database: Database, hasher: PasswordHasher, clock: any Clock, audit: AuditLog, cache: PrincipalCache) {
         self.database = database
         self.hasher = hasher
         self.clock = clock
@@ -55,13 +55,13 @@ public struct OrganizationService: Sendable {
         self.cache = cache
     }
 
-    public func list(_ caller: Caller, page: PageRequest) async throws -> Page<Organization> {
+    package func list(_ caller: Caller, page: PageRequest) async throws -> Page<Organization> {
         let principal = try caller.requirePrincipal()
         let ids = principal.visibleOrgIds.filter { principal.permissions(in: $0).contains(.orgRead) }
         return try await database.read { sql in try await OrganizationStore.list(ids: ids, page: page, on: sql) }
     }
 
-    public func get(_ id: UUID, caller: Caller) async throws -> Organization {
+    package func get(_ id: UUID, caller: Caller) async throws -> Organization {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .orgRead, inOrg: id)
         guard let org = try await database.read({ sql in try await OrganizationStore.find(id, on: sql) }) else {
@@ -70,7 +70,7 @@ public struct OrganizationService: Sendable {
         return org
     }
 
-    public func create(_ input: OrganizationInput, caller: Caller) async throws -> Organization {
+    package func create(_ input: OrganizationInput, caller: Caller) async throws -> Organization {
         let principal = try caller.requirePrincipal()
         guard case .session = principal.credential else {
             throw AppError.forbidden("API keys belong to one organization and cannot create organizations; sign in as a user")
@@ -95,12 +95,13 @@ public struct OrganizationService: Sendable {
                 try await OrganizationStore.update(org, on: sql)
             }
             try await sql.insert(Membership(orgId: org.id, userId: principal.userId, role: .owner, createdAt: now), into: "org_members")
-            try await audit.record(on: sql, caller, orgId: org.id, action: "org.create", targetType: "organization", targetId: org.id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: org.id, action: "org.create", targetType: "organization", targetId: org.id.lowercasedString)
             return org
         }
     }
 
-    public func update(_ id: UUID, _ input: OrganizationInput, caller: Caller) async throws -> Organization {
+    package func update(_ id: UUID, _ input: OrganizationInput, caller: Caller) async throws -> Organization {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .orgWrite, inOrg: id)
         var validator = Validator()
@@ -129,7 +130,7 @@ public struct OrganizationService: Sendable {
     }
 
     /// Deletes the organization with its projects, memberships and API keys (owners only).
-    public func delete(_ id: UUID, caller: Caller) async throws {
+    package func delete(_ id: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .orgDelete, inOrg: id)
         defer { cache.forgetAll() }
@@ -142,7 +143,7 @@ public struct OrganizationService: Sendable {
 
     // MARK: members
 
-    public func members(of orgId: UUID, caller: Caller, page: PageRequest) async throws -> Page<Member> {
+    package func members(of orgId: UUID, caller: Caller, page: PageRequest) async throws -> Page<Member> {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .membersRead, inOrg: orgId)
         return try await database.read { sql in try await OrganizationStore.members(of: orgId, page: page, on: sql) }
@@ -150,7 +151,7 @@ public struct OrganizationService: Sendable {
 
     /// What adding someone did: made a new account (the admin gave a password) and its membership, or invited an
     /// existing account, which joins only when its owner accepts.
-    public enum Addition: Sendable {
+    package enum Addition: Sendable {
         case created(Member)
         case invited(Invitation)
     }
@@ -158,14 +159,15 @@ public struct OrganizationService: Sendable {
     /// With a password: creates the account and its membership at once (how admins add people when registration is
     /// closed). Without: invites the account named by user id, username or email, with the same answer whether or
     /// not such an account exists.
-    public func addMember(to orgId: UUID, _ input: MemberInput, caller: Caller) async throws -> Addition {
+    package func addMember(to orgId: UUID, _ input: MemberInput, caller: Caller) async throws -> Addition {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .membersWrite, inOrg: orgId)
         var validator = Validator()
         let role = Role(rawValue: input.role ?? "member")
         validator.check(role != nil, "role", "must be one of owner, admin, member, viewer")
-        validator.check(input.userId != nil || input.username != nil || input.email != nil, "user_id",
-                        "name the person with user_id, username or email")
+        validator.check(
+            input.userId != nil || input.username != nil || input.email != nil, "user_id",
+            "name the person with user_id, username or email")
         var newAccount: (email: String, username: String, password: String)?
         if input.password != nil {
             let checked = UserValidation.check(email: input.email, username: input.username, password: input.password, into: &validator)
@@ -185,42 +187,46 @@ public struct OrganizationService: Sendable {
             if taken.username || taken.email {
                 throw AppError.conflict("The username or email is taken; to add an existing account, invite it (send it without a password)")
             }
-            let user = User(id: IDGenerator.uuidV7(at: now), orgId: orgId, email: newAccount.email, username: newAccount.username,
-                            passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
+            let user = User(
+                id: IDGenerator.uuidV7(at: now), orgId: orgId, email: newAccount.email, username: newAccount.username,
+                passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
             try await sql.insert(user, into: "users")
             try await sql.insert(Membership(orgId: orgId, userId: user.id, role: role, createdAt: now), into: "org_members")
-            try await audit.record(on: sql, caller, orgId: orgId, action: "member.add", targetType: "user",
-                                   targetId: user.id.lowercasedString, detail: "new account, role=\(role.rawValue)")
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "member.add", targetType: "user",
+                targetId: user.id.lowercasedString, detail: "new account, role=\(role.rawValue)")
             return Member(userId: user.id, username: user.username, email: user.email, role: role, createdAt: now)
         }
         cache.forget(userId: added.userId)
         return .created(added)
     }
 
-    public func updateMember(in orgId: UUID, userId: UUID, role roleText: String?, caller: Caller) async throws -> Member {
+    package func updateMember(in orgId: UUID, userId: UUID, role roleText: String?, caller: Caller) async throws -> Member {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .membersWrite, inOrg: orgId)
         guard let role = roleText.flatMap(Role.init(rawValue:)) else {
             throw AppError.validation([FieldError(field: "role", message: "must be one of owner, admin, member, viewer")])
         }
-        defer { cache.forget(userId: userId) }  // after the commit: no request can cache the old role again
+        defer { cache.forget(userId: userId) } // after the commit: no request can cache the old role again
         return try await database.transaction { sql in
             guard let membership = try await OrganizationStore.membership(org: orgId, user: userId, on: sql),
-                  let user = try await UserStore.find(userId, on: sql) else { throw AppError.notFound("Member") }
+                let user = try await UserStore.find(userId, on: sql)
+            else { throw AppError.notFound("Member") }
             try Self.checkMayGrant(role, principal: principal, orgId: orgId)
             try Self.checkMayGrant(membership.role, principal: principal, orgId: orgId)
             if membership.role == .owner, role != .owner, try await OrganizationStore.countOwners(of: orgId, on: sql) <= 1 {
                 throw AppError.conflict("An organization needs at least one owner; make someone else owner first")
             }
             try await OrganizationStore.setRole(org: orgId, user: userId, role: role, on: sql)
-            try await audit.record(on: sql, caller, orgId: orgId, action: "member.update", targetType: "user",
-                                   targetId: userId.lowercasedString, detail: "role \(membership.role.rawValue)→\(role.rawValue)")
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "member.update", targetType: "user",
+                targetId: userId.lowercasedString, detail: "role \(membership.role.rawValue)→\(role.rawValue)")
             return Member(userId: userId, username: user.username, email: user.email, role: role, createdAt: membership.createdAt)
         }
     }
 
     /// Removes a member (admins), or lets a member leave. The last owner cannot leave.
-    public func removeMember(from orgId: UUID, userId: UUID, caller: Caller) async throws {
+    package func removeMember(from orgId: UUID, userId: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         if userId != principal.userId {
             try Policy.authorize(principal, .membersWrite, inOrg: orgId)
@@ -253,14 +259,17 @@ public struct OrganizationService: Sendable {
     }
 
     /// Inserts an organization; without `exactSlug`, a taken slug gets a short random suffix.
-    static func insertOrganization(name: String, preferredSlug: String, exactSlug: Bool = false, now: Date,
-                                   on sql: any SQLDatabase) async throws -> Organization {
+    static func insertOrganization(
+        name: String, preferredSlug: String, exactSlug: Bool = false, now: Date,
+        on sql: any SQLDatabase
+    ) async throws -> Organization {
         var slug = preferredSlug.isEmpty ? "org" : preferredSlug
         if !exactSlug, try await OrganizationStore.slugExists(slug, on: sql) {
             slug = String(slug.prefix(54)) + "-" + SecretToken.random(bytes: 6).lowercased().filter { $0.isLetter || $0.isNumber }.prefix(8)
         }
-        let org = Organization(id: IDGenerator.uuidV7(at: now), name: name, slug: slug, plan: "free", settings: "{}", quota: "{}",
-                               createdAt: now, updatedAt: now)
+        let org = Organization(
+            id: IDGenerator.uuidV7(at: now), name: name, slug: slug, plan: "free", settings: "{}", quota: "{}",
+            createdAt: now, updatedAt: now)
         try await sql.insert(org, into: "organizations")
         return org
     }

@@ -5,18 +5,18 @@ import Synchronization
 /// Remembers who a credential belongs to for a moment, so a burst of requests with one token or key costs one
 /// database lookup instead of one each. Changes made through this replica (logout, key revocation, membership and
 /// role changes) drop the affected user's entries at once; other replicas see them within `ttl`.
-public final class PrincipalCache: Sendable {
+package final class PrincipalCache: Sendable {
     private struct Entry {
         var principal: Principal
         var expires: Date
     }
 
-    public let ttl: TimeInterval
+    package let ttl: TimeInterval
     private let clock: any Clock
     private let entries = Mutex<[String: Entry]>([:])
     private static let maxEntries = 50_000
 
-    public init(ttl: TimeInterval, clock: any Clock) {
+    package init(ttl: TimeInterval, clock: any Clock) {
         self.ttl = ttl
         self.clock = clock
     }
@@ -44,12 +44,12 @@ public final class PrincipalCache: Sendable {
     }
 
     /// Forgets every credential of one user: after their roles, memberships, sessions or keys changed.
-    public func forget(userId: UUID) {
+    package func forget(userId: UUID) {
         entries.withLock { entries in entries = entries.filter { $0.value.principal.userId != userId } }
     }
 
     /// Forgets everything: after a change that touches many users at once (an organization deleted).
-    public func forgetAll() {
+    package func forgetAll() {
         entries.withLock { $0.removeAll() }
     }
 }

@@ -4,22 +4,22 @@ import SQLKit
 import Storage
 
 /// The project a request works in, once the caller's permission there is checked.
-public struct ProjectScope: Sendable, Equatable {
-    public var projectId: UUID
-    public var orgId: UUID
+package struct ProjectScope: Sendable, Equatable {
+    package var projectId: UUID
+    package var orgId: UUID
 
-    public init(projectId: UUID, orgId: UUID) {
+    package init(projectId: UUID, orgId: UUID) {
         self.projectId = projectId
         self.orgId = orgId
     }
 
     /// The project as a resource of the policy (for checks of further permissions in it).
-    public var policyResource: Policy.Resource { Policy.Resource(kind: "Project", orgId: orgId, projectId: projectId) }
+    package var policyResource: Policy.Resource { Policy.Resource(kind: "Project", orgId: orgId, projectId: projectId) }
 }
 
 /// How a request names its project: by id (the native API), by organization and project slugs (an MLflow tracking URI
 /// `http://host/mlflow/<org>/<project>`), or not at all (the `default` project of the caller's default organization).
-public enum ProjectSelector: Sendable, Equatable {
+package enum ProjectSelector: Sendable, Equatable {
     case id(UUID)
     case slugs(org: String, project: String)
     case callerDefault
@@ -27,14 +27,14 @@ public enum ProjectSelector: Sendable, Equatable {
 
 /// "This project, this permission, this caller": the one resolution every module uses. A project the caller cannot see
 /// answers 404, exactly as one that does not exist; one they see but may not act in answers 403.
-public struct ProjectScopes: Sendable {
+package struct ProjectScopes: Sendable {
     let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
-    public func scope(_ selector: ProjectSelector, permission: Permission, caller: Caller) async throws -> ProjectScope {
+    package func scope(_ selector: ProjectSelector, permission: Permission, caller: Caller) async throws -> ProjectScope {
         let principal = try caller.requirePrincipal()
         let found: Project? = try await database.read { sql in
             switch selector {
@@ -44,14 +44,18 @@ public struct ProjectScopes: Sendable {
                 return try await ProjectStore.find(orgSlug: org, projectSlug: project, on: sql)
             case .callerDefault:
                 guard let orgId = principal.defaultOrgId else {
-                    throw AppError.badRequest("You belong to several organizations: use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
+                    throw AppError.badRequest(
+                        "You belong to several organizations: use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
                 }
                 return try await ProjectStore.find(orgId: orgId, slug: "default", on: sql)
             }
         }
         guard let found, principal.visibleOrgIds.contains(found.orgId) else {
             if case .callerDefault = selector {
-                throw AppError(.notFound, "Your organization has no project with the slug 'default': use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>")
+                throw AppError(
+                    .notFound,
+                    "Your organization has no project with the slug 'default': use a tracking URI that names the project, http://HOST/mlflow/<org>/<project>"
+                )
             }
             throw AppError.notFound("Project")
         }
@@ -61,7 +65,7 @@ public struct ProjectScopes: Sendable {
     }
 
     /// The projects of these organizations, for lists that span projects.
-    public func projects(inOrgs orgIds: [UUID]) async throws -> [ProjectScope] {
+    package func projects(inOrgs orgIds: [UUID]) async throws -> [ProjectScope] {
         guard !orgIds.isEmpty else { return [] }
         return try await database.read { sql in try await ProjectStore.scopes(inOrgs: orgIds, on: sql) }
     }
@@ -69,20 +73,20 @@ public struct ProjectScopes: Sendable {
 
 /// Facts other modules may ask Identity without a caller to check (they authorize themselves): for operators acting on
 /// organizations they need not belong to, and for checks on other people (an annotation's assignee).
-public struct Directory: Sendable {
+package struct Directory: Sendable {
     let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
     /// The organization with this slug.
-    public func organization(slug: String) async throws -> UUID? {
+    package func organization(slug: String) async throws -> UUID? {
         try await database.read { sql in try await OrganizationStore.find(slug: slug, on: sql)?.id }
     }
 
     /// Whether the organization exists, and the project (when given) is one of its.
-    public func exists(org orgId: UUID, project projectId: UUID? = nil) async throws -> Bool {
+    package func exists(org orgId: UUID, project projectId: UUID? = nil) async throws -> Bool {
         try await database.read { sql in
             guard try await OrganizationStore.find(orgId, on: sql) != nil else { return false }
             guard let projectId else { return true }
@@ -90,7 +94,7 @@ public struct Directory: Sendable {
         }
     }
 
-    public func isMember(user userId: UUID, of orgId: UUID) async throws -> Bool {
+    package func isMember(user userId: UUID, of orgId: UUID) async throws -> Bool {
         try await database.read { sql in try await OrganizationStore.membership(org: orgId, user: userId, on: sql) != nil }
     }
 }

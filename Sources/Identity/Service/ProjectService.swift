@@ -3,14 +3,14 @@ import Foundation
 import SQLKit
 import Storage
 
-public struct ProjectInput: Sendable {
-    public var orgId: UUID?
-    public var name: String?
-    public var slug: String?
-    public var description: String?
-    public var settings: JSONObject?
+package struct ProjectInput: Sendable {
+    package var orgId: UUID?
+    package var name: String?
+    package var slug: String?
+    package var description: String?
+    package var settings: JSONObject?
 
-    public init(orgId: UUID? = nil, name: String? = nil, slug: String? = nil, description: String? = nil, settings: JSONObject? = nil) {
+    package init(orgId: UUID? = nil, name: String? = nil, slug: String? = nil, description: String? = nil, settings: JSONObject? = nil) {
         self.orgId = orgId
         self.name = name
         self.slug = slug
@@ -20,19 +20,19 @@ public struct ProjectInput: Sendable {
 }
 
 /// Projects: the unit that owns datasets, experiments and jobs inside an organization.
-public struct ProjectService: Sendable {
+package struct ProjectService: Sendable {
     let database: Database
     let clock: any Clock
     let audit: AuditLog
 
-    public init(database: Database, clock: any Clock, audit: AuditLog) {
+    package init(database: Database, clock: any Clock, audit: AuditLog) {
         self.database = database
         self.clock = clock
         self.audit = audit
     }
 
     /// Projects of every organization the caller may read projects in, or of the one given.
-    public func list(_ caller: Caller, orgId: UUID?, page: PageRequest) async throws -> Page<Project> {
+    package func list(_ caller: Caller, orgId: UUID?, page: PageRequest) async throws -> Page<Project> {
         let principal = try caller.requirePrincipal()
         var orgIds = principal.visibleOrgIds.filter { principal.permissions(in: $0).contains(.projectsRead) }
         if let orgId {
@@ -43,7 +43,7 @@ public struct ProjectService: Sendable {
         return try await database.read { sql in try await ProjectStore.list(orgIds: scope, page: page, on: sql) }
     }
 
-    public func get(_ id: UUID, caller: Caller) async throws -> Project {
+    package func get(_ id: UUID, caller: Caller) async throws -> Project {
         let principal = try caller.requirePrincipal()
         let project = try await database.read { sql in try await ProjectStore.find(id, on: sql) }
         guard let project else { throw AppError.notFound("Project") }
@@ -51,7 +51,7 @@ public struct ProjectService: Sendable {
         return project
     }
 
-    public func create(_ input: ProjectInput, caller: Caller) async throws -> Project {
+    package func create(_ input: ProjectInput, caller: Caller) async throws -> Project {
         let principal = try caller.requirePrincipal()
         let orgId = try input.orgId ?? defaultOrg(for: principal)
         try Policy.authorize(principal, .projectsWrite, inOrg: orgId)
@@ -66,17 +66,19 @@ public struct ProjectService: Sendable {
             if try await ProjectStore.slugExists(slug, org: orgId, on: sql) {
                 throw AppError.conflict("This organization already has a project with the slug '\(slug)'")
             }
-            let project = Project(id: IDGenerator.uuidV7(at: now), orgId: orgId, ownerId: principal.userId, name: name,
-                                  slug: slug, description: description, settings: (input.settings ?? [:]).jsonText(),
-                                  createdAt: now, updatedAt: now)
+            let project = Project(
+                id: IDGenerator.uuidV7(at: now), orgId: orgId, ownerId: principal.userId, name: name,
+                slug: slug, description: description, settings: (input.settings ?? [:]).jsonText(),
+                createdAt: now, updatedAt: now)
             try await sql.insert(project, into: "projects")
-            try await audit.record(on: sql, caller, orgId: orgId, action: "project.create", targetType: "project",
-                                   targetId: project.id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "project.create", targetType: "project",
+                targetId: project.id.lowercasedString)
             return project
         }
     }
 
-    public func update(_ id: UUID, _ input: ProjectInput, caller: Caller) async throws -> Project {
+    package func update(_ id: UUID, _ input: ProjectInput, caller: Caller) async throws -> Project {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         if input.name != nil { validator.requireText(input.name, "name", maxLength: 255) }
@@ -101,26 +103,28 @@ public struct ProjectService: Sendable {
             if let settings = input.settings { project.settings = settings.jsonText() }
             project.updatedAt = now
             try await ProjectStore.update(project, on: sql)
-            try await audit.record(on: sql, caller, orgId: project.orgId, action: "project.update", targetType: "project",
-                                   targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: project.orgId, action: "project.update", targetType: "project",
+                targetId: id.lowercasedString)
             return project
         }
     }
 
-    public func delete(_ id: UUID, caller: Caller) async throws {
+    package func delete(_ id: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
             guard let project = try await ProjectStore.find(id, on: sql) else { throw AppError.notFound("Project") }
             try Policy.authorize(principal, .projectsDelete, on: project.policyResource)
             try await ProjectStore.delete(id, on: sql)
-            try await audit.record(on: sql, caller, orgId: project.orgId, action: "project.delete", targetType: "project",
-                                   targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: project.orgId, action: "project.delete", targetType: "project",
+                targetId: id.lowercasedString)
         }
     }
 
     /// The organization a project belongs to, without authorization: only for filing audit entries of refused
     /// requests under the organization they targeted.
-    public func organization(ofProject id: UUID) async -> UUID? {
+    package func organization(ofProject id: UUID) async -> UUID? {
         try? await database.read { sql in try await ProjectStore.find(id, on: sql)?.orgId }
     }
 
@@ -136,7 +140,7 @@ public struct ProjectService: Sendable {
 }
 
 extension Project {
-    public var policyResource: Policy.Resource {
+    package var policyResource: Policy.Resource {
         Policy.Resource(kind: "Project", orgId: orgId, projectId: id, createdBy: ownerId)
     }
 }

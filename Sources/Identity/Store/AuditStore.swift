@@ -4,18 +4,20 @@ import SQLKit
 import Storage
 
 /// Filters of `GET /api/v1/audit`. `orgIds` is decided by the service (the organizations the caller may audit).
-public struct AuditFilter: Sendable, Equatable {
-    public var orgId: UUID?
-    public var actorId: UUID?
-    public var action: String?
-    public var targetType: String?
-    public var targetId: String?
-    public var outcome: AuditEntry.Outcome?
-    public var since: Date?
-    public var until: Date?
+package struct AuditFilter: Sendable, Equatable {
+    package var orgId: UUID?
+    package var actorId: UUID?
+    package var action: String?
+    package var targetType: String?
+    package var targetId: String?
+    package var outcome: AuditEntry.Outcome?
+    package var since: Date?
+    package var until: Date?
 
-    public init(orgId: UUID? = nil, actorId: UUID? = nil, action: String? = nil, targetType: String? = nil,
-                targetId: String? = nil, outcome: AuditEntry.Outcome? = nil, since: Date? = nil, until: Date? = nil) {
+    package init(
+        orgId: UUID? = nil, actorId: UUID? = nil, action: String? = nil, targetType: String? = nil,
+        targetId: String? = nil, outcome: AuditEntry.Outcome? = nil, since: Date? = nil, until: Date? = nil
+    ) {
         self.orgId = orgId
         self.actorId = actorId
         self.action = action

@@ -58,8 +58,10 @@ enum OrganizationStore {
             .column(SQLColumn("created_at", table: "m"))
             .column(SQLColumn("username", table: "u")).column(SQLColumn("email", table: "u"))
             .from(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")))
-            .join(SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")), method: SQLJoinMethod.inner,
-                  on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "m"))
+            .join(
+                SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")), method: SQLJoinMethod.inner,
+                on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "m")
+            )
             .where(SQLColumn("org_id", table: "m"), .equal, SQLBind(orgId))
         if let after = page.after { query = query.where(SQLColumn("user_id", table: "m"), .greaterThan, SQLBind(after)) }
         let rows = try await query.orderBy(SQLColumn("user_id", table: "m")).limit(page.limit + 1).rows(Member.self)

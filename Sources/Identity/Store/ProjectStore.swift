@@ -9,10 +9,12 @@ enum ProjectStore {
     }
 
     static func find(orgSlug: String, projectSlug: String, on sql: any SQLDatabase) async throws -> Project? {
-        try await sql.raw("""
+        try await sql.raw(
+            """
             SELECT p.* FROM projects p JOIN organizations o ON o.id = p.org_id
             WHERE o.slug = \(bind: orgSlug) AND p.slug = \(bind: projectSlug)
-            """).first(decoding: Project.self)
+            """
+        ).first(decoding: Project.self)
     }
 
     static func find(orgId: UUID, slug: String, on sql: any SQLDatabase) async throws -> Project? {

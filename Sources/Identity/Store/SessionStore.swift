@@ -11,8 +11,10 @@ enum SessionStore {
 
     /// Swaps the token hash only if it is still the one presented: of two concurrent refreshes with one token,
     /// exactly one wins.
-    static func rotate(_ id: UUID, from oldHash: String, to newHash: String, generation: Int, now: Date, expiresAt: Date,
-                       on sql: any SQLDatabase) async throws -> Bool {
+    static func rotate(
+        _ id: UUID, from oldHash: String, to newHash: String, generation: Int, now: Date, expiresAt: Date,
+        on sql: any SQLDatabase
+    ) async throws -> Bool {
         try await sql.update("refresh_sessions")
             .set("token_hash", to: newHash).set("generation", to: generation).set("rotated_at", to: now)
             .set("expires_at", to: expiresAt)

@@ -17,7 +17,8 @@ enum SigningKeyStore {
     }
 
     static func insert(_ key: SigningKey, on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: "signing_keys").model(Row(kid: key.kid, secret: key.secret, created_at: key.createdAt, retired_at: key.retiredAt)).run()
+        try await sql.insert(into: "signing_keys").model(Row(kid: key.kid, secret: key.secret, created_at: key.createdAt, retired_at: key.retiredAt))
+            .run()
     }
 
     /// Retires every active key but `kid`.

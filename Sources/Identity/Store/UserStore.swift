@@ -57,15 +57,18 @@ struct PrincipalRow: Decodable {
 enum PrincipalStore {
     /// The user behind a live session (not revoked, not expired) with their memberships; empty when none.
     static func forSession(_ sessionId: UUID, userId: UUID, now: Date, on sql: any SQLDatabase) async throws -> [PrincipalRow] {
-        try await withMemberships(sql.select()
-            .from(SQLAlias(SQLIdentifier("refresh_sessions"), as: SQLIdentifier("s")))
-            .join(SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")), method: SQLJoinMethod.inner,
-                  on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "s")))
-            .where(SQLColumn("id", table: "s"), .equal, SQLBind(sessionId))
-            .where(SQLColumn("user_id", table: "s"), .equal, SQLBind(userId))
-            .where(SQLColumn("revoked_at", table: "s"), .is, SQLLiteral.null)
-            .where(SQLColumn("expires_at", table: "s"), .greaterThan, SQLBind(now))
-            .rows(PrincipalRow.self)
+        try await withMemberships(
+            sql.select()
+                .from(SQLAlias(SQLIdentifier("refresh_sessions"), as: SQLIdentifier("s")))
+                .join(
+                    SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")), method: SQLJoinMethod.inner,
+                    on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "s"))
+        )
+        .where(SQLColumn("id", table: "s"), .equal, SQLBind(sessionId))
+        .where(SQLColumn("user_id", table: "s"), .equal, SQLBind(userId))
+        .where(SQLColumn("revoked_at", table: "s"), .is, SQLLiteral.null)
+        .where(SQLColumn("expires_at", table: "s"), .greaterThan, SQLBind(now))
+        .rows(PrincipalRow.self)
     }
 
     static func forUser(_ userId: UUID, on sql: any SQLDatabase) async throws -> [PrincipalRow] {
@@ -80,7 +83,8 @@ enum PrincipalStore {
             .column(SQLColumn("id", table: "u"), as: "user_id").column(SQLColumn("username", table: "u"))
             .column(SQLColumn("org_id", table: "u"), as: "home_org_id")
             .column(SQLColumn("org_id", table: "m")).column(SQLColumn("role", table: "m"))
-            .join(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
-                  on: SQLColumn("user_id", table: "m"), .equal, SQLColumn("id", table: "u"))
+            .join(
+                SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")), method: SQLJoinMethod.left,
+                on: SQLColumn("user_id", table: "m"), .equal, SQLColumn("id", table: "u"))
     }
 }

@@ -5,12 +5,12 @@ import Storage
 
 // Rows of the tracking tables. Times are epoch milliseconds, as in MLflow's wire format.
 
-public enum LifecycleStage: String, Sendable, Codable {
+package enum LifecycleStage: String, Sendable, Codable {
     case active, deleted
 }
 
 /// Which lifecycle stages a list or search includes (MLflow's ViewType).
-public enum ViewType: String, Sendable {
+package enum ViewType: String, Sendable {
     case activeOnly = "ACTIVE_ONLY", deletedOnly = "DELETED_ONLY", all = "ALL"
 
     var stages: [String] {
@@ -22,25 +22,25 @@ public enum ViewType: String, Sendable {
     }
 }
 
-public enum RunStatus: String, Sendable, Codable, CaseIterable {
+package enum RunStatus: String, Sendable, Codable, CaseIterable {
     case running = "RUNNING", scheduled = "SCHEDULED", finished = "FINISHED", failed = "FAILED", killed = "KILLED"
 
-    public var isTerminal: Bool { [.finished, .failed, .killed].contains(self) }
+    package var isTerminal: Bool { [.finished, .failed, .killed].contains(self) }
 }
 
-public struct Experiment: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var projectId: UUID
-    public var ownerId: UUID?
-    public var name: String
-    public var description: String?
-    public var hypothesis: String?
-    public var config: String
-    public var lifecycleStage: LifecycleStage
-    public var artifactLocation: String
-    public var createdMs: Int64
-    public var updatedMs: Int64
+package struct Experiment: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var projectId: UUID
+    package var ownerId: UUID?
+    package var name: String
+    package var description: String?
+    package var hypothesis: String?
+    package var config: String
+    package var lifecycleStage: LifecycleStage
+    package var artifactLocation: String
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, description, hypothesis, config
@@ -53,38 +53,38 @@ public struct Experiment: Codable, Sendable, Equatable {
         case updatedMs = "updated_ms"
     }
 
-    public var policyResource: Policy.Resource {
+    package var policyResource: Policy.Resource {
         Policy.Resource(kind: "Experiment", orgId: orgId, projectId: projectId, createdBy: ownerId)
     }
 }
 
-public struct KeyValue: Codable, Sendable, Equatable, Hashable {
-    public var key: String
-    public var value: String
+package struct KeyValue: Codable, Sendable, Equatable, Hashable {
+    package var key: String
+    package var value: String
 
-    public init(key: String, value: String) {
+    package init(key: String, value: String) {
         self.key = key
         self.value = value
     }
 }
 
-public struct Run: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var experimentId: UUID
-    public var orgId: UUID
-    public var projectId: UUID
-    public var ownerId: UUID?
-    public var name: String
-    public var userId: String
-    public var status: RunStatus
-    public var startMs: Int64
-    public var endMs: Int64?
-    public var lifecycleStage: LifecycleStage
-    public var artifactURI: String
-    public var trainingJobId: UUID?
+package struct Run: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var experimentId: UUID
+    package var orgId: UUID
+    package var projectId: UUID
+    package var ownerId: UUID?
+    package var name: String
+    package var userId: String
+    package var status: RunStatus
+    package var startMs: Int64
+    package var endMs: Int64?
+    package var lifecycleStage: LifecycleStage
+    package var artifactURI: String
+    package var trainingJobId: UUID?
     /// JSON arrays as logged through `log-inputs` and `runs/outputs`; returned as given.
-    public var inputs: String
-    public var outputs: String
+    package var inputs: String
+    package var outputs: String
 
     enum CodingKeys: String, CodingKey {
         case id, name, status, inputs, outputs
@@ -100,7 +100,7 @@ public struct Run: Codable, Sendable, Equatable {
         case trainingJobId = "training_job_id"
     }
 
-    public var policyResource: Policy.Resource {
+    package var policyResource: Policy.Resource {
         Policy.Resource(kind: "Run", orgId: orgId, projectId: projectId, createdBy: ownerId)
     }
 }
@@ -109,27 +109,28 @@ extension Run {
     /// Decoded by hand: runs come back by the hundred from searches, and Codable decoding of their UUID columns
     /// dominated those requests.
     init(row: any SQLRow) throws {
-        self.init(id: try row.uuid("id"), experimentId: try row.uuid("experiment_id"),
-                  orgId: try row.uuid("org_id"), projectId: try row.uuid("project_id"),
-                  ownerId: try row.optionalUUID("owner_id"),
-                  name: try row.decode(column: "name", as: String.self), userId: try row.decode(column: "user_id", as: String.self),
-                  status: RunStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .running,
-                  startMs: try row.decode(column: "start_ms", as: Int64.self), endMs: try row.decode(column: "end_ms", as: Int64?.self),
-                  lifecycleStage: LifecycleStage(rawValue: try row.decode(column: "lifecycle_stage", as: String.self)) ?? .active,
-                  artifactURI: try row.decode(column: "artifact_uri", as: String.self),
-                  trainingJobId: try row.optionalUUID("training_job_id"),
-                  inputs: try row.decode(column: "inputs", as: String.self), outputs: try row.decode(column: "outputs", as: String.self))
+        self.init(
+            id: try row.uuid("id"), experimentId: try row.uuid("experiment_id"),
+            orgId: try row.uuid("org_id"), projectId: try row.uuid("project_id"),
+            ownerId: try row.optionalUUID("owner_id"),
+            name: try row.decode(column: "name", as: String.self), userId: try row.decode(column: "user_id", as: String.self),
+            status: RunStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .running,
+            startMs: try row.decode(column: "start_ms", as: Int64.self), endMs: try row.decode(column: "end_ms", as: Int64?.self),
+            lifecycleStage: LifecycleStage(rawValue: try row.decode(column: "lifecycle_stage", as: String.self)) ?? .active,
+            artifactURI: try row.decode(column: "artifact_uri", as: String.self),
+            trainingJobId: try row.optionalUUID("training_job_id"),
+            inputs: try row.decode(column: "inputs", as: String.self), outputs: try row.decode(column: "outputs", as: String.self))
     }
 }
 
 /// One point of a metric's time series.
-public struct MetricPoint: Sendable, Equatable {
-    public var key: String
-    public var value: Double
-    public var timestampMs: Int64
-    public var step: Int64
+package struct MetricPoint: Sendable, Equatable {
+    package var key: String
+    package var value: Double
+    package var timestampMs: Int64
+    package var step: Int64
 
-    public init(key: String, value: Double, timestampMs: Int64, step: Int64) {
+    package init(key: String, value: Double, timestampMs: Int64, step: Int64) {
         self.key = key
         self.value = value
         self.timestampMs = timestampMs
@@ -138,30 +139,30 @@ public struct MetricPoint: Sendable, Equatable {
 }
 
 /// A run with everything MLflow returns for it: latest metric values, params and tags.
-public struct RunDetail: Sendable {
-    public var run: Run
-    public var metrics: [MetricPoint]
-    public var params: [KeyValue]
-    public var tags: [KeyValue]
+package struct RunDetail: Sendable {
+    package var run: Run
+    package var metrics: [MetricPoint]
+    package var params: [KeyValue]
+    package var tags: [KeyValue]
 }
 
-public struct ExperimentDetail: Sendable {
-    public var experiment: Experiment
-    public var tags: [KeyValue]
+package struct ExperimentDetail: Sendable {
+    package var experiment: Experiment
+    package var tags: [KeyValue]
 }
 
-public struct LoggedModel: Codable, Sendable, Equatable {
-    public var id: String
-    public var experimentId: UUID
-    public var name: String
-    public var sourceRunId: UUID?
-    public var status: String
-    public var modelType: String?
-    public var artifactLocation: String
-    public var params: String
-    public var tags: String
-    public var createdMs: Int64
-    public var updatedMs: Int64
+package struct LoggedModel: Codable, Sendable, Equatable {
+    package var id: String
+    package var experimentId: UUID
+    package var name: String
+    package var sourceRunId: UUID?
+    package var status: String
+    package var modelType: String?
+    package var artifactLocation: String
+    package var params: String
+    package var tags: String
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, status, params, tags
@@ -175,27 +176,27 @@ public struct LoggedModel: Codable, Sendable, Equatable {
 }
 
 extension LoggedModel {
-    public var tagPairs: [KeyValue] { TagColumn.decode(tags) }
-    public var paramPairs: [KeyValue] { TagColumn.decode(params) }
+    package var tagPairs: [KeyValue] { TagColumn.decode(tags) }
+    package var paramPairs: [KeyValue] { TagColumn.decode(params) }
 }
 
 extension ModelVersion {
-    public var tagPairs: [KeyValue] { TagColumn.decode(tags) }
+    package var tagPairs: [KeyValue] { TagColumn.decode(tags) }
 }
 
-public struct RegisteredModel: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var projectId: UUID
-    public var ownerId: UUID?
-    public var name: String
-    public var description: String
-    public var framework: String?
-    public var modelFormat: String?
-    public var latestVersion: Int
-    public var metadata: String
-    public var createdMs: Int64
-    public var updatedMs: Int64
+package struct RegisteredModel: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var projectId: UUID
+    package var ownerId: UUID?
+    package var name: String
+    package var description: String
+    package var framework: String?
+    package var modelFormat: String?
+    package var latestVersion: Int
+    package var metadata: String
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, description, framework, metadata
@@ -208,30 +209,30 @@ public struct RegisteredModel: Codable, Sendable, Equatable {
         case updatedMs = "updated_ms"
     }
 
-    public var policyResource: Policy.Resource {
+    package var policyResource: Policy.Resource {
         Policy.Resource(kind: "Registered model", orgId: orgId, projectId: projectId, createdBy: ownerId)
     }
 }
 
-public struct ModelVersion: Codable, Sendable, Equatable {
-    public var id: UUID
-    public var modelId: UUID
-    public var version: Int
-    public var description: String
+package struct ModelVersion: Codable, Sendable, Equatable {
+    package var id: UUID
+    package var modelId: UUID
+    package var version: Int
+    package var description: String
     /// The URI the version was registered from (`models:/m-…`, `runs:/…/model`, …).
-    public var source: String
+    package var source: String
     /// Where its files are: an `mlflow-artifacts:` URI that resolves in this server's object store.
-    public var storagePath: String
-    public var runId: UUID?
-    public var loggedModelId: String?
-    public var trainingJobId: UUID?
-    public var datasetVersionId: UUID?
-    public var status: String
-    public var currentStage: String
-    public var userId: String
-    public var tags: String
-    public var createdMs: Int64
-    public var updatedMs: Int64
+    package var storagePath: String
+    package var runId: UUID?
+    package var loggedModelId: String?
+    package var trainingJobId: UUID?
+    package var datasetVersionId: UUID?
+    package var status: String
+    package var currentStage: String
+    package var userId: String
+    package var tags: String
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, version, description, source, status, tags
@@ -248,19 +249,19 @@ public struct ModelVersion: Codable, Sendable, Equatable {
     }
 }
 
-public struct RegisteredModelDetail: Sendable {
-    public var model: RegisteredModel
-    public var tags: [KeyValue]
-    public var aliases: [(alias: String, version: Int)]
-    public var latestVersions: [ModelVersion]
+package struct RegisteredModelDetail: Sendable {
+    package var model: RegisteredModel
+    package var tags: [KeyValue]
+    package var aliases: [(alias: String, version: Int)]
+    package var latestVersions: [ModelVersion]
 }
 
-public struct ModelVersionDetail: Sendable {
-    public var version: ModelVersion
-    public var modelName: String
-    public var aliases: [String]
+package struct ModelVersionDetail: Sendable {
+    package var version: ModelVersion
+    package var modelName: String
+    package var aliases: [String]
 
-    public init(version: ModelVersion, modelName: String, aliases: [String]) {
+    package init(version: ModelVersion, modelName: String, aliases: [String]) {
         self.version = version
         self.modelName = modelName
         self.aliases = aliases

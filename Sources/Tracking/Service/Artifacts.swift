@@ -8,24 +8,24 @@ import Storage
 /// A path inside the artifact store, `<experiment>/<run>/artifacts/<file>` or `<experiment>/models/<model>/artifacts/<file>`
 /// (what `mlflow-artifacts:/…` URIs name). Parsing it is also the traversal check: no `..`, no absolute paths, and the
 /// owner (run or logged model) must exist in the experiment it claims.
-public struct ArtifactLocation: Sendable, Equatable {
-    public enum Owner: Sendable, Equatable {
+package struct ArtifactLocation: Sendable, Equatable {
+    package enum Owner: Sendable, Equatable {
         case run(UUID)
         case loggedModel(String)
     }
 
-    public var experimentId: UUID
-    public var owner: Owner?
+    package var experimentId: UUID
+    package var owner: Owner?
     /// The rest of the path under the owner's `artifacts/` directory ("" for the root).
-    public var relativePath: String
-    public var key: ObjectKey?
+    package var relativePath: String
+    package var key: ObjectKey?
 
-    public init(uri: String) throws(AppError) {
+    package init(uri: String) throws(AppError) {
         guard uri.hasPrefix("mlflow-artifacts:/") else { throw AppError.badRequest("'\(uri.prefix(100))' is not an mlflow-artifacts: URI") }
         try self.init(path: String(uri.dropFirst("mlflow-artifacts:".count)))
     }
 
-    public init(path rawPath: String) throws(AppError) {
+    package init(path rawPath: String) throws(AppError) {
         let decoded = rawPath.removingPercentEncoding ?? rawPath
         var path = decoded.hasPrefix("/") ? String(decoded.dropFirst()) : decoded
         while path.hasSuffix("/") { path.removeLast() }
@@ -55,7 +55,9 @@ public struct ArtifactLocation: Sendable, Equatable {
             owner = nil
         }
         if let next = rest.first {
-            guard next == "artifacts" else { throw AppError.badRequest("Invalid artifact path '\(decoded.prefix(200))': expected 'artifacts' after the run or model id") }
+            guard next == "artifacts" else {
+                throw AppError.badRequest("Invalid artifact path '\(decoded.prefix(200))': expected 'artifacts' after the run or model id")
+            }
             rest = rest.dropFirst()
         }
         relativePath = rest.joined(separator: "/")
@@ -63,19 +65,19 @@ public struct ArtifactLocation: Sendable, Equatable {
     }
 }
 
-public struct ArtifactEntry: Sendable, Equatable {
-    public var name: String
-    public var isDirectory: Bool
-    public var size: Int?
+package struct ArtifactEntry: Sendable, Equatable {
+    package var name: String
+    package var isDirectory: Bool
+    package var size: Int?
 }
 
 /// Artifact files of runs and logged models, in the object store, authorized through their experiment.
-public struct ArtifactService: Sendable {
+package struct ArtifactService: Sendable {
     let database: Database
     let store: any ObjectStore
     let audit: AuditLog
 
-    public init(database: Database, store: any ObjectStore, audit: AuditLog) {
+    package init(database: Database, store: any ObjectStore, audit: AuditLog) {
         self.database = database
         self.store = store
         self.audit = audit
@@ -95,8 +97,10 @@ public struct ArtifactService: Sendable {
                     throw AppError(.notFound, "Run with id=\(id.lowercasedString) not found in this experiment")
                 }
             case .loggedModel(let id)?:
-                guard try await sql.select().column("id").from("logged_models").where("id", .equal, id)
-                    .where("experiment_id", .equal, experiment.id).first() != nil else {
+                guard
+                    try await sql.select().column("id").from("logged_models").where("id", .equal, id)
+                        .where("experiment_id", .equal, experiment.id).first() != nil
+                else {
                     throw AppError(.notFound, "Logged model '\(id)' not found in this experiment")
                 }
             case nil:
@@ -107,7 +111,7 @@ public struct ArtifactService: Sendable {
     }
 
     /// Stores a file; `read` reads the request's body, and is called only once the caller may write there.
-    public func upload(_ location: ArtifactLocation, caller: Caller, read: () async throws -> Data) async throws {
+    package func upload(_ location: ArtifactLocation, caller: Caller, read: () async throws -> Data) async throws {
         guard location.owner != nil, !location.relativePath.isEmpty, let key = location.key else {
             throw AppError.badRequest("An artifact upload names a file under <experiment>/<run>/artifacts/")
         }
@@ -115,12 +119,13 @@ public struct ArtifactService: Sendable {
         let data = try await read()
         try await store.put(key, data: data)
         try await database.transaction { sql in
-            try await audit.record(on: sql, caller, orgId: orgId, action: "artifact.upload", targetType: "artifact", targetId: key.path,
-                                   detail: "\(data.count) bytes")
+            try await audit.record(
+                on: sql, caller, orgId: orgId, action: "artifact.upload", targetType: "artifact", targetId: key.path,
+                detail: "\(data.count) bytes")
         }
     }
 
-    public func download(_ location: ArtifactLocation, caller: Caller) async throws -> Data {
+    package func download(_ location: ArtifactLocation, caller: Caller) async throws -> Data {
         guard let key = location.key else { throw AppError.notFound("Artifact") }
         _ = try await authorize(location, .experimentsRead, caller: caller)
         guard try await store.exists(key) else { throw AppError(.notFound, "File '\(location.relativePath)' not found") }
@@ -128,7 +133,7 @@ public struct ArtifactService: Sendable {
     }
 
     /// One directory level. A file or a missing directory lists as empty (the MLflow client relies on that).
-    public func list(_ location: ArtifactLocation, caller: Caller) async throws -> [ArtifactEntry] {
+    package func list(_ location: ArtifactLocation, caller: Caller) async throws -> [ArtifactEntry] {
         guard let key = location.key else { return [] }
         _ = try await authorize(location, .experimentsRead, caller: caller)
         if try await store.exists(key) { return [] }
@@ -147,7 +152,7 @@ public struct ArtifactService: Sendable {
         return entries.values.sorted { $0.name < $1.name }
     }
 
-    public func delete(_ location: ArtifactLocation, caller: Caller) async throws {
+    package func delete(_ location: ArtifactLocation, caller: Caller) async throws {
         guard location.owner != nil, let key = location.key else {
             throw AppError.badRequest("An artifact deletion names a file or directory under <experiment>/<run>/artifacts/")
         }

@@ -4,34 +4,34 @@ import Foundation
 /// MLflow's search filter grammar: comparisons joined by AND, e.g.
 /// `metrics.acc > 0.9 AND params.optimizer = 'adam' AND tags.\`team\` LIKE 'vision%' AND attributes.status IN ('FINISHED')`.
 /// Parsed here, compiled to SQL by `RunSearchSQL`; nothing is filtered in memory.
-public struct SearchFilter: Sendable, Equatable {
-    public enum Entity: String, Sendable, Equatable {
+package struct SearchFilter: Sendable, Equatable {
+    package enum Entity: String, Sendable, Equatable {
         case metric, param, tag, attribute
     }
 
-    public enum Comparator: String, Sendable, Equatable {
+    package enum Comparator: String, Sendable, Equatable {
         case equal = "=", notEqual = "!=", greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<="
         case like = "LIKE", ilike = "ILIKE", `in` = "IN", notIn = "NOT IN"
 
         var isOrdering: Bool { [.greater, .greaterOrEqual, .less, .lessOrEqual].contains(self) }
     }
 
-    public enum Value: Sendable, Equatable {
+    package enum Value: Sendable, Equatable {
         case number(Double)
         case string(String)
         case list([String])
     }
 
-    public struct Clause: Sendable, Equatable {
-        public var entity: Entity
-        public var key: String
-        public var comparator: Comparator
-        public var value: Value
+    package struct Clause: Sendable, Equatable {
+        package var entity: Entity
+        package var key: String
+        package var comparator: Comparator
+        package var value: Value
     }
 
-    public var clauses: [Clause]
+    package var clauses: [Clause]
 
-    public init(_ text: String?) throws(AppError) {
+    package init(_ text: String?) throws(AppError) {
         guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
             clauses = []
             return
@@ -114,10 +114,14 @@ enum Tokenizer {
                 }
                 continue
             }
-            if char.isNumber || ((char == "-" || char == "+" || char == ".") && index + 1 < chars.count && (chars[index + 1].isNumber || chars[index + 1] == ".")) {
+            if char.isNumber
+                || ((char == "-" || char == "+" || char == ".") && index + 1 < chars.count && (chars[index + 1].isNumber || chars[index + 1] == "."))
+            {
                 var end = index + 1
-                while end < chars.count, chars[end].isNumber || ".eE".contains(chars[end])
-                        || ((chars[end] == "-" || chars[end] == "+") && "eE".contains(chars[end - 1])) {
+                while end < chars.count,
+                    chars[end].isNumber || ".eE".contains(chars[end])
+                        || ((chars[end] == "-" || chars[end] == "+") && "eE".contains(chars[end - 1]))
+                {
                     end += 1
                 }
                 let literal = String(chars[index..<end])
@@ -239,7 +243,9 @@ struct Parser {
             }
         case .attribute:
             guard let attribute = RunAttribute(clause.key) else {
-                throw AppError.badRequest("Invalid filter: unknown attribute '\(clause.key)'; use run_id, run_name, status, user_id, start_time, end_time, artifact_uri or lifecycle_stage")
+                throw AppError.badRequest(
+                    "Invalid filter: unknown attribute '\(clause.key)'; use run_id, run_name, status, user_id, start_time, end_time, artifact_uri or lifecycle_stage"
+                )
             }
             if attribute.isNumeric {
                 guard case .number = clause.value, !clause.comparator.isLikePattern else {
@@ -281,17 +287,20 @@ enum RunAttribute: String {
 }
 
 /// One `order_by` entry: `metrics.acc DESC`, `attributes.start_time`, `params.lr ASC`.
-public struct SearchOrder: Sendable, Equatable {
-    public var entity: SearchFilter.Entity
-    public var key: String
-    public var ascending: Bool
+package struct SearchOrder: Sendable, Equatable {
+    package var entity: SearchFilter.Entity
+    package var key: String
+    package var ascending: Bool
 
-    public init(_ text: String) throws(AppError) {
+    package init(_ text: String) throws(AppError) {
         var words = text.trimmingCharacters(in: .whitespaces)
         var ascending = true
         let upper = words.uppercased()
-        if upper.hasSuffix(" DESC") { ascending = false; words = String(words.dropLast(5)) }
-        else if upper.hasSuffix(" ASC") { words = String(words.dropLast(4)) }
+        if upper.hasSuffix(" DESC") {
+            ascending = false; words = String(words.dropLast(5))
+        } else if upper.hasSuffix(" ASC") {
+            words = String(words.dropLast(4))
+        }
         words = words.trimmingCharacters(in: .whitespaces)
         guard !words.isEmpty else { throw AppError.badRequest("Invalid order_by '\(text)': name a column, e.g. 'metrics.acc DESC'") }
         let (entity, key) = try SearchFilter.identifier(words)

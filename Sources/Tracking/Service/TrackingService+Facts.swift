@@ -7,51 +7,57 @@ import Storage
 /// authorizes against the organization and project these answers carry.
 extension TrackingService {
     /// Whether this project has an experiment with this id (a training job that names one).
-    public func experimentExists(_ id: UUID, inProject projectId: UUID) async throws -> Bool {
+    package func experimentExists(_ id: UUID, inProject projectId: UUID) async throws -> Bool {
         try await database.read { sql in try await TrackingStore.experiment(id, on: sql)?.projectId == projectId }
     }
 
     /// A model version as lineage sees it: where it lives, what it is called, and what its record says it came from.
-    public struct ModelVersionFacts: Sendable {
-        public var id: UUID
-        public var name: String
-        public var version: Int
-        public var orgId: UUID
-        public var projectId: UUID
-        public var trainingJobId: UUID?
-        public var datasetVersionId: UUID?
-        public var createdMs: Int64
+    package struct ModelVersionFacts: Sendable {
+        package var id: UUID
+        package var name: String
+        package var version: Int
+        package var orgId: UUID
+        package var projectId: UUID
+        package var trainingJobId: UUID?
+        package var datasetVersionId: UUID?
+        package var createdMs: Int64
     }
 
-    public func modelVersionFacts(_ ids: [UUID]) async throws -> [ModelVersionFacts] {
+    package func modelVersionFacts(_ ids: [UUID]) async throws -> [ModelVersionFacts] {
         try await modelVersionFacts(ids) { select, chunk in select.where(SQLColumn("id", table: "model_versions"), .in, SQLBind.group(chunk)) }
     }
 
     /// The model versions made by these training jobs or trained on these dataset versions.
-    public func modelVersionFacts(madeFrom ids: [UUID]) async throws -> [ModelVersionFacts] {
+    package func modelVersionFacts(madeFrom ids: [UUID]) async throws -> [ModelVersionFacts] {
         try await modelVersionFacts(ids) { select, chunk in
             select.where { $0.where("training_job_id", .in, chunk).orWhere("dataset_version_id", .in, chunk) }
         }
     }
 
-    private func modelVersionFacts(_ ids: [UUID], matching: @escaping @Sendable (SQLSelectBuilder, [UUID]) -> SQLSelectBuilder) async throws -> [ModelVersionFacts] {
+    private func modelVersionFacts(_ ids: [UUID], matching: @escaping @Sendable (SQLSelectBuilder, [UUID]) -> SQLSelectBuilder) async throws
+        -> [ModelVersionFacts]
+    {
         guard !ids.isEmpty else { return [] }
         return try await database.read { sql in
             var facts: [ModelVersionFacts] = []
             for chunk in ids.chunked(500) {
                 let select = sql.select()
-                    .columns(SQLColumn("id", table: "model_versions"), SQLColumn("version", table: "model_versions"),
-                             SQLColumn("training_job_id", table: "model_versions"), SQLColumn("dataset_version_id", table: "model_versions"),
-                             SQLColumn("created_ms", table: "model_versions"), SQLColumn("name", table: "models"), SQLColumn("org_id", table: "models"),
-                             SQLColumn("project_id", table: "models"))
+                    .columns(
+                        SQLColumn("id", table: "model_versions"), SQLColumn("version", table: "model_versions"),
+                        SQLColumn("training_job_id", table: "model_versions"), SQLColumn("dataset_version_id", table: "model_versions"),
+                        SQLColumn("created_ms", table: "model_versions"), SQLColumn("name", table: "models"), SQLColumn("org_id", table: "models"),
+                        SQLColumn("project_id", table: "models")
+                    )
                     .from("model_versions").join("models", on: "models.id = model_versions.model_id")
                 for row in try await matching(select, chunk).all() {
-                    facts.append(ModelVersionFacts(id: try row.uuid("id"), name: try row.decode(column: "name", as: String.self),
-                                                   version: try row.decode(column: "version", as: Int.self), orgId: try row.uuid("org_id"),
-                                                   projectId: try row.uuid("project_id"),
-                                                   trainingJobId: try row.optionalUUID("training_job_id"),
-                                                   datasetVersionId: try row.optionalUUID("dataset_version_id"),
-                                                   createdMs: try row.decode(column: "created_ms", as: Int64.self)))
+                    facts.append(
+                        ModelVersionFacts(
+                            id: try row.uuid("id"), name: try row.decode(column: "name", as: String.self),
+                            version: try row.decode(column: "version", as: Int.self), orgId: try row.uuid("org_id"),
+                            projectId: try row.uuid("project_id"),
+                            trainingJobId: try row.optionalUUID("training_job_id"),
+                            datasetVersionId: try row.optionalUUID("dataset_version_id"),
+                            createdMs: try row.decode(column: "created_ms", as: Int64.self)))
                 }
             }
             return facts

@@ -6,14 +6,14 @@ import Storage
 
 /// MLflow 3 logged models: a model's files and metadata, logged from a run, before (or without) registration.
 extension TrackingService {
-    public struct LoggedModelInput: Sendable {
-        public var name: String?
-        public var sourceRunId: UUID?
-        public var modelType: String?
-        public var params: [KeyValue]
-        public var tags: [KeyValue]
+    package struct LoggedModelInput: Sendable {
+        package var name: String?
+        package var sourceRunId: UUID?
+        package var modelType: String?
+        package var params: [KeyValue]
+        package var tags: [KeyValue]
 
-        public init(name: String?, sourceRunId: UUID?, modelType: String?, params: [KeyValue], tags: [KeyValue]) {
+        package init(name: String?, sourceRunId: UUID?, modelType: String?, params: [KeyValue], tags: [KeyValue]) {
             self.name = name
             self.sourceRunId = sourceRunId
             self.modelType = modelType
@@ -22,7 +22,7 @@ extension TrackingService {
         }
     }
 
-    public func createLoggedModel(in experimentId: UUID, _ input: LoggedModelInput, caller: Caller) async throws -> LoggedModel {
+    package func createLoggedModel(in experimentId: UUID, _ input: LoggedModelInput, caller: Caller) async throws -> LoggedModel {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let name = validator.requireText(input.name, "name", maxLength: 500)
@@ -39,36 +39,40 @@ extension TrackingService {
             try checked.finish()
             if let runId = input.sourceRunId {
                 guard let run = try await TrackingStore.run(runId, on: sql), run.experimentId == experimentId else {
-                    throw AppError.badRequest("source_run_id '\(runId.lowercasedString)' is not a run of experiment '\(experimentId.lowercasedString)'")
+                    throw AppError.badRequest(
+                        "source_run_id '\(runId.lowercasedString)' is not a run of experiment '\(experimentId.lowercasedString)'")
                 }
             }
-            let model = LoggedModel(id: id, experimentId: experimentId, name: name, sourceRunId: input.sourceRunId,
-                                    status: "LOGGED_MODEL_PENDING", modelType: input.modelType,
-                                    artifactLocation: "\(experiment.artifactLocation)/models/\(id)/artifacts",
-                                    params: TagColumn.encode(input.params), tags: TagColumn.encode(input.tags),
-                                    createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+            let model = LoggedModel(
+                id: id, experimentId: experimentId, name: name, sourceRunId: input.sourceRunId,
+                status: "LOGGED_MODEL_PENDING", modelType: input.modelType,
+                artifactLocation: "\(experiment.artifactLocation)/models/\(id)/artifacts",
+                params: TagColumn.encode(input.params), tags: TagColumn.encode(input.tags),
+                createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
             try await sql.insert(model, into: "logged_models")
             try await audit.record(on: sql, caller, orgId: experiment.orgId, action: "logged_model.create", targetType: "logged_model", targetId: id)
             return model
         }
     }
 
-    public func loggedModel(_ id: String, caller: Caller) async throws -> LoggedModel {
+    package func loggedModel(_ id: String, caller: Caller) async throws -> LoggedModel {
         let principal = try caller.requirePrincipal()
         return try await database.read { sql in try await Self.authorizedLoggedModel(id, principal, .experimentsRead, on: sql).model }
     }
 
     static func authorizedLoggedModel(_ id: String, _ principal: Principal, _ permission: Permission, on sql: any SQLDatabase) async throws
-        -> (model: LoggedModel, experiment: Experiment) {
+        -> (model: LoggedModel, experiment: Experiment)
+    {
         guard let model = try await sql.select().column("*").from("logged_models").where("id", .equal, id).row(LoggedModel.self),
-              let experiment = try await TrackingStore.experiment(model.experimentId, on: sql) else {
+            let experiment = try await TrackingStore.experiment(model.experimentId, on: sql)
+        else {
             throw AppError(.notFound, "Logged model with ID '\(id)' not found.")
         }
         try Policy.authorize(principal, permission, on: experiment.policyResource)
         return (model, experiment)
     }
 
-    public enum LoggedModelChange: Sendable {
+    package enum LoggedModelChange: Sendable {
         case status(String)
         case setTags([KeyValue])
         case deleteTag(String)
@@ -76,7 +80,7 @@ extension TrackingService {
     }
 
     @discardableResult
-    public func changeLoggedModel(_ id: String, _ change: LoggedModelChange, caller: Caller) async throws -> LoggedModel {
+    package func changeLoggedModel(_ id: String, _ change: LoggedModelChange, caller: Caller) async throws -> LoggedModel {
         let principal = try caller.requirePrincipal()
         return try await database.transaction { sql in
             let permission: Permission = if case .delete = change { .experimentsDelete } else { .experimentsWrite }
@@ -97,7 +101,8 @@ extension TrackingService {
                 tags.removeAll { $0.key == key }
             case .delete:
                 try await sql.delete(from: "logged_models").where("id", .equal, id).run()
-                try await audit.record(on: sql, caller, orgId: experiment.orgId, action: "logged_model.delete", targetType: "logged_model", targetId: id)
+                try await audit.record(
+                    on: sql, caller, orgId: experiment.orgId, action: "logged_model.delete", targetType: "logged_model", targetId: id)
                 return model
             }
             model.tags = TagColumn.encode(tags)
@@ -110,14 +115,17 @@ extension TrackingService {
     }
 
     /// Logged models of the given experiments; the filter may compare `name` and `source_run_id` (what clients send).
-    public func searchLoggedModels(experimentIds: [UUID], filter: String?, maxResults: Int, offset: Int, caller: Caller) async throws
-        -> (models: [LoggedModel], nextOffset: Int?) {
+    package func searchLoggedModels(experimentIds: [UUID], filter: String?, maxResults: Int, offset: Int, caller: Caller) async throws
+        -> (models: [LoggedModel], nextOffset: Int?)
+    {
         let principal = try caller.requirePrincipal()
         let parsed = try SearchFilter(filter)
         let limit = min(max(maxResults, 1), 10_000)
         return try await database.read { sql in
             for id in Set(experimentIds) {
-                guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+                guard let experiment = try await TrackingStore.experiment(id, on: sql) else {
+                    throw AppError.notFound("Experiment '\(id.lowercasedString)'")
+                }
                 try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
             }
             guard !experimentIds.isEmpty else { return ([], nil) }

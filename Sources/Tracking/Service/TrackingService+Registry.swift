@@ -12,23 +12,29 @@ extension TrackingService {
     }
 
     static func registeredModel(named name: String, in scope: ProjectScope, on sql: any SQLDatabase) async throws -> RegisteredModel {
-        guard let model = try await sql.select().column("*").from("models").where("project_id", .equal, scope.projectId)
-            .where("name", .equal, name).row(RegisteredModel.self) else {
+        guard
+            let model = try await sql.select().column("*").from("models").where("project_id", .equal, scope.projectId)
+                .where("name", .equal, name).row(RegisteredModel.self)
+        else {
             throw AppError(.notFound, "Registered Model with name=\(name) not found")
         }
         return model
     }
 
     static func version(_ model: RegisteredModel, _ version: Int, on sql: any SQLDatabase) async throws -> ModelVersion {
-        guard let found = try await sql.select().column("*").from("model_versions").where("model_id", .equal, model.id)
-            .where("version", .equal, version).row(ModelVersion.self) else {
+        guard
+            let found = try await sql.select().column("*").from("model_versions").where("model_id", .equal, model.id)
+                .where("version", .equal, version).row(ModelVersion.self)
+        else {
             throw AppError(.notFound, "Model Version (name=\(model.name), version=\(version)) not found")
         }
         return found
     }
 
-    public func createRegisteredModel(named name: String?, description: String?, tags: [KeyValue], in scope: ProjectScope,
-                                      caller: Caller) async throws -> RegisteredModelDetail {
+    package func createRegisteredModel(
+        named name: String?, description: String?, tags: [KeyValue], in scope: ProjectScope,
+        caller: Caller
+    ) async throws -> RegisteredModelDetail {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseWrite, on: Self.projectResource(scope))
         var validator = Validator()
@@ -37,21 +43,25 @@ extension TrackingService {
         Limits.checkTags(tags, into: &validator)
         try validator.finish()
         let now = clock.now()
-        let model = RegisteredModel(id: IDGenerator.uuidV7(at: now), orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
-                                    name: name, description: description ?? "", framework: nil, modelFormat: nil, latestVersion: 0,
-                                    metadata: "{}", createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+        let model = RegisteredModel(
+            id: IDGenerator.uuidV7(at: now), orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
+            name: name, description: description ?? "", framework: nil, modelFormat: nil, latestVersion: 0,
+            metadata: "{}", createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
         return try await database.transaction { sql in
-            if try await sql.select().column("id").from("models").where("project_id", .equal, scope.projectId).where("name", .equal, name).first() != nil {
+            if try await sql.select().column("id").from("models").where("project_id", .equal, scope.projectId).where("name", .equal, name).first()
+                != nil
+            {
                 throw AppError.conflict("Registered Model (name=\(name)) already exists.")
             }
             try await sql.insert(model, into: "models")
             try await TrackingStore.upsert(tags, in: .modelTags, owner: model.id, on: sql)
-            try await audit.record(on: sql, caller, orgId: scope.orgId, action: "model.create", targetType: "model", targetId: model.id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: scope.orgId, action: "model.create", targetType: "model", targetId: model.id.lowercasedString)
             return RegisteredModelDetail(model: model, tags: tags, aliases: [], latestVersions: [])
         }
     }
 
-    public func registeredModel(named name: String, in scope: ProjectScope, caller: Caller) async throws -> RegisteredModelDetail {
+    package func registeredModel(named name: String, in scope: ProjectScope, caller: Caller) async throws -> RegisteredModelDetail {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         return try await database.read { sql in
@@ -64,7 +74,9 @@ extension TrackingService {
         let ids = models.map(\.id)
         let tags = try await TrackingStore.pairs(in: .modelTags, owners: ids, on: sql)
         var aliases: [UUID: [(String, Int)]] = [:]
-        for row in try await sql.select().columns("model_id", "alias", "version").from("model_aliases").where("model_id", .in, ids).orderBy("alias").all() {
+        for row in try await sql.select().columns("model_id", "alias", "version").from("model_aliases").where("model_id", .in, ids).orderBy("alias")
+            .all()
+        {
             aliases[try row.decode(column: "model_id", as: UUID.self), default: []].append(
                 (try row.decode(column: "alias", as: String.self), try row.decode(column: "version", as: Int.self)))
         }
@@ -76,14 +88,16 @@ extension TrackingService {
             latest[version.modelId, default: []].append(version)
         }
         return models.map { model in
-            RegisteredModelDetail(model: model, tags: tags[model.id] ?? [], aliases: (aliases[model.id] ?? []).map { (alias: $0.0, version: $0.1) },
-                                  latestVersions: (latest[model.id] ?? []).sorted { $0.version < $1.version })
+            RegisteredModelDetail(
+                model: model, tags: tags[model.id] ?? [], aliases: (aliases[model.id] ?? []).map { (alias: $0.0, version: $0.1) },
+                latestVersions: (latest[model.id] ?? []).sorted { $0.version < $1.version })
         }
     }
 
     /// A model with every version, newest first, and the experiment of each version's run (lineage).
-    public func modelWithVersions(named name: String, in scope: ProjectScope, caller: Caller) async throws
-        -> (model: RegisteredModelDetail, versions: [ModelVersionDetail], experimentOfRun: [UUID: UUID]) {
+    package func modelWithVersions(named name: String, in scope: ProjectScope, caller: Caller) async throws
+        -> (model: RegisteredModelDetail, versions: [ModelVersionDetail], experimentOfRun: [UUID: UUID])
+    {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         return try await database.read { sql in
@@ -99,14 +113,15 @@ extension TrackingService {
                 }
             }
             let withAliases = versions.map { version in
-                ModelVersionDetail(version: version, modelName: model.name,
-                                   aliases: detail.aliases.filter { $0.version == version.version }.map(\.alias))
+                ModelVersionDetail(
+                    version: version, modelName: model.name,
+                    aliases: detail.aliases.filter { $0.version == version.version }.map(\.alias))
             }
             return (detail, withAliases, experimentOfRun)
         }
     }
 
-    public enum RegisteredModelChange: Sendable {
+    package enum RegisteredModelChange: Sendable {
         case describe(String)
         case rename(String)
         case setTag(KeyValue)
@@ -117,8 +132,9 @@ extension TrackingService {
     }
 
     @discardableResult
-    public func changeRegisteredModel(named name: String, _ change: RegisteredModelChange, in scope: ProjectScope, caller: Caller) async throws
-        -> RegisteredModel {
+    package func changeRegisteredModel(named name: String, _ change: RegisteredModelChange, in scope: ProjectScope, caller: Caller) async throws
+        -> RegisteredModel
+    {
         let principal = try caller.requirePrincipal()
         return try await database.transaction { sql in
             var model = try await Self.registeredModel(named: name, in: scope, on: sql)
@@ -132,8 +148,10 @@ extension TrackingService {
             case .rename(let newName):
                 let trimmed = newName.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !trimmed.isEmpty, trimmed.count <= 256 else { throw AppError.badRequest("new_name must have 1 to 256 characters") }
-                if trimmed != model.name, try await sql.select().column("id").from("models").where("project_id", .equal, scope.projectId)
-                    .where("name", .equal, trimmed).first() != nil {
+                if trimmed != model.name,
+                    try await sql.select().column("id").from("models").where("project_id", .equal, scope.projectId)
+                        .where("name", .equal, trimmed).first() != nil
+                {
                     throw AppError.conflict("Registered Model (name=\(trimmed)) already exists.")
                 }
                 model.name = trimmed
@@ -148,17 +166,20 @@ extension TrackingService {
             case .setAlias(let alias, let version):
                 try Self.checkAlias(alias)
                 _ = try await Self.version(model, version, on: sql)
-                try await sql.raw("""
+                try await sql.raw(
+                    """
                     INSERT INTO model_aliases (model_id, alias, version) VALUES (\(bind: model.id), \(bind: alias), \(bind: version))
                     ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version
-                    """).run()
+                    """
+                ).run()
                 action = "model.set_alias"
             case .deleteAlias(let alias):
                 try await sql.delete(from: "model_aliases").where("model_id", .equal, model.id).where("alias", .equal, alias).run()
                 action = "model.delete_alias"
             case .delete:
                 try await sql.delete(from: "models").where("id", .equal, model.id).run()
-                try await audit.record(on: sql, caller, orgId: model.orgId, action: "model.delete", targetType: "model", targetId: model.id.lowercasedString)
+                try await audit.record(
+                    on: sql, caller, orgId: model.orgId, action: "model.delete", targetType: "model", targetId: model.id.lowercasedString)
                 return model
             }
             model.updatedMs = clock.now().epochMilliseconds
@@ -170,7 +191,9 @@ extension TrackingService {
     }
 
     static func checkAlias(_ alias: String) throws(AppError) {
-        let valid = !alias.isEmpty && alias.count <= 255 && alias.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-".unicodeScalars.contains($0) }
+        let valid =
+            !alias.isEmpty && alias.count <= 255
+            && alias.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-".unicodeScalars.contains($0) }
         guard valid else { throw AppError.badRequest("Invalid alias '\(alias.prefix(100))': use letters, digits, '_' and '-'") }
         // "latest" and "v<N>" already mean something in models:/ URIs.
         if alias.lowercased() == "latest" || (alias.lowercased().hasPrefix("v") && Int(alias.dropFirst()) != nil) {
@@ -178,8 +201,10 @@ extension TrackingService {
         }
     }
 
-    public func searchRegisteredModels(filter: String?, maxResults: Int, orderBy: [String], offset: Int, in scope: ProjectScope,
-                                       caller: Caller) async throws -> (models: [RegisteredModelDetail], nextOffset: Int?) {
+    package func searchRegisteredModels(
+        filter: String?, maxResults: Int, orderBy: [String], offset: Int, in scope: ProjectScope,
+        caller: Caller
+    ) async throws -> (models: [RegisteredModelDetail], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         guard (1...1_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 1000, got \(maxResults)") }
@@ -208,7 +233,8 @@ extension TrackingService {
             case "name": ordering.append("m.name \(unsafeRaw: direction)")
             case "timestamp", "creation_timestamp": ordering.append("m.created_ms \(unsafeRaw: direction)")
             case "last_updated_timestamp": ordering.append("m.updated_ms \(unsafeRaw: direction)")
-            default: throw AppError.badRequest("Invalid order_by '\(entry)': registered models sort by name, creation_timestamp or last_updated_timestamp")
+            default:
+                throw AppError.badRequest("Invalid order_by '\(entry)': registered models sort by name, creation_timestamp or last_updated_timestamp")
             }
         }
         ordering.append("m.name ASC")
@@ -216,22 +242,24 @@ extension TrackingService {
         let finalQuery = query
         return try await database.read { sql in
             let rows = try await sql.raw(finalQuery).all(decoding: RegisteredModel.self)
-            return (try await Self.details(Array(rows.prefix(maxResults)), on: sql),
-                    rows.count > maxResults ? offset + maxResults : nil)
+            return (
+                try await Self.details(Array(rows.prefix(maxResults)), on: sql),
+                rows.count > maxResults ? offset + maxResults : nil
+            )
         }
     }
 
     // MARK: versions
 
-    public struct VersionInput: Sendable {
-        public var source: String?
-        public var runId: UUID?
-        public var loggedModelId: String?
-        public var description: String?
-        public var tags: [KeyValue]
-        public var datasetVersionId: UUID?
+    package struct VersionInput: Sendable {
+        package var source: String?
+        package var runId: UUID?
+        package var loggedModelId: String?
+        package var description: String?
+        package var tags: [KeyValue]
+        package var datasetVersionId: UUID?
 
-        public init(source: String?, runId: UUID?, loggedModelId: String?, description: String?, tags: [KeyValue], datasetVersionId: UUID? = nil) {
+        package init(source: String?, runId: UUID?, loggedModelId: String?, description: String?, tags: [KeyValue], datasetVersionId: UUID? = nil) {
             self.source = source
             self.runId = runId
             self.loggedModelId = loggedModelId
@@ -241,7 +269,8 @@ extension TrackingService {
         }
     }
 
-    public func createModelVersion(of name: String, _ input: VersionInput, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
+    package func createModelVersion(of name: String, _ input: VersionInput, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail
+    {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let source = validator.requireText(input.source, "source", maxLength: 2_000)
@@ -253,16 +282,18 @@ extension TrackingService {
             try Policy.authorize(principal, .releaseWrite, on: model.policyResource)
             let lineage = try await Self.resolveSource(source, runId: input.runId, loggedModelId: input.loggedModelId, in: scope, on: sql)
             model.latestVersion += 1
-            let version = ModelVersion(id: IDGenerator.uuidV7(at: clock.now()), modelId: model.id, version: model.latestVersion,
-                                       description: input.description ?? "", source: source, storagePath: lineage.storagePath,
-                                       runId: lineage.runId, loggedModelId: lineage.loggedModelId, trainingJobId: lineage.trainingJobId,
-                                       datasetVersionId: input.datasetVersionId, status: "READY", currentStage: "None",
-                                       userId: principal.username, tags: TagColumn.encode(input.tags), createdMs: now, updatedMs: now)
+            let version = ModelVersion(
+                id: IDGenerator.uuidV7(at: clock.now()), modelId: model.id, version: model.latestVersion,
+                description: input.description ?? "", source: source, storagePath: lineage.storagePath,
+                runId: lineage.runId, loggedModelId: lineage.loggedModelId, trainingJobId: lineage.trainingJobId,
+                datasetVersionId: input.datasetVersionId, status: "READY", currentStage: "None",
+                userId: principal.username, tags: TagColumn.encode(input.tags), createdMs: now, updatedMs: now)
             try await sql.insert(version, into: "model_versions")
             try await sql.update("models").set("latest_version", to: model.latestVersion).set("updated_ms", to: now)
                 .where("id", .equal, model.id).run()
-            try await audit.record(on: sql, caller, orgId: model.orgId, action: "model_version.create", targetType: "model_version",
-                                   targetId: version.id.lowercasedString, detail: "\(model.name) v\(version.version)")
+            try await audit.record(
+                on: sql, caller, orgId: model.orgId, action: "model_version.create", targetType: "model_version",
+                targetId: version.id.lowercasedString, detail: "\(model.name) v\(version.version)")
             return ModelVersionDetail(version: version, modelName: model.name, aliases: [])
         }
     }
@@ -270,7 +301,8 @@ extension TrackingService {
     /// Where a version's files are, from the URI it is registered from. Only URIs that resolve inside this server
     /// are accepted: registering `s3://…` or `http://…` would make the server (or its clients) fetch from anywhere.
     static func resolveSource(_ source: String, runId: UUID?, loggedModelId: String?, in scope: ProjectScope, on sql: any SQLDatabase) async throws
-        -> (storagePath: String, runId: UUID?, loggedModelId: String?, trainingJobId: UUID?) {
+        -> (storagePath: String, runId: UUID?, loggedModelId: String?, trainingJobId: UUID?)
+    {
         var runId = runId
         var loggedModelId = loggedModelId
         var storagePath: String
@@ -279,7 +311,8 @@ extension TrackingService {
         }
         if let id = loggedModelId, source.hasPrefix("models:/m-") || !source.hasPrefix("runs:/") && !source.hasPrefix("mlflow-artifacts:/") {
             guard let model = try await sql.select().column("*").from("logged_models").where("id", .equal, id).row(LoggedModel.self),
-                  let experiment = try await TrackingStore.experiment(model.experimentId, on: sql), experiment.projectId == scope.projectId else {
+                let experiment = try await TrackingStore.experiment(model.experimentId, on: sql), experiment.projectId == scope.projectId
+            else {
                 throw AppError.badRequest("Logged model '\(id)' does not exist in this project")
             }
             storagePath = model.artifactLocation
@@ -314,7 +347,7 @@ extension TrackingService {
         return (storagePath, runId, loggedModelId, trainingJobId)
     }
 
-    public func modelVersion(of name: String, version: Int, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
+    package func modelVersion(of name: String, version: Int, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         return try await database.read { sql in
@@ -323,13 +356,15 @@ extension TrackingService {
         }
     }
 
-    public func modelVersion(of name: String, alias: String, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
+    package func modelVersion(of name: String, alias: String, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         return try await database.read { sql in
             let model = try await Self.registeredModel(named: name, in: scope, on: sql)
-            guard let row = try await sql.select().column("version").from("model_aliases").where("model_id", .equal, model.id)
-                .where("alias", .equal, alias).first() else {
+            guard
+                let row = try await sql.select().column("version").from("model_aliases").where("model_id", .equal, model.id)
+                    .where("alias", .equal, alias).first()
+            else {
                 throw AppError(.notFound, "Registered model alias \(alias) not found.")
             }
             let version = try await Self.version(model, try row.decode(column: "version", as: Int.self), on: sql)
@@ -343,7 +378,7 @@ extension TrackingService {
         return ModelVersionDetail(version: version, modelName: model.name, aliases: aliases)
     }
 
-    public enum VersionChange: Sendable {
+    package enum VersionChange: Sendable {
         case describe(String)
         case stage(String, archiveExisting: Bool)
         case setTag(KeyValue)
@@ -354,8 +389,10 @@ extension TrackingService {
     static let stages = ["None", "Staging", "Production", "Archived"]
 
     @discardableResult
-    public func changeModelVersion(of name: String, version number: Int, _ change: VersionChange, in scope: ProjectScope, caller: Caller) async throws
-        -> ModelVersionDetail {
+    package func changeModelVersion(of name: String, version number: Int, _ change: VersionChange, in scope: ProjectScope, caller: Caller)
+        async throws
+        -> ModelVersionDetail
+    {
         let principal = try caller.requirePrincipal()
         return try await database.transaction { sql in
             let model = try await Self.registeredModel(named: name, in: scope, on: sql)
@@ -387,27 +424,31 @@ extension TrackingService {
             case .delete:
                 try await sql.delete(from: "model_aliases").where("model_id", .equal, model.id).where("version", .equal, number).run()
                 try await sql.delete(from: "model_versions").where("id", .equal, version.id).run()
-                try await audit.record(on: sql, caller, orgId: model.orgId, action: "model_version.delete", targetType: "model_version",
-                                       targetId: version.id.lowercasedString, detail: "\(model.name) v\(number)")
+                try await audit.record(
+                    on: sql, caller, orgId: model.orgId, action: "model_version.delete", targetType: "model_version",
+                    targetId: version.id.lowercasedString, detail: "\(model.name) v\(number)")
                 return ModelVersionDetail(version: version, modelName: model.name, aliases: [])
             }
             version.updatedMs = clock.now().epochMilliseconds
             try await sql.update("model_versions").set("description", to: version.description).set("current_stage", to: version.currentStage)
                 .set("tags", to: version.tags).set("updated_ms", to: version.updatedMs).where("id", .equal, version.id).run()
-            try await audit.record(on: sql, caller, orgId: model.orgId, action: action, targetType: "model_version",
-                                   targetId: version.id.lowercasedString, detail: "\(model.name) v\(number)")
+            try await audit.record(
+                on: sql, caller, orgId: model.orgId, action: action, targetType: "model_version",
+                targetId: version.id.lowercasedString, detail: "\(model.name) v\(number)")
             return try await Self.versionDetail(model, version, on: sql)
         }
     }
 
     /// Versions of this project's models; the filter may compare `name`, `run_id` and `source_run_id`.
-    public func searchModelVersions(filter: String?, maxResults: Int, offset: Int, in scope: ProjectScope, caller: Caller) async throws
-        -> (versions: [ModelVersionDetail], nextOffset: Int?) {
+    package func searchModelVersions(filter: String?, maxResults: Int, offset: Int, in scope: ProjectScope, caller: Caller) async throws
+        -> (versions: [ModelVersionDetail], nextOffset: Int?)
+    {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
         guard (1...200_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 200000") }
         let parsed = try SearchFilter(filter)
-        var query: SQLQueryString = "SELECT v.* FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.project_id = \(bind: scope.projectId)"
+        var query: SQLQueryString =
+            "SELECT v.* FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.project_id = \(bind: scope.projectId)"
         for clause in parsed.clauses {
             switch (clause.entity, clause.key.lowercased()) {
             case (.attribute, "name"): query += " AND " + SearchSQL.compare("m.name", clause.comparator, clause.value)
@@ -428,7 +469,8 @@ extension TrackingService {
             var models: [UUID: RegisteredModel] = [:]
             for version in rows.prefix(maxResults) {
                 if models[version.modelId] == nil {
-                    models[version.modelId] = try await sql.select().column("*").from("models").where("id", .equal, version.modelId).row(RegisteredModel.self)
+                    models[version.modelId] = try await sql.select().column("*").from("models").where("id", .equal, version.modelId).row(
+                        RegisteredModel.self)
                 }
                 guard let model = models[version.modelId] else { continue }
                 result.append(try await Self.versionDetail(model, version, on: sql))

@@ -5,14 +5,14 @@ import SQLKit
 import Storage
 
 extension TrackingService {
-    public struct RunInput: Sendable {
-        public var userId: String?
-        public var name: String?
-        public var startMs: Int64?
-        public var tags: [KeyValue]
-        public var trainingJobId: UUID?
+    package struct RunInput: Sendable {
+        package var userId: String?
+        package var name: String?
+        package var startMs: Int64?
+        package var tags: [KeyValue]
+        package var trainingJobId: UUID?
 
-        public init(userId: String? = nil, name: String? = nil, startMs: Int64? = nil, tags: [KeyValue] = [], trainingJobId: UUID? = nil) {
+        package init(userId: String? = nil, name: String? = nil, startMs: Int64? = nil, tags: [KeyValue] = [], trainingJobId: UUID? = nil) {
             self.userId = userId
             self.name = name
             self.startMs = startMs
@@ -23,14 +23,15 @@ extension TrackingService {
 
     static let runNameTag = "mlflow.runName"
 
-    public func createRun(in experimentId: UUID, _ input: RunInput, caller: Caller) async throws -> RunDetail {
+    package func createRun(in experimentId: UUID, _ input: RunInput, caller: Caller) async throws -> RunDetail {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         Limits.checkTags(input.tags, into: &validator)
         _ = validator.optionalText(input.name, "run_name", maxLength: 250)
         let now = clock.now()
         let id = IDGenerator.uuidV7(at: now)
-        let name = input.name.flatMap { $0.isEmpty ? nil : $0 } ?? input.tags.first { $0.key == Self.runNameTag }?.value
+        let name =
+            input.name.flatMap { $0.isEmpty ? nil : $0 } ?? input.tags.first { $0.key == Self.runNameTag }?.value
             ?? RunNames.generate(from: id)
         let tags = input.tags.filter { $0.key != Self.runNameTag } + [KeyValue(key: Self.runNameTag, value: name)]
         let checked = validator
@@ -43,11 +44,12 @@ extension TrackingService {
             guard experiment.lifecycleStage == .active else {
                 throw AppError.badRequest("Experiment '\(experiment.name)' is deleted; restore it before adding runs")
             }
-            let run = Run(id: id, experimentId: experimentId, orgId: experiment.orgId, projectId: experiment.projectId,
-                          ownerId: principal.userId, name: name, userId: input.userId ?? principal.username, status: .running,
-                          startMs: input.startMs ?? now.epochMilliseconds, endMs: nil, lifecycleStage: .active,
-                          artifactURI: "\(experiment.artifactLocation)/\(id.lowercasedString)/artifacts",
-                          trainingJobId: input.trainingJobId, inputs: "[]", outputs: "[]")
+            let run = Run(
+                id: id, experimentId: experimentId, orgId: experiment.orgId, projectId: experiment.projectId,
+                ownerId: principal.userId, name: name, userId: input.userId ?? principal.username, status: .running,
+                startMs: input.startMs ?? now.epochMilliseconds, endMs: nil, lifecycleStage: .active,
+                artifactURI: "\(experiment.artifactLocation)/\(id.lowercasedString)/artifacts",
+                trainingJobId: input.trainingJobId, inputs: "[]", outputs: "[]")
             try await sql.insert(run, into: "runs")
             try await TrackingStore.upsert(tags, in: .runTags, owner: id, on: sql)
             try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.create", targetType: "run", targetId: id.lowercasedString)
@@ -55,7 +57,7 @@ extension TrackingService {
         }
     }
 
-    public func run(_ id: UUID, caller: Caller) async throws -> RunDetail {
+    package func run(_ id: UUID, caller: Caller) async throws -> RunDetail {
         let principal = try caller.requirePrincipal()
         return try await database.read { sql in
             let run = try await Self.authorizedRun(id, principal, .experimentsRead, on: sql)
@@ -76,20 +78,20 @@ extension TrackingService {
     }
 
     /// What `changeRun` changes; nil fields stay as they are.
-    public struct RunChange: Sendable {
+    package struct RunChange: Sendable {
         var status: RunStatus?
         var endMs: Int64?
         var name: String?
         var stage: LifecycleStage?
 
-        public static func update(status: RunStatus? = nil, endMs: Int64? = nil, name: String? = nil, stage: LifecycleStage? = nil) -> RunChange {
+        package static func update(status: RunStatus? = nil, endMs: Int64? = nil, name: String? = nil, stage: LifecycleStage? = nil) -> RunChange {
             RunChange(status: status, endMs: endMs, name: name, stage: stage)
         }
     }
 
     /// Status, end time, name, and soft delete / restore (`stage`).
     @discardableResult
-    public func changeRun(_ id: UUID, _ change: RunChange, caller: Caller) async throws -> Run {
+    package func changeRun(_ id: UUID, _ change: RunChange, caller: Caller) async throws -> Run {
         let principal = try caller.requirePrincipal()
         let (status, endMs, name, stage) = (change.status, change.endMs, change.name, change.stage)
         if let name, name.count > 250 { throw AppError.badRequest("run_name must be at most 250 characters") }
@@ -116,7 +118,7 @@ extension TrackingService {
     }
 
     /// Removes a run and everything logged to it (the native DELETE).
-    public func purgeRun(_ id: UUID, caller: Caller) async throws {
+    package func purgeRun(_ id: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
             let run = try await Self.authorizedRun(id, principal, .experimentsDelete, on: sql)
@@ -125,12 +127,12 @@ extension TrackingService {
         }
     }
 
-    public struct Batch: Sendable {
-        public var metrics: [MetricPoint]
-        public var params: [KeyValue]
-        public var tags: [KeyValue]
+    package struct Batch: Sendable {
+        package var metrics: [MetricPoint]
+        package var params: [KeyValue]
+        package var tags: [KeyValue]
 
-        public init(metrics: [MetricPoint] = [], params: [KeyValue] = [], tags: [KeyValue] = []) {
+        package init(metrics: [MetricPoint] = [], params: [KeyValue] = [], tags: [KeyValue] = []) {
             self.metrics = metrics
             self.params = params
             self.tags = tags
@@ -139,7 +141,7 @@ extension TrackingService {
 
     /// log-batch, and log-metric / log-parameter / set-tag as batches of one. MLflow's limits apply unless
     /// `bulk` (the native ingest endpoint, which takes up to 100,000 points per request).
-    public func log(_ batch: Batch, to runId: UUID, bulk: Bool = false, caller: Caller) async throws {
+    package func log(_ batch: Batch, to runId: UUID, bulk: Bool = false, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try Self.checkBatch(batch, bulk: bulk)
         try await database.transaction { sql in
@@ -149,7 +151,9 @@ extension TrackingService {
                 let existing = try await TrackingStore.existingParams(batch.params.map(\.key), run: runId, on: sql)
                 for param in batch.params {
                     if let old = existing[param.key], old != param.value {
-                        throw AppError.badRequest("Changing param values is not allowed. Param with key='\(param.key)' was already logged with value='\(old)' for run ID='\(runId.lowercasedString)'. Attempted logging new value '\(param.value)'.")
+                        throw AppError.badRequest(
+                            "Changing param values is not allowed. Param with key='\(param.key)' was already logged with value='\(old)' for run ID='\(runId.lowercasedString)'. Attempted logging new value '\(param.value)'."
+                        )
                     }
                 }
                 try await TrackingStore.upsert(batch.params, in: .runParams, owner: runId, on: sql)
@@ -159,8 +163,9 @@ extension TrackingService {
                 try await sql.update("runs").set("name", to: renamed.value).where("id", .equal, runId).run()
             }
             try await TrackingStore.insertMetrics(batch.metrics, run: runId, experiment: run.experimentId, on: sql)
-            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.log", targetType: "run", targetId: runId.lowercasedString,
-                                   detail: "\(batch.metrics.count) metrics, \(batch.params.count) params, \(batch.tags.count) tags")
+            try await audit.record(
+                on: sql, caller, orgId: run.orgId, action: "run.log", targetType: "run", targetId: runId.lowercasedString,
+                detail: "\(batch.metrics.count) metrics, \(batch.params.count) params, \(batch.tags.count) tags")
         }
     }
 
@@ -172,7 +177,9 @@ extension TrackingService {
             }
             let total = batch.metrics.count + batch.params.count + batch.tags.count
             if total > Limits.maxEntitiesPerBatch {
-                throw AppError.badRequest("A batch logging request can contain at most \(Limits.maxEntitiesPerBatch) metrics, params, and tags in total. Got \(total) entities.")
+                throw AppError.badRequest(
+                    "A batch logging request can contain at most \(Limits.maxEntitiesPerBatch) metrics, params, and tags in total. Got \(total) entities."
+                )
             }
         } else if batch.metrics.count > Limits.maxBulkPoints {
             throw Limits.tooManyBulkPoints(got: String(batch.metrics.count))
@@ -186,7 +193,8 @@ extension TrackingService {
         for param in batch.params {
             Limits.checkKey(param.key, "params", into: &validator)
             if param.value.count > Limits.maxParamValueLength {
-                validator.add("params", "Param '\(param.key)' has a value of \(param.value.count) characters; the limit is \(Limits.maxParamValueLength)")
+                validator.add(
+                    "params", "Param '\(param.key)' has a value of \(param.value.count) characters; the limit is \(Limits.maxParamValueLength)")
             }
             if !paramKeys.insert(param.key).inserted, batch.params.filter({ $0.key == param.key }).map(\.value).uniqued().count > 1 {
                 validator.add("params", "Duplicate parameter keys have been submitted: '\(param.key)' with different values")
@@ -200,7 +208,7 @@ extension TrackingService {
         }
     }
 
-    public func deleteTag(_ key: String, from runId: UUID, caller: Caller) async throws {
+    package func deleteTag(_ key: String, from runId: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
             let run = try await Self.authorizedRun(runId, principal, .experimentsWrite, on: sql)
@@ -212,7 +220,7 @@ extension TrackingService {
     }
 
     /// Appends JSON entries (dataset inputs, model inputs or outputs) to the run's `inputs` or `outputs` list.
-    public func append(_ entries: [JSONValue], to column: RunLinkColumn, of runId: UUID, caller: Caller) async throws {
+    package func append(_ entries: [JSONValue], to column: RunLinkColumn, of runId: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
             let run = try await Self.authorizedRun(runId, principal, .experimentsWrite, on: sql)
@@ -221,16 +229,18 @@ extension TrackingService {
             let merged = current + entries.filter { !current.contains($0) }
             let text = String(decoding: try JSONEncoder().encode(merged), as: UTF8.self)
             try await sql.update("runs").set(SQLIdentifier(column.rawValue), to: text).where("id", .equal, runId).run()
-            try await audit.record(on: sql, caller, orgId: run.orgId, action: "run.log_\(column.rawValue)", targetType: "run", targetId: runId.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: run.orgId, action: "run.log_\(column.rawValue)", targetType: "run", targetId: runId.lowercasedString)
         }
     }
 
-    public enum RunLinkColumn: String, Sendable {
+    package enum RunLinkColumn: String, Sendable {
         case inputs, outputs
     }
 
-    public func metricHistory(run runId: UUID, key: String, maxResults: Int, offset: Int, caller: Caller) async throws
-        -> (points: [MetricPoint], nextOffset: Int?) {
+    package func metricHistory(run runId: UUID, key: String, maxResults: Int, offset: Int, caller: Caller) async throws
+        -> (points: [MetricPoint], nextOffset: Int?)
+    {
         let principal = try caller.requirePrincipal()
         guard (1...100_000).contains(maxResults) else { throw AppError.badRequest("max_results must be between 1 and 100000") }
         return try await database.read { sql in
@@ -243,8 +253,10 @@ extension TrackingService {
 
     /// A metric's series for charts (the steps from `minStep` to `maxStep` when given: a zoomed chart reads that
     /// range at full detail), downsampled to at most `maxPoints` with LTTB; `total` counts the points in the range.
-    public func metricSeries(run runId: UUID, key: String, maxPoints: Int?, minStep: Int64? = nil, maxStep: Int64? = nil,
-                             caller: Caller) async throws -> (points: [MetricPoint], total: Int) {
+    package func metricSeries(
+        run runId: UUID, key: String, maxPoints: Int?, minStep: Int64? = nil, maxStep: Int64? = nil,
+        caller: Caller
+    ) async throws -> (points: [MetricPoint], total: Int) {
         let principal = try caller.requirePrincipal()
         if let maxPoints, maxPoints < 3 { throw AppError.badRequest("max_points must be at least 3") }
         if let minStep, let maxStep, minStep > maxStep {
@@ -259,8 +271,10 @@ extension TrackingService {
         return (Downsample.lttb(points, threshold: maxPoints), points.count)
     }
 
-    public func searchRuns(experimentIds: [UUID], filter: String?, view: ViewType, orderBy: [String], maxResults: Int,
-                           offset: Int, caller: Caller) async throws -> (runs: [RunDetail], nextOffset: Int?) {
+    package func searchRuns(
+        experimentIds: [UUID], filter: String?, view: ViewType, orderBy: [String], maxResults: Int,
+        offset: Int, caller: Caller
+    ) async throws -> (runs: [RunDetail], nextOffset: Int?) {
         let principal = try caller.requirePrincipal()
         guard (1...50_000).contains(maxResults) else {
             throw AppError.badRequest("Invalid value \(maxResults) for parameter 'max_results' supplied. It must be at most 50000.")
@@ -271,12 +285,15 @@ extension TrackingService {
         let orders = parsedOrders
         return try await database.read { sql in
             for id in Set(experimentIds) {
-                guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+                guard let experiment = try await TrackingStore.experiment(id, on: sql) else {
+                    throw AppError.notFound("Experiment '\(id.lowercasedString)'")
+                }
                 try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
             }
             guard !experimentIds.isEmpty else { return ([], nil) }
-            let rows = try await SearchSQL.searchRuns(experiments: experimentIds, stages: view.stages, filter: parsed, orderBy: orders,
-                                                      offset: offset, limit: maxResults + 1, on: sql)
+            let rows = try await SearchSQL.searchRuns(
+                experiments: experimentIds, stages: view.stages, filter: parsed, orderBy: orders,
+                offset: offset, limit: maxResults + 1, on: sql)
             let page = Array(rows.prefix(maxResults))
             return (try await TrackingStore.details(page, on: sql), rows.count > maxResults ? offset + maxResults : nil)
         }
@@ -292,10 +309,14 @@ extension Array where Element: Hashable {
 
 /// Readable default run names ("calm-otter-417"), derived from the run id so they are stable and need no state.
 enum RunNames {
-    static let adjectives = ["amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle", "keen", "lively",
-                             "merry", "nimble", "quiet", "rapid", "shy", "sunny", "swift", "tidy", "vivid", "wise"]
-    static let animals = ["badger", "bee", "crane", "deer", "eel", "falcon", "fox", "gull", "hare", "ibis", "koala",
-                          "lynx", "mole", "newt", "otter", "owl", "panda", "robin", "seal", "wren"]
+    static let adjectives = [
+        "amber", "bold", "brisk", "calm", "clever", "crisp", "eager", "gentle", "keen", "lively",
+        "merry", "nimble", "quiet", "rapid", "shy", "sunny", "swift", "tidy", "vivid", "wise",
+    ]
+    static let animals = [
+        "badger", "bee", "crane", "deer", "eel", "falcon", "fox", "gull", "hare", "ibis", "koala",
+        "lynx", "mole", "newt", "otter", "owl", "panda", "robin", "seal", "wren",
+    ]
 
     static func generate(from id: UUID) -> String {
         let bytes = withUnsafeBytes(of: id.uuid) { Array($0) }

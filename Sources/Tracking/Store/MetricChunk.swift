@@ -37,8 +37,8 @@ enum MetricChunk {
 /// Largest-Triangle-Three-Buckets downsampling: keeps the first and last points and, from each bucket between,
 /// the point that spans the largest triangle with its neighbours, so a chart of `threshold` points keeps the
 /// series' shape (peaks included). Points must be in step order; NaN values are kept out of the selection.
-public enum Downsample {
-    public static func lttb(_ points: [MetricPoint], threshold: Int) -> [MetricPoint] {
+package enum Downsample {
+    package static func lttb(_ points: [MetricPoint], threshold: Int) -> [MetricPoint] {
         guard threshold >= 3, points.count > threshold else { return points }
         var result: [MetricPoint] = [points[0]]
         result.reserveCapacity(threshold)
@@ -62,8 +62,9 @@ public enum Downsample {
             for index in start..<max(end, start + 1) where index < points.count - 1 {
                 let candidate = points[index]
                 guard candidate.value.isFinite else { continue }
-                let area = abs((Double(anchor.step) - averageX) * (candidate.value - anchor.value)
-                               - (Double(anchor.step) - Double(candidate.step)) * (averageY - anchor.value))
+                let area = abs(
+                    (Double(anchor.step) - averageX) * (candidate.value - anchor.value)
+                        - (Double(anchor.step) - Double(candidate.step)) * (averageY - anchor.value))
                 if area > bestArea {
                     bestArea = area
                     best = index

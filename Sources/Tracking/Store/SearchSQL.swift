@@ -37,11 +37,12 @@ enum SearchSQL {
             let attribute = RunAttribute(clause.key)!
             if attribute == .runId {
                 // Run ids compare as text: the filter's value may be any string, not necessarily a UUID.
-                let ids: [UUID] = switch clause.value {
-                case .list(let items): items.compactMap { UUID(uuidString: $0) }
-                case .string(let text): UUID(uuidString: text).map { [$0] } ?? []
-                case .number: []
-                }
+                let ids: [UUID] =
+                    switch clause.value {
+                    case .list(let items): items.compactMap { UUID(uuidString: $0) }
+                    case .string(let text): UUID(uuidString: text).map { [$0] } ?? []
+                    case .number: []
+                    }
                 switch clause.comparator {
                 case .equal, .in: return ids.isEmpty ? "1 = 0" : "r.id IN (\(binds: ids))"
                 case .notEqual, .notIn: return ids.isEmpty ? "1 = 1" : "r.id NOT IN (\(binds: ids))"
@@ -57,8 +58,10 @@ enum SearchSQL {
     }
 
     /// The page of runs matching `filter` in the given experiments, ordered as asked; ties broken by start time and id.
-    static func searchRuns(experiments: [UUID], stages: [String], filter: SearchFilter, orderBy: [SearchOrder],
-                           offset: Int, limit: Int, on sql: any SQLDatabase) async throws -> [Run] {
+    static func searchRuns(
+        experiments: [UUID], stages: [String], filter: SearchFilter, orderBy: [SearchOrder],
+        offset: Int, limit: Int, on sql: any SQLDatabase
+    ) async throws -> [Run] {
         var clauses = filter.clauses
         var from: SQLQueryString = "SELECT r.* FROM runs r"
         var conditions: [SQLQueryString] = []
@@ -81,14 +84,16 @@ enum SearchSQL {
         for (index, order) in orders.enumerated() {
             let alias = "o\(index)"
             let direction = order.ascending ? "ASC" : "DESC"
-            let table: String? = switch order.entity {
-            case .metric: "latest_metrics"
-            case .param: "run_params"
-            case .tag: "run_tags"
-            case .attribute: nil
-            }
+            let table: String? =
+                switch order.entity {
+                case .metric: "latest_metrics"
+                case .param: "run_params"
+                case .tag: "run_tags"
+                case .attribute: nil
+                }
             if let table {
-                from += " LEFT JOIN \(unsafeRaw: table) \(unsafeRaw: alias) ON \(unsafeRaw: alias).run_id = r.id AND \(unsafeRaw: alias).key = \(bind: order.key)"
+                from +=
+                    " LEFT JOIN \(unsafeRaw: table) \(unsafeRaw: alias) ON \(unsafeRaw: alias).run_id = r.id AND \(unsafeRaw: alias).key = \(bind: order.key)"
                 // Runs without the key sort last in either direction, as in MLflow.
                 ordering.append("CASE WHEN \(unsafeRaw: alias).value IS NULL THEN 1 ELSE 0 END")
                 ordering.append("\(unsafeRaw: alias).value \(unsafeRaw: direction)")
@@ -100,7 +105,8 @@ enum SearchSQL {
         ordering.append("r.id ASC")
         conditions.append("r.lifecycle_stage IN (\(binds: stages))")
         conditions += clauses.map(runClause)
-        let query = from + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY " + ordering.joined(separator: ", ")
+        let query =
+            from + " WHERE " + conditions.joined(separator: " AND ") + " ORDER BY " + ordering.joined(separator: ", ")
             + " LIMIT \(literal: limit) OFFSET \(literal: offset)"
         return try await sql.raw(query).all().map { try Run(row: $0) }
     }

@@ -21,8 +21,10 @@ enum TrackingStore {
     }
 
     /// Experiments of a project, newest first, with optional name/tag conditions (a subset of MLflow's grammar).
-    static func experiments(project: UUID, stages: [String], filter: SearchFilter, orderBy: [String], offset: Int, limit: Int,
-                            on sql: any SQLDatabase) async throws -> [Experiment] {
+    static func experiments(
+        project: UUID, stages: [String], filter: SearchFilter, orderBy: [String], offset: Int, limit: Int,
+        on sql: any SQLDatabase
+    ) async throws -> [Experiment] {
         var query: SQLQueryString = "SELECT e.* FROM experiments e WHERE e.project_id = \(bind: project) AND e.lifecycle_stage IN (\(binds: stages))"
         for clause in filter.clauses {
             switch (clause.entity, clause.key.lowercased()) {
@@ -43,7 +45,8 @@ enum TrackingStore {
             case "creation_time", "created": ordering.append("e.created_ms \(unsafeRaw: direction)")
             case "last_update_time": ordering.append("e.updated_ms \(unsafeRaw: direction)")
             case "experiment_id", "id": ordering.append("e.id \(unsafeRaw: direction)")
-            default: throw AppError.badRequest("Invalid order_by '\(entry)': experiments sort by name, creation_time, last_update_time or experiment_id")
+            default:
+                throw AppError.badRequest("Invalid order_by '\(entry)': experiments sort by name, creation_time, last_update_time or experiment_id")
             }
         }
         ordering.append("e.created_ms DESC")
@@ -94,8 +97,10 @@ enum TrackingStore {
         }
         var rows: [SQLQueryString] = []
         for pair in order.map({ KeyValue(key: $0, value: latest[$0]!) }) { rows.append("(\(bind: owner), \(bind: pair.key), \(bind: pair.value))") }
-        try await sql.raw("INSERT INTO \(ident: table.rawValue) (\(ident: table.owner), key, value) VALUES " + rows.joined(separator: ", ")
-                          + " ON CONFLICT (\(ident: table.owner), key) DO UPDATE SET value = excluded.value").run()
+        try await sql.raw(
+            "INSERT INTO \(ident: table.rawValue) (\(ident: table.owner), key, value) VALUES " + rows.joined(separator: ", ")
+                + " ON CONFLICT (\(ident: table.owner), key) DO UPDATE SET value = excluded.value"
+        ).run()
     }
 
     /// The runs with their params, tags and latest metrics, read in one statement: on PostgreSQL every statement is a
@@ -104,12 +109,14 @@ enum TrackingStore {
     static func details(_ runs: [Run], on sql: any SQLDatabase) async throws -> [RunDetail] {
         guard !runs.isEmpty else { return [] }
         let ids = runs.map(\.id)
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             SELECT 2 AS part, run_id, key, NULL AS text, step, ts_ms, value AS number, is_nan FROM latest_metrics WHERE run_id IN (\(binds: ids))
             UNION ALL SELECT 0, run_id, key, value, NULL, NULL, NULL, NULL FROM run_params WHERE run_id IN (\(binds: ids))
             UNION ALL SELECT 1, run_id, key, value, NULL, NULL, NULL, NULL FROM run_tags WHERE run_id IN (\(binds: ids))
             ORDER BY part, key
-            """).all()
+            """
+        ).all()
         var params: [UUID: [KeyValue]] = [:], tags: [UUID: [KeyValue]] = [:], metrics: [UUID: [MetricPoint]] = [:]
         for row in rows {
             let runId = try row.uuid("run_id")
@@ -119,9 +126,11 @@ enum TrackingStore {
             case 1: tags[runId, default: []].append(KeyValue(key: key, value: try row.decode(column: "text", as: String.self)))
             default:
                 let isNaN = try row.decode(column: "is_nan", as: Bool.self)
-                metrics[runId, default: []].append(MetricPoint(key: key, value: isNaN ? .nan : try row.decode(column: "number", as: Double.self),
-                                                               timestampMs: try row.decode(column: "ts_ms", as: Int64.self),
-                                                               step: try row.decode(column: "step", as: Int64.self)))
+                metrics[runId, default: []].append(
+                    MetricPoint(
+                        key: key, value: isNaN ? .nan : try row.decode(column: "number", as: Double.self),
+                        timestampMs: try row.decode(column: "ts_ms", as: Int64.self),
+                        step: try row.decode(column: "step", as: Int64.self)))
             }
         }
         return runs.map { RunDetail(run: $0, metrics: metrics[$0.id] ?? [], params: params[$0.id] ?? [], tags: tags[$0.id] ?? []) }
@@ -151,15 +160,20 @@ enum TrackingStore {
                 maxStep = max(maxStep, point.step)
                 if (point.step, point.timestampMs) >= (newest.step, newest.timestampMs) { newest = point }
             }
-            chunks = chunks.values(SQLBind(run), SQLBind(key), SQLBind(minStep), SQLBind(maxStep), SQLBind(series.count),
-                                   SQLBind(MetricChunk.pack(series)))
-            latest.append("(\(bind: run), \(bind: experiment), \(bind: key), \(bind: newest.step), \(bind: newest.timestampMs), \(bind: newest.value.isNaN ? 0 : newest.value), \(bind: newest.value.isNaN))")
+            chunks = chunks.values(
+                SQLBind(run), SQLBind(key), SQLBind(minStep), SQLBind(maxStep), SQLBind(series.count),
+                SQLBind(MetricChunk.pack(series)))
+            latest.append(
+                "(\(bind: run), \(bind: experiment), \(bind: key), \(bind: newest.step), \(bind: newest.timestampMs), \(bind: newest.value.isNaN ? 0 : newest.value), \(bind: newest.value.isNaN))"
+            )
         }
         try await chunks.run()
-        try await sql.raw("INSERT INTO latest_metrics (run_id, experiment_id, key, step, ts_ms, value, is_nan) VALUES " + latest.joined(separator: ", ") + """
-             ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts_ms = excluded.ts_ms, value = excluded.value, is_nan = excluded.is_nan
-            WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts_ms >= latest_metrics.ts_ms)
-            """).run()
+        try await sql.raw(
+            "INSERT INTO latest_metrics (run_id, experiment_id, key, step, ts_ms, value, is_nan) VALUES " + latest.joined(separator: ", ") + """
+                 ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, ts_ms = excluded.ts_ms, value = excluded.value, is_nan = excluded.is_nan
+                WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts_ms >= latest_metrics.ts_ms)
+                """
+        ).run()
     }
 
     /// All points of one metric (those within `steps` when given) in (step, timestamp) order, in the order they were
@@ -178,7 +192,9 @@ enum TrackingStore {
             (points[index - 1].step, points[index - 1].timestampMs) > (points[index].step, points[index].timestampMs)
         }
         if !sorted {
-            let indexed = points.enumerated().sorted { ($0.element.step, $0.element.timestampMs, $0.offset) < ($1.element.step, $1.element.timestampMs, $1.offset) }
+            let indexed = points.enumerated().sorted {
+                ($0.element.step, $0.element.timestampMs, $0.offset) < ($1.element.step, $1.element.timestampMs, $1.offset)
+            }
             points = indexed.map(\.element)
         }
         return points

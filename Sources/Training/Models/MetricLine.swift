@@ -2,17 +2,17 @@ import Foundation
 
 /// The stdout line format for job metrics: `aitip.metric <key>=<value> [step=<n>]`, e.g.
 /// `aitip.metric loss=0.4213 step=120`. Several `key=value` pairs may share one line and one step.
-public enum MetricLine {
-    public struct Point: Sendable, Equatable {
-        public var step: Int64
-        public var value: Double
+package enum MetricLine {
+    package struct Point: Sendable, Equatable {
+        package var step: Int64
+        package var value: Double
         /// Byte offset of the line in the log (orders points that share a step).
-        public var offset: Int
+        package var offset: Int
     }
 
     static let marker = Array("aitip.metric ".utf8)
 
-    public static func scan(_ data: Data, into series: inout [String: [Point]]) {
+    package static func scan(_ data: Data, into series: inout [String: [Point]]) {
         var lineStart = data.startIndex
         for index in data.indices where data[index] == 0x0A {
             parse(data[lineStart..<index], into: &series)

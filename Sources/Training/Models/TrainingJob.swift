@@ -3,28 +3,28 @@ import Workloads
 
 /// A training job: a workload of kind `training` plus the design's training fields (framework, distributed mode,
 /// hyper-parameter config, experiment and dataset links, checkpoint path, cost estimate and actual cost).
-public struct TrainingJob: Sendable {
-    public var workload: Workload
-    public var details: Details
+package struct TrainingJob: Sendable {
+    package var workload: Workload
+    package var details: Details
     /// GPU-hours used so far × the price of the GPU type.
-    public var costActual: Double
-    public var gpuSeconds: Double
+    package var costActual: Double
+    package var gpuSeconds: Double
 
-    public struct Details: Sendable, Codable, Equatable {
-        public var id: UUID
-        public var projectId: UUID
-        public var experimentId: UUID?
-        public var datasetId: UUID?
-        public var dataConfig: String
-        public var framework: String?
-        public var distributedMode: String
-        public var config: String
-        public var codeRepo: String?
-        public var codeCommit: String?
-        public var codePath: String?
-        public var checkpointPath: String?
-        public var costEstimate: Double?
-        public var createdMs: Int64
+    package struct Details: Sendable, Codable, Equatable {
+        package var id: UUID
+        package var projectId: UUID
+        package var experimentId: UUID?
+        package var datasetId: UUID?
+        package var dataConfig: String
+        package var framework: String?
+        package var distributedMode: String
+        package var config: String
+        package var codeRepo: String?
+        package var codeCommit: String?
+        package var codePath: String?
+        package var checkpointPath: String?
+        package var costEstimate: Double?
+        package var createdMs: Int64
 
         enum CodingKeys: String, CodingKey {
             case id, framework, config

@@ -8,18 +8,19 @@ import Storage
 import Tracking
 import Workloads
 
-public struct TrainingService: Sendable {
+package struct TrainingService: Sendable {
     /// Training jobs as a workload kind: App registers it with WorkloadService. Their `training_jobs` row goes with
     /// the workload (ON DELETE CASCADE).
-    public static let kind = WorkloadKind(name: "training", title: "Training job", read: .trainingRead, write: .trainingWrite,
-                                          delete: .trainingDelete)
+    package static let kind = WorkloadKind(
+        name: "training", title: "Training job", read: .trainingRead, write: .trainingWrite,
+        delete: .trainingDelete)
     let database: Database
-    public let workloads: WorkloadService
+    package let workloads: WorkloadService
     let resources: ResourceService
     let datasets: DatasetService
     let tracking: TrackingService
 
-    public init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService, tracking: TrackingService) {
+    package init(database: Database, workloads: WorkloadService, resources: ResourceService, datasets: DatasetService, tracking: TrackingService) {
         self.database = database
         self.workloads = workloads
         self.resources = resources
@@ -27,17 +28,19 @@ public struct TrainingService: Sendable {
         self.tracking = tracking
     }
 
-    public struct Input: Sendable {
-        public var submission: WorkloadService.Submission
-        public var framework: String?
+    package struct Input: Sendable {
+        package var submission: WorkloadService.Submission
+        package var framework: String?
         /// JSON objects, as text.
-        public var config: String
-        public var dataConfig: String
-        public var experimentId: UUID?
-        public var datasetId: UUID?
+        package var config: String
+        package var dataConfig: String
+        package var experimentId: UUID?
+        package var datasetId: UUID?
 
-        public init(submission: WorkloadService.Submission, framework: String? = nil, config: String = "{}", dataConfig: String = "{}",
-                    experimentId: UUID? = nil, datasetId: UUID? = nil) {
+        package init(
+            submission: WorkloadService.Submission, framework: String? = nil, config: String = "{}", dataConfig: String = "{}",
+            experimentId: UUID? = nil, datasetId: UUID? = nil
+        ) {
             self.submission = submission
             self.framework = framework
             self.config = config
@@ -47,15 +50,16 @@ public struct TrainingService: Sendable {
         }
     }
 
-    public func submit(_ input: Input, project projectId: UUID, caller: Caller) async throws -> TrainingJob {
+    package func submit(_ input: Input, project projectId: UUID, caller: Caller) async throws -> TrainingJob {
         let scope = try await workloads.scope(project: projectId, permission: Self.kind.write, caller: caller)
         var validator = Validator()
         if let framework = input.framework {
             validator.check(framework.count <= 50 && !framework.isEmpty, "framework", "must be 1-50 characters (pytorch, tensorflow, sklearn, …)")
         }
         validator.check(input.config.utf8.count <= 256 * 1_024, "config", "is larger than 256 KiB")
-        validator.check(input.submission.distributed != .deepspeed, "distributed_mode",
-                        "deepspeed is not run by the local executor yet; use single or ddp")
+        validator.check(
+            input.submission.distributed != .deepspeed, "distributed_mode",
+            "deepspeed is not run by the local executor yet; use single or ddp")
         try validator.finish()
         // A job's hyper-parameters reach the script as AITIP_JOB_CONFIG (JSON).
         var withConfig = input.submission
@@ -66,19 +70,23 @@ public struct TrainingService: Sendable {
         }
         let job: TrainingJob = try await database.transaction { sql in
             let workload = try await workloads.prepare(submission, kind: Self.kind, in: scope, caller: caller, on: sql)
-            let estimate = workload.maxRuntimeSeconds.map { Double($0) / 3_600 * Double(workload.gpuCount) * resources.configuration.price(workload.gpuType ?? "gpu") }
-            let details = TrainingJob.Details(id: workload.id, projectId: scope.projectId, experimentId: input.experimentId, datasetId: input.datasetId,
-                                              dataConfig: input.dataConfig, framework: input.framework, distributedMode: submission.distributed.rawValue,
-                                              config: input.config, codeRepo: submission.repository?.url, codeCommit: submission.repository?.commit,
-                                              codePath: submission.codeArchive.map { "code/\($0).tar.gz" },
-                                              checkpointPath: workloads.checkpointDirectory(of: workload.id),
-                                              costEstimate: estimate, createdMs: workload.createdMs)
+            let estimate = workload.maxRuntimeSeconds.map {
+                Double($0) / 3_600 * Double(workload.gpuCount) * resources.configuration.price(workload.gpuType ?? "gpu")
+            }
+            let details = TrainingJob.Details(
+                id: workload.id, projectId: scope.projectId, experimentId: input.experimentId, datasetId: input.datasetId,
+                dataConfig: input.dataConfig, framework: input.framework, distributedMode: submission.distributed.rawValue,
+                config: input.config, codeRepo: submission.repository?.url, codeCommit: submission.repository?.commit,
+                codePath: submission.codeArchive.map { "code/\($0).tar.gz" },
+                checkpointPath: workloads.checkpointDirectory(of: workload.id),
+                costEstimate: estimate, createdMs: workload.createdMs)
             try await workloads.insert(workload, caller: caller, on: sql)
             try await sql.insert(details, into: "training_jobs")
             // The lineage: the dataset's latest version → this job.
             if let datasetId = input.datasetId {
-                try await datasets.recordUse(of: datasetId, by: (.trainingJob, workload.id), relation: "trained_on", orgId: scope.orgId,
-                                             caller: caller, on: sql)
+                try await datasets.recordUse(
+                    of: datasetId, by: (.trainingJob, workload.id), relation: "trained_on", orgId: scope.orgId,
+                    caller: caller, on: sql)
             }
             return TrainingJob(workload: workload, details: details, costActual: 0, gpuSeconds: 0)
         }
@@ -86,46 +94,48 @@ public struct TrainingService: Sendable {
         return job
     }
 
-    public func job(_ id: UUID, caller: Caller) async throws -> TrainingJob {
+    package func job(_ id: UUID, caller: Caller) async throws -> TrainingJob {
         let workload = try await workloads.workload(id, of: Self.kind, caller: caller)
         return try await assemble([workload])[0]
     }
 
-    public func list(_ query: WorkloadService.ListQuery, caller: Caller) async throws -> Page<TrainingJob> {
+    package func list(_ query: WorkloadService.ListQuery, caller: Caller) async throws -> Page<TrainingJob> {
         let page = try await workloads.list(query, of: Self.kind, caller: caller)
         let jobs = try await assemble(page.items)
         return Page(items: jobs, nextCursor: page.nextCursor)
     }
 
-    public func stop(_ id: UUID, caller: Caller) async throws -> TrainingJob {
+    package func stop(_ id: UUID, caller: Caller) async throws -> TrainingJob {
         let workload = try await workloads.stop(id, of: Self.kind, caller: caller)
         return try await assemble([workload])[0]
     }
 
-    public func delete(_ id: UUID, caller: Caller) async throws {
+    package func delete(_ id: UUID, caller: Caller) async throws {
         try await workloads.delete(id, of: Self.kind, caller: caller)
     }
 
-    public func events(_ id: UUID, caller: Caller) async throws -> [WorkloadEvent] {
+    package func events(_ id: UUID, caller: Caller) async throws -> [WorkloadEvent] {
         try await workloads.events(id, of: Self.kind, caller: caller)
     }
 
     /// Stores a code package for jobs of this project; `read` reads the body, at most the bytes it is given.
-    public func uploadCode(project projectId: UUID, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws -> WorkloadService.CodeArchive {
+    package func uploadCode(project projectId: UUID, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws
+        -> WorkloadService.CodeArchive
+    {
         let scope = try await workloads.scope(project: projectId, permission: Self.kind.write, caller: caller)
         return try await workloads.uploadCode(in: scope, caller: caller, read: read)
     }
 
     /// Where the jobs' logs are kept (the HTTP layer streams them after `authorizeLogs`).
-    public var logs: LogHub { workloads.logs }
+    package var logs: LogHub { workloads.logs }
 
     /// Checks read access to a job's log (the HTTP layer then streams it from the log hub).
-    public func authorizeLogs(_ id: UUID, caller: Caller) async throws -> Workload {
+    package func authorizeLogs(_ id: UUID, caller: Caller) async throws -> Workload {
         try await workloads.workload(id, of: Self.kind, caller: caller)
     }
 
     /// The job's metrics: lines its program printed in the documented format (see `MetricLine`), read from its log.
-    public func metrics(_ id: UUID, caller: Caller) async throws -> (job: TrainingJob, series: [String: [MetricLine.Point]], usage: ResourceUsage?) {
+    package func metrics(_ id: UUID, caller: Caller) async throws -> (job: TrainingJob, series: [String: [MetricLine.Point]], usage: ResourceUsage?) {
         let job = try await job(id, caller: caller)
         var series: [String: [MetricLine.Point]] = [:]
         var offset: Int64 = 0
@@ -152,10 +162,14 @@ public struct TrainingService: Sendable {
         let seconds = try await resources.gpuSeconds(ofWorkloads: items.map(\.id))
         return items.map { workload in
             let used = seconds[workload.id] ?? 0
-            let detail = byId[workload.id] ?? TrainingJob.Details(id: workload.id, projectId: workload.projectId, dataConfig: "{}",
-                                                                  distributedMode: "single", config: "{}", createdMs: workload.createdMs)
-            return TrainingJob(workload: workload, details: detail, costActual: used / 3_600 * resources.configuration.price(workload.gpuType ?? "gpu"),
-                               gpuSeconds: used)
+            let detail =
+                byId[workload.id]
+                ?? TrainingJob.Details(
+                    id: workload.id, projectId: workload.projectId, dataConfig: "{}",
+                    distributedMode: "single", config: "{}", createdMs: workload.createdMs)
+            return TrainingJob(
+                workload: workload, details: detail, costActual: used / 3_600 * resources.configuration.price(workload.gpuType ?? "gpu"),
+                gpuSeconds: used)
         }
     }
 }

@@ -1,28 +1,28 @@
 import Foundation
 
-public enum NodeStatus: String, Sendable, Codable, CaseIterable {
+package enum NodeStatus: String, Sendable, Codable, CaseIterable {
     /// available: takes work; busy: all GPUs in use (derived); maintenance: drained, keeps running work;
     /// offline: no heartbeat.
     case available, busy, maintenance, offline
 }
 
-public struct GPUNode: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var name: String
+package struct GPUNode: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var name: String
     /// GPU type (a100, h100, …); nil for a node without GPUs.
-    public var nodeType: String?
-    public var gpuCount: Int
-    public var gpuMemoryGB: Int?
-    public var cpuCores: Double
-    public var memoryMiB: Int
-    public var status: NodeStatus
-    public var labelsJSON: String
+    package var nodeType: String?
+    package var gpuCount: Int
+    package var gpuMemoryGB: Int?
+    package var cpuCores: Double
+    package var memoryMiB: Int
+    package var status: NodeStatus
+    package var labelsJSON: String
     /// local, simulated or ray.
-    public var source: String
-    public var totalJobs: Int64
-    public var totalGPUSeconds: Double
-    public var lastHeartbeatMs: Int64?
-    public var createdMs: Int64
+    package var source: String
+    package var totalJobs: Int64
+    package var totalGPUSeconds: Double
+    package var lastHeartbeatMs: Int64?
+    package var createdMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, status, source
@@ -38,30 +38,30 @@ public struct GPUNode: Sendable, Codable, Equatable {
         case createdMs = "created_ms"
     }
 
-    public var labels: [String: String] {
+    package var labels: [String: String] {
         (try? JSONDecoder().decode([String: String].self, from: Data(labelsJSON.utf8))) ?? [:]
     }
 }
 
 /// A node as seen right now: inventory plus what is in use.
-public struct NodeView: Sendable {
-    public var node: GPUNode
-    public var gpusInUse: Int
-    public var runningWorkloads: Int
-    public var effectiveStatus: NodeStatus
+package struct NodeView: Sendable {
+    package var node: GPUNode
+    package var gpusInUse: Int
+    package var runningWorkloads: Int
+    package var effectiveStatus: NodeStatus
 }
 
-public struct Quota: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var orgId: UUID
-    public var projectId: UUID?
-    public var scope: String
-    public var maxGPUHoursMonth: Double?
-    public var maxStorageGB: Int?
-    public var maxConcurrentJobs: Int?
-    public var maxModels: Int?
-    public var createdMs: Int64
-    public var updatedMs: Int64
+package struct Quota: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var orgId: UUID
+    package var projectId: UUID?
+    package var scope: String
+    package var maxGPUHoursMonth: Double?
+    package var maxStorageGB: Int?
+    package var maxConcurrentJobs: Int?
+    package var maxModels: Int?
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, scope
@@ -77,16 +77,16 @@ public struct Quota: Sendable, Codable, Equatable {
 }
 
 /// A quota with what is used now (GPU hours this month, running jobs).
-public struct QuotaView: Sendable {
-    public var quota: Quota
-    public var usedGPUHoursMonth: Double
-    public var runningJobs: Int
+package struct QuotaView: Sendable {
+    package var quota: Quota
+    package var usedGPUHoursMonth: Double
+    package var runningJobs: Int
 }
 
 /// GPU usage and cost, summed by one dimension.
-public struct UsageLine: Sendable, Equatable {
-    public var key: String
-    public var gpuType: String
-    public var gpuSeconds: Double
-    public var cost: Double
+package struct UsageLine: Sendable, Equatable {
+    package var key: String
+    package var gpuType: String
+    package var gpuSeconds: Double
+    package var cost: Double
 }

@@ -5,26 +5,28 @@ import Scheduler
 
 /// `pending → queued → admitted → starting → running → succeeded | failed | cancelled`, with `preempted` recorded
 /// on the way back to `queued` when higher-priority work takes the resources (ARCHITECTURE §4).
-public enum WorkloadState: String, Sendable, Codable, CaseIterable {
+package enum WorkloadState: String, Sendable, Codable, CaseIterable {
     case pending, queued, admitted, starting, running, succeeded, failed, cancelled, preempted
 
-    public var isFinal: Bool { [.succeeded, .failed, .cancelled].contains(self) }
+    package var isFinal: Bool { [.succeeded, .failed, .cancelled].contains(self) }
     /// Holding resources on a node.
-    public var isActive: Bool { [.admitted, .starting, .running].contains(self) }
+    package var isActive: Bool { [.admitted, .starting, .running].contains(self) }
 }
 
 /// What to run, beyond the resource columns: stored as JSON with the workload.
-public struct WorkloadSpec: Sendable, Codable, Equatable {
-    public var entrypoint: String
-    public var env: [String: String]
+package struct WorkloadSpec: Sendable, Codable, Equatable {
+    package var entrypoint: String
+    package var env: [String: String]
     /// SHA-256 of an uploaded code archive (`POST /api/v1/training/code`).
-    public var codeArchive: String?
-    public var repository: LaunchRequest.Repository?
-    public var distributed: DistributedMode
-    public var isolateNetwork: Bool
+    package var codeArchive: String?
+    package var repository: LaunchRequest.Repository?
+    package var distributed: DistributedMode
+    package var isolateNetwork: Bool
 
-    public init(entrypoint: String, env: [String: String] = [:], codeArchive: String? = nil, repository: LaunchRequest.Repository? = nil,
-                distributed: DistributedMode = .single, isolateNetwork: Bool = false) {
+    package init(
+        entrypoint: String, env: [String: String] = [:], codeArchive: String? = nil, repository: LaunchRequest.Repository? = nil,
+        distributed: DistributedMode = .single, isolateNetwork: Bool = false
+    ) {
         self.entrypoint = entrypoint
         self.env = env
         self.codeArchive = codeArchive
@@ -40,43 +42,43 @@ public struct WorkloadSpec: Sendable, Codable, Equatable {
     }
 }
 
-public struct Workload: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var kind: String
-    public var orgId: UUID
-    public var projectId: UUID
-    public var ownerId: UUID?
-    public var name: String
-    public var queue: String
-    public var priorityClass: String
-    public var priority: Int
-    public var state: WorkloadState
+package struct Workload: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var kind: String
+    package var orgId: UUID
+    package var projectId: UUID
+    package var ownerId: UUID?
+    package var name: String
+    package var queue: String
+    package var priorityClass: String
+    package var priority: Int
+    package var state: WorkloadState
     /// Why it is in its state: why it waits, why it failed, who stopped it.
-    public var reason: String
-    public var specJSON: String
-    public var gpuType: String?
-    public var gpuCount: Int
-    public var nodeCount: Int
-    public var cpu: Double
-    public var memoryMiB: Int
-    public var maxRuntimeSeconds: Int?
-    public var maxRetries: Int
-    public var attempt: Int
-    public var sequence: Int64
-    public var placementJSON: String?
-    public var executor: String?
-    public var executorRef: String?
-    public var exitCode: Int?
-    public var stopRequestedMs: Int64?
-    public var stopReason: StopReason?
-    public var createdMs: Int64
-    public var startedMs: Int64?
+    package var reason: String
+    package var specJSON: String
+    package var gpuType: String?
+    package var gpuCount: Int
+    package var nodeCount: Int
+    package var cpu: Double
+    package var memoryMiB: Int
+    package var maxRuntimeSeconds: Int?
+    package var maxRetries: Int
+    package var attempt: Int
+    package var sequence: Int64
+    package var placementJSON: String?
+    package var executor: String?
+    package var executorRef: String?
+    package var exitCode: Int?
+    package var stopRequestedMs: Int64?
+    package var stopReason: StopReason?
+    package var createdMs: Int64
+    package var startedMs: Int64?
     /// GPU usage is metered up to here.
-    public var meteredMs: Int64?
-    public var finishedMs: Int64?
-    public var updatedMs: Int64
+    package var meteredMs: Int64?
+    package var finishedMs: Int64?
+    package var updatedMs: Int64
 
-    public enum StopReason: String, Sendable, Codable {
+    package enum StopReason: String, Sendable, Codable {
         case cancel, preempt, timeout
     }
 
@@ -105,30 +107,30 @@ public struct Workload: Sendable, Codable, Equatable {
         case updatedMs = "updated_ms"
     }
 
-    public var spec: WorkloadSpec {
+    package var spec: WorkloadSpec {
         (try? JSONDecoder().decode(WorkloadSpec.self, from: Data(specJSON.utf8))) ?? WorkloadSpec(entrypoint: "")
     }
 
-    public var placements: [Placement] {
+    package var placements: [Placement] {
         guard let placementJSON else { return [] }
         return (try? JSONDecoder().decode([Placement].self, from: Data(placementJSON.utf8))) ?? []
     }
 
-    public var request: ResourceRequest {
+    package var request: ResourceRequest {
         ResourceRequest(gpuType: gpuType, gpus: gpuCount, nodes: nodeCount, cpu: cpu, memoryMiB: memoryMiB)
     }
 
-    public var owner: Owner { Owner(orgId: orgId, projectId: projectId) }
+    package var owner: Owner { Owner(orgId: orgId, projectId: projectId) }
 }
 
 /// One stored transition.
-public struct WorkloadEvent: Sendable, Codable, Equatable {
-    public var id: UUID
-    public var workloadId: UUID
-    public var atMs: Int64
-    public var fromState: WorkloadState?
-    public var toState: WorkloadState
-    public var reason: String
+package struct WorkloadEvent: Sendable, Codable, Equatable {
+    package var id: UUID
+    package var workloadId: UUID
+    package var atMs: Int64
+    package var fromState: WorkloadState?
+    package var toState: WorkloadState
+    package var reason: String
 
     enum CodingKeys: String, CodingKey {
         case id, reason

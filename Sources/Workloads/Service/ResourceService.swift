@@ -9,31 +9,33 @@ import Storage
 /// Nodes are shared by every organization: anyone with `resources:read` sees the pool. Changing a node or a quota
 /// is an operator's job: it needs `resources:write` in the operator organization (`operator_org`, the organization
 /// created at first start by default) — an organization admin must not raise their own quota.
-public struct ResourceService: Sendable {
-    public struct Configuration: Sendable {
+package struct ResourceService: Sendable {
+    package struct Configuration: Sendable {
         /// Price of one GPU-hour by GPU type, in `currency`; types not listed cost `defaultPricePerGPUHour`.
-        public var pricePerGPUHour: [String: Double]
-        public var defaultPricePerGPUHour: Double
-        public var currency: String
-        public var operatorOrgSlug: String
+        package var pricePerGPUHour: [String: Double]
+        package var defaultPricePerGPUHour: Double
+        package var currency: String
+        package var operatorOrgSlug: String
 
-        public init(pricePerGPUHour: [String: Double] = [:], defaultPricePerGPUHour: Double = 0, currency: String = "USD",
-                    operatorOrgSlug: String = "default") {
+        package init(
+            pricePerGPUHour: [String: Double] = [:], defaultPricePerGPUHour: Double = 0, currency: String = "USD",
+            operatorOrgSlug: String = "default"
+        ) {
             self.pricePerGPUHour = pricePerGPUHour
             self.defaultPricePerGPUHour = defaultPricePerGPUHour
             self.currency = currency
             self.operatorOrgSlug = operatorOrgSlug
         }
 
-        public func price(_ gpuType: String) -> Double { pricePerGPUHour[gpuType] ?? defaultPricePerGPUHour }
+        package func price(_ gpuType: String) -> Double { pricePerGPUHour[gpuType] ?? defaultPricePerGPUHour }
     }
 
     let database: Database
     let clock: any Clock
     let audit: AuditLog
-    public let configuration: Configuration
+    package let configuration: Configuration
 
-    public init(database: Database, clock: any Clock, audit: AuditLog, configuration: Configuration = .init()) {
+    package init(database: Database, clock: any Clock, audit: AuditLog, configuration: Configuration = .init()) {
         self.database = database
         self.clock = clock
         self.audit = audit
@@ -42,7 +44,7 @@ public struct ResourceService: Sendable {
 
     // MARK: nodes
 
-    public func nodes(caller: Caller) async throws -> [NodeView] {
+    package func nodes(caller: Caller) async throws -> [NodeView] {
         try requireAnywhere(.resourcesRead, caller)
         return try await database.read { sql in
             let nodes = try await ResourceStore.nodes(on: sql)
@@ -64,7 +66,7 @@ public struct ResourceService: Sendable {
     }
 
     /// Drains a node (`maintenance`: running work finishes, nothing new starts) or returns it (`available`).
-    public func setNodeStatus(_ id: UUID, _ status: NodeStatus, caller: Caller) async throws -> GPUNode {
+    package func setNodeStatus(_ id: UUID, _ status: NodeStatus, caller: Caller) async throws -> GPUNode {
         guard status == .available || status == .maintenance else {
             throw AppError.badRequest("A node's status can be set to 'available' or 'maintenance'; 'busy' and 'offline' are observed")
         }
@@ -73,8 +75,9 @@ public struct ResourceService: Sendable {
             guard var node = try await ResourceStore.node(id, on: sql) else { throw AppError.notFound("GPU node") }
             try await ResourceStore.setStatus(status, of: id, on: sql)
             node.status = status
-            try await audit.record(on: sql, caller, orgId: operatorOrg, action: "node.\(status == .maintenance ? "drain" : "undrain")",
-                                   targetType: "gpu_node", targetId: node.name)
+            try await audit.record(
+                on: sql, caller, orgId: operatorOrg, action: "node.\(status == .maintenance ? "drain" : "undrain")",
+                targetType: "gpu_node", targetId: node.name)
             return node
         }
     }
@@ -82,7 +85,7 @@ public struct ResourceService: Sendable {
     // MARK: quotas
 
     /// Quotas of the organizations the caller may read resources in (or of one), with what is used now.
-    public func quotas(orgId: UUID?, caller: Caller) async throws -> [QuotaView] {
+    package func quotas(orgId: UUID?, caller: Caller) async throws -> [QuotaView] {
         let orgIds = try readableOrgs(orgId, caller)
         let monthStart = Self.monthStart(clock.now())
         return try await database.read { sql in
@@ -100,15 +103,15 @@ public struct ResourceService: Sendable {
         }
     }
 
-    public struct QuotaInput: Sendable {
-        public var orgId: UUID
-        public var projectId: UUID?
-        public var maxGPUHoursMonth: Double?
-        public var maxStorageGB: Int?
-        public var maxConcurrentJobs: Int?
-        public var maxModels: Int?
+    package struct QuotaInput: Sendable {
+        package var orgId: UUID
+        package var projectId: UUID?
+        package var maxGPUHoursMonth: Double?
+        package var maxStorageGB: Int?
+        package var maxConcurrentJobs: Int?
+        package var maxModels: Int?
 
-        public init(orgId: UUID, projectId: UUID?, maxGPUHoursMonth: Double?, maxStorageGB: Int?, maxConcurrentJobs: Int?, maxModels: Int?) {
+        package init(orgId: UUID, projectId: UUID?, maxGPUHoursMonth: Double?, maxStorageGB: Int?, maxConcurrentJobs: Int?, maxModels: Int?) {
             self.orgId = orgId
             self.projectId = projectId
             self.maxGPUHoursMonth = maxGPUHoursMonth
@@ -121,7 +124,7 @@ public struct ResourceService: Sendable {
     // MARK: read functions for other modules (no caller: they authorize themselves)
 
     /// The storage limits (`max_storage_gb`) that apply to a project: its organization's and its own, when set.
-    public func storageLimitsGB(org orgId: UUID, project projectId: UUID) async throws -> (org: Int?, project: Int?) {
+    package func storageLimitsGB(org orgId: UUID, project projectId: UUID) async throws -> (org: Int?, project: Int?) {
         try await database.read { sql in
             let quotas = try await ResourceStore.quotas(orgIds: [orgId], on: sql)
             return (quotas.first { $0.scope == "org" }?.maxStorageGB, quotas.first { $0.projectId == projectId }?.maxStorageGB)
@@ -129,18 +132,22 @@ public struct ResourceService: Sendable {
     }
 
     /// GPU-seconds metered so far per workload.
-    public func gpuSeconds(ofWorkloads ids: [UUID]) async throws -> [UUID: Double] {
+    package func gpuSeconds(ofWorkloads ids: [UUID]) async throws -> [UUID: Double] {
         guard !ids.isEmpty else { return [:] }
         return try await database.read { sql in try await ResourceStore.gpuSeconds(ofWorkloads: ids, on: sql) }
     }
 
     /// Sets (replaces) the quota of an organization or of one of its projects. nil limits mean unlimited.
-    public func setQuota(_ input: QuotaInput, caller: Caller) async throws -> Quota {
+    package func setQuota(_ input: QuotaInput, caller: Caller) async throws -> Quota {
         let operatorOrg = try await requireOperator(caller)
         var validator = Validator()
-        if let hours = input.maxGPUHoursMonth { validator.check(hours >= 0 && hours <= 10_000_000, "max_gpu_hours_month", "must be between 0 and 10,000,000") }
+        if let hours = input.maxGPUHoursMonth {
+            validator.check(hours >= 0 && hours <= 10_000_000, "max_gpu_hours_month", "must be between 0 and 10,000,000")
+        }
         if let storage = input.maxStorageGB { validator.check(storage >= 0, "max_storage_gb", "must not be negative") }
-        if let jobs = input.maxConcurrentJobs { validator.check(jobs >= 0 && jobs <= 1_000_000, "max_concurrent_jobs", "must be between 0 and 1,000,000") }
+        if let jobs = input.maxConcurrentJobs {
+            validator.check(jobs >= 0 && jobs <= 1_000_000, "max_concurrent_jobs", "must be between 0 and 1,000,000")
+        }
         if let models = input.maxModels { validator.check(models >= 0, "max_models", "must not be negative") }
         try validator.finish()
         let now = clock.now().epochMilliseconds
@@ -150,35 +157,37 @@ public struct ResourceService: Sendable {
         return try await database.transaction { sql in
             let scope = input.projectId?.lowercasedString ?? "org"
             let existing = try await ResourceStore.quota(orgId: input.orgId, scope: scope, on: sql)
-            let quota = Quota(id: existing?.id ?? IDGenerator.uuidV7(), orgId: input.orgId, projectId: input.projectId, scope: scope,
-                              maxGPUHoursMonth: input.maxGPUHoursMonth, maxStorageGB: input.maxStorageGB,
-                              maxConcurrentJobs: input.maxConcurrentJobs, maxModels: input.maxModels,
-                              createdMs: existing?.createdMs ?? now, updatedMs: now)
+            let quota = Quota(
+                id: existing?.id ?? IDGenerator.uuidV7(), orgId: input.orgId, projectId: input.projectId, scope: scope,
+                maxGPUHoursMonth: input.maxGPUHoursMonth, maxStorageGB: input.maxStorageGB,
+                maxConcurrentJobs: input.maxConcurrentJobs, maxModels: input.maxModels,
+                createdMs: existing?.createdMs ?? now, updatedMs: now)
             try await ResourceStore.save(quota, new: existing == nil, on: sql)
-            try await audit.record(on: sql, caller, orgId: input.orgId, action: "quota.set", targetType: "quota", targetId: scope,
-                                   detail: "set by the operator organization \(operatorOrg.lowercasedString)")
+            try await audit.record(
+                on: sql, caller, orgId: input.orgId, action: "quota.set", targetType: "quota", targetId: scope,
+                detail: "set by the operator organization \(operatorOrg.lowercasedString)")
             return quota
         }
     }
 
     // MARK: usage and costs
 
-    public enum Grouping: String, Sendable, CaseIterable {
+    package enum Grouping: String, Sendable, CaseIterable {
         case organization, project, user, day, gpuType = "gpu_type"
     }
 
-    public struct UsageReport: Sendable {
-        public var from: String
-        public var to: String
-        public var groupBy: Grouping
-        public var currency: String
-        public var lines: [UsageLine]
-        public var totalGPUHours: Double
-        public var totalCost: Double
+    package struct UsageReport: Sendable {
+        package var from: String
+        package var to: String
+        package var groupBy: Grouping
+        package var currency: String
+        package var lines: [UsageLine]
+        package var totalGPUHours: Double
+        package var totalCost: Double
     }
 
     /// GPU usage (and its cost at the configured prices) between two UTC days, summed by `groupBy`.
-    public func usage(orgId: UUID?, fromDay: String?, toDay: String?, groupBy: Grouping, caller: Caller) async throws -> UsageReport {
+    package func usage(orgId: UUID?, fromDay: String?, toDay: String?, groupBy: Grouping, caller: Caller) async throws -> UsageReport {
         let orgIds = try readableOrgs(orgId, caller)
         let now = clock.now()
         let from = fromDay ?? Self.day(Self.monthStart(now))
@@ -203,10 +212,12 @@ public struct ResourceService: Sendable {
             sums["\(key)|\(row.gpuType)"] = sum
         }
         let lines = sums.map { entry in
-            UsageLine(key: String(entry.key.split(separator: "|")[0]), gpuType: entry.value.type, gpuSeconds: entry.value.seconds, cost: entry.value.cost)
+            UsageLine(
+                key: String(entry.key.split(separator: "|")[0]), gpuType: entry.value.type, gpuSeconds: entry.value.seconds, cost: entry.value.cost)
         }.sorted { ($0.key, $0.gpuType) < ($1.key, $1.gpuType) }
-        return UsageReport(from: from, to: to, groupBy: groupBy, currency: configuration.currency, lines: lines,
-                           totalGPUHours: lines.reduce(0) { $0 + $1.gpuSeconds } / 3_600, totalCost: lines.reduce(0) { $0 + $1.cost })
+        return UsageReport(
+            from: from, to: to, groupBy: groupBy, currency: configuration.currency, lines: lines,
+            totalGPUHours: lines.reduce(0) { $0 + $1.gpuSeconds } / 3_600, totalCost: lines.reduce(0) { $0 + $1.cost })
     }
 
     // MARK: helpers

@@ -4,26 +4,28 @@ import Executors
 import Foundation
 import Identity
 import ObjectStore
-import Scheduler
 import SQLKit
+import Scheduler
 import Storage
 
 /// The use cases of every run-to-completion workload: submit (validated, feasible, audited), read, list, stop,
 /// delete, logs. Kind-specific modules (Training, …) call `prepare` and `insert` inside their own transaction.
-public struct WorkloadService: Sendable {
-    public struct Configuration: Sendable {
-        public var priorityClasses: [PriorityClass]
-        public var defaultPriorityClass: String
-        public var maxCodeBytes: Int
-        public var maxRetries: Int
-        public var defaultCPU: Double
-        public var defaultMemoryMiB: Int
+package struct WorkloadService: Sendable {
+    package struct Configuration: Sendable {
+        package var priorityClasses: [PriorityClass]
+        package var defaultPriorityClass: String
+        package var maxCodeBytes: Int
+        package var maxRetries: Int
+        package var defaultCPU: Double
+        package var defaultMemoryMiB: Int
         /// Time between the stop signal and the kill, for a checkpoint.
-        public var gracePeriodSeconds: Double
+        package var gracePeriodSeconds: Double
 
-        public init(priorityClasses: [PriorityClass] = PriorityClass.defaults, defaultPriorityClass: String = "normal",
-                    maxCodeBytes: Int = 64 * 1_048_576, maxRetries: Int = 10, defaultCPU: Double = 1, defaultMemoryMiB: Int = 2_048,
-                    gracePeriodSeconds: Double = 30) {
+        package init(
+            priorityClasses: [PriorityClass] = PriorityClass.defaults, defaultPriorityClass: String = "normal",
+            maxCodeBytes: Int = 64 * 1_048_576, maxRetries: Int = 10, defaultCPU: Double = 1, defaultMemoryMiB: Int = 2_048,
+            gracePeriodSeconds: Double = 30
+        ) {
             self.priorityClasses = priorityClasses
             self.defaultPriorityClass = defaultPriorityClass
             self.maxCodeBytes = maxCodeBytes
@@ -38,16 +40,18 @@ public struct WorkloadService: Sendable {
     let clock: any Clock
     let audit: AuditLog
     let objects: any ObjectStore
-    public let logs: LogHub
-    public let configuration: Configuration
+    package let logs: LogHub
+    package let configuration: Configuration
     let wakeup: Wakeup
     let executor: any Executor
     let projects: ProjectScopes
     /// The kinds the owning modules registered, by name.
     let kinds: [String: WorkloadKind]
 
-    public init(database: Database, clock: any Clock, audit: AuditLog, objects: any ObjectStore, logs: LogHub, executor: any Executor,
-                wakeup: Wakeup, kinds: [WorkloadKind], configuration: Configuration = .init()) {
+    package init(
+        database: Database, clock: any Clock, audit: AuditLog, objects: any ObjectStore, logs: LogHub, executor: any Executor,
+        wakeup: Wakeup, kinds: [WorkloadKind], configuration: Configuration = .init()
+    ) {
         self.database = database
         self.clock = clock
         self.audit = audit
@@ -61,32 +65,34 @@ public struct WorkloadService: Sendable {
     }
 
     /// What a user asks to run. Unset resources take the defaults.
-    public struct Submission: Sendable {
-        public var name: String?
-        public var entrypoint: String?
-        public var env: [String: String]
-        public var codeArchive: String?
-        public var repository: LaunchRequest.Repository?
-        public var gpuType: String?
-        public var gpuCount: Int?
-        public var nodes: Int?
-        public var cpu: Double?
-        public var memoryMiB: Int?
-        public var priorityClass: String?
-        public var queue: String?
-        public var maxRuntimeSeconds: Int?
-        public var maxRetries: Int?
-        public var distributed: DistributedMode
+    package struct Submission: Sendable {
+        package var name: String?
+        package var entrypoint: String?
+        package var env: [String: String]
+        package var codeArchive: String?
+        package var repository: LaunchRequest.Repository?
+        package var gpuType: String?
+        package var gpuCount: Int?
+        package var nodes: Int?
+        package var cpu: Double?
+        package var memoryMiB: Int?
+        package var priorityClass: String?
+        package var queue: String?
+        package var maxRuntimeSeconds: Int?
+        package var maxRetries: Int?
+        package var distributed: DistributedMode
         /// nil: the executor's default (the local executor's sandbox has no network unless a job asks).
-        public var isolateNetwork: Bool?
+        package var isolateNetwork: Bool?
         /// Variables set by aitip itself (e.g. AITIP_CONFIG), not checked against the reserved names.
-        public var systemEnv: [String: String] = [:]
+        package var systemEnv: [String: String] = [:]
 
-        public init(name: String?, entrypoint: String?, env: [String: String] = [:], codeArchive: String? = nil,
-                    repository: LaunchRequest.Repository? = nil, gpuType: String? = nil, gpuCount: Int? = nil, nodes: Int? = nil,
-                    cpu: Double? = nil, memoryMiB: Int? = nil, priorityClass: String? = nil, queue: String? = nil,
-                    maxRuntimeSeconds: Int? = nil, maxRetries: Int? = nil, distributed: DistributedMode = .single,
-                    isolateNetwork: Bool? = nil) {
+        package init(
+            name: String?, entrypoint: String?, env: [String: String] = [:], codeArchive: String? = nil,
+            repository: LaunchRequest.Repository? = nil, gpuType: String? = nil, gpuCount: Int? = nil, nodes: Int? = nil,
+            cpu: Double? = nil, memoryMiB: Int? = nil, priorityClass: String? = nil, queue: String? = nil,
+            maxRuntimeSeconds: Int? = nil, maxRetries: Int? = nil, distributed: DistributedMode = .single,
+            isolateNetwork: Bool? = nil
+        ) {
             self.name = name
             self.entrypoint = entrypoint
             self.env = env
@@ -107,12 +113,14 @@ public struct WorkloadService: Sendable {
     }
 
     /// The project a workload is submitted to, with `permission` checked there.
-    public func scope(project projectId: UUID, permission: Permission, caller: Caller) async throws -> ProjectScope {
+    package func scope(project projectId: UUID, permission: Permission, caller: Caller) async throws -> ProjectScope {
         try await projects.scope(.id(projectId), permission: permission, caller: caller)
     }
 
     /// Validates a submission against the configuration and the registered nodes; returns the workload to insert.
-    public func prepare(_ submission: Submission, kind: WorkloadKind, in scope: ProjectScope, caller: Caller, on sql: any SQLDatabase) async throws -> Workload {
+    package func prepare(_ submission: Submission, kind: WorkloadKind, in scope: ProjectScope, caller: Caller, on sql: any SQLDatabase) async throws
+        -> Workload
+    {
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         let name = validator.requireText(submission.name, "name", maxLength: 255)
@@ -133,8 +141,9 @@ public struct WorkloadService: Sendable {
         validator.check(Self.isName(queue), "queue", "must be 1-63 lowercase letters, digits, '-' or '_'")
         let className = submission.priorityClass ?? configuration.defaultPriorityClass
         let priorityClass = configuration.priorityClasses.first { $0.name == className }
-        validator.check(priorityClass != nil, "priority",
-                        "must be one of \(configuration.priorityClasses.map(\.name).joined(separator: ", "))")
+        validator.check(
+            priorityClass != nil, "priority",
+            "must be one of \(configuration.priorityClasses.map(\.name).joined(separator: ", "))")
         if let runtime = submission.maxRuntimeSeconds {
             validator.check(runtime >= 1 && runtime <= 90 * 86_400, "max_runtime_seconds", "must be between 1 second and 90 days")
         }
@@ -155,14 +164,19 @@ public struct WorkloadService: Sendable {
             validator.check(submission.repository == nil, "code", "give an archive or a repository, not both")
         }
         if let repository = submission.repository {
-            validator.check(repository.url.hasPrefix("https://") && repository.url.count <= 500 && !repository.url.contains(" "),
-                            "code.repository", "must be an https:// URL")
-            validator.check((7...64).contains(repository.commit.count) && repository.commit.allSatisfy(\.isHexDigit),
-                            "code.commit", "must be a commit hash (7-64 hex digits)")
+            validator.check(
+                repository.url.hasPrefix("https://") && repository.url.count <= 500 && !repository.url.contains(" "),
+                "code.repository", "must be an https:// URL")
+            validator.check(
+                (7...64).contains(repository.commit.count) && repository.commit.allSatisfy(\.isHexDigit),
+                "code.commit", "must be a commit hash (7-64 hex digits)")
         }
         let isolateNetwork = submission.isolateNetwork ?? executor.isolatesNetworkByDefault
         if submission.repository != nil, isolateNetwork, executor.isolatesNetworkByDefault {
-            validator.add("code.repository", "is cloned inside the job's sandbox, which needs the network: set isolate_network to false (the operator must allow it with job_network=allow), or upload the code")
+            validator.add(
+                "code.repository",
+                "is cloned inside the job's sandbox, which needs the network: set isolate_network to false (the operator must allow it with job_network=allow), or upload the code"
+            )
         }
         try validator.finish()
         if let refusal = executor.refusal(isolateNetwork: isolateNetwork) { throw refusal }
@@ -174,71 +188,76 @@ public struct WorkloadService: Sendable {
         if let reason = Scheduler.impossibility(of: request, on: nodesNow.map(\.capacity)) {
             throw AppError(.badRequest, "This request can never be scheduled: \(reason)")
         }
-        let spec = WorkloadSpec(entrypoint: entrypoint, env: submission.env.merging(submission.systemEnv) { _, system in system }, codeArchive: submission.codeArchive?.lowercased(),
-                                repository: submission.repository, distributed: submission.distributed, isolateNetwork: isolateNetwork)
+        let spec = WorkloadSpec(
+            entrypoint: entrypoint, env: submission.env.merging(submission.systemEnv) { _, system in system },
+            codeArchive: submission.codeArchive?.lowercased(),
+            repository: submission.repository, distributed: submission.distributed, isolateNetwork: isolateNetwork)
         let now = clock.now()
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let id = IDGenerator.uuidV7(at: now)
-        return Workload(id: id, kind: kind.name, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
-                        name: name, queue: queue, priorityClass: priorityClass!.name, priority: priorityClass!.value, state: .queued,
-                        reason: "waiting for the scheduler", specJSON: specJSON, gpuType: submission.gpuType, gpuCount: gpus,
-                        nodeCount: nodes, cpu: cpu, memoryMiB: memory, maxRuntimeSeconds: submission.maxRuntimeSeconds, maxRetries: retries,
-                        attempt: 0, sequence: id.v7Sequence, createdMs: now.epochMilliseconds,
-                        updatedMs: now.epochMilliseconds)
+        return Workload(
+            id: id, kind: kind.name, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
+            name: name, queue: queue, priorityClass: priorityClass!.name, priority: priorityClass!.value, state: .queued,
+            reason: "waiting for the scheduler", specJSON: specJSON, gpuType: submission.gpuType, gpuCount: gpus,
+            nodeCount: nodes, cpu: cpu, memoryMiB: memory, maxRuntimeSeconds: submission.maxRuntimeSeconds, maxRetries: retries,
+            attempt: 0, sequence: id.v7Sequence, createdMs: now.epochMilliseconds,
+            updatedMs: now.epochMilliseconds)
     }
 
     /// Stores a prepared workload (queued) with its transitions and audit entry.
-    public func insert(_ workload: Workload, caller: Caller, on sql: any SQLDatabase) async throws {
+    package func insert(_ workload: Workload, caller: Caller, on sql: any SQLDatabase) async throws {
         try await WorkloadStore.insert(workload, reason: "accepted into queue '\(workload.queue)'", on: sql)
-        try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(workload.kind).submit", targetType: workload.kind,
-                               targetId: workload.id.lowercasedString)
+        try await audit.record(
+            on: sql, caller, orgId: workload.orgId, action: "\(workload.kind).submit", targetType: workload.kind,
+            targetId: workload.id.lowercasedString)
     }
 
     /// Where each of these workloads lives and what it is called, for other modules' views (lineage). No caller is
     /// checked: the asking module authorizes against the organization and project returned.
-    public struct Summary: Sendable {
-        public var id: UUID
-        public var kind: String
-        public var name: String
-        public var orgId: UUID
-        public var projectId: UUID
+    package struct Summary: Sendable {
+        package var id: UUID
+        package var kind: String
+        package var name: String
+        package var orgId: UUID
+        package var projectId: UUID
     }
 
-    public func summaries(_ ids: [UUID]) async throws -> [Summary] {
+    package func summaries(_ ids: [UUID]) async throws -> [Summary] {
         guard !ids.isEmpty else { return [] }
         return try await database.read { sql in try await WorkloadStore.workloads(ids: ids, on: sql) }
             .map { Summary(id: $0.id, kind: $0.kind, name: $0.name, orgId: $0.orgId, projectId: $0.projectId) }
     }
 
     /// Where a workload's processes find their checkpoints, as they see it; nil where the executor keeps none.
-    public func checkpointDirectory(of id: UUID) -> String? { executor.checkpointDirectory(of: id) }
+    package func checkpointDirectory(of id: UUID) -> String? { executor.checkpointDirectory(of: id) }
 
     /// Tells the engine to run a cycle now (after a submission or a stop is committed).
-    public func wake() { wakeup.signal() }
+    package func wake() { wakeup.signal() }
 
     // MARK: reading
 
-    public func workload(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> Workload {
+    package func workload(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> Workload {
         let principal = try caller.requirePrincipal()
         guard let workload = try await database.read({ sql in try await WorkloadStore.workload(id, on: sql) }), workload.kind == kind.name,
-              principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(kind.title) }
+            principal.visibleOrgIds.contains(workload.orgId)
+        else { throw AppError.notFound(kind.title) }
         try Policy.authorize(principal, kind.read, on: resource(workload))
         return workload
     }
 
-    public func events(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> [WorkloadEvent] {
+    package func events(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> [WorkloadEvent] {
         _ = try await workload(id, of: kind, caller: caller)
         return try await database.read { sql in try await WorkloadStore.events(id, on: sql) }
     }
 
-    public struct ListQuery: Sendable {
-        public var projectId: UUID?
-        public var states: [WorkloadState]
-        public var queue: String?
-        public var limit: Int
-        public var cursor: String?
+    package struct ListQuery: Sendable {
+        package var projectId: UUID?
+        package var states: [WorkloadState]
+        package var queue: String?
+        package var limit: Int
+        package var cursor: String?
 
-        public init(projectId: UUID? = nil, states: [WorkloadState] = [], queue: String? = nil, limit: Int = 50, cursor: String? = nil) {
+        package init(projectId: UUID? = nil, states: [WorkloadState] = [], queue: String? = nil, limit: Int = 50, cursor: String? = nil) {
             self.projectId = projectId
             self.states = states
             self.queue = queue
@@ -248,7 +267,7 @@ public struct WorkloadService: Sendable {
     }
 
     /// Newest first, in one project or every project the caller may read.
-    public func list(_ query: ListQuery, of kind: WorkloadKind, caller: Caller) async throws -> Page<Workload> {
+    package func list(_ query: ListQuery, of kind: WorkloadKind, caller: Caller) async throws -> Page<Workload> {
         let permission = kind.read
         let principal = try caller.requirePrincipal()
         let limit = max(1, min(query.limit, 500))
@@ -262,8 +281,9 @@ public struct WorkloadService: Sendable {
         }
         guard !projectIds.isEmpty else { return Page(items: [], nextCursor: nil) }
         return try await database.read { sql in
-            let rows = try await WorkloadStore.list(.init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind.name),
-                                                    after: cursor, limit: limit + 1, on: sql)
+            let rows = try await WorkloadStore.list(
+                .init(projectIds: projectIds, states: query.states, queue: query.queue, kind: kind.name),
+                after: cursor, limit: limit + 1, on: sql)
             let items = Array(rows.prefix(limit))
             let next = rows.count > limit ? items.last.map { Cursor(String($0.createdMs), $0.id.lowercasedString).text } : nil
             return Page(items: items, nextCursor: next)
@@ -272,9 +292,10 @@ public struct WorkloadService: Sendable {
 
     /// What the running attempt uses now (CPU time, memory, processes, and on this machine's real GPUs their
     /// utilisation and memory); nil when it is not running or the executor cannot tell.
-    public func usage(of workload: Workload) async -> ResourceUsage? {
+    package func usage(of workload: Workload) async -> ResourceUsage? {
         guard workload.state == .running, let reference = workload.executorRef, workload.executor == executor.kind,
-              var usage = await executor.usage(of: reference) else { return nil }
+            var usage = await executor.usage(of: reference)
+        else { return nil }
         if executor.kind == "local" {
             usage.gpus = NodeInventory.sampleGPUs(workload.placements.flatMap(\.gpuIndices))
         }
@@ -285,12 +306,13 @@ public struct WorkloadService: Sendable {
 
     /// Stops a workload: a queued one is cancelled at once; a running one gets the stop signal, then, after the
     /// grace period, is killed.
-    public func stop(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> Workload {
+    package func stop(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws -> Workload {
         let principal = try caller.requirePrincipal()
         let now = clock.now().epochMilliseconds
         let result: Workload = try await database.transaction { sql in
             guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind.name,
-                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(kind.title) }
+                principal.visibleOrgIds.contains(workload.orgId)
+            else { throw AppError.notFound(kind.title) }
             try Policy.authorize(principal, kind.write, on: resource(workload))
             if workload.state.isFinal {
                 throw AppError.conflict("\(kind.title) \(workload.id.lowercasedString) has already finished (\(workload.state.rawValue))")
@@ -301,15 +323,19 @@ public struct WorkloadService: Sendable {
                 var stopping = workload
                 stopping.stopRequestedMs = now
                 stopping.stopReason = .cancel
-                stopping.reason = "stopping: requested by \(principal.username); killed after \(Int(configuration.gracePeriodSeconds)) s if still running"
+                stopping.reason =
+                    "stopping: requested by \(principal.username); killed after \(Int(configuration.gracePeriodSeconds)) s if still running"
                 stopping.updatedMs = now
                 try await WorkloadStore.save(stopping, on: sql)
                 updated = stopping
             } else {
-                updated = try await WorkloadStore.transition(workload, to: .cancelled, reason: "cancelled by \(principal.username) before it started",
-                                                             at: now, on: sql) { $0.finishedMs = now }
+                updated = try await WorkloadStore.transition(
+                    workload, to: .cancelled, reason: "cancelled by \(principal.username) before it started",
+                    at: now, on: sql
+                ) { $0.finishedMs = now }
             }
-            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind.name).stop", targetType: kind.name, targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: workload.orgId, action: "\(kind.name).stop", targetType: kind.name, targetId: id.lowercasedString)
             return updated
         }
         wake()
@@ -318,18 +344,20 @@ public struct WorkloadService: Sendable {
     }
 
     /// Deletes a finished workload with its transitions, logs and checkpoints. Usage records stay for costs.
-    public func delete(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws {
+    package func delete(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
             guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), workload.kind == kind.name,
-                  principal.visibleOrgIds.contains(workload.orgId) else { throw AppError.notFound(kind.title) }
+                principal.visibleOrgIds.contains(workload.orgId)
+            else { throw AppError.notFound(kind.title) }
             try Policy.authorize(principal, kind.delete, on: resource(workload))
             guard !workload.state.isActive else {
                 throw AppError.conflict("\(kind.title) \(id.lowercasedString) is \(workload.state.rawValue): stop it first")
             }
             try await kind.onDelete(id, sql)
             try await WorkloadStore.delete(id, on: sql)
-            try await audit.record(on: sql, caller, orgId: workload.orgId, action: "\(kind.name).delete", targetType: kind.name, targetId: id.lowercasedString)
+            try await audit.record(
+                on: sql, caller, orgId: workload.orgId, action: "\(kind.name).delete", targetType: kind.name, targetId: id.lowercasedString)
         }
         await logs.purge(id)
         await executor.purge(workloadId: id)
@@ -337,18 +365,20 @@ public struct WorkloadService: Sendable {
 
     // MARK: code archives
 
-    public struct CodeArchive: Sendable {
-        public var sha256: String
-        public var sizeBytes: Int
+    package struct CodeArchive: Sendable {
+        package var sha256: String
+        package var sizeBytes: Int
     }
 
     /// Stores a gzip-compressed tar by its SHA-256 (the same code uploaded twice is stored once). `read` reads the
     /// request's body, at most the byte count it is given (the limit is enforced here, and only here); it is called
     /// once the caller may write in the project.
-    public func uploadCode(in scope: ProjectScope, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws -> CodeArchive {
+    package func uploadCode(in scope: ProjectScope, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws -> CodeArchive {
         let data = try await read(configuration.maxCodeBytes + 1)
         guard data.count <= configuration.maxCodeBytes else {
-            throw AppError(.payloadTooLarge, "The code package is larger than \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
+            throw AppError(
+                .payloadTooLarge,
+                "The code package is larger than \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
         }
         guard data.count >= 18, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else {
             throw AppError.badRequest("The code package must be a gzip-compressed tar archive (.tar.gz)")
@@ -357,8 +387,9 @@ public struct WorkloadService: Sendable {
         let key = try Self.codeKey(digest, org: scope.orgId)
         if try await objects.size(key) == nil { try await objects.put(key, data: data) }
         try await database.transaction { sql in
-            try await audit.record(on: sql, caller, orgId: scope.orgId, action: "code.upload", targetType: "code", targetId: digest,
-                                   detail: "\(data.count) bytes")
+            try await audit.record(
+                on: sql, caller, orgId: scope.orgId, action: "code.upload", targetType: "code", targetId: digest,
+                detail: "\(data.count) bytes")
         }
         return CodeArchive(sha256: digest, sizeBytes: data.count)
     }
@@ -375,14 +406,18 @@ public struct WorkloadService: Sendable {
     // MARK: helpers
 
     func resource(_ workload: Workload) -> Policy.Resource {
-        Policy.Resource(kind: kinds[workload.kind]?.title ?? "Workload", orgId: workload.orgId, projectId: workload.projectId, createdBy: workload.ownerId)
+        Policy.Resource(
+            kind: kinds[workload.kind]?.title ?? "Workload", orgId: workload.orgId, projectId: workload.projectId, createdBy: workload.ownerId)
     }
 
-    static let reservedEnv: Set<String> = ["PATH", "HOME", "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
-                                           "MASTER_PORT", "LD_PRELOAD"]
+    static let reservedEnv: Set<String> = [
+        "PATH", "HOME", "CUDA_VISIBLE_DEVICES", "RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR",
+        "MASTER_PORT", "LD_PRELOAD",
+    ]
 
     static func isName(_ text: String) -> Bool {
-        !text.isEmpty && text.count <= 63 && text.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d || $0 == 0x5f }
+        !text.isEmpty && text.count <= 63
+            && text.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d || $0 == 0x5f }
     }
 
     static func isEnvName(_ text: String) -> Bool {
@@ -394,8 +429,9 @@ public struct WorkloadService: Sendable {
 extension GPUNode {
     /// The scheduler's view of this node's inventory.
     var capacity: NodeCapacity {
-        NodeCapacity(id: id, name: name, gpuType: nodeType, gpuCount: gpuCount, cpu: cpuCores, memoryMiB: memoryMiB,
-                     schedulable: status == .available || status == .busy)
+        NodeCapacity(
+            id: id, name: name, gpuType: nodeType, gpuCount: gpuCount, cpu: cpuCores, memoryMiB: memoryMiB,
+            schedulable: status == .available || status == .busy)
     }
 }
 
@@ -408,13 +444,13 @@ extension JSONEncoder {
 }
 
 /// Wakes the engine: a submission, a stop or a finished attempt should not wait for the next tick.
-public final class Wakeup: Sendable {
+package final class Wakeup: Sendable {
     let stream: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
-    public init() {
+    package init() {
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    public func signal() { continuation.yield() }
+    package func signal() { continuation.yield() }
 }

@@ -51,10 +51,12 @@ enum ResourceStore {
     }
 
     static func addTotals(node id: UUID, jobs: Int, gpuSeconds: Double, on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
+        try await sql.raw(
+            """
             UPDATE gpu_nodes SET total_jobs = total_jobs + \(bind: jobs), total_gpu_seconds = total_gpu_seconds + \(bind: gpuSeconds)
             WHERE id = \(bind: id)
-            """).run()
+            """
+        ).run()
     }
 
     // MARK: quotas
@@ -68,7 +70,8 @@ enum ResourceStore {
         var seconds: [UUID: Double] = [:]
         for chunk in ids.chunked(500) {
             for row in try await sql.select().column("workload_id").column(SQLFunction("SUM", args: SQLColumn("gpu_seconds")), as: "seconds")
-                .from("gpu_usage").where("workload_id", .in, chunk).groupBy("workload_id").all() {
+                .from("gpu_usage").where("workload_id", .in, chunk).groupBy("workload_id").all()
+            {
                 seconds[try row.uuid("workload_id")] = try row.decode(column: "seconds", as: Double.self)
             }
         }
@@ -120,12 +123,14 @@ enum ResourceStore {
 
     /// Adds GPU-seconds to the (workload, day, type) row.
     static func meter(_ row: UsageRow, on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
+        try await sql.raw(
+            """
             INSERT INTO gpu_usage (workload_id, day, gpu_type, org_id, project_id, user_id, gpu_seconds)
             VALUES (\(bind: row.workloadId), \(bind: row.day), \(bind: row.gpuType), \(bind: row.orgId), \(bind: row.projectId),
                     \(bind: row.userId), \(bind: row.gpuSeconds))
             ON CONFLICT (workload_id, day, gpu_type) DO UPDATE SET gpu_seconds = gpu_usage.gpu_seconds + excluded.gpu_seconds
-            """).run()
+            """
+        ).run()
     }
 
     static func usage(orgIds: [UUID], fromDay: String, toDay: String, on sql: any SQLDatabase) async throws -> [UsageRow] {
@@ -136,9 +141,11 @@ enum ResourceStore {
 
     /// GPU-seconds per project and per organization since `fromDay` (the month's quota window).
     static func gpuSecondsSince(_ fromDay: String, on sql: any SQLDatabase) async throws -> (projects: [UUID: Double], orgs: [UUID: Double]) {
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             SELECT org_id, project_id, SUM(gpu_seconds) AS seconds FROM gpu_usage WHERE day >= \(bind: fromDay) GROUP BY org_id, project_id
-            """).all()
+            """
+        ).all()
         var projects: [UUID: Double] = [:]
         var orgs: [UUID: Double] = [:]
         for row in rows {

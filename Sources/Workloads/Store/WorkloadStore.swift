@@ -11,9 +11,11 @@ enum WorkloadStore {
         try await event(workload.id, from: .pending, to: workload.state, reason: reason, at: workload.createdMs, on: sql)
     }
 
-    static func event(_ workloadId: UUID, from: WorkloadState?, to: WorkloadState, reason: String, at ms: Int64, on sql: any SQLDatabase) async throws {
-        let event = WorkloadEvent(id: IDGenerator.uuidV7(at: Date(epochMilliseconds: ms)), workloadId: workloadId, atMs: ms, fromState: from,
-                                  toState: to, reason: reason)
+    static func event(_ workloadId: UUID, from: WorkloadState?, to: WorkloadState, reason: String, at ms: Int64, on sql: any SQLDatabase) async throws
+    {
+        let event = WorkloadEvent(
+            id: IDGenerator.uuidV7(at: Date(epochMilliseconds: ms)), workloadId: workloadId, atMs: ms, fromState: from,
+            toState: to, reason: reason)
         try await sql.insert(event, into: "workload_events")
     }
 
@@ -64,8 +66,10 @@ enum WorkloadStore {
     }
 
     /// Moves a workload to `state`, recording the transition; `change` sets the other columns of the move.
-    static func transition(_ workload: Workload, to state: WorkloadState, reason: String, at ms: Int64,
-                           on sql: any SQLDatabase, change: (inout Workload) -> Void = { _ in }) async throws -> Workload {
+    static func transition(
+        _ workload: Workload, to state: WorkloadState, reason: String, at ms: Int64,
+        on sql: any SQLDatabase, change: (inout Workload) -> Void = { _ in }
+    ) async throws -> Workload {
         var updated = workload
         updated.state = state
         updated.reason = reason
@@ -81,10 +85,13 @@ enum WorkloadStore {
     }
 
     /// Asks the current attempt (still `reference`) to stop; false when it has ended or is already stopping.
-    static func requestStop(_ id: UUID, attempt reference: String?, _ stopReason: Workload.StopReason, reason: String, at ms: Int64,
-                            on sql: any SQLDatabase) async throws -> Bool {
+    static func requestStop(
+        _ id: UUID, attempt reference: String?, _ stopReason: Workload.StopReason, reason: String, at ms: Int64,
+        on sql: any SQLDatabase
+    ) async throws -> Bool {
         guard var current = try await workload(id, locking: true, on: sql), current.state.isActive, current.stopRequestedMs == nil,
-              current.executorRef == reference else { return false }
+            current.executorRef == reference
+        else { return false }
         current.stopRequestedMs = ms
         current.stopReason = stopReason
         current.reason = reason

@@ -8,7 +8,7 @@ import ObjectStore
 /// Readers pull: `read(from:)` returns what exists past an offset, and `waitForData(beyond:)` suspends until more
 /// arrives or the log ends. Bytes are in memory until flushed (every second or 1 MiB) and then in the store; a
 /// reader at any offset gets them from wherever they are, so nothing between the two is missed.
-public actor LogHub {
+package actor LogHub {
     struct Chunk: Sendable {
         var offset: Int64
         var size: Int
@@ -37,7 +37,7 @@ public actor LogHub {
     private var indexes: [UUID: [Chunk]] = [:]
     private var waiters: [UUID: [CheckedContinuation<Void, Never>]] = [:]
 
-    public init(store: any ObjectStore, flushBytes: Int = 1 << 20) {
+    package init(store: any ObjectStore, flushBytes: Int = 1 << 20) {
         self.store = store
         self.flushBytes = flushBytes
     }
@@ -46,7 +46,7 @@ public actor LogHub {
 
     /// Opens the log of `attempt` and returns where to continue reading the attempt's own output: 0 for a new
     /// attempt, or past what was persisted before a restart for a re-adopted one.
-    public func open(_ workloadId: UUID, attempt: Int) async throws -> Int64 {
+    package func open(_ workloadId: UUID, attempt: Int) async throws -> Int64 {
         if let current = live[workloadId], current.attempt == attempt { return current.attemptOffset }
         let chunks = try await index(workloadId)
         let end = chunks.last.map { $0.offset + Int64($0.size) } ?? 0
@@ -56,7 +56,7 @@ public actor LogHub {
         return resumeAt
     }
 
-    public func append(_ workloadId: UUID, _ data: Data) async throws {
+    package func append(_ workloadId: UUID, _ data: Data) async throws {
         guard !data.isEmpty, live[workloadId] != nil else { return }
         live[workloadId]!.memory.append(data)
         wake(workloadId)
@@ -64,13 +64,16 @@ public actor LogHub {
     }
 
     /// Writes what is in memory to the store (called every second by the pump, and at the end).
-    public func flush(_ workloadId: UUID) async throws {
+    package func flush(_ workloadId: UUID) async throws {
         guard var state = live[workloadId], !state.memory.isEmpty, state.flushing == nil else { return }
         let data = state.memory
         let offset = state.memoryOffset
-        let chunk = Chunk(offset: offset, size: data.count, key: try Self.key(workloadId, offset: offset, attempt: state.attempt,
-                                                                               attemptOffset: state.attemptOffset),
-                          attempt: state.attempt, attemptOffset: state.attemptOffset)
+        let chunk = Chunk(
+            offset: offset, size: data.count,
+            key: try Self.key(
+                workloadId, offset: offset, attempt: state.attempt,
+                attemptOffset: state.attemptOffset),
+            attempt: state.attempt, attemptOffset: state.attemptOffset)
         state.flushing = (offset, data)
         state.memory = Data()
         state.memoryOffset = offset + Int64(data.count)
@@ -95,12 +98,12 @@ public actor LogHub {
         indexes[workloadId] = live[workloadId]?.chunks
     }
 
-    public func secondsSinceFlush(_ workloadId: UUID) -> Double {
+    package func secondsSinceFlush(_ workloadId: UUID) -> Double {
         live[workloadId].map { Date().timeIntervalSince($0.lastFlush) } ?? 0
     }
 
     /// The attempt's output is read to the end: persist the rest and let readers finish.
-    public func close(_ workloadId: UUID) async throws {
+    package func close(_ workloadId: UUID) async throws {
         try await flush(workloadId)
         if let state = live.removeValue(forKey: workloadId) { indexes[workloadId] = state.chunks }
         wake(workloadId)
@@ -108,17 +111,17 @@ public actor LogHub {
 
     // MARK: reading
 
-    public struct Slice: Sendable {
-        public var data: Data
-        public var nextOffset: Int64
+    package struct Slice: Sendable {
+        package var data: Data
+        package var nextOffset: Int64
         /// The log is being written now (an attempt is running).
-        public var live: Bool
+        package var live: Bool
         /// Pass to `waitForData(_:beyond:seen:)`.
-        public var generation: Int = 0
+        package var generation: Int = 0
     }
 
     /// Up to `limit` bytes from `offset`.
-    public func read(_ workloadId: UUID, from offset: Int64, limit: Int = 1 << 20) async throws -> Slice {
+    package func read(_ workloadId: UUID, from offset: Int64, limit: Int = 1 << 20) async throws -> Slice {
         let generation = generations[workloadId, default: 0]
         var slice = try await readBytes(workloadId, from: offset, limit: limit)
         slice.generation = generation
@@ -147,7 +150,7 @@ public actor LogHub {
 
     /// Returns when the log has bytes past `offset`, the log opens or closes, or `wakeAll` is called (the engine does
     /// every few seconds, so idle streams can send keep-alives and notice a gone client).
-    public func waitForData(_ workloadId: UUID, beyond offset: Int64, seen generation: Int) async {
+    package func waitForData(_ workloadId: UUID, beyond offset: Int64, seen generation: Int) async {
         if generations[workloadId, default: 0] != generation { return }
         if let state = live[workloadId], state.memoryOffset + Int64(state.memory.count) > offset { return }
         await withCheckedContinuation { continuation in
@@ -156,17 +159,17 @@ public actor LogHub {
     }
 
     /// Wakes the workload's waiting readers so they look at its state again (it ended, or was cancelled).
-    public func notify(_ workloadId: UUID) {
+    package func notify(_ workloadId: UUID) {
         wake(workloadId)
     }
 
     /// Wakes every waiting reader (keep-alives for idle streams; the engine calls it periodically).
-    public func wakeAll() {
+    package func wakeAll() {
         for id in waiters.keys { wake(id) }
     }
 
     /// Forgets a deleted workload's log and removes its chunks.
-    public func purge(_ workloadId: UUID) async {
+    package func purge(_ workloadId: UUID) async {
         live[workloadId] = nil
         if let chunks = try? await index(workloadId) {
             for chunk in chunks { try? await store.delete(chunk.key) }
@@ -189,7 +192,8 @@ public actor LogHub {
         for key in keys {
             let parts = key.path.split(separator: "/").last?.split(separator: "-") ?? []
             guard parts.count == 3, let offset = Int64(parts[0]), parts[1].hasPrefix("a"), let attempt = Int(parts[1].dropFirst()),
-                  let attemptOffset = Int64(parts[2]), let size = try await store.size(key) else { continue }
+                let attemptOffset = Int64(parts[2]), let size = try await store.size(key)
+            else { continue }
             chunks.append(Chunk(offset: offset, size: size, key: key, attempt: attempt, attemptOffset: attemptOffset))
         }
         chunks.sort { $0.offset < $1.offset }

@@ -8,23 +8,23 @@ import Logging
 /// type, each with this machine's CPU and memory; work runs here with CUDA_VISIBLE_DEVICES set as if they were real).
 /// Where the engine learns the nodes it schedules on. `source` names the nodes it owns: nodes of that source that
 /// it no longer reports are marked offline.
-public protocol NodeSource: Sendable {
+package protocol NodeSource: Sendable {
     var sources: Set<String> { get }
     /// Asked again on every heartbeat when true (a cluster changes); a machine's inventory is read once.
     var refreshes: Bool { get }
     func nodes(now: Int64) async throws -> [GPUNode]
 }
 
-public struct NodeInventory: NodeSource {
-    public var sources: Set<String> { ["local", "simulated"] }
-    public var refreshes: Bool { false }
+package struct NodeInventory: NodeSource {
+    package var sources: Set<String> { ["local", "simulated"] }
+    package var refreshes: Bool { false }
 
-    public struct SimulatedGPUs: Sendable, Equatable {
-        public var type: String
-        public var count: Int
+    package struct SimulatedGPUs: Sendable, Equatable {
+        package var type: String
+        package var count: Int
 
         /// Parses `a100:4,h100:2`.
-        public static func parse(_ text: String) throws(AppError) -> [SimulatedGPUs] {
+        package static func parse(_ text: String) throws(AppError) -> [SimulatedGPUs] {
             var result: [SimulatedGPUs] = []
             for part in text.split(separator: ",") where !part.isEmpty {
                 let pieces = part.split(separator: ":")
@@ -41,13 +41,13 @@ public struct NodeInventory: NodeSource {
     let simulated: [SimulatedGPUs]
     let logger: Logger
 
-    public init(hostname: String = ProcessInfo.processInfo.hostName, simulated: [SimulatedGPUs], logger: Logger) {
+    package init(hostname: String = ProcessInfo.processInfo.hostName, simulated: [SimulatedGPUs], logger: Logger) {
         self.hostname = hostname
         self.simulated = simulated
         self.logger = logger
     }
 
-    public func nodes(now: Int64) async throws -> [GPUNode] { localNodes(now: now) }
+    package func nodes(now: Int64) async throws -> [GPUNode] { localNodes(now: now) }
 
     func localNodes(now: Int64) -> [GPUNode] {
         let cpu = Double(ProcessInfo.processInfo.activeProcessorCount)
@@ -56,32 +56,38 @@ public struct NodeInventory: NodeSource {
         if !real.isEmpty {
             if !simulated.isEmpty { logger.warning("this machine has GPUs: --simulate-gpus is ignored") }
             return Dictionary(grouping: real, by: \.type).sorted { $0.key < $1.key }.enumerated().map { index, entry in
-                node(name: index == 0 ? hostname : "\(hostname)-\(entry.key)", type: entry.key, count: entry.value.count,
-                     gpuMemoryGB: entry.value.first?.memoryGB, cpu: cpu, memory: memory, source: "local", now: now)
+                node(
+                    name: index == 0 ? hostname : "\(hostname)-\(entry.key)", type: entry.key, count: entry.value.count,
+                    gpuMemoryGB: entry.value.first?.memoryGB, cpu: cpu, memory: memory, source: "local", now: now)
             }
         }
         if simulated.isEmpty {
             return [node(name: hostname, type: nil, count: 0, gpuMemoryGB: nil, cpu: cpu, memory: memory, source: "local", now: now)]
         }
         return simulated.map { gpus in
-            node(name: "\(hostname)-sim-\(gpus.type)", type: gpus.type, count: gpus.count, gpuMemoryGB: nil, cpu: cpu, memory: memory,
-                 source: "simulated", now: now)
+            node(
+                name: "\(hostname)-sim-\(gpus.type)", type: gpus.type, count: gpus.count, gpuMemoryGB: nil, cpu: cpu, memory: memory,
+                source: "simulated", now: now)
         }
     }
 
     private func node(name: String, type: String?, count: Int, gpuMemoryGB: Int?, cpu: Double, memory: Int, source: String, now: Int64) -> GPUNode {
-        GPUNode.make(name: name, type: type, count: count, gpuMemoryGB: gpuMemoryGB, cpu: cpu, memory: memory, source: source,
-                     labels: ["executor": "local", "simulated": source == "simulated" ? "true" : "false"], now: now)
+        GPUNode.make(
+            name: name, type: type, count: count, gpuMemoryGB: gpuMemoryGB, cpu: cpu, memory: memory, source: source,
+            labels: ["executor": "local", "simulated": source == "simulated" ? "true" : "false"], now: now)
     }
 }
 
 extension GPUNode {
-    static func make(name: String, type: String?, count: Int, gpuMemoryGB: Int?, cpu: Double, memory: Int, source: String,
-                     labels: [String: String], now: Int64) -> GPUNode {
+    static func make(
+        name: String, type: String?, count: Int, gpuMemoryGB: Int?, cpu: Double, memory: Int, source: String,
+        labels: [String: String], now: Int64
+    ) -> GPUNode {
         let labelsJSON = String(decoding: (try? JSONEncoder.sorted.encode(labels)) ?? Data("{}".utf8), as: UTF8.self)
-        return GPUNode(id: IDGenerator.uuidV7(), name: name, nodeType: type, gpuCount: count, gpuMemoryGB: gpuMemoryGB, cpuCores: cpu,
-                       memoryMiB: memory, status: .available, labelsJSON: labelsJSON, source: source, totalJobs: 0, totalGPUSeconds: 0,
-                       lastHeartbeatMs: now, createdMs: now)
+        return GPUNode(
+            id: IDGenerator.uuidV7(), name: name, nodeType: type, gpuCount: count, gpuMemoryGB: gpuMemoryGB, cpuCores: cpu,
+            memoryMiB: memory, status: .available, labelsJSON: labelsJSON, source: source, totalJobs: 0, totalGPUSeconds: 0,
+            lastHeartbeatMs: now, createdMs: now)
     }
 }
 
@@ -97,9 +103,10 @@ extension NodeInventory {
     }
 
     /// Utilisation and memory of the GPUs with these indices now; empty without nvidia-smi (simulated GPUs).
-    public static func sampleGPUs(_ indices: [Int]) -> [GPUSample] {
+    package static func sampleGPUs(_ indices: [Int]) -> [GPUSample] {
         guard !indices.isEmpty,
-              let text = nvidiaSMI(["--query-gpu=index,utilization.gpu,memory.used,memory.total", "--format=csv,noheader,nounits"]) else { return [] }
+            let text = nvidiaSMI(["--query-gpu=index,utilization.gpu,memory.used,memory.total", "--format=csv,noheader,nounits"])
+        else { return [] }
         let wanted = Set(indices)
         return parseSamples(text).filter { wanted.contains($0.index) }
     }
@@ -109,7 +116,8 @@ extension NodeInventory {
         text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard fields.count >= 4, let index = Int(fields[0]), let utilization = Double(fields[1]),
-                  let used = Int(fields[2]), let total = Int(fields[3]) else { return nil }
+                let used = Int(fields[2]), let total = Int(fields[3])
+            else { return nil }
             return GPUSample(index: index, utilizationPercent: utilization, memoryUsedMiB: used, memoryTotalMiB: total)
         }
     }

@@ -5,20 +5,21 @@ import Foundation
 /// The nodes of a Ray cluster, read from its dashboard on every heartbeat. A node's GPU type is Ray's
 /// `accelerator_type:<T>` resource when Ray detected real GPUs, else a custom resource holding as many units as
 /// the node has GPUs (`ray start --num-gpus=4 --resources='{"a100": 4}'`), else `gpu`.
-public struct RayNodes: NodeSource {
+package struct RayNodes: NodeSource {
     let ray: RayExecutor
-    public var sources: Set<String> { ["ray"] }
-    public var refreshes: Bool { true }
+    package var sources: Set<String> { ["ray"] }
+    package var refreshes: Bool { true }
 
-    public init(ray: RayExecutor) { self.ray = ray }
+    package init(ray: RayExecutor) { self.ray = ray }
 
-    public func nodes(now: Int64) async throws -> [GPUNode] {
+    package func nodes(now: Int64) async throws -> [GPUNode] {
         try await ray.nodes().filter(\.alive).map { node in
             let gpus = Int(node.resources["GPU"] ?? 0)
-            return GPUNode.make(name: "ray-\(node.id.prefix(12))", type: gpus > 0 ? Self.gpuType(node.resources, gpus: gpus) : nil, count: gpus,
-                                gpuMemoryGB: nil, cpu: node.resources["CPU"] ?? 0,
-                                memory: Int((node.resources["memory"] ?? 0) / 1_048_576), source: "ray",
-                                labels: ["executor": "ray", "ray_node_id": node.id, "address": node.address], now: now)
+            return GPUNode.make(
+                name: "ray-\(node.id.prefix(12))", type: gpus > 0 ? Self.gpuType(node.resources, gpus: gpus) : nil, count: gpus,
+                gpuMemoryGB: nil, cpu: node.resources["CPU"] ?? 0,
+                memory: Int((node.resources["memory"] ?? 0) / 1_048_576), source: "ray",
+                labels: ["executor": "ray", "ray_node_id": node.id, "address": node.address], now: now)
         }
     }
 
@@ -27,8 +28,10 @@ public struct RayNodes: NodeSource {
             return String(detected.dropFirst("accelerator_type:".count)).lowercased()
         }
         let builtIn: Set<String> = ["CPU", "GPU", "memory", "object_store_memory"]
-        if let custom = resources.first(where: { !builtIn.contains($0.key) && !$0.key.hasPrefix("node:") && Int($0.value) == gpus
-            && WorkloadService.isName($0.key) }) {
+        if let custom = resources.first(where: {
+            !builtIn.contains($0.key) && !$0.key.hasPrefix("node:") && Int($0.value) == gpus
+                && WorkloadService.isName($0.key)
+        }) {
             return custom.key
         }
         return "gpu"

@@ -3,8 +3,8 @@ import Executors
 import Foundation
 import Logging
 import ObjectStore
-import Scheduler
 import SQLKit
+import Scheduler
 import Storage
 import Synchronization
 
@@ -16,19 +16,21 @@ import Synchronization
 /// Every running attempt has a pump: it copies the attempt's output into the `LogHub`, notices when the attempt
 /// ends, and records how it ended. On start, attempts the database calls active are adopted again (their pumps pick
 /// up where the persisted log ends); work admitted but never launched goes back to the queue.
-public final class WorkloadEngine: Sendable {
-    public struct Configuration: Sendable {
-        public var tick: Duration
-        public var gracePeriodSeconds: Double
-        public var meteringIntervalSeconds: Double
-        public var heartbeatSeconds: Double
+package final class WorkloadEngine: Sendable {
+    package struct Configuration: Sendable {
+        package var tick: Duration
+        package var gracePeriodSeconds: Double
+        package var meteringIntervalSeconds: Double
+        package var heartbeatSeconds: Double
         /// How often a pump polls its attempt's log and state.
-        public var logPoll: Duration
+        package var logPoll: Duration
         /// How long the engine lease lasts unrenewed: how soon a waiting server takes over from one that died.
-        public var leaseSeconds: Double
+        package var leaseSeconds: Double
 
-        public init(tick: Duration = .seconds(1), gracePeriodSeconds: Double = 30, meteringIntervalSeconds: Double = 30,
-                    heartbeatSeconds: Double = 10, logPoll: Duration = .milliseconds(10), leaseSeconds: Double = 15) {
+        package init(
+            tick: Duration = .seconds(1), gracePeriodSeconds: Double = 30, meteringIntervalSeconds: Double = 30,
+            heartbeatSeconds: Double = 10, logPoll: Duration = .milliseconds(10), leaseSeconds: Double = 15
+        ) {
             self.tick = tick
             self.gracePeriodSeconds = gracePeriodSeconds
             self.meteringIntervalSeconds = meteringIntervalSeconds
@@ -62,13 +64,15 @@ public final class WorkloadEngine: Sendable {
     let logger: Logger
     let configuration: Configuration
     /// Only the holder of this lease runs the engine; other servers on the same database wait (see LeaderLease).
-    public let lease: LeaderLease
+    package let lease: LeaderLease
     private let scheduler = Scheduler()
     private let memory = Mutex(Memory())
 
     /// `nodeSource`: where the nodes come from (this machine, a Ray cluster); nil when nodes are registered elsewhere.
-    public init(database: Database, clock: any Clock, executor: any Executor, logs: LogHub, objects: any ObjectStore,
-                nodeSource: (any NodeSource)?, wakeup: Wakeup, configuration: Configuration = .init(), logger: Logger) {
+    package init(
+        database: Database, clock: any Clock, executor: any Executor, logs: LogHub, objects: any ObjectStore,
+        nodeSource: (any NodeSource)?, wakeup: Wakeup, configuration: Configuration = .init(), logger: Logger
+    ) {
         self.database = database
         self.clock = clock
         self.executor = executor
@@ -84,7 +88,7 @@ public final class WorkloadEngine: Sendable {
     /// Runs until the task is cancelled (graceful shutdown): waits for the engine lease, then schedules, launches and
     /// reconciles while it holds it (waiting again if another server took it over). Attempts keep running without
     /// the server and are adopted again on the next start; the lease is released on the way out.
-    public func run() async throws {
+    package func run() async throws {
         while try await waitForLease() {
             guard try await lead() else { break }
             logger.error("another server took over the workload engine (this one did not renew its lease in time); waiting again")
@@ -106,8 +110,9 @@ public final class WorkloadEngine: Sendable {
             }
             if !waited {
                 let holder = try await lease.currentHolder() ?? "?"
-                logger.info("another server runs the workload engine; this one serves the API and waits to take over",
-                            metadata: ["holder": "\(holder)"])
+                logger.info(
+                    "another server runs the workload engine; this one serves the API and waits to take over",
+                    metadata: ["holder": "\(holder)"])
                 waited = true
             }
             try? await Task.sleep(for: .seconds(configuration.leaseSeconds / 3))
@@ -150,7 +155,7 @@ public final class WorkloadEngine: Sendable {
 
     /// Registers this server's nodes when it runs the engine (holds the lease), before serving, so the first
     /// submissions already see them. `run` registers them too.
-    public func registerNodesIfLeading() async throws {
+    package func registerNodesIfLeading() async throws {
         if try await lease.acquire() { try await registerNodes() }
     }
 
@@ -163,8 +168,10 @@ public final class WorkloadEngine: Sendable {
             var saved: [GPUNode] = []
             for node in nodes { saved.append(try await ResourceStore.upsert(node, on: sql)) }
             let current = Set(saved.map(\.id))
-            for stale in try await ResourceStore.nodes(on: sql) where nodeSource.sources.contains(stale.source) && !current.contains(stale.id)
-                && stale.status != .offline {
+            for stale in try await ResourceStore.nodes(on: sql)
+            where nodeSource.sources.contains(stale.source) && !current.contains(stale.id)
+                && stale.status != .offline
+            {
                 try await ResourceStore.setStatus(.offline, of: stale.id, on: sql)
             }
             return saved
@@ -174,8 +181,12 @@ public final class WorkloadEngine: Sendable {
             return Set(state.nodeIds)
         }
         for node in registered where !known.contains(node.id) {
-            logger.info("node registered", metadata: ["node": "\(node.name)", "gpus": "\(node.gpuCount)", "gpu_type": "\(node.nodeType ?? "none")",
-                                                      "source": "\(node.source)"])
+            logger.info(
+                "node registered",
+                metadata: [
+                    "node": "\(node.name)", "gpus": "\(node.gpuCount)", "gpu_type": "\(node.nodeType ?? "none")",
+                    "source": "\(node.source)",
+                ])
         }
     }
 
@@ -190,12 +201,16 @@ public final class WorkloadEngine: Sendable {
                 if let reference = workload.executorRef, workload.executor == kind {
                     adopted.append(Attempt(workloadId: workload.id, reference: reference, attempt: workload.attempt))
                 } else if workload.executorRef == nil {
-                    _ = try await WorkloadStore.transition(workload, to: .queued, reason: "requeued: the server restarted before it was launched",
-                                                           at: now, on: sql) { $0.placementJSON = nil }
+                    _ = try await WorkloadStore.transition(
+                        workload, to: .queued, reason: "requeued: the server restarted before it was launched",
+                        at: now, on: sql
+                    ) { $0.placementJSON = nil }
                 } else {
-                    _ = try await WorkloadStore.transition(workload, to: .failed,
-                                                           reason: "its executor '\(workload.executor ?? "?")' is not the one this server runs ('\(kind)'); its state is unknown",
-                                                           at: now, on: sql) { $0.finishedMs = now }
+                    _ = try await WorkloadStore.transition(
+                        workload, to: .failed,
+                        reason: "its executor '\(workload.executor ?? "?")' is not the one this server runs ('\(kind)'); its state is unknown",
+                        at: now, on: sql
+                    ) { $0.finishedMs = now }
                 }
             }
             return adopted
@@ -210,10 +225,12 @@ public final class WorkloadEngine: Sendable {
         let ms = now.epochMilliseconds
         try await heartbeat(now)
         let snapshotRows = try await database.read { sql in
-            (try await ResourceStore.nodes(on: sql),
-             try await WorkloadStore.workloads(states: [.queued, .admitted, .starting, .running], on: sql),
-             try await ResourceStore.allQuotas(on: sql),
-             try await ResourceStore.gpuSecondsSince(ResourceService.day(ResourceService.monthStart(now)), on: sql))
+            (
+                try await ResourceStore.nodes(on: sql),
+                try await WorkloadStore.workloads(states: [.queued, .admitted, .starting, .running], on: sql),
+                try await ResourceStore.allQuotas(on: sql),
+                try await ResourceStore.gpuSecondsSince(ResourceService.day(ResourceService.monthStart(now)), on: sql)
+            )
         }
         let (nodes, open, quotas, used) = snapshotRows
         let active = open.filter { $0.state.isActive }
@@ -221,9 +238,10 @@ public final class WorkloadEngine: Sendable {
         try await enforceStops(active, ms: ms)
         try await meter(active, now: now)
 
-        let snapshot = ClusterSnapshot(now: now, nodes: nodes.map(\.capacity), running: active.map(\.running), pending: queued.map(\.pending),
-                                       projectQuotas: Self.projectQuotas(quotas, used: used.projects, active: active),
-                                       orgQuotas: Self.orgQuotas(quotas, used: used.orgs, active: active))
+        let snapshot = ClusterSnapshot(
+            now: now, nodes: nodes.map(\.capacity), running: active.map(\.running), pending: queued.map(\.pending),
+            projectQuotas: Self.projectQuotas(quotas, used: used.projects, active: active),
+            orgQuotas: Self.orgQuotas(quotas, used: used.orgs, active: active))
         let decision = scheduler.schedule(snapshot)
         let admitted = try await apply(decision, queued: queued, active: active, ms: ms)
         for victim in decision.preempted {
@@ -265,15 +283,17 @@ public final class WorkloadEngine: Sendable {
     private func enforceStops(_ active: [Workload], ms: Int64) async throws {
         let overdue = active.filter { workload in
             guard workload.stopRequestedMs == nil, workload.state == .running, let limit = workload.maxRuntimeSeconds,
-                  let started = workload.startedMs else { return false }
+                let started = workload.startedMs
+            else { return false }
             return ms - started > Int64(limit) * 1_000
         }
         if !overdue.isEmpty {
             try await database.transaction { sql in
                 for workload in overdue {
-                    _ = try await WorkloadStore.requestStop(workload.id, attempt: workload.executorRef, .timeout,
-                                                            reason: "stopping: exceeded its max runtime of \(workload.maxRuntimeSeconds ?? 0) s",
-                                                            at: ms, on: sql)
+                    _ = try await WorkloadStore.requestStop(
+                        workload.id, attempt: workload.executorRef, .timeout,
+                        reason: "stopping: exceeded its max runtime of \(workload.maxRuntimeSeconds ?? 0) s",
+                        at: ms, on: sql)
                 }
             }
         }
@@ -315,9 +335,10 @@ public final class WorkloadEngine: Sendable {
         guard workload.gpuCount > 0, let started = workload.startedMs else { return nil }
         let from = max(started, workload.meteredMs ?? started)
         guard ms > from else { return nil }
-        return ResourceStore.UsageRow(workloadId: workload.id, day: ResourceService.day(Date(epochMilliseconds: ms)),
-                                      gpuType: workload.gpuType ?? "gpu", orgId: workload.orgId, projectId: workload.projectId,
-                                      userId: workload.ownerId, gpuSeconds: Double(ms - from) / 1_000 * Double(workload.gpuCount))
+        return ResourceStore.UsageRow(
+            workloadId: workload.id, day: ResourceService.day(Date(epochMilliseconds: ms)),
+            gpuType: workload.gpuType ?? "gpu", orgId: workload.orgId, projectId: workload.projectId,
+            userId: workload.ownerId, gpuSeconds: Double(ms - from) / 1_000 * Double(workload.gpuCount))
     }
 
     /// Stores the decision: admissions, preemption requests, rejections and changed waiting reasons.
@@ -328,16 +349,22 @@ public final class WorkloadEngine: Sendable {
             var admitted: [Workload] = []
             for admission in decision.admitted {
                 // A stop may have cancelled it since the snapshot.
-                guard let current = try await WorkloadStore.workload(admission.workloadId, locking: true, on: sql), current.state == .queued else { continue }
+                guard let current = try await WorkloadStore.workload(admission.workloadId, locking: true, on: sql), current.state == .queued else {
+                    continue
+                }
                 let placement = String(decoding: try JSONEncoder.sorted.encode(admission.placements), as: UTF8.self)
-                admitted.append(try await WorkloadStore.transition(current, to: .admitted, reason: Self.describe(admission.placements),
-                                                                   at: ms, on: sql) { $0.placementJSON = placement })
+                admitted.append(
+                    try await WorkloadStore.transition(
+                        current, to: .admitted, reason: Self.describe(admission.placements),
+                        at: ms, on: sql
+                    ) { $0.placementJSON = placement })
             }
             for preemption in decision.preempted {
                 guard let victim = active.first(where: { $0.id == preemption.victimId }) else { continue }
-                _ = try await WorkloadStore.requestStop(victim.id, attempt: victim.executorRef, .preempt,
-                                                        reason: "stopping: \(preemption.reason); \(grace) s to checkpoint, then it is killed and requeued",
-                                                        at: ms, on: sql)
+                _ = try await WorkloadStore.requestStop(
+                    victim.id, attempt: victim.executorRef, .preempt,
+                    reason: "stopping: \(preemption.reason); \(grace) s to checkpoint, then it is killed and requeued",
+                    at: ms, on: sql)
             }
             for (id, reason) in decision.rejected {
                 guard let workload = byId[id] else { continue }
@@ -371,16 +398,19 @@ public final class WorkloadEngine: Sendable {
                 archive = try await objects.get(try await objects.size(key) != nil ? key : WorkloadService.legacyCodeKey(sha))
             }
             let attempt = workload.attempt + 1
-            let request = LaunchRequest(workloadId: workload.id, attempt: attempt, entrypoint: spec.entrypoint, environment: spec.env,
-                                        codeArchive: archive, repository: spec.repository, gpuIndices: workload.placements.map(\.gpuIndices),
-                                        gpuType: workload.gpuType, cpu: workload.cpu, memoryMiB: workload.memoryMiB,
-                                        distributed: spec.distributed, isolateNetwork: spec.isolateNetwork)
+            let request = LaunchRequest(
+                workloadId: workload.id, attempt: attempt, entrypoint: spec.entrypoint, environment: spec.env,
+                codeArchive: archive, repository: spec.repository, gpuIndices: workload.placements.map(\.gpuIndices),
+                gpuType: workload.gpuType, cpu: workload.cpu, memoryMiB: workload.memoryMiB,
+                distributed: spec.distributed, isolateNetwork: spec.isolateNetwork)
             let reference = try await executor.launch(request)
             let kind = executor.kind
             try await database.transaction { sql in
                 guard let current = try await WorkloadStore.workload(workload.id, locking: true, on: sql), current.state == .admitted else { return }
-                _ = try await WorkloadStore.transition(current, to: .starting, reason: "launched on the \(kind) executor (attempt \(attempt))",
-                                                       at: ms, on: sql) {
+                _ = try await WorkloadStore.transition(
+                    current, to: .starting, reason: "launched on the \(kind) executor (attempt \(attempt))",
+                    at: ms, on: sql
+                ) {
                     $0.executor = kind
                     $0.executorRef = reference
                     $0.attempt = attempt
@@ -463,7 +493,8 @@ public final class WorkloadEngine: Sendable {
         let ms = clock.now().epochMilliseconds
         return try await database.transaction { sql in
             guard let current = try await WorkloadStore.workload(attempt.workloadId, locking: true, on: sql),
-                  current.executorRef == attempt.reference else { return true }
+                current.executorRef == attempt.reference
+            else { return true }
             guard current.state == .starting || current.state == .admitted else { return true }
             _ = try await WorkloadStore.transition(current, to: .running, reason: "running (attempt \(attempt.attempt))", at: ms, on: sql) {
                 $0.startedMs = ms
@@ -479,7 +510,8 @@ public final class WorkloadEngine: Sendable {
         let ms = clock.now().epochMilliseconds
         try await database.transaction { sql in
             guard var current = try await WorkloadStore.workload(attempt.workloadId, locking: true, on: sql),
-                  current.executorRef == attempt.reference, current.state.isActive else { return }
+                current.executorRef == attempt.reference, current.state.isActive
+            else { return }
             if current.state != .running {
                 // It ended before a pump saw it running (a quick program): it did run.
                 current = try await WorkloadStore.transition(current, to: .running, reason: "running (attempt \(attempt.attempt))", at: ms, on: sql) {
@@ -518,15 +550,19 @@ public final class WorkloadEngine: Sendable {
             }
             switch current.stopReason {
             case .preempt:
-                let preempted = try await WorkloadStore.transition(current, to: .preempted, reason: current.reason.replacingOccurrences(of: "stopping: ", with: ""),
-                                                                   at: ms, on: sql) { $0.exitCode = code }
+                let preempted = try await WorkloadStore.transition(
+                    current, to: .preempted, reason: current.reason.replacingOccurrences(of: "stopping: ", with: ""),
+                    at: ms, on: sql
+                ) { $0.exitCode = code }
                 try await requeue(preempted, "requeued after preemption; the next attempt finds its checkpoints in AITIP_CHECKPOINT_DIR")
             case .cancel:
-                _ = try await WorkloadStore.transition(current, to: .cancelled, reason: current.reason.replacingOccurrences(of: "stopping: requested", with: "stopped") + " (\(ended))",
-                                                       at: ms, on: sql, change: finished)
+                _ = try await WorkloadStore.transition(
+                    current, to: .cancelled, reason: current.reason.replacingOccurrences(of: "stopping: requested", with: "stopped") + " (\(ended))",
+                    at: ms, on: sql, change: finished)
             case .timeout:
-                _ = try await WorkloadStore.transition(current, to: .failed, reason: "exceeded its max runtime of \(current.maxRuntimeSeconds ?? 0) s (\(ended))",
-                                                       at: ms, on: sql, change: finished)
+                _ = try await WorkloadStore.transition(
+                    current, to: .failed, reason: "exceeded its max runtime of \(current.maxRuntimeSeconds ?? 0) s (\(ended))",
+                    at: ms, on: sql, change: finished)
             case nil:
                 if code == 0 {
                     _ = try await WorkloadStore.transition(current, to: .succeeded, reason: ended, at: ms, on: sql, change: finished)
@@ -546,8 +582,9 @@ public final class WorkloadEngine: Sendable {
         var result: [UUID: QuotaState] = [:]
         for quota in quotas {
             guard let project = quota.projectId else { continue }
-            result[project] = QuotaState(maxConcurrentJobs: quota.maxConcurrentJobs, maxGPUSecondsPerMonth: quota.maxGPUHoursMonth.map { $0 * 3_600 },
-                                         usedGPUSecondsThisMonth: used[project] ?? 0, runningJobs: active.filter { $0.projectId == project }.count)
+            result[project] = QuotaState(
+                maxConcurrentJobs: quota.maxConcurrentJobs, maxGPUSecondsPerMonth: quota.maxGPUHoursMonth.map { $0 * 3_600 },
+                usedGPUSecondsThisMonth: used[project] ?? 0, runningJobs: active.filter { $0.projectId == project }.count)
         }
         return result
     }
@@ -555,8 +592,9 @@ public final class WorkloadEngine: Sendable {
     static func orgQuotas(_ quotas: [Quota], used: [UUID: Double], active: [Workload]) -> [UUID: QuotaState] {
         var result: [UUID: QuotaState] = [:]
         for quota in quotas where quota.projectId == nil {
-            result[quota.orgId] = QuotaState(maxConcurrentJobs: quota.maxConcurrentJobs, maxGPUSecondsPerMonth: quota.maxGPUHoursMonth.map { $0 * 3_600 },
-                                             usedGPUSecondsThisMonth: used[quota.orgId] ?? 0, runningJobs: active.filter { $0.orgId == quota.orgId }.count)
+            result[quota.orgId] = QuotaState(
+                maxConcurrentJobs: quota.maxConcurrentJobs, maxGPUSecondsPerMonth: quota.maxGPUHoursMonth.map { $0 * 3_600 },
+                usedGPUSecondsThisMonth: used[quota.orgId] ?? 0, runningJobs: active.filter { $0.orgId == quota.orgId }.count)
         }
         return result
     }
@@ -564,13 +602,15 @@ public final class WorkloadEngine: Sendable {
 
 extension Workload {
     var running: RunningWorkload {
-        RunningWorkload(id: id, owner: owner, queue: queue, priority: priority, placements: placements,
-                        startedAt: Date(epochMilliseconds: startedMs ?? updatedMs), maxRuntimeSeconds: maxRuntimeSeconds,
-                        terminating: stopRequestedMs != nil)
+        RunningWorkload(
+            id: id, owner: owner, queue: queue, priority: priority, placements: placements,
+            startedAt: Date(epochMilliseconds: startedMs ?? updatedMs), maxRuntimeSeconds: maxRuntimeSeconds,
+            terminating: stopRequestedMs != nil)
     }
 
     var pending: PendingWorkload {
-        PendingWorkload(id: id, owner: owner, queue: queue, priority: priority, request: request, sequence: sequence,
-                        maxRuntimeSeconds: maxRuntimeSeconds)
+        PendingWorkload(
+            id: id, owner: owner, queue: queue, priority: priority, request: request, sequence: sequence,
+            maxRuntimeSeconds: maxRuntimeSeconds)
     }
 }

@@ -63,7 +63,8 @@ struct APIClient {
         if requireAuth, explicitToken == nil, credentials == nil {
             throw CLIError.notSignedIn("Not signed in to \(root): run 'aitip login --server \(root)' or set AITIP_TOKEN")
         }
-        let tokens: (any BearerTokens)? = explicitToken.map(FixedToken.init)
+        let tokens: (any BearerTokens)? =
+            explicitToken.map(FixedToken.init)
             ?? credentials.map { SavedSession(credentials: $0, refresher: Connection.client(server: url, tokens: nil)) }
         api = Connection.client(server: url, tokens: tokens)
         transfers = Connection.client(server: url, tokens: tokens, patience: .transfer)
@@ -94,7 +95,8 @@ actor SavedSession: BearerTokens {
         // Another call of this command may have renewed it already.
         guard credentials.accessToken == rejected else { return credentials.accessToken }
         guard let refreshToken = credentials.refreshToken,
-              let grant = try? await refresher.refreshToken(body: .json(.init(refreshToken: refreshToken))).ok.body.json else { return nil }
+            let grant = try? await refresher.refreshToken(body: .json(.init(refreshToken: refreshToken))).ok.body.json
+        else { return nil }
         credentials.accessToken = grant.accessToken
         credentials.refreshToken = grant.refreshToken
         try? credentials.save()

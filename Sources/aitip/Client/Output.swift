@@ -86,7 +86,7 @@ enum Output {
         case let array as [Any]: return array.map(plain)
         case is NSNull: return NSNull()
         case let number as NSNumber:
-            if String(cString: number.objCType) == "c" { return number.boolValue }  // JSON true/false
+            if String(cString: number.objCType) == "c" { return number.boolValue } // JSON true/false
             return number.doubleValue == number.doubleValue.rounded() ? number.intValue as Any : number.doubleValue as Any
         default: return value
         }

@@ -10,11 +10,14 @@ extension APIClient {
     static let transferChunk = 1 << 20
 
     /// Appends `length` bytes of `file` from `offset` to an upload, reporting each MiB to `progress`.
-    func append(upload: String, file: URL, offset: Int64, length: Int64,
-                progress: @escaping @Sendable (Int) -> Void) async throws -> Components.Schemas.Upload {
+    func append(
+        upload: String, file: URL, offset: Int64, length: Int64,
+        progress: @escaping @Sendable (Int) -> Void
+    ) async throws -> Components.Schemas.Upload {
         let reader = try FileRangeReader(file: file, offset: offset, length: length, chunk: Self.transferChunk, progress: progress)
-        let body = HTTPBody(AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try reader.next() }), length: .known(length),
-                            iterationBehavior: .single)
+        let body = HTTPBody(
+            AsyncThrowingStream<ArraySlice<UInt8>, any Error>(unfolding: { try reader.next() }), length: .known(length),
+            iterationBehavior: .single)
         return try await transfers.appendDatasetUpload(path: .init(uploadId: upload), headers: .init(uploadOffset: offset), body: .binary(body))
             .ok.body.json
     }
@@ -137,7 +140,8 @@ final class ProgressBar: @unchecked Sendable {
         let filled = Int(fraction * 20)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
         let left = rate > 0 && total > done ? Double(total - done) / rate : 0
-        return "\(label) [\(bar)] \(Int(fraction * 100))% \(Self.bytes(done))/\(Self.bytes(total)) \(Self.bytes(Int64(rate)))/s ETA \(Int(left.rounded()))s"
+        return
+            "\(label) [\(bar)] \(Int(fraction * 100))% \(Self.bytes(done))/\(Self.bytes(total)) \(Self.bytes(Int64(rate)))/s ETA \(Int(left.rounded()))s"
     }
 
     static func bytes(_ value: Int64) -> String {

@@ -20,12 +20,19 @@ struct InvitationsCommand: AsyncParsableCommand {
         @Option(help: "owner, admin, member (default) or viewer.") var role: String = "member"
         func run() async throws {
             var invitee = Components.Schemas.MemberCreate(role: role)
-            if UUID(uuidString: user) != nil { invitee.userId = user } else if user.contains("@") { invitee.email = user } else { invitee.username = user }
+            if UUID(uuidString: user) != nil {
+                invitee.userId = user
+            } else if user.contains("@") {
+                invitee.email = user
+            } else {
+                invitee.username = user
+            }
             try await runClient {
                 let client = try APIClient(server: options.server)
                 switch try await client.api.addMember(path: .init(orgId: org), body: .json(invitee)) {
                 case .accepted(let invited): try Output.show(try invited.body.json, format: options.output, columns: InvitationsCommand.columns)
-                case let added: try Output.show(try added.created.body.json, format: options.output, columns: ["user_id", "username", "role", "created_at"])
+                case let added:
+                    try Output.show(try added.created.body.json, format: options.output, columns: ["user_id", "username", "role", "created_at"])
                 }
             }
         }

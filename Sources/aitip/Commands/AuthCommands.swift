@@ -18,8 +18,10 @@ struct LoginCommand: AsyncParsableCommand {
             let username = try self.username ?? Prompt.line("Username: ")
             let password = passwordStdin ? (readLine(strippingNewline: true) ?? "") : try Prompt.secret("Password: ")
             let grant = try await client.api.login(body: .json(.init(username: username, password: password))).ok.body.json
-            try SavedCredentials(server: client.server, accessToken: grant.accessToken, refreshToken: grant.refreshToken,
-                                 username: grant.user.username).save()
+            try SavedCredentials(
+                server: client.server, accessToken: grant.accessToken, refreshToken: grant.refreshToken,
+                username: grant.user.username
+            ).save()
             print("Signed in to \(client.server) as \(grant.user.username).")
         }
     }
@@ -41,7 +43,8 @@ struct LogoutCommand: AsyncParsableCommand {
 }
 
 struct WhoamiCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "whoami", abstract: "Show who you are signed in as, with your organizations and roles.")
+    static let configuration = CommandConfiguration(
+        commandName: "whoami", abstract: "Show who you are signed in as, with your organizations and roles.")
 
     @OptionGroup var options: ClientOptions
 
@@ -69,7 +72,9 @@ enum Prompt {
     }
 
     static func secret(_ prompt: String) throws -> String {
-        guard let pointer = getpass(prompt) else { throw CLIError(message: "Cannot read a password from the terminal; use --password-stdin", exitCode: 2) }
+        guard let pointer = getpass(prompt) else {
+            throw CLIError(message: "Cannot read a password from the terminal; use --password-stdin", exitCode: 2)
+        }
         return String(cString: pointer)
     }
 }

@@ -32,8 +32,10 @@ struct DatasetsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await ClientCall.show(options, columns: DatasetsCommand.columns) { api in
-                try await api.createDataset(path: .init(projectId: project),
-                                            body: .json(.init(name: name, description: description, format: format, tags: tag))).created.body.json
+                try await api.createDataset(
+                    path: .init(projectId: project),
+                    body: .json(.init(name: name, description: description, format: format, tags: tag))
+                ).created.body.json
             }
         }
     }
@@ -64,17 +66,22 @@ struct DatasetsCommand: AsyncParsableCommand {
                 let client = try APIClient(server: options.server)
                 let id = try await reference.id(client)
                 guard let version else {
-                    try Output.show(try await client.api.getDataset(path: .init(datasetId: id)).ok.body.json, format: options.output,
-                                    columns: ["id", "name", "format", "version", "size_bytes", "num_rows", "checksum", "storage_path", "tags"])
+                    try Output.show(
+                        try await client.api.getDataset(path: .init(datasetId: id)).ok.body.json, format: options.output,
+                        columns: ["id", "name", "format", "version", "size_bytes", "num_rows", "checksum", "storage_path", "tags"])
                     return
                 }
                 let shown = try await client.api.getDatasetVersion(path: .init(datasetId: id, version: version)).ok.body.json
-                try Output.show(shown, format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum", "changes"])
+                try Output.show(
+                    shown, format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum", "changes"])
                 if options.output == .table {
                     let files = try await DatasetsCommand.allFiles(id, version: version, client: client)
                     print("")
-                    print(Output.table(files.map { ["path": $0.path, "size_bytes": $0.sizeBytes, "sha256": $0.sha256] }, columns: ["path", "size_bytes", "sha256"]),
-                          terminator: "")
+                    print(
+                        Output.table(
+                            files.map { ["path": $0.path, "size_bytes": $0.sizeBytes, "sha256": $0.sha256] },
+                            columns: ["path", "size_bytes", "sha256"]),
+                        terminator: "")
                 }
             }
         }
@@ -119,17 +126,21 @@ struct DatasetsCommand: AsyncParsableCommand {
                 let bar = ProgressBar("push", total: total)
                 var skipped = 0
                 for (entry, digest) in entries {
-                    let sent = try await DatasetsCommand.upload(entry, sha256: digest, dataset: id, chunk: Int64(chunkMib) << 20, client: client, bar: bar)
+                    let sent = try await DatasetsCommand.upload(
+                        entry, sha256: digest, dataset: id, chunk: Int64(chunkMib) << 20, client: client, bar: bar)
                     if !sent { skipped += 1 }
                     manifest.append(.init(path: entry.path, sizeBytes: entry.size, sha256: digest))
                 }
                 bar.finish()
-                if skipped > 0 { FileHandle.standardError.write(Data("\(skipped) of \(entries.count) files were already stored; nothing sent for them\n".utf8)) }
+                if skipped > 0 {
+                    FileHandle.standardError.write(Data("\(skipped) of \(entries.count) files were already stored; nothing sent for them\n".utf8))
+                }
                 let request = Components.Schemas.DatasetVersionCreate(
                     version: version, changes: changes, baseVersion: base, files: manifest,
                     derivedFrom: derivedFrom.isEmpty ? nil : derivedFrom.map { Derivation(datasetVersionId: $0, transformation: transform) })
-                try Output.show(try await client.api.createDatasetVersion(path: .init(datasetId: id), body: .json(request)).created.body.json,
-                                format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum"])
+                try Output.show(
+                    try await client.api.createDatasetVersion(path: .init(datasetId: id), body: .json(request)).created.body.json,
+                    format: options.output, columns: ["id", "version", "file_count", "size_bytes", "num_rows", "checksum"])
             }
         }
     }
@@ -151,7 +162,9 @@ struct DatasetsCommand: AsyncParsableCommand {
                 let directory = URL(fileURLWithPath: dir ?? "\(shown.name)-\(version)").standardizedFileURL
                 var files = try await DatasetsCommand.allFiles(id, version: version, client: client)
                 if let path { files = files.filter { $0.path == path } }
-                guard !files.isEmpty else { throw CLIError(message: path.map { "'\($0)' is not a file of version \(version)" } ?? "No files", exitCode: 1) }
+                guard !files.isEmpty else {
+                    throw CLIError(message: path.map { "'\($0)' is not a file of version \(version)" } ?? "No files", exitCode: 1)
+                }
                 let total = files.reduce(Int64(0)) { $0 + $1.sizeBytes }
                 let bar = ProgressBar("pull", total: total)
                 var skipped = 0
@@ -166,7 +179,8 @@ struct DatasetsCommand: AsyncParsableCommand {
                     let digest = try await client.download(dataset: id, version: version, path: relative, to: target) { bar.advance($0) }
                     guard digest == expected else {
                         try? FileManager.default.removeItem(at: target)
-                        throw CLIError(message: "\(relative): received content has sha256 \(digest), the manifest says \(expected); removed it", exitCode: 1)
+                        throw CLIError(
+                            message: "\(relative): received content has sha256 \(digest), the manifest says \(expected); removed it", exitCode: 1)
                     }
                 }
                 bar.finish()
@@ -181,7 +195,8 @@ struct DatasetsCommand: AsyncParsableCommand {
         @OptionGroup var reference: DatasetReference
 
         func run() async throws {
-            try await ClientCall.show(options, columns: ["version", "file_count", "size_bytes", "num_rows", "checksum", "created_at", "changes"]) { api in
+            try await ClientCall.show(options, columns: ["version", "file_count", "size_bytes", "num_rows", "checksum", "created_at", "changes"]) {
+                api in
                 try await api.listDatasetVersions(path: .init(datasetId: try await reference.id(api)), query: .init(limit: 500)).ok.body.json
             }
         }
@@ -201,10 +216,13 @@ struct DatasetsCommand: AsyncParsableCommand {
                 let direction: Operations.GetDatasetLineage.Input.Query.DirectionPayload? = try Choice.parse(direction, "--direction")
                 let client = try APIClient(server: options.server)
                 let id = try await reference.id(client)
-                let graph = try await client.api.getDatasetLineage(path: .init(datasetId: id), query: .init(version: version, depth: depth, direction: direction))
-                    .ok.body.json
+                let graph = try await client.api.getDatasetLineage(
+                    path: .init(datasetId: id), query: .init(version: version, depth: depth, direction: direction)
+                )
+                .ok.body.json
                 guard options.output == .table else { return try Output.show(graph, format: options.output, columns: []) }
-                let label = Dictionary(graph.nodes.map { ("\($0.kind.rawValue):\($0.id)", "\($0.label) (\($0.kind.rawValue))") }) { first, _ in first }
+                let label = Dictionary(graph.nodes.map { ("\($0.kind.rawValue):\($0.id)", "\($0.label) (\($0.kind.rawValue))") }) { first, _ in first
+                }
                 func name(_ end: Components.Schemas.LineageRef) -> String {
                     label["\(end.kind.rawValue):\(end.id)"] ?? "\(end.kind.rawValue) \(end.id)"
                 }
@@ -254,10 +272,14 @@ struct DatasetsCommand: AsyncParsableCommand {
 
     /// Sends one file's content unless the server holds it; continues an interrupted upload from the byte the
     /// server has. Returns whether bytes were sent.
-    static func upload(_ entry: LocalFiles.Entry, sha256: String, dataset: String, chunk: Int64, client: APIClient,
-                       bar: ProgressBar) async throws -> Bool {
-        let session = try await client.api.startDatasetUpload(path: .init(datasetId: dataset),
-                                                              body: .json(.init(sha256: sha256, sizeBytes: entry.size, path: entry.path))).created.body.json
+    static func upload(
+        _ entry: LocalFiles.Entry, sha256: String, dataset: String, chunk: Int64, client: APIClient,
+        bar: ProgressBar
+    ) async throws -> Bool {
+        let session = try await client.api.startDatasetUpload(
+            path: .init(datasetId: dataset),
+            body: .json(.init(sha256: sha256, sizeBytes: entry.size, path: entry.path))
+        ).created.body.json
         guard session.status == .open else {
             bar.skip(entry.size)
             return false
@@ -267,8 +289,9 @@ struct DatasetsCommand: AsyncParsableCommand {
         while offset < entry.size {
             let length = min(chunk, entry.size - offset)
             do {
-                offset = try await client.append(upload: session.id, file: entry.url, offset: offset, length: length) { bar.advance($0) }.receivedBytes
-            } catch where problemStatus(error) == 409 {
+                offset = try await client.append(upload: session.id, file: entry.url, offset: offset, length: length) { bar.advance($0) }
+                    .receivedBytes
+            } catch  where problemStatus(error) == 409 {
                 // Someone (an earlier run) got further: ask where to continue.
                 let state = try await client.api.getDatasetUpload(path: .init(uploadId: session.id)).ok.body.json
                 guard state.status == .open, state.receivedBytes != offset else { throw error }
@@ -329,7 +352,8 @@ enum LocalFiles {
     /// Regular files under `root` (symbolic links are not followed), with '/'-separated relative paths, sorted.
     static func walk(_ root: URL) throws -> [Entry] {
         let base = root.resolvingSymlinksInPath().path
-        guard let enumerator = FileManager.default.enumerator(at: root.resolvingSymlinksInPath(), includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
+        guard let enumerator = FileManager.default.enumerator(at: root.resolvingSymlinksInPath(), includingPropertiesForKeys: [.isRegularFileKey])
+        else { return [] }
         var entries: [Entry] = []
         for case let file as URL in enumerator {
             guard (try? file.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }

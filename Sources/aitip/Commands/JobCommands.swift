@@ -41,7 +41,10 @@ struct JobsCommand: AsyncParsableCommand {
         @Flag(help: "Run without network (the local sandbox's default; remote executors refuse it).") var isolateNetwork = false
         @Flag(help: "Ask for the host's network (isolate_network=false); the operator must allow it (job_network=allow).") var network = false
         @Flag(help: "Follow the job's log until it ends.") var follow = false
-        @Option(help: "Idempotency key: running the same command again with the same key answers the job it submitted the first time (for 24 hours) instead of submitting another.")
+        @Option(
+            help:
+                "Idempotency key: running the same command again with the same key answers the job it submitted the first time (for 24 hours) instead of submitting another."
+        )
         var idempotencyKey: String?
 
         func run() async throws {
@@ -84,11 +87,14 @@ struct JobsCommand: AsyncParsableCommand {
                 if let codeDirectory {
                     let package = try CodePackage.pack(codeDirectory)
                     FileHandle.standardError.write(Data("Uploading \(codeDirectory) (\(package.count) bytes)…\n".utf8))
-                    let uploaded = try await client.transfers.uploadTrainingCode(query: .init(projectId: job.projectId),
-                                                                                 body: .applicationGzip(HTTPBody(package))).created.body.json
+                    let uploaded = try await client.transfers.uploadTrainingCode(
+                        query: .init(projectId: job.projectId),
+                        body: .applicationGzip(HTTPBody(package))
+                    ).created.body.json
                     job.code = .init(archive: uploaded.sha256)
                 }
-                let created = try await client.api.createTrainingJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(job)).created.body.json
+                let created = try await client.api.createTrainingJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(job)).created.body
+                    .json
                 try Output.show(created, format: options.output, columns: JobsCommand.columns)
                 if follow { try await LogFollower.follow(created.id, client: client, offset: nil) }
             }
@@ -161,8 +167,10 @@ struct JobsCommand: AsyncParsableCommand {
                     try await LogFollower.follow(id, client: client, offset: offset)
                 } else {
                     _ = try await client.api.getTrainingJob(path: .init(jobId: id)).ok
-                    let log = try await client.transfers.getTrainingJobLogs(path: .init(jobId: id), query: .init(offset: offset.map(Int64.init)),
-                                                                            headers: .init(accept: [.init(contentType: .plainText)])).ok.body.plainText
+                    let log = try await client.transfers.getTrainingJobLogs(
+                        path: .init(jobId: id), query: .init(offset: offset.map(Int64.init)),
+                        headers: .init(accept: [.init(contentType: .plainText)])
+                    ).ok.body.plainText
                     for try await chunk in log { FileHandle.standardOutput.write(Data(chunk)) }
                 }
             }
@@ -170,7 +178,8 @@ struct JobsCommand: AsyncParsableCommand {
     }
 
     struct Stop: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a queued job, or stop a running one (SIGTERM, then SIGKILL after the grace period).")
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a queued job, or stop a running one (SIGTERM, then SIGKILL after the grace period).")
         @OptionGroup var options: ClientOptions
         @Argument(help: "Job id.") var id: String
         func run() async throws {
@@ -185,7 +194,9 @@ struct JobsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Job id.") var id: String
         func run() async throws {
-            try await ClientCall.perform(options, done: "Deleted job \(id).") { api in _ = try await api.deleteTrainingJob(path: .init(jobId: id)).noContent }
+            try await ClientCall.perform(options, done: "Deleted job \(id).") { api in
+                _ = try await api.deleteTrainingJob(path: .init(jobId: id)).noContent
+            }
         }
     }
 }
@@ -211,7 +222,8 @@ struct ResourcesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "gpu", abstract: "Nodes with their GPUs in use and status.")
         @OptionGroup var options: ClientOptions
         func run() async throws {
-            try await ClientCall.show(options, columns: ["id", "name", "node_type", "gpu_count", "gpus_in_use", "status", "source", "total_jobs"]) { api in
+            try await ClientCall.show(options, columns: ["id", "name", "node_type", "gpu_count", "gpus_in_use", "status", "source", "total_jobs"]) {
+                api in
                 try await api.listGpuNodes().ok.body.json
             }
         }
@@ -229,11 +241,14 @@ struct ResourcesCommand: AsyncParsableCommand {
         func run() async throws {
             if set {
                 guard let org else { throw ValidationError("--set needs --org") }
-                let quota = Components.Schemas.QuotaSet(orgId: org, projectId: project, maxGpuHoursMonth: gpuHours, maxStorageGb: storageGb,
-                                                        maxConcurrentJobs: concurrentJobs)
+                let quota = Components.Schemas.QuotaSet(
+                    orgId: org, projectId: project, maxGpuHoursMonth: gpuHours, maxStorageGb: storageGb,
+                    maxConcurrentJobs: concurrentJobs)
                 try await ClientCall.show(options) { api in try await api.setQuota(body: .json(quota)).ok.body.json }
             } else {
-                try await ClientCall.show(options, columns: ["scope", "max_concurrent_jobs", "running_jobs", "max_gpu_hours_month", "used_gpu_hours_month"]) { api in
+                try await ClientCall.show(
+                    options, columns: ["scope", "max_concurrent_jobs", "running_jobs", "max_gpu_hours_month", "used_gpu_hours_month"]
+                ) { api in
                     try await api.listQuotas(query: .init(orgId: org)).ok.body.json
                 }
             }
@@ -288,8 +303,10 @@ struct ResourcesCommand: AsyncParsableCommand {
 /// Follows a job's log (Server-Sent Events), printing each line as it arrives, until the `end` event.
 enum LogFollower {
     static func follow(_ id: String, client: APIClient, offset: Int?) async throws {
-        let stream = try await client.transfers.getTrainingJobLogs(path: .init(jobId: id), query: .init(follow: true, offset: offset.map(Int64.init)),
-                                                                   headers: .init(accept: [.init(contentType: .textEventStream)])).ok.body.textEventStream
+        let stream = try await client.transfers.getTrainingJobLogs(
+            path: .init(jobId: id), query: .init(follow: true, offset: offset.map(Int64.init)),
+            headers: .init(accept: [.init(contentType: .textEventStream)])
+        ).ok.body.textEventStream
         var finalStatus: String?
         for try await event in stream.asDecodedServerSentEvents() {
             switch event.event {

@@ -53,7 +53,9 @@ struct OrgsCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Organization id.") var id: String
         func run() async throws {
-            try await ClientCall.perform(options, done: "Deleted organization \(id).") { api in _ = try await api.deleteOrg(path: .init(orgId: id)).noContent }
+            try await ClientCall.perform(options, done: "Deleted organization \(id).") { api in
+                _ = try await api.deleteOrg(path: .init(orgId: id)).noContent
+            }
         }
     }
 }
@@ -139,8 +141,9 @@ struct APIKeysCommand: AsyncParsableCommand {
         var scopes: [String] = []
         @Option(name: .customLong("expires-in-days"), help: "Days until the key expires (default: never).") var expiresInDays: Int?
         func run() async throws {
-            let request = Components.Schemas.ApiKeyCreate(name: name, orgId: org, scopes: scopes.isEmpty ? nil : scopes,
-                                                          expiresAt: expiresInDays.map { Date().addingTimeInterval(Double($0) * 86_400) })
+            let request = Components.Schemas.ApiKeyCreate(
+                name: name, orgId: org, scopes: scopes.isEmpty ? nil : scopes,
+                expiresAt: expiresInDays.map { Date().addingTimeInterval(Double($0) * 86_400) })
             try await ClientCall.show(options, columns: ["id", "name", "key", "scopes", "expires_at"]) { api in
                 try await api.createApiKey(body: .json(request)).created.body.json
             }

@@ -16,9 +16,13 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("max-body-bytes"), help: "Largest accepted request body (AITIP_MAX_BODY_BYTES).") var maxBodyBytes: String?
     @Option(name: .customLong("max-artifact-bytes"), help: "Largest accepted artifact file (AITIP_MAX_ARTIFACT_BYTES).") var maxArtifactBytes: String?
     @Option(name: .customLong("simulate-gpus"), help: "Simulated GPUs for development, e.g. a100:4 (AITIP_SIMULATE_GPUS).") var simulateGPUs: String?
-    @Option(help: "bubblewrap (default: jobs are refused where it cannot run) or off: unsandboxed jobs that can read everything the server can (AITIP_SANDBOX).")
+    @Option(
+        help:
+            "bubblewrap (default: jobs are refused where it cannot run) or off: unsandboxed jobs that can read everything the server can (AITIP_SANDBOX)."
+    )
     var sandbox: String?
-    @Option(name: .customLong("job-network"), help: "none (default) or allow: whether a local job may ask for the host's network (AITIP_JOB_NETWORK).")
+    @Option(
+        name: .customLong("job-network"), help: "none (default) or allow: whether a local job may ask for the host's network (AITIP_JOB_NETWORK).")
     var jobNetwork: String?
 
     var flags: [String: String] {

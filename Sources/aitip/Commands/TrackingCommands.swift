@@ -20,8 +20,10 @@ struct ExperimentsCommand: AsyncParsableCommand {
         func run() async throws {
             let view: Components.Schemas.ViewType? = try Choice.parse(view, "--view")
             try await ClientCall.show(options, columns: ExperimentsCommand.columns) { api in
-                try await api.listExperiments(path: .init(projectId: project),
-                                              query: .init(view: view, filter: filter, limit: page.limit, cursor: page.cursor)).ok.body.json
+                try await api.listExperiments(
+                    path: .init(projectId: project),
+                    query: .init(view: view, filter: filter, limit: page.limit, cursor: page.cursor)
+                ).ok.body.json
             }
         }
     }
@@ -44,8 +46,10 @@ struct ExperimentsCommand: AsyncParsableCommand {
         @Option(help: "What it tests.") var hypothesis: String?
         func run() async throws {
             try await ClientCall.show(options) { api in
-                try await api.createExperiment(path: .init(projectId: project),
-                                               body: .json(.init(name: name, description: description, hypothesis: hypothesis))).created.body.json
+                try await api.createExperiment(
+                    path: .init(projectId: project),
+                    body: .json(.init(name: name, description: description, hypothesis: hypothesis))
+                ).created.body.json
             }
         }
     }
@@ -69,9 +73,11 @@ struct RunsCommand: AsyncParsableCommand {
         func run() async throws {
             let view: Components.Schemas.ViewType? = try Choice.parse(view, "--view")
             try await ClientCall.show(options, columns: RunsCommand.columns) { api in
-                try await api.listRuns(path: .init(experimentId: experiment),
-                                       query: .init(filter: filter, orderBy: orderBy.map { [$0] }, view: view, limit: page.limit, cursor: page.cursor))
-                    .ok.body.json
+                try await api.listRuns(
+                    path: .init(experimentId: experiment),
+                    query: .init(filter: filter, orderBy: orderBy.map { [$0] }, view: view, limit: page.limit, cursor: page.cursor)
+                )
+                .ok.body.json
             }
         }
     }
@@ -102,11 +108,13 @@ struct RunsCommand: AsyncParsableCommand {
                 let comparison = Self.rows(runs)
                 if options.output == .table {
                     let columns = ["key"] + runs.map(\.name)
-                    print(Output.table(comparison.map { row in
-                        var line: [String: Any] = ["key": row.key]
-                        for (index, value) in row.values.enumerated() { line[columns[index + 1]] = value }
-                        return line
-                    }, columns: columns), terminator: "")
+                    print(
+                        Output.table(
+                            comparison.map { row in
+                                var line: [String: Any] = ["key": row.key]
+                                for (index, value) in row.values.enumerated() { line[columns[index + 1]] = value }
+                                return line
+                            }, columns: columns), terminator: "")
                 } else {
                     try Output.show(["runs": runs], format: options.output, columns: [])
                 }
@@ -144,7 +152,8 @@ struct ModelsCommand: AsyncParsableCommand {
         @Option(help: "e.g. \"name LIKE 'detector%'\".") var filter: String?
         func run() async throws {
             try await ClientCall.show(options, columns: ["name", "latest_version", "aliases", "updated_at"]) { api in
-                try await api.listModels(path: .init(projectId: project), query: .init(filter: filter, limit: page.limit, cursor: page.cursor)).ok.body.json
+                try await api.listModels(path: .init(projectId: project), query: .init(filter: filter, limit: page.limit, cursor: page.cursor)).ok
+                    .body.json
             }
         }
     }
@@ -160,13 +169,19 @@ struct ModelsCommand: AsyncParsableCommand {
     }
 
     struct Versions: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A model's versions with their lineage (run, experiment, training job, dataset version).")
+        static let configuration = CommandConfiguration(
+            abstract: "A model's versions with their lineage (run, experiment, training job, dataset version).")
         @OptionGroup var options: ClientOptions
         @Option(help: "Project id.") var project: String
         @Argument(help: "Model name.") var name: String
         func run() async throws {
-            try await ClientCall.show(options, columns: ["version", "stage", "aliases", "run_id", "experiment_id", "training_job_id", "dataset_version_id",
-                                                         "created_at"]) { api in
+            try await ClientCall.show(
+                options,
+                columns: [
+                    "version", "stage", "aliases", "run_id", "experiment_id", "training_job_id", "dataset_version_id",
+                    "created_at",
+                ]
+            ) { api in
                 ["items": try await api.getModel(path: .init(projectId: project, name: name)).ok.body.json.versions]
             }
         }
