@@ -3,9 +3,11 @@
 #   bench/build-times.sh COMMIT...        e.g. bench/build-times.sh 42c5d68 HEAD
 # Each commit is cloned into a scratch directory; its packages are resolved first (not timed); then
 #   clean        swift build --build-tests on an empty .build
-#   feature      the same after a one-line change in Training's service (a feature module's implementation)
-#   storage      the same after a one-line change in Storage's Database.swift (everything depends on it)
-#   api          the same after a one-line change in an HTTP handler file
+#   feature      the same after adding a private function to Training's service (a feature module's implementation)
+#   storage      the same after adding one to Storage's Database.swift (the module everything depends on)
+#   api          the same after adding one to an HTTP handler file
+# (A private function changes the object code but no module's interface, as most edits do; a comment alone would
+# let the build skip linking.)
 # Nothing else may run on the machine meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ for commit in "$@"; do
     cd "$dir"
     swift package resolve >/dev/null 2>&1
     seconds() { local start; start=$(date +%s.%N); swift build --build-tests >/dev/null 2>&1; echo "$(date +%s.%N) - $start" | bc; }
-    edit() { echo "// build-time probe" >> "$1"; }
+    edit() { printf '\nprivate func buildTimeProbe() -> Int { %d }\n' "$RANDOM" >> "$1"; }
     clean=$(seconds)
     edit "$(find Sources/Training -name TrainingService.swift | head -1)"; feature=$(seconds)
     edit Sources/Storage/Database.swift; storage=$(seconds)
