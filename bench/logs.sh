@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Log path benchmark against a fresh release server (SQLite, one simulated a100): see bench/logs.py.
+# Log path benchmark against a fresh release server at its defaults (SQLite, the bubblewrap sandbox, the default
+# rate limit; one simulated a100): see bench/logs.py.
 #   bench/logs.sh [--lines N] [--rate R] [--seconds S]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product aitip >/dev/null
 work=$(mktemp -d -t aitip-logbench.XXXXXX)
 port=15070
-AITIP_SIMULATE_GPUS=a100:1 AITIP_SANDBOX=off AITIP_ADMIN_PASSWORD=bench-password-1 AITIP_RATE_LIMIT=0 \
+AITIP_SIMULATE_GPUS=a100:1 AITIP_ADMIN_PASSWORD=bench-password-1 \
   .build/release/aitip serve --listen 127.0.0.1:$port --data-dir "$work/data" --log-level warning >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
