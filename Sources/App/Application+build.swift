@@ -35,9 +35,10 @@ package struct AppParts: Sendable {
 
     package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
         try DataDirectory.secure(config)
-        let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
+        let url = try DatabaseURL(parsing: config.databaseURL)
+        try await Migrator.migrate(url, migrations: AllMigrations.list, logger: logger)
+        let database = try Database(url: url, logger: logger)
         do {
-            try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
             let objectStore = try await makeObjectStore(config)
             let hasher = PasswordHasher(cost: config.identity.bcryptCost)
             let tokens = try AccessTokens(

@@ -36,9 +36,10 @@ package enum MigrationRunner {
 /// server's configuration works; running servers switch within 30 s).
 package enum SigningKeyTool {
     package static func rotate(config: AppConfig, revoke: Bool, logger: Logger) async throws -> SigningKeyRotation.Result {
-        let database = try Database(url: try DatabaseURL(parsing: config.databaseURL), logger: logger)
+        let url = try DatabaseURL(parsing: config.databaseURL)
+        try await Migrator.migrate(url, migrations: AllMigrations.list, logger: logger)
+        let database = try Database(url: url, logger: logger)
         do {
-            try await Migrator(database: database, migrations: AllMigrations.list, logger: logger).migrate()
             let result = try await SigningKeyRotation.rotate(
                 database: database, clock: SystemClock(), revoke: revoke,
                 accessTokenLifetime: config.identity.accessTokenLifetime)

@@ -13,8 +13,8 @@ package enum IdentityMigrations {
                     plan \(t.text) NOT NULL DEFAULT 'free',
                     settings \(t.json) NOT NULL DEFAULT '{}',
                     quota \(t.json) NOT NULL DEFAULT '{}',
-                    created_at \(t.timestamp) NOT NULL,
-                    updated_at \(t.timestamp) NOT NULL
+                    created_at \(t.legacyTimestamp) NOT NULL,
+                    updated_at \(t.legacyTimestamp) NOT NULL
                 )
                 """
             ]
@@ -29,9 +29,9 @@ package enum IdentityMigrations {
                     username \(t.text) NOT NULL UNIQUE,
                     password_hash \(t.text),
                     settings \(t.json) NOT NULL DEFAULT '{}',
-                    last_login_at \(t.timestamp),
-                    created_at \(t.timestamp) NOT NULL,
-                    updated_at \(t.timestamp) NOT NULL
+                    last_login_at \(t.legacyTimestamp),
+                    created_at \(t.legacyTimestamp) NOT NULL,
+                    updated_at \(t.legacyTimestamp) NOT NULL
                 )
                 """
             ]
@@ -44,7 +44,7 @@ package enum IdentityMigrations {
                     org_id \(t.uuid) NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
                     user_id \(t.uuid) NOT NULL REFERENCES users(id) ON DELETE CASCADE,
                     role \(t.text) NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
-                    created_at \(t.timestamp) NOT NULL,
+                    created_at \(t.legacyTimestamp) NOT NULL,
                     PRIMARY KEY (org_id, user_id)
                 )
                 """,
@@ -62,10 +62,10 @@ package enum IdentityMigrations {
                     prefix \(t.text) NOT NULL,
                     key_hash \(t.text) NOT NULL UNIQUE,
                     permissions \(t.json) NOT NULL DEFAULT '[]',
-                    expires_at \(t.timestamp),
-                    last_used_at \(t.timestamp),
-                    revoked_at \(t.timestamp),
-                    created_at \(t.timestamp) NOT NULL
+                    expires_at \(t.legacyTimestamp),
+                    last_used_at \(t.legacyTimestamp),
+                    revoked_at \(t.legacyTimestamp),
+                    created_at \(t.legacyTimestamp) NOT NULL
                 )
                 """,
                 "CREATE INDEX api_keys_user ON api_keys (user_id, id)",
@@ -83,8 +83,8 @@ package enum IdentityMigrations {
                     slug \(t.text) NOT NULL,
                     description \(t.text),
                     settings \(t.json) NOT NULL DEFAULT '{}',
-                    created_at \(t.timestamp) NOT NULL,
-                    updated_at \(t.timestamp) NOT NULL,
+                    created_at \(t.legacyTimestamp) NOT NULL,
+                    updated_at \(t.legacyTimestamp) NOT NULL,
                     UNIQUE (org_id, slug)
                 )
                 """
@@ -100,10 +100,10 @@ package enum IdentityMigrations {
                     generation \(t.integer) NOT NULL,
                     client_address \(t.text),
                     user_agent \(t.text),
-                    created_at \(t.timestamp) NOT NULL,
-                    rotated_at \(t.timestamp) NOT NULL,
-                    expires_at \(t.timestamp) NOT NULL,
-                    revoked_at \(t.timestamp),
+                    created_at \(t.legacyTimestamp) NOT NULL,
+                    rotated_at \(t.legacyTimestamp) NOT NULL,
+                    expires_at \(t.legacyTimestamp) NOT NULL,
+                    revoked_at \(t.legacyTimestamp),
                     revoked_reason \(t.text)
                 )
                 """,
@@ -128,7 +128,7 @@ package enum IdentityMigrations {
                     outcome \(t.text) NOT NULL,
                     status_code \(t.integer),
                     detail \(t.text),
-                    created_at \(t.timestamp) NOT NULL
+                    created_at \(t.legacyTimestamp) NOT NULL
                 )
                 """,
                 "CREATE INDEX audit_log_org ON audit_log (org_id, id)",
@@ -142,7 +142,7 @@ package enum IdentityMigrations {
                 CREATE TABLE server_settings (
                     key \(t.text) PRIMARY KEY,
                     value \(t.text) NOT NULL,
-                    created_at \(t.timestamp) NOT NULL
+                    created_at \(t.legacyTimestamp) NOT NULL
                 )
                 """
             ]
@@ -155,8 +155,8 @@ package enum IdentityMigrations {
                 CREATE TABLE signing_keys (
                     kid \(t.text) PRIMARY KEY,
                     secret \(t.text) NOT NULL,
-                    created_at \(t.timestamp) NOT NULL,
-                    retired_at \(t.timestamp)
+                    created_at \(t.legacyTimestamp) NOT NULL,
+                    retired_at \(t.legacyTimestamp)
                 )
                 """,
                 "INSERT INTO signing_keys (kid, secret, created_at) SELECT 'initial', value, created_at FROM server_settings WHERE key = 'jwt_signing_secret'",
@@ -175,14 +175,34 @@ package enum IdentityMigrations {
                     role \(t.text) NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
                     invited_by \(t.uuid),
                     status \(t.text) NOT NULL,
-                    created_at \(t.timestamp) NOT NULL,
-                    expires_at \(t.timestamp) NOT NULL,
-                    responded_at \(t.timestamp)
+                    created_at \(t.legacyTimestamp) NOT NULL,
+                    expires_at \(t.legacyTimestamp) NOT NULL,
+                    responded_at \(t.legacyTimestamp)
                 )
                 """,
                 "CREATE INDEX invitations_invitee ON invitations (invitee, status)",
                 "CREATE INDEX invitations_org ON invitations (org_id, id)",
             ]
+        },
+        // One time convention for every module (Storage/README.md): the identity tables' times become epoch
+        // milliseconds in `*_ms` columns, values kept to the millisecond.
+        Migration(26, "identity_times_in_epoch_milliseconds") { t in
+            [
+                ("organizations", "created", true), ("organizations", "updated", true),
+                ("users", "last_login", false), ("users", "created", true), ("users", "updated", true),
+                ("org_members", "created", true),
+                ("api_keys", "expires", false), ("api_keys", "last_used", false), ("api_keys", "revoked", false),
+                ("api_keys", "created", true),
+                ("projects", "created", true), ("projects", "updated", true),
+                ("refresh_sessions", "created", true), ("refresh_sessions", "rotated", true),
+                ("refresh_sessions", "expires", true), ("refresh_sessions", "revoked", false),
+                ("audit_log", "created", true),
+                ("server_settings", "created", true),
+                ("signing_keys", "created", true), ("signing_keys", "retired", false),
+                ("invitations", "created", true), ("invitations", "expires", true), ("invitations", "responded", false),
+            ].flatMap { table, time, required in
+                t.epochMillisecondsReplacing(table, "\(time)_at", with: "\(time)_ms", required: required)
+            }
         },
     ]
 }

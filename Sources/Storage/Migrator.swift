@@ -27,6 +27,23 @@ package struct Migrator: Sendable {
         self.logger = logger
     }
 
+    /// Applies what is pending to the database at `url` on connections of its own, closed before it returns; whoever
+    /// serves opens its pool afterwards.
+    ///
+    /// A SQLite connection caches the schema, and SQLiteNIO reads a statement's column names before the statement
+    /// notices another connection's schema change: a pool that ran any query before a migration can answer its first
+    /// `SELECT *` after it under the old column names.
+    package static func migrate(_ url: DatabaseURL, migrations: [Migration], logger: Logger) async throws {
+        let database = try Database(url: url, options: .init(connectionsPerEventLoop: 1), logger: logger)
+        do {
+            try await Migrator(database: database, migrations: migrations, logger: logger).migrate()
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+    }
+
     /// Every known migration and whether this database has it.
     package func status() async throws -> [Status] {
         try await ensureVersionTable()
@@ -49,8 +66,8 @@ package struct Migrator: Sendable {
                     try await sql.raw(SQLQueryString(statement)).run()
                 }
                 try await sql.insert(into: "schema_migrations")
-                    .columns("version", "name", "checksum", "applied_at")
-                    .values(SQLBind(migration.version), SQLBind(migration.name), SQLBind(checksum), SQLBind(Date()))
+                    .columns("version", "name", "checksum", "applied_ms")
+                    .values(SQLBind(migration.version), SQLBind(migration.name), SQLBind(checksum), SQLBind(Date().epochMilliseconds))
                     .run()
             }
             logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
@@ -66,10 +83,33 @@ package struct Migrator: Sendable {
                 version \(types.integer) PRIMARY KEY,
                 name \(types.text) NOT NULL,
                 checksum \(types.text) NOT NULL,
-                applied_at \(types.timestamp) NOT NULL
+                applied_ms \(types.bigint) NOT NULL
             )
             """
         try await database.read { sql in try await sql.raw(SQLQueryString(statement)).run() }
+        try await convertLegacyAppliedTime(types)
+    }
+
+    /// Databases made before times were epoch milliseconds record `applied_at`; it becomes `applied_ms` once.
+    private func convertLegacyAppliedTime(_ types: ColumnTypes) async throws {
+        let columnsQuery =
+            switch database.dialect {
+            case .sqlite: "SELECT name FROM pragma_table_info('schema_migrations')"
+            case .postgres:
+                "SELECT column_name::text AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+            }
+        let columns = try await database.read { sql in try await sql.raw(SQLQueryString(columnsQuery)).all(decoding: ColumnName.self) }
+        guard columns.contains(where: { $0.name == "applied_at" }) else { return }
+        try await database.transaction { sql in
+            for statement in types.epochMillisecondsReplacing("schema_migrations", "applied_at", with: "applied_ms", required: true) {
+                try await sql.raw(SQLQueryString(statement)).run()
+            }
+        }
+        logger.info("schema_migrations records its times in epoch milliseconds now")
+    }
+
+    private struct ColumnName: Decodable {
+        var name: String
     }
 
     private struct AppliedRow: Decodable {

@@ -169,3 +169,18 @@ package final class MovableClock: Clock {
         current.withLock { $0 = $0.addingTimeInterval(seconds) }
     }
 }
+
+/// Runs `body` with a fresh database of `kind`, closing and dropping it afterwards.
+package func withDatabase(_ kind: DatabaseKind, _ body: (Database) async throws -> Void) async throws {
+    let scratch = try await ScratchDatabase.make(kind)
+    let database = try scratch.open()
+    do {
+        try await body(database)
+    } catch {
+        await database.shutdown()
+        await scratch.drop()
+        throw error
+    }
+    await database.shutdown()
+    await scratch.drop()
+}

@@ -57,7 +57,7 @@ struct TrainingJobTests {
             }
             func claim(_ key: String, _ change: String) async throws {
                 try await app.parts.database.transaction { sql in
-                    try await sql.raw(SQLQueryString("UPDATE idempotency_keys SET \(change) WHERE key = '\(key)'")).run()
+                    try await sql.raw(SQLQueryString("UPDATE idempotency_keys SET \(unsafeRaw: change) WHERE key = '\(unsafeRaw: key)'")).run()
                 }
             }
             let once =

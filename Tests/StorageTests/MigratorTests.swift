@@ -2,14 +2,15 @@ import AITIPCore
 import AITIPTestSupport
 import Foundation
 import SQLKit
-import Storage
 import Testing
+
+@testable import Storage
 
 @Suite("Migrator on SQLite and PostgreSQL")
 struct MigratorTests {
     static let sample: [Migration] = [
         Migration(1, "create_widgets") { t in
-            ["CREATE TABLE widgets (id \(t.uuid) PRIMARY KEY, name \(t.text) NOT NULL UNIQUE, made_at \(t.timestamp) NOT NULL)"]
+            ["CREATE TABLE widgets (id \(t.uuid) PRIMARY KEY, name \(t.text) NOT NULL UNIQUE, made_ms \(t.bigint) NOT NULL)"]
         },
         Migration(2, "create_gadgets") { t in
             ["CREATE TABLE gadgets (id \(t.bigint) PRIMARY KEY, payload \(t.json) NOT NULL DEFAULT '{}', ok \(t.bool) NOT NULL)"]
@@ -30,8 +31,8 @@ struct MigratorTests {
             #expect(try await migrator.migrate().isEmpty)
 
             try await database.read { sql in
-                try await sql.insert(into: "widgets").columns("id", "name", "made_at")
-                    .values(SQLBind(UUID()), SQLBind("a"), SQLBind(Date())).run()
+                try await sql.insert(into: "widgets").columns("id", "name", "made_ms")
+                    .values(SQLBind(UUID()), SQLBind("a"), SQLBind(Date().epochMilliseconds)).run()
             }
         }
     }
@@ -82,6 +83,46 @@ struct MigratorTests {
         }
     }
 
+    @Test(
+        "a schema_migrations table from before epoch milliseconds is converted once, keeping when each migration ran",
+        arguments: DatabaseKind.available)
+    func convertsLegacyAppliedTime(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            let types = ColumnTypes(dialect: database.dialect)
+            let appliedAt = Date(timeIntervalSince1970: 1_700_000_000.2346)
+            try await database.transaction { sql in
+                let legacyTable = """
+                    CREATE TABLE schema_migrations (version \(types.integer) PRIMARY KEY, name \(types.text) NOT NULL,
+                        checksum \(types.text) NOT NULL, applied_at \(types.legacyTimestamp) NOT NULL)
+                    """
+                try await sql.raw(SQLQueryString(legacyTable)).run()
+                for statement in Self.sample[0].statements(types) { try await sql.raw(SQLQueryString(statement)).run() }
+                try await sql.insert(into: "schema_migrations").columns("version", "name", "checksum", "applied_at")
+                    .values(SQLBind(1), SQLBind("create_widgets"), SQLBind(Migrator.checksum(Self.sample[0], types: types)), SQLBind(appliedAt))
+                    .run()
+            }
+            let migrator = try Migrator(database: database, migrations: Self.sample, logger: TestEnvironment.logger)
+            #expect(try await migrator.status().map(\.applied) == [true, false])
+            let before = Date().epochMilliseconds
+            #expect(try await migrator.migrate().map(\.version) == [2])
+            #expect(try await migrator.status().allSatisfy(\.applied))
+
+            struct Applied: Decodable {
+                var version: Int
+                var applied_ms: Int64
+            }
+            let rows = try await database.read { sql in
+                try await sql.select().columns("version", "applied_ms").from("schema_migrations").orderBy("version").all(decoding: Applied.self)
+            }
+            #expect(rows.map(\.version) == [1, 2])
+            #expect(rows.first?.applied_ms == 1_700_000_000_234)
+            #expect((rows.last?.applied_ms ?? 0) >= before)
+            await #expect(throws: (any Error).self) {
+                try await database.read { sql in try await sql.raw("SELECT applied_at FROM schema_migrations").run() }
+            }
+        }
+    }
+
     @Test("migration versions must be unique and increasing")
     func rejectsBadOrder() async throws {
         try await withDatabase(.sqlite) { database in
@@ -93,19 +134,4 @@ struct MigratorTests {
             }
         }
     }
-}
-
-/// Runs `body` with a fresh database of `kind`, closing and dropping it afterwards.
-func withDatabase(_ kind: DatabaseKind, _ body: (Database) async throws -> Void) async throws {
-    let scratch = try await ScratchDatabase.make(kind)
-    let database = try scratch.open()
-    do {
-        try await body(database)
-    } catch {
-        await database.shutdown()
-        await scratch.drop()
-        throw error
-    }
-    await database.shutdown()
-    await scratch.drop()
 }

@@ -31,7 +31,7 @@ struct RowDecodingTests {
         [
             """
             CREATE TABLE gadgets (id \(t.uuid) PRIMARY KEY, name \(t.text) NOT NULL, nickname \(t.text), count \(t.integer) NOT NULL,
-                total \(t.bigint) NOT NULL, ratio \(t.double) NOT NULL, ok \(t.bool) NOT NULL, made_at \(t.timestamp) NOT NULL,
+                total \(t.bigint) NOT NULL, ratio \(t.double) NOT NULL, ok \(t.bool) NOT NULL, made_at \(t.legacyTimestamp) NOT NULL,
                 blob \(t.blob) NOT NULL, shape \(t.text) NOT NULL, note \(t.text))
             """
         ]

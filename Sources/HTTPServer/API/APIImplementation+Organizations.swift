@@ -106,7 +106,8 @@ extension Components.Schemas.Invitation {
         self.init(
             id: invitation.id.lowercasedString, orgId: invitation.orgId.lowercasedString, organizationName: organizationName,
             invitee: invitation.invitee, role: .init(rawValue: invitation.role.rawValue)!,
-            status: .init(rawValue: invitation.status.rawValue)!, createdAt: invitation.createdAt, expiresAt: invitation.expiresAt,
-            respondedAt: invitation.respondedAt)
+            status: .init(rawValue: invitation.status.rawValue)!, createdAt: Date(epochMilliseconds: invitation.createdMs),
+            expiresAt: Date(epochMilliseconds: invitation.expiresMs),
+            respondedAt: invitation.respondedMs.map(Date.init(epochMilliseconds:)))
     }
 }

@@ -69,7 +69,7 @@ extension Components.Schemas.User {
     init(_ user: User) {
         self.init(
             id: user.id.lowercasedString, email: user.email, username: user.username, orgId: user.orgId?.lowercasedString,
-            lastLoginAt: user.lastLoginAt, createdAt: user.createdAt)
+            lastLoginAt: user.lastLoginMs.map(Date.init(epochMilliseconds:)), createdAt: Date(epochMilliseconds: user.createdMs))
     }
 }
 
@@ -77,8 +77,8 @@ extension Components.Schemas.Organization {
     init(_ org: Organization) {
         self.init(
             id: org.id.lowercasedString, name: org.name, slug: org.slug, plan: PlanPayload(rawValue: org.plan) ?? .free,
-            settings: FreeForm.wire(org.settings), quota: FreeForm.wire(org.quota), createdAt: org.createdAt,
-            updatedAt: org.updatedAt)
+            settings: FreeForm.wire(org.settings), quota: FreeForm.wire(org.quota), createdAt: Date(epochMilliseconds: org.createdMs),
+            updatedAt: Date(epochMilliseconds: org.updatedMs))
     }
 }
 
@@ -87,7 +87,8 @@ extension Components.Schemas.Project {
         self.init(
             id: project.id.lowercasedString, orgId: project.orgId.lowercasedString, ownerId: project.ownerId?.lowercasedString,
             name: project.name, slug: project.slug, description: project.description,
-            settings: FreeForm.wire(project.settings), createdAt: project.createdAt, updatedAt: project.updatedAt)
+            settings: FreeForm.wire(project.settings), createdAt: Date(epochMilliseconds: project.createdMs),
+            updatedAt: Date(epochMilliseconds: project.updatedMs))
     }
 }
 
@@ -95,7 +96,7 @@ extension Components.Schemas.Member {
     init(_ member: Member) {
         self.init(
             userId: member.userId.lowercasedString, username: member.username, email: member.email,
-            role: Components.Schemas.Role(rawValue: member.role.rawValue)!, createdAt: member.createdAt)
+            role: Components.Schemas.Role(rawValue: member.role.rawValue)!, createdAt: Date(epochMilliseconds: member.createdMs))
     }
 }
 
@@ -103,8 +104,9 @@ extension Components.Schemas.ApiKey {
     init(_ key: APIKey) {
         self.init(
             id: key.id.lowercasedString, name: key.name, orgId: key.orgId.lowercasedString, prefix: key.prefix,
-            scopes: key.scopes, expiresAt: key.expiresAt, lastUsedAt: key.lastUsedAt, revokedAt: key.revokedAt,
-            createdAt: key.createdAt)
+            scopes: key.scopes, expiresAt: key.expiresMs.map(Date.init(epochMilliseconds:)),
+            lastUsedAt: key.lastUsedMs.map(Date.init(epochMilliseconds:)), revokedAt: key.revokedMs.map(Date.init(epochMilliseconds:)),
+            createdAt: Date(epochMilliseconds: key.createdMs))
     }
 }
 
@@ -115,6 +117,6 @@ extension Components.Schemas.AuditEntry {
             actorName: entry.actorName, apiKeyId: entry.apiKeyId?.lowercasedString, action: entry.action,
             targetType: entry.targetType, targetId: entry.targetId, requestId: entry.requestId,
             clientAddress: entry.clientAddress, outcome: .init(rawValue: entry.outcome.rawValue)!,
-            statusCode: entry.statusCode, detail: entry.detail, createdAt: entry.createdAt)
+            statusCode: entry.statusCode, detail: entry.detail, createdAt: Date(epochMilliseconds: entry.createdMs))
     }
 }

@@ -10,8 +10,8 @@ package struct Organization: Codable, Sendable, Equatable {
     package var plan: String
     package var settings: String
     package var quota: String
-    package var createdAt: Date
-    package var updatedAt: Date
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -21,8 +21,8 @@ package struct Organization: Codable, Sendable, Equatable {
         case plan
         case settings
         case quota
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
+        case createdMs = "created_ms"
+        case updatedMs = "updated_ms"
     }
 }
 
@@ -34,9 +34,9 @@ package struct User: Codable, Sendable, Equatable {
     package var username: String
     package var passwordHash: String?
     package var settings: String
-    package var lastLoginAt: Date?
-    package var createdAt: Date
-    package var updatedAt: Date
+    package var lastLoginMs: Int64?
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -46,9 +46,9 @@ package struct User: Codable, Sendable, Equatable {
         case username
         case passwordHash = "password_hash"
         case settings
-        case lastLoginAt = "last_login_at"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
+        case lastLoginMs = "last_login_ms"
+        case createdMs = "created_ms"
+        case updatedMs = "updated_ms"
     }
 }
 
@@ -56,14 +56,14 @@ package struct Membership: Codable, Sendable, Equatable {
     package var orgId: UUID
     package var userId: UUID
     package var role: Role
-    package var createdAt: Date
+    package var createdMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
         case orgId = "org_id"
         case userId = "user_id"
         case role
-        case createdAt = "created_at"
+        case createdMs = "created_ms"
     }
 }
 
@@ -73,7 +73,7 @@ package struct Member: Codable, Sendable, Equatable {
     package var username: String
     package var email: String
     package var role: Role
-    package var createdAt: Date
+    package var createdMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -81,7 +81,7 @@ package struct Member: Codable, Sendable, Equatable {
         case username
         case email
         case role
-        case createdAt = "created_at"
+        case createdMs = "created_ms"
     }
 }
 
@@ -93,8 +93,8 @@ package struct Project: Codable, Sendable, Equatable {
     package var slug: String
     package var description: String?
     package var settings: String
-    package var createdAt: Date
-    package var updatedAt: Date
+    package var createdMs: Int64
+    package var updatedMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -105,8 +105,8 @@ package struct Project: Codable, Sendable, Equatable {
         case slug
         case description
         case settings
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
+        case createdMs = "created_ms"
+        case updatedMs = "updated_ms"
     }
 }
 
@@ -120,10 +120,10 @@ package struct APIKey: Codable, Sendable, Equatable {
     package var keyHash: String
     /// JSON array of permission strings; `["*"]` means "whatever my role allows".
     package var permissions: String
-    package var expiresAt: Date?
-    package var lastUsedAt: Date?
-    package var revokedAt: Date?
-    package var createdAt: Date
+    package var expiresMs: Int64?
+    package var lastUsedMs: Int64?
+    package var revokedMs: Int64?
+    package var createdMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -134,10 +134,10 @@ package struct APIKey: Codable, Sendable, Equatable {
         case prefix
         case keyHash = "key_hash"
         case permissions
-        case expiresAt = "expires_at"
-        case lastUsedAt = "last_used_at"
-        case revokedAt = "revoked_at"
-        case createdAt = "created_at"
+        case expiresMs = "expires_ms"
+        case lastUsedMs = "last_used_ms"
+        case revokedMs = "revoked_ms"
+        case createdMs = "created_ms"
     }
 
     package var scopes: [String] {
@@ -154,10 +154,10 @@ package struct RefreshSession: Codable, Sendable, Equatable {
     package var generation: Int
     package var clientAddress: String?
     package var userAgent: String?
-    package var createdAt: Date
-    package var rotatedAt: Date
-    package var expiresAt: Date
-    package var revokedAt: Date?
+    package var createdMs: Int64
+    package var rotatedMs: Int64
+    package var expiresMs: Int64
+    package var revokedMs: Int64?
     package var revokedReason: String?
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
@@ -168,10 +168,10 @@ package struct RefreshSession: Codable, Sendable, Equatable {
         case generation
         case clientAddress = "client_address"
         case userAgent = "user_agent"
-        case createdAt = "created_at"
-        case rotatedAt = "rotated_at"
-        case expiresAt = "expires_at"
-        case revokedAt = "revoked_at"
+        case createdMs = "created_ms"
+        case rotatedMs = "rotated_ms"
+        case expiresMs = "expires_ms"
+        case revokedMs = "revoked_ms"
         case revokedReason = "revoked_reason"
     }
 }
@@ -194,7 +194,7 @@ package struct AuditEntry: Codable, Sendable, Equatable {
     package var outcome: Outcome
     package var statusCode: Int?
     package var detail: String?
-    package var createdAt: Date
+    package var createdMs: Int64
 
     // Column names, spelled out: a key-decoding strategy would re-derive them for every column of every row.
     enum CodingKeys: String, CodingKey {
@@ -211,13 +211,13 @@ package struct AuditEntry: Codable, Sendable, Equatable {
         case outcome
         case statusCode = "status_code"
         case detail
-        case createdAt = "created_at"
+        case createdMs = "created_ms"
     }
 
     package init(
         id: UUID = IDGenerator.uuidV7(), orgId: UUID?, actorId: UUID?, actorName: String?, apiKeyId: UUID?,
         action: String, targetType: String, targetId: String?, requestId: String, clientAddress: String?,
-        outcome: Outcome, statusCode: Int?, detail: String?, createdAt: Date
+        outcome: Outcome, statusCode: Int?, detail: String?, createdMs: Int64
     ) {
         self.id = id
         self.orgId = orgId
@@ -232,7 +232,7 @@ package struct AuditEntry: Codable, Sendable, Equatable {
         self.outcome = outcome
         self.statusCode = statusCode
         self.detail = detail
-        self.createdAt = createdAt
+        self.createdMs = createdMs
     }
 }
 
@@ -251,9 +251,9 @@ package struct Invitation: Codable, Sendable, Equatable {
     package var role: Role
     package var invitedBy: UUID?
     package var status: Status
-    package var createdAt: Date
-    package var expiresAt: Date
-    package var respondedAt: Date?
+    package var createdMs: Int64
+    package var expiresMs: Int64
+    package var respondedMs: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -262,8 +262,8 @@ package struct Invitation: Codable, Sendable, Equatable {
         case role
         case invitedBy = "invited_by"
         case status
-        case createdAt = "created_at"
-        case expiresAt = "expires_at"
-        case respondedAt = "responded_at"
+        case createdMs = "created_ms"
+        case expiresMs = "expires_ms"
+        case respondedMs = "responded_ms"
     }
 }

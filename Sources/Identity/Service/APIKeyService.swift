@@ -79,7 +79,8 @@ package struct APIKeyService: Sendable {
         let key = APIKey(
             id: IDGenerator.uuidV7(at: now), userId: principal.userId, orgId: orgId, name: name,
             prefix: String(secret.prefix(12)), keyHash: SecretToken.sha256(secret), permissions: scopesJSON,
-            expiresAt: input.expiresAt, lastUsedAt: nil, revokedAt: nil, createdAt: now)
+            expiresMs: input.expiresAt?.epochMilliseconds, lastUsedMs: nil, revokedMs: nil,
+            createdMs: now.epochMilliseconds)
         try await database.transaction { sql in
             try await sql.insert(key, into: "api_keys")
             try await audit.record(
@@ -101,9 +102,9 @@ package struct APIKeyService: Sendable {
                 // Managing other people's keys is managing members: admins and owners.
                 try Policy.authorize(principal, .membersWrite, on: Policy.Resource(kind: "API key", orgId: key.orgId, createdBy: key.userId))
             }
-            if key.revokedAt == nil {
+            if key.revokedMs == nil {
                 try await APIKeyStore.revoke(id, at: now, on: sql)
-                key.revokedAt = now
+                key.revokedMs = now.epochMilliseconds
             }
             try await audit.record(
                 on: sql, caller, orgId: key.orgId, action: "api_key.revoke", targetType: "api_key",

@@ -70,6 +70,6 @@ package struct AuditLog: Sendable {
             actorName: actorOverride?.name ?? caller.principal?.username, apiKeyId: caller.principal?.apiKeyId,
             action: action, targetType: targetType, targetId: targetId, requestId: caller.origin.requestId,
             clientAddress: caller.origin.clientAddress, outcome: outcome, statusCode: statusCode, detail: detail,
-            createdAt: clock.now())
+            createdMs: clock.now().epochMilliseconds)
     }
 }

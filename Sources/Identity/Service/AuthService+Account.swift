@@ -57,7 +57,8 @@ extension AuthService {
         let userId = try caller.requirePrincipal().userId
         return try await database.read { sql in try await SessionStore.active(of: userId, now: now, on: sql) }.map {
             SessionInfo(
-                id: $0.id, createdAt: $0.createdAt, lastUsedAt: $0.rotatedAt, expiresAt: $0.expiresAt, clientAddress: $0.clientAddress,
+                id: $0.id, createdAt: Date(epochMilliseconds: $0.createdMs), lastUsedAt: Date(epochMilliseconds: $0.rotatedMs),
+                expiresAt: Date(epochMilliseconds: $0.expiresMs), clientAddress: $0.clientAddress,
                 userAgent: $0.userAgent, current: $0.id == current)
         }
     }
@@ -68,7 +69,7 @@ extension AuthService {
         let principal = try caller.requirePrincipal()
         let now = clock.now()
         try await database.transaction { sql in
-            guard let session = try await SessionStore.find(id, on: sql), session.userId == principal.userId, session.revokedAt == nil else {
+            guard let session = try await SessionStore.find(id, on: sql), session.userId == principal.userId, session.revokedMs == nil else {
                 throw AppError.notFound("Session")
             }
             try await SessionStore.revoke(id, reason: "ended by its owner", at: now, on: sql)

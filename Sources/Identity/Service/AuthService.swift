@@ -87,9 +87,9 @@ package struct AuthService: Sendable {
                 now: now, on: sql)
             let user = User(
                 id: IDGenerator.uuidV7(at: now), orgId: org.id, email: email, username: username,
-                passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
+                passwordHash: passwordHash, settings: "{}", lastLoginMs: nil, createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
             try await sql.insert(user, into: "users")
-            try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdAt: now), into: "org_members")
+            try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdMs: now.epochMilliseconds), into: "org_members")
             try await audit.record(
                 on: sql, caller, orgId: org.id, action: "auth.register", targetType: "user",
                 targetId: user.id.lowercasedString, actorOverride: (user.id, user.username))
@@ -125,7 +125,7 @@ package struct AuthService: Sendable {
         }
         let now = clock.now()
         let session = try await database.read { sql in try await SessionStore.find(parsed.sessionId, on: sql) }
-        guard let session, session.revokedAt == nil, session.expiresAt > now else {
+        guard let session, session.revokedMs == nil, session.expiresMs > now.epochMilliseconds else {
             throw AppError.unauthorized("This session has ended; sign in again")
         }
         let presentedHash = SecretToken.sha256(parsed.secret)
@@ -248,8 +248,8 @@ package struct AuthService: Sendable {
             guard let key = try await APIKeyStore.find(hash: hash, on: sql) else { return nil }
             return (key, try await PrincipalStore.forUser(key.userId, on: sql))
         }
-        guard let (key, rows) = found, key.revokedAt == nil, key.expiresAt.map({ $0 > now }) ?? true else { return nil }
-        if key.lastUsedAt.map({ now.timeIntervalSince($0) > Self.lastUsedResolution }) ?? true {
+        guard let (key, rows) = found, key.revokedMs == nil, key.expiresMs.map({ $0 > now.epochMilliseconds }) ?? true else { return nil }
+        if key.lastUsedMs.map({ now.timeIntervalSince(Date(epochMilliseconds: $0)) > Self.lastUsedResolution }) ?? true {
             try await database.transaction { sql in try await APIKeyStore.touch(key.id, at: now, on: sql) }
         }
         let principal = Self.principal(from: rows, credential: .apiKey(id: key.id, orgId: key.orgId, scopes: APIKeyService.expand(key.scopes)))
@@ -300,7 +300,8 @@ package struct AuthService: Sendable {
             id: IDGenerator.uuidV7(at: now), userId: user.id, tokenHash: SecretToken.sha256(secret),
             generation: 1, clientAddress: caller.origin.clientAddress,
             userAgent: caller.origin.userAgent.map { String($0.prefix(255)) },
-            createdAt: now, rotatedAt: now, expiresAt: expiresAt, revokedAt: nil, revokedReason: nil)
+            createdMs: now.epochMilliseconds, rotatedMs: now.epochMilliseconds, expiresMs: expiresAt.epochMilliseconds,
+            revokedMs: nil, revokedReason: nil)
         try await sql.insert(session, into: "refresh_sessions")
         let access = try await tokens.sign(userId: user.id, sessionId: session.id, now: now)
         let grant = TokenGrant(

@@ -45,14 +45,14 @@ package struct IdentityBootstrap: Sendable {
                 let org = try await OrganizationService.insertOrganization(name: "Default", preferredSlug: "default", now: now, on: sql)
                 let user = User(
                     id: IDGenerator.uuidV7(at: now), orgId: org.id, email: "admin@localhost.local",
-                    username: Self.adminUsername, passwordHash: hash, settings: "{}", lastLoginAt: nil,
-                    createdAt: now, updatedAt: now)
+                    username: Self.adminUsername, passwordHash: hash, settings: "{}", lastLoginMs: nil,
+                    createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
                 try await sql.insert(user, into: "users")
-                try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdAt: now), into: "org_members")
+                try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdMs: now.epochMilliseconds), into: "org_members")
                 let project = Project(
                     id: IDGenerator.uuidV7(at: now), orgId: org.id, ownerId: user.id, name: "Default",
                     slug: "default", description: "Created on first start", settings: "{}",
-                    createdAt: now, updatedAt: now)
+                    createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
                 try await sql.insert(project, into: "projects")
                 try await AuditStore.insert(
                     AuditEntry(
@@ -60,7 +60,7 @@ package struct IdentityBootstrap: Sendable {
                         action: "system.bootstrap", targetType: "user", targetId: user.id.lowercasedString,
                         requestId: "bootstrap", clientAddress: nil, outcome: .success,
                         statusCode: nil, detail: "created admin, default organization and project",
-                        createdAt: now), on: sql)
+                        createdMs: now.epochMilliseconds), on: sql)
                 return Result(
                     userId: user.id, username: Self.adminUsername, password: adminPassword == nil ? password : nil,
                     organization: org, project: project)

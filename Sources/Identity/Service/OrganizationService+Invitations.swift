@@ -34,7 +34,8 @@ extension OrganizationService {
             }
             let invitation = Invitation(
                 id: IDGenerator.uuidV7(at: now), orgId: orgId, invitee: invitee, role: role, invitedBy: principal.userId,
-                status: .pending, createdAt: now, expiresAt: now.addingTimeInterval(Self.invitationLifetime), respondedAt: nil)
+                status: .pending, createdMs: now.epochMilliseconds,
+                expiresMs: now.addingTimeInterval(Self.invitationLifetime).epochMilliseconds, respondedMs: nil)
             try await InvitationStore.insert(invitation, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: orgId, action: "member.invite", targetType: "invitation",
@@ -89,13 +90,14 @@ extension OrganizationService {
             let invitation = try await receivable(id, by: user, now: now, on: sql)
             guard try await InvitationStore.respond(id, .accepted, at: now, on: sql) else { throw AppError.notFound("Invitation") }
             if let membership = try await OrganizationStore.membership(org: invitation.orgId, user: user.id, on: sql) {
-                return Member(userId: user.id, username: user.username, email: user.email, role: membership.role, createdAt: membership.createdAt)
+                return Member(userId: user.id, username: user.username, email: user.email, role: membership.role, createdMs: membership.createdMs)
             }
-            try await sql.insert(Membership(orgId: invitation.orgId, userId: user.id, role: invitation.role, createdAt: now), into: "org_members")
+            try await sql.insert(
+                Membership(orgId: invitation.orgId, userId: user.id, role: invitation.role, createdMs: now.epochMilliseconds), into: "org_members")
             try await audit.record(
                 on: sql, caller, orgId: invitation.orgId, action: "member.join", targetType: "user",
                 targetId: user.id.lowercasedString, detail: "invitation \(id.lowercasedString), role=\(invitation.role.rawValue)")
-            return Member(userId: user.id, username: user.username, email: user.email, role: invitation.role, createdAt: now)
+            return Member(userId: user.id, username: user.username, email: user.email, role: invitation.role, createdMs: now.epochMilliseconds)
         }
     }
 
@@ -126,7 +128,7 @@ extension OrganizationService {
     /// A pending, unexpired invitation addressed to `user`; anything else is "not found" (never someone else's).
     private func receivable(_ id: UUID, by user: User, now: Date, on sql: any SQLDatabase) async throws -> Invitation {
         guard let invitation = try await InvitationStore.find(id, on: sql), Self.names(of: user).contains(invitation.invitee),
-            invitation.status == .pending, invitation.expiresAt > now
+            invitation.status == .pending, invitation.expiresMs > now.epochMilliseconds
         else { throw AppError.notFound("Invitation") }
         return invitation
     }

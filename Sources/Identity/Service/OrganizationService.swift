@@ -94,7 +94,8 @@ package struct OrganizationService: Sendable {
                 org.quota = (input.quota ?? [:]).jsonText()
                 try await OrganizationStore.update(org, on: sql)
             }
-            try await sql.insert(Membership(orgId: org.id, userId: principal.userId, role: .owner, createdAt: now), into: "org_members")
+            try await sql.insert(
+                Membership(orgId: org.id, userId: principal.userId, role: .owner, createdMs: now.epochMilliseconds), into: "org_members")
             try await audit.record(
                 on: sql, caller, orgId: org.id, action: "org.create", targetType: "organization", targetId: org.id.lowercasedString)
             return org
@@ -122,7 +123,7 @@ package struct OrganizationService: Sendable {
             if let plan = input.plan { org.plan = plan }
             if let settings = input.settings { org.settings = settings.jsonText() }
             if let quota = input.quota { org.quota = quota.jsonText() }
-            org.updatedAt = now
+            org.updatedMs = now.epochMilliseconds
             try await OrganizationStore.update(org, on: sql)
             try await audit.record(on: sql, caller, orgId: id, action: "org.update", targetType: "organization", targetId: id.lowercasedString)
             return org
@@ -189,13 +190,13 @@ package struct OrganizationService: Sendable {
             }
             let user = User(
                 id: IDGenerator.uuidV7(at: now), orgId: orgId, email: newAccount.email, username: newAccount.username,
-                passwordHash: passwordHash, settings: "{}", lastLoginAt: nil, createdAt: now, updatedAt: now)
+                passwordHash: passwordHash, settings: "{}", lastLoginMs: nil, createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
             try await sql.insert(user, into: "users")
-            try await sql.insert(Membership(orgId: orgId, userId: user.id, role: role, createdAt: now), into: "org_members")
+            try await sql.insert(Membership(orgId: orgId, userId: user.id, role: role, createdMs: now.epochMilliseconds), into: "org_members")
             try await audit.record(
                 on: sql, caller, orgId: orgId, action: "member.add", targetType: "user",
                 targetId: user.id.lowercasedString, detail: "new account, role=\(role.rawValue)")
-            return Member(userId: user.id, username: user.username, email: user.email, role: role, createdAt: now)
+            return Member(userId: user.id, username: user.username, email: user.email, role: role, createdMs: now.epochMilliseconds)
         }
         cache.forget(userId: added.userId)
         return .created(added)
@@ -221,7 +222,7 @@ package struct OrganizationService: Sendable {
             try await audit.record(
                 on: sql, caller, orgId: orgId, action: "member.update", targetType: "user",
                 targetId: userId.lowercasedString, detail: "role \(membership.role.rawValue)→\(role.rawValue)")
-            return Member(userId: userId, username: user.username, email: user.email, role: role, createdAt: membership.createdAt)
+            return Member(userId: userId, username: user.username, email: user.email, role: role, createdMs: membership.createdMs)
         }
     }
 
@@ -269,7 +270,7 @@ package struct OrganizationService: Sendable {
         }
         let org = Organization(
             id: IDGenerator.uuidV7(at: now), name: name, slug: slug, plan: "free", settings: "{}", quota: "{}",
-            createdAt: now, updatedAt: now)
+            createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
         try await sql.insert(org, into: "organizations")
         return org
     }

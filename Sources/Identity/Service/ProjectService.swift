@@ -69,7 +69,7 @@ package struct ProjectService: Sendable {
             let project = Project(
                 id: IDGenerator.uuidV7(at: now), orgId: orgId, ownerId: principal.userId, name: name,
                 slug: slug, description: description, settings: (input.settings ?? [:]).jsonText(),
-                createdAt: now, updatedAt: now)
+                createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
             try await sql.insert(project, into: "projects")
             try await audit.record(
                 on: sql, caller, orgId: orgId, action: "project.create", targetType: "project",
@@ -101,7 +101,7 @@ package struct ProjectService: Sendable {
             if let name = input.name { project.name = name.trimmingCharacters(in: .whitespacesAndNewlines) }
             if let description = input.description { project.description = description }
             if let settings = input.settings { project.settings = settings.jsonText() }
-            project.updatedAt = now
+            project.updatedMs = now.epochMilliseconds
             try await ProjectStore.update(project, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: project.orgId, action: "project.update", targetType: "project",

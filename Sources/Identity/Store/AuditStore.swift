@@ -43,8 +43,8 @@ enum AuditStore {
         if let value = filter.targetType { query = query.where("target_type", .equal, value) }
         if let value = filter.targetId { query = query.where("target_id", .equal, value) }
         if let value = filter.outcome { query = query.where("outcome", .equal, value.rawValue) }
-        if let value = filter.since { query = query.where("created_at", .greaterThanOrEqual, value) }
-        if let value = filter.until { query = query.where("created_at", .lessThan, value) }
+        if let value = filter.since { query = query.where("created_ms", .greaterThanOrEqual, value.epochMilliseconds) }
+        if let value = filter.until { query = query.where("created_ms", .lessThan, value.epochMilliseconds) }
         if let after = page.after { query = query.where("id", .lessThan, after) }
         let rows = try await query.orderBy("id", .descending).limit(page.limit + 1).rows(AuditEntry.self)
         return Page(fetched: rows, limit: page.limit, id: \.id)

@@ -21,8 +21,8 @@ enum InvitationStore {
     /// Pending, unexpired invitations addressed to any of `names` (a user's id, username and email), newest first.
     static func pending(for names: [String], now: Date, on sql: any SQLDatabase) async throws -> [Invitation] {
         try await sql.select().column("*").from("invitations").where("invitee", .in, names)
-            .where("status", .equal, Invitation.Status.pending.rawValue).where("expires_at", .greaterThan, now)
-            .orderBy("created_at", .descending).limit(200).rows(Invitation.self)
+            .where("status", .equal, Invitation.Status.pending.rawValue).where("expires_ms", .greaterThan, now.epochMilliseconds)
+            .orderBy("id", .descending).limit(200).rows(Invitation.self)
     }
 
     static func list(org: UUID, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<Invitation> {
@@ -34,12 +34,14 @@ enum InvitationStore {
 
     /// Moves a pending invitation to `status`; false when it was no longer pending (answered or revoked meanwhile).
     static func respond(_ id: UUID, _ status: Invitation.Status, at date: Date, on sql: any SQLDatabase) async throws -> Bool {
-        try await sql.update("invitations").set("status", to: status.rawValue).set("responded_at", to: date)
+        try await sql.update("invitations").set("status", to: status.rawValue).set("responded_ms", to: date.epochMilliseconds)
             .where("id", .equal, id).where("status", .equal, Invitation.Status.pending.rawValue).returning("id").first() != nil
     }
 
     static func refresh(_ id: UUID, role: Role, invitedBy: UUID, expiresAt: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("invitations").set("role", to: role.rawValue).set("invited_by", to: invitedBy).set("expires_at", to: expiresAt)
-            .where("id", .equal, id).run()
+        try await sql.update("invitations").set("role", to: role.rawValue).set("invited_by", to: invitedBy).set(
+            "expires_ms", to: expiresAt.epochMilliseconds
+        )
+        .where("id", .equal, id).run()
     }
 }

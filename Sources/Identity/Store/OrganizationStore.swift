@@ -27,7 +27,7 @@ enum OrganizationStore {
     static func update(_ org: Organization, on sql: any SQLDatabase) async throws {
         try await sql.update("organizations")
             .set("name", to: org.name).set("slug", to: org.slug).set("settings", to: org.settings)
-            .set("quota", to: org.quota).set("plan", to: org.plan).set("updated_at", to: org.updatedAt)
+            .set("quota", to: org.quota).set("plan", to: org.plan).set("updated_ms", to: org.updatedMs)
             .where("id", .equal, org.id).run()
     }
 
@@ -55,7 +55,7 @@ enum OrganizationStore {
     static func members(of orgId: UUID, page: PageRequest, on sql: any SQLDatabase) async throws -> Page<Member> {
         var query = sql.select()
             .column(SQLColumn("user_id", table: "m")).column(SQLColumn("role", table: "m"))
-            .column(SQLColumn("created_at", table: "m"))
+            .column(SQLColumn("created_ms", table: "m"))
             .column(SQLColumn("username", table: "u")).column(SQLColumn("email", table: "u"))
             .from(SQLAlias(SQLIdentifier("org_members"), as: SQLIdentifier("m")))
             .join(

@@ -47,7 +47,7 @@ enum ProjectStore {
     static func update(_ project: Project, on sql: any SQLDatabase) async throws {
         var query = sql.update("projects")
             .set("name", to: project.name).set("slug", to: project.slug).set("settings", to: project.settings)
-            .set("updated_at", to: project.updatedAt)
+            .set("updated_ms", to: project.updatedMs)
         query = project.description.map { query.set("description", to: $0) } ?? query.set("description", to: SQLLiteral.null)
         try await query.where("id", .equal, project.id).run()
     }
@@ -76,11 +76,11 @@ enum APIKeyStore {
     }
 
     static func revoke(_ id: UUID, at date: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("api_keys").set("revoked_at", to: date).where("id", .equal, id)
-            .where("revoked_at", .is, SQLLiteral.null).run()
+        try await sql.update("api_keys").set("revoked_ms", to: date.epochMilliseconds).where("id", .equal, id)
+            .where("revoked_ms", .is, SQLLiteral.null).run()
     }
 
     static func touch(_ id: UUID, at date: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("api_keys").set("last_used_at", to: date).where("id", .equal, id).run()
+        try await sql.update("api_keys").set("last_used_ms", to: date.epochMilliseconds).where("id", .equal, id).run()
     }
 }

@@ -16,28 +16,28 @@ enum SessionStore {
         on sql: any SQLDatabase
     ) async throws -> Bool {
         try await sql.update("refresh_sessions")
-            .set("token_hash", to: newHash).set("generation", to: generation).set("rotated_at", to: now)
-            .set("expires_at", to: expiresAt)
-            .where("id", .equal, id).where("token_hash", .equal, oldHash).where("revoked_at", .is, SQLLiteral.null)
+            .set("token_hash", to: newHash).set("generation", to: generation).set("rotated_ms", to: now.epochMilliseconds)
+            .set("expires_ms", to: expiresAt.epochMilliseconds)
+            .where("id", .equal, id).where("token_hash", .equal, oldHash).where("revoked_ms", .is, SQLLiteral.null)
             .returning("id").first() != nil
     }
 
     static func revoke(_ id: UUID, reason: String, at date: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("refresh_sessions").set("revoked_at", to: date).set("revoked_reason", to: reason)
-            .where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null).run()
+        try await sql.update("refresh_sessions").set("revoked_ms", to: date.epochMilliseconds).set("revoked_reason", to: reason)
+            .where("id", .equal, id).where("revoked_ms", .is, SQLLiteral.null).run()
     }
 
     /// The live sessions of a user (not revoked, not expired), newest first.
     static func active(of userId: UUID, now: Date, on sql: any SQLDatabase) async throws -> [RefreshSession] {
         try await sql.select().column("*").from("refresh_sessions").where("user_id", .equal, userId)
-            .where("revoked_at", .is, SQLLiteral.null).where("expires_at", .greaterThan, now)
-            .orderBy("rotated_at", .descending).limit(200).rows(RefreshSession.self)
+            .where("revoked_ms", .is, SQLLiteral.null).where("expires_ms", .greaterThan, now.epochMilliseconds)
+            .orderBy("rotated_ms", .descending).orderBy("id", .descending).limit(200).rows(RefreshSession.self)
     }
 
     /// Ends every live session of a user but `except`.
     static func revokeAll(of userId: UUID, except: UUID?, reason: String, at date: Date, on sql: any SQLDatabase) async throws {
-        var query = sql.update("refresh_sessions").set("revoked_at", to: date).set("revoked_reason", to: reason)
-            .where("user_id", .equal, userId).where("revoked_at", .is, SQLLiteral.null)
+        var query = sql.update("refresh_sessions").set("revoked_ms", to: date.epochMilliseconds).set("revoked_reason", to: reason)
+            .where("user_id", .equal, userId).where("revoked_ms", .is, SQLLiteral.null)
         if let except { query = query.where("id", .notEqual, except) }
         try await query.run()
     }

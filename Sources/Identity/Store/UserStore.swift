@@ -28,11 +28,11 @@ enum UserStore {
     }
 
     static func setPasswordHash(_ id: UUID, _ hash: String, at date: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("users").set("password_hash", to: hash).set("updated_at", to: date).where("id", .equal, id).run()
+        try await sql.update("users").set("password_hash", to: hash).set("updated_ms", to: date.epochMilliseconds).where("id", .equal, id).run()
     }
 
     static func recordLogin(_ id: UUID, at date: Date, on sql: any SQLDatabase) async throws {
-        try await sql.update("users").set("last_login_at", to: date).where("id", .equal, id).run()
+        try await sql.update("users").set("last_login_ms", to: date.epochMilliseconds).where("id", .equal, id).run()
     }
 
     private struct UsernameEmail: Decodable {
@@ -66,8 +66,8 @@ enum PrincipalStore {
         )
         .where(SQLColumn("id", table: "s"), .equal, SQLBind(sessionId))
         .where(SQLColumn("user_id", table: "s"), .equal, SQLBind(userId))
-        .where(SQLColumn("revoked_at", table: "s"), .is, SQLLiteral.null)
-        .where(SQLColumn("expires_at", table: "s"), .greaterThan, SQLBind(now))
+        .where(SQLColumn("revoked_ms", table: "s"), .is, SQLLiteral.null)
+        .where(SQLColumn("expires_ms", table: "s"), .greaterThan, SQLBind(now.epochMilliseconds))
         .rows(PrincipalRow.self)
     }
 
