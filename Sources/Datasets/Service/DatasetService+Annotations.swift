@@ -1,8 +1,6 @@
 import AITIPCore
 import Foundation
 import Identity
-import SQLKit
-import Storage
 
 /// Annotation tasks (design data_annotations): pending → in_progress → completed, with the annotation as JSON;
 /// completed annotations export as a new version of the dataset.
@@ -50,10 +48,7 @@ extension DatasetService {
             if let name = input.version {
                 let version = try await version(named: name, of: dataset, on: sql)
                 versionId = version.id
-                if let item = input.item,
-                    try await sql.select().column("path").from("dataset_files").where("version_id", .equal, version.id)
-                        .where("path", .equal, item).first() == nil
-                {
+                if let item = input.item, try await !DatasetStore.fileExists(item, in: version.id, on: sql) {
                     throw AppError.badRequest("item: '\(item.prefix(200))' is not a file of version '\(name)'")
                 }
             }
@@ -62,7 +57,7 @@ extension DatasetService {
                 id: IDGenerator.uuidV7(), datasetId: dataset.id, versionId: versionId, item: input.item, taskType: taskType,
                 status: status, assigneeId: input.assigneeId, annotationsJSON: input.annotationsJSON,
                 createdBy: principal.userId, createdMs: now, updatedMs: now, completedMs: status == .completed ? now : nil)
-            try await sql.insert(annotation, into: "data_annotations")
+            try await AnnotationStore.insert(annotation, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: dataset.orgId, action: "dataset.annotation.create", targetType: "annotation",
                 targetId: annotation.id.lowercasedString, detail: taskType)
@@ -76,12 +71,7 @@ extension DatasetService {
     ) async throws -> Page<Annotation> {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
         return try await database.read { sql in
-            let select = sql.select().column("*").from("data_annotations").where("dataset_id", .equal, dataset.id)
-            if let status { select.where("status", .equal, status.rawValue) }
-            if let assigneeId { select.where("assignee_id", .equal, assigneeId) }
-            if let after = page.after { select.where("id", .greaterThan, after) }
-            let rows = try await select.orderBy("id").limit(page.limit + 1).all(decoding: Annotation.self)
-            return Page(fetched: rows, limit: page.limit, id: \.id)
+            try await AnnotationStore.annotations(of: dataset.id, status: status, assignee: assigneeId, page: page, on: sql)
         }
     }
 
@@ -95,10 +85,9 @@ extension DatasetService {
             "task_type, version and item are fixed when a task is created")
         try validator.finish()
         return try await database.transaction { sql in
-            guard
-                var annotation = try await sql.select().column("*").from("data_annotations").where("id", .equal, annotationId)
-                    .where("dataset_id", .equal, dataset.id).first(decoding: Annotation.self)
-            else { throw AppError.notFound("Annotation") }
+            guard var annotation = try await AnnotationStore.annotation(annotationId, dataset: dataset.id, on: sql) else {
+                throw AppError.notFound("Annotation")
+            }
             if let assignee = input.assigneeId {
                 try await checkMember(assignee, orgId: dataset.orgId)
                 annotation.assigneeId = assignee
@@ -119,7 +108,7 @@ extension DatasetService {
                 annotation.status = status
             }
             annotation.updatedMs = now
-            try await sql.updateRow(annotation, in: "data_annotations", id: annotation.id)
+            try await AnnotationStore.update(annotation, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: dataset.orgId, action: "dataset.annotation.update", targetType: "annotation",
                 targetId: annotation.id.lowercasedString, detail: annotation.status.rawValue)
@@ -135,23 +124,17 @@ extension DatasetService {
     ) async throws -> DatasetVersion {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .write), caller: caller)
         let (file, baseVersion) = try await database.transaction { sql -> (DatasetFile, DatasetVersion?) in
-            let completed = try await sql.select().column("*").from("data_annotations").where("dataset_id", .equal, dataset.id)
-                .where("status", .equal, Annotation.Status.completed.rawValue).orderBy("id").all(decoding: Annotation.self)
+            let completed = try await AnnotationStore.completed(of: dataset.id, on: sql)
             guard !completed.isEmpty else { throw AppError.badRequest("There are no completed annotations to export") }
             guard Manifest.isVersionName(name) else { throw AppError.badRequest("version must be 1-64 of letters, digits, '.', '_' and '-'") }
-            if try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-                .where("version", .equal, name).first() != nil
-            {
+            if try await DatasetStore.versionExists(named: name, of: dataset.id, on: sql) {
                 throw AppError.conflict(
                     "Version '\(name)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
             }
             let baseName = base ?? dataset.version
             var baseVersion: DatasetVersion?
             if let baseName { baseVersion = try await version(named: baseName, of: dataset, on: sql) }
-            var versionNames: [UUID: String] = [:]
-            for row in try await sql.select().columns("id", "version").from("dataset_versions").where("dataset_id", .equal, dataset.id).all() {
-                versionNames[try row.uuid("id")] = try row.decode(column: "version", as: String.self)
-            }
+            let versionNames = try await DatasetStore.versionNames(of: dataset.id, on: sql)
             var lines = Data()
             for annotation in completed {
                 let record = ExportedAnnotation(

@@ -2,7 +2,6 @@ import AITIPCore
 import Foundation
 import Identity
 import SQLKit
-import Storage
 
 package struct LineageNode: Sendable, Equatable, Hashable {
     package var kind: LineageKind
@@ -46,8 +45,7 @@ extension DatasetService {
             if let name {
                 roots = [NodeKey(kind: .datasetVersion, id: try await version(named: name, of: dataset, on: sql).id)]
             } else {
-                roots = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id).all()
-                    .map { NodeKey(kind: .datasetVersion, id: try $0.uuid("id")) }
+                roots = try await DatasetStore.versionIds(of: dataset.id, on: sql).map { NodeKey(kind: .datasetVersion, id: $0) }
             }
             var edges: [UUID: LineageEdge] = [:]
             var seen = Set(roots)
@@ -115,17 +113,12 @@ extension DatasetService {
             try Policy.authorize(
                 principal, Permission(Self.area(of: target.0), .write),
                 on: Policy.Resource(kind: target.0.rawValue, orgId: to.orgId, projectId: to.projectId))
-            if let existing = try await sql.select().column("*").from("lineage_edges").where("source_id", .equal, source.1)
-                .where("target_id", .equal, target.1).where("source_kind", .equal, source.0.rawValue)
-                .where("target_kind", .equal, target.0.rawValue).where("relation", .equal, relation).first(decoding: LineageEdge.self)
-            {
-                return existing
-            }
+            if let existing = try await LineageStore.edge(from: source, to: target, relation: relation, on: sql) { return existing }
             let edge = LineageEdge(
                 id: IDGenerator.uuidV7(), orgId: from.orgId, sourceKind: source.0, sourceId: source.1, targetKind: target.0,
                 targetId: target.1, relation: relation, transformationJSON: transformationJSON, createdBy: principal.userId,
                 createdMs: nowMs)
-            try await sql.insert(edge, into: "lineage_edges")
+            try await LineageStore.insert(edge, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: from.orgId, action: "lineage.edge.create", targetType: target.0.rawValue,
                 targetId: target.1.lowercasedString, detail: "\(relation) from \(source.0.rawValue) \(source.1.lowercasedString)")
@@ -140,7 +133,7 @@ extension DatasetService {
         on sql: any SQLDatabase
     ) async throws {
         let principal = try caller.requirePrincipal()
-        guard let dataset = try await sql.select().column("*").from("datasets").where("id", .equal, datasetId).first(decoding: Dataset.self),
+        guard let dataset = try await DatasetStore.dataset(datasetId, on: sql),
             dataset.orgId == orgId, principal.visibleOrgIds.contains(dataset.orgId)
         else {
             throw AppError.badRequest("dataset_id \(datasetId.lowercasedString) is not a dataset of this organization")
@@ -151,11 +144,11 @@ extension DatasetService {
             throw AppError.badRequest("Dataset '\(dataset.name)' has no versions yet: push one before training on it")
         }
         let version = try await version(named: latest, of: dataset, on: sql)
-        try await sql.insert(
+        try await LineageStore.insert(
             LineageEdge(
                 id: IDGenerator.uuidV7(), orgId: orgId, sourceKind: .datasetVersion, sourceId: version.id,
                 targetKind: target.0, targetId: target.1, relation: relation, transformationJSON: nil,
-                createdBy: principal.userId, createdMs: nowMs), into: "lineage_edges")
+                createdBy: principal.userId, createdMs: nowMs), on: sql)
     }
 
     /// A new version's `derived_from` entries: upstream versions of the same organization the caller can read.
@@ -175,18 +168,13 @@ extension DatasetService {
             id: IDGenerator.uuidV7(), orgId: dataset.orgId, sourceKind: .datasetVersion, sourceId: derivation.versionId,
             targetKind: .datasetVersion, targetId: version.id, relation: relation,
             transformationJSON: derivation.transformationJSON, createdBy: principal.userId, createdMs: version.createdMs)
-        try await sql.insert(edge, into: "lineage_edges")
+        try await LineageStore.insert(edge, on: sql)
     }
 
     private func neighbourEdges(of nodes: [NodeKey], downstream: Bool, on sql: any SQLDatabase) async throws -> [LineageEdge] {
         let keys = Set(nodes)
-        var result: [LineageEdge] = []
-        for chunk in nodes.map(\.id).chunked(500) {
-            let column = downstream ? "source_id" : "target_id"
-            result += try await sql.select().column("*").from("lineage_edges").where(SQLIdentifier(column), .in, chunk).all(
-                decoding: LineageEdge.self
-            )
-            .filter { keys.contains(downstream ? NodeKey(kind: $0.sourceKind, id: $0.sourceId) : NodeKey(kind: $0.targetKind, id: $0.targetId)) }
+        var result = try await LineageStore.edges(of: nodes.map(\.id), downstream: downstream, on: sql).filter {
+            keys.contains(downstream ? NodeKey(kind: $0.sourceKind, id: $0.sourceId) : NodeKey(kind: $0.targetKind, id: $0.targetId))
         }
         // The edges other modules' records imply (a model version names its training job and dataset version).
         for source in configuration.lineageSources {
@@ -205,17 +193,8 @@ extension DatasetService {
     func resolve(_ nodes: [NodeKey], on sql: any SQLDatabase) async throws -> [NodeKey: LineageNodeFacts] {
         var result: [NodeKey: LineageNodeFacts] = [:]
         let byKind = Dictionary(grouping: nodes, by: \.kind)
-        for chunk in (byKind[.datasetVersion] ?? []).map(\.id).chunked(500) {
-            for row in try await sql.select().columns(
-                SQLColumn("id", table: "dataset_versions"), SQLColumn("version", table: "dataset_versions"), SQLColumn("name", table: "datasets"),
-                SQLColumn("org_id", table: "datasets"), SQLColumn("project_id", table: "datasets")
-            )
-            .from("dataset_versions").join("datasets", on: "datasets.id = dataset_versions.dataset_id")
-            .where(SQLColumn("id", table: "dataset_versions"), .in, SQLBind.group(chunk)).all() {
-                result[NodeKey(kind: .datasetVersion, id: try row.uuid("id"))] = LineageNodeFacts(
-                    orgId: try row.uuid("org_id"), projectId: try row.uuid("project_id"),
-                    label: "\(try row.decode(column: "name", as: String.self)):\(try row.decode(column: "version", as: String.self))")
-            }
+        for (id, facts) in try await LineageStore.versionNodes((byKind[.datasetVersion] ?? []).map(\.id), on: sql) {
+            result[NodeKey(kind: .datasetVersion, id: id)] = facts
         }
         for source in configuration.lineageSources {
             guard let ids = byKind[source.kind], !ids.isEmpty else { continue }

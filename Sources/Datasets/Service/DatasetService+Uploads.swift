@@ -29,22 +29,21 @@ extension DatasetService {
             createdBy: principal.userId, createdMs: now, expiresMs: now + configuration.uploadLifetimeSeconds * 1_000)
         let result = try await database.transaction { sql -> UploadSession in
             var session = fresh
-            if let blob = try await blobs(orgId: dataset.orgId, hashes: [sha256], on: sql)[sha256] {
+            if let blob = try await DatasetStore.blobs(orgId: dataset.orgId, hashes: [sha256], on: sql)[sha256] {
                 guard blob.sizeBytes == size else {
                     throw AppError.badRequest("size_bytes is \(size) but content with this sha256 has \(blob.sizeBytes) bytes")
                 }
                 session.status = .complete
                 session.receivedBytes = size
-            } else if let open = try await sql.select().column("*").from("dataset_uploads").where("org_id", .equal, dataset.orgId)
-                .where("sha256", .equal, sha256).where("status", .equal, UploadSession.Status.open.rawValue)
-                .where("dataset_id", .equal, dataset.id).first(decoding: UploadSession.self), open.sizeBytes == size
+            } else if let open = try await UploadStore.openUpload(sha256: sha256, orgId: dataset.orgId, dataset: dataset.id, on: sql),
+                open.sizeBytes == size
             {
                 // The same content is already on its way: continue that upload (this is how a client resumes).
                 return open
             } else {
                 try await checkQuota(orgId: dataset.orgId, projectId: dataset.projectId, adding: size, excluding: nil, on: sql)
             }
-            try await sql.insert(session, into: "dataset_uploads")
+            try await UploadStore.insert(session, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: dataset.orgId, action: "dataset.upload.start", targetType: "dataset_upload",
                 targetId: session.id.lowercasedString, detail: "\(size) bytes, sha256 \(sha256)")
@@ -116,19 +115,19 @@ extension DatasetService {
             if let appError = error as? AppError, appError.kind == .payloadTooLarge { throw appError }
             session.receivedBytes = Int64((try? handle.seekToEnd()) ?? UInt64(received))
             let stored = session
-            try? await database.transaction { sql in try await sql.updateRow(stored, in: "dataset_uploads", id: stored.id) }
+            try? await database.transaction { sql in try await UploadStore.update(stored, on: sql) }
             throw error
         }
         session.receivedBytes = received + written
         let stored = session
-        try await database.transaction { sql in try await sql.updateRow(stored, in: "dataset_uploads", id: stored.id) }
+        try await database.transaction { sql in try await UploadStore.update(stored, on: sql) }
         return try await finishIfComplete(session, caller: caller)
     }
 
     package func cancelUpload(_ id: UUID, caller: Caller) async throws {
         let session = try await session(id, permission: Permission(.data, .write), caller: caller)
         try await database.transaction { sql in
-            try await sql.delete(from: "dataset_uploads").where("id", .equal, id).run()
+            try await UploadStore.delete(id, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: session.orgId, action: "dataset.upload.cancel", targetType: "dataset_upload",
                 targetId: id.lowercasedString)
@@ -150,7 +149,7 @@ extension DatasetService {
                 )
             }
             let isNew = try await database.transaction { sql -> Bool in
-                if try await blobs(orgId: session.orgId, hashes: [session.sha256], on: sql)[session.sha256] != nil { return false }
+                if try await DatasetStore.blobs(orgId: session.orgId, hashes: [session.sha256], on: sql)[session.sha256] != nil { return false }
                 try await checkQuota(orgId: session.orgId, projectId: session.projectId, adding: session.sizeBytes, excluding: session.id, on: sql)
                 return true
             }
@@ -160,7 +159,7 @@ extension DatasetService {
                     orgId: session.orgId, sha256: session.sha256, projectId: session.projectId, sizeBytes: session.sizeBytes,
                     profileJSON: profile.map(Self.json), createdMs: nowMs)
                 do {
-                    try await database.transaction { sql in try await sql.insert(blob, into: "dataset_blobs") }
+                    try await database.transaction { sql in try await DatasetStore.insert(blob, on: sql) }
                 } catch  where SQLErrors.isUniqueViolation(error) {} // the same content finished at the same time
             }
             finished.status = .complete
@@ -170,7 +169,7 @@ extension DatasetService {
             let failed = finished
             try? FileManager.default.removeItem(at: staging)
             try await database.transaction { sql in
-                try await sql.updateRow(failed, in: "dataset_uploads", id: failed.id)
+                try await UploadStore.update(failed, on: sql)
                 try await audit.record(
                     on: sql, caller, orgId: failed.orgId, action: "dataset.upload.reject", targetType: "dataset_upload",
                     targetId: failed.id.lowercasedString, detail: error.detail)
@@ -180,7 +179,7 @@ extension DatasetService {
         try? FileManager.default.removeItem(at: staging)
         let complete = finished
         try await database.transaction { sql in
-            try await sql.updateRow(complete, in: "dataset_uploads", id: complete.id)
+            try await UploadStore.update(complete, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: complete.orgId, action: "dataset.upload.complete", targetType: "dataset_upload",
                 targetId: complete.id.lowercasedString, detail: "sha256 \(complete.sha256)")
@@ -208,18 +207,18 @@ extension DatasetService {
     /// Stores content made on the server (an annotation export) as a blob, like a finished upload.
     func storeBlob(_ data: Data, orgId: UUID, projectId: UUID, path: String, on sql: any SQLDatabase) async throws -> DatasetFile {
         let digest = SHA256.hash(data: data).hexString
-        if try await blobs(orgId: orgId, hashes: [digest], on: sql)[digest] == nil {
+        if try await DatasetStore.blobs(orgId: orgId, hashes: [digest], on: sql)[digest] == nil {
             try await checkQuota(orgId: orgId, projectId: projectId, adding: Int64(data.count), excluding: nil, on: sql)
             var profiler = DataProfiler.forPath(path)
             data.withUnsafeBytes { profiler?.feed($0) }
             try await store.put(try Self.blobKey(orgId: orgId, sha256: digest), data: data)
-            try await sql.insert(
+            try await DatasetStore.insert(
                 Blob(
                     orgId: orgId, sha256: digest, projectId: projectId, sizeBytes: Int64(data.count),
                     profileJSON: profiler.map {
                         var finished = $0; return Self.json(finished.finish())
                     }, createdMs: nowMs),
-                into: "dataset_blobs")
+                on: sql)
         }
         return DatasetFile(path: path, sizeBytes: Int64(data.count), sha256: digest)
     }
@@ -231,18 +230,9 @@ extension DatasetService {
         for (isOrg, gigabytes) in [(true, limits.org), (false, limits.project)] {
             guard let gigabytes else { continue }
             let limit = Int64(gigabytes) * 1_000_000_000
-            // PostgreSQL sums BIGINT as NUMERIC: cast back so both databases answer an integer.
-            let total = SQLQueryString("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)")
-            let stored = sql.select().column(total, as: "total").from("dataset_blobs").where("org_id", .equal, orgId)
-            let pending = sql.select().column(total, as: "total").from("dataset_uploads").where("org_id", .equal, orgId).where(
-                "status", .equal, UploadSession.Status.open.rawValue)
-            if !isOrg {
-                stored.where("project_id", .equal, projectId)
-                pending.where("project_id", .equal, projectId)
-            }
-            if let upload { pending.where("id", .notEqual, upload) }
-            let used = try await stored.first()?.decode(column: "total", as: Int64.self) ?? 0
-            let reserved = try await pending.first()?.decode(column: "total", as: Int64.self) ?? 0
+            let project = isOrg ? nil : projectId
+            let used = try await UploadStore.storedBytes(orgId: orgId, project: project, on: sql)
+            let reserved = try await UploadStore.reservedBytes(orgId: orgId, project: project, excluding: upload, on: sql)
             if used + reserved + bytes > limit {
                 throw AppError(
                     .payloadTooLarge,
@@ -255,9 +245,8 @@ extension DatasetService {
     func session(_ id: UUID, permission: Permission, caller: Caller) async throws -> UploadSession {
         let principal = try caller.requirePrincipal()
         guard
-            let session = try await database.read({ sql in
-                try await sql.select().column("*").from("dataset_uploads").where("id", .equal, id).first(decoding: UploadSession.self)
-            }), principal.visibleOrgIds.contains(session.orgId)
+            let session = try await database.read({ sql in try await UploadStore.upload(id, on: sql) }),
+            principal.visibleOrgIds.contains(session.orgId)
         else { throw AppError.notFound("Upload") }
         try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Upload", orgId: session.orgId, projectId: session.projectId))
         return session
@@ -271,12 +260,7 @@ extension DatasetService {
     /// request path).
     package func discardExpiredUploads() async throws {
         let now = nowMs
-        let expired = try await database.transaction { sql -> [UUID] in
-            let ids = try await sql.select().column("id").from("dataset_uploads").where("expires_ms", .lessThan, now).limit(1_000).all()
-                .map { try $0.uuid("id") }
-            if !ids.isEmpty { try await sql.delete(from: "dataset_uploads").where("id", .in, ids).run() }
-            return ids
-        }
+        let expired = try await database.transaction { sql in try await UploadStore.deleteExpired(before: now, on: sql) }
         for id in expired { try? FileManager.default.removeItem(atPath: stagingPath(id)) }
     }
 }

@@ -94,7 +94,7 @@ package struct DatasetService: Sendable {
             createdMs: now, updatedMs: now)
         do {
             try await database.transaction { sql in
-                try await sql.insert(dataset, into: "datasets")
+                try await DatasetStore.insert(dataset, on: sql)
                 try await audit.record(
                     on: sql, caller, orgId: project.orgId, action: "dataset.create", targetType: "dataset",
                     targetId: id.lowercasedString, detail: name)
@@ -120,17 +120,10 @@ package struct DatasetService: Sendable {
     /// Newest first.
     package func list(project projectId: UUID, _ query: ListQuery, caller: Caller) async throws -> Page<Dataset> {
         let project = try await projects.scope(.id(projectId), permission: Permission(.data, .read), caller: caller)
+        let search = query.search?.trimmingCharacters(in: .whitespaces)
         return try await database.read { sql in
-            let select = sql.select().column("*").from("datasets").where("project_id", .equal, project.projectId)
-            if let after = query.page.after { select.where("id", .lessThan, after) }
-            if let search = query.search?.trimmingCharacters(in: .whitespaces), !search.isEmpty {
-                select.where("LOWER(name) LIKE \(bind: "%\(Self.escapeLike(search.lowercased()))%") ESCAPE '!'" as SQLQueryString)
-            }
-            if let tag = query.tag {
-                select.where("tags LIKE \(bind: "%\(Self.escapeLike(Self.json([tag]).dropFirst().dropLast()))%") ESCAPE '!'" as SQLQueryString)
-            }
-            let rows = try await select.orderBy("id", .descending).limit(query.page.limit + 1).all(decoding: Dataset.self)
-            return Page(fetched: rows, limit: query.page.limit, id: \.id)
+            try await DatasetStore.datasets(
+                project: project.projectId, search: search?.isEmpty == false ? search : nil, tag: query.tag, page: query.page, on: sql)
         }
     }
 
@@ -159,7 +152,7 @@ package struct DatasetService: Sendable {
         let updated = dataset
         do {
             try await database.transaction { sql in
-                try await sql.updateRow(updated, in: "datasets", id: updated.id)
+                try await DatasetStore.update(updated, on: sql)
                 try await audit.record(
                     on: sql, caller, orgId: updated.orgId, action: "dataset.update", targetType: "dataset",
                     targetId: id.lowercasedString)
@@ -175,19 +168,11 @@ package struct DatasetService: Sendable {
     package func delete(_ id: UUID, caller: Caller) async throws {
         let dataset = try await dataset(id, permission: Permission(.data, .delete), caller: caller)
         let (hashes, uploads) = try await database.transaction { sql -> ([String], [UUID]) in
-            let versionIds = try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, id).all()
-                .map { try $0.uuid("id") }
-            let hashes = try await sql.select().distinct().column("sha256").from("dataset_files")
-                .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
-                .where(SQLColumn("dataset_id", table: "dataset_versions"), .equal, SQLBind(id)).all().map {
-                    try $0.decode(column: "sha256", as: String.self)
-                }
-            let uploads = try await sql.select().column("id").from("dataset_uploads").where("dataset_id", .equal, id).all()
-                .map { try $0.uuid("id") }
-            for chunk in versionIds.chunked(500) {
-                try await sql.delete(from: "lineage_edges").where { $0.where("source_id", .in, chunk).orWhere("target_id", .in, chunk) }.run()
-            }
-            try await sql.delete(from: "datasets").where("id", .equal, id).run()
+            let versionIds = try await DatasetStore.versionIds(of: id, on: sql)
+            let hashes = try await DatasetStore.fileHashes(ofDataset: id, on: sql)
+            let uploads = try await UploadStore.uploadIds(ofDataset: id, on: sql)
+            try await LineageStore.deleteEdges(touching: versionIds, on: sql)
+            try await DatasetStore.delete(id, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: dataset.orgId, action: "dataset.delete", targetType: "dataset",
                 targetId: id.lowercasedString, detail: dataset.name)
@@ -201,17 +186,9 @@ package struct DatasetService: Sendable {
     func collectGarbage(orgId: UUID, candidates: [String]) async throws {
         for chunk in candidates.chunked(500) {
             let unused = try await database.transaction { sql -> [String] in
-                let used = try await sql.select().distinct().column(SQLColumn("sha256", table: "dataset_files")).from("dataset_files")
-                    .join("dataset_versions", on: "dataset_versions.id = dataset_files.version_id")
-                    .join("datasets", on: "datasets.id = dataset_versions.dataset_id")
-                    .where(SQLColumn("org_id", table: "datasets"), .equal, SQLBind(orgId)).where(
-                        SQLColumn("sha256", table: "dataset_files"), .in, SQLBind.group(chunk)
-                    ).all()
-                    .map { try $0.decode(column: "sha256", as: String.self) }
+                let used = try await DatasetStore.referencedHashes(orgId: orgId, among: chunk, on: sql)
                 let unused = Array(Set(chunk).subtracting(used))
-                if !unused.isEmpty {
-                    try await sql.delete(from: "dataset_blobs").where("org_id", .equal, orgId).where("sha256", .in, unused).run()
-                }
+                if !unused.isEmpty { try await DatasetStore.deleteBlobs(unused, orgId: orgId, on: sql) }
                 return unused
             }
             for hash in unused { try? await store.delete(try Self.blobKey(orgId: orgId, sha256: hash)) }
@@ -288,7 +265,7 @@ package struct DatasetService: Sendable {
         try await store.put(manifestKey, data: manifest)
         do {
             return try await database.transaction { sql in
-                let blobs = try await blobs(orgId: dataset.orgId, hashes: Array(Set(files.map(\.sha256))), on: sql)
+                let blobs = try await DatasetStore.blobs(orgId: dataset.orgId, hashes: Array(Set(files.map(\.sha256))), on: sql)
                 var missing: [String] = []
                 var profiles: [DataProfile] = []
                 for file in files {
@@ -315,17 +292,12 @@ package struct DatasetService: Sendable {
                     sizeBytes: files.reduce(0) { $0 + $1.sizeBytes }, numRows: profile.map(\.rows),
                     checksum: Manifest.checksum(files), schemaJSON: profile.map(Self.json), createdBy: principal.userId,
                     createdMs: now)
-                try await sql.insert(version, into: "dataset_versions")
-                for chunk in files.chunked(500) {
-                    try await sql.insert(into: "dataset_files")
-                        .models(chunk.map { ManifestRow(versionId: versionId, path: $0.path, sizeBytes: $0.sizeBytes, sha256: $0.sha256) }).run()
-                }
+                try await DatasetStore.insert(version, on: sql)
+                try await DatasetStore.insertFiles(files, version: versionId, on: sql)
                 for derivation in input.derivedFrom {
                     try await addDerivation(derivation, to: version, of: dataset, relation: relation, principal: principal, on: sql)
                 }
-                try await sql.update("datasets").set("version", to: version.version).set("size_bytes", to: version.sizeBytes)
-                    .set("num_rows", to: version.numRows).set("checksum", to: version.checksum).set("schema", to: version.schemaJSON)
-                    .set("updated_ms", to: now).where("id", .equal, dataset.id).run()
+                try await DatasetStore.setLatest(version, of: dataset.id, updatedMs: now, on: sql)
                 try await audit.record(
                     on: sql, caller, orgId: dataset.orgId, action: "dataset.version.create", targetType: "dataset_version",
                     targetId: versionId.lowercasedString, detail: "\(dataset.name):\(input.version), \(files.count) files")
@@ -344,9 +316,7 @@ package struct DatasetService: Sendable {
 
     /// The version's files: the base version's, minus `remove`, plus `files` (which replace same-path entries).
     private func resolveFiles(of dataset: Dataset, _ input: VersionInput, on sql: any SQLDatabase) async throws -> ([DatasetFile], UUID?) {
-        if try await sql.select().column("id").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-            .where("version", .equal, input.version).first() != nil
-        {
+        if try await DatasetStore.versionExists(named: input.version, of: dataset.id, on: sql) {
             throw AppError.conflict(
                 "Version '\(input.version)' of dataset '\(dataset.name)' already exists; versions are immutable, so give the new one another name")
         }
@@ -355,7 +325,7 @@ package struct DatasetService: Sendable {
         if let base = input.base {
             let parent = try await version(named: base, of: dataset, on: sql)
             parentId = parent.id
-            for file in try await Self.files(of: parent.id, on: sql) { byPath[file.path] = file }
+            for file in try await DatasetStore.files(of: parent.id, on: sql) { byPath[file.path] = file }
         }
         for path in input.remove {
             guard byPath.removeValue(forKey: path) != nil else {
@@ -369,12 +339,7 @@ package struct DatasetService: Sendable {
 
     package func versions(_ datasetId: UUID, page: PageRequest, caller: Caller) async throws -> Page<DatasetVersion> {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
-        return try await database.read { sql in
-            let select = sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-            if let after = page.after { select.where("id", .lessThan, after) }
-            let rows = try await select.orderBy("id", .descending).limit(page.limit + 1).all(decoding: DatasetVersion.self)
-            return Page(fetched: rows, limit: page.limit, id: \.id)
-        }
+        return try await database.read { sql in try await DatasetStore.versions(of: dataset.id, page: page, on: sql) }
     }
 
     package func version(_ datasetId: UUID, named name: String, caller: Caller) async throws -> (Dataset, DatasetVersion) {
@@ -389,15 +354,9 @@ package struct DatasetService: Sendable {
     ) async throws -> (DatasetVersion, [DatasetFile], next: String?) {
         let (_, version) = try await version(datasetId, named: name, caller: caller)
         let limit = max(1, min(limit, 5_000))
+        // One more than the page, to know whether another follows.
         let files = try await database.read { sql in
-            let select = sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, version.id)
-            if let prefix, !prefix.isEmpty {
-                select.where(
-                    SQLFunction("SUBSTR", args: SQLColumn("path"), SQLLiteral.numeric("1"), SQLLiteral.numeric(String(prefix.count))), .equal,
-                    SQLBind(prefix))
-            }
-            if let after { select.where("path", .greaterThan, after) }
-            return try await select.orderBy("path").limit(limit + 1).all(decoding: DatasetFile.self)
+            try await DatasetStore.files(of: version.id, prefix: prefix, after: after, limit: limit + 1, on: sql)
         }
         return (version, Array(files.prefix(limit)), files.count > limit ? files[limit - 1].path : nil)
     }
@@ -405,13 +364,7 @@ package struct DatasetService: Sendable {
     /// Version names by id, for showing which version an annotation belongs to.
     package func versionNames(_ datasetId: UUID, caller: Caller) async throws -> [UUID: String] {
         let dataset = try await dataset(datasetId, permission: Permission(.data, .read), caller: caller)
-        return try await database.read { sql in
-            var names: [UUID: String] = [:]
-            for row in try await sql.select().columns("id", "version").from("dataset_versions").where("dataset_id", .equal, dataset.id).all() {
-                names[try row.uuid("id")] = try row.decode(column: "version", as: String.self)
-            }
-            return names
-        }
+        return try await database.read { sql in try await DatasetStore.versionNames(of: dataset.id, on: sql) }
     }
 
     /// The design's `lineage` field of a dataset: the versions its latest version was derived from directly.
@@ -419,21 +372,7 @@ package struct DatasetService: Sendable {
     package func upstreamOfLatest(_ datasets: [Dataset]) async throws -> [UUID: [UUID]] {
         let named = datasets.filter { $0.version != nil }
         guard !named.isEmpty else { return [:] }
-        return try await database.read { sql in
-            var result: [UUID: [UUID]] = [:]
-            for row in try await sql.select().columns(
-                SQLColumn("dataset_id", table: "dataset_versions"), SQLColumn("source_id", table: "lineage_edges")
-            ).from("lineage_edges")
-                .join("dataset_versions", on: "dataset_versions.id = lineage_edges.target_id")
-                .join("datasets", on: "datasets.id = dataset_versions.dataset_id AND datasets.version = dataset_versions.version")
-                .where(SQLColumn("source_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
-                .where(SQLColumn("target_kind", table: "lineage_edges"), .equal, SQLBind(LineageKind.datasetVersion.rawValue))
-                .where(SQLColumn("dataset_id", table: "dataset_versions"), .in, SQLBind.group(named.map(\.id))).all()
-            {
-                result[try row.uuid("dataset_id"), default: []].append(try row.uuid("source_id"))
-            }
-            return result
-        }
+        return try await database.read { sql in try await LineageStore.upstreamOfLatest(named.map(\.id), on: sql) }
     }
 
     // MARK: downloads
@@ -441,11 +380,7 @@ package struct DatasetService: Sendable {
     /// What a download sends: one file (`path`) or every file of the version, with the organization whose blobs hold them.
     package func download(_ datasetId: UUID, version name: String, path: String?, caller: Caller) async throws -> VersionDownload {
         let (dataset, version) = try await version(datasetId, named: name, caller: caller)
-        let files = try await database.read { sql in
-            let select = sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, version.id)
-            if let path { select.where("path", .equal, path) }
-            return try await select.orderBy("path").all(decoding: DatasetFile.self)
-        }
+        let files = try await database.read { sql in try await DatasetStore.files(of: version.id, path: path, on: sql) }
         if let path, files.isEmpty { throw AppError.notFound("File '\(path)' in version '\(name)'") }
         return VersionDownload(dataset: dataset, version: version, files: files, store: store, single: path != nil)
     }
@@ -466,37 +401,18 @@ package struct DatasetService: Sendable {
     func dataset(_ id: UUID, permission: Permission, caller: Caller) async throws -> Dataset {
         let principal = try caller.requirePrincipal()
         guard
-            let dataset = try await database.read({ sql in
-                try await sql.select().column("*").from("datasets").where("id", .equal, id).first(decoding: Dataset.self)
-            }), principal.visibleOrgIds.contains(dataset.orgId)
+            let dataset = try await database.read({ sql in try await DatasetStore.dataset(id, on: sql) }),
+            principal.visibleOrgIds.contains(dataset.orgId)
         else { throw AppError.notFound("Dataset") }
         try Policy.authorize(principal, permission, on: Policy.Resource(kind: "Dataset", orgId: dataset.orgId, projectId: dataset.projectId))
         return dataset
     }
 
     func version(named name: String, of dataset: Dataset, on sql: any SQLDatabase) async throws -> DatasetVersion {
-        guard
-            let version = try await sql.select().column("*").from("dataset_versions").where("dataset_id", .equal, dataset.id)
-                .where("version", .equal, name).first(decoding: DatasetVersion.self)
-        else {
+        guard let version = try await DatasetStore.version(named: name, of: dataset.id, on: sql) else {
             throw AppError.notFound("Version '\(name)' of dataset '\(dataset.name)'")
         }
         return version
-    }
-
-    static func files(of versionId: UUID, on sql: any SQLDatabase) async throws -> [DatasetFile] {
-        try await sql.select().columns("path", "size_bytes", "sha256").from("dataset_files").where("version_id", .equal, versionId)
-            .orderBy("path").all(decoding: DatasetFile.self)
-    }
-
-    func blobs(orgId: UUID, hashes: [String], on sql: any SQLDatabase) async throws -> [String: Blob] {
-        var result: [String: Blob] = [:]
-        for chunk in hashes.chunked(500) {
-            for blob in try await sql.select().column("*").from("dataset_blobs").where("org_id", .equal, orgId).where("sha256", .in, chunk)
-                .all(decoding: Blob.self)
-            { result[blob.sha256] = blob }
-        }
-        return result
     }
 
     /// Where a file body lives: per organization, by content.
@@ -539,11 +455,6 @@ package struct DatasetService: Sendable {
 
     static func json<T: Encodable>(_ value: T) -> String {
         String(decoding: (try? JSONEncoder.sorted.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    /// For `LIKE … ESCAPE '!'`: the user's text matches literally.
-    static func escapeLike<S: StringProtocol>(_ text: S) -> String {
-        String(text).replacingOccurrences(of: "!", with: "!!").replacingOccurrences(of: "%", with: "!%").replacingOccurrences(of: "_", with: "!_")
     }
 }
 

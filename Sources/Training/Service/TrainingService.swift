@@ -3,7 +3,6 @@ import Datasets
 import Executors
 import Foundation
 import Identity
-import SQLKit
 import Storage
 import Tracking
 import Workloads
@@ -81,7 +80,7 @@ package struct TrainingService: Sendable {
                 checkpointPath: workloads.checkpointDirectory(of: workload.id),
                 costEstimate: estimate, createdMs: workload.createdMs)
             try await workloads.insert(workload, caller: caller, on: sql)
-            try await sql.insert(details, into: "training_jobs")
+            try await TrainingJobStore.insert(details, on: sql)
             // The lineage: the dataset's latest version → this job.
             if let datasetId = input.datasetId {
                 try await datasets.recordUse(
@@ -156,7 +155,7 @@ package struct TrainingService: Sendable {
     private func assemble(_ items: [Workload]) async throws -> [TrainingJob] {
         guard !items.isEmpty else { return [] }
         let details = try await database.read { sql in
-            try await sql.select().column("*").from("training_jobs").where("id", .in, items.map(\.id)).all(decoding: TrainingJob.Details.self)
+            try await TrainingJobStore.details(of: items.map(\.id), on: sql)
         }
         let byId = Dictionary(uniqueKeysWithValues: details.map { ($0.id, $0) })
         let seconds = try await resources.gpuSeconds(ofWorkloads: items.map(\.id))
