@@ -7,6 +7,7 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
         case unauthorized
         case forbidden
         case notFound = "not-found"
+        case methodNotAllowed = "method-not-allowed"
         case conflict
         case payloadTooLarge = "payload-too-large"
         case timeout = "request-timeout"
@@ -21,6 +22,7 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unauthorized: 401
             case .forbidden: 403
             case .notFound: 404
+            case .methodNotAllowed: 405
             case .conflict: 409
             case .payloadTooLarge: 413
             case .timeout: 408
@@ -37,6 +39,7 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unauthorized: "Authentication required"
             case .forbidden: "Permission denied"
             case .notFound: "Not found"
+            case .methodNotAllowed: "Method not allowed"
             case .conflict: "Conflict"
             case .payloadTooLarge: "Payload too large"
             case .timeout: "Request timeout"
@@ -52,12 +55,17 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
     package var fieldErrors: [FieldError]
     /// Seconds a client should wait before retrying (429, 503).
     package var retryAfterSeconds: Int?
+    /// The methods the path does accept (405's `Allow`).
+    package var allowedMethods: [String]
 
-    package init(_ kind: Kind, _ detail: String, fieldErrors: [FieldError] = [], retryAfterSeconds: Int? = nil) {
+    package init(
+        _ kind: Kind, _ detail: String, fieldErrors: [FieldError] = [], retryAfterSeconds: Int? = nil, allowedMethods: [String] = []
+    ) {
         self.kind = kind
         self.detail = detail
         self.fieldErrors = fieldErrors
         self.retryAfterSeconds = retryAfterSeconds
+        self.allowedMethods = allowedMethods
     }
 
     package var description: String { "\(kind.rawValue): \(detail)" }

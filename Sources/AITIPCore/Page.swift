@@ -81,11 +81,16 @@ package struct PageRequest: Sendable, Equatable {
     }
 
     package init(limit: Int?, cursor: String?) throws(AppError) {
-        let limit = limit ?? Self.defaultLimit
-        guard (1...Self.maxLimit).contains(limit) else {
-            throw AppError.validation([FieldError(field: "limit", message: "must be between 1 and \(Self.maxLimit)")])
+        self.init(limit: try Self.limit(limit), after: try Cursor.parse(cursor)?.uuid(0))
+    }
+
+    /// A requested page size, checked as the API declares it: nil is the default, outside 1...maxLimit is refused.
+    package static func limit(_ requested: Int?) throws(AppError) -> Int {
+        let limit = requested ?? defaultLimit
+        guard (1...maxLimit).contains(limit) else {
+            throw AppError.validation([FieldError(field: "limit", message: "must be between 1 and \(maxLimit)")])
         }
-        self.init(limit: limit, after: try Cursor.parse(cursor)?.uuid(0))
+        return limit
     }
 }
 

@@ -19,12 +19,14 @@ package struct RoutePolicy: Sendable {
         package var streamedBody = false
         /// A POST that changes nothing (MLflow's searches): not audited as a mutation.
         package var readOnly = false
+        /// The operation declares a body it cannot do without (`requestBody.required: true`): an empty one is refused.
+        package var bodyRequired = false
         /// How the route spends the caller's address's sign-in budget (`x-aitip-sign-in`).
         package var signIn: SignIn?
 
         package init(
             operationId: String? = nil, isPublic: Bool = false, permission: String? = nil, idempotent: Bool = false,
-            streamedBody: Bool = false, readOnly: Bool = false, signIn: SignIn? = nil
+            streamedBody: Bool = false, readOnly: Bool = false, bodyRequired: Bool = false, signIn: SignIn? = nil
         ) {
             self.operationId = operationId
             self.isPublic = isPublic
@@ -32,6 +34,7 @@ package struct RoutePolicy: Sendable {
             self.idempotent = idempotent
             self.streamedBody = streamedBody
             self.readOnly = readOnly
+            self.bodyRequired = bodyRequired
             self.signIn = signIn
         }
     }
@@ -83,6 +86,7 @@ package struct RoutePolicy: Sendable {
                         operationId: operationId, isPublic: isPublic, permission: permission,
                         idempotent: operation["x-aitip-idempotent"] as? Bool == true,
                         streamedBody: operation["x-aitip-body"] as? String == "streamed",
+                        bodyRequired: (operation["requestBody"] as? [String: Any])?["required"] as? Bool == true,
                         signIn: (operation["x-aitip-sign-in"] as? String).flatMap(SignIn.init(rawValue:))))
             }
         }

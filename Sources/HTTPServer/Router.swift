@@ -93,7 +93,8 @@ package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModu
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(registry: dependencies.metrics))
-    router.add(middleware: ProblemMiddleware())
+    let methods = MethodTable()
+    router.add(middleware: ProblemMiddleware(methods: methods))
     router.add(middleware: ContentDispositionMiddleware())
     if let web = dependencies.webDirectory {
         router.add(middleware: WebConsole.assetMiddleware(directory: web, logger: Logger(label: "aitip.web")))
@@ -137,6 +138,7 @@ package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModu
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
+    methods.load(router.routes)
     return router
 }
 

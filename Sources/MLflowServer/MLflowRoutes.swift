@@ -266,6 +266,7 @@ enum MLflowResponse {
             case .badRequest, .validation: (400, "INVALID_PARAMETER_VALUE")
             case .conflict: (400, "RESOURCE_ALREADY_EXISTS")
             case .notFound: (404, "RESOURCE_DOES_NOT_EXIST")
+            case .methodNotAllowed: (405, "ENDPOINT_NOT_FOUND")
             case .unauthorized: (401, "UNAUTHENTICATED")
             case .forbidden: (403, "PERMISSION_DENIED")
             case .payloadTooLarge: (413, "INVALID_PARAMETER_VALUE")

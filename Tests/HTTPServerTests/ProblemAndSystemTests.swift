@@ -46,6 +46,51 @@ struct ProblemTests {
         }
     }
 
+    @Test(
+        "the API answers as its document says: 405 with Allow, required bodies, declared page sizes, org deletion confirmed by slug",
+        arguments: DatabaseKind.available)
+    func keepsTheDocument(kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            let org = try await app.homeOrg(token)
+            let trace = try await app.call(try #require(HTTPRequest.Method("TRACE")), "/api/v1/audit", token: token)
+            expectProblem(trace, status: 405)
+            #expect(trace.headers[.allow] == "GET")
+            let put = try await app.call(.put, "/api/v1/orgs", token: token, json: ["name": "x"])
+            expectProblem(put, status: 405)
+            #expect(put.headers[.allow] == "GET, POST")
+            // A literal segment wins over a capture, as in the router: `…/annotations/export` takes POST only.
+            let export = try await app.call(.get, "/api/v1/datasets/\(UUID())/annotations/export", token: token)
+            expectProblem(export, status: 405)
+            #expect(export.headers[.allow] == "POST")
+            expectProblem(try await app.call(.put, "/api/v1/no/such/route", token: token), status: 404)
+
+            // A PUT without its required body changes nothing (it used to be read as `{}`: "change nothing", 200).
+            let before = try await app.call(.get, "/api/v1/orgs/\(org)", token: token)
+            expectProblem(try await app.call(.put, "/api/v1/orgs/\(org)", token: token), status: 400)
+            #expect(try await app.call(.get, "/api/v1/orgs/\(org)", token: token).string("updated_at") == before.string("updated_at"))
+            // An optional body may still be left out.
+            #expect(try await app.call(.post, "/api/v1/auth/logout", token: try await app.adminToken()).status == 204)
+
+            // Page sizes past the declared maximum are refused, not quietly cut.
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            expectProblem(try await app.call(.get, "/api/v1/training/jobs?limit=501", token: token), status: 422)
+            expectProblem(try await app.call(.get, "/api/v1/projects/\(project)/experiments?limit=501", token: token), status: 422)
+            expectProblem(try await app.call(.get, "/api/v1/projects/\(project)/models?limit=501", token: token), status: 422)
+
+            // Deleting an organization takes its slug as well as its id.
+            let doomed = try await app.call(.post, "/api/v1/orgs", token: token, json: ["name": "Doomed"])
+            let (id, slug) = (try #require(doomed.string("id")), try #require(doomed.string("slug")))
+            expectProblem(try await app.call(.delete, "/api/v1/orgs/\(id)", token: token), status: 400)
+            let wrong = try await app.call(.delete, "/api/v1/orgs/\(id)?confirm=default", token: token)
+            expectProblem(wrong, status: 422)
+            #expect((wrong["errors"] as? [[String: Any]])?.first?["field"] as? String == "confirm")
+            #expect(try await app.call(.get, "/api/v1/orgs/\(id)", token: token).status == 200)
+            #expect(try await app.call(.delete, "/api/v1/orgs/\(id)?confirm=\(slug)", token: token).status == 204)
+            #expect(try await app.call(.get, "/api/v1/orgs/\(id)", token: token).status == 404)
+        }
+    }
+
     @Test("bodies over the limit are refused with 413 and nothing is created")
     func oversizedBody() async throws {
         try await withApp(.sqlite, settings: ["max_body_bytes": "2048"]) { app in

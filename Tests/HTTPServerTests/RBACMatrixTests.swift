@@ -41,11 +41,8 @@ struct RBACMatrixTests {
         Endpoint(name: "DELETE /orgs/{id}", allowed: [.owner], success: 204) { w, role, foreign in
             // A disposable organization in which the caller has `role` (or, for foreign, none).
             let creator = foreign ? w.tenantB.token : w.ownerToken
-            let org = try #require(
-                try await w.app.call(
-                    .post, "/api/v1/orgs", token: creator,
-                    json: ["name": "Disposable \(UUID().uuidString.prefix(6))"]
-                ).string("id"))
+            let created = try await w.app.call(.post, "/api/v1/orgs", token: creator, json: ["name": "Disposable \(UUID().uuidString.prefix(6))"])
+            let (org, slug) = (try #require(created.string("id")), try #require(created.string("slug")))
             if !foreign && role != .owner { // the owner token created it and owns it already
                 let invited = try await w.app.call(
                     .post, "/api/v1/orgs/\(org)/members", token: creator,
@@ -54,7 +51,7 @@ struct RBACMatrixTests {
                 let accepted = try await w.app.call(.post, "/api/v1/invitations/\(invited.string("id") ?? "")/accept", token: w.token(role))
                 try #require(accepted.status == 200, "\(accepted.text)")
             }
-            return try await w.app.call(.delete, "/api/v1/orgs/\(org)", token: w.token(role)).status
+            return try await w.app.call(.delete, "/api/v1/orgs/\(org)?confirm=\(slug)", token: w.token(role)).status
         },
         Endpoint(name: "GET /orgs/{id}/members", allowed: everyone, success: 200) { w, role, foreign in
             try await w.app.call(.get, "/api/v1/orgs/\(w.org(foreign))/members", token: w.token(role)).status

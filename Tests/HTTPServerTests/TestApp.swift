@@ -14,7 +14,16 @@ struct Reply {
     let headers: HTTPFields
     let text: String
 
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+    /// The body as a JSON object; an empty body is an empty object, and anything else that is not a JSON object is a
+    /// recorded failure (not an empty object, which would let `reply.string("x") == nil` pass for the wrong reason).
+    var json: [String: Any] {
+        if text.isEmpty { return [:] }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            Issue.record("the answer (\(status)) is not a JSON object: \(text.prefix(200))")
+            return [:]
+        }
+        return object
+    }
     var items: [[String: Any]] { json["items"] as? [[String: Any]] ?? [] }
     subscript(key: String) -> Any? { json[key] }
     func string(_ key: String) -> String? { json[key] as? String }

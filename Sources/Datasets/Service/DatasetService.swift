@@ -352,8 +352,8 @@ package struct DatasetService: Sendable {
         _ datasetId: UUID, version name: String, prefix: String?, limit: Int, after: String?,
         caller: Caller
     ) async throws -> (DatasetVersion, [DatasetFile], next: String?) {
+        guard (1...5_000).contains(limit) else { throw AppError.validation([FieldError(field: "limit", message: "must be between 1 and 5000")]) }
         let (_, version) = try await version(datasetId, named: name, caller: caller)
-        let limit = max(1, min(limit, 5_000))
         // One more than the page, to know whether another follows.
         let files = try await database.read { sql in
             try await DatasetStore.files(of: version.id, prefix: prefix, after: after, limit: limit + 1, on: sql)
@@ -390,10 +390,13 @@ package struct DatasetService: Sendable {
         _ datasetId: UUID, version name: String, path: String, expiresIn seconds: Int,
         caller: Caller
     ) async throws -> URL? {
+        guard (1...7 * 86_400).contains(seconds) else {
+            throw AppError.validation([FieldError(field: "expires_in", message: "must be between 1 and 604800 seconds (7 days)")])
+        }
         let download = try await download(datasetId, version: name, path: path, caller: caller)
         return try store.presignedURL(
             try Self.blobKey(orgId: download.dataset.orgId, sha256: download.files[0].sha256), method: .get,
-            expiresIn: max(1, min(seconds, 7 * 86_400)))
+            expiresIn: seconds)
     }
 
     // MARK: helpers

@@ -34,7 +34,7 @@ extension APIImplementation {
     }
 
     func deleteOrg(_ input: Operations.DeleteOrg.Input) async throws -> Operations.DeleteOrg.Output {
-        try await dependencies.organizations.delete(try Parse.id(input.path.orgId, "org_id"), caller: caller)
+        try await dependencies.organizations.delete(try Parse.id(input.path.orgId, "org_id"), confirmingSlug: input.query.confirm, caller: caller)
         return .noContent(.init())
     }
 

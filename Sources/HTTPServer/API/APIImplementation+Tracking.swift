@@ -11,7 +11,7 @@ extension APIImplementation {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), caller: caller)
         let page = try await tracking.searchExperiments(
             in: scope, view: Self.view(input.query.view), filter: input.query.filter, orderBy: [],
-            maxResults: input.query.limit ?? PageRequest.defaultLimit, offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0)
+            maxResults: try PageRequest.limit(input.query.limit), offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0)
         return .ok(
             .init(
                 body: .json(
@@ -48,7 +48,7 @@ extension APIImplementation {
     func listRuns(_ input: Operations.ListRuns.Input) async throws -> Operations.ListRuns.Output {
         let page = try await tracking.searchRuns(
             experimentIds: [try Parse.id(input.path.experimentId, "experiment_id")], filter: input.query.filter, view: Self.view(input.query.view),
-            orderBy: input.query.orderBy ?? [], maxResults: input.query.limit ?? PageRequest.defaultLimit,
+            orderBy: input.query.orderBy ?? [], maxResults: try PageRequest.limit(input.query.limit),
             offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, caller: caller)
         return .ok(
             .init(body: .json(.init(items: page.runs.map(Components.Schemas.Run.init), nextCursor: page.nextOffset.map { Cursor(offset: $0).text }))))
@@ -118,7 +118,7 @@ extension APIImplementation {
     func listModels(_ input: Operations.ListModels.Input) async throws -> Operations.ListModels.Output {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), permission: .releaseRead, caller: caller)
         let page = try await tracking.searchRegisteredModels(
-            filter: input.query.filter, maxResults: input.query.limit ?? PageRequest.defaultLimit,
+            filter: input.query.filter, maxResults: try PageRequest.limit(input.query.limit),
             orderBy: [], offset: try Cursor.parse(input.query.cursor)?.int(0) ?? 0, in: scope, caller: caller)
         return .ok(
             .init(

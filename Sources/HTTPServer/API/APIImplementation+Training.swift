@@ -19,7 +19,7 @@ extension APIImplementation {
         }
         let query = WorkloadService.ListQuery(
             projectId: try Parse.optionalId(input.query.projectId, "project_id"), states: states,
-            queue: input.query.queue, limit: input.query.limit ?? PageRequest.defaultLimit,
+            queue: input.query.queue, limit: try PageRequest.limit(input.query.limit),
             cursor: input.query.cursor)
         let page = try await training.list(query, caller: caller)
         return .ok(.init(body: .json(.init(items: page.items.map(Components.Schemas.TrainingJob.init), nextCursor: page.nextCursor))))

@@ -8,8 +8,8 @@ import Hummingbird
 /// the groups that use this middleware. It runs after authentication, so a request without a valid credential is
 /// answered before any of its body is read.
 ///
-/// An empty POST/PUT/PATCH body is read as `{}`: the generated decoders would otherwise fail on optional bodies
-/// (logout) and report "not JSON" instead of naming the missing fields.
+/// An empty body is refused where the operation declares its body required (a PUT without one is not "change
+/// nothing"), and read as `{}` elsewhere: the generated decoders would otherwise fail on optional bodies (logout).
 package struct BodyLimitMiddleware: RouterMiddleware {
     package typealias Context = AppRequestContext
     let maxBytes: Int
@@ -22,7 +22,8 @@ package struct BodyLimitMiddleware: RouterMiddleware {
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if policy?.route(request.method, context.endpointPath)?.streamedBody == true { return try await next(request, context) }
+        let route = policy?.route(request.method, context.endpointPath)
+        if route?.streamedBody == true { return try await next(request, context) }
         let tooLarge = AppError(.payloadTooLarge, "The request body is larger than the \(maxBytes) bytes this server accepts (AITIP_MAX_BODY_BYTES)")
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {
             throw tooLarge
@@ -35,6 +36,9 @@ package struct BodyLimitMiddleware: RouterMiddleware {
             throw tooLarge
         }
         if body.readableBytes == 0, [.post, .put, .patch].contains(request.method) {
+            if route?.bodyRequired == true {
+                throw AppError.badRequest("This operation needs a JSON body; see /api/docs for its fields")
+            }
             var head = request.head
             head.headerFields[.contentType] = "application/json"
             head.headerFields[.contentLength] = "2"

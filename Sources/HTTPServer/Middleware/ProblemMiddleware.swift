@@ -7,13 +7,29 @@ import OpenAPIRuntime
 import Storage
 
 /// Turns every error into RFC 9457 problem+json. Expected errors (AppError, malformed requests, Hummingbird's
-/// 404/413) keep their meaning; anything else is logged with the request id and answered as a bare 500.
+/// 404/413) keep their meaning; anything else is logged with the request id and answered as a bare 500. A path that
+/// no route takes with this method but some route takes with another is a 405 with `Allow` (RFC 9110 §15.5.6).
 package struct ProblemMiddleware: RouterMiddleware {
     package typealias Context = AppRequestContext
+    let methods: MethodTable
+
+    package init(methods: MethodTable) {
+        self.methods = methods
+    }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = methods.allowed(for: request.uri.path)
+            let problem =
+                allowed.isEmpty || allowed.contains(request.method.rawValue)
+                ? Self.fromHummingbird(error)
+                : AppError(
+                    .methodNotAllowed,
+                    "\(request.uri.path) accepts \(allowed.joined(separator: ", ")), not \(request.method.rawValue); see /api/docs",
+                    allowedMethods: allowed)
+            return Self.response(for: problem, path: request.uri.path, requestId: context.requestId)
         } catch {
             return Self.response(for: Self.appError(from: error, logger: context.logger), path: request.uri.path, requestId: context.requestId)
         }
@@ -27,6 +43,7 @@ package struct ProblemMiddleware: RouterMiddleware {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter = error.retryAfterSeconds { headers[.retryAfter] = String(retryAfter) }
         if error.kind == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"aitip\"" }
+        if !error.allowedMethods.isEmpty { headers[.allow] = error.allowedMethods.joined(separator: ", ") }
         return Response(status: .init(code: error.kind.status), headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 
@@ -70,7 +87,6 @@ package struct ProblemMiddleware: RouterMiddleware {
     private static func fromHummingbird(_ error: any HTTPResponseError) -> AppError {
         switch error.status.code {
         case 404: return AppError(.notFound, "No route matches this path and method; see /api/docs")
-        case 405: return AppError(.notFound, "This path does not accept this method; see /api/docs")
         case 413: return AppError(.payloadTooLarge, "The request body is larger than this server accepts")
         case 400: return AppError.badRequest("The request could not be read")
         default:

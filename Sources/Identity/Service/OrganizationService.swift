@@ -130,13 +130,21 @@ package struct OrganizationService: Sendable {
         }
     }
 
-    /// Deletes the organization with its projects, memberships and API keys (owners only).
-    package func delete(_ id: UUID, caller: Caller) async throws {
+    /// Deletes the organization and everything in it (owners only); `confirmingSlug` must repeat its slug, so that an id alone,
+    /// picked up by mistake or by a script looping over ids, deletes nothing.
+    package func delete(_ id: UUID, confirmingSlug: String, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .orgDelete, inOrg: id)
         defer { cache.forgetAll() }
         try await database.transaction { sql in
-            guard try await OrganizationStore.find(id, on: sql) != nil else { throw AppError.notFound("Organization") }
+            guard let org = try await OrganizationStore.find(id, on: sql) else { throw AppError.notFound("Organization") }
+            guard confirmingSlug == org.slug else {
+                throw AppError.validation([
+                    FieldError(
+                        field: "confirm",
+                        message: "must be the organization's slug, '\(org.slug)': deleting it removes every project, run and dataset in it")
+                ])
+            }
             try await OrganizationStore.delete(id, on: sql)
             try await audit.record(on: sql, caller, orgId: id, action: "org.delete", targetType: "organization", targetId: id.lowercasedString)
         }

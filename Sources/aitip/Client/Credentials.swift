@@ -14,11 +14,13 @@ struct SavedCredentials: Codable {
         case username
     }
 
+    /// `$XDG_CONFIG_HOME/aitip/credentials.json`, else `$HOME/.config/…`: the environment first, as every shell tool
+    /// does (Foundation's home directory on Linux is the password database's, whatever `HOME` says).
     static var fileURL: URL {
         let environment = ProcessInfo.processInfo.environment
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
         let base =
-            environment["XDG_CONFIG_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".config")
+            environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) } ?? home.appendingPathComponent(".config")
         return base.appendingPathComponent("aitip").appendingPathComponent("credentials.json")
     }
 

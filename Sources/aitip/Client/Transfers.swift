@@ -129,8 +129,17 @@ final class ProgressBar: @unchecked Sendable {
     func finish() {
         lock.lock()
         defer { lock.unlock() }
-        let text = line(Date())
-        FileHandle.standardError.write(Data((isTerminal ? "\r\(text)\n" : (lastTenth == 10 ? "" : text + "\n")).utf8))
+        // Says how much was resumed rather than sent: what a user (and the end-to-end check) tells a resumed push by.
+        let resumed = skipped > 0 ? "\(Self.bytes(skipped)) already on the server" : nil
+        let text =
+            if isTerminal {
+                "\r\(line(Date()))\(resumed.map { ", " + $0 } ?? "")\n"
+            } else if lastTenth == 10 {
+                resumed.map { "\(label): \($0)\n" } ?? ""
+            } else {
+                "\(line(Date()))\(resumed.map { ", " + $0 } ?? "")\n"
+            }
+        FileHandle.standardError.write(Data(text.utf8))
     }
 
     private func line(_ now: Date) -> String {

@@ -49,12 +49,14 @@ struct OrgsCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an organization with its projects (owners only).")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an organization with every project, run, dataset and key in it (owners only; irreversible).")
         @OptionGroup var options: ClientOptions
         @Argument(help: "Organization id.") var id: String
+        @Option(help: "The organization's slug, repeated to confirm.") var confirm: String
         func run() async throws {
             try await ClientCall.perform(options, done: "Deleted organization \(id).") { api in
-                _ = try await api.deleteOrg(path: .init(orgId: id)).noContent
+                _ = try await api.deleteOrg(path: .init(orgId: id), query: .init(confirm: confirm)).noContent
             }
         }
     }
