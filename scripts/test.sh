@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs every test: `./scripts/test.sh`.
 # Installs what is missing (Debian packages), starts a throwaway PostgreSQL and an S3 server (SeaweedFS) on 127.0.0.1,
-# builds, runs the end-to-end CLI checks, a schema fuzzer over the API and the real `mlflow` client against the real binary on SQLite and PostgreSQL
+# builds, runs the end-to-end CLI checks, a schema fuzzer over the API, crash tests (kill -9) and the real `mlflow` client against the real binary on SQLite and PostgreSQL
 # (the PostgreSQL run keeps its objects in S3), then the Swift test suites on both databases and both object stores. Services are stopped by PID on exit, whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +53,10 @@ scripts/e2e-cli.sh postgres || exit 1
 
 log "schema fuzzing: schemathesis over openapi.yaml against the real server at its defaults (180 s)"
 scripts/fuzz-api.sh 180 || exit 1
+
+log "crash tests: the server killed with SIGKILL during ingest, jobs and an upload, then started again"
+scripts/crash-tests.sh sqlite || exit 1
+scripts/crash-tests.sh postgres || exit 1
 
 log "MLflow compatibility: the real mlflow client on SQLite and PostgreSQL"
 scripts/mlflow-compat.sh sqlite || exit 1

@@ -132,7 +132,11 @@ struct LocalExecutorSandboxTests {
         #expect(await executor.state(of: reference) == .running, "the job ignores TERM and still runs: it must not be reported as ended")
         await executor.kill(reference)
         let ended = try await Self.waitForEnd(executor, reference, timeout: .seconds(10))
-        if case .lost = ended { Issue.record("a killed job must be reported as ended, not lost: \(ended)") }
+        guard case .killed(_, let reason) = ended else {
+            Issue.record("a job killed after ignoring TERM must be reported killed, with why: \(ended)")
+            return
+        }
+        #expect(reason.contains("grace period after SIGTERM"), "\(reason)")
         #expect(ProcessIdentity.of(victim)?.isAlive == true)
         let usage = await executor.usage(of: reference)
         #expect(usage == nil, "no process of the job may survive the kill")
@@ -195,6 +199,34 @@ struct LocalExecutorSandboxTests {
             return
         }
         #expect(reason.contains("job_disk_limit"))
+    }
+
+    @Test("the job's cgroup limits hold: memory (ends killed, out of memory, not retried) and processes (a fork bomb stops at the limit)")
+    func cgroupLimits() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let executor = scratch.executor { $0.maxProcesses = 32 }
+        try #require(
+            executor.cgroups.unavailableReason == nil, "cgroups must be writable where the tests run: \(executor.cgroups.unavailableReason ?? "")")
+
+        // 400 MB in one line that `tail` must hold whole, under a 64 MiB limit.
+        let (hungry, _, _) = try await Self.run(executor, "head -c 400000000 /dev/zero | tail -n 1 > /dev/null", memoryMiB: 64)
+        guard case .killed(let code, let reason) = hungry else {
+            Issue.record("a job over its memory limit must end killed, out of memory: \(hungry)")
+            return
+        }
+        #expect(code != 0 && reason.contains("out of memory"), "\(reason)")
+        // Using memory under the limit is not an out-of-memory end.
+        let (modest, _, _) = try await Self.run(executor, "head -c 20000000 /dev/zero | tail -n 1 > /dev/null; exit 3", memoryMiB: 64)
+        #expect(modest == .exited(code: 3))
+
+        // 200 background processes asked for, 32 allowed: the shell cannot fork past the limit and gives up.
+        let (forks, log, _) = try await Self.run(executor, "i=0; while [ $i -lt 200 ]; do sleep 2 & i=$((i+1)); done; wait; echo all forked")
+        #expect(log.contains("Cannot fork") && !log.contains("all forked"), "the process limit was not reached: \(log.prefix(300))")
+        guard case .exited(let code) = forks, code != 0 else {
+            Issue.record("the fork bomb should end failed on its own: \(forks)")
+            return
+        }
     }
 
     @Test(

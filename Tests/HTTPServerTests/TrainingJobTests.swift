@@ -292,6 +292,31 @@ struct TrainingJobTests {
         }
     }
 
+    @Test(
+        "a job past its max runtime gets SIGTERM; ignoring it, it is killed when the grace period ends, and the end says so",
+        arguments: DatabaseKind.available)
+    func maxRuntimeAndGracePeriod(_ kind: DatabaseKind) async throws {
+        try await withEngine(kind) { app, token, project in
+            let job = try await app.submit(
+                token, project, name: "stubborn", gpus: 1, entrypoint: "trap '' TERM; echo started; while :; do sleep 0.1; done",
+                extra: ["max_runtime_seconds": 1])
+            _ = try await app.waitFor(job.id, token, ["running"])
+            // The engine's clock (this test moves it) passes the max runtime: SIGTERM, and the grace period begins.
+            app.clock.advance(by: 2)
+            _ = try await app.waitFor(job.id, token, ["running"]) { ($0["reason"] as? String ?? "").hasPrefix("stopping: exceeded its max runtime") }
+            // Inside the grace period the job, ignoring TERM, runs on: nothing kills it while the clock stands still.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await app.call(.get, "/api/v1/training/jobs/\(job.id)", token: token).string("status") == "running")
+            app.clock.advance(by: 2)
+            let ended = try await app.waitFor(job.id, token, ["failed"])
+            let reason = ended["reason"] as? String ?? ""
+            #expect(reason.contains("exceeded its max runtime of 1 s"), "\(reason)")
+            #expect(reason.contains("killed with SIGKILL: still running when the grace period after SIGTERM ended"), "\(reason)")
+            #expect(ended["attempt"] as? Int == 1, "a job stopped for its runtime is not retried")
+            #expect(try await app.call(.get, "/api/v1/training/jobs/\(job.id)/logs", token: token).text == "started\n")
+        }
+    }
+
     @Test("the server stops while a job runs: the next start adopts it and records how it ended", arguments: DatabaseKind.available)
     func crashRecovery(_ kind: DatabaseKind) async throws {
         try await withApp(kind, settings: Self.settings) { app in

@@ -54,11 +54,23 @@ extension DatasetService {
                 throw AppError(.internalError, "Could not create the upload file in the server's upload directory")
             }
         }
-        return try await finishIfComplete(result, caller: caller)
+        return try await finishIfComplete(staged(result), caller: caller)
     }
 
     package func upload(_ id: UUID, caller: Caller) async throws -> UploadSession {
-        try await session(id, permission: Permission(.data, .read), caller: caller)
+        staged(try await session(id, permission: Permission(.data, .read), caller: caller))
+    }
+
+    /// An open upload holds the bytes of its staging file, which appends continue from. A server killed during a chunk
+    /// kept what had arrived there without recording it, so answers report the file (the next append records it, and
+    /// a file found whole is finished by `startUpload`).
+    private func staged(_ session: UploadSession) -> UploadSession {
+        guard session.status == .open,
+            let size = (try? FileManager.default.attributesOfItem(atPath: stagingPath(session.id)))?[.size] as? NSNumber
+        else { return session }
+        var staged = session
+        staged.receivedBytes = size.int64Value
+        return staged
     }
 
     /// Appends a chunk at `offset`, which must be the number of bytes received so far; when the last byte arrives

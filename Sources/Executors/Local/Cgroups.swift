@@ -114,6 +114,23 @@ struct Cgroups: Sendable {
         return (try? write("1", "\(root)/\(name)/cgroup.kill")) != nil
     }
 
+    /// How many processes of the attempt the kernel killed for going over its memory limit (cgroup v2's
+    /// `memory.events`, v1's `memory.oom_control`); 0 where the group or the counter is not there.
+    func outOfMemoryKills(_ name: String) -> Int {
+        let file: String
+        switch layout {
+        case .v2(let root): file = "\(root)/\(name)/memory.events"
+        case .v1(let base, let group): file = "\(base)/memory/\(group)/\(name)/memory.oom_control"
+        case .unavailable: return 0
+        }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, fields[0] == "oom_kill", let count = Int(fields[1]) { return count }
+        }
+        return 0
+    }
+
     var unavailableReason: String? {
         if case .unavailable(let reason) = layout { return reason }
         return nil

@@ -287,10 +287,20 @@ package struct LocalExecutor: Executor {
             return .killed(code: leaderStatus ?? 128 + SIGKILL, reason: reason)
         }
         if let codes = Self.readPrivate(attempt.paths.exitCodes, limit: 65_536).map(Self.exitCodes), !codes.isEmpty {
-            return .exited(code: codes.first { $0 != 0 } ?? 0)
+            return ended(attempt, code: codes.first { $0 != 0 } ?? 0)
         }
-        if let leaderStatus { return .exited(code: leaderStatus) }
+        if let leaderStatus { return ended(attempt, code: leaderStatus) }
         return .lost(reason: "its processes ended while the server was not watching and left no exit code")
+    }
+
+    /// How an attempt that exited by itself ended: a failure after the kernel killed one of its processes for memory is
+    /// reported as that, with the limit, rather than as a bare exit code (a job that survives such a kill and exits 0
+    /// succeeded).
+    private func ended(_ attempt: AttemptReference, code: Int32) -> ExecutionState {
+        guard code != 0, cgroups.outOfMemoryKills(attempt.paths.cgroupName) > 0 else { return .exited(code: code) }
+        return .killed(
+            code: code,
+            reason: "killed: out of memory (the kernel ended a process of the job at its memory limit, memory_mib); ask for more memory")
     }
 
     /// "rank code" lines, in rank order; lines that are not two numbers are ignored.
@@ -354,8 +364,13 @@ package struct LocalExecutor: Executor {
         kill(attempt, SIGTERM)
     }
 
+    /// The engine's last resort once the grace period after `requestStop` is over; the attempt's end says so.
     package func kill(_ reference: String) async {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
+        let ended = "\(attempt.paths.control)/ended"
+        if Self.readPrivate(ended, limit: 1) == nil, attempt.leader?.isAlive == true || !members(attempt).isEmpty {
+            try? Self.writePrivate(Data("killed with SIGKILL: still running when the grace period after SIGTERM ended".utf8), to: ended)
+        }
         kill(attempt, SIGKILL)
     }
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Crash tests: the real `aitip serve` killed with SIGKILL during metric ingest, with ten running jobs, with jobs
+# queued, and during a dataset upload, then started again (pytests/crash; pytest pinned in its requirements.txt).
+#   scripts/crash-tests.sh sqlite|postgres     (postgres needs AITIP_TEST_POSTGRES_URL, see scripts/services.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-sqlite}
+venv=.venv-crash
+if [ ! -x "$venv/bin/python" ] || ! cmp -s pytests/crash/requirements.txt "$venv/requirements.txt"; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r pytests/crash/requirements.txt && cp pytests/crash/requirements.txt "$venv/" || exit 1
+fi
+if [ "$kind" = postgres ]; then
+  [ -n "${AITIP_TEST_POSTGRES_URL:-}" ] || { echo "AITIP_TEST_POSTGRES_URL is not set"; exit 1; }
+fi
+AITIP_CRASH_DATABASE=$kind "$venv/bin/python" -m pytest -q -p no:cacheprovider pytests/crash
