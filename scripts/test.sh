@@ -71,6 +71,9 @@ export AITIP_K8S_MANIFEST_DIR=$(mktemp -d -t aitip-k8s.XXXXXX)
 log "Swift test suites (SQLite and PostgreSQL; the Ray executor against the Ray head)"
 swift test --skip-build || exit 1
 
+log "release build: the binary scripts/run.sh builds (the optimizer has crashed on code the debug build takes)"
+swift build -c release --product aitip || exit 1
+
 log "Kubernetes: the Job manifests the tests rendered, validated against the Kubernetes 1.34 schemas (no cluster runs here)"
 python3 -m venv .venv-k8s && .venv-k8s/bin/pip install -q -r pytests/kubernetes/requirements.txt || exit 1
 ls "$AITIP_K8S_MANIFEST_DIR"/*.json >/dev/null || { echo "no manifests were rendered"; exit 1; }

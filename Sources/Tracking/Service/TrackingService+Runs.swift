@@ -93,28 +93,33 @@ extension TrackingService {
     @discardableResult
     package func changeRun(_ id: UUID, _ change: RunChange, caller: Caller) async throws -> Run {
         let principal = try caller.requirePrincipal()
+        if let name = change.name, name.count > 250 { throw AppError.badRequest("run_name must be at most 250 characters") }
+        return try await database.transaction { sql in try await apply(change, toRun: id, principal: principal, caller: caller, on: sql) }
+    }
+
+    // Not optimized: in release builds Swift 6.3 crashes on this body (signal 11 in LLVM's coroutine splitting,
+    // `emitSetAndGetSwiftErrorValueAround`), inlined or not. Updating a run is not a hot path.
+    @_optimize(none)
+    private func apply(_ change: RunChange, toRun id: UUID, principal: Principal, caller: Caller, on sql: any SQLDatabase) async throws -> Run {
         let (status, endMs, name, stage) = (change.status, change.endMs, change.name, change.stage)
-        if let name, name.count > 250 { throw AppError.badRequest("run_name must be at most 250 characters") }
-        return try await database.transaction { sql in
-            var run = try await Self.authorizedRun(id, principal, stage == .deleted ? .experimentsDelete : .experimentsWrite, on: sql)
-            var action = "run.update"
-            if status != nil || endMs != nil || name != nil {
-                try Self.requireActive(run)
-            }
-            if let status { run.status = status }
-            if let endMs { run.endMs = endMs } else if status?.isTerminal == true, run.endMs == nil { run.endMs = clock.now().epochMilliseconds }
-            if let name, !name.isEmpty {
-                run.name = name
-                try await TrackingStore.upsert([KeyValue(key: Self.runNameTag, value: name)], in: .runTags, owner: id, on: sql)
-            }
-            if let stage, stage != run.lifecycleStage {
-                run.lifecycleStage = stage
-                action = stage == .deleted ? "run.delete" : "run.restore"
-            }
-            try await TrackingStore.setRunStatus(run, on: sql)
-            try await audit.record(on: sql, caller, orgId: run.orgId, action: action, targetType: "run", targetId: id.lowercasedString)
-            return run
+        var run = try await Self.authorizedRun(id, principal, stage == .deleted ? .experimentsDelete : .experimentsWrite, on: sql)
+        var action = "run.update"
+        if status != nil || endMs != nil || name != nil {
+            try Self.requireActive(run)
         }
+        if let status { run.status = status }
+        if let endMs { run.endMs = endMs } else if status?.isTerminal == true, run.endMs == nil { run.endMs = clock.now().epochMilliseconds }
+        if let name, !name.isEmpty {
+            run.name = name
+            try await TrackingStore.upsert([KeyValue(key: Self.runNameTag, value: name)], in: .runTags, owner: id, on: sql)
+        }
+        if let stage, stage != run.lifecycleStage {
+            run.lifecycleStage = stage
+            action = stage == .deleted ? "run.delete" : "run.restore"
+        }
+        try await TrackingStore.setRunStatus(run, on: sql)
+        try await audit.record(on: sql, caller, orgId: run.orgId, action: action, targetType: "run", targetId: id.lowercasedString)
+        return run
     }
 
     /// Removes a run and everything logged to it (the native DELETE).
