@@ -146,10 +146,13 @@ func withApp(
             }
         }
     } catch {
+        // A failed test may leave jobs running: they must not outlive it.
+        try? await parts.engine.killActiveAttempts()
         await parts.database.shutdown()
         await scratch.drop()
         throw error
     }
+    try? await parts.engine.killActiveAttempts()
     await parts.database.shutdown()
     await scratch.drop()
 }

@@ -219,6 +219,14 @@ package final class WorkloadEngine: Sendable {
 
     // MARK: the cycle
 
+    /// Kills the attempts of every active workload at once, recording nothing: for a test that ends, or fails, with
+    /// jobs still running, which would otherwise outlive it (the server itself leaves jobs running on shutdown, to
+    /// adopt them at the next start).
+    package func killActiveAttempts() async throws {
+        let active = try await database.read { sql in try await WorkloadStore.workloads(states: [.admitted, .starting, .running], on: sql) }
+        for reference in active.compactMap(\.executorRef) { await executor.kill(reference) }
+    }
+
     /// One pass; returns the attempts launched, for pumping.
     func cycle() async throws -> [Attempt] {
         let now = clock.now()
