@@ -1,6 +1,7 @@
 import AITIPCore
 import Foundation
 import HTTPServer
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import Tracking
@@ -16,6 +17,9 @@ struct MLflowArtifactHandlers: Sendable {
 
     /// `uploads` is not body-limited: the upload reads its own body, up to `maxBytes`, after the permission check.
     func register(reads: RouterGroup<AppRequestContext>, mutations: RouterGroup<AppRequestContext>, uploads: RouterGroup<AppRequestContext>) {
+        for (method, path) in [(HTTPRequest.Method.put, Self.filePath), (.get, Self.filePath), (.get, "artifacts"), (.delete, Self.filePath)] {
+            _ = MLflowRoutePermissions.declaration(method, path)
+        }
         uploads.put(RouterPath(Self.filePath)) { request, context in
             try await artifacts.upload(try ArtifactLocation(path: Self.path(context)), caller: RequestScope.caller) {
                 let tooLarge = AppError(

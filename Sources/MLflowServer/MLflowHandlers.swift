@@ -51,7 +51,7 @@ struct MLflowHandlers: Sendable {
             try await tracking.deleteTag(try call.requiredString("key"), from: try call.runId(), caller: call.caller)
             return MLflowResponse.empty()
         }
-        groups.mutations.post("runs/log-batch", use: logBatch)
+        groups.mutation(.post, "runs/log-batch", logBatch)
         route(.post, "runs/log-inputs") { call in
             var entries: [JSONValue] = try JSONValue.list(call.fields["datasets"])
             entries += try JSONValue.list(call.fields["models"])

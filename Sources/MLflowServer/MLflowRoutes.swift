@@ -15,10 +15,10 @@ import Tracking
 /// the client's basic credentials, body limits, and failure auditing only for the routes that change something. The
 /// native API's middleware knows nothing of MLflow.
 package enum MLflowRoutes {
-    static let scopedPrefix = "/mlflow/:org/:project"
-    static let roots = ["", scopedPrefix]
-    static let apis = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
-    static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
+    package static let scopedPrefix = "/mlflow/:org/:project"
+    package static let roots = ["", scopedPrefix]
+    package static let apis = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
+    package static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
 
     /// Adds the MLflow routes to the server's router (`buildRouter`'s `modules`).
     package static let module: RouteModule = { router, dependencies, security in
@@ -284,7 +284,8 @@ enum MLflowResponse {
 }
 
 /// The routes of one MLflow prefix, in two groups: reads (GETs, and the POSTs that only search), and mutations,
-/// whose failures are audited. A route's group is chosen where it is registered.
+/// whose failures are audited. A route's group is chosen where it is registered; every route must be declared in
+/// `MLflowRoutePermissions`.
 struct MLflowRouteGroups {
     typealias Handler = @Sendable (MLflowCall) async throws -> Response
 
@@ -293,12 +294,21 @@ struct MLflowRouteGroups {
 
     /// A GET reads; every other method changes something.
     func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        _ = MLflowRoutePermissions.declaration(method, path)
         Self.add(method == .get ? reads : mutations, method, path, handler)
     }
 
     /// A POST that changes nothing (MLflow sends some searches as POST).
     func read(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+        _ = MLflowRoutePermissions.declaration(method, path, readOnly: method != .get)
         Self.add(reads, method, path, handler)
+    }
+
+    /// A mutation whose handler reads the request itself (the bulk parser of log-batch).
+    func mutation(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response)
+    {
+        _ = MLflowRoutePermissions.declaration(method, path)
+        mutations.on(RouterPath(path), method: method, use: handler)
     }
 
     private static func add(_ group: RouterGroup<AppRequestContext>, _ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {

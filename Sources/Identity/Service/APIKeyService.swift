@@ -115,8 +115,13 @@ package struct APIKeyService: Sendable {
         return revoked
     }
 
+    /// The permissions a key's scopes grant. Changing something includes seeing it: a `write`, `delete` or `approve`
+    /// scope brings the `read` of its area (a key scoped to `experiments:write` can read the run it logs to), as
+    /// every role that can change an area can read it.
     static func expand(_ scopes: [String]) -> Set<Permission> {
-        scopes.contains(allScopes) ? Permission.all : Set(scopes.compactMap(Permission.init))
+        if scopes.contains(allScopes) { return Permission.all }
+        let listed = Set(scopes.compactMap(Permission.init))
+        return listed.union(listed.map { Permission($0.area, .read) })
     }
 
     /// Listing keys is about the caller's own keys; an API key needs the scope to do it.

@@ -1,0 +1,215 @@
+import AITIPAPI
+import Foundation
+import HTTPTypes
+import Testing
+import Yams
+
+/// The API's operations as openapi.yaml declares them, and how to make a valid request for each.
+enum NativeRecipes {
+    static func operations() throws -> [AccessMatrix.Operation] {
+        let spec = try #require(try Yams.load(yaml: try APISpec.yaml()) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: Any])
+        var operations: [AccessMatrix.Operation] = []
+        for (path, item) in paths {
+            for (method, value) in item as? [String: Any] ?? [:] {
+                guard let operation = value as? [String: Any], let id = operation["operationId"] as? String else { continue }
+                let responses = (operation["responses"] as? [AnyHashable: Any] ?? [:]).keys.compactMap { Int("\($0)") }
+                operations.append(
+                    AccessMatrix.Operation(
+                        name: id, method: HTTPRequest.Method(rawValue: method.uppercased())!, template: path,
+                        isPublic: (operation["security"] as? [Any])?.isEmpty == true,
+                        permission: operation["x-aitip-permission"] as? String ?? "public",
+                        success: try #require(responses.filter { (200..<300).contains($0) }.min(), "\(id) declares no success"),
+                        isMutation: method != "get"))
+            }
+        }
+        return operations.sorted { $0.name < $1.name }
+    }
+
+    static let csv = Data("id,label\n1,cat\n2,dog\n".utf8)
+
+    static func request(_ operation: AccessMatrix.Operation, _ who: AccessMatrix.Who, _ w: AccessWorld) async throws -> AccessMatrix.Request? {
+        let project = w.projectA
+        let unique = AccessWorld.unique
+        switch operation.name {
+        // system and sign-in (public)
+        case "getHealth": return .init(path: "/healthz")
+        case "getReadiness": return .init(path: "/readyz")
+        case "register":
+            let name = unique("r")
+            return .init(path: "/api/v1/auth/register", body: .json(["username": name, "email": "\(name)@example.test", "password": "password-123"]))
+        case "login":
+            let person = try await w.spare()
+            return .init(path: "/api/v1/auth/login", body: .json(["username": person.username, "password": person.password]))
+        case "refreshToken":
+            let person = try await w.spare()
+            return .init(
+                path: "/api/v1/auth/refresh", body: .json(["refresh_token": try await w.app.login(person.username, person.password).refresh]))
+
+        // the caller's own account: a fresh session of the caller, so their usual one survives
+        case "logout":
+            // A key has no session of its own: it ends one of its user's by that session's refresh token.
+            let own = try await w.freshSession(who)
+            let session = try #require(own == nil ? try await w.freshSession(.owner) : own)
+            return .init(path: "/api/v1/auth/logout", body: .json(["refresh_token": session.refresh]), token: own == nil ? .none : session.access)
+        case "changePassword":
+            // A person of the same standing whose password may change: the matrix's own people keep theirs.
+            let person = try await w.disposable(who)
+            return .init(
+                path: "/api/v1/auth/password", body: .json(["current_password": person.password, "new_password": "changed-password-1"]),
+                token: who.isKey || who == .anonymous ? .none : person.token, actor: person.id)
+        case "listSessions": return .init(path: "/api/v1/auth/sessions")
+        case "revokeSession":
+            let ownSession = try await w.freshSession(who)
+            let session = try #require(ownSession == nil ? try await w.freshSession(.owner) : ownSession)
+            let sessions = try await w.app.call(.get, "/api/v1/auth/sessions", token: session.access).items
+            let id = try #require(sessions.first { $0["current"] as? Bool == true }?["id"] as? String, "no current session in \(sessions)")
+            return .init(path: "/api/v1/auth/sessions/\(id)")
+        case "listMyInvitations": return .init(path: "/api/v1/invitations")
+        case "acceptInvitation": return .init(path: "/api/v1/invitations/\(try await w.invitation(for: who))/accept")
+        case "declineInvitation": return .init(path: "/api/v1/invitations/\(try await w.invitation(for: who))/decline")
+        case "getMe": return .init(path: "/api/v1/auth/me")
+        case "listApiKeys": return .init(path: "/api/v1/auth/api-keys")
+        case "createApiKey":
+            return .init(path: "/api/v1/auth/api-keys", body: .json(["name": "k", "org_id": w.orgA, "scopes": ["api_keys:write"]]))
+        case "revokeApiKey":
+            let key = try await w.create("/api/v1/auth/api-keys", ["name": "victim", "org_id": w.orgA, "scopes": ["projects:read"]])
+            return .init(path: "/api/v1/auth/api-keys/\(key)")
+
+        // organizations and members
+        case "listOrgs": return .init(path: "/api/v1/orgs")
+        case "createOrg": return .init(path: "/api/v1/orgs", body: .json(["name": unique("Org")]))
+        case "getOrg": return .init(path: "/api/v1/orgs/\(w.orgA)")
+        case "updateOrg": return .init(path: "/api/v1/orgs/\(w.orgA)", body: .json(["plan": "pro"]))
+        case "deleteOrg":
+            // A disposable organization in which the caller has the same standing as in A.
+            let (org, slug, token) = try await w.disposableOrg(for: who, permission: operation.permission)
+            return .init(path: "/api/v1/orgs/\(org)?confirm=\(slug)", token: token)
+        case "listMembers": return .init(path: "/api/v1/orgs/\(w.orgA)/members")
+        case "addMember":
+            let name = unique("m")
+            return .init(
+                path: "/api/v1/orgs/\(w.orgA)/members",
+                body: .json(["username": name, "email": "\(name)@example.test", "password": "password-123", "role": "viewer"]))
+        case "listOrgInvitations": return .init(path: "/api/v1/orgs/\(w.orgA)/invitations")
+        case "revokeInvitation":
+            let outsider = try await w.app.newTenant()
+            let invitation = try await w.create("/api/v1/orgs/\(w.orgA)/members", ["user_id": outsider.userId, "role": "viewer"])
+            return .init(path: "/api/v1/orgs/\(w.orgA)/invitations/\(invitation)")
+        case "updateMember":
+            return .init(
+                path: "/api/v1/orgs/\(w.orgA)/members/\(try await w.newPerson(in: w.orgA, role: "viewer").id)", body: .json(["role": "member"]))
+        case "removeMember":
+            return .init(path: "/api/v1/orgs/\(w.orgA)/members/\(try await w.newPerson(in: w.orgA, role: "viewer").id)")
+
+        // projects and audit
+        case "listProjects": return .init(path: "/api/v1/projects?org_id=\(w.orgA)")
+        case "createProject": return .init(path: "/api/v1/projects", body: .json(["org_id": w.orgA, "name": unique("P")]))
+        case "getProject": return .init(path: "/api/v1/projects/\(project)")
+        case "updateProject": return .init(path: "/api/v1/projects/\(try await w.freshProject())", body: .json(["description": "changed"]))
+        case "deleteProject": return .init(path: "/api/v1/projects/\(try await w.freshProject())")
+        case "listAudit": return .init(path: "/api/v1/audit?org_id=\(w.orgA)")
+
+        // tracking
+        case "listExperiments": return .init(path: "/api/v1/projects/\(project)/experiments")
+        case "createExperiment": return .init(path: "/api/v1/projects/\(project)/experiments", body: .json(["name": unique("E")]))
+        case "getExperiment": return .init(path: "/api/v1/experiments/\(try await w.experiment())")
+        case "updateExperiment": return .init(path: "/api/v1/experiments/\(try await w.freshExperiment())", body: .json(["description": "changed"]))
+        case "deleteExperiment": return .init(path: "/api/v1/experiments/\(try await w.freshExperiment())")
+        case "listRuns": return .init(path: "/api/v1/experiments/\(try await w.experiment())/runs")
+        case "createRun": return .init(path: "/api/v1/experiments/\(try await w.experiment())/runs", body: .json([:]))
+        case "getRun": return .init(path: "/api/v1/runs/\(try await w.run())")
+        case "updateRun": return .init(path: "/api/v1/runs/\(try await w.freshRun())", body: .json(["name": "renamed"]))
+        case "deleteRun": return .init(path: "/api/v1/runs/\(try await w.freshRun())")
+        case "logRunData":
+            return .init(
+                path: "/api/v1/runs/\(try await w.freshRun())/log",
+                body: .json(["metrics": [["key": "loss", "steps": [0, 1], "values": [0.5, 0.25]]]]))
+        case "getMetricSeries": return .init(path: "/api/v1/runs/\(try await w.run())/metrics/loss")
+        case "listModels": return .init(path: "/api/v1/projects/\(project)/models")
+        case "getModel": return .init(path: "/api/v1/projects/\(project)/models/\(try await w.registeredModel())")
+
+        // training and resources
+        case "listTrainingJobs": return .init(path: "/api/v1/training/jobs?project_id=\(project)")
+        case "createTrainingJob":
+            return .init(path: "/api/v1/training/jobs", body: .json(["project_id": project, "name": "matrix", "entrypoint": "true"]))
+        case "uploadTrainingCode":
+            return .init(
+                path: "/api/v1/training/code?project_id=\(project)",
+                body: .bytes(try CodeArchiveFixture.make(["train.sh": "echo \(UUID())"]), contentType: "application/gzip"))
+        case "getTrainingJob": return .init(path: "/api/v1/training/jobs/\(try await w.job())")
+        case "deleteTrainingJob": return .init(path: "/api/v1/training/jobs/\(try await w.freshJob(stopped: true))")
+        case "stopTrainingJob": return .init(path: "/api/v1/training/jobs/\(try await w.freshJob())/stop")
+        case "listTrainingJobEvents": return .init(path: "/api/v1/training/jobs/\(try await w.job())/events")
+        case "getTrainingJobLogs": return .init(path: "/api/v1/training/jobs/\(try await w.job())/logs")
+        case "getTrainingJobMetrics": return .init(path: "/api/v1/training/jobs/\(try await w.job())/metrics")
+        case "listGpuNodes": return .init(path: "/api/v1/resources/gpu")
+        case "updateGpuNode": return .init(path: "/api/v1/resources/gpu/\(try await w.gpuNode())", body: .json(["status": "available"]))
+        case "listQuotas": return .init(path: "/api/v1/resources/quota?org_id=\(w.orgA)")
+        case "setQuota": return .init(path: "/api/v1/resources/quota", body: .json(["org_id": w.orgA, "max_concurrent_jobs": 5]))
+        case "getUsage": return .init(path: "/api/v1/resources/usage?org_id=\(w.orgA)")
+        case "getCosts": return .init(path: "/api/v1/resources/costs?org_id=\(w.orgA)")
+
+        // datasets
+        case "listDatasets": return .init(path: "/api/v1/projects/\(project)/datasets")
+        case "createDataset": return .init(path: "/api/v1/projects/\(project)/datasets", body: .json(["name": unique("d"), "format": "csv"]))
+        case "getDataset": return .init(path: "/api/v1/datasets/\(try await w.dataset())")
+        case "updateDataset": return .init(path: "/api/v1/datasets/\(try await w.dataset())", body: .json(["description": "changed"]))
+        case "deleteDataset": return .init(path: "/api/v1/datasets/\(try await w.freshDataset())")
+        case "listDatasetVersions": return .init(path: "/api/v1/datasets/\(try await w.dataset())/versions")
+        case "createDatasetVersion":
+            return .init(
+                path: "/api/v1/datasets/\(try await w.dataset())/versions",
+                body: .json(["version": unique("v"), "files": [["path": "data.csv", "sha256": sha256(csv), "size_bytes": csv.count]]]))
+        case "getDatasetVersion": return .init(path: "/api/v1/datasets/\(try await w.dataset())/versions/v1")
+        case "listDatasetFiles": return .init(path: "/api/v1/datasets/\(try await w.dataset())/versions/v1/files")
+        case "downloadDatasetVersion": return .init(path: "/api/v1/datasets/\(try await w.dataset())/versions/v1/download")
+        case "getDatasetFileURL": return .init(path: "/api/v1/datasets/\(try await w.dataset())/versions/v1/url?path=data.csv")
+        case "startDatasetUpload":
+            let content = Data(UUID().uuidString.utf8)
+            return .init(
+                path: "/api/v1/datasets/\(try await w.dataset())/uploads", body: .json(["sha256": sha256(content), "size_bytes": content.count]))
+        case "getDatasetUpload": return .init(path: "/api/v1/dataset-uploads/\(try await w.shared("upload") { try await w.freshUpload().id })")
+        case "appendDatasetUpload":
+            let upload = try await w.freshUpload()
+            return .init(
+                path: "/api/v1/dataset-uploads/\(upload.id)", body: .bytes(upload.content, contentType: "application/octet-stream"),
+                headers: [HTTPField.Name("Upload-Offset")!: "0"])
+        case "cancelDatasetUpload": return .init(path: "/api/v1/dataset-uploads/\(try await w.freshUpload().id)")
+        case "getDatasetLineage": return .init(path: "/api/v1/datasets/\(try await w.dataset())/lineage?version=v1")
+        case "createLineageEdge":
+            // Both ends datasets, so data:write is the whole of what it needs (x-aitip-permission-note).
+            let dataset = try await w.dataset()
+            let source = try await w.shared("version") {
+                try #require(try await w.app.call(.get, "/api/v1/datasets/\(dataset)/versions/v1", token: w.ownerToken).string("id"))
+            }
+            let target = try await w.create(
+                "/api/v1/datasets/\(dataset)/versions",
+                ["version": unique("v"), "files": [["path": "data.csv", "sha256": sha256(csv), "size_bytes": csv.count]]])
+            return .init(
+                path: "/api/v1/lineage/edges",
+                body: .json([
+                    "source": ["kind": "dataset_version", "id": source], "target": ["kind": "dataset_version", "id": target],
+                    "relation": "derived_from",
+                ]))
+        case "listAnnotations": return .init(path: "/api/v1/datasets/\(try await w.dataset())/annotations")
+        case "createAnnotation":
+            return .init(
+                path: "/api/v1/datasets/\(try await w.dataset())/annotations",
+                body: .json(["task_type": "classification", "version": "v1", "item": "data.csv"]))
+        case "updateAnnotation":
+            let dataset = try await w.dataset()
+            let annotation = try await w.create(
+                "/api/v1/datasets/\(dataset)/annotations", ["task_type": "classification", "version": "v1", "item": "data.csv"])
+            return .init(path: "/api/v1/datasets/\(dataset)/annotations/\(annotation)", body: .json(["status": "in_progress"]))
+        case "exportAnnotations":
+            let dataset = try await w.dataset()
+            try await w.create(
+                "/api/v1/datasets/\(dataset)/annotations",
+                ["task_type": "classification", "version": "v1", "item": "data.csv", "status": "completed", "annotations": ["label": "cat"]])
+            return .init(path: "/api/v1/datasets/\(dataset)/annotations/export", body: .json(["version": unique("labelled")]))
+        default:
+            return nil
+        }
+    }
+}
