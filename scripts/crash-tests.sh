@@ -12,4 +12,4 @@ fi
 if [ "$kind" = postgres ]; then
   [ -n "${AITIP_TEST_POSTGRES_URL:-}" ] || { echo "AITIP_TEST_POSTGRES_URL is not set"; exit 1; }
 fi
-AITIP_CRASH_DATABASE=$kind "$venv/bin/python" -m pytest -q -p no:cacheprovider pytests/crash
+AITIP_CRASH_DATABASE=$kind "$venv/bin/python" -m pytest -q -p no:cacheprovider --timeout=300 pytests/crash

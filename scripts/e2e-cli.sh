@@ -109,7 +109,7 @@ check "a job runs as nobody and has no network by default" bash -c "'$bin' jobs 
 exits 1 "a job asking for the network is refused (job_network=none)" aitip jobs submit --project "$project" --name online --network --entrypoint true
 exits 1 "a job no node can ever hold is refused" aitip jobs submit --project "$project" --name huge --entrypoint true --gpu-type a100 --gpus 4
 sleeper=$(aitip jobs submit --project "$project" --name sleeper --entrypoint 'sleep 300' --gpus 1 --gpu-type a100 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-check "queue shows the running job" bash -c "sleep 1; '$bin' queue --project '$project' | grep -q sleeper"
+check "queue shows the running job" bash -c "for i in \$(seq 1 100); do '$bin' queue --project '$project' | grep -q sleeper && exit 0; sleep 0.1; done; exit 1"
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 once() { aitip jobs submit --project "$project" --name once --entrypoint true --idempotency-key "e2e-$project" -o json | json 'd["id"]'; }
 first=$(once) && again=$(once)

@@ -23,7 +23,7 @@ if [ "$kind" = postgres ] && [ -n "${AITIP_TEST_S3_URL:-}" ]; then
   export AITIP_OBJECT_STORE="${AITIP_TEST_S3_URL/s3:\/\/aitip-test/s3://mlflow-$$}" AITIP_S3_ACCESS_KEY="$AITIP_TEST_S3_ACCESS_KEY" AITIP_S3_SECRET_KEY="$AITIP_TEST_S3_SECRET_KEY"
   echo "mlflow ($kind): artifacts in $AITIP_OBJECT_STORE"
 fi
-"$venv/bin/python" -m pytest -q -p no:cacheprovider pytests/mlflow
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --timeout=300 pytests/mlflow
 code=$?
 [ -n "$db" ] && PGPASSWORD=secret psql -h 127.0.0.1 -p "${PGPORT:-55432}" -U postgres -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
 exit $code

@@ -50,7 +50,8 @@ ray_stop() {
   local pids
   pids=$(pgrep -f -- "$RAYTMP" || true)
   [ -n "$pids" ] && kill $pids 2>/dev/null
-  sleep 2
+  # Up to 5 s to end on TERM, then KILL what is left.
+  for _ in $(seq 1 50); do pgrep -f -- "$RAYTMP" >/dev/null || break; sleep 0.1; done
   pids=$(pgrep -f -- "$RAYTMP" || true)
   [ -n "$pids" ] && kill -9 $pids 2>/dev/null
   rm -rf "$RAYTMP"

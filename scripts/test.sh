@@ -45,7 +45,7 @@ swift build --build-tests || exit 1
 
 log "browser tests: the web console in Chromium against a real server"
 python3 -m venv .venv-ui && .venv-ui/bin/pip install -q -r pytests/ui/requirements.txt || exit 1
-.venv-ui/bin/python -m pytest -q pytests/ui || exit 1
+.venv-ui/bin/python -m pytest -q --timeout=300 pytests/ui || exit 1
 
 log "end-to-end: server and CLI on SQLite and PostgreSQL"
 scripts/e2e-cli.sh sqlite || exit 1
@@ -69,7 +69,8 @@ export AITIP_REQUIRE_RAY=1
 export AITIP_K8S_MANIFEST_DIR=$(mktemp -d -t aitip-k8s.XXXXXX)
 
 log "Swift test suites (SQLite and PostgreSQL; the Ray executor against the Ray head)"
-swift test --skip-build || exit 1
+# A wall for the whole run: a test that hangs fails CI here instead of at its 90-minute limit.
+timeout --signal=INT 2400 swift test --skip-build || exit 1
 
 log "release build: the binary scripts/run.sh builds (the optimizer has crashed on code the debug build takes)"
 swift build -c release --product aitip || exit 1

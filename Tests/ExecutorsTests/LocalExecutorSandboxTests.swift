@@ -120,13 +120,19 @@ struct LocalExecutorSandboxTests {
                     for target in ../leader.pid /workspace/leader.pid "${AITIP_JOB_DIR:-/nonexistent}/leader.pid" /checkpoints/leader.pid; do
                       printf '%s\\n' "$VICTIM" > "$target" 2>/dev/null && echo "wrote $target"
                     done
-                    echo ready
                     trap '' TERM
+                    echo ready
                     while true; do sleep 0.1; done
                     """, environment: ["VICTIM": String(victim)], memoryMiB: 128))
-        try await Task.sleep(for: .milliseconds(500))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline,
+            !String(decoding: try await executor.readLog(reference, from: 0, limit: 1 << 16), as: UTF8.self).contains("ready")
+        {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(await executor.state(of: reference) == .running)
         await executor.requestStop(reference)
+        // A window in which nothing may happen: the stop must reach neither the victim nor end the job.
         try await Task.sleep(for: .milliseconds(300))
         #expect(ProcessIdentity.of(victim)?.isAlive == true, "a stop must never reach a process outside the job")
         #expect(await executor.state(of: reference) == .running, "the job ignores TERM and still runs: it must not be reported as ended")

@@ -114,6 +114,17 @@ struct TestApp {
     }
 }
 
+/// Waits for `condition` (polled every 50 ms) instead of sleeping for a guessed time; fails the test after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("waited \(timeout) for: \(what)")
+    throw CancellationError()
+}
+
 /// Runs `body` against a fresh app on a fresh database of `kind`. `settings` override the test defaults
 /// (open registration, bcrypt cost 4, a known admin password).
 /// `live`: a real socket with the WebSocket upgrade, as `aitip serve` runs it (the default drives the router directly).

@@ -161,7 +161,9 @@ struct TrainingJobTests {
                 """
             let low = try await app.submit(token, project, name: "low", gpus: 4, entrypoint: resumable, extra: ["priority": "low"])
             _ = try await app.waitFor(low.id, token, ["running"])
-            try await Task.sleep(for: .milliseconds(500))
+            try await eventually("the low-priority job has logged a few steps") {
+                try await app.call(.get, "/api/v1/training/jobs/\(low.id)/logs", token: token).text.contains("step 3")
+            }
             let high = try await app.submit(token, project, name: "high", gpus: 2, entrypoint: "echo urgent", extra: ["priority": "high"])
             _ = try await app.waitFor(high.id, token, ["succeeded"])
             let finished = try await app.waitFor(low.id, token, ["succeeded"])
@@ -204,8 +206,14 @@ struct TrainingJobTests {
             for index in 0..<4 { first.append(try await app.submit(token, project, name: "a\(index)", gpus: 1, entrypoint: "sleep 300").id) }
             for index in 0..<4 { second.append(try await app.submit(token, otherProject, name: "b\(index)", gpus: 1, entrypoint: "sleep 300").id) }
             #expect(try await app.call(.patch, "/api/v1/resources/gpu/\(nodeId)", token: token, json: ["status": "available"]).status == 200)
-            _ = try await app.waitFor(first[0], token, ["admitted", "starting", "running"])
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually("the four GPUs are taken") {
+                var taken = 0
+                for id in first + second {
+                    let status = try await app.call(.get, "/api/v1/training/jobs/\(id)", token: token).string("status") ?? ""
+                    if ["admitted", "starting", "running"].contains(status) { taken += 1 }
+                }
+                return taken == 4
+            }
             var started: [String: Int] = [:]
             var queued: [String] = []
             var running: [String] = []
@@ -327,9 +335,18 @@ struct TrainingJobTests {
             // First life of the server: the job starts, then the engine goes away mid-run.
             try await runEngine(app) {
                 _ = try await app.waitFor(job.id, token, ["running"])
-                try await Task.sleep(for: .milliseconds(400))
+                try await eventually("the job has written its first lines") {
+                    try await app.call(.get, "/api/v1/training/jobs/\(job.id)/logs", token: token).text.contains("line 2")
+                }
             }
-            try await Task.sleep(for: .seconds(2.5))
+            // No engine now: the attempt finishes on its own, its output kept in its control directory.
+            try await eventually("the attempt has written its last line with no engine running") {
+                let jobs = URL(fileURLWithPath: app.dataDirectory).appendingPathComponent("jobs")
+                let logs =
+                    FileManager.default.enumerator(at: jobs, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL }
+                    .filter { $0.lastPathComponent == "output.log" } ?? []
+                return logs.contains { (try? String(contentsOf: $0, encoding: .utf8))?.contains("line 6") == true }
+            }
             // Second life: the attempt finished meanwhile; the adopted pump reads the rest of its output.
             try await runEngine(app) {
                 let done = try await app.waitFor(job.id, token, ["succeeded"])
