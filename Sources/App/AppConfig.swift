@@ -27,6 +27,7 @@ package struct AppConfig: Sendable {
     package var maxArtifactBytes: Int
     package var rateLimitPerSecond: Double
     package var rateLimitBurst: Double
+    package var principalConcurrency: Int
     package var credentialAttemptsPerMinute: Double
     package var idleTimeoutSeconds: Int
     package var minimumBodyRate: Int
@@ -89,6 +90,10 @@ package struct AppConfig: Sendable {
         ("max_artifact_bytes", "536870912", "largest accepted artifact file upload, bytes (held in memory while stored)"),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
+        (
+            "principal_concurrency", "64",
+            "requests one user or API key may have in flight at once, on every route (0 disables); tracking routes (MLflow, bulk run logging) are bounded by this, not by rate_limit"
+        ),
         (
             "login_rate_limit", "20",
             "sign-in attempts per minute per client address: every login and registration, failed refreshes and failed HTTP basic logins"
@@ -205,6 +210,7 @@ package struct AppConfig: Sendable {
         maxDatasetFileBytes = number("max_dataset_file_bytes", Int64(1) << 40) { $0 >= 0 }
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }
+        principalConcurrency = number("principal_concurrency", 64) { $0 >= 0 }
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
         idleTimeoutSeconds = number("idle_timeout", 60) { (1...86_400).contains($0) }
         minimumBodyRate = number("min_body_rate", 1_024) { $0 >= 0 }

@@ -122,7 +122,8 @@ package struct AppParts: Sendable {
                 limits: .init(
                     maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes,
                     requestsPerSecond: config.rateLimitPerSecond,
-                    requestBurst: config.rateLimitBurst, credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
+                    requestBurst: config.rateLimitBurst, principalConcurrency: config.principalConcurrency,
+                    credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
                     timeouts: .init(idle: .seconds(Int64(config.idleTimeoutSeconds)), minimumBodyRate: config.minimumBodyRate)),
                 webDirectory: config.webDirectory)
             return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, engine: engine, bootstrap: bootstrap)

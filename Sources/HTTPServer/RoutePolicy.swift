@@ -3,7 +3,8 @@ import HTTPTypes
 import Yams
 
 /// What each route needs before its handler runs, declared where the route is declared: for the API's operations in
-/// openapi.yaml (`security: []`, `x-aitip-permission`, `x-aitip-idempotent`, `x-aitip-body`, `x-aitip-sign-in`), for
+/// openapi.yaml (`security: []`, `x-aitip-permission`, `x-aitip-idempotent`, `x-aitip-body`, `x-aitip-sign-in`,
+/// `x-aitip-budget`), for
 /// the MLflow-compatible routes where MLflow's routes are listed. Read once at start; middleware look a request's
 /// route up by method and path template (the route the router matched) and never compare path strings.
 package struct RoutePolicy: Sendable {
@@ -23,10 +24,12 @@ package struct RoutePolicy: Sendable {
         package var bodyRequired = false
         /// How the route spends the caller's address's sign-in budget (`x-aitip-sign-in`).
         package var signIn: SignIn?
+        /// Tracking ingest (`x-aitip-budget: tracking`): spared the per-second budget, bounded by the in-flight cap.
+        package var tracking = false
 
         package init(
             operationId: String? = nil, isPublic: Bool = false, permission: String? = nil, idempotent: Bool = false,
-            streamedBody: Bool = false, readOnly: Bool = false, bodyRequired: Bool = false, signIn: SignIn? = nil
+            streamedBody: Bool = false, readOnly: Bool = false, bodyRequired: Bool = false, signIn: SignIn? = nil, tracking: Bool = false
         ) {
             self.operationId = operationId
             self.isPublic = isPublic
@@ -36,6 +39,7 @@ package struct RoutePolicy: Sendable {
             self.readOnly = readOnly
             self.bodyRequired = bodyRequired
             self.signIn = signIn
+            self.tracking = tracking
         }
     }
 
@@ -87,7 +91,8 @@ package struct RoutePolicy: Sendable {
                         idempotent: operation["x-aitip-idempotent"] as? Bool == true,
                         streamedBody: operation["x-aitip-body"] as? String == "streamed",
                         bodyRequired: (operation["requestBody"] as? [String: Any])?["required"] as? Bool == true,
-                        signIn: (operation["x-aitip-sign-in"] as? String).flatMap(SignIn.init(rawValue:))))
+                        signIn: (operation["x-aitip-sign-in"] as? String).flatMap(SignIn.init(rawValue:)),
+                        tracking: operation["x-aitip-budget"] as? String == "tracking"))
             }
         }
         guard undeclared.isEmpty else {

@@ -36,17 +36,21 @@ package struct ServerDependencies: Sendable {
         package var maxArtifactBytes: Int
         package var requestsPerSecond: Double
         package var requestBurst: Double
+        /// Requests one principal may have in flight at once, on every route (0: no cap).
+        package var principalConcurrency: Int
         package var credentialAttemptsPerMinute: Double
         package var timeouts: ConnectionTimeouts
 
         package init(
             maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024,
-            requestsPerSecond: Double, requestBurst: Double, credentialAttemptsPerMinute: Double, timeouts: ConnectionTimeouts = .init()
+            requestsPerSecond: Double, requestBurst: Double, principalConcurrency: Int = 64, credentialAttemptsPerMinute: Double,
+            timeouts: ConnectionTimeouts = .init()
         ) {
             self.maxBodyBytes = maxBodyBytes
             self.maxArtifactBytes = maxArtifactBytes
             self.requestsPerSecond = requestsPerSecond
             self.requestBurst = requestBurst
+            self.principalConcurrency = principalConcurrency
             self.credentialAttemptsPerMinute = credentialAttemptsPerMinute
             self.timeouts = timeouts
         }
@@ -87,6 +91,7 @@ package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModu
     let limits = dependencies.limits
     let authLimits = AuthenticationMiddleware.Limits(
         principal: RateLimiter(ratePerSecond: limits.requestsPerSecond, burst: limits.requestBurst),
+        inFlight: InFlightLimiter(limit: limits.principalConcurrency),
         signIn: RateLimiter(ratePerSecond: limits.credentialAttemptsPerMinute / 60, burst: max(1, limits.credentialAttemptsPerMinute)))
 
     let router = Router(context: AppRequestContext.self)

@@ -98,6 +98,59 @@ struct RateLimitTests {
         }
     }
 
+    @Test("at the default budgets a training loop is never throttled; other routes keep their per-second budget")
+    func trackingIsSparedTheRateBudget() async throws {
+        try await withApp(.sqlite, settings: ["rate_limit": "100", "rate_limit_burst": "200"]) { app in
+            let owner = try await app.adminToken()
+            let key = try #require(try await app.call(.post, "/api/v1/auth/api-keys", token: owner, json: ["name": "loop"]).string("key"))
+            let experiment = try #require(
+                try await app.call(.post, "/api/2.0/mlflow/experiments/create", token: key, json: ["name": "loop"]).string("experiment_id"))
+            let run = try await app.call(.post, "/api/2.0/mlflow/runs/create", token: key, json: ["experiment_id": experiment])
+            let runId = try #require((run["run"] as? [String: Any]).flatMap { ($0["info"] as? [String: Any])?["run_id"] as? String })
+            // 1,000 calls as fast as one loop sends them: five times the burst, far past 100 a second.
+            var throttled = 0
+            for step in 0..<1_000 {
+                let reply = try await app.call(
+                    .post, "/api/2.0/mlflow/runs/log-metric", token: key,
+                    json: ["run_id": runId, "key": "loss", "value": 1.0 / Double(step + 1), "timestamp": 1, "step": step])
+                if reply.status == 429 { throttled += 1 } else { #expect(reply.status == 200, "\(reply.text)") }
+            }
+            #expect(throttled == 0)
+            let history = try await app.call(.get, "/api/2.0/mlflow/metrics/get-history?run_id=\(runId)&metric_key=loss&max_results=5000", token: key)
+            #expect((history["metrics"] as? [Any])?.count == 1_000)
+            // The same pace on an ordinary route meets the budget.
+            var statuses: [Int] = []
+            for _ in 0..<1_000 { statuses.append(try await app.call(.get, "/api/v1/projects", token: key).status) }
+            #expect(statuses.contains(429) && statuses.prefix(200).allSatisfy { $0 == 200 })
+        }
+    }
+
+    @Test("a credential with principal_concurrency requests in flight gets 429 for the next; its answers free the slots")
+    func inFlightCap() async throws {
+        try await withApp(.sqlite, settings: ["principal_concurrency": "2"], live: true) { app in
+            let port = try #require(app.client.port)
+            let owner = try await app.adminToken()
+            // Two requests whose bodies never finish arriving: in flight until their connections close.
+            let head =
+                "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(owner)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            let stalled = try (0..<2).map { _ in try RawConnection(port: port) }
+            for connection in stalled { try connection.send(Array(head.utf8)) }
+            try await eventually("both stalled requests are counted") {
+                try await app.call(.get, "/api/v1/projects", token: owner).status == 429
+            }
+            let refused = try await app.call(.get, "/api/v1/projects", token: owner)
+            #expect(refused.status == 429 && refused.text.contains("principal_concurrency"), "\(refused.text)")
+            #expect(refused.headers[.retryAfter] == "1")
+            // Another credential has its own slots.
+            let tenant = try await app.newTenant()
+            #expect(try await app.call(.get, "/api/v1/projects", token: tenant.token).status == 200)
+            for connection in stalled { connection.shutdown() }
+            try await eventually("the closed requests free their slots") {
+                try await app.call(.get, "/api/v1/projects", token: owner).status == 200
+            }
+        }
+    }
+
     @Test("sign-in attempts are limited per client address")
     func perAddressOnLogin() async throws {
         try await withApp(.sqlite, settings: ["login_rate_limit": "4"]) { app in

@@ -19,8 +19,13 @@ package struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     /// The limiters of one server, shared by every group: a principal has one budget wherever it calls.
+    /// `principal` (requests a second) applies to every authenticated route but the tracking ones; `inFlight` (requests
+    /// at once) to every authenticated route. Tracking clients (the MLflow client, bulk log ingest) send one request
+    /// per metric and wait for each answer: a rate budget throttles an honest training loop, while an in-flight cap
+    /// never touches it and still bounds a flood.
     package struct Limits: Sendable {
         let principal: RateLimiter
+        let inFlight: InFlightLimiter
         let signIn: RateLimiter
     }
 
@@ -90,13 +95,30 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         guard let principal = found else {
             throw AppError.unauthorized(kind == "basic" ? "Wrong username or password" : "The token or API key is invalid, expired or revoked")
         }
-        if let wait = limits.principal.acquire(Self.rateLimitKey(principal)) {
+        let budgetKey = Self.rateLimitKey(principal)
+        if !isTrackingRoute(request, context: context), let wait = limits.principal.acquire(budgetKey) {
             throw AppError(.tooManyRequests, "Rate limit exceeded; retry in \(wait) s", retryAfterSeconds: wait)
         }
+        guard limits.inFlight.enter(budgetKey) else {
+            throw AppError(
+                .tooManyRequests,
+                "This user or API key already has \(limits.inFlight.limit) requests in flight (principal_concurrency); wait for their answers",
+                retryAfterSeconds: 1)
+        }
+        defer { limits.inFlight.leave(budgetKey) }
         context.principal = principal
         context.logger[metadataKey: "user"] = .string(principal.username)
         return try await RequestScope.$caller.withValue(Caller(principal: principal, origin: origin, logger: context.logger)) {
             try await next(request, context)
+        }
+    }
+
+    /// Tracking traffic, which the rate budget spares: every MLflow route, and the API's routes declared
+    /// `x-aitip-budget: tracking` (bulk run logging).
+    private func isTrackingRoute(_ request: Request, context: Context) -> Bool {
+        switch scheme {
+        case .mlflow: true
+        case .native(let policy): policy.route(request.method, context.endpointPath)?.tracking == true
         }
     }
 
