@@ -43,6 +43,7 @@ def main():
     parser.add_argument("--loop-calls", type=int, default=2000)
     parser.add_argument("--sweep", type=int, default=32)
     parser.add_argument("--sweep-calls", type=int, default=300)
+    parser.add_argument("--no-flood", action="store_true")
     args = parser.parse_args()
     url = args.url
     token = requests.post(f"{url}/api/v1/auth/login", json={"username": "admin", "password": args.password}, timeout=10).json()["access_token"]
@@ -65,10 +66,12 @@ def main():
         rates = pool.map(loop, [(url, key, experiment_id, args.sweep_calls)] * args.sweep)
     wall = time.perf_counter() - start
     after = too_many(url)
-    total = args.sweep * args.sweep_calls
-    print(f"| {args.sweep} loops at once under one key, {args.sweep_calls} calls each | {total / wall:,.0f} calls/s in all "
-          f"({min(rates):,.0f}–{max(rates):,.0f} per loop; wall {wall:.1f} s incl. client start-up) | {after - before:.0f} |")
+    # The loops overlap (each starts after its process has imported mlflow): their rates add up while all run.
+    print(f"| {args.sweep} loops at once under one key, {args.sweep_calls} calls each | {sum(rates):,.0f} calls/s in all "
+          f"({min(rates):,.0f}–{max(rates):,.0f} per loop; wall {wall:.1f} s with the clients' start-up) | {after - before:.0f} |")
 
+    if args.no_flood:
+        return
     before = too_many(url)
     flood = subprocess.run(
         ["wrk", "-t2", "-c256", "-d10s", "-H", f"Authorization: Bearer {key}", f"{url}/api/2.0/mlflow/experiments/search?max_results=1"],

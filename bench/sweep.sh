@@ -19,3 +19,12 @@ for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null && 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "binary: release build, $(git rev-parse --short HEAD); every setting at its default (SQLite; rate_limit 100/s burst 200; principal_concurrency 64)"
 "$venv/bin/python" bench/sweep.py --url http://127.0.0.1:$port --password sweep-password-1
+kill $server_pid; wait $server_pid 2>/dev/null
+# The same loops against the same binary with every request budget off: what the limiters cost.
+echo
+echo "the same binary with rate_limit=0 and principal_concurrency=0 (no budgets at all):"
+AITIP_ADMIN_PASSWORD=sweep-password-1 AITIP_RATE_LIMIT=0 AITIP_PRINCIPAL_CONCURRENCY=0 .build/release/aitip serve --listen 127.0.0.1:$port \
+    --data-dir "$data/unlimited" >"$data/unlimited.out" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
+"$venv/bin/python" bench/sweep.py --url http://127.0.0.1:$port --password sweep-password-1 --no-flood

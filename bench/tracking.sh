@@ -36,7 +36,7 @@ kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
 
 run_aitip() {  # run_aitip NAME DATABASE_URL
   local name=$1 url=$2 port=15058
-  AITIP_ADMIN_PASSWORD=bench-password-1 AITIP_RATE_LIMIT=0 AITIP_LOG_LEVEL=warning "$bin" serve --listen 127.0.0.1:$port \
+  AITIP_ADMIN_PASSWORD=bench-password-1 AITIP_LOG_LEVEL=warning "$bin" serve --listen 127.0.0.1:$port \
       --data-dir "$work/$name" --database-url "$url" >"$work/$name.log" 2>&1 &
   pids+=($!)
   wait_up http://127.0.0.1:$port/healthz || { tail "$work/$name.log"; exit 1; }
