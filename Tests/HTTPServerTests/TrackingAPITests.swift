@@ -66,6 +66,35 @@ struct TrackingAPITests {
         }
     }
 
+    @Test("an exact duplicate point is stored once, sent again alone, in a batch, or twice in one request", arguments: DatabaseKind.available)
+    func duplicatePoints(kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let s = try await Self.setup(app)
+            let run = try await newRun(s)
+            func log(_ steps: [Int], _ values: [Double], _ timestamps: [Int]) async throws {
+                let reply = try await app.call(
+                    .post, "/api/v1/runs/\(run)/log", token: s.token,
+                    json: ["metrics": [["key": "loss", "steps": steps, "values": values, "timestamps": timestamps]]])
+                #expect(reply.status == 204, "\(reply.text)")
+            }
+            try await log([0, 1, 2], [0.9, 0.5, 0.25], [1_000, 1_001, 1_002])
+            try await log([0, 1, 2], [0.9, 0.5, 0.25], [1_000, 1_001, 1_002])  // the whole series again (MLflow's log_model)
+            try await log([1, 1], [0.5, 0.4], [1_001, 1_001])  // one repeat, and another value at the same step and time
+            try await log([3, 3], [0.125, 0.125], [1_003, 1_003])  // twice in one request
+            let mlflow = try await app.call(
+                .post, "/api/2.0/mlflow/runs/log-metric", token: s.token,
+                json: ["run_id": run, "key": "loss", "value": 0.25, "timestamp": 1_002, "step": 2])
+            #expect(mlflow.status == 200, "\(mlflow.text)")
+            let series = try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss", token: s.token)
+            let points = try #require(series["points"] as? [[String: Any]]).map { ($0["step"] as? Int ?? -1, $0["value"] as? Double ?? -1) }
+            #expect(points.map(\.0) == [0, 1, 1, 2, 3] && Set(points.filter { $0.0 == 1 }.map(\.1)) == [0.5, 0.4], "\(points)")
+            #expect(series["total_points"] as? Int == 5)
+            // A new point at the latest step with a later timestamp is a new point.
+            try await log([3], [0.125], [1_004])
+            #expect(try await app.call(.get, "/api/v1/runs/\(run)/metrics/loss", token: s.token)["total_points"] as? Int == 6)
+        }
+    }
+
     @Test("search compiles to SQL with the same meaning on both databases", arguments: DatabaseKind.available)
     func searchSemantics(kind: DatabaseKind) async throws {
         try await withApp(kind) { app in

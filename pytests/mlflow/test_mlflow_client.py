@@ -120,6 +120,18 @@ def test_batch_limits_are_mlflows(server):
     assert data.tags["t"] == "last" and data.params["p"] == "same"
 
 
+def test_an_exact_duplicate_point_is_stored_once():
+    client = MlflowClient()
+    run_id = client.create_run(client.create_experiment(unique("duplicates"))).info.run_id
+    moment = 1_700_000_000_000
+    client.log_metric(run_id, "loss", 0.5, timestamp=moment, step=1)
+    client.log_metric(run_id, "loss", 0.5, timestamp=moment, step=1)
+    client.log_metric(run_id, "loss", 0.4, timestamp=moment, step=1)  # another value: another point
+    client.log_batch(run_id, metrics=[Metric("loss", 0.5, moment, 1), Metric("loss", 0.3, moment + 1, 2), Metric("loss", 0.3, moment + 1, 2)])
+    history = client.get_metric_history(run_id, "loss")
+    assert sorted((m.step, m.timestamp, m.value) for m in history) == [(1, moment, 0.4), (1, moment, 0.5), (2, moment + 1, 0.3)]
+
+
 def test_nan_and_infinity_round_trip():
     client = MlflowClient()
     run = client.create_run(client.create_experiment(unique("nan")))
@@ -224,7 +236,11 @@ def test_sklearn_model_register_alias_load_predict():
     mlflow.set_experiment(unique("registry"))
     name = unique("classifier")
     with mlflow.start_run() as run:
+        for step in range(3):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
         info = mlflow.sklearn.log_model(model, name="model", input_example=features[:1])
+    # The client sends the run's metrics again with the model: each point is still there once.
+    assert len(MlflowClient().get_metric_history(run.info.run_id, "loss")) == 3
     version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
     assert version.version == "1"
     client = MlflowClient()

@@ -146,10 +146,14 @@ enum TrackingStore {
     }
 
     /// Appends points as one packed chunk per key and moves each key's latest value forward, in the caller's transaction.
+    /// A point identical to one the run already has (same key, step, timestamp and value) is stored once, as MLflow
+    /// does: its client sends a run's metrics again when it logs a model.
     static func insertMetrics(_ points: [MetricPoint], run: UUID, experiment: UUID, on sql: any SQLDatabase) async throws {
         guard !points.isEmpty else { return }
         var byKey: [String: [MetricPoint]] = [:]
         for point in points { byKey[point.key, default: []].append(point) }
+        byKey = try await withoutDuplicates(byKey, run: run, on: sql)
+        guard !byKey.isEmpty else { return }
         var chunks = sql.insert(into: "metric_chunks").columns("run_id", "key", "min_step", "max_step", "point_count", "points")
         var latest: [SQLQueryString] = []
         for (key, series) in byKey {
@@ -174,6 +178,53 @@ enum TrackingStore {
                 WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.ts_ms >= latest_metrics.ts_ms)
                 """
         ).run()
+    }
+
+    /// What makes two points the same point: step, timestamp and value (NaN equals NaN, 0 equals -0, as in SQL).
+    struct PointIdentity: Hashable {
+        let step: Int64
+        let timestampMs: Int64
+        let valueBits: UInt64
+
+        init(_ point: MetricPoint) {
+            step = point.step
+            timestampMs = point.timestampMs
+            valueBits = point.value.isNaN ? Double.nan.bitPattern : point.value == 0 ? 0 : point.value.bitPattern
+        }
+    }
+
+    /// Each key's points less those repeated within the request or already stored; keys left with none are dropped.
+    /// Points after the key's latest (by step, then timestamp) cannot repeat a stored one, so a run that logs forward
+    /// (almost every call) costs one lookup of its latest points and no history read.
+    static func withoutDuplicates(_ byKey: [String: [MetricPoint]], run: UUID, on sql: any SQLDatabase) async throws -> [String: [MetricPoint]] {
+        let rows = try await sql.select().columns("key", "step", "ts_ms").from("latest_metrics").where("run_id", .equal, run)
+            .where("key", .in, Array(byKey.keys)).all()
+        var latest: [String: (step: Int64, timestampMs: Int64)] = [:]
+        for row in rows {
+            latest[try row.decode(column: "key", as: String.self)] = (
+                try row.decode(column: "step", as: Int64.self), try row.decode(column: "ts_ms", as: Int64.self)
+            )
+        }
+        var result: [String: [MetricPoint]] = [:]
+        for (key, series) in byKey {
+            var kept = series
+            let increasing = !series.indices.dropFirst().contains { index in
+                (series[index - 1].step, series[index - 1].timestampMs) >= (series[index].step, series[index].timestampMs)
+            }
+            if !increasing {
+                var seen = Set<PointIdentity>()
+                kept = series.filter { seen.insert(PointIdentity($0)).inserted }
+            }
+            if let newest = latest[key] {
+                let old = kept.filter { ($0.step, $0.timestampMs) <= (newest.step, newest.timestampMs) }
+                if let low = old.map(\.step).min(), let high = old.map(\.step).max() {
+                    let stored = Set(try await history(run: run, key: key, steps: low...high, on: sql).map(PointIdentity.init))
+                    kept.removeAll { stored.contains(PointIdentity($0)) }
+                }
+            }
+            if !kept.isEmpty { result[key] = kept }
+        }
+        return result
     }
 
     /// All points of one metric (those within `steps` when given) in (step, timestamp) order, in the order they were
