@@ -60,6 +60,8 @@ def main():
     after = too_many(url)
     print(f"| one loop, {args.loop_calls} `log_metric` calls | {rate:,.0f} calls/s | {after - before:.0f} |")
 
+    if not args.sweep:
+        return
     before = too_many(url)
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(args.sweep) as pool:
