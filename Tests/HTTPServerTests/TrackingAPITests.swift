@@ -78,9 +78,9 @@ struct TrackingAPITests {
                 #expect(reply.status == 204, "\(reply.text)")
             }
             try await log([0, 1, 2], [0.9, 0.5, 0.25], [1_000, 1_001, 1_002])
-            try await log([0, 1, 2], [0.9, 0.5, 0.25], [1_000, 1_001, 1_002])  // the whole series again (MLflow's log_model)
-            try await log([1, 1], [0.5, 0.4], [1_001, 1_001])  // one repeat, and another value at the same step and time
-            try await log([3, 3], [0.125, 0.125], [1_003, 1_003])  // twice in one request
+            try await log([0, 1, 2], [0.9, 0.5, 0.25], [1_000, 1_001, 1_002]) // the whole series again (MLflow's log_model)
+            try await log([1, 1], [0.5, 0.4], [1_001, 1_001]) // one repeat, and another value at the same step and time
+            try await log([3, 3], [0.125, 0.125], [1_003, 1_003]) // twice in one request
             let mlflow = try await app.call(
                 .post, "/api/2.0/mlflow/runs/log-metric", token: s.token,
                 json: ["run_id": run, "key": "loss", "value": 0.25, "timestamp": 1_002, "step": 2])
