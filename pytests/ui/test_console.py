@@ -142,7 +142,9 @@ def test_experiments_runs_charts_and_models(server, browser):
         run = api(server, "POST", f"/api/v1/experiments/{experiment['id']}/runs", token, {"name": name})
         steps = list(range(500))
         api(server, "POST", f"/api/v1/runs/{run['id']}/log", token, {
-            "metrics": [{"key": "acc", "steps": steps, "values": [final * (i + 1) / 500 for i in steps]}], "params": {"width": width}})
+            "metrics": [{"key": "acc", "steps": steps, "values": [final * (i + 1) / 500 for i in steps]},
+                        {"key": "test_acc", "steps": [499], "values": [final + 0.03]}],
+            "params": {"width": width}, "tags": {"team": "vision", "mlflow.source.name": "train.py"}})
         runs[name] = run["id"]
     api(server, "POST", "/mlflow/default/default/api/2.0/mlflow/registered-models/create", token, {"name": "ui-detector"})
     api(server, "POST", "/mlflow/default/default/api/2.0/mlflow/model-versions/create", token,
@@ -164,6 +166,13 @@ def test_experiments_runs_charts_and_models(server, browser):
     chart = visible(browser, By.CSS_SELECTOR, "figure.metric-chart")
     assert "acc (500 points)" in chart.find_element(By.TAG_NAME, "figcaption").text
     wait(browser, lambda d: chart.get_attribute("data-drawn") == "500")  # Chart.js drew the 500 points on its canvas
+    # A metric logged once is a number, not a one-point chart; the run's own tags and its source are shown.
+    value = visible(browser, By.CSS_SELECTOR, "figure.metric-value")
+    assert value.get_attribute("aria-label") == "test_acc: 0.93" and "step 499" in value.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.metric-chart")) == 1
+    assert "team vision" in browser.find_element(By.CSS_SELECTOR, "ul[aria-label=Tags]").text
+    assert "mlflow.source.name" not in browser.find_element(By.CSS_SELECTOR, "ul[aria-label=Tags]").text
+    assert "source train.py" in browser.find_element(By.CSS_SELECTOR, "div[aria-label='Run wide'] p.muted").text
     browser.save_screenshot(str(SCREENSHOTS / "experiments.png"))
 
     filter_box = browser.find_element(By.NAME, "filter")

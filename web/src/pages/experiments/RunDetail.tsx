@@ -4,7 +4,7 @@ import { api, showError } from "../../store";
 import { MetricChart, palette } from "../../components/Charts";
 import { Tabs } from "../../components/Tabs";
 import { ArtifactBrowser } from "./ArtifactBrowser";
-import { chartPoints } from "./runs";
+import { chartPoints, durationText, metricText } from "./runs";
 
 export const runTabs = [
   { id: "metrics", label: "Params and metrics" },
@@ -29,16 +29,22 @@ export function RunDetail({ run, tab, onTab }: { run: Run; tab: RunTab; onTab: (
   return (
     <div className="card wide" aria-label={`Run ${run.name}`}>
       <h2 ref={heading} tabIndex={-1}>{run.name}</h2>
-      <p className="muted"><code>{run.id}</code> · {run.status} · {run.user ?? ""}</p>
+      <p className="muted"><code>{run.id}</code> · {run.status} · {run.user ?? ""} · {durationText(run)}
+        {run.tags["mlflow.source.name"] && <> · source <code>{run.tags["mlflow.source.name"]}</code></>}</p>
       <Tabs label="Run views" tabs={runTabs} active={tab} onSelect={onTab} idPrefix="run-">
         {tab === "metrics" ? (
           <>
             <h3>Params</h3>
             <ul className="pairs">{Object.entries(run.params).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
             {Object.keys(run.params).length === 0 && <p className="muted">No params logged.</p>}
+            <h3>Tags</h3>
+            <ul className="pairs" aria-label="Tags">{userTags(run).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
+            {userTags(run).length === 0 && <p className="muted">No tags set.</p>}
             <h3>Metrics</h3>
             <div className="charts">
-              {series.map((s) => <SeriesChart key={s.key} run={run} series={s} />)}
+              {series.map((s) => s.total_points === 1
+                ? <MetricValue key={s.key} run={run} series={s} />
+                : <SeriesChart key={s.key} run={run} series={s} />)}
               {run.metrics.length === 0 && <p className="muted">No metrics logged.</p>}
             </div>
           </>
@@ -53,6 +59,23 @@ export function RunDetail({ run, tab, onTab }: { run: Run; tab: RunTab; onTab: (
 /** A chart's title says how many points are stored and how many were drawn. */
 export function seriesTitle(key: string, total: number, drawn: number): string {
   return drawn < total ? `${key} (${total.toLocaleString()} points, ${drawn.toLocaleString()} drawn)` : `${key} (${total.toLocaleString()} points)`;
+}
+
+/** The run's own tags; MLflow's `mlflow.*` tags (run name, source, user) are shown where they belong, not here. */
+function userTags(run: Run): [string, string][] {
+  return Object.entries(run.tags).filter(([key]) => !key.startsWith("mlflow.")).sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** A metric logged once (a test score, a final accuracy) is a number, not a one-point chart. */
+function MetricValue({ run, series }: { run: Run; series: MetricSeries }) {
+  const point = series.points[0];
+  return (
+    <figure className="metric-value" aria-label={`${series.key}: ${metricText(run, series.key)}`}>
+      <figcaption>{series.key}</figcaption>
+      <p className="value">{metricText(run, series.key)}</p>
+      <p className="muted">{point ? `step ${point.step.toLocaleString()}` : ""}</p>
+    </figure>
+  );
 }
 
 function SeriesChart({ run, series }: { run: Run; series: MetricSeries }) {

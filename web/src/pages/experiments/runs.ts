@@ -15,6 +15,16 @@ export function metricText(run: Run, key: string): string {
   return metric.nonfinite ?? (metric.value == null ? "" : Number(metric.value.toPrecision(6)).toString());
 }
 
+/** How long a run ran ("ran 1 min 20 s"), or has been running. */
+export function durationText(run: Run, now: number = Date.now()): string {
+  const end = run.end_time ?? (run.status === "RUNNING" ? now : undefined);
+  if (end === undefined) return `started ${new Date(run.start_time).toLocaleString()}`;
+  const seconds = Math.max(0, Math.round((end - run.start_time) / 1000));
+  const parts = seconds >= 3600 ? [`${Math.floor(seconds / 3600)} h`, `${Math.floor((seconds % 3600) / 60)} min`]
+    : seconds >= 60 ? [`${Math.floor(seconds / 60)} min`, `${seconds % 60} s`] : [`${seconds} s`];
+  return `${run.end_time === undefined ? "running for" : "ran"} ${parts.join(" ")}`;
+}
+
 /** A run's name for legends: its name, with the id's start when another chosen run has the same name. */
 export function runLabels(runs: Run[]): Map<string, string> {
   const counts = new Map<string, number>();
