@@ -40,8 +40,11 @@ key=$(curl -fs "$server/api/v1/auth/api-keys" -H "authorization: Bearer $token" 
   -d "{\"name\": \"fuzz\", \"org_id\": \"$org\"}" | json '["key"]') || exit 1
 
 echo "fuzzing $server for $seconds s (schemathesis $("$venv/bin/schemathesis" --version | sed 's/.* //'))"
+# One worker: with two, hypothesis describes its filters with ast.parse from two threads at once, and CPython 3.11
+# fails that now and then ("SystemError: AST constructor recursion depth mismatch"), an error of the fuzzer that
+# ended a CI run; the rate limit, not the worker count, bounds the run.
 "$venv/bin/schemathesis" run "$server/api/v1/openapi.yaml" --url "$server" \
-  -H "Authorization: Bearer $key" --max-time "$seconds" --workers 2 --rate-limit 90/s \
+  -H "Authorization: Bearer $key" --max-time "$seconds" --workers 1 --rate-limit 90/s \
   --checks all --exclude-checks negative_data_rejection,positive_data_acceptance --generation-database none --no-color \
   --exclude-operation-id revokeApiKey --exclude-operation-id revokeSession \
   --exclude-operation-id logout --exclude-operation-id changePassword \
