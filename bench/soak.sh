@@ -9,9 +9,8 @@ seconds=${1:-300}
 [ -x .build/release/aitip ] || swift build -c release --product aitip || exit 1
 bin=$PWD/.build/release/aitip
 venv=.venv-mlflow
-if [ ! -x "$venv/bin/python" ] || ! cmp -s pytests/mlflow/requirements.txt "$venv/requirements.txt"; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r pytests/mlflow/requirements.txt && cp pytests/mlflow/requirements.txt "$venv/" || exit 1
-fi
+. scripts/venv.sh
+pinned_venv "$venv" pytests/mlflow/requirements.txt || exit 1
 data=$(mktemp -d -t aitip-soak.XXXXXX)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 trap '[ -n "${server_pid:-}" ] && kill $server_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$data"' EXIT

@@ -6,9 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-sqlite}
 venv=.venv-crash
-if [ ! -x "$venv/bin/python" ] || ! cmp -s pytests/crash/requirements.txt "$venv/requirements.txt"; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r pytests/crash/requirements.txt && cp pytests/crash/requirements.txt "$venv/" || exit 1
-fi
+. scripts/venv.sh
+pinned_venv "$venv" pytests/crash/requirements.txt || exit 1
 if [ "$kind" = postgres ]; then
   [ -n "${AITIP_TEST_POSTGRES_URL:-}" ] || { echo "AITIP_TEST_POSTGRES_URL is not set"; exit 1; }
 fi

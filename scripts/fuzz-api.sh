@@ -16,9 +16,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-180}
 bin=${AITIP_BIN:-.build/debug/aitip}
 venv=.venv-fuzz
-if [ ! -x "$venv/bin/schemathesis" ] || ! cmp -s pytests/fuzz/requirements.txt "$venv/requirements.txt"; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r pytests/fuzz/requirements.txt && cp pytests/fuzz/requirements.txt "$venv/" || exit 1
-fi
+. scripts/venv.sh
+pinned_venv "$venv" pytests/fuzz/requirements.txt || exit 1
 
 work=$(mktemp -d -t aitip-fuzz.XXXXXX)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

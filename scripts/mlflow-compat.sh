@@ -7,9 +7,8 @@ cd "$(dirname "$0")/.."
 kind=${1:-sqlite}
 venv=${MLFLOW_VENV:-.venv-mlflow}
 
-if [ ! -x "$venv/bin/python" ] || ! cmp -s pytests/mlflow/requirements.txt "$venv/requirements.txt"; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q -r pytests/mlflow/requirements.txt && cp pytests/mlflow/requirements.txt "$venv/" || exit 1
-fi
+. scripts/venv.sh
+pinned_venv "$venv" pytests/mlflow/requirements.txt || exit 1
 
 db=
 if [ "$kind" = postgres ]; then

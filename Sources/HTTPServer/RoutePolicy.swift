@@ -18,8 +18,6 @@ package struct RoutePolicy: Sendable {
         package var idempotent = false
         /// The handler reads and bounds its own body, after checking the caller (`x-aitip-body: streamed`).
         package var streamedBody = false
-        /// A POST that changes nothing (MLflow's searches): not audited as a mutation.
-        package var readOnly = false
         /// The operation declares a body it cannot do without (`requestBody.required: true`): an empty one is refused.
         package var bodyRequired = false
         /// How the route spends the caller's address's sign-in budget (`x-aitip-sign-in`).
@@ -29,14 +27,13 @@ package struct RoutePolicy: Sendable {
 
         package init(
             operationId: String? = nil, isPublic: Bool = false, permission: String? = nil, idempotent: Bool = false,
-            streamedBody: Bool = false, readOnly: Bool = false, bodyRequired: Bool = false, signIn: SignIn? = nil, tracking: Bool = false
+            streamedBody: Bool = false, bodyRequired: Bool = false, signIn: SignIn? = nil, tracking: Bool = false
         ) {
             self.operationId = operationId
             self.isPublic = isPublic
             self.permission = permission
             self.idempotent = idempotent
             self.streamedBody = streamedBody
-            self.readOnly = readOnly
             self.bodyRequired = bodyRequired
             self.signIn = signIn
             self.tracking = tracking
