@@ -157,9 +157,6 @@ final class RawConnection {
 
     deinit { close(socket) }
 
-    /// Ends the connection from this side now (the server sees the stream end).
-    func shutdown() { _ = Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
-
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
