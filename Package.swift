@@ -154,7 +154,7 @@ let package = Package(
         .target(
             name: "MLflowServer",
             dependencies: [
-                "AITIPCore", "Identity", "Tracking", "HTTPServer",
+                "AITIPCore", "Identity", "Tracking", "HTTPServer", "ObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -24,7 +24,7 @@ package struct AppConfig: Sendable {
     package var adminPassword: String?
     package var identity: IdentityConfig
     package var maxBodyBytes: Int
-    package var maxArtifactBytes: Int
+    package var maxArtifactBytes: Int64
     package var rateLimitPerSecond: Double
     package var rateLimitBurst: Double
     package var principalConcurrency: Int
@@ -87,7 +87,10 @@ package struct AppConfig: Sendable {
         ("refresh_token_ttl", "2592000", "refresh token lifetime since last use, seconds"),
         ("bcrypt_cost", "12", "bcrypt work factor for passwords (4–31)"),
         ("max_body_bytes", "10485760", "largest accepted request body, bytes (larger → 413)"),
-        ("max_artifact_bytes", "536870912", "largest accepted artifact file upload, bytes (held in memory while stored)"),
+        (
+            "max_artifact_bytes", "1099511627776",
+            "largest artifact file one upload may store, bytes (uploads stream to the object store, in parts for large files; never held in memory)"
+        ),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
         (
@@ -206,7 +209,7 @@ package struct AppConfig: Sendable {
             registration: registration,
             bcryptCost: number("bcrypt_cost", UInt8(12)) { (4...31).contains($0) })
         maxBodyBytes = number("max_body_bytes", 10 * 1024 * 1024) { $0 >= 1024 }
-        maxArtifactBytes = number("max_artifact_bytes", 512 * 1024 * 1024) { $0 >= 1024 }
+        maxArtifactBytes = number("max_artifact_bytes", Int64(1) << 40) { $0 >= 1024 }
         maxDatasetFileBytes = number("max_dataset_file_bytes", Int64(1) << 40) { $0 >= 0 }
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
         rateLimitBurst = number("rate_limit_burst", 200.0) { $0 >= 1 }

@@ -113,14 +113,16 @@ package struct AppParts: Sendable {
                 projects: ProjectService(database: database, clock: clock, audit: audit),
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 tracking: tracking,
-                artifacts: ArtifactService(database: database, store: objectStore, audit: audit),
+                artifacts: ArtifactService(
+                    database: database, store: objectStore, audit: audit, clock: clock,
+                    configuration: .init(maxFileBytes: config.maxArtifactBytes)),
                 training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets, tracking: tracking),
                 resources: resources,
                 datasets: datasets,
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(
-                    maxBodyBytes: config.maxBodyBytes, maxArtifactBytes: config.maxArtifactBytes,
+                    maxBodyBytes: config.maxBodyBytes,
                     requestsPerSecond: config.rateLimitPerSecond,
                     requestBurst: config.rateLimitBurst, principalConcurrency: config.principalConcurrency,
                     credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
@@ -166,7 +168,9 @@ package func buildApplication(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
         services: [
             DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
-            MaintenanceService(database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets, logger: logger),
+            MaintenanceService(
+                database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
+                artifacts: parts.dependencies.artifacts, logger: logger),
         ],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" } ?? "\(config.host):\(config.port)"

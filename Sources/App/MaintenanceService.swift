@@ -5,10 +5,11 @@ import HTTPServer
 import Logging
 import ServiceLifecycle
 import Storage
+import Tracking
 
 /// Periodic upkeep, off the request path, on one server per database (the holder of the `maintenance` lease): drops
-/// `Idempotency-Key` answers past their 24 hours and dataset uploads nobody finished. A new sweep is one more entry
-/// in `tasks`.
+/// `Idempotency-Key` answers past their 24 hours, and dataset and multipart artifact uploads nobody finished. A new
+/// sweep is one more entry in `tasks`.
 struct MaintenanceService: Service {
     struct Task: Sendable {
         var name: String
@@ -20,13 +21,17 @@ struct MaintenanceService: Service {
     let tasks: [Task]
     let logger: Logger
 
-    init(database: Database, clock: any AITIPCore.Clock, datasets: DatasetService, interval: Duration = .seconds(60), logger: Logger) {
+    init(
+        database: Database, clock: any AITIPCore.Clock, datasets: DatasetService, artifacts: ArtifactService, interval: Duration = .seconds(60),
+        logger: Logger
+    ) {
         lease = LeaderLease(name: "maintenance", database: database, clock: clock, seconds: 180)
         self.interval = interval
         self.logger = logger
         tasks = [
             Task(name: "expired idempotency keys") { try await IdempotencyKeys.dropExpired(database: database, now: clock.now()) },
             Task(name: "expired dataset uploads") { try await datasets.discardExpiredUploads() },
+            Task(name: "expired artifact uploads") { try await artifacts.discardExpiredUploads() },
         ]
     }
 

@@ -33,7 +33,6 @@ package struct ServerDependencies: Sendable {
 
     package struct Limits: Sendable {
         package var maxBodyBytes: Int
-        package var maxArtifactBytes: Int
         package var requestsPerSecond: Double
         package var requestBurst: Double
         /// Requests one principal may have in flight at once, on every route (0: no cap).
@@ -42,12 +41,11 @@ package struct ServerDependencies: Sendable {
         package var timeouts: ConnectionTimeouts
 
         package init(
-            maxBodyBytes: Int, maxArtifactBytes: Int = 512 * 1024 * 1024,
+            maxBodyBytes: Int,
             requestsPerSecond: Double, requestBurst: Double, principalConcurrency: Int = 64, credentialAttemptsPerMinute: Double,
             timeouts: ConnectionTimeouts = .init()
         ) {
             self.maxBodyBytes = maxBodyBytes
-            self.maxArtifactBytes = maxArtifactBytes
             self.requestsPerSecond = requestsPerSecond
             self.requestBurst = requestBurst
             self.principalConcurrency = principalConcurrency
@@ -116,7 +114,7 @@ package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModu
 
     let security = RouteSecurity(
         auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
-        maxArtifactBytes: limits.maxArtifactBytes, audit: dependencies.audit, projects: dependencies.projects)
+        audit: dependencies.audit, projects: dependencies.projects)
     for module in modules { try module(router, dependencies, security) }
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let docs = try APIDocsPage.render(specYAML: spec)
@@ -157,7 +155,6 @@ package struct RouteSecurity: Sendable {
     package var limits: AuthenticationMiddleware.Limits
     package var timeouts: ConnectionTimeouts
     package var maxBodyBytes: Int
-    package var maxArtifactBytes: Int
     package var audit: AuditLog
     package var projects: ProjectService
 }

@@ -37,7 +37,8 @@ package enum MLflowRoutePermissions {
         (Route(method: method, path: path), Declaration(permission: permission, family: .artifacts, readOnly: false))
     }
 
-    /// Every MLflow route and the permission it needs (the server-info route is public and not listed).
+    /// Every MLflow route and the permission it needs. Not listed: the public server-info route, and the part route
+    /// of multipart uploads, which the upload's own secret authorizes.
     package static let declared: [Route: Declaration] = Dictionary(
         uniqueKeysWithValues: [
             // experiments
@@ -106,6 +107,9 @@ package enum MLflowRoutePermissions {
             artifacts(.get, MLflowArtifactHandlers.filePath, .experimentsRead),
             artifacts(.get, "artifacts", .experimentsRead),
             artifacts(.delete, MLflowArtifactHandlers.filePath, .experimentsDelete),
+            artifacts(.post, "mpu/create/**", .experimentsWrite),
+            artifacts(.post, "mpu/complete/**", .experimentsWrite),
+            artifacts(.post, "mpu/abort/**", .experimentsWrite),
         ])
 
     /// The declaration of a route being registered; a route without one is a programming error caught at start.

@@ -27,7 +27,7 @@ package enum MLflowRoutes {
 
     static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, security: RouteSecurity) {
         let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts)
-        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts, maxBytes: security.maxArtifactBytes)
+        let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts)
         let auditFailures = AuditFailureMiddleware(audit: security.audit, projects: security.projects)
         for root in roots {
             let authenticated = router.group(RouterPath(root))
@@ -40,11 +40,15 @@ package enum MLflowRoutes {
                 handlers.register(on: MLflowRouteGroups(reads: prefix.group(), mutations: prefix.group().add(middleware: auditFailures)))
             }
             for api in artifactAPIs {
-                // Uploads read their own body (max_artifact_bytes, after the permission check): outside `bounded`.
+                // Uploads stream their own body (max_artifact_bytes, after the permission check): outside `bounded`.
                 artifactHandlers.register(
                     reads: bounded.group(RouterPath(api)),
                     mutations: bounded.group(RouterPath(api)).add(middleware: auditFailures),
                     uploads: authenticated.group(RouterPath(api)).add(middleware: auditFailures))
+                // Parts of a multipart upload carry the upload's secret, not the caller's credentials.
+                artifactHandlers.registerParts(
+                    on: router.group(RouterPath(root + api)).add(middleware: MLflowErrorMiddleware())
+                        .add(middleware: MinimumBodyRateMiddleware(timeouts: security.timeouts)))
             }
             // The client asks this before it signs anything: public, as on MLflow.
             router.get(RouterPath(root + "/api/3.0/mlflow/server-info")) { _, _ in
@@ -53,12 +57,13 @@ package enum MLflowRoutes {
         }
     }
 
-    /// What the client asks before uploads and downloads: no multipart or presigned transfers here.
+    /// What the client asks before uploads and downloads: large files go up in parts (`mpu/…`); downloads stream
+    /// through the server (no presigned URLs to the object store).
     struct ServerInfo: Encodable {
         var store_type = "SqlStore"
         var workspaces_enabled = false
         var trace_archival_enabled = false
-        var multipart_uploads_enabled = false
+        var multipart_uploads_enabled = true
         var multipart_downloads_enabled = false
         var presigned_upload_run_id_supported = false
         var presigned_upload_model_id_supported = false

@@ -135,11 +135,7 @@ package struct S3ObjectStore: ObjectStore {
             try await put(key, data: try Data(contentsOf: file))
             return
         }
-        let created = try await send(.POST, key: key, query: [("uploads", "")])
-        guard created.status == .ok else { throw try await failure(created, doing: "start a multipart upload of '\(key)'") }
-        guard let uploadId = S3XML.values("UploadId", in: String(buffer: try await created.body.collect(upTo: 1 << 20))).first else {
-            throw AppError(.unavailable, "The object store did not return an upload id for '\(key)'")
-        }
+        let uploadId = try await startMultipart(key)
         do {
             let parts = (size + configuration.partSize - 1) / configuration.partSize
             var etags = [String](repeating: "", count: parts)
@@ -156,27 +152,99 @@ package struct S3ObjectStore: ObjectStore {
                     if next < parts { launch() }
                 }
             }
-            let manifest =
-                "<CompleteMultipartUpload>"
-                + etags.enumerated().map {
-                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\(S3XML.escape($0.element))</ETag></Part>"
-                }.joined() + "</CompleteMultipartUpload>"
-            let body = Data(manifest.utf8)
-            let completed = try await send(
-                .POST, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(bytes: body),
-                payloadHash: SHA256.hash(data: body).hexString)
-            // S3 may answer 200 and still report an error in the body.
-            let answer = String(buffer: try await completed.body.collect(upTo: 1 << 20))
-            guard completed.status == .ok, !answer.contains("<Error>") else {
-                throw AppError(
-                    .unavailable,
-                    "The object store did not complete the upload of '\(key)': \(S3XML.values("Code", in: answer).first ?? "HTTP \(completed.status.code)")"
-                )
-            }
+            try await completeMultipart(
+                key, uploadId: uploadId, parts: etags.enumerated().map { UploadedPart(number: $0.offset + 1, etag: $0.element) })
         } catch {
-            _ = try? await send(.DELETE, key: key, query: [("uploadId", uploadId)])
+            try? await abortMultipart(key, uploadId: uploadId)
             throw error
         }
+    }
+
+    /// One request when the body fits in a part; otherwise a multipart upload with one part filling while the one
+    /// before it is sent, so at most two parts are in memory.
+    package func putStream(_ key: ObjectKey, body: ObjectStream) async throws {
+        var reader = PartReader(chunks: body.makeAsyncIterator(), partSize: configuration.partSize)
+        let first = try await reader.next() ?? ByteBuffer()
+        guard var current = try await reader.next() else {
+            try await put(key, data: Data(first.readableBytesView))
+            return
+        }
+        let uploadId = try await startMultipart(key)
+        var sending = Task { try await sendPart(first, number: 1, key: key, uploadId: uploadId) }
+        do {
+            var etags: [String] = []
+            var number = 1
+            while true {
+                number += 1
+                etags.append(try await sending.value)
+                let (bytes, partNumber) = (current, number)
+                sending = Task { try await sendPart(bytes, number: partNumber, key: key, uploadId: uploadId) }
+                guard let following = try await reader.next() else { break }
+                current = following
+            }
+            etags.append(try await sending.value)
+            try await completeMultipart(
+                key, uploadId: uploadId, parts: etags.enumerated().map { UploadedPart(number: $0.offset + 1, etag: $0.element) })
+        } catch {
+            sending.cancel()
+            try? await abortMultipart(key, uploadId: uploadId)
+            throw error
+        }
+    }
+
+    package func startMultipart(_ key: ObjectKey) async throws -> String {
+        let created = try await send(.POST, key: key, query: [("uploads", "")])
+        guard created.status == .ok else { throw try await failure(created, doing: "start a multipart upload of '\(key)'") }
+        guard let uploadId = S3XML.values("UploadId", in: String(buffer: try await created.body.collect(upTo: 1 << 20))).first else {
+            throw AppError(.unavailable, "The object store did not return an upload id for '\(key)'")
+        }
+        return uploadId
+    }
+
+    package func putPart(_ key: ObjectKey, uploadId: String, number: Int, body: ObjectStream, length: Int64) async throws -> String {
+        let response = try await send(
+            .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadId)],
+            streaming: .stream(body, length: .known(length)), payloadHash: SigV4.unsignedPayload)
+        guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
+            throw try await failure(response, doing: "upload part \(number) of '\(key)'")
+        }
+        return etag
+    }
+
+    package func completeMultipart(_ key: ObjectKey, uploadId: String, parts: [UploadedPart]) async throws {
+        let manifest =
+            "<CompleteMultipartUpload>"
+            + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(S3XML.escape($0.etag))</ETag></Part>" }.joined()
+            + "</CompleteMultipartUpload>"
+        let body = Data(manifest.utf8)
+        let completed = try await send(
+            .POST, key: key, query: [("uploadId", uploadId)], body: ByteBuffer(bytes: body), payloadHash: SHA256.hash(data: body).hexString)
+        // S3 may answer 200 and still report an error in the body.
+        let answer = String(buffer: try await completed.body.collect(upTo: 1 << 20))
+        guard completed.status == .ok, !answer.contains("<Error>") else {
+            let code = S3XML.values("Code", in: answer).first ?? "HTTP \(completed.status.code)"
+            let message = S3XML.values("Message", in: answer).first.map { ": \($0)" } ?? ""
+            throw AppError(
+                completed.status.code / 100 == 4 ? .badRequest : .unavailable,
+                "The object store did not complete the upload of '\(key)': \(code)\(message)")
+        }
+    }
+
+    package func abortMultipart(_ key: ObjectKey, uploadId: String) async throws {
+        let response = try await send(.DELETE, key: key, query: [("uploadId", uploadId)])
+        guard response.status == .noContent || response.status == .ok || response.status == .notFound else {
+            throw try await failure(response, doing: "abort the upload of '\(key)'")
+        }
+    }
+
+    /// One part from memory, with an unsigned payload (the caller's own checks cover integrity, as for files).
+    private func sendPart(_ bytes: ByteBuffer, number: Int, key: ObjectKey, uploadId: String) async throws -> String {
+        let response = try await send(
+            .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadId)], body: bytes, payloadHash: SigV4.unsignedPayload)
+        guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
+            throw try await failure(response, doing: "upload part \(number) of '\(key)'")
+        }
+        return etag
     }
 
     /// Streams one part from the file (1 MiB at a time) with an unsigned payload: the part is never held in memory.
@@ -207,8 +275,7 @@ package struct S3ObjectStore: ObjectStore {
         guard response.status == .ok || response.status == .partialContent else {
             throw try await failure(response, doing: "read '\(key)'", key: key)
         }
-        let iterator = IteratorBox(response.body.makeAsyncIterator())
-        return ObjectStream(unfolding: { try await iterator.next() })
+        return ObjectStream.pulling(response.body)
     }
 
     package func presignedURL(_ key: ObjectKey, method: PresignedMethod, expiresIn seconds: Int) throws -> URL? {
@@ -265,6 +332,36 @@ package struct S3ObjectStore: ObjectStore {
         let code = S3XML.values("Code", in: text).first ?? "HTTP \(response.status.code)"
         let message = S3XML.values("Message", in: text).first.map { ": \($0)" } ?? ""
         return AppError(.unavailable, "The object store refused to \(what): \(code)\(message)")
+    }
+}
+
+/// Cuts a stream of chunks into parts of `partSize` bytes (the last one shorter).
+struct PartReader {
+    var chunks: ObjectStream.AsyncIterator
+    let partSize: Int
+    private var leftover = ByteBuffer()
+    private var ended = false
+
+    init(chunks: ObjectStream.AsyncIterator, partSize: Int) {
+        self.chunks = chunks
+        self.partSize = partSize
+    }
+
+    /// The next part, nil when no byte remains.
+    mutating func next() async throws -> ByteBuffer? {
+        var part = ByteBuffer()
+        while part.readableBytes < partSize {
+            if leftover.readableBytes == 0 {
+                guard !ended, let chunk = try await chunks.next() else {
+                    ended = true
+                    break
+                }
+                leftover = chunk
+            }
+            let take = min(partSize - part.readableBytes, leftover.readableBytes)
+            part.writeImmutableBuffer(leftover.readSlice(length: take)!)
+        }
+        return part.readableBytes == 0 ? nil : part
     }
 }
 

@@ -189,5 +189,35 @@ package enum TrackingMigrations {
         // PostgreSQL compressed each chunk (pglz) on insert: that was nearly all of its CPU during bulk ingest (perf,
         // bench/ingest.py), for a modest saving on packed numbers.
         Migration(19, "store_metric_chunks_uncompressed") { t in t.storeUncompressed("metric_chunks", "points") },
+        // No foreign key to experiments or organizations: an upload whose experiment goes must still be found by the
+        // maintenance sweep, which discards its parts in the object store.
+        Migration(27, "create_artifact_uploads") { t in
+            [
+                """
+                CREATE TABLE artifact_uploads (
+                    id \(t.uuid) PRIMARY KEY,
+                    org_id \(t.uuid) NOT NULL,
+                    experiment_id \(t.uuid) NOT NULL,
+                    object_key \(t.text) NOT NULL,
+                    store_upload_id \(t.text) NOT NULL,
+                    token_hash \(t.text) NOT NULL,
+                    num_parts \(t.integer) NOT NULL,
+                    created_by \(t.uuid),
+                    created_ms \(t.bigint) NOT NULL,
+                    expires_ms \(t.bigint) NOT NULL
+                )
+                """,
+                "CREATE INDEX artifact_uploads_expiry ON artifact_uploads (expires_ms)",
+                """
+                CREATE TABLE artifact_upload_parts (
+                    upload_id \(t.uuid) NOT NULL REFERENCES artifact_uploads(id) ON DELETE CASCADE,
+                    part_number \(t.integer) NOT NULL,
+                    size_bytes \(t.bigint) NOT NULL,
+                    etag \(t.text) NOT NULL,
+                    PRIMARY KEY (upload_id, part_number)
+                )
+                """,
+            ]
+        },
     ]
 }

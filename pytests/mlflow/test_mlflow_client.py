@@ -1,4 +1,5 @@
 """The real `mlflow` client against aitip, unchanged: only MLFLOW_TRACKING_URI and credentials point it here."""
+import hashlib
 import json
 import math
 import os
@@ -211,6 +212,39 @@ def test_artifacts_files_directories_nested(tmp_path):
     assert mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/meta/data.json") == {"k": [1, 2]}
 
 
+def test_a_file_over_1_gb_goes_up_in_parts_and_comes_back_whole(tmp_path, server, admin_token):
+    """The client sends files of 500 MB and more in parts when server-info offers it; here 1 GiB and a bit."""
+    from mlflow.environment_variables import MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE
+    size = (1 << 30) + 12_345
+    source = tmp_path / "weights.bin"
+    sent = hashlib.sha256()
+    block = os.urandom(16 << 20)
+    with open(source, "wb") as out:
+        left = size
+        while left:
+            chunk = block[:min(left, len(block))]
+            out.write(chunk)
+            sent.update(chunk)
+            left -= len(chunk)
+    mlflow.set_experiment(unique("large"))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(source), artifact_path="model")
+    source.unlink()
+    parts = math.ceil(size / MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE.get())
+    audit = requests.get(server["url"] + "/api/v1/audit", params={"action": "artifact.upload", "limit": 500},
+                         headers={"Authorization": f"Bearer {admin_token}"}).json()["items"]
+    uploads = [e for e in audit if e["target_id"].endswith(f"{run.info.run_id}/artifacts/model/weights.bin")]
+    assert [e["detail"] for e in uploads] == [f"{size} bytes in {parts} parts"]
+    client = MlflowClient()
+    assert [(f.path, f.file_size) for f in client.list_artifacts(run.info.run_id, "model")] == [("model/weights.bin", size)]
+    local = client.download_artifacts(run.info.run_id, "model/weights.bin", str(tmp_path))
+    received = hashlib.sha256()
+    with open(local, "rb") as back:
+        for chunk in iter(lambda: back.read(16 << 20), b""):
+            received.update(chunk)
+    assert os.path.getsize(local) == size and received.hexdigest() == sent.hexdigest()
+
+
 def test_artifact_paths_cannot_escape(server):
     client = MlflowClient()
     experiment_id = client.create_experiment(unique("escape"))
@@ -318,7 +352,7 @@ def test_default_experiment_and_server_info(server):
     experiment = MlflowClient().get_experiment(run.info.experiment_id)
     assert experiment.name == "Default"
     info = requests.get(server["url"] + "/api/3.0/mlflow/server-info").json()
-    assert info["multipart_uploads_enabled"] is False
+    assert info["multipart_uploads_enabled"] is True
 
 
 def test_legacy_log_model_records_history(server):

@@ -60,7 +60,10 @@ def test_compare_runs_and_browse_artifacts(server, browser):
     header().find_element(By.TAG_NAME, "button").click()
     wait(browser, lambda d: header().get_attribute("aria-sort") == "ascending" and first_run(d) == "gamma")
     browser.find_element(By.XPATH, "//table[@aria-label='Runs']//th//button[text()='lr']").click()
-    wait(browser, lambda d: first_run(d) == "gamma")  # params sort as text: '0.001' < '0.01' < '0.1'
+    # gamma was first already: wait for the whole lr order (rows that move would take the keyboard focus with them).
+    names = lambda d: [row.text for row in d.find_elements(By.CSS_SELECTOR, "table[aria-label=Runs] tbody tr[aria-rowindex] td:nth-child(2)")]  # noqa: E731
+    wait(browser, lambda d: names(d) == ["gamma", "beta", "alpha"]  # params sort as text: '0.001' < '0.01' < '0.1'
+         and d.find_element(By.CSS_SELECTOR, "table[aria-label=Runs]").get_attribute("aria-busy") == "false")
 
     # Pick two runs with the keyboard: Space on a checkbox, ArrowDown to the next row's, Space again.
     checkbox = browser.find_element(By.CSS_SELECTOR, "input[data-row='0']")

@@ -1,9 +1,11 @@
 import AITIPCore
 import Foundation
 import Identity
+import NIOCore
 import ObjectStore
 import SQLKit
 import Storage
+import Synchronization
 
 /// A path inside the artifact store, `<experiment>/<run>/artifacts/<file>` or `<experiment>/models/<model>/artifacts/<file>`
 /// (what `mlflow-artifacts:/…` URIs name). Parsing it is also the traversal check: no `..`, no absolute paths, and the
@@ -71,20 +73,43 @@ package struct ArtifactEntry: Sendable, Equatable {
     package var size: Int?
 }
 
-/// Artifact files of runs and logged models, in the object store, authorized through their experiment.
+/// A file on its way out: its size (for Content-Length) and its bytes, read as the client takes them.
+package struct ArtifactDownload: Sendable {
+    package var size: Int64
+    package var body: ObjectStream
+}
+
+/// Artifact files of runs and logged models, in the object store, authorized through their experiment. Files of any
+/// size stream through: in one request, or in parts (`+Multipart`), never whole in memory.
 package struct ArtifactService: Sendable {
+    package struct Configuration: Sendable {
+        /// The largest file one upload may store (max_artifact_bytes).
+        package var maxFileBytes: Int64
+        /// How long a multipart upload may take before the maintenance sweep discards its parts.
+        package var uploadLifetimeSeconds: Int64
+
+        package init(maxFileBytes: Int64 = 1 << 40, uploadLifetimeSeconds: Int64 = 86_400) {
+            self.maxFileBytes = maxFileBytes
+            self.uploadLifetimeSeconds = uploadLifetimeSeconds
+        }
+    }
+
     let database: Database
     let store: any ObjectStore
     let audit: AuditLog
+    let clock: any Clock
+    package let configuration: Configuration
 
-    package init(database: Database, store: any ObjectStore, audit: AuditLog) {
+    package init(database: Database, store: any ObjectStore, audit: AuditLog, clock: any Clock, configuration: Configuration = .init()) {
         self.database = database
         self.store = store
         self.audit = audit
+        self.clock = clock
+        self.configuration = configuration
     }
 
     /// Checks the caller's right on the experiment and that the run or model belongs to it; returns the org for auditing.
-    private func authorize(_ location: ArtifactLocation, _ permission: Permission, caller: Caller) async throws -> UUID {
+    func authorize(_ location: ArtifactLocation, _ permission: Permission, caller: Caller) async throws -> UUID {
         let principal = try caller.requirePrincipal()
         return try await database.read { sql in
             guard let experiment = try await TrackingStore.experiment(location.experimentId, on: sql) else {
@@ -110,26 +135,48 @@ package struct ArtifactService: Sendable {
         }
     }
 
-    /// Stores a file; `read` reads the request's body, and is called only once the caller may write there.
-    package func upload(_ location: ArtifactLocation, caller: Caller, read: () async throws -> Data) async throws {
+    /// The object key of a file under a run's or logged model's artifacts (not a directory of them).
+    static func fileKey(_ location: ArtifactLocation, doing what: String) throws(AppError) -> ObjectKey {
         guard location.owner != nil, !location.relativePath.isEmpty, let key = location.key else {
-            throw AppError.badRequest("An artifact upload names a file under <experiment>/<run>/artifacts/")
+            throw AppError.badRequest("An artifact \(what) names a file under <experiment>/<run>/artifacts/")
         }
+        return key
+    }
+
+    /// Stores a file from `body` once the caller may write there; `declaredLength` (Content-Length) is checked
+    /// before any byte is read, and the bytes that arrive are counted against the limit as they come.
+    package func upload(_ location: ArtifactLocation, caller: Caller, declaredLength: Int64?, body: ObjectStream) async throws {
+        let key = try Self.fileKey(location, doing: "upload")
         let orgId = try await authorize(location, .experimentsWrite, caller: caller)
-        let data = try await read()
-        try await store.put(key, data: data)
+        try checkSize(declaredLength ?? 0)
+        let received = ByteCount()
+        try await store.putStream(key, body: limited(body, count: received))
         try await database.transaction { sql in
             try await audit.record(
                 on: sql, caller, orgId: orgId, action: "artifact.upload", targetType: "artifact", targetId: key.path,
-                detail: "\(data.count) bytes")
+                detail: "\(received.value) bytes")
         }
     }
 
-    package func download(_ location: ArtifactLocation, caller: Caller) async throws -> Data {
+    func checkSize(_ bytes: Int64) throws(AppError) {
+        guard bytes <= configuration.maxFileBytes else {
+            throw AppError(
+                .payloadTooLarge,
+                "The file is larger than the \(configuration.maxFileBytes) bytes this server accepts for one artifact (AITIP_MAX_ARTIFACT_BYTES)")
+        }
+    }
+
+    /// `body`'s chunks, failing once more than max_artifact_bytes have passed; `count` is the number that did.
+    func limited(_ body: ObjectStream, count: ByteCount) -> ObjectStream {
+        let service = self
+        return body.inspecting { chunk in try service.checkSize(count.add(Int64(chunk.readableBytes))) }
+    }
+
+    package func download(_ location: ArtifactLocation, caller: Caller) async throws -> ArtifactDownload {
         guard let key = location.key else { throw AppError.notFound("Artifact") }
         _ = try await authorize(location, .experimentsRead, caller: caller)
-        guard try await store.exists(key) else { throw AppError(.notFound, "File '\(location.relativePath)' not found") }
-        return try await store.get(key)
+        guard let size = try await store.size(key) else { throw AppError(.notFound, "File '\(location.relativePath)' not found") }
+        return ArtifactDownload(size: Int64(size), body: try await store.read(key, range: nil))
     }
 
     /// One directory level. A file or a missing directory lists as empty (the MLflow client relies on that).
@@ -166,4 +213,17 @@ package struct ArtifactService: Sendable {
             try await audit.record(on: sql, caller, orgId: orgId, action: "artifact.delete", targetType: "artifact", targetId: key.path)
         }
     }
+}
+
+/// Bytes counted as they pass, read once they have.
+final class ByteCount: Sendable {
+    private let total = Mutex<Int64>(0)
+
+    /// Adds `bytes` and returns the new total.
+    func add(_ bytes: Int64) -> Int64 {
+        total.withLock {
+            $0 += bytes; return $0
+        }
+    }
+    var value: Int64 { total.withLock { $0 } }
 }

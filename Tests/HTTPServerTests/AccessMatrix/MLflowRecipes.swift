@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
 import MLflowServer
 import Testing
 
@@ -190,6 +191,16 @@ enum MLflowRecipes {
         case "GET artifacts/**": return .init(path: "\(base)/artifacts/\(try await w.artifact())")
         case "GET artifacts": return get("artifacts", ["path": "\(try await w.experiment())/\(try await w.run())/artifacts"])
         case "DELETE artifacts/**": return .init(path: "\(base)/artifacts/\(try await w.freshArtifact())")
+        case "POST mpu/create/**":
+            return post("mpu/create/\(try await w.experiment())/\(try await w.run())/artifacts", ["path": "/tmp/\(unique("m")).bin", "num_parts": 2])
+        case "POST mpu/complete/**":
+            let upload = try await w.multipartUpload(sendingParts: true)
+            return post(
+                "mpu/complete/\(upload.directory)",
+                ["path": upload.file, "upload_id": upload.id, "parts": upload.etags.map { ["part_number": $0.key, "etag": $0.value] }])
+        case "POST mpu/abort/**":
+            let upload = try await w.multipartUpload(sendingParts: false)
+            return post("mpu/abort/\(upload.directory)", ["path": upload.file, "upload_id": upload.id])
         default:
             return nil
         }
@@ -225,6 +236,26 @@ extension AccessWorld {
         try await mlflow(
             "model-versions/create", ["name": name, "source": "mlflow-artifacts:/\(try await experiment())/\(run)/artifacts/model", "run_id": run])
         return (name, "1")
+    }
+
+    /// A fresh multipart upload by A's owner into the shared run's artifacts, with its one part sent when asked.
+    func multipartUpload(sendingParts: Bool) async throws -> (directory: String, file: String, id: String, etags: [Int: String]) {
+        let directory = "\(try await experiment())/\(try await run())/artifacts"
+        let file = Self.unique("mp") + ".bin"
+        let created = try await app.call(
+            .post, "/api/2.0/mlflow-artifacts/mpu/create/\(directory)", token: ownerToken, json: ["path": file, "num_parts": 1])
+        let credential = try #require((created["credentials"] as? [[String: Any]])?.first, "\(created.text)")
+        var etags: [Int: String] = [:]
+        if sendingParts {
+            var headers = HTTPFields()
+            for (name, value) in try #require(credential["headers"] as? [String: String]) { headers[HTTPField.Name(name)!] = value }
+            headers[.contentLength] = "4"
+            let text = try #require(credential["url"] as? String)
+            let url = try #require(URL(string: text))
+            let sent = try await app.client.execute(uri: url.path, method: .put, headers: headers, body: ByteBuffer(string: "part"))
+            etags[1] = try #require(sent.headers[.eTag], "part upload answered \(sent.status)")
+        }
+        return (directory, file, try #require(created.string("upload_id")), etags)
     }
 
     /// A file stored in the shared run's artifacts, under its artifact-store path.
