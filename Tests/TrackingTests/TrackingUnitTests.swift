@@ -98,3 +98,35 @@ struct ArtifactLocationTests {
         #expect(throws: AppError.self) { try ArtifactLocation(path: path) }
     }
 }
+
+@Suite("Run inputs and outputs as logged by MLflow")
+struct RunInputsTests {
+    static func run(inputs: String, outputs: String) -> Run {
+        Run(
+            id: UUID(), experimentId: UUID(), orgId: UUID(), projectId: UUID(), ownerId: nil, name: "r", userId: "u", status: .running,
+            startMs: 0, endMs: nil, lifecycleStage: .active, artifactURI: "", trainingJobId: nil, inputs: inputs, outputs: outputs)
+    }
+
+    @Test("datasets with their context, models used and produced; other entries and bad JSON are skipped")
+    func parses() {
+        let run = Self.run(
+            inputs: """
+                [{"dataset": {"name": "train", "digest": "ab12", "source_type": "local", "source": "{\\"uri\\": \\"/d\\"}",
+                  "profile": "{\\"num_rows\\": 3}"}, "tags": [{"key": "team", "value": "x"}, {"key": "mlflow.data.context", "value": "training"}]},
+                 {"dataset": {"digest": "no-name"}}, 7, {"model_id": "m-in"}]
+                """,
+            outputs: #"[{"model_id": "m-out", "step": 12}, {"model_id": "m-late", "step": "40"}, {"step": 1}]"#)
+        #expect(
+            run.datasetInputs == [
+                RunDatasetInput(
+                    name: "train", digest: "ab12", sourceType: "local", source: #"{"uri": "/d"}"#, context: "training", schema: nil,
+                    profile: #"{"num_rows": 3}"#)
+            ])
+        #expect(
+            run.modelLinks == [
+                RunModelLink(modelId: "m-in", direction: .input, step: nil), RunModelLink(modelId: "m-out", direction: .output, step: 12),
+                RunModelLink(modelId: "m-late", direction: .output, step: 40),
+            ])
+        #expect(Self.run(inputs: "not json", outputs: "[]").datasetInputs.isEmpty)
+    }
+}

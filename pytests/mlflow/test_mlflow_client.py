@@ -245,6 +245,22 @@ def test_a_file_over_1_gb_goes_up_in_parts_and_comes_back_whole(tmp_path, server
     assert os.path.getsize(local) == size and received.hexdigest() == sent.hexdigest()
 
 
+def test_dataset_inputs_and_logged_models_show_on_the_native_run(server, admin_token):
+    import pandas as pd
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    dataset = mlflow.data.from_pandas(frame, source="https://data.example/train.csv", name="train-set")
+    mlflow.set_experiment(unique("inputs"))
+    with mlflow.start_run() as run:
+        mlflow.log_input(dataset, context="training")
+        mlflow.log_metric("m", 1.0)
+    native = requests.get(f"{server['url']}/api/v1/runs/{run.info.run_id}", headers={"Authorization": f"Bearer {admin_token}"}).json()
+    [logged] = native["datasets"]
+    assert (logged["name"], logged["digest"], logged["context"]) == ("train-set", dataset.digest, "training")
+    assert json.loads(logged["profile"])["num_rows"] == 3 and json.loads(logged["source"])["url"] == "https://data.example/train.csv"
+    # What MLflow's own client reads back is unchanged.
+    assert MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs[0].dataset.digest == dataset.digest
+
+
 def test_artifact_paths_cannot_escape(server):
     client = MlflowClient()
     experiment_id = client.create_experiment(unique("escape"))

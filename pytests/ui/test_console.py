@@ -146,6 +146,12 @@ def test_experiments_runs_charts_and_models(server, browser):
                         {"key": "test_acc", "steps": [499], "values": [final + 0.03]}],
             "params": {"width": width}, "tags": {"team": "vision", "mlflow.source.name": "train.py"}})
         runs[name] = run["id"]
+    # What MLflow's log_input and log_model record: a dataset with its context, and a model the run produced.
+    api(server, "POST", "/api/2.0/mlflow/runs/log-inputs", token, {"run_id": runs["wide"], "datasets": [{
+        "dataset": {"name": "imagenet-mini", "digest": "4a1b9c2d", "source_type": "http", "source": '{"url": "https://data.example/mini.csv"}',
+                    "schema": "{}", "profile": '{"num_rows": 1200, "num_elements": 3600}'},
+        "tags": [{"key": "mlflow.data.context", "value": "training"}]}]})
+    api(server, "POST", "/api/2.0/mlflow/runs/outputs", token, {"run_id": runs["wide"], "models": [{"model_id": "m-0123456789abcdef", "step": 499}]})
     api(server, "POST", "/mlflow/default/default/api/2.0/mlflow/registered-models/create", token, {"name": "ui-detector"})
     api(server, "POST", "/mlflow/default/default/api/2.0/mlflow/model-versions/create", token,
         {"name": "ui-detector", "source": f"runs:/{runs['wide']}/model", "run_id": runs["wide"]})
@@ -173,6 +179,9 @@ def test_experiments_runs_charts_and_models(server, browser):
     assert "team vision" in browser.find_element(By.CSS_SELECTOR, "ul[aria-label=Tags]").text
     assert "mlflow.source.name" not in browser.find_element(By.CSS_SELECTOR, "ul[aria-label=Tags]").text
     assert "source train.py" in browser.find_element(By.CSS_SELECTOR, "div[aria-label='Run wide'] p.muted").text
+    datasets = browser.find_element(By.CSS_SELECTOR, "table[aria-label='Dataset inputs'] tbody tr").text
+    assert all(part in datasets for part in ("imagenet-mini", "training", "4a1b9c2d", "http: https://data.example/mini.csv", "1,200")), datasets
+    assert browser.find_element(By.CSS_SELECTOR, "ul[aria-label='Logged models']").text == "m-0123456789abcdef produced at step 499"
     browser.save_screenshot(str(SCREENSHOTS / "experiments.png"))
 
     filter_box = browser.find_element(By.NAME, "filter")

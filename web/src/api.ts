@@ -7,13 +7,14 @@ import type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
-  Resources, Role, Run, Session, TokenResponse, TrainingJob, TrainingJobCreate, TrainingMetrics, UsageLine, UsageReport, User,
+  Resources, Role, Run, RunDatasetInput, Session, TokenResponse, TrainingJob, TrainingJobCreate, TrainingMetrics, UsageLine, UsageReport,
+  User,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
-  Role, Run, Session, TokenResponse, TrainingJob, UsageLine, UsageReport, User,
+  Role, Run, RunDatasetInput, Session, TokenResponse, TrainingJob, UsageLine, UsageReport, User,
 };
 
 export type InvitationStatus = Invitation["status"];

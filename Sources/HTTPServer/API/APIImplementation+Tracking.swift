@@ -180,7 +180,13 @@ extension Components.Schemas.Run {
             status: .init(rawValue: run.status.rawValue)!, startTime: run.startMs, endTime: run.endMs,
             lifecycleStage: .init(rawValue: run.lifecycleStage.rawValue)!, artifactUri: run.artifactURI,
             trainingJobId: run.trainingJobId?.lowercasedString, params: APIImplementation.map(detail.params),
-            tags: APIImplementation.map(detail.tags), metrics: detail.metrics.map(Components.Schemas.MetricValue.init))
+            tags: APIImplementation.map(detail.tags), metrics: detail.metrics.map(Components.Schemas.MetricValue.init),
+            datasets: run.datasetInputs.map {
+                .init(
+                    name: $0.name, digest: $0.digest, sourceType: $0.sourceType, source: $0.source, context: $0.context, schema: $0.schema,
+                    profile: $0.profile)
+            },
+            models: run.modelLinks.map { .init(modelId: $0.modelId, direction: .init(rawValue: $0.direction.rawValue)!, step: $0.step) })
     }
 }
 

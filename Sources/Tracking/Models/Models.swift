@@ -105,6 +105,69 @@ package struct Run: Codable, Sendable, Equatable {
     }
 }
 
+/// A dataset a run used, as MLflow's `log_input` records it (`mlflow.data` datasets: name, digest, source).
+package struct RunDatasetInput: Sendable, Equatable {
+    package var name: String
+    package var digest: String
+    package var sourceType: String?
+    package var source: String?
+    /// The `mlflow.data.context` tag: training, validation, evaluation…
+    package var context: String?
+    package var schema: String?
+    package var profile: String?
+}
+
+/// An MLflow 3 logged model the run used (`log-inputs` models) or produced (`runs/outputs`, at a step).
+package struct RunModelLink: Sendable, Equatable {
+    package enum Direction: String, Sendable { case input, output }
+
+    package var modelId: String
+    package var direction: Direction
+    package var step: Int64?
+}
+
+extension Run {
+    /// The dataset inputs among `inputs`, in the order logged (entries that are not datasets are skipped).
+    package var datasetInputs: [RunDatasetInput] {
+        Self.entries(inputs).compactMap { entry in
+            guard case .object(let dataset)? = entry["dataset"], case .string(let name)? = dataset["name"] else { return nil }
+            func text(_ object: JSONObject, _ key: String) -> String? {
+                if case .string(let value)? = object[key] { return value }
+                return nil
+            }
+            var context: String?
+            if case .array(let tags)? = entry["tags"] {
+                for case .object(let tag) in tags where text(tag, "key") == "mlflow.data.context" { context = text(tag, "value") }
+            }
+            return RunDatasetInput(
+                name: name, digest: text(dataset, "digest") ?? "", sourceType: text(dataset, "source_type"), source: text(dataset, "source"),
+                context: context, schema: text(dataset, "schema"), profile: text(dataset, "profile"))
+        }
+    }
+
+    /// Logged models the run used, then those it produced.
+    package var modelLinks: [RunModelLink] {
+        func links(_ text: String, _ direction: RunModelLink.Direction) -> [RunModelLink] {
+            Self.entries(text).compactMap { entry in
+                guard case .string(let id)? = entry["model_id"] else { return nil }
+                var step: Int64?
+                switch entry["step"] {
+                case .number(let value)?: step = Int64(exactly: value.rounded())
+                case .string(let value)?: step = Int64(value)
+                default: break
+                }
+                return RunModelLink(modelId: id, direction: direction, step: step)
+            }
+        }
+        return links(inputs, .input) + links(outputs, .output)
+    }
+
+    private static func entries(_ text: String) -> [JSONObject] {
+        guard text != "[]", let values = try? JSONDecoder().decode([JSONValue].self, from: Data(text.utf8)) else { return [] }
+        return values.compactMap { if case .object(let object) = $0 { object } else { nil } }
+    }
+}
+
 extension Run {
     /// Decoded by hand: runs come back by the hundred from searches, and Codable decoding of their UUID columns
     /// dominated those requests.

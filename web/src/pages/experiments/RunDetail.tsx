@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { MetricSeries, Run } from "../../api";
+import { MetricSeries, Run, RunDatasetInput } from "../../api";
 import { api, showError } from "../../store";
 import { MetricChart, palette } from "../../components/Charts";
 import { Tabs } from "../../components/Tabs";
@@ -40,6 +40,7 @@ export function RunDetail({ run, tab, onTab }: { run: Run; tab: RunTab; onTab: (
             <h3>Tags</h3>
             <ul className="pairs" aria-label="Tags">{userTags(run).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
             {userTags(run).length === 0 && <p className="muted">No tags set.</p>}
+            <RunInputsAndModels run={run} />
             <h3>Metrics</h3>
             <div className="charts">
               {series.map((s) => s.total_points === 1
@@ -81,4 +82,53 @@ function MetricValue({ run, series }: { run: Run; series: MetricSeries }) {
 function SeriesChart({ run, series }: { run: Run; series: MetricSeries }) {
   const lines = useMemo(() => [{ label: run.name, color: palette[0], points: series.points }], [run.name, series]);
   return <MetricChart title={seriesTitle(series.key, series.total_points, series.points.length)} series={lines} />;
+}
+
+/** The datasets the run used (MLflow's `log_input`) and the logged models it used or produced (MLflow 3). */
+function RunInputsAndModels({ run }: { run: Run }) {
+  return (
+    <>
+      <h3>Datasets</h3>
+      {run.datasets.length === 0 ? <p className="muted">No dataset inputs logged.</p> : (
+        <table className="table" aria-label="Dataset inputs">
+          <thead><tr><th>Name</th><th>Context</th><th>Digest</th><th>Source</th><th>Rows</th></tr></thead>
+          <tbody>
+            {run.datasets.map((d, index) => (
+              <tr key={`${d.name}-${d.digest}-${index}`}>
+                <td>{d.name}</td><td>{d.context ?? ""}</td><td><code>{d.digest}</code></td>
+                <td title={d.source}>{[d.source_type, sourceText(d)].filter(Boolean).join(": ")}</td>
+                <td>{profileRows(d)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>Models</h3>
+      {run.models.length === 0 ? <p className="muted">No logged models.</p> : (
+        <ul className="pairs" aria-label="Logged models">
+          {run.models.map((m, index) => (
+            <li key={`${m.model_id}-${m.direction}-${index}`}>
+              <code>{m.model_id}</code> {m.direction === "output" ? `produced${m.step !== undefined ? ` at step ${m.step}` : ""}` : "used"}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+/** MLflow records a dataset's source and profile as JSON text: where it came from and `num_rows` are what a person reads. */
+function parsed(text: string | undefined): Record<string, unknown> {
+  try { const value = JSON.parse(text ?? ""); return value && typeof value === "object" ? value : {}; } catch { return {}; }
+}
+
+function sourceText(d: RunDatasetInput): string {
+  const source = parsed(d.source);
+  const where = source["uri"] ?? source["url"];  // files and S3 name a uri, HTTP sources a url
+  return typeof where === "string" ? where : "";
+}
+
+function profileRows(d: RunDatasetInput): string {
+  const rows = parsed(d.profile)["num_rows"];
+  return typeof rows === "number" ? rows.toLocaleString() : "";
 }
