@@ -204,15 +204,24 @@ def test_jobs_submit_and_watch_the_log_arrive_live(server, browser):
     visible(browser, By.LINK_TEXT, "Jobs").click()
     wait(browser, lambda d: "a100" in d.find_element(By.CSS_SELECTOR, "table[aria-label='GPU nodes']").text)
     visible(browser, By.NAME, "job-name").send_keys("ui-job")
-    browser.find_element(By.NAME, "entrypoint").send_keys("for i in 1 2 3 4 5 6; do echo line $i; echo aitip.metric loss=0.$((7 - i)) step=$i; sleep 0.5; done")
+    browser.find_element(By.NAME, "entrypoint").send_keys(
+        "seq -f 'warm-up %g' 60; for i in 1 2 3 4 5 6; do echo line $i; echo aitip.metric loss=0.$((7 - i)) step=$i; sleep 0.5; done")
     Select(browser.find_element(By.NAME, "gpu-type")).select_by_value("a100")
     browser.find_element(By.XPATH, "//form[@aria-label='Submit a job']//button[@type='submit']").click()
     log = lambda d: d.find_element(By.CSS_SELECTOR, "pre[aria-label='Job log']").text  # noqa: E731
+    status = lambda d: d.find_element(By.CSS_SELECTOR, "[aria-label='Job status']").text  # noqa: E731
+    queue = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label='Training jobs']").text  # noqa: E731
     wait(browser, lambda d: "line 1" in log(d))
-    # Live: the first lines arrive while the job still runs.
+    # Live: the first lines arrive while the job still runs, and the badge and the queue say it runs.
+    wait(browser, lambda d: status(d) == "running" and "running" in queue(d))
     assert "line 6" not in log(browser)
-    wait(browser, lambda d: "line 6" in log(d) and d.find_element(By.CSS_SELECTOR, "[aria-label='Job status']").text == "succeeded", timeout=20)
-    wait(browser, lambda d: "succeeded" in d.find_element(By.CSS_SELECTOR, "table[aria-label='Training jobs']").text)
+    # The log box follows the new lines (60 warm-up lines overflow it).
+    at_bottom = "const box = arguments[0]; return box.scrollHeight > box.clientHeight && box.scrollHeight - box.scrollTop - box.clientHeight < 8"
+    wait(browser, lambda d: d.execute_script(at_bottom, d.find_element(By.CSS_SELECTOR, "pre[aria-label='Job log']")))
+    wait(browser, lambda d: "line 6" in log(d) and status(d) == "succeeded", timeout=20)
+    wait(browser, lambda d: "succeeded" in queue(d))
+    pre = browser.find_element(By.CSS_SELECTOR, "pre[aria-label='Job log']")
+    assert browser.execute_script(at_bottom, pre)
     # The job's resources and the metric it printed, read again when the job ended.
     wait(browser, lambda d: "GPU-hours" in d.find_element(By.CSS_SELECTOR, "table[aria-label='Job resources']").text)
     wait(browser, lambda d: len(d.find_elements(By.XPATH, "//div[@aria-label='Job resources and metrics']//canvas")) == 1)

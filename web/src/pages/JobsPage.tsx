@@ -9,7 +9,7 @@ import { MetricChart, palette } from "../components/Charts";
 const finalStates = ["succeeded", "failed", "cancelled"];
 
 /** Training jobs of the selected project: the GPU pool, a submit form, the queue with why each job waits, and a
- *  job's log followed live over Server-Sent Events. Addresses: #/jobs, and #/jobs/<job_id> for one job (of any
+ *  job's log followed live over Server-Sent Events, its status and the queue read again each second until it ends. Addresses: #/jobs, and #/jobs/<job_id> for one job (of any
  *  project: the switcher follows it). */
 export function JobsPage() {
   const projectId = useStore((s) => s.projectId);
@@ -22,6 +22,8 @@ export function JobsPage() {
   const [usage, setUsage] = useState<JobMetrics | null>(null);
   const lastUsage = useRef(0);
   const shown = useRef<string | null>(null);
+  const logBox = useRef<HTMLPreElement>(null);
+  const followingLog = useRef(true);
   const [form, setForm] = useState({ name: "", entrypoint: "", gpuType: "", gpus: 1, priority: "normal" });
 
   function reload() {
@@ -37,6 +39,7 @@ export function JobsPage() {
   useEffect(() => {
     setSelected(null);
     setLog([]);
+    followingLog.current = true;
     setUsage(null);
     setProblem(null);
     shown.current = jobId;
@@ -56,6 +59,24 @@ export function JobsPage() {
       .catch((error) => { if (!controller.signal.aborted) setProblem(errorText(error)); });
     return () => controller.abort();
   }, [jobId]);
+
+  // While the job is not over, its status and the queue are read again every second: a job that starts running
+  // shows it then, not when its log ends.
+  const liveStatus = selected && selected.id === jobId && !finalStates.includes(selected.status) ? selected.status : null;
+  useEffect(() => {
+    if (!jobId || !liveStatus) return;
+    const timer = window.setInterval(() => {
+      api.job(jobId).then((job) => { if (shown.current === jobId) setSelected(job); }).catch(showError);
+      reload();
+    }, 1000);
+    return () => window.clearInterval(timer);
+  }, [jobId, liveStatus]);
+
+  // The log follows new lines, unless the reader has scrolled up to read something.
+  useEffect(() => {
+    const box = logBox.current;
+    if (box && followingLog.current) box.scrollTop = box.scrollHeight;
+  }, [log]);
 
   function loadUsage(jobId: string, now: boolean) {
     if (!now && Date.now() - lastUsage.current < 2000) return;
@@ -136,7 +157,9 @@ export function JobsPage() {
           <p className="muted">{selected.reason}{selected.exit_code !== undefined ? ` · exit code ${selected.exit_code}` : ""}
             {` · ${selected.gpu_hours.toFixed(4)} GPU-hours`}</p>
           {!finalStates.includes(selected.status) && <button type="button" onClick={() => stop(selected)}>Stop</button>}
-          <pre className="log" aria-label="Job log" aria-live="polite">{log.join("\n")}</pre>
+          <pre className="log" aria-label="Job log" aria-live="polite" ref={logBox}
+            onScroll={(e) => { const box = e.currentTarget; followingLog.current = box.scrollHeight - box.scrollTop - box.clientHeight < 8; }}>
+            {log.join("\n")}</pre>
           {usage && <JobUsagePanel usage={usage} />}
         </>
       )}
