@@ -92,12 +92,30 @@ def test_compare_runs_and_browse_artifacts(server, browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
     ActionChains(browser).move_to_element(canvas).perform()
     wait(browser, lambda d: "step" in section.find_element(By.CSS_SELECTOR, ".chart-readout").text)
+    # Dragging across a chart zooms into those steps, read again at full detail for both runs; a double-click resets.
+    figure = section.find_element(By.CSS_SELECTOR, "figure.metric-chart")
+    drag_across(browser, canvas)
+    wait(browser, lambda d: figure.get_attribute("data-zoomed") and figure.get_attribute("data-drawn") == str(2 * steps_in(figure)))
+    assert 100 < steps_in(figure) < 500, figure.get_attribute("data-zoomed")
+    assert "Reset zoom" in figure.find_element(By.TAG_NAME, "figcaption").text
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", section)
     browser.save_screenshot(str(SCREENSHOTS / "comparison.png"))
+    ActionChains(browser).double_click(canvas).perform()
+    wait(browser, lambda d: figure.get_attribute("data-zoomed") is None and int(figure.get_attribute("data-drawn")) <= 2 * 500)
     section.find_element(By.XPATH, ".//button[text()='Close comparison']").click()
 
-    # A run's artifacts: folders open on demand, files show their size and download with the bearer token.
+    # One run's chart zooms the same way; its caption counts the points in the range, and Reset zoom goes back.
     browser.find_element(By.XPATH, "//table[@aria-label='Runs']//button[text()='alpha']").click()
+    chart = visible(browser, By.CSS_SELECTOR, "div[aria-label='Run alpha'] figure.metric-chart[data-drawn]")
+    caption = lambda: chart.find_element(By.TAG_NAME, "figcaption").text  # noqa: E731
+    wait(browser, lambda d: caption().startswith("acc (2,000 points, 500 drawn)"))
+    drag_across(browser, chart.find_element(By.TAG_NAME, "canvas"))
+    wait(browser, lambda d: chart.get_attribute("data-zoomed") and chart.get_attribute("data-drawn") == str(steps_in(chart)))
+    assert caption().startswith(f"acc ({steps_in(chart):,} points) · steps ")
+    chart.find_element(By.XPATH, ".//button[text()='Reset zoom']").click()
+    wait(browser, lambda d: chart.get_attribute("data-zoomed") is None and caption().startswith("acc (2,000 points, 500 drawn)"))
+
+    # A run's artifacts: folders open on demand, files show their size and download with the bearer token.
     visible(browser, By.XPATH, "//div[@aria-label='Run alpha']//button[@role='tab'][text()='Artifacts']").click()
     artifacts = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label=Artifacts]").text  # noqa: E731
     wait(browser, lambda d: "model/" in artifacts(d) and "notes.txt" in artifacts(d) and "11 B" in artifacts(d))
@@ -115,6 +133,20 @@ def test_compare_runs_and_browse_artifacts(server, browser):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", browser.find_element(By.CSS_SELECTOR, "table[aria-label=Artifacts]"))
     browser.save_screenshot(str(SCREENSHOTS / "artifacts.png"))
     assert console_errors(browser) == []
+
+
+def drag_across(browser, canvas):
+    """Presses at 40 % of the chart's width and releases at 55 %."""
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", canvas)
+    width = canvas.size["width"]
+    ActionChains(browser).move_to_element_with_offset(canvas, int(-0.1 * width), 0).click_and_hold() \
+        .move_by_offset(int(0.08 * width), 0).move_by_offset(int(0.07 * width), 0).release().perform()
+
+
+def steps_in(figure):
+    """How many steps the figure's zoomed range spans (`data-zoomed` is "MIN-MAX")."""
+    low, high = map(int, figure.get_attribute("data-zoomed").split("-"))
+    return high - low + 1
 
 
 def test_resources_quota_usage_and_costs(server, browser):

@@ -134,8 +134,10 @@ export class Api {
     return this.request<Page<Run>>("GET", `/api/v1/experiments/${enc(experimentId)}/runs?${query}`);
   }
   run(id: string) { return this.request<Run>("GET", `/api/v1/runs/${enc(id)}`); }
-  metricSeries(runId: string, key: string, maxPoints: number) {
-    return this.request<MetricSeries>("GET", `/api/v1/runs/${enc(runId)}/metrics/${enc(key)}?max_points=${maxPoints}`);
+  /** A metric downsampled to `maxPoints`; with `range`, only those steps (a zoomed chart at full detail). */
+  metricSeries(runId: string, key: string, maxPoints: number, range?: { min: number; max: number }) {
+    const steps = range ? `&min_step=${Math.floor(range.min)}&max_step=${Math.ceil(range.max)}` : "";
+    return this.request<MetricSeries>("GET", `/api/v1/runs/${enc(runId)}/metrics/${enc(key)}?max_points=${maxPoints}${steps}`);
   }
   models(projectId: string) { return this.request<Page<Model>>("GET", `/api/v1/projects/${enc(projectId)}/models?limit=500`); }
   model(projectId: string, name: string) { return this.request<ModelDetail>("GET", `/api/v1/projects/${enc(projectId)}/models/${enc(name)}`); }

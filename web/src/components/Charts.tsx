@@ -1,6 +1,8 @@
 // Chart.js (Debian's node-chart.js) wrapped for the console: a metric chart (one line per run, x = step) and a
 // bar chart. Series arrive downsampled by the server, so Chart.js never sees more than a few hundred points per line;
 // animation and parsing are off so a chart draws in one pass. Legends are HTML (readable by screen readers and tests).
+// A metric chart zooms by dragging across it (the caller reads that step range again at full detail) and resets by
+// double-click or its Reset button.
 import { useEffect, useRef, useState } from "react";
 import { BarController, BarElement, CategoryScale, Chart, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
 import { MetricValue } from "../api";
@@ -12,6 +14,8 @@ Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryS
 export const palette = ["#2f6fed", "#e4572e", "#17a34a", "#a855f7", "#d97706", "#0891b2", "#db2777", "#65a30d", "#7c3aed", "#64748b"];
 
 export interface Series { label: string; color: string; points: MetricValue[] }
+export interface StepRange { min: number; max: number }
+export interface Zoom { range: StepRange | null; onZoom: (range: StepRange | null) => void }
 interface XY { x: number; y: number }
 
 function themeColors() {
@@ -43,12 +47,16 @@ const drawnMarker = {
   },
 };
 
-/** A metric over steps, one line per series; hovering shows each series' nearest value under the chart. */
-export function MetricChart({ title, series }: { title: string; series: Series[] }) {
+/** A metric over steps, one line per series; hovering shows each series' nearest value under the chart. With
+ *  `zoom`, a drag across the chart selects a step range and a double-click resets it. */
+export function MetricChart({ title, series, zoom }: { title: string; series: Series[]; zoom?: Zoom }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const theme = useStore((s) => s.theme);
   const [readout, setReadout] = useState("");
   const data = useRef<XY[][]>([]);
+  const drawn = useRef<Chart | null>(null);
+  const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
+  const range = zoom?.range ?? null;
 
   useEffect(() => {
     data.current = series.map((s) => s.points.filter((p): p is MetricValue & { value: number } => p.value !== null).map((p) => ({ x: p.step, y: p.value })));
@@ -63,7 +71,8 @@ export function MetricChart({ title, series }: { title: string; series: Series[]
         animation: false, parsing: false, normalized: true, responsive: true, maintainAspectRatio: false,
         interaction: { mode: "nearest", axis: "x", intersect: false },
         scales: {
-          x: { type: "linear", ticks: { color: colors.text, maxTicksLimit: 6 }, grid: { color: colors.grid }, title: { display: true, text: "step", color: colors.text } },
+          x: { type: "linear", min: range?.min, max: range?.max, ticks: { color: colors.text, maxTicksLimit: 6 }, grid: { color: colors.grid },
+               title: { display: true, text: "step", color: colors.text } },
           y: { type: "linear", ticks: { color: colors.text, maxTicksLimit: 6 }, grid: { color: colors.grid } },
         },
         plugins: { tooltip: { enabled: true, callbacks: { title: (items) => (items[0] ? `step ${items[0].parsed.x.toLocaleString()}` : "") } } },
@@ -81,15 +90,38 @@ export function MetricChart({ title, series }: { title: string; series: Series[]
       },
       plugins: [drawnMarker],
     });
-    return () => chart.destroy();
-  }, [series, theme]);
+    drawn.current = chart;
+    return () => { chart.destroy(); drawn.current = null; };
+  }, [series, theme, range?.min, range?.max]);
+
+  /** The drag's ends as steps; a drag shorter than a few pixels is a click, not a zoom. */
+  function finishDrag() {
+    const scale = drawn.current?.scales.x;
+    setDrag(null);
+    if (!zoom || !drag || !scale || Math.abs(drag.to - drag.from) < 6) return;
+    const [left, right] = [Math.min(drag.from, drag.to), Math.max(drag.from, drag.to)].map((x) => scale.getValueForPixel(x) ?? 0);
+    if (Math.ceil(right) > Math.floor(left)) zoom.onZoom({ min: Math.max(0, Math.floor(left)), max: Math.ceil(right) });
+  }
 
   const shown = series.reduce((sum, s) => sum + s.points.length, 0);
   return (
-    <figure className="metric-chart">
-      <figcaption>{title}</figcaption>
-      <div className="chart-box">
+    <figure className="metric-chart" data-zoomed={range ? `${range.min}-${range.max}` : undefined}>
+      <figcaption>
+        {title}
+        {range && <> · steps {range.min.toLocaleString()}–{range.max.toLocaleString()}{" "}
+          <button type="button" className="link" onClick={() => zoom?.onZoom(null)}>Reset zoom</button></>}
+      </figcaption>
+      <div className="chart-box"
+        onPointerDown={zoom ? (e) => {
+          if (e.button !== 0) return;
+          e.currentTarget.setPointerCapture(e.pointerId);
+          setDrag({ from: e.nativeEvent.offsetX, to: e.nativeEvent.offsetX });
+        } : undefined}
+        onPointerMove={zoom ? (e) => { if (drag) setDrag({ ...drag, to: e.nativeEvent.offsetX }); } : undefined}
+        onPointerUp={zoom ? finishDrag : undefined}
+        onDoubleClick={zoom ? () => zoom.onZoom(null) : undefined}>
         <canvas ref={canvas} role="img" aria-label={`${title}: ${series.map((s) => s.label).join(", ")}; ${shown.toLocaleString()} points drawn`} />
+        {drag && <div className="zoom-selection" style={{ left: Math.min(drag.from, drag.to), width: Math.abs(drag.to - drag.from) }} />}
       </div>
       <p className="chart-readout muted" aria-live="polite">{readout || "Point at the chart to read values."}</p>
     </figure>

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { MetricSeries, Run } from "../../api";
 import { api, showError } from "../../store";
 import { Legend, MetricChart, palette, Series } from "../../components/Charts";
-import { chartPoints, metricText, runLabels } from "./runs";
+import { chartPoints, metricText, runLabels, useZoomedLines } from "./runs";
 
 /** Metric keys to chart first: those most of the runs have, A→Z, four of them. */
 function defaultKeys(runs: Run[]): string[] {
@@ -19,7 +19,7 @@ export function RunCompare({ runs, onClose }: { runs: Run[]; onClose: () => void
   const allKeys = useMemo(() => [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.key)))].sort(), [runs]);
   const [keys, setKeys] = useState<string[]>(() => defaultKeys(runs));
   const [onlyDiffering, setOnlyDiffering] = useState(false);
-  const [charts, setCharts] = useState<Record<string, { runs: string; lines: Series[] }>>({});
+  const [charts, setCharts] = useState<Record<string, { runs: string; ids: string[]; lines: Series[] }>>({});
   const cache = useRef(new Map<string, Promise<MetricSeries>>());
   const drawn = useRef(charts);
   drawn.current = charts;
@@ -40,7 +40,7 @@ export function RunCompare({ runs, onClose }: { runs: Run[]; onClose: () => void
       Promise.all(having.map((r) => fetchSeries(r, key))).then((loaded) => {
         if (!live) return;
         const lines = loaded.map((s, i) => ({ label: labels.get(having[i].id)!, color: colors.get(having[i].id)!, points: s.points }));
-        setCharts((before) => ({ ...before, [key]: { runs: runIds, lines } }));
+        setCharts((before) => ({ ...before, [key]: { runs: runIds, ids: having.map((r) => r.id), lines } }));
       }).catch((error) => { cache.current.clear(); showError(error); });
     }
     return () => { live = false; };
@@ -70,7 +70,7 @@ export function RunCompare({ runs, onClose }: { runs: Run[]; onClose: () => void
       </fieldset>
       <div className="charts">
         {keys.map((key) => charts[key]?.runs === runIds
-          ? <MetricChart key={key} title={key} series={charts[key].lines} />
+          ? <ComparedChart key={key} metric={key} ids={charts[key].ids} lines={charts[key].lines} />
           : <p key={key} className="muted" role="status">Loading {key}…</p>)}
       </div>
 
@@ -103,4 +103,10 @@ export function RunCompare({ runs, onClose }: { runs: Run[]; onClose: () => void
       </table>
     </section>
   );
+}
+
+/** One metric of the compared runs, zoomable: a zoomed range is read again for every run at full detail. */
+function ComparedChart({ metric, ids, lines }: { metric: string; ids: string[]; lines: Series[] }) {
+  const zoomed = useZoomedLines(lines, ids, metric);
+  return <MetricChart title={metric} series={zoomed.lines} zoom={zoomed.zoom} />;
 }

@@ -4,7 +4,7 @@ import { api, showError } from "../../store";
 import { MetricChart, palette } from "../../components/Charts";
 import { Tabs } from "../../components/Tabs";
 import { ArtifactBrowser } from "./ArtifactBrowser";
-import { chartPoints, durationText, metricText } from "./runs";
+import { chartPoints, durationText, metricText, useZoomedLines } from "./runs";
 
 export const runTabs = [
   { id: "metrics", label: "Params and metrics" },
@@ -80,8 +80,11 @@ function MetricValue({ run, series }: { run: Run; series: MetricSeries }) {
 }
 
 function SeriesChart({ run, series }: { run: Run; series: MetricSeries }) {
-  const lines = useMemo(() => [{ label: run.name, color: palette[0], points: series.points }], [run.name, series]);
-  return <MetricChart title={seriesTitle(series.key, series.total_points, series.points.length)} series={lines} />;
+  const base = useMemo(() => [{ label: run.name, color: palette[0], points: series.points }], [run.name, series]);
+  const runIds = useMemo(() => [run.id], [run.id]);
+  const { lines, zoom, total } = useZoomedLines(base, runIds, series.key);
+  const title = seriesTitle(series.key, total ?? series.total_points, lines[0].points.length);
+  return <MetricChart title={title} series={lines} zoom={zoom} />;
 }
 
 /** The datasets the run used (MLflow's `log_input`) and the logged models it used or produced (MLflow 3). */

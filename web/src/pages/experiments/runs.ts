@@ -1,11 +1,30 @@
 // Helpers shared by the runs table, a run's detail and the comparison view.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Run } from "../../api";
-import { api } from "../../store";
+import { Series, StepRange } from "../../components/Charts";
+import { api, showError } from "../../store";
 
 /** Points asked for per chart line: the server downsamples longer series with LTTB, so a 1,000,000-point metric
  *  arrives as this many points and Chart.js never sees more. */
 export const chartPoints = 500;
+/** A chart's lines, and its zoom: zoomed, each run's points in the step range are read again (up to `chartPoints`,
+ *  so a range narrower than that is drawn at full detail); reset, the lines loaded first. `runIds[i]` is `base[i]`'s. */
+export function useZoomedLines(base: Series[], runIds: string[], key: string) {
+  const [range, setRange] = useState<StepRange | null>(null);
+  const [zoomed, setZoomed] = useState<{ range: StepRange; lines: Series[]; total: number } | null>(null);
+  const ids = runIds.join(",");
+  useEffect(() => {
+    if (!range) { setZoomed(null); return; }
+    let live = true;
+    Promise.all(runIds.map((id) => api.metricSeries(id, key, chartPoints, range))).then((loaded) => {
+      if (live) setZoomed({ range, lines: base.map((line, i) => ({ ...line, points: loaded[i].points })), total: loaded.reduce((sum, s) => sum + s.total_points, 0) });
+    }).catch(showError);
+    return () => { live = false; };
+  }, [range?.min, range?.max, key, ids, base]);
+  const current = range && zoomed && zoomed.range === range ? zoomed : null;
+  return { lines: current?.lines ?? base, zoom: { range: current ? range : null, onZoom: setRange }, total: current?.total ?? null };
+}
+
 /** Runs asked for per page while scrolling through an experiment. */
 export const pageSize = 200;
 
