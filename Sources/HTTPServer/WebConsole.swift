@@ -38,7 +38,7 @@ enum WebConsole {
             .contentType: "text/html; charset=utf-8",
             .cacheControl: "no-cache",
             SecurityHeadersMiddleware.contentSecurityPolicy:
-                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ]
     }
 

@@ -3,7 +3,9 @@ keyboard and compare them (a chart per metric with a line per run, the params th
 run's artifacts, set a quota and read GPU usage and costs as a chart and a table. Screenshots go to docs/screenshots/."""
 import pathlib
 import tempfile
+import struct
 import time
+import zlib
 import urllib.request
 
 from selenium.webdriver import ActionChains
@@ -45,6 +47,9 @@ def test_compare_runs_and_browse_artifacts(server, browser):
     put_artifact(server, token, f"{root}/notes.txt", b"hello world")
     put_artifact(server, token, f"{root}/model/weights.bin", WEIGHTS)
     put_artifact(server, token, f"{root}/model/config/params.yaml", b"lr: 0.1\n")
+    put_artifact(server, token, f"{root}/eval/scores.csv", b'split,acc\ntrain,0.91\n"val, held out",0.84\n')
+    put_artifact(server, token, f"{root}/eval/summary.json", b'{"best": {"acc": 0.91, "step": 1999}}')
+    put_artifact(server, token, f"{root}/eval/curve.png", tiny_png())
 
     sign_in(browser, server)
     visible(browser, By.LINK_TEXT, "Experiments").click()
@@ -130,9 +135,31 @@ def test_compare_runs_and_browse_artifacts(server, browser):
     while not (downloads / "weights.bin").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert (downloads / "weights.bin").read_bytes() == WEIGHTS
+    # Previews: CSV as a table, JSON pretty-printed, an image as an image; a binary file has none.
+    assert not browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Preview model/weights.bin']")
+    browser.find_element(By.XPATH, "//table[@aria-label='Artifacts']//button[text()='eval/']").click()
+    wait(browser, lambda d: "scores.csv" in artifacts(d))
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Preview eval/summary.json']").click()
+    wait(browser, lambda d: '"acc": 0.91' in d.find_element(By.CSS_SELECTOR, "pre[aria-label='Preview of summary.json']").text)
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Preview eval/curve.png']").click()
+    image = visible(browser, By.CSS_SELECTOR, "img[alt='Preview of curve.png']")
+    wait(browser, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image) == 4)
+    browser.find_element(By.CSS_SELECTOR, "button[aria-label='Preview eval/scores.csv']").click()
+    table = visible(browser, By.CSS_SELECTOR, "table[aria-label='Preview of scores.csv']")
+    assert [th.text for th in table.find_elements(By.TAG_NAME, "th")] == ["split", "acc"]
+    assert [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in table.find_elements(By.CSS_SELECTOR, "tbody tr")] == \
+        [["train", "0.91"], ["val, held out", "0.84"]]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", browser.find_element(By.CSS_SELECTOR, "table[aria-label=Artifacts]"))
     browser.save_screenshot(str(SCREENSHOTS / "artifacts.png"))
     assert console_errors(browser) == []
+
+
+def tiny_png():
+    """A 4×2 RGB PNG, written by hand (zlib and CRC32 from the standard library)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes([200, 60, 40] * 4) for _ in range(2))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 2, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def drag_across(browser, canvas):

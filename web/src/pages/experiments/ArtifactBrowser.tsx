@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { ArtifactFile, Run } from "../../api";
 import { api, showError } from "../../store";
 import { bytes, errorText, saveBlob } from "../datasets/format";
+import { FilePreview, previewKind, previewLimit } from "../../components/FilePreview";
 
 type Listing = { state: "loading" } | { state: "loaded"; files: ArtifactFile[] } | { state: "failed"; problem: string };
 
@@ -14,11 +15,13 @@ export function artifactRoot(run: Run): string | null {
 }
 
 /** A run's artifacts as a folder tree: each folder is listed when first opened (the server lists one level at a
- *  time), files show their size and download with the bearer token through a Blob. */
+ *  time), files show their size and download with the bearer token through a Blob; images, JSON, CSV and text files
+ *  up to 5 MB can be previewed below the tree. */
 export function ArtifactBrowser({ run }: { run: Run }) {
   const root = artifactRoot(run);
   const [listings, setListings] = useState<Record<string, Listing>>({});
   const [open, setOpen] = useState<Set<string>>(new Set());
+  const [preview, setPreview] = useState<{ path: string; blob: Blob | null } | null>(null);
 
   function list(folder: string) {
     if (!root) return;
@@ -27,7 +30,7 @@ export function ArtifactBrowser({ run }: { run: Run }) {
       .then((files) => setListings((before) => ({ ...before, [folder]: { state: "loaded", files: sorted(files) } })))
       .catch((error) => setListings((before) => ({ ...before, [folder]: { state: "failed", problem: errorText(error) } })));
   }
-  useEffect(() => { setListings({}); setOpen(new Set()); list(""); }, [run.id]);
+  useEffect(() => { setListings({}); setOpen(new Set()); setPreview(null); list(""); }, [run.id]);
 
   function toggle(folder: string) {
     const next = new Set(open);
@@ -37,6 +40,14 @@ export function ArtifactBrowser({ run }: { run: Run }) {
       if (!listings[folder]) list(folder);
     }
     setOpen(next);
+  }
+
+  async function show(path: string) {
+    setPreview({ path, blob: null });
+    try {
+      const blob = await api.downloadArtifact(`${root}/${path}`);
+      setPreview((now) => (now?.path === path ? { path, blob } : now));
+    } catch (error) { setPreview(null); showError(error); }
   }
 
   async function download(path: string) {
@@ -66,7 +77,11 @@ export function ArtifactBrowser({ run }: { run: Run }) {
           <tr key={path}>
             <td style={indent}><code>{file.path}</code></td>
             <td className="size">{file.file_size === undefined ? "—" : bytes(file.file_size)}</td>
-            <td><button type="button" className="link" aria-label={`Download ${path}`} onClick={() => download(path)}>Download</button></td>
+            <td className="actions">
+              <button type="button" className="link" aria-label={`Download ${path}`} onClick={() => download(path)}>Download</button>
+              {previewKind(file.path) !== "none" && (file.file_size ?? 0) <= previewLimit &&
+                <button type="button" className="link" aria-label={`Preview ${path}`} aria-pressed={preview?.path === path} onClick={() => show(path)}>Preview</button>}
+            </td>
           </tr>
         )];
       }
@@ -85,10 +100,18 @@ export function ArtifactBrowser({ run }: { run: Run }) {
   }
 
   return (
-    <table className="table artifacts" aria-label="Artifacts">
-      <thead><tr><th>Name</th><th>Size</th><th><span className="visually-hidden">Download</span></th></tr></thead>
-      <tbody>{rows("", 0)}</tbody>
-    </table>
+    <>
+      <table className="table artifacts" aria-label="Artifacts">
+        <thead><tr><th>Name</th><th>Size</th><th><span className="visually-hidden">Download or preview</span></th></tr></thead>
+        <tbody>{rows("", 0)}</tbody>
+      </table>
+      {preview && (
+        <section className="preview" aria-label={`Artifact ${preview.path}`}>
+          <h3><code>{preview.path}</code> <button type="button" className="link" onClick={() => setPreview(null)}>Close preview</button></h3>
+          {preview.blob ? <FilePreview name={preview.path.split("/").pop() ?? preview.path} blob={preview.blob} /> : <p className="muted" role="status">Loading…</p>}
+        </section>
+      )}
+    </>
   );
 }
 
