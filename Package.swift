@@ -74,9 +74,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Events: webhook subscriptions, the delivery outbox and the rules for requests to user-chosen URLs (SSRF).
+        .target(
+            name: "Events",
+            dependencies: [
+                "AITIPCore", "Storage", "Identity",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Tracking",
-            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity"],
+            dependencies: ["AITIPCore", "Storage", "ObjectStore", "Identity", "Events"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -139,6 +151,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
+                "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -154,7 +167,7 @@ let package = Package(
         .target(
             name: "MLflowServer",
             dependencies: [
-                "AITIPCore", "Identity", "Tracking", "HTTPServer", "ObjectStore",
+                "AITIPCore", "Identity", "Tracking", "HTTPServer", "ObjectStore", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -165,7 +178,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer",
+                "MLflowServer", "Events",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -260,7 +273,7 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: [
-                "App", "HTTPServer", "Identity", "Tracking", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI", "Workloads",
+                "App", "HTTPServer", "Identity", "Tracking", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI", "Workloads", "Events",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "Yams", package: "Yams"),

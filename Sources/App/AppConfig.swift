@@ -25,6 +25,7 @@ package struct AppConfig: Sendable {
     package var identity: IdentityConfig
     package var maxBodyBytes: Int
     package var maxArtifactBytes: Int64
+    package var webhookAllowPrivate: Bool
     package var rateLimitPerSecond: Double
     package var rateLimitBurst: Double
     package var principalConcurrency: Int
@@ -90,6 +91,10 @@ package struct AppConfig: Sendable {
         (
             "max_artifact_bytes", "1099511627776",
             "largest artifact file one upload may store, bytes (uploads stream to the object store, in parts for large files; never held in memory)"
+        ),
+        (
+            "webhook_allow_private", "false",
+            "true lets webhooks reach loopback, private and other non-public addresses (only where every project admin is trusted with the server's network)"
         ),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
@@ -217,6 +222,9 @@ package struct AppConfig: Sendable {
         credentialAttemptsPerMinute = number("login_rate_limit", 20.0) { $0 >= 0 }
         idleTimeoutSeconds = number("idle_timeout", 60) { (1...86_400).contains($0) }
         minimumBodyRate = number("min_body_rate", 1_024) { $0 >= 0 }
+        let webhookPrivateText = values["webhook_allow_private"] ?? "false"
+        webhookAllowPrivate = webhookPrivateText == "true"
+        if !["true", "false"].contains(webhookPrivateText) { problems.append("webhook_allow_private=\(webhookPrivateText) must be true or false") }
         webDirectory = values["web_dir"] ?? "./web/dist"
         principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
         let executor = values["executor"] ?? "local"

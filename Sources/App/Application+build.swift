@@ -1,5 +1,6 @@
 import AITIPCore
 import Datasets
+import Events
 import Executors
 import Foundation
 import HTTPServer
@@ -21,7 +22,7 @@ import Workloads
 package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
-        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all).sorted { $0.version < $1.version }
+        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all).sorted { $0.version < $1.version }
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
@@ -119,6 +120,9 @@ package struct AppParts: Sendable {
                 training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets, tracking: tracking),
                 resources: resources,
                 datasets: datasets,
+                webhooks: WebhookService(
+                    database: database, clock: clock, audit: audit,
+                    configuration: .init(allowPrivateAddresses: config.webhookAllowPrivate)),
                 audit: audit,
                 metrics: PrometheusCollectorRegistry(),
                 limits: .init(
@@ -171,6 +175,9 @@ package func buildApplication(
             MaintenanceService(
                 database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
                 artifacts: parts.dependencies.artifacts, logger: logger),
+            WebhookDeliveryService(
+                deliverer: WebhookDeliverer(
+                    database: parts.database, clock: SystemClock(), configuration: parts.dependencies.webhooks.configuration, logger: logger)),
         ],
         onServerRunning: { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" } ?? "\(config.host):\(config.port)"
@@ -178,6 +185,15 @@ package func buildApplication(
             await onRunning(address)
         },
         logger: logger)
+}
+
+/// Sends queued webhook deliveries until shutdown begins (on the server that holds the `webhooks` lease).
+struct WebhookDeliveryService: Service {
+    let deliverer: WebhookDeliverer
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await deliverer.run() }
+    }
 }
 
 /// Runs the workload engine until shutdown begins. Running jobs keep running; the next start adopts them.

@@ -1,5 +1,6 @@
 import AITIPCore
 import Datasets
+import Events
 import Foundation
 import HTTPServer
 import Logging
@@ -8,8 +9,8 @@ import Storage
 import Tracking
 
 /// Periodic upkeep, off the request path, on one server per database (the holder of the `maintenance` lease): drops
-/// `Idempotency-Key` answers past their 24 hours, and dataset and multipart artifact uploads nobody finished. A new
-/// sweep is one more entry in `tasks`.
+/// `Idempotency-Key` answers past their 24 hours, dataset and multipart artifact uploads nobody finished, and webhook
+/// deliveries finished more than 7 days ago. A new sweep is one more entry in `tasks`.
 struct MaintenanceService: Service {
     struct Task: Sendable {
         var name: String
@@ -32,6 +33,7 @@ struct MaintenanceService: Service {
             Task(name: "expired idempotency keys") { try await IdempotencyKeys.dropExpired(database: database, now: clock.now()) },
             Task(name: "expired dataset uploads") { try await datasets.discardExpiredUploads() },
             Task(name: "expired artifact uploads") { try await artifacts.discardExpiredUploads() },
+            Task(name: "finished webhook deliveries") { try await WebhookDeliverer.dropFinished(olderThan: 7, database: database, now: clock.now()) },
         ]
     }
 

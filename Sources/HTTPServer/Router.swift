@@ -1,6 +1,7 @@
 import AITIPAPI
 import AITIPCore
 import Datasets
+import Events
 import Foundation
 import Hummingbird
 import Identity
@@ -25,6 +26,7 @@ package struct ServerDependencies: Sendable {
     package var training: TrainingService
     package var resources: ResourceService
     package var datasets: DatasetService
+    package var webhooks: WebhookService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
     package var limits: Limits
@@ -57,7 +59,8 @@ package struct ServerDependencies: Sendable {
     package init(
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
-        resources: ResourceService, datasets: DatasetService, audit: AuditLog, metrics: PrometheusCollectorRegistry, limits: Limits,
+        resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, audit: AuditLog, metrics: PrometheusCollectorRegistry,
+        limits: Limits,
         webDirectory: String? = nil
     ) {
         self.database = database
@@ -70,6 +73,7 @@ package struct ServerDependencies: Sendable {
         self.training = training
         self.resources = resources
         self.datasets = datasets
+        self.webhooks = webhooks
         self.audit = audit
         self.metrics = metrics
         self.limits = limits

@@ -1,4 +1,5 @@
 import AITIPCore
+import Events
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -10,6 +11,7 @@ import Tracking
 struct MLflowHandlers: Sendable {
     let tracking: TrackingService
     let artifacts: ArtifactService
+    let webhooks: WebhookService
 
     func register(on groups: MLflowRouteGroups) {
         let route = groups.on
@@ -90,6 +92,7 @@ struct MLflowHandlers: Sendable {
         }
         groups.read(.post, "logged-models/search", searchLoggedModels)
         MLflowRegistryHandlers(tracking: tracking).register(on: groups)
+        MLflowWebhookHandlers(tracking: tracking, webhooks: webhooks).register(on: groups)
     }
 
     // MARK: experiments

@@ -103,6 +103,13 @@ package enum MLflowRoutePermissions {
             api(.get, "model-versions/search", .releaseRead),
             api(.post, "model-versions/search", .releaseRead, readOnly: true),
             // the proxied artifact store
+            // webhooks (MLflow 3): registry events of the project
+            api(.post, "webhooks", .releaseWrite),
+            api(.get, "webhooks", .releaseRead),
+            api(.get, "webhooks/:webhook_id", .releaseRead),
+            api(.patch, "webhooks/:webhook_id", .releaseWrite),
+            api(.delete, "webhooks/:webhook_id", .releaseDelete),
+            api(.post, "webhooks/:webhook_id/test", .releaseWrite),
             artifacts(.put, MLflowArtifactHandlers.filePath, .experimentsWrite),
             artifacts(.get, MLflowArtifactHandlers.filePath, .experimentsRead),
             artifacts(.get, "artifacts", .experimentsRead),

@@ -1,4 +1,5 @@
 import AITIPCore
+import Events
 import Foundation
 import HTTPServer
 import HTTPTypes
@@ -22,11 +23,13 @@ package enum MLflowRoutes {
 
     /// Adds the MLflow routes to the server's router (`buildRouter`'s `modules`).
     package static let module: RouteModule = { router, dependencies, security in
-        register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts, security: security)
+        register(on: router, tracking: dependencies.tracking, artifacts: dependencies.artifacts, webhooks: dependencies.webhooks, security: security)
     }
 
-    static func register(on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, security: RouteSecurity) {
-        let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts)
+    static func register(
+        on router: Router<AppRequestContext>, tracking: TrackingService, artifacts: ArtifactService, webhooks: WebhookService, security: RouteSecurity
+    ) {
+        let handlers = MLflowHandlers(tracking: tracking, artifacts: artifacts, webhooks: webhooks)
         let artifactHandlers = MLflowArtifactHandlers(artifacts: artifacts)
         let auditFailures = AuditFailureMiddleware(audit: security.audit, projects: security.projects)
         for root in roots {

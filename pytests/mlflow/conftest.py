@@ -17,7 +17,9 @@ ADMIN_PASSWORD = "mlflow-admin-password"
 @pytest.fixture(scope="session")
 def server():
     database = os.environ.get("AITIP_TEST_DATABASE_URL")
-    with running_server(ADMIN_PASSWORD, {"AITIP_RATE_LIMIT": "0"}, ["--database-url", database] if database else []) as (base, data):
+    # Webhooks may reach the receivers these tests run on 127.0.0.1 (refused by default: webhook_allow_private).
+    settings = {"AITIP_RATE_LIMIT": "0", "AITIP_WEBHOOK_ALLOW_PRIVATE": "true"}
+    with running_server(ADMIN_PASSWORD, settings, ["--database-url", database] if database else []) as (base, data):
         yield {"url": base, "data": data}
 
 

@@ -383,3 +383,98 @@ def test_legacy_log_model_records_history(server):
     assert [list(entry["flavors"]) for entry in history] == [["sklearn"], ["onnx"]]
     bad = requests.post(server["url"] + "/api/2.0/mlflow/runs/log-model", auth=auth, json={"run_id": run.info.run_id, "model_json": "{nope"})
     assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST; paths under /flaky/ answer 503 to their first two."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.requests = []
+        failures = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                failures[self.path] = failures.get(self.path, 0) + 1
+                self.send_response(503 if self.path.startswith("/flaky/") and failures[self.path] <= 2 else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+
+    def wait_for(self, path, count=1, timeout=30):
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [r for r in self.requests if r[0] == path]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{path}: {len([r for r in self.requests if r[0] == path])} of {count} requests after {timeout} s")
+
+
+def test_registry_webhooks_are_signed_retried_and_managed():
+    import base64
+    import hashlib
+    import hmac
+    import time
+    receiver = Receiver()
+    client = MlflowClient()
+    hook = client.create_webhook(name="registry", url=f"{receiver.base}/hook", secret="s3cret",
+                                 events=["registered_model.created", "model_version.created"])
+    assert hook.status.value == "ACTIVE" and {str(e) for e in hook.events} == {"registered_model.created", "model_version.created"}
+    assert client.get_webhook(hook.webhook_id).url == f"{receiver.base}/hook"
+    assert hook.webhook_id in [h.webhook_id for h in client.list_webhooks()]
+
+    # test_webhook sends an example of the first event now and reports the answer.
+    result = client.test_webhook(hook.webhook_id)
+    assert result.success and result.response_status == 200
+    receiver.wait_for("/hook")
+
+    name = unique("hooked")
+    client.create_registered_model(name)
+    mlflow.set_experiment(unique("webhooks"))
+    with mlflow.start_run() as run:
+        mlflow.log_text("weights", "model/weights.txt")
+    client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    deliveries = [json.loads(body) for _, _, body in receiver.wait_for("/hook", count=3)]
+    created = next(d for d in deliveries if (d["entity"], d["action"], d["data"]["name"]) == ("model_version", "created", name))
+    assert created["data"]["version"] == "1" and created["data"]["run_id"] == run.info.run_id
+    assert created["data"]["source"] == f"runs:/{run.info.run_id}/model"
+    assert any((d["entity"], d["action"], d["data"]["name"]) == ("registered_model", "created", name) for d in deliveries)
+
+    # Every request is signed as MLflow signs it: v1,base64(HMAC-SHA256(secret, "<delivery id>.<timestamp>.<body>")).
+    for _, headers, body in receiver.requests:
+        signed = f"{headers['x-mlflow-delivery-id']}.{headers['x-mlflow-timestamp']}.{body.decode()}".encode()
+        expected = "v1," + base64.b64encode(hmac.new(b"s3cret", signed, hashlib.sha256).digest()).decode()
+        assert headers["x-mlflow-signature"] == expected
+        assert abs(int(headers["x-mlflow-timestamp"]) - time.time()) < 120
+
+    # A receiver that answers 503 is tried again with the same delivery id until it accepts.
+    flaky = client.create_webhook(name="flaky", url=f"{receiver.base}/flaky/alias", events=["model_version_alias.created"])
+    client.set_registered_model_alias(name, "champion", "1")
+    attempts = receiver.wait_for("/flaky/alias", count=3)
+    assert len({headers["x-mlflow-delivery-id"] for _, headers, _ in attempts}) == 1
+    assert json.loads(attempts[-1][2])["data"] == {"name": name, "alias": "champion", "version": "1"}
+    assert "x-mlflow-signature" not in attempts[0][1]  # no secret, no signature
+
+    # Disabled, it is not called; deleted, it is gone.
+    client.update_webhook(flaky.webhook_id, status="DISABLED")
+    assert client.get_webhook(flaky.webhook_id).status.value == "DISABLED"
+    client.set_registered_model_alias(name, "challenger", "1")
+    time.sleep(2.5)
+    assert len([r for r in receiver.requests if r[0] == "/flaky/alias"]) == 3
+    client.delete_webhook(flaky.webhook_id)
+    with pytest.raises(MlflowException, match="not found"):
+        client.get_webhook(flaky.webhook_id)
+    with pytest.raises(MlflowException, match="not a webhook event"):
+        client.create_webhook(name="prompts", url=f"{receiver.base}/p", events=["prompt.created"])
+    receiver.server.shutdown()

@@ -1,4 +1,5 @@
 import AITIPCore
+import Events
 import Foundation
 import Identity
 import SQLKit
@@ -6,6 +7,8 @@ import Storage
 
 /// The model registry (design §3 models / model_versions): named models per project, numbered versions with
 /// lineage (version → run → training job → dataset version), stages, aliases and tags. Permissions: `release:*`.
+/// Creating models and versions, and setting or deleting version tags and aliases, queue the project's webhooks
+/// (MLflow 3's registry events) in the same transaction.
 extension TrackingService {
     static func projectResource(_ scope: ProjectScope) -> Policy.Resource {
         Policy.Resource(kind: "Project", orgId: scope.orgId, projectId: scope.projectId)
@@ -57,6 +60,10 @@ extension TrackingService {
             try await TrackingStore.upsert(tags, in: .modelTags, owner: model.id, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: scope.orgId, action: "model.create", targetType: "model", targetId: model.id.lowercasedString)
+            try await WebhookService.enqueue(
+                "registered_model.created",
+                data: ["name": .string(name), "tags": Self.tagObject(tags), "description": description.map(JSONValue.string) ?? .null],
+                projectId: scope.projectId, nowMs: model.createdMs, on: sql)
             return RegisteredModelDetail(model: model, tags: tags, aliases: [], latestVersions: [])
         }
     }
@@ -173,9 +180,15 @@ extension TrackingService {
                     """
                 ).run()
                 action = "model.set_alias"
+                try await WebhookService.enqueue(
+                    "model_version_alias.created", data: ["name": .string(model.name), "alias": .string(alias), "version": .string(String(version))],
+                    projectId: model.projectId, nowMs: clock.now().epochMilliseconds, on: sql)
             case .deleteAlias(let alias):
                 try await sql.delete(from: "model_aliases").where("model_id", .equal, model.id).where("alias", .equal, alias).run()
                 action = "model.delete_alias"
+                try await WebhookService.enqueue(
+                    "model_version_alias.deleted", data: ["name": .string(model.name), "alias": .string(alias)],
+                    projectId: model.projectId, nowMs: clock.now().epochMilliseconds, on: sql)
             case .delete:
                 try await sql.delete(from: "models").where("id", .equal, model.id).run()
                 try await audit.record(
@@ -188,6 +201,10 @@ extension TrackingService {
             try await audit.record(on: sql, caller, orgId: model.orgId, action: action, targetType: "model", targetId: model.id.lowercasedString)
             return model
         }
+    }
+
+    static func tagObject(_ tags: [KeyValue]) -> JSONValue {
+        .object(Dictionary(tags.map { ($0.key, JSONValue.string($0.value)) }, uniquingKeysWith: { $1 }))
     }
 
     static func checkAlias(_ alias: String) throws(AppError) {
@@ -294,6 +311,13 @@ extension TrackingService {
             try await audit.record(
                 on: sql, caller, orgId: model.orgId, action: "model_version.create", targetType: "model_version",
                 targetId: version.id.lowercasedString, detail: "\(model.name) v\(version.version)")
+            try await WebhookService.enqueue(
+                "model_version.created",
+                data: [
+                    "name": .string(model.name), "version": .string(String(version.version)), "source": .string(source),
+                    "run_id": version.runId.map { .string($0.lowercasedString) } ?? .null, "tags": Self.tagObject(input.tags),
+                    "description": input.description.map(JSONValue.string) ?? .null,
+                ], projectId: model.projectId, nowMs: now, on: sql)
             return ModelVersionDetail(version: version, modelName: model.name, aliases: [])
         }
     }
@@ -419,8 +443,15 @@ extension TrackingService {
                 Limits.checkTags([tag], into: &validator)
                 try validator.finish()
                 version.tags = TagColumn.encode(TagColumn.decode(version.tags).filter { $0.key != tag.key } + [tag])
+                try await WebhookService.enqueue(
+                    "model_version_tag.set",
+                    data: ["name": .string(model.name), "version": .string(String(number)), "key": .string(tag.key), "value": .string(tag.value)],
+                    projectId: model.projectId, nowMs: clock.now().epochMilliseconds, on: sql)
             case .deleteTag(let key):
                 version.tags = TagColumn.encode(TagColumn.decode(version.tags).filter { $0.key != key })
+                try await WebhookService.enqueue(
+                    "model_version_tag.deleted", data: ["name": .string(model.name), "version": .string(String(number)), "key": .string(key)],
+                    projectId: model.projectId, nowMs: clock.now().epochMilliseconds, on: sql)
             case .delete:
                 try await sql.delete(from: "model_aliases").where("model_id", .equal, model.id).where("version", .equal, number).run()
                 try await sql.delete(from: "model_versions").where("id", .equal, version.id).run()

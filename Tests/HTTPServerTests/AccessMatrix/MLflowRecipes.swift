@@ -12,6 +12,7 @@ enum MLflowRecipes {
     static let callerScoped: Set<String> = [
         "POST experiments/create", "POST experiments/search", "GET experiments/search", "POST registered-models/create",
         "GET registered-models/search", "POST registered-models/search", "GET model-versions/search", "POST model-versions/search",
+        "POST webhooks", "GET webhooks",
     ]
 
     static func operations() -> [AccessMatrix.Operation] {
@@ -183,6 +184,14 @@ enum MLflowRecipes {
         case "GET model-versions/search": return get("model-versions/search", ["max_results": "5"])
         case "POST model-versions/search": return post("model-versions/search", ["max_results": 5])
 
+        // webhooks: aimed at localhost, which a test request (allowed callers) is refused to reach at default settings
+        case "POST webhooks": return post("webhooks", AccessWorld.webhookBody(unique("wh")))
+        case "GET webhooks": return get("webhooks", ["max_results": "5"])
+        case "GET webhooks/:webhook_id": return .init(path: "\(base)/webhooks/\(try await w.webhook())")
+        case "PATCH webhooks/:webhook_id": return with(.patch, "webhooks/\(try await w.webhook())", ["description": unique("d")])
+        case "DELETE webhooks/:webhook_id": return .init(path: "\(base)/webhooks/\(try await w.freshWebhook())")
+        case "POST webhooks/:webhook_id/test": return post("webhooks/\(try await w.webhook())/test", [:])
+
         // the proxied artifact store
         case "PUT artifacts/**":
             return .init(
@@ -236,6 +245,18 @@ extension AccessWorld {
         try await mlflow(
             "model-versions/create", ["name": name, "source": "mlflow-artifacts:/\(try await experiment())/\(run)/artifacts/model", "run_id": run])
         return (name, "1")
+    }
+
+    static func webhookBody(_ name: String) -> [String: Any] {
+        ["name": name, "url": "http://localhost:9/\(name)", "events": [["entity": "MODEL_VERSION", "action": "CREATED"]]]
+    }
+
+    /// A webhook of project A (its owner's default project).
+    func webhook() async throws -> String { try await shared("webhook") { try await freshWebhook() } }
+
+    func freshWebhook() async throws -> String {
+        let reply = try await app.call(.post, "/api/2.0/mlflow/webhooks", token: ownerToken, json: Self.webhookBody(Self.unique("wh")))
+        return try #require((reply["webhook"] as? [String: Any])?["webhook_id"] as? String, "\(reply.text)")
     }
 
     /// A fresh multipart upload by A's owner into the shared run's artifacts, with its one part sent when asked.
