@@ -34,7 +34,8 @@ package struct WebhookDeliverer: Sendable {
         while !Task.isCancelled {
             var sent = 0
             do {
-                if try await lease.acquire() { sent = try await deliverDue() }
+                // The holder renews every 20 s, not every round; the others try to take it each second.
+                if try await lease.renewIfDue() { sent = try await deliverDue() }
             } catch {
                 logger.warning("webhooks: a delivery round failed; retried in a second", metadata: ["error": "\(error)"])
             }
