@@ -170,7 +170,7 @@ package struct S3ObjectStore: ObjectStore {
             return
         }
         let uploadId = try await startMultipart(key)
-        var sending = Task { try await sendPart(first, number: 1, key: key, uploadId: uploadId) }
+        var sending = Task { try await sendPart(.bytes(first), number: 1, key: key, uploadId: uploadId) }
         do {
             var etags: [String] = []
             var number = 1
@@ -178,7 +178,7 @@ package struct S3ObjectStore: ObjectStore {
                 number += 1
                 etags.append(try await sending.value)
                 let (bytes, partNumber) = (current, number)
-                sending = Task { try await sendPart(bytes, number: partNumber, key: key, uploadId: uploadId) }
+                sending = Task { try await sendPart(.bytes(bytes), number: partNumber, key: key, uploadId: uploadId) }
                 guard let following = try await reader.next() else { break }
                 current = following
             }
@@ -202,13 +202,7 @@ package struct S3ObjectStore: ObjectStore {
     }
 
     package func putPart(_ key: ObjectKey, uploadId: String, number: Int, body: ObjectStream, length: Int64) async throws -> String {
-        let response = try await send(
-            .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadId)],
-            streaming: .stream(body, length: .known(length)), payloadHash: SigV4.unsignedPayload)
-        guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
-            throw try await failure(response, doing: "upload part \(number) of '\(key)'")
-        }
-        return etag
+        try await sendPart(.stream(body, length: .known(length)), number: number, key: key, uploadId: uploadId)
     }
 
     package func completeMultipart(_ key: ObjectKey, uploadId: String, parts: [UploadedPart]) async throws {
@@ -237,32 +231,26 @@ package struct S3ObjectStore: ObjectStore {
         }
     }
 
-    /// One part from memory, with an unsigned payload (the caller's own checks cover integrity, as for files).
-    private func sendPart(_ bytes: ByteBuffer, number: Int, key: ObjectKey, uploadId: String) async throws -> String {
+    /// One part, with an unsigned payload: the part is never hashed in memory first. Its integrity is the caller's
+    /// (datasets hash every body end to end; the length is fixed by Content-Length).
+    private func sendPart(_ body: HTTPClientRequest.Body, number: Int, key: ObjectKey, uploadId: String) async throws -> String {
         let response = try await send(
-            .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadId)], body: bytes, payloadHash: SigV4.unsignedPayload)
+            .PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadId)], streaming: body, payloadHash: SigV4.unsignedPayload)
         guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
             throw try await failure(response, doing: "upload part \(number) of '\(key)'")
         }
         return etag
     }
 
-    /// Streams one part from the file (1 MiB at a time) with an unsigned payload: the part is never held in memory.
-    /// Its integrity is the caller's end-to-end sha256 (datasets hash every body before and after storage).
+    /// Streams one part from the file, 1 MiB at a time: the part is never held in memory.
     private func uploadPart(_ index: Int, of file: URL, size: Int, key: ObjectKey, uploadId: String) async throws -> String {
         guard let handle = FileHandle(forReadingAtPath: file.path) else { throw AppError(.internalError, "Cannot read \(file.path)") }
         let start = index * configuration.partSize
         let length = min(configuration.partSize, size - start)
         let reader = FileChunkReader(handle: handle, start: Int64(start), end: Int64(start + length))
         try reader.seekToStart()
-        let body = HTTPClientRequest.Body.stream(ObjectStream(unfolding: { try reader.next() }), length: .known(Int64(length)))
-        let response = try await send(
-            .PUT, key: key, query: [("partNumber", String(index + 1)), ("uploadId", uploadId)],
-            streaming: body, payloadHash: SigV4.unsignedPayload)
-        guard response.status == .ok, let etag = response.headers.first(name: "etag") else {
-            throw try await failure(response, doing: "upload part \(index + 1) of '\(key)'")
-        }
-        return etag
+        return try await putPart(
+            key, uploadId: uploadId, number: index + 1, body: ObjectStream(unfolding: { try reader.next() }), length: Int64(length))
     }
 
     package func read(_ key: ObjectKey, range: Range<Int64>?) async throws -> ObjectStream {
