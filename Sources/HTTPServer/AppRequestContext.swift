@@ -12,6 +12,9 @@ package struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     package let remoteAddress: SocketAddress?
     package var requestId: String = ""
     package var principal: Principal?
+    /// Whether the body is in memory (`BodyLimitMiddleware` collected it), so that a later reader may read it again;
+    /// a streamed upload can be read once, by its handler.
+    package var bodyCollected = false
 
     package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -52,9 +52,10 @@ package struct AuditFailureMiddleware: RouterMiddleware {
         if let projectId = context.parameters.get("project_id").flatMap(UUID.init(uuidString:)) {
             return await projects.organization(ofProject: projectId)
         }
-        // BodyLimitMiddleware has already collected JSON bodies into memory, so reading one again is cheap; raw
-        // upload streams were consumed by their handler and are not read twice.
-        if request.headers[.contentType]?.hasPrefix("application/json") == true,
+        // BodyLimitMiddleware has already collected JSON bodies into memory, so reading one again is cheap. A streamed
+        // upload was consumed by its handler and must not be read twice, whatever its Content-Type says (reading it
+        // again stopped a debug server: one failed upload labelled application/json was enough).
+        if context.bodyCollected, request.headers[.contentType]?.hasPrefix("application/json") == true,
             let buffer = try? await request.body.collect(upTo: .max),
             let object = try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any],
             let orgId = (object["org_id"] as? String).flatMap(UUID.init(uuidString:))

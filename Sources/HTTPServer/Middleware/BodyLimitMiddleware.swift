@@ -44,6 +44,8 @@ package struct BodyLimitMiddleware: RouterMiddleware {
             head.headerFields[.contentLength] = "2"
             request = Request(head: head, body: .init(buffer: ByteBuffer(string: "{}")))
         }
+        var context = context
+        context.bodyCollected = true
         return try await next(request, context)
     }
 }
