@@ -309,6 +309,10 @@ struct TrainingJobTests {
                 token, project, name: "stubborn", gpus: 1, entrypoint: "trap '' TERM; echo started; while :; do sleep 0.1; done",
                 extra: ["max_runtime_seconds": 1])
             _ = try await app.waitFor(job.id, token, ["running"])
+            // "running" means started, not that the shell has set its trap yet: a TERM before `trap` would end it at once.
+            try await eventually("the job has set its trap") {
+                try await app.call(.get, "/api/v1/training/jobs/\(job.id)/logs", token: token).text == "started\n"
+            }
             // The engine's clock (this test moves it) passes the max runtime: SIGTERM, and the grace period begins.
             app.clock.advance(by: 2)
             _ = try await app.waitFor(job.id, token, ["running"]) { ($0["reason"] as? String ?? "").hasPrefix("stopping: exceeded its max runtime") }
