@@ -274,6 +274,7 @@ let package = Package(
             name: "HTTPServerTests",
             dependencies: [
                 "App", "HTTPServer", "Identity", "Tracking", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI", "Workloads", "Events",
+                "ObjectStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "Yams", package: "Yams"),

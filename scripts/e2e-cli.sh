@@ -90,6 +90,11 @@ check "runs list with a filter and order" bash -c "'$bin' runs list --experiment
 exits 1 "runs list with a malformed filter is refused" aitip runs list --experiment "$experiment" --filter "metrics.acc >> 1"
 check "runs get -o json" bash -c "'$bin' runs get '$run_a' -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"params\"][\"width\"] == \"64\"'"
 check "runs compare shows both runs side by side" bash -c "'$bin' runs compare '$run_a' '$run_b' | grep -q 'params.width *64 *256'"
+trace_body='{"trace":{"trace_info":{"trace_id":"tr-e2e1","trace_location":{"type":"MLFLOW_EXPERIMENT","mlflow_experiment":{"experiment_id":"'$experiment'"}},"request_time":"2026-12-06T10:00:00Z","execution_duration":"0.250s","state":"ERROR","tags":{"mlflow.traceName":"predict"}}}}'
+check "log a trace (MLflow 3 API)" api "$server/api/3.0/mlflow/traces" -d "$trace_body"
+check "traces list with a filter" bash -c "'$bin' traces list --experiment '$experiment' --filter \"status = 'ERROR'\" | grep -q 'tr-e2e1 *predict'"
+exits 1 "traces list refuses a run filter" aitip traces list --experiment "$experiment" --filter "metrics.acc > 1"
+check "traces get -o json" bash -c "'$bin' traces get tr-e2e1 -o json | python3 -c 'import json,sys; t=json.load(sys.stdin); assert t[\"execution_ms\"] == 250 and t[\"spans_available\"] is False'"
 check "register a model (MLflow API)" api "$server/mlflow/e2e-lab/detector/api/2.0/mlflow/registered-models/create" -d '{"name":"detector"}'
 check "create a version from the run" api "$server/mlflow/e2e-lab/detector/api/2.0/mlflow/model-versions/create" -d "{\"name\":\"detector\",\"source\":\"runs:/$run_b/model\",\"run_id\":\"$run_b\"}"
 check "models list" bash -c "'$bin' models list --project '$project' | grep -q detector"

@@ -13,6 +13,10 @@ struct MLflowHandlers: Sendable {
     let artifacts: ArtifactService
     let webhooks: WebhookService
 
+    var traces: MLflowTraceHandlers {
+        MLflowTraceHandlers(traces: artifacts.traces) { text, call in try await experimentId(text, call) }
+    }
+
     func register(on groups: MLflowRouteGroups) {
         let route = groups.on
         // experiments
@@ -93,6 +97,7 @@ struct MLflowHandlers: Sendable {
         groups.read(.post, "logged-models/search", searchLoggedModels)
         MLflowRegistryHandlers(tracking: tracking).register(on: groups)
         MLflowWebhookHandlers(tracking: tracking, webhooks: webhooks).register(on: groups)
+        traces.register(on: groups)
     }
 
     // MARK: experiments

@@ -15,9 +15,16 @@ package enum MLflowRoutePermissions {
 
     /// Which prefix family a route is registered under: the MLflow REST API or the proxied artifact store.
     package enum Family: Sendable {
-        case api, artifacts
+        /// `/api/2.0/mlflow`; `apiV3` is `/api/3.0/mlflow`, where MLflow 3 puts its trace calls.
+        case api, apiV3, artifacts
 
-        package var prefixes: [String] { self == .api ? MLflowRoutes.apis : MLflowRoutes.artifactAPIs }
+        package var prefixes: [String] {
+            switch self {
+            case .api: MLflowRoutes.apis
+            case .apiV3: MLflowRoutes.apisV3
+            case .artifacts: MLflowRoutes.artifactAPIs
+            }
+        }
     }
 
     package struct Declaration: Sendable {
@@ -33,12 +40,19 @@ package enum MLflowRoutePermissions {
         (Route(method: method, path: path), Declaration(permission: permission, family: .api, readOnly: readOnly))
     }
 
+    private static func apiV3(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, readOnly: Bool = false) -> (
+        Route, Declaration
+    ) {
+        (Route(method: method, path: path), Declaration(permission: permission, family: .apiV3, readOnly: readOnly))
+    }
+
     private static func artifacts(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission) -> (Route, Declaration) {
         (Route(method: method, path: path), Declaration(permission: permission, family: .artifacts, readOnly: false))
     }
 
-    /// Every MLflow route and the permission it needs. Not listed: the public server-info route, and the part route
-    /// of multipart uploads, which the upload's own secret authorizes.
+    /// Every MLflow route and the permission it needs. Not listed: the public server-info route, the public OTLP route
+    /// that only answers it is not supported, and the part route of multipart uploads, which the upload's own secret
+    /// authorizes.
     package static let declared: [Route: Declaration] = Dictionary(
         uniqueKeysWithValues: [
             // experiments
@@ -110,6 +124,13 @@ package enum MLflowRoutePermissions {
             api(.patch, "webhooks/:webhook_id", .releaseWrite),
             api(.delete, "webhooks/:webhook_id", .releaseDelete),
             api(.post, "webhooks/:webhook_id/test", .releaseWrite),
+            // traces (MLflow 3): summaries under the v3 prefix, tags and deletion under v2, as the client calls them
+            apiV3(.post, "traces", .experimentsWrite),
+            apiV3(.get, "traces/:trace_id", .experimentsRead),
+            apiV3(.post, "traces/search", .experimentsRead, readOnly: true),
+            api(.patch, "traces/:trace_id/tags", .experimentsWrite),
+            api(.delete, "traces/:trace_id/tags", .experimentsWrite),
+            api(.post, "traces/delete-traces", .experimentsDelete),
             artifacts(.put, MLflowArtifactHandlers.filePath, .experimentsWrite),
             artifacts(.get, MLflowArtifactHandlers.filePath, .experimentsRead),
             artifacts(.get, "artifacts", .experimentsRead),

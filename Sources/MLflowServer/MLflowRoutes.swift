@@ -19,6 +19,7 @@ package enum MLflowRoutes {
     package static let scopedPrefix = "/mlflow/:org/:project"
     package static let roots = ["", scopedPrefix]
     package static let apis = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"]
+    package static let apisV3 = ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
     package static let artifactAPIs = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"]
 
     /// Adds the MLflow routes to the server's router (`buildRouter`'s `modules`).
@@ -42,6 +43,10 @@ package enum MLflowRoutes {
                 let prefix = bounded.group(RouterPath(api))
                 handlers.register(on: MLflowRouteGroups(reads: prefix.group(), mutations: prefix.group().add(middleware: auditFailures)))
             }
+            for api in apisV3 {
+                let prefix = bounded.group(RouterPath(api))
+                handlers.traces.registerV3(on: MLflowRouteGroups(reads: prefix.group(), mutations: prefix.group().add(middleware: auditFailures)))
+            }
             for api in artifactAPIs {
                 // Uploads stream their own body (max_artifact_bytes, after the permission check): outside `bounded`.
                 artifactHandlers.register(
@@ -57,6 +62,8 @@ package enum MLflowRoutes {
             router.get(RouterPath(root + "/api/3.0/mlflow/server-info")) { _, _ in
                 try MLflowResponse.json(ServerInfo())
             }
+            // Where the client offers single spans (OTLP protobuf); it reads the answer and logs whole traces instead.
+            router.post(RouterPath(root + "/v1/traces")) { _, _ in MLflowTraceHandlers.otlpNotSupported() }
         }
     }
 

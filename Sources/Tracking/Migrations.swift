@@ -219,5 +219,33 @@ package enum TrackingMigrations {
                 """,
             ]
         },
+        // Traces' spans are files in the artifact store; these tables hold what searches compare. Tags and metadata
+        // share one table (`kind`), as both are string maps compared the same way.
+        Migration(29, "create_traces") { t in
+            [
+                """
+                CREATE TABLE traces (
+                    id \(t.text) PRIMARY KEY,
+                    experiment_id \(t.uuid) NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+                    client_request_id \(t.text),
+                    request_time_ms \(t.bigint) NOT NULL,
+                    execution_ms \(t.bigint) NOT NULL,
+                    state \(t.text) NOT NULL,
+                    request_preview \(t.text),
+                    response_preview \(t.text)
+                )
+                """,
+                "CREATE INDEX traces_experiment_time ON traces (experiment_id, request_time_ms)",
+                """
+                CREATE TABLE trace_tags (
+                    trace_id \(t.text) NOT NULL REFERENCES traces(id) ON DELETE CASCADE,
+                    kind \(t.text) NOT NULL,
+                    key \(t.text) NOT NULL,
+                    value \(t.text) NOT NULL,
+                    PRIMARY KEY (trace_id, kind, key)
+                )
+                """,
+            ]
+        },
     ]
 }

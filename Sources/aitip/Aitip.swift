@@ -19,7 +19,7 @@ struct Aitip: AsyncParsableCommand {
             ServeCommand.self, MigrateCommand.self, AdminCommand.self, LoginCommand.self, LogoutCommand.self, WhoamiCommand.self,
             PasswordCommand.self,
             SessionsCommand.self, InvitationsCommand.self,
-            OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self,
+            OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self, TracesCommand.self,
             ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self, DatasetsCommand.self,
         ]
     )

@@ -478,3 +478,79 @@ def test_registry_webhooks_are_signed_retried_and_managed():
     with pytest.raises(MlflowException, match="not a webhook event"):
         client.create_webhook(name="prompts", url=f"{receiver.base}/p", events=["prompt.created"])
     receiver.server.shutdown()
+
+
+def test_traces_are_stored_searchable_and_come_back_as_a_span_tree(server, admin_token):
+    client = MlflowClient()
+    experiment_id = mlflow.set_experiment(unique("traces")).experiment_id
+
+    @mlflow.trace(span_type="CHAIN")
+    def pipeline(question):
+        with mlflow.start_span(name="retrieve", span_type="RETRIEVER") as span:
+            span.set_inputs({"query": question})
+            span.set_outputs(["doc-1", "doc-2"])
+        return answer(question)
+
+    @mlflow.trace(name="answer", span_type="LLM")
+    def answer(question):
+        return question.upper()
+
+    @mlflow.trace
+    def broken(value):
+        raise ValueError(f"cannot handle {value}")
+
+    with mlflow.start_run() as run:
+        assert pipeline("what is aitip?") == "WHAT IS AITIP?"
+    ok_id = mlflow.get_last_active_trace_id()
+    with pytest.raises(ValueError):
+        broken(7)
+    error_id = mlflow.get_last_active_trace_id()
+    mlflow.flush_trace_async_logging()
+
+    # The trace comes back whole: the client reads the summary from the server and the spans it uploaded.
+    trace = mlflow.get_trace(ok_id)
+    assert trace.info.state.value == "OK" and trace.info.experiment_id == experiment_id
+    assert "what is aitip?" in trace.info.request_preview and "WHAT IS AITIP?" in trace.info.response_preview
+    assert trace.info.trace_metadata["mlflow.sourceRun"] == run.info.run_id
+    spans = {span.name: span for span in trace.data.spans}
+    assert set(spans) == {"pipeline", "retrieve", "answer"}
+    assert spans["retrieve"].parent_id == spans["pipeline"].span_id == spans["answer"].parent_id
+    assert spans["retrieve"].inputs == {"query": "what is aitip?"} and spans["retrieve"].outputs == ["doc-1", "doc-2"]
+    assert mlflow.get_trace(error_id).info.state.value == "ERROR"
+
+    # Searchable by state, name, run, time and tags, in the order asked.
+    def found(filter_string=None, **options):
+        return [t.info.trace_id for t in mlflow.search_traces(locations=[experiment_id], filter_string=filter_string,
+                                                              return_type="list", **options)]
+    assert found(order_by=["timestamp_ms ASC"]) == [ok_id, error_id]
+    assert found(order_by=["timestamp_ms DESC"]) == [error_id, ok_id]
+    assert found("attributes.status = 'ERROR'") == [error_id]
+    assert found("trace.name = 'pipeline'") == [ok_id]
+    assert found(run_id=run.info.run_id) == [ok_id]
+    assert found(f"metadata.`mlflow.sourceRun` = '{run.info.run_id}'") == [ok_id]
+    assert found(f"trace.timestamp_ms > {trace.info.request_time + 10**9}") == []
+    client.set_trace_tag(error_id, "triage", "needs-owner")
+    assert found("tags.triage = 'needs-owner'") == [error_id]
+    client.delete_trace_tag(error_id, "triage")
+    assert found("tags.triage = 'needs-owner'") == []
+    with pytest.raises(MlflowException, match="unknown trace attribute"):
+        found("trace.colour = 'red'")
+
+    # The console's view: the span tree from the native API, with the client's JSON attributes as written.
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    native = requests.get(f"{server['url']}/api/v1/traces/{ok_id}", headers=headers).json()
+    assert native["state"] == "OK" and native["name"] == "pipeline" and native["run_id"] == run.info.run_id
+    by_name = {span["name"]: span for span in native["spans"]}
+    assert by_name["retrieve"]["parent_span_id"] == by_name["pipeline"]["span_id"] and "parent_span_id" not in by_name["pipeline"]
+    assert json.loads(by_name["retrieve"]["attributes"]["mlflow.spanInputs"]) == {"query": "what is aitip?"}
+    listed = requests.get(f"{server['url']}/api/v1/experiments/{experiment_id}/traces", params={"filter": "status = 'OK'"},
+                          headers=headers).json()
+    assert [t["trace_id"] for t in listed["items"]] == [ok_id]
+    audit = requests.get(server["url"] + "/api/v1/audit", params={"action": "trace.create", "limit": 500}, headers=headers).json()["items"]
+    assert {ok_id, error_id} <= {entry["target_id"] for entry in audit}
+
+    # Deleting traces removes them from searches and from the store.
+    assert client.delete_traces(experiment_id, trace_ids=[error_id]) == 1
+    assert found() == [ok_id]
+    with pytest.raises(MlflowException, match="not found"):
+        client.get_trace(error_id)

@@ -7,14 +7,14 @@ import type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
-  Resources, Role, Run, RunDatasetInput, Session, TokenResponse, TrainingJob, TrainingJobCreate, TrainingMetrics, UsageLine, UsageReport,
-  User,
+  Resources, Role, Run, RunDatasetInput, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
+  UsageLine, UsageReport, User,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
-  Role, Run, RunDatasetInput, Session, TokenResponse, TrainingJob, UsageLine, UsageReport, User,
+  Role, Run, RunDatasetInput, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -134,6 +134,14 @@ export class Api {
     return this.request<Page<Run>>("GET", `/api/v1/experiments/${enc(experimentId)}/runs?${query}`);
   }
   run(id: string) { return this.request<Run>("GET", `/api/v1/runs/${enc(id)}`); }
+  /** One page of an experiment's traces, newest first (MLflow's trace search grammar). */
+  traces(experimentId: string, filter: string, cursor?: string, limit = 100) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (filter) query.set("filter", filter);
+    if (cursor) query.set("cursor", cursor);
+    return this.request<Page<Trace>>("GET", `/api/v1/experiments/${enc(experimentId)}/traces?${query}`);
+  }
+  trace(id: string) { return this.request<TraceDetail>("GET", `/api/v1/traces/${enc(id)}`); }
   /** A metric downsampled to `maxPoints`; with `range`, only those steps (a zoomed chart at full detail). */
   metricSeries(runId: string, key: string, maxPoints: number, range?: { min: number; max: number }) {
     const steps = range ? `&min_step=${Math.floor(range.min)}&max_step=${Math.ceil(range.max)}` : "";

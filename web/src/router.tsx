@@ -19,6 +19,10 @@ export const routeTable = {
   run: { path: "experiments/:experimentId/runs/:runId", page: "experiments" },
   /** ?runs=<id>,<id>,…, and the runs table's ?filter=&order= */
   compare: { path: "experiments/:experimentId/compare", page: "experiments" },
+  /** ?filter= (MLflow's trace search grammar) */
+  traces: { path: "experiments/:experimentId/traces", page: "experiments" },
+  /** ?span=<span id> (the span whose details are shown), and the traces list's ?filter= */
+  trace: { path: "experiments/:experimentId/traces/:traceId", page: "experiments" },
   models: { path: "models", page: "models" },
   /** ?project=<project id> (a model's name is unique within its project only) */
   model: { path: "models/:model", page: "models" },

@@ -7,13 +7,14 @@ import SQLKit
 import Storage
 import Synchronization
 
-/// A path inside the artifact store, `<experiment>/<run>/artifacts/<file>` or `<experiment>/models/<model>/artifacts/<file>`
-/// (what `mlflow-artifacts:/…` URIs name). Parsing it is also the traversal check: no `..`, no absolute paths, and the
+/// A path inside the artifact store, `<experiment>/<run>/artifacts/<file>`, `<experiment>/models/<model>/artifacts/<file>`
+/// or `<experiment>/traces/<trace>/artifacts/<file>` (what `mlflow-artifacts:/…` URIs name). Parsing it is also the traversal check: no `..`, no absolute paths, and the
 /// owner (run or logged model) must exist in the experiment it claims.
 package struct ArtifactLocation: Sendable, Equatable {
     package enum Owner: Sendable, Equatable {
         case run(UUID)
         case loggedModel(String)
+        case trace(String)
     }
 
     package var experimentId: UUID
@@ -46,6 +47,9 @@ package struct ArtifactLocation: Sendable, Equatable {
         var rest = segments.dropFirst()
         if rest.first == "models", rest.count >= 2 {
             owner = .loggedModel(rest[rest.startIndex + 1])
+            rest = rest.dropFirst(2)
+        } else if rest.first == "traces", rest.count >= 2 {
+            owner = .trace(rest[rest.startIndex + 1])
             rest = rest.dropFirst(2)
         } else if let runText = rest.first {
             guard let runId = UUID(uuidString: runText) else {
@@ -127,6 +131,13 @@ package struct ArtifactService: Sendable {
                         .where("experiment_id", .equal, experiment.id).first() != nil
                 else {
                     throw AppError(.notFound, "Logged model '\(id)' not found in this experiment")
+                }
+            case .trace(let id)?:
+                guard
+                    try await sql.select().column("id").from("traces").where("id", .equal, id)
+                        .where("experiment_id", .equal, experiment.id).first() != nil
+                else {
+                    throw AppError(.notFound, "Trace '\(id)' not found in this experiment")
                 }
             case nil:
                 break

@@ -3,10 +3,16 @@ import Foundation
 
 /// MLflow's search filter grammar: comparisons joined by AND, e.g.
 /// `metrics.acc > 0.9 AND params.optimizer = 'adam' AND tags.\`team\` LIKE 'vision%' AND attributes.status IN ('FINISHED')`.
-/// Parsed here, compiled to SQL by `RunSearchSQL`; nothing is filtered in memory.
+/// Parsed here, compiled to SQL by `SearchSQL`; nothing is filtered in memory. Trace searches use the same grammar
+/// with their own names: `metadata.<key>`, and attributes such as `timestamp_ms` and `status` (`TraceAttribute`).
 package struct SearchFilter: Sendable, Equatable {
     package enum Entity: String, Sendable, Equatable {
-        case metric, param, tag, attribute
+        case metric, param, tag, attribute, metadata
+    }
+
+    /// What is searched: runs (and the entities that share their names), or traces.
+    package enum Grammar: Sendable {
+        case runs, traces
     }
 
     package enum Comparator: String, Sendable, Equatable {
@@ -31,12 +37,12 @@ package struct SearchFilter: Sendable, Equatable {
 
     package var clauses: [Clause]
 
-    package init(_ text: String?) throws(AppError) {
+    package init(_ text: String?, grammar: Grammar = .runs) throws(AppError) {
         guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
             clauses = []
             return
         }
-        var parser = Parser(tokens: try Tokenizer.tokens(text))
+        var parser = Parser(tokens: try Tokenizer.tokens(text), grammar: grammar)
         clauses = try parser.clauses()
     }
 
@@ -45,7 +51,7 @@ package struct SearchFilter: Sendable, Equatable {
         let entityNames: [(String, Entity)] = [
             ("metrics", .metric), ("metric", .metric), ("params", .param), ("param", .param), ("parameters", .param),
             ("tags", .tag), ("tag", .tag), ("attributes", .attribute), ("attribute", .attribute), ("attr", .attribute),
-            ("run", .attribute),
+            ("run", .attribute), ("trace", .attribute), ("metadata", .metadata), ("request_metadata", .metadata),
         ]
         if let dot = text.firstIndex(of: "."), let entity = entityNames.first(where: { $0.0 == text[..<dot].lowercased() })?.1 {
             let key = unquote(String(text[text.index(after: dot)...]))
@@ -157,9 +163,13 @@ enum Tokenizer {
 
 struct Parser {
     let tokens: [Token]
+    let grammar: SearchFilter.Grammar
     var position = 0
 
-    init(tokens: [Token]) { self.tokens = tokens }
+    init(tokens: [Token], grammar: SearchFilter.Grammar) {
+        self.tokens = tokens
+        self.grammar = grammar
+    }
 
     mutating func clauses() throws(AppError) -> [SearchFilter.Clause] {
         var result: [SearchFilter.Clause] = []
@@ -216,7 +226,10 @@ struct Parser {
             throw AppError.badRequest("Invalid filter: '\(name)' needs a value: a number or a quoted string")
         }
         let clause = SearchFilter.Clause(entity: entity, key: key, comparator: comparator, value: value)
-        try Self.check(clause)
+        switch grammar {
+        case .runs: try Self.check(clause)
+        case .traces: try Self.checkTraceClause(clause)
+        }
         return clause
     }
 
@@ -230,34 +243,79 @@ struct Parser {
             throw AppError.badRequest("Invalid filter: IN and NOT IN take a parenthesized list, other comparators one value")
         }
         switch clause.entity {
+        case .metadata:
+            throw AppError.badRequest("Invalid filter: metadata.\(clause.key) can only be compared in trace searches")
         case .metric:
             guard case .number = clause.value, !clause.comparator.isLikePattern, !isList else {
                 throw AppError.badRequest("Invalid filter: metrics compare with numbers using =, !=, >, >=, <, <=")
             }
         case .param, .tag:
-            if case .number = clause.value {
-                throw AppError.badRequest("Invalid filter: \(clause.entity.rawValue) values are strings; quote '\(clause.key)' values")
-            }
-            if clause.comparator.isOrdering {
-                throw AppError.badRequest("Invalid filter: \(clause.entity.rawValue)s support =, !=, LIKE, ILIKE, IN, NOT IN")
-            }
+            try checkString(clause, "\(clause.entity.rawValue) values")
         case .attribute:
             guard let attribute = RunAttribute(clause.key) else {
                 throw AppError.badRequest(
                     "Invalid filter: unknown attribute '\(clause.key)'; use run_id, run_name, status, user_id, start_time, end_time, artifact_uri or lifecycle_stage"
                 )
             }
-            if attribute.isNumeric {
-                guard case .number = clause.value, !clause.comparator.isLikePattern else {
-                    throw AppError.badRequest("Invalid filter: \(clause.key) compares with a number of epoch milliseconds")
-                }
-            } else if case .number = clause.value {
-                throw AppError.badRequest("Invalid filter: \(clause.key) compares with a quoted string")
-            } else if clause.comparator.isOrdering {
-                throw AppError.badRequest("Invalid filter: \(clause.key) supports =, !=, LIKE, ILIKE, IN, NOT IN")
-            }
+            if attribute.isNumeric { try checkNumber(clause) } else { try checkString(clause, clause.key) }
         }
     }
+
+    /// Trace searches compare tags, metadata and the trace's own attributes; runs' metrics and params are not there.
+    static func checkTraceClause(_ clause: SearchFilter.Clause) throws(AppError) {
+        let isList = if case .list = clause.value { true } else { false }
+        if (clause.comparator == .in || clause.comparator == .notIn) != isList {
+            throw AppError.badRequest("Invalid filter: IN and NOT IN take a parenthesized list, other comparators one value")
+        }
+        switch clause.entity {
+        case .metric, .param:
+            throw AppError.badRequest("Invalid filter: traces have no \(clause.entity.rawValue)s; compare tags, metadata or trace attributes")
+        case .tag, .metadata:
+            try checkString(clause, "\(clause.entity.rawValue) values")
+        case .attribute:
+            guard let attribute = TraceAttribute(clause.key) else {
+                throw AppError.badRequest(
+                    "Invalid filter: unknown trace attribute '\(clause.key)'; use trace_id, name, status, timestamp_ms, execution_time_ms, run_id or client_request_id"
+                )
+            }
+            if attribute.isNumeric { try checkNumber(clause) } else { try checkString(clause, clause.key) }
+        }
+    }
+
+    private static func checkNumber(_ clause: SearchFilter.Clause) throws(AppError) {
+        guard case .number = clause.value, !clause.comparator.isLikePattern else {
+            throw AppError.badRequest("Invalid filter: \(clause.key) compares with a number (milliseconds)")
+        }
+    }
+
+    private static func checkString(_ clause: SearchFilter.Clause, _ what: String) throws(AppError) {
+        if case .number = clause.value {
+            throw AppError.badRequest("Invalid filter: \(what) are strings; quote '\(clause.key)' values")
+        }
+        if clause.comparator.isOrdering {
+            throw AppError.badRequest("Invalid filter: \(what) support =, !=, LIKE, ILIKE, IN, NOT IN")
+        }
+    }
+}
+
+/// What a trace search may compare besides tags and metadata, and where each lives.
+package enum TraceAttribute {
+    case traceId, name, state, requestTime, executionTime, runId, clientRequestId
+
+    init?(_ name: String) {
+        switch name.lowercased() {
+        case "trace_id", "request_id": self = .traceId
+        case "name": self = .name
+        case "status", "state": self = .state
+        case "timestamp_ms", "timestamp", "request_time": self = .requestTime
+        case "execution_time_ms", "execution_time": self = .executionTime
+        case "run_id": self = .runId
+        case "client_request_id": self = .clientRequestId
+        default: return nil
+        }
+    }
+
+    var isNumeric: Bool { self == .requestTime || self == .executionTime }
 }
 
 extension SearchFilter.Comparator {
@@ -304,6 +362,9 @@ package struct SearchOrder: Sendable, Equatable {
         words = words.trimmingCharacters(in: .whitespaces)
         guard !words.isEmpty else { throw AppError.badRequest("Invalid order_by '\(text)': name a column, e.g. 'metrics.acc DESC'") }
         let (entity, key) = try SearchFilter.identifier(words)
+        if entity == .metadata {
+            throw AppError.badRequest("Invalid order_by '\(text)': runs have no metadata")
+        }
         if entity == .attribute, RunAttribute(key) == nil {
             throw AppError.badRequest("Invalid order_by '\(text)': unknown attribute '\(key)'")
         }

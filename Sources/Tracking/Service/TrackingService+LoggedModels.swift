@@ -32,10 +32,7 @@ extension TrackingService {
         let now = clock.now()
         let id = "m-" + IDGenerator.uuidV7(at: now).lowercasedString.replacingOccurrences(of: "-", with: "")
         return try await database.transaction { sql in
-            guard let experiment = try await TrackingStore.experiment(experimentId, on: sql) else {
-                throw AppError.notFound("Experiment '\(experimentId.lowercasedString)'")
-            }
-            try Policy.authorize(principal, .experimentsWrite, on: experiment.policyResource)
+            let experiment = try await TrackingService.authorizedExperiment(experimentId, principal, .experimentsWrite, on: sql)
             try checked.finish()
             if let runId = input.sourceRunId {
                 guard let run = try await TrackingStore.run(runId, on: sql), run.experimentId == experimentId else {
@@ -122,12 +119,7 @@ extension TrackingService {
         let parsed = try SearchFilter(filter)
         let limit = min(max(maxResults, 1), 10_000)
         return try await database.read { sql in
-            for id in Set(experimentIds) {
-                guard let experiment = try await TrackingStore.experiment(id, on: sql) else {
-                    throw AppError.notFound("Experiment '\(id.lowercasedString)'")
-                }
-                try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
-            }
+            for id in Set(experimentIds) { _ = try await TrackingService.authorizedExperiment(id, principal, .experimentsRead, on: sql) }
             guard !experimentIds.isEmpty else { return ([], nil) }
             var query: SQLQueryString = "SELECT * FROM logged_models WHERE experiment_id IN (\(binds: experimentIds))"
             for clause in parsed.clauses {

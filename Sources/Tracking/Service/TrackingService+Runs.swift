@@ -36,10 +36,7 @@ extension TrackingService {
         let tags = input.tags.filter { $0.key != Self.runNameTag } + [KeyValue(key: Self.runNameTag, value: name)]
         let checked = validator
         return try await database.transaction { sql in
-            guard let experiment = try await TrackingStore.experiment(experimentId, on: sql) else {
-                throw AppError.notFound("Experiment '\(experimentId.lowercasedString)'")
-            }
-            try Policy.authorize(principal, .experimentsWrite, on: experiment.policyResource)
+            let experiment = try await TrackingService.authorizedExperiment(experimentId, principal, .experimentsWrite, on: sql)
             try checked.finish()
             guard experiment.lifecycleStage == .active else {
                 throw AppError.badRequest("Experiment '\(experiment.name)' is deleted; restore it before adding runs")
@@ -63,6 +60,14 @@ extension TrackingService {
             let run = try await Self.authorizedRun(id, principal, .experimentsRead, on: sql)
             return try await TrackingStore.details([run], on: sql)[0]
         }
+    }
+
+    static func authorizedExperiment(_ id: UUID, _ principal: Principal, _ permission: Permission, on sql: any SQLDatabase) async throws
+        -> Experiment
+    {
+        guard let experiment = try await TrackingStore.experiment(id, on: sql) else { throw AppError.notFound("Experiment '\(id.lowercasedString)'") }
+        try Policy.authorize(principal, permission, on: experiment.policyResource)
+        return experiment
     }
 
     static func authorizedRun(_ id: UUID, _ principal: Principal, _ permission: Permission, on sql: any SQLDatabase) async throws -> Run {
@@ -289,12 +294,7 @@ extension TrackingService {
         for entry in orderBy { parsedOrders.append(try SearchOrder(entry)) }
         let orders = parsedOrders
         return try await database.read { sql in
-            for id in Set(experimentIds) {
-                guard let experiment = try await TrackingStore.experiment(id, on: sql) else {
-                    throw AppError.notFound("Experiment '\(id.lowercasedString)'")
-                }
-                try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
-            }
+            for id in Set(experimentIds) { _ = try await TrackingService.authorizedExperiment(id, principal, .experimentsRead, on: sql) }
             guard !experimentIds.isEmpty else { return ([], nil) }
             let rows = try await SearchSQL.searchRuns(
                 experiments: experimentIds, stages: view.stages, filter: parsed, orderBy: orders,

@@ -104,10 +104,7 @@ package struct TrackingService: Sendable {
     package func experiment(_ id: UUID, caller: Caller) async throws -> ExperimentDetail {
         let principal = try caller.requirePrincipal()
         return try await database.read { sql in
-            guard let experiment = try await TrackingStore.experiment(id, on: sql) else {
-                throw AppError.notFound("Experiment '\(id.lowercasedString)'")
-            }
-            try Policy.authorize(principal, .experimentsRead, on: experiment.policyResource)
+            let experiment = try await TrackingService.authorizedExperiment(id, principal, .experimentsRead, on: sql)
             return ExperimentDetail(experiment: experiment, tags: try await TrackingStore.pairs(in: .experimentTags, owners: [id], on: sql)[id] ?? [])
         }
     }
@@ -214,10 +211,7 @@ package struct TrackingService: Sendable {
     package func purgeExperiment(_ id: UUID, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
         try await database.transaction { sql in
-            guard let experiment = try await TrackingStore.experiment(id, on: sql) else {
-                throw AppError.notFound("Experiment '\(id.lowercasedString)'")
-            }
-            try Policy.authorize(principal, .experimentsDelete, on: experiment.policyResource)
+            let experiment = try await TrackingService.authorizedExperiment(id, principal, .experimentsDelete, on: sql)
             try await sql.delete(from: "experiments").where("id", .equal, id).run()
             try await audit.record(
                 on: sql, caller, orgId: experiment.orgId, action: "experiment.purge", targetType: "experiment", targetId: id.lowercasedString)

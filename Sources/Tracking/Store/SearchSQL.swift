@@ -33,6 +33,8 @@ enum SearchSQL {
             return keyedExists(table: "run_params", owner: "run_id", ownerColumn: "r.id", clause: clause)
         case .tag:
             return keyedExists(table: "run_tags", owner: "run_id", ownerColumn: "r.id", clause: clause)
+        case .metadata:
+            return "1 = 0" // runs have none; the parser's runs grammar refuses it
         case .attribute:
             let attribute = RunAttribute(clause.key)!
             if attribute == .runId {
@@ -89,7 +91,7 @@ enum SearchSQL {
                 case .metric: "latest_metrics"
                 case .param: "run_params"
                 case .tag: "run_tags"
-                case .attribute: nil
+                case .attribute, .metadata: nil
                 }
             if let table {
                 from +=

@@ -198,3 +198,34 @@ enum Choice {
         return value
     }
 }
+
+struct TracesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "traces", abstract: "MLflow 3 traces of an experiment: list with the trace search grammar, show one with its spans.",
+        subcommands: [List.self, Get.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List traces, newest first, e.g. --filter \"status = 'ERROR'\".")
+        @OptionGroup var options: ClientOptions
+        @OptionGroup var page: PageOptions
+        @Option(help: "Experiment id.") var experiment: String
+        @Option(help: "Search filter (trace_id, name, status, timestamp_ms, execution_time_ms, run_id, tags., metadata.).") var filter: String?
+        func run() async throws {
+            try await ClientCall.show(options, columns: ["trace_id", "name", "state", "execution_ms", "run_id"]) { api in
+                try await api.listTraces(
+                    path: .init(experimentId: experiment), query: .init(filter: filter, limit: page.limit, cursor: page.cursor)
+                )
+                .ok.body.json
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one trace with its spans (inputs and outputs as the client wrote them).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Trace id (tr-…).") var id: String
+        func run() async throws {
+            try await ClientCall.show(options) { api in try await api.getTrace(path: .init(traceId: id)).ok.body.json }
+        }
+    }
+}

@@ -192,6 +192,15 @@ enum MLflowRecipes {
         case "DELETE webhooks/:webhook_id": return .init(path: "\(base)/webhooks/\(try await w.freshWebhook())")
         case "POST webhooks/:webhook_id/test": return post("webhooks/\(try await w.webhook())/test", [:])
 
+        // traces: a stranger's own default experiment ("0") would be theirs, so the recipes name A's experiment
+        case "POST traces": return post("traces", AccessWorld.traceBody("tr-\(UUID().uuidString.prefix(8))", experiment: try await w.experiment()))
+        case "GET traces/:trace_id": return .init(path: "\(base)/traces/\(try await w.trace())")
+        case "POST traces/search": return post("traces/search", ["experiment_ids": [try await w.experiment()]])
+        case "PATCH traces/:trace_id/tags": return with(.patch, "traces/\(try await w.trace())/tags", ["key": "k", "value": "v"])
+        case "DELETE traces/:trace_id/tags": return with(.delete, "traces/\(try await w.trace())/tags", ["key": "k"])
+        case "POST traces/delete-traces":
+            return post("traces/delete-traces", ["experiment_id": try await w.experiment(), "request_ids": [try await w.freshTrace()]])
+
         // the proxied artifact store
         case "PUT artifacts/**":
             return .init(
@@ -245,6 +254,28 @@ extension AccessWorld {
         try await mlflow(
             "model-versions/create", ["name": name, "source": "mlflow-artifacts:/\(try await experiment())/\(run)/artifacts/model", "run_id": run])
         return (name, "1")
+    }
+
+    static func traceBody(_ id: String, experiment: String) -> [String: Any] {
+        [
+            "trace": [
+                "trace_info": [
+                    "trace_id": id, "trace_location": ["type": "MLFLOW_EXPERIMENT", "mlflow_experiment": ["experiment_id": experiment]],
+                    "request_time": "2026-12-06T10:00:00Z", "state": "OK",
+                ] as [String: Any]
+            ]
+        ]
+    }
+
+    /// A trace in A's shared experiment.
+    func trace() async throws -> String { try await shared("trace") { try await freshTrace() } }
+
+    func freshTrace() async throws -> String {
+        let id = "tr-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let reply = try await app.call(
+            .post, "/api/3.0/mlflow/traces", token: ownerToken, json: Self.traceBody(id, experiment: try await experiment()))
+        try #require(reply.status == 200, "fixture trace failed: \(reply.text)")
+        return id
     }
 
     static func webhookBody(_ name: String) -> [String: Any] {

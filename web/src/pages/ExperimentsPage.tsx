@@ -7,12 +7,15 @@ import { Column, nextSort, useRunPages, useRunsById } from "./experiments/runs";
 import { RunsTable } from "./experiments/RunsTable";
 import { RunCompare } from "./experiments/RunCompare";
 import { RunDetail, RunTab, runTabs } from "./experiments/RunDetail";
+import { Traces } from "./experiments/Traces";
+import { Tabs } from "../components/Tabs";
 import { errorText } from "./datasets/format";
 
 /** Experiments of the selected project; their runs (a windowed table, searched and sorted by the server), chosen
  *  runs compared, one run's charts and artifacts. Addresses: #/experiments (the first experiment's runs),
  *  #/experiments/<id>, …/runs/<run_id>?tab=artifacts, …/compare?runs=<id>,<id>; the runs table's filter and order
- *  are ?filter=&order= on each. An experiment of another project switches the project. */
+ *  are ?filter=&order= on each; #/experiments/<id>/traces[/<trace_id>] shows its traces (./experiments/Traces). An
+ *  experiment of another project switches the project. */
 export function ExperimentsPage() {
   const route = useRoute();
   const projectId = useStore((s) => s.projectId);
@@ -55,6 +58,7 @@ export function ExperimentsPage() {
   const shownId = addressedId ?? experiments[0]?.id ?? null;
   const shown = experiments.find((e) => e.id === shownId) ?? (addressed?.id === shownId ? addressed?.experiment : undefined);
   const problem = addressed?.id === shownId ? addressed?.problem : undefined;
+  const section = route.name === "traces" || route.name === "trace" ? "traces" : "runs";
   return (
     <section>
       <h1>Experiments</h1>
@@ -71,7 +75,14 @@ export function ExperimentsPage() {
         </tbody>
       </table>
       {problem && <p className="form-failure" role="alert">Experiment <code>{shownId}</code>: {problem}</p>}
-      {shownId && !problem && <Runs key={shownId} experimentId={shownId} experimentName={shown?.name} route={route} />}
+      {shownId && !problem && (
+        <Tabs label="Experiment views" idPrefix="experiment-" tabs={experimentTabs} active={section}
+          onSelect={(id) => navigate(id === "traces" ? to("traces", { experimentId: shownId }) : to("experiment", { experimentId: shownId }))}>
+          {section === "traces"
+            ? <Traces key={shownId} experimentId={shownId} route={route} />
+            : <Runs key={shownId} experimentId={shownId} experimentName={shown?.name} route={route} />}
+        </Tabs>
+      )}
       {projectId && (
         <form className="card" onSubmit={create} aria-label="New experiment">
           <h2>New experiment</h2>
@@ -84,6 +95,8 @@ export function ExperimentsPage() {
     </section>
   );
 }
+
+const experimentTabs = [{ id: "runs", label: "Runs" }, { id: "traces", label: "Traces" }] as const;
 
 /** Most columns the runs table shows, from the loaded runs' keys (the filter and order-by boxes reach the others). */
 const shownParams = 4, shownMetrics = 6, comparedAtMost = 10;
