@@ -194,7 +194,7 @@ def test_experiments_runs_charts_and_models(server, browser):
     wait(browser, lambda d: "ui-detector" in d.find_element(By.CSS_SELECTOR, "table[aria-label='Registered models']").text)
     browser.find_element(By.XPATH, "//button[text()='ui-detector']").click()
     versions = visible(browser, By.CSS_SELECTOR, "table[aria-label='Model versions']")
-    wait(browser, lambda d: runs["wide"][:8] in versions.text and "v1" in versions.text)
+    wait(browser, lambda d: runs["wide"][-8:] in versions.text and "v1" in versions.text)
     browser.save_screenshot(str(SCREENSHOTS / "models.png"))
     assert console_errors(browser) == []
 

@@ -18,6 +18,13 @@ export type {
 };
 
 export type InvitationStatus = Invitation["status"];
+/** A change the console makes to the registry: to the model, or to one version when `version` is given. */
+export type RegistryChange =
+  | { kind: "describe"; description: string; version?: number }
+  | { kind: "setTag"; key: string; value: string; version?: number }
+  | { kind: "deleteTag"; key: string; version?: number }
+  | { kind: "setAlias"; alias: string; target: number }
+  | { kind: "deleteAlias"; alias: string };
 export interface Page<T> { items: T[]; next_cursor?: string }
 export type JobResources = Resources;
 export type JobSubmission = TrainingJobCreate;
@@ -149,6 +156,18 @@ export class Api {
   }
   models(projectId: string) { return this.request<Page<Model>>("GET", `/api/v1/projects/${enc(projectId)}/models?limit=500`); }
   model(projectId: string, name: string) { return this.request<ModelDetail>("GET", `/api/v1/projects/${enc(projectId)}/models/${enc(name)}`); }
+  /** One change to a registered model or one of its versions; each answers the model as it now is. */
+  changeModel(projectId: string, name: string, change: RegistryChange) {
+    const model = `/api/v1/projects/${enc(projectId)}/models/${enc(name)}`;
+    const version = "version" in change && change.version !== undefined ? `/versions/${change.version}` : "";
+    switch (change.kind) {
+      case "describe": return this.request<ModelDetail>("PATCH", model + version, { description: change.description });
+      case "setTag": return this.request<ModelDetail>("PUT", `${model}${version}/tags/${enc(change.key)}`, { value: change.value });
+      case "deleteTag": return this.request<ModelDetail>("DELETE", `${model}${version}/tags/${enc(change.key)}`);
+      case "setAlias": return this.request<ModelDetail>("PUT", `${model}/aliases/${enc(change.alias)}`, { version: change.target });
+      case "deleteAlias": return this.request<ModelDetail>("DELETE", `${model}/aliases/${enc(change.alias)}`);
+    }
+  }
 
   jobs(projectId: string) { return this.request<Page<TrainingJob>>("GET", `/api/v1/training/jobs?project_id=${enc(projectId)}&limit=100`); }
   job(id: string) { return this.request<TrainingJob>("GET", `/api/v1/training/jobs/${enc(id)}`); }

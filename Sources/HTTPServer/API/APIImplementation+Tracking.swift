@@ -128,11 +128,7 @@ extension APIImplementation {
 
     func getModel(_ input: Operations.GetModel.Input) async throws -> Operations.GetModel.Output {
         let scope = try await tracking.project(.id(try Parse.id(input.path.projectId, "project_id")), permission: .releaseRead, caller: caller)
-        let found = try await tracking.modelWithVersions(named: input.path.name, in: scope, caller: caller)
-        let versions = found.versions.map { detail in
-            Components.Schemas.ModelVersion(detail, experimentId: detail.version.runId.flatMap { found.experimentOfRun[$0] })
-        }
-        return .ok(.init(body: .json(.init(model: .init(found.model), versions: versions))))
+        return .ok(.init(body: .json(try await modelDetail(input.path.name, in: scope))))
     }
 
     static func view(_ view: Components.Schemas.ViewType?) -> ViewType {

@@ -130,6 +130,19 @@ enum NativeRecipes {
         case "getMetricSeries": return .init(path: "/api/v1/runs/\(try await w.run())/metrics/loss")
         case "listModels": return .init(path: "/api/v1/projects/\(project)/models")
         case "getModel": return .init(path: "/api/v1/projects/\(project)/models/\(try await w.registeredModel())")
+        case "updateModel":
+            return .init(path: "/api/v1/projects/\(project)/models/\(try await w.registeredModel())", body: .json(["description": "d"]))
+        case "setModelTag":
+            return .init(path: "/api/v1/projects/\(project)/models/\(try await w.registeredModel())/tags/k", body: .json(["value": "v"]))
+        case "deleteModelTag": return .init(path: "/api/v1/projects/\(project)/models/\(try await w.registeredModel())/tags/k")
+        case "setModelAlias":
+            return .init(path: "/api/v1/projects/\(project)/models/\(try await w.modelVersion().name)/aliases/champion", body: .json(["version": 1]))
+        case "deleteModelAlias": return .init(path: "/api/v1/projects/\(project)/models/\(try await w.modelVersion().name)/aliases/champion")
+        case "updateModelVersion":
+            return .init(path: "/api/v1/projects/\(project)/models/\(try await w.modelVersion().name)/versions/1", body: .json(["description": "d"]))
+        case "setModelVersionTag":
+            return .init(path: "/api/v1/projects/\(project)/models/\(try await w.modelVersion().name)/versions/1/tags/k", body: .json(["value": "v"]))
+        case "deleteModelVersionTag": return .init(path: "/api/v1/projects/\(project)/models/\(try await w.modelVersion().name)/versions/1/tags/k")
 
         // training and resources
         case "listTrainingJobs": return .init(path: "/api/v1/training/jobs?project_id=\(project)")

@@ -43,3 +43,9 @@ export function FormFailure({ text }: { text: string | null }) {
 export function when(value?: string) {
   return value ? new Date(value).toLocaleString() : "—";
 }
+
+/** A short form of an id for tables (the whole id in a tooltip): its last 8 characters. Ids are UUIDv7, whose first
+ *  characters are the time they were made, so ids made in the same second share their beginnings, not their ends. */
+export function shortId(id: string) {
+  return id.slice(-8);
+}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { AuditEntry } from "../api";
 import { api, showError, useStore } from "../store";
-import { when } from "../components/Form";
+import { shortId, when } from "../components/Form";
 import { navigate, to, useRoute } from "../router";
 
 /** The organization's audit log, newest first. The filters are the address's: #/audit?action=project.create&outcome=denied. */
@@ -44,7 +44,7 @@ export function AuditPage() {
           {entries.map((e) => (
             <tr key={e.id}>
               <td>{when(e.created_at)}</td><td>{e.actor_name ?? "—"}</td><td><code>{e.action}</code></td>
-              <td>{e.target_type}{e.target_id ? ` ${e.target_id.slice(0, 8)}` : ""}</td>
+              <td>{e.target_type}{e.target_id ? ` ${shortId(e.target_id)}` : ""}</td>
               <td className={`outcome ${e.outcome}`}>{e.outcome}{e.status_code ? ` (${e.status_code})` : ""}</td>
               <td><code title={e.detail ?? ""}>{e.request_id.slice(0, 8)}</code></td>
             </tr>

@@ -1,11 +1,13 @@
 import { useEffect, useState } from "react";
 import { Model, ModelDetail } from "../api";
 import { api, showError, useStore } from "../store";
-import { when } from "../components/Form";
+import { shortId, when } from "../components/Form";
 import { Link, navigate, to, useProjectOf, useRoute } from "../router";
 import { errorText } from "./datasets/format";
+import { ModelEditors } from "./models/RegistryEditors";
 
-/** Registered models of the selected project and, for one, every version with its lineage. Addresses: #/models,
+/** Registered models of the selected project and, for one, every version with its lineage, and the model's and the
+ *  chosen version's description, tags and aliases to edit (./models/RegistryEditors). Addresses: #/models,
  *  #/models/<name>?project=<project_id> (a name is unique within its project only) and
  *  #/models/<name>/versions/<n>?project=… (that version's row marked). */
 export function ModelsPage() {
@@ -59,7 +61,7 @@ export function ModelsPage() {
         <>
           <h2>{detail.model.name}: versions and lineage</h2>
           <table className="table" aria-label="Model versions">
-            <thead><tr><th>Version</th><th>Stage</th><th>Aliases</th><th>Run</th><th>Experiment</th><th>Training job</th><th>Dataset version</th><th>Created</th></tr></thead>
+            <thead><tr><th>Version</th><th>Id</th><th>Stage</th><th>Aliases</th><th>Run</th><th>Experiment</th><th>Training job</th><th>Dataset version</th><th>Created</th></tr></thead>
             <tbody>
               {detail.versions.map((v) => {
                 const chosen = String(v.version) === version;
@@ -71,17 +73,18 @@ export function ModelsPage() {
                         v{v.version}
                       </button>
                     </td>
+                    <td><code title={v.id}>{shortId(v.id)}</code></td>
                     <td>{v.stage}</td><td>{v.aliases.join(", ")}</td>
                     <td>{v.run_id && v.experiment_id
-                      ? <Link to={to("run", { experimentId: v.experiment_id, runId: v.run_id })} title={`Run ${v.run_id}`}><code>{v.run_id.slice(0, 8)}</code></Link>
-                      : <code>{v.run_id?.slice(0, 8) ?? "—"}</code>}</td>
+                      ? <Link to={to("run", { experimentId: v.experiment_id, runId: v.run_id })} title={`Run ${v.run_id}`}><code>{shortId(v.run_id)}</code></Link>
+                      : <code>{v.run_id ? shortId(v.run_id) : "—"}</code>}</td>
                     <td>{v.experiment_id
-                      ? <Link to={to("experiment", { experimentId: v.experiment_id })} title={`Experiment ${v.experiment_id}`}><code>{v.experiment_id.slice(0, 8)}</code></Link>
+                      ? <Link to={to("experiment", { experimentId: v.experiment_id })} title={`Experiment ${v.experiment_id}`}><code>{shortId(v.experiment_id)}</code></Link>
                       : <code>—</code>}</td>
                     <td>{v.training_job_id
-                      ? <Link to={to("job", { jobId: v.training_job_id })} title={`Training job ${v.training_job_id}`}><code>{v.training_job_id.slice(0, 8)}</code></Link>
+                      ? <Link to={to("job", { jobId: v.training_job_id })} title={`Training job ${v.training_job_id}`}><code>{shortId(v.training_job_id)}</code></Link>
                       : <code>—</code>}</td>
-                    <td><code>{v.dataset_version_id?.slice(0, 8) ?? "—"}</code></td>
+                    <td><code title={v.dataset_version_id}>{v.dataset_version_id ? shortId(v.dataset_version_id) : "—"}</code></td>
                     <td>{when(v.created_at)}</td>
                   </tr>
                 );
@@ -90,6 +93,8 @@ export function ModelsPage() {
           </table>
           {version && !detail.versions.some((v) => String(v.version) === version) &&
             <p className="form-failure" role="alert">{detail.model.name} has no version {version}.</p>}
+          <ModelEditors detail={detail} chosen={detail.versions.find((v) => String(v.version) === version)}
+            onChanged={(changed) => { setDetail(changed); setModels((all) => all.map((m) => (m.id === changed.model.id ? changed.model : m))); }} />
         </>
       )}
     </section>

@@ -3,6 +3,7 @@ import { Trace, TraceDetail, TraceSpan } from "../../api";
 import { api } from "../../store";
 import { navigate, Route, to } from "../../router";
 import { errorText } from "../datasets/format";
+import { shortId } from "../../components/Form";
 
 /** MLflow 3 traces of an experiment (what `@mlflow.trace` and `mlflow.start_span` recorded): a list searched by the
  *  server with MLflow's trace grammar, and one trace as a span tree on a timeline, with the chosen span's inputs,
@@ -46,7 +47,7 @@ export function Traces({ experimentId, route }: { experimentId: string; route: R
                 <td>{new Date(t.request_time).toLocaleString()}</td>
                 <td>{duration(t.execution_ms)}</td>
                 <td className="preview">{t.request_preview ?? ""}</td>
-                <td>{t.run_id ? <a href={`#/${to("run", { experimentId, runId: t.run_id })}`}><code>{t.run_id.slice(0, 8)}</code></a> : ""}</td>
+                <td>{t.run_id ? <a href={`#/${to("run", { experimentId, runId: t.run_id })}`}><code title={t.run_id}>{shortId(t.run_id)}</code></a> : ""}</td>
               </tr>
             ))}
             {current.traces.length === 0 && <tr><td colSpan={7} className="muted">
