@@ -12,7 +12,7 @@ import { selectProject, store, useStore } from "./store";
 export const routeTable = {
   home: { path: "", page: "projects" },
   projects: { path: "projects", page: "projects" },
-  /** ?filter=&order= (MLflow's filter grammar and order_by) */
+  /** ?filter=&order= (MLflow's filter grammar and order_by), &status=&after= (added to the filter), &cols= (columns) */
   experiments: { path: "experiments", page: "experiments" },
   experiment: { path: "experiments/:experimentId", page: "experiments" },
   /** ?tab=metrics|artifacts, and the runs table's ?filter=&order= */

@@ -1,9 +1,10 @@
-import { FormEvent, useCallback, useEffect, useMemo, useState } from "react";
+import { FormEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Experiment, Run } from "../api";
 import { api, showError, showInfo, useStore } from "../store";
 import { navigate, Query, Route, to, useProjectOf, useRoute } from "../router";
 import { Field, FormFailure, useSubmit, when } from "../components/Form";
-import { Column, nextSort, useRunPages, useRunsById } from "./experiments/runs";
+import { Column, columnOf, combinedFilter, nextSort, useRunPages, useRunsById, useSeenKeys } from "./experiments/runs";
+import { ColumnChooser } from "./experiments/ColumnChooser";
 import { RunsTable } from "./experiments/RunsTable";
 import { RunCompare } from "./experiments/RunCompare";
 import { RunDetail, RunTab, runTabs } from "./experiments/RunDetail";
@@ -98,20 +99,36 @@ export function ExperimentsPage() {
 
 const experimentTabs = [{ id: "runs", label: "Runs" }, { id: "traces", label: "Traces" }] as const;
 
-/** Most columns the runs table shows, from the loaded runs' keys (the filter and order-by boxes reach the others). */
+/** Columns shown before any is chosen: the first params and metrics of the first runs loaded (the chooser adds others). */
 const shownParams = 4, shownMetrics = 6, comparedAtMost = 10;
+const statuses = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
 
 /** What is shown under the runs table: nothing, one run (and its tab), or runs compared. */
 type View = { kind: "table" } | { kind: "run"; runId: string; tab?: RunTab } | { kind: "compare"; runIds: string[] };
 
 function Runs({ experimentId, experimentName, route }: { experimentId: string; experimentName?: string; route: Route }) {
-  const applied = { filter: route.query.filter ?? "", orderBy: route.query.order ?? "" };
+  const applied = {
+    filter: route.query.filter ?? "", orderBy: route.query.order ?? "", status: route.query.status ?? "", after: route.query.after ?? "",
+  };
   const [filter, setFilter] = useState(applied.filter);
   const [orderBy, setOrderBy] = useState(applied.orderBy);
+  const [status, setStatus] = useState(applied.status);
+  const [after, setAfter] = useState(applied.after);
   useEffect(() => setFilter(applied.filter), [applied.filter]);  // Back, Forward or another link changed it
   useEffect(() => setOrderBy(applied.orderBy), [applied.orderBy]);
-  const pages = useRunPages(experimentId, applied.filter, applied.orderBy);
+  useEffect(() => setStatus(applied.status), [applied.status]);
+  useEffect(() => setAfter(applied.after), [applied.after]);
+  const searched = combinedFilter(applied.filter, applied.status, applied.after);
+  const pages = useRunPages(experimentId, searched, applied.orderBy);
   const [picked, setPicked] = useState<Map<string, Run>>(new Map());
+  const seen = useSeenKeys(pages.runs);
+  const defaults = useRef<string[] | null>(null);
+  if (defaults.current === null && pages.runs.length > 0) {
+    defaults.current = [...seen.params.slice(0, shownParams).map((k) => `p:${k}`), ...seen.metrics.slice(0, shownMetrics).map((k) => `m:${k}`)];
+  }
+  const chosenIds = route.query.cols !== undefined ? route.query.cols.split(",").filter(Boolean) : defaults.current ?? [];
+  const columns = chosenIds.map(columnOf).filter((c): c is Column => c !== undefined);
+  const detail = useRef<HTMLDivElement>(null);
 
   const view: View = route.name === "run" ? { kind: "run", runId: route.params.runId, tab: runTabs.find((t) => t.id === route.query.tab)?.id }
     : route.name === "compare" ? { kind: "compare", runIds: (route.query.runs ?? "").split(",").filter(Boolean).slice(0, comparedAtMost) }
@@ -119,7 +136,9 @@ function Runs({ experimentId, experimentName, route }: { experimentId: string; e
 
   /** The address of `next` in this experiment, keeping the runs table's filter and order unless `query` changes them. */
   function address(next: View, query: Query = {}): string {
-    const list = { filter: applied.filter, order: applied.orderBy, ...query };
+    const list = {
+      filter: applied.filter, order: applied.orderBy, status: applied.status, after: applied.after, cols: route.query.cols, ...query,
+    };
     if (next.kind === "run") return to("run", { experimentId, runId: next.runId }, { ...list, tab: next.tab === "metrics" ? undefined : next.tab });
     if (next.kind === "compare") return to("compare", { experimentId }, { ...list, runs: next.runIds.join(",") });
     return to("experiment", { experimentId }, list);
@@ -141,14 +160,10 @@ function Runs({ experimentId, experimentName, route }: { experimentId: string; e
   // The runs compared are the ones chosen: an address of a comparison ticks its runs.
   useEffect(() => { if (compared.runs) setPicked(new Map(compared.runs.map((r) => [r.id, r]))); }, [compared.runs]);
 
-  const { metricKeys, paramKeys } = useMemo(() => {
-    const metrics = new Set<string>(), params = new Set<string>();
-    for (const run of pages.runs) {
-      for (const m of run.metrics) metrics.add(m.key);
-      for (const key in run.params) params.add(key);
-    }
-    return { metricKeys: [...metrics].sort().slice(0, shownMetrics), paramKeys: [...params].sort().slice(0, shownParams) };
-  }, [pages.runs]);
+  // The run opened from the table comes into view (it is drawn below the table).
+  useEffect(() => {
+    if (view.kind === "run" && openedRun) detail.current?.scrollIntoView({ block: "start" });
+  }, [openedRun?.id]);
 
   function sort(column: Column) {
     const text = nextSort(applied.orderBy, column);
@@ -174,9 +189,14 @@ function Runs({ experimentId, experimentName, route }: { experimentId: string; e
   return (
     <>
       <h2>Runs{experimentName ? ` of ${experimentName}` : ""}</h2>
-      <form className="filters" role="search" onSubmit={(e) => { e.preventDefault(); navigate(address(view, { filter: filter.trim(), order: orderBy.trim() })); }}>
+      <form className="filters" role="search"
+        onSubmit={(e) => { e.preventDefault(); navigate(address(view, { filter: filter.trim(), order: orderBy.trim(), status, after })); }}>
         <label>Filter <input name="filter" size={40} placeholder="metrics.acc > 0.9 AND params.lr = '0.01'" value={filter} onChange={(e) => setFilter(e.target.value)} /></label>
         <label>Order by <input name="order-by" placeholder="metrics.acc DESC" value={orderBy} onChange={(e) => setOrderBy(e.target.value)} /></label>
+        <label>Status <select name="status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <option value="">any</option>{statuses.map((s) => <option key={s} value={s}>{s.toLowerCase()}</option>)}
+        </select></label>
+        <label>Started after <input name="started-after" type="datetime-local" value={after} onChange={(e) => setAfter(e.target.value)} /></label>
         <button type="submit">Search</button>
       </form>
       {pages.problem && <p className="form-failure" role="alert">{pages.problem}</p>}
@@ -189,18 +209,21 @@ function Runs({ experimentId, experimentName, route }: { experimentId: string; e
           Compare {picked.size > 1 ? picked.size : ""} runs
         </button>
         {picked.size > 0 && <button type="button" className="secondary" onClick={() => choose(new Map())}>Clear choice</button>}
+        <ColumnChooser seen={seen} chosen={chosenIds}
+          onChange={(ids) => navigate(address(view, { cols: ids.length ? ids.join(",") : "," }), { replace: true })} />
       </div>
-      <RunsTable runs={pages.runs} hasMore={pages.hasMore} loading={pages.loading} paramKeys={paramKeys} metricKeys={metricKeys}
+      {!pages.problem && <RunsTable runs={pages.runs} hasMore={pages.hasMore} loading={pages.loading} columns={columns}
         orderBy={applied.orderBy} onSort={sort} picked={picked} onPick={pick} openId={openedRun?.id}
         onOpen={(run) => navigate(address({ kind: "run", runId: run.id }))}
-        onNearEnd={pages.loadMore} queryKey={`${experimentId}\n${applied.filter}\n${applied.orderBy}`} />
+        onNearEnd={pages.loadMore} queryKey={`${experimentId}\n${searched}\n${applied.orderBy}`} />}
       {view.kind === "compare" && view.runIds.length < 2 && <p className="muted">Choose at least two runs to compare.</p>}
       {view.kind === "compare" && compared.problem && <p className="form-failure" role="alert">Runs compared: {compared.problem}</p>}
       {view.kind === "compare" && compared.runs && compared.runs.length >= 2 &&
         <RunCompare runs={compared.runs} onClose={() => navigate(address({ kind: "table" }))} />}
       {view.kind === "run" && opened.problem && <p className="form-failure" role="alert">Run <code>{view.runId}</code>: {opened.problem}</p>}
-      {view.kind === "run" && openedRun &&
-        <RunDetail run={openedRun} tab={view.tab ?? "metrics"} onTab={(tab) => navigate(address({ kind: "run", runId: openedRun.id, tab }))} />}
+      {view.kind === "run" && openedRun && <div ref={detail} className="run-detail-anchor">
+        <RunDetail run={openedRun} tab={view.tab ?? "metrics"} onTab={(tab) => navigate(address({ kind: "run", runId: openedRun.id, tab }))} />
+      </div>}
     </>
   );
 }

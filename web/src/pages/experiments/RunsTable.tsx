@@ -1,6 +1,6 @@
 import { KeyboardEvent, UIEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { Run } from "../../api";
-import { attributeColumns, Column, metricColumn, metricText, paramColumn, sortOf } from "./runs";
+import { attributeColumns, Column, sortOf } from "./runs";
 
 /** Height of one body row in pixels; styles.css gives `.runs-table tbody tr` the same height. */
 const rowHeight = 36;
@@ -11,8 +11,8 @@ interface Props {
   runs: Run[];
   hasMore: boolean;
   loading: boolean;
-  paramKeys: string[];
-  metricKeys: string[];
+  /** The chosen columns after the run's name, status and start. */
+  columns: Column[];
   orderBy: string;
   onSort: (column: Column) => void;
   picked: Map<string, Run>;
@@ -28,8 +28,8 @@ interface Props {
  *  them are in the DOM; spacer rows keep the scroll height right. Sorting is the server's (click a header); the
  *  checkboxes pick runs to compare and the arrow keys move between them. */
 export function RunsTable(props: Props) {
-  const { runs, paramKeys, metricKeys, picked } = props;
-  const columns = [...attributeColumns, ...paramKeys.map(paramColumn), ...metricKeys.map(metricColumn)];
+  const { runs, picked } = props;
+  const columns = [...attributeColumns, ...props.columns];
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(448);
@@ -90,11 +90,13 @@ export function RunsTable(props: Props) {
             {columns.map((column) => {
               const sort = sortOf(props.orderBy, column);
               return (
-                <th key={column.id} aria-sort={sort} className={column.kind}>
-                  <button type="button" className="sort" onClick={() => props.onSort(column)}
-                    title={`Sort by ${column.kind === "attribute" ? column.label : `${column.kind} ${column.label}`}`}>
-                    {column.label}<span aria-hidden="true">{sort === "ascending" ? " ▲" : sort === "descending" ? " ▼" : ""}</span>
-                  </button>
+                <th key={column.id} aria-sort={column.orderBy ? sort : undefined} className={column.kind === "tag" ? "tag-column" : column.kind}>
+                  {column.orderBy
+                    ? <button type="button" className="sort" onClick={() => props.onSort(column)}
+                      title={`Sort by ${column.kind === "attribute" ? column.label : `${column.kind} ${column.label}`}`}>
+                      {column.label}<span aria-hidden="true">{sort === "ascending" ? " ▲" : sort === "descending" ? " ▼" : ""}</span>
+                    </button>
+                    : <span className="unsorted" title={`${column.label} (the server cannot sort by it)`}>{column.label}</span>}
                 </th>
               );
             })}
@@ -113,8 +115,10 @@ export function RunsTable(props: Props) {
                 <td title={r.name}><button type="button" className="link" onClick={() => props.onOpen(r)}>{r.name}</button></td>
                 <td>{r.status}</td>
                 <td>{new Date(r.start_time).toLocaleString()}</td>
-                {paramKeys.map((k) => <td key={`p-${k}`} title={r.params[k]}>{r.params[k] ?? ""}</td>)}
-                {metricKeys.map((k) => <td key={`m-${k}`} className="metric">{metricText(r, k)}</td>)}
+                {props.columns.map((column) => {
+                  const text = column.text(r);
+                  return <td key={column.id} className={column.kind === "metric" ? "metric" : undefined} title={text}>{text}</td>;
+                })}
               </tr>
             );
           })}

@@ -51,21 +51,81 @@ export function runLabels(runs: Run[]): Map<string, string> {
   return new Map(runs.map((r) => [r.id, (counts.get(r.name) ?? 0) > 1 ? `${r.name} (${r.id.slice(-6)})` : r.name]));
 }
 
-/** A sortable column: its `order_by` name in MLflow's grammar (keys quoted with backticks). */
-export interface Column { id: string; label: string; orderBy: string; kind: "attribute" | "param" | "metric" }
+/** A column of the runs table: its `order_by` name in MLflow's grammar (keys quoted with backticks) when the server can
+ *  sort by it, and its text for a run. `id` is what the address's `cols` lists: `a:<name>`, `p:<key>`, `m:<key>`, `t:<key>`. */
+export interface Column {
+  id: string;
+  label: string;
+  orderBy?: string;
+  kind: "attribute" | "param" | "metric" | "tag";
+  text: (run: Run) => string;
+}
 
+/** Always shown, first. */
 export const attributeColumns: Column[] = [
-  { id: "name", label: "Run", orderBy: "attributes.run_name", kind: "attribute" },
-  { id: "status", label: "Status", orderBy: "attributes.status", kind: "attribute" },
-  { id: "start", label: "Started", orderBy: "attributes.start_time", kind: "attribute" },
+  { id: "name", label: "Run", orderBy: "attributes.run_name", kind: "attribute", text: (r) => r.name },
+  { id: "status", label: "Status", orderBy: "attributes.status", kind: "attribute", text: (r) => r.status },
+  { id: "start", label: "Started", orderBy: "attributes.start_time", kind: "attribute", text: (r) => new Date(r.start_time).toLocaleString() },
+];
+
+/** Attributes the column chooser offers besides params, metrics and tags. */
+export const optionalColumns: Column[] = [
+  { id: "a:duration", label: "Duration", kind: "attribute", text: (r) => (r.end_time === undefined ? "" : durationText(r).replace(/^ran /, "")) },
+  { id: "a:user", label: "User", orderBy: "attributes.user_id", kind: "attribute", text: (r) => r.user ?? "" },
+  { id: "a:source", label: "Source", orderBy: "tags.`mlflow.source.name`", kind: "attribute", text: (r) => r.tags["mlflow.source.name"] ?? "" },
+  {
+    id: "a:models", label: "Models", kind: "attribute",
+    text: (r) => r.models.map((m) => `${m.model_id}${m.direction === "output" ? " (out)" : ""}`).join(", "),
+  },
 ];
 
 export function paramColumn(key: string): Column {
-  return { id: `p-${key}`, label: key, orderBy: `params.\`${key}\``, kind: "param" };
+  return { id: `p:${key}`, label: key, orderBy: `params.\`${key}\``, kind: "param", text: (r) => r.params[key] ?? "" };
 }
 
 export function metricColumn(key: string): Column {
-  return { id: `m-${key}`, label: key, orderBy: `metrics.\`${key}\``, kind: "metric" };
+  return { id: `m:${key}`, label: key, orderBy: `metrics.\`${key}\``, kind: "metric", text: (r) => metricText(r, key) };
+}
+
+export function tagColumn(key: string): Column {
+  return { id: `t:${key}`, label: key, orderBy: `tags.\`${key}\``, kind: "tag", text: (r) => r.tags[key] ?? "" };
+}
+
+/** The column an address's `cols` entry names, or undefined for one this console does not know. */
+export function columnOf(id: string): Column | undefined {
+  const key = id.slice(2);
+  if (id.startsWith("a:")) return optionalColumns.find((c) => c.id === id);
+  if (!key) return undefined;
+  if (id.startsWith("p:")) return paramColumn(key);
+  if (id.startsWith("m:")) return metricColumn(key);
+  if (id.startsWith("t:")) return tagColumn(key);
+  return undefined;
+}
+
+/** The keys seen in an experiment's loaded runs. They only grow while the experiment is shown, so a filter that hides
+ *  runs does not take their columns away. */
+export interface SeenKeys { params: string[]; metrics: string[]; tags: string[] }
+
+export function useSeenKeys(runs: Run[]): SeenKeys {
+  const seen = useRef({ params: new Set<string>(), metrics: new Set<string>(), tags: new Set<string>() });
+  return useMemo(() => {
+    const { params, metrics, tags } = seen.current;
+    for (const run of runs) {
+      for (const key in run.params) params.add(key);
+      for (const m of run.metrics) metrics.add(m.key);
+      for (const key in run.tags) if (!key.startsWith("mlflow.")) tags.add(key);
+    }
+    return { params: [...params].sort(), metrics: [...metrics].sort(), tags: [...tags].sort() };
+  }, [runs]);
+}
+
+/** A run's filter with the table's status and start-time choices added (MLflow's grammar joins them with AND). */
+export function combinedFilter(filter: string, status: string, startedAfter: string): string {
+  const parts = [filter.trim()];
+  if (status) parts.push(`attributes.status = '${status}'`);
+  const after = startedAfter ? new Date(startedAfter).getTime() : NaN;
+  if (!Number.isNaN(after)) parts.push(`attributes.start_time >= ${after}`);
+  return parts.filter(Boolean).join(" AND ");
 }
 
 function normalized(name: string): string {
@@ -75,6 +135,7 @@ function normalized(name: string): string {
 
 /** How an applied `order_by` text sorts `column`: "ascending", "descending" or "none" (for aria-sort). */
 export function sortOf(orderBy: string, column: Column): "ascending" | "descending" | "none" {
+  if (!column.orderBy) return "none";
   const match = /^(.*?)(?:\s+(ASC|DESC))?$/i.exec(orderBy.trim());
   if (!match || !match[1] || normalized(match[1]) !== normalized(column.orderBy)) return "none";
   return match[2]?.toUpperCase() === "DESC" ? "descending" : "ascending";
@@ -84,14 +145,15 @@ export function sortOf(orderBy: string, column: Column): "ascending" | "descendi
 export function nextSort(orderBy: string, column: Column): string {
   const now = sortOf(orderBy, column);
   const descending = now === "none" ? column.kind === "metric" || column.id === "start" : now === "ascending";
-  return `${column.orderBy} ${descending ? "DESC" : "ASC"}`;
+  return `${column.orderBy ?? ""} ${descending ? "DESC" : "ASC"}`;
 }
 
 export interface RunPages { runs: Run[]; hasMore: boolean; loading: boolean; problem: string | null; loadMore: () => void }
 
 /** An experiment's runs as the server filters and orders them, a page at a time: the first page on a new query,
  *  the next ones when `loadMore` is called (the table calls it when scrolled near the end). A new query keeps the
- *  old rows on screen until its first page arrives; answers to superseded queries are dropped. */
+ *  old rows on screen until its first page arrives (and drops them if it fails); answers to superseded queries are
+ *  dropped. */
 export function useRunPages(experimentId: string, filter: string, orderBy: string): RunPages {
   const [runs, setRuns] = useState<Run[]>([]);
   const [next, setNext] = useState<string | undefined>();
@@ -109,6 +171,9 @@ export function useRunPages(experimentId: string, filter: string, orderBy: strin
       setNext(page.next_cursor);
     }).catch((error) => {
       if (mine !== generation.current) return;
+      // The old rows answered another query: showing them under this one's error would mislead.
+      setRuns([]);
+      setNext(undefined);
       setProblem(error instanceof Error ? error.message : String(error));
     }).finally(() => { if (mine === generation.current) setLoading(false); });
   }, [experimentId, filter, orderBy]);
