@@ -56,6 +56,21 @@ def upload(base, token, dataset_id, path, content):
     return {"path": path, "sha256": sha256, "size_bytes": len(content)}
 
 
+OVERFLOWING = """const w = document.documentElement.clientWidth;
+return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1)
+  .filter(e => { for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== 'visible') return false; return true; })
+  .slice(0, 8).map(e => `${e.tagName.toLowerCase()}.${e.className} ends at ${Math.round(e.getBoundingClientRect().right)} px`)"""
+
+
+def fits_width(driver, width, height):
+    """Sets the window size and waits until nothing runs off the page (charts resize a frame later); names what does."""
+    driver.set_window_size(width, height)
+    try:
+        wait(driver, lambda d: d.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+    except Exception:
+        raise AssertionError(f"at {width} px wide: {driver.execute_script(OVERFLOWING)}") from None
+
+
 def console_errors(driver):
     """Script errors and failed loads. Chromium also logs every 4xx answer as a failed resource; the tests provoke
     some on purpose (a wrong password, an invalid scope), so those are left out, and 5xx answers are kept."""
@@ -226,6 +241,10 @@ def test_jobs_submit_and_watch_the_log_arrive_live(server, browser):
     wait(browser, lambda d: "GPU-hours" in d.find_element(By.CSS_SELECTOR, "table[aria-label='Job resources']").text)
     wait(browser, lambda d: len(d.find_elements(By.XPATH, "//div[@aria-label='Job resources and metrics']//canvas")) == 1)
     browser.save_screenshot(str(SCREENSHOTS / "jobs.png"))
+    # Nothing runs off the page on a laptop or a phone (tables and the log scroll inside their own boxes).
+    # (Charts take their new width a frame after the window changes: wait for it.)
+    for width, height in [(1280, 900), (390, 844)]:
+        fits_width(browser, width, height)
     assert console_errors(browser) == []
 
 

@@ -5,7 +5,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from conftest import ADMIN_PASSWORD, SCREENSHOTS
-from test_console import api, console_errors, sign_in, visible, wait
+from test_console import api, console_errors, fits_width, sign_in, visible, wait
 from test_runs_and_resources import default_project
 
 
@@ -67,8 +67,8 @@ def test_edit_descriptions_tags_and_aliases(server, browser):
     assert detail["model"]["aliases"] == {"champion": "2"}
     v1 = next(v for v in detail["versions"] if v["version"] == 1)
     assert v1["description"] == "Baseline before the click model." and v1["tags"] == {"validated": "yes"}
-    browser.set_window_size(1280, 900)
-    assert browser.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    for width, height in [(390, 844), (1280, 900)]:  # a phone, then a laptop: nothing runs off the page
+        fits_width(browser, width, height)
     browser.save_screenshot(str(SCREENSHOTS / "registry.png"))
     browser.refresh()
     card = visible(browser, By.CSS_SELECTOR, "section[aria-label='Model details']")

@@ -9,7 +9,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from conftest import ADMIN_PASSWORD, SCREENSHOTS
-from test_console import api, console_errors, sign_in, visible, wait
+from test_console import api, console_errors, fits_width, sign_in, visible, wait
 from test_runs_and_resources import default_project
 
 
@@ -62,8 +62,8 @@ def test_choose_columns_and_filter_by_status_and_time(server, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "table[aria-label=Runs]") == []
     box.send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.DELETE, Keys.ENTER)
     wait(browser, lambda d: names(d) == ["new-bad", "new-ok"])
-    browser.set_window_size(1280, 900)
-    assert browser.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    for width, height in [(390, 844), (1280, 900)]:  # a phone, then a laptop: nothing runs off the page
+        fits_width(browser, width, height)
     browser.save_screenshot(str(SCREENSHOTS / "run-table.png"))
 
     # Opening a run brings its detail into view.

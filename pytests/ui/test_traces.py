@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from conftest import ADMIN_PASSWORD, SCREENSHOTS
-from test_console import api, console_errors, sign_in, visible, wait
+from test_console import api, console_errors, fits_width, sign_in, visible, wait
 from test_runs_and_resources import default_project
 
 
@@ -87,8 +87,8 @@ def test_traces_list_and_span_tree(server, browser):
     wait(browser, lambda d: '"query": "what is aitip?"' in detail.text and '"doc-2"' in detail.text)
     assert "RETRIEVER" in browser.find_element(By.XPATH, "//ol[@aria-label='Spans']//button[.//span[text()='retrieve']]").text
     assert "span=" in browser.current_url
-    browser.set_window_size(1280, 900)
-    assert browser.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    for width, height in [(390, 844), (1280, 900)]:  # a phone, then a laptop: nothing runs off the page
+        fits_width(browser, width, height)
     browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.CSS_SELECTOR, "section[aria-label^='Trace ']"))
     browser.save_screenshot(str(SCREENSHOTS / "traces.png"))
 
