@@ -10,8 +10,9 @@ import Storage
 /// the trace's `mlflow.artifactLocation` tag. Summaries, tags and metadata are rows (searched in SQL); spans are read
 /// back from the store for the console's span tree. Authorized through the trace's experiment, like its runs.
 package struct TraceService: Sendable {
-    /// The largest `traces.json` the server parses for the span tree (the client writes one file per trace).
-    package static let maxSpanFileBytes = 64 << 20
+    /// The largest `traces.json` the server parses for the span tree (the client writes one file per trace; parsed, a
+    /// file takes several times its size in memory, so the bound keeps a hostile one from exhausting the server).
+    package static let maxSpanFileBytes = 16 << 20
     static let maxPreviewCharacters = 10_000
     static let maxEntries = 200
 
@@ -158,7 +159,11 @@ package struct TraceService: Sendable {
         let key = try ObjectKey("mlflow/\(trace.experimentId.lowercasedString)/traces/\(id)/artifacts/traces.json")
         guard let size = try await store.size(key) else { return (trace, nil) }
         guard size <= Self.maxSpanFileBytes else {
-            throw AppError(.payloadTooLarge, "The trace's span file has \(size) bytes; the server reads at most \(Self.maxSpanFileBytes)")
+            throw AppError.validation([
+                FieldError(
+                    field: "traces.json",
+                    message: "has \(size) bytes; the server shows at most \(Self.maxSpanFileBytes) (the file is in the trace's artifact location)")
+            ])
         }
         return (trace, try TraceSpanFile.parse(try await store.get(key)))
     }

@@ -353,6 +353,12 @@ package final class WorkloadEngine: Sendable {
     private func apply(_ decision: SchedulingDecision, queued: [Workload], active: [Workload], ms: Int64) async throws -> [Workload] {
         let byId = Dictionary(uniqueKeysWithValues: queued.map { ($0.id, $0) })
         let grace = Int(configuration.gracePeriodSeconds)
+        let changedReasons = Dictionary(grouping: decision.waiting.filter { byId[$0.key]?.reason != $0.value }, by: \.value)
+        // Most ticks decide nothing new: no write transaction then (on SQLite it would hold the one writer, which
+        // every tracking write waits for, each tick).
+        guard !decision.admitted.isEmpty || !decision.preempted.isEmpty || !decision.rejected.isEmpty || !changedReasons.isEmpty else {
+            return []
+        }
         return try await database.transaction { sql in
             var admitted: [Workload] = []
             for admission in decision.admitted {
@@ -380,8 +386,7 @@ package final class WorkloadEngine: Sendable {
                     $0.finishedMs = ms
                 }
             }
-            let changed = Dictionary(grouping: decision.waiting.filter { byId[$0.key]?.reason != $0.value }, by: \.value)
-            for (reason, entries) in changed {
+            for (reason, entries) in changedReasons {
                 try await WorkloadStore.setReason(reason, of: entries.map(\.key), on: sql)
             }
             return admitted
