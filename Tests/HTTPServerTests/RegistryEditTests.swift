@@ -52,6 +52,11 @@ struct RegistryEditTests {
             #expect(detail["description"] as? String == "ranks results" && (detail["aliases"] as? [String: String]) == ["champion": "1"])
             #expect((detail["tags"] as? [String: String]) == [:])
 
+            // The run lists what was registered from it.
+            let fromRun = try await app.call(.get, "/api/v1/runs/\(run)/model-versions", token: token).items
+            #expect(fromRun.count == 1 && fromRun.first?["model_name"] as? String == "ranker" && fromRun.first?["project_id"] as? String == project)
+            #expect(((fromRun.first?["version"] as? [String: Any])?["aliases"] as? [String]) == ["champion"], "\(fromRun)")
+
             let removed = try await app.call(.delete, "\(model)/aliases/champion", token: token)
             #expect(((removed["model"] as? [String: Any])?["aliases"] as? [String: String]) == [:])
             let actions = try await app.auditEntries(org: org, token: token, query: "&outcome=success").compactMap { $0["action"] as? String }

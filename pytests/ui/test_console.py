@@ -197,6 +197,8 @@ def test_experiments_runs_charts_and_models(server, browser):
     datasets = browser.find_element(By.CSS_SELECTOR, "table[aria-label='Dataset inputs'] tbody tr").text
     assert all(part in datasets for part in ("imagenet-mini", "training", "4a1b9c2d", "http: https://data.example/mini.csv", "1,200")), datasets
     assert browser.find_element(By.CSS_SELECTOR, "ul[aria-label='Logged models']").text == "m-0123456789abcdef produced at step 499"
+    # The registered version made from the run links to its place in the registry.
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "ul[aria-label='Registered versions']").text == "registered as ui-detector v1")
     browser.save_screenshot(str(SCREENSHOTS / "experiments.png"))
 
     filter_box = browser.find_element(By.NAME, "filter")

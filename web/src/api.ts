@@ -7,14 +7,14 @@ import type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
-  Resources, Role, Run, RunDatasetInput, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
+  Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
   UsageLine, UsageReport, User,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
-  Role, Run, RunDatasetInput, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
+  Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -149,6 +149,8 @@ export class Api {
     return this.request<Page<Trace>>("GET", `/api/v1/experiments/${enc(experimentId)}/traces?${query}`);
   }
   trace(id: string) { return this.request<TraceDetail>("GET", `/api/v1/traces/${enc(id)}`); }
+  /** The registered model versions made from a run (needs the registry's read permission). */
+  runModelVersions(runId: string) { return this.request<RunModelVersionList>("GET", `/api/v1/runs/${enc(runId)}/model-versions`); }
   /** A metric downsampled to `maxPoints`; with `range`, only those steps (a zoomed chart at full detail). */
   metricSeries(runId: string, key: string, maxPoints: number, range?: { min: number; max: number }) {
     const steps = range ? `&min_step=${Math.floor(range.min)}&max_step=${Math.ceil(range.max)}` : "";

@@ -51,6 +51,19 @@ extension APIImplementation {
         return .ok(.init(body: .json(try await changeVersion(path.projectId, path.name, path.version, .deleteTag(path.key)))))
     }
 
+    func listRunModelVersions(_ input: Operations.ListRunModelVersions.Input) async throws -> Operations.ListRunModelVersions.Output {
+        let (versions, run) = try await tracking.modelVersions(ofRun: try Parse.id(input.path.runId, "run_id"), caller: caller)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: versions.map { detail in
+                            .init(
+                                modelName: detail.modelName, projectId: run.projectId.lowercasedString,
+                                version: .init(detail, experimentId: run.experimentId))
+                        }))))
+    }
+
     private func changeModel(_ projectId: String, _ name: String, _ change: TrackingService.RegisteredModelChange) async throws
         -> Components.Schemas.ModelDetail
     {

@@ -396,6 +396,26 @@ extension TrackingService {
         }
     }
 
+    /// The registered versions made from a run, by model name and version (what the run page lists). The caller needs
+    /// the registry's read permission in the run's project.
+    package func modelVersions(ofRun runId: UUID, caller: Caller) async throws -> (versions: [ModelVersionDetail], run: Run) {
+        let principal = try caller.requirePrincipal()
+        return try await database.read { sql in
+            guard let run = try await TrackingStore.run(runId, on: sql) else { throw AppError.notFound("Run with id=\(runId.lowercasedString)") }
+            try Policy.authorize(principal, .releaseRead, on: run.policyResource)
+            let models = try await sql.raw(
+                "SELECT DISTINCT m.* FROM models m JOIN model_versions v ON v.model_id = m.id WHERE v.run_id = \(bind: runId) AND m.project_id = \(bind: run.projectId)"
+            ).all(decoding: RegisteredModel.self)
+            var found: [ModelVersionDetail] = []
+            for model in models.sorted(by: { $0.name < $1.name }) {
+                let versions = try await sql.select().column("*").from("model_versions").where("model_id", .equal, model.id)
+                    .where("run_id", .equal, runId).orderBy("version").all(decoding: ModelVersion.self)
+                for version in versions { found.append(try await Self.versionDetail(model, version, on: sql)) }
+            }
+            return (found, run)
+        }
+    }
+
     static func versionDetail(_ model: RegisteredModel, _ version: ModelVersion, on sql: any SQLDatabase) async throws -> ModelVersionDetail {
         let aliases = try await sql.select().column("alias").from("model_aliases").where("model_id", .equal, model.id)
             .where("version", .equal, version.version).orderBy("alias").all().map { try $0.decode(column: "alias", as: String.self) }

@@ -119,6 +119,7 @@ enum NativeRecipes {
         case "listRuns": return .init(path: "/api/v1/experiments/\(try await w.experiment())/runs")
         case "createRun": return .init(path: "/api/v1/experiments/\(try await w.experiment())/runs", body: .json([:]))
         case "getRun": return .init(path: "/api/v1/runs/\(try await w.run())")
+        case "listRunModelVersions": return .init(path: "/api/v1/runs/\(try await w.run())/model-versions")
         case "listTraces": return .init(path: "/api/v1/experiments/\(try await w.experiment())/traces")
         case "getTrace": return .init(path: "/api/v1/traces/\(try await w.trace())")
         case "updateRun": return .init(path: "/api/v1/runs/\(try await w.freshRun())", body: .json(["name": "renamed"]))

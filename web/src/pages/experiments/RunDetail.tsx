@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { MetricSeries, Run, RunDatasetInput } from "../../api";
+import { MetricSeries, Run, RunDatasetInput, RunModelVersionList } from "../../api";
 import { api, showError } from "../../store";
 import { MetricChart, palette } from "../../components/Charts";
 import { Tabs } from "../../components/Tabs";
 import { ArtifactBrowser } from "./ArtifactBrowser";
+import { Link, to } from "../../router";
 import { chartPoints, durationText, metricText, useZoomedLines } from "./runs";
 
 export const runTabs = [
@@ -24,8 +25,16 @@ export function RunDetail({ run, tab, onTab }: { run: Run; tab: RunTab; onTab: (
       .then((loaded) => { if (live) setSeries(loaded); }).catch(showError);
     return () => { live = false; };
   }, [run.id]);
-  // Opened from the table or by its address, the run comes into view (it is drawn below the runs table).
+  // Opened from the table or by its address, focus moves to the run (keyboard and screen-reader users land on it).
   useEffect(() => { heading.current?.focus(); }, [run.id]);
+  const [registered, setRegistered] = useState<RunModelVersionList["items"] | null>(null);
+  useEffect(() => {
+    setRegistered(null);
+    let live = true;
+    // Without the registry's read permission there is nothing to list: the section is left out, not an error.
+    api.runModelVersions(run.id).then((found) => { if (live) setRegistered(found.items); }).catch(() => {});
+    return () => { live = false; };
+  }, [run.id]);
   return (
     <div className="card wide" aria-label={`Run ${run.name}`}>
       <h2 ref={heading} tabIndex={-1}>{run.name}</h2>
@@ -40,7 +49,7 @@ export function RunDetail({ run, tab, onTab }: { run: Run; tab: RunTab; onTab: (
             <h3>Tags</h3>
             <ul className="pairs" aria-label="Tags">{userTags(run).map(([k, v]) => <li key={k}><code>{k}</code> {v}</li>)}</ul>
             {userTags(run).length === 0 && <p className="muted">No tags set.</p>}
-            <RunInputsAndModels run={run} />
+            <RunInputsAndModels run={run} registered={registered} />
             <h3>Metrics</h3>
             <div className="charts">
               {series.map((s) => s.total_points === 1
@@ -87,8 +96,9 @@ function SeriesChart({ run, series }: { run: Run; series: MetricSeries }) {
   return <MetricChart title={title} series={lines} zoom={zoom} />;
 }
 
-/** The datasets the run used (MLflow's `log_input`) and the logged models it used or produced (MLflow 3). */
-function RunInputsAndModels({ run }: { run: Run }) {
+/** The datasets the run used (MLflow's `log_input`), the logged models it used or produced (MLflow 3) and the
+ *  registered model versions made from it. */
+function RunInputsAndModels({ run, registered }: { run: Run; registered: RunModelVersionList["items"] | null }) {
   return (
     <>
       <h3>Datasets</h3>
@@ -112,6 +122,16 @@ function RunInputsAndModels({ run }: { run: Run }) {
           {run.models.map((m, index) => (
             <li key={`${m.model_id}-${m.direction}-${index}`}>
               <code>{m.model_id}</code> {m.direction === "output" ? `produced${m.step !== undefined ? ` at step ${m.step}` : ""}` : "used"}
+            </li>
+          ))}
+        </ul>
+      )}
+      {registered && registered.length > 0 && (
+        <ul className="pairs" aria-label="Registered versions">
+          {registered.map(({ model_name, project_id, version }) => (
+            <li key={version.id}>
+              registered as <Link to={to("modelVersion", { model: model_name, version: String(version.version) }, { project: project_id })}>
+                {model_name} v{version.version}</Link>{version.aliases.length > 0 && ` (${version.aliases.join(", ")})`}
             </li>
           ))}
         </ul>
