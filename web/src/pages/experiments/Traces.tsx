@@ -74,8 +74,12 @@ function TraceView({ traceId, spanId, onSpan }: { traceId: string; spanId: strin
   if (!loaded) return <p className="muted">Loading trace…</p>;
   if (loaded.problem || !loaded.trace) return <p className="form-failure" role="alert">Trace <code>{traceId}</code>: {loaded.problem}</p>;
   const trace = loaded.trace;
-  const start = Math.min(...rows.map((r) => r.span.start_ns));
-  const end = Math.max(...rows.map((r) => r.span.end_ns ?? r.span.start_ns));
+  // A loop, not Math.min(...spans): a trace of a hundred thousand spans would overflow the argument list.
+  let start = Infinity, end = -Infinity;
+  for (const { span } of rows) {
+    start = Math.min(start, span.start_ns);
+    end = Math.max(end, span.end_ns ?? span.start_ns);
+  }
   const chosen = rows.find((r) => r.span.span_id === spanId)?.span ?? rows[0]?.span;
   return (
     <section className="card wide" aria-label={`Trace ${trace.trace_id}`}>
@@ -138,22 +142,29 @@ function SpanDetail({ span }: { span: TraceSpan }) {
   );
 }
 
-/** Spans in tree order (each after its parent, siblings by start time) with their depth. */
+/** Spans in tree order (each after its parent, siblings by start time) with their depth. Iterative, so neither a wide
+ *  nor a deep trace costs more than a sort: a span whose parent is missing is shown as a root. */
 export function spanRows(spans: TraceSpan[]): { span: TraceSpan; depth: number }[] {
   const ids = new Set(spans.map((s) => s.span_id));
   const children = new Map<string, TraceSpan[]>();
   for (const span of spans) {
-    const parent = span.parent_span_id && ids.has(span.parent_span_id) ? span.parent_span_id : "";
-    children.set(parent, [...(children.get(parent) ?? []), span]);
+    const parent = span.parent_span_id && ids.has(span.parent_span_id) && span.parent_span_id !== span.span_id ? span.parent_span_id : "";
+    const siblings = children.get(parent);
+    if (siblings) siblings.push(span); else children.set(parent, [span]);
   }
+  for (const siblings of children.values()) siblings.sort((a, b) => a.start_ns - b.start_ns);
   const rows: { span: TraceSpan; depth: number }[] = [];
-  const visit = (parent: string, depth: number) => {
-    for (const span of (children.get(parent) ?? []).sort((a, b) => a.start_ns - b.start_ns)) {
-      rows.push({ span, depth });
-      visit(span.span_id, depth + 1);
-    }
-  };
-  visit("", 0);
+  const stack = [...(children.get("") ?? [])].reverse().map((span) => ({ span, depth: 0 }));
+  const placed = new Set<string>();
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    if (placed.has(next.span.span_id)) continue;  // a cycle in hostile parent ids ends here
+    placed.add(next.span.span_id);
+    rows.push(next);
+    for (const child of [...(children.get(next.span.span_id) ?? [])].reverse()) stack.push({ span: child, depth: next.depth + 1 });
+  }
+  // Spans only reachable through a cycle of parent ids are still listed, at the top level.
+  for (const span of spans) if (!placed.has(span.span_id)) rows.push({ span, depth: 0 });
   return rows;
 }
 
