@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Authentication: register, login, refresh rotation, logout, API keys")
 struct AuthFlowTests {
-    @Test("register creates an account that owns a new organization; closed registration refuses", arguments: DatabaseKind.available)
+    @Test(
+        "register creates an account that owns a new organization with a default project; closed registration refuses",
+        arguments: DatabaseKind.available)
     func register(kind: DatabaseKind) async throws {
         try await withApp(kind) { app in
             let ok = try await app.call(
@@ -27,7 +29,12 @@ struct AuthFlowTests {
             #expect(invalid.status == 422)
             let fields = Set((invalid["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String })
             #expect(fields == ["username", "email", "password"])
-            _ = try await app.login("alice@example.com", "correct horse")
+            let alice = try await app.login("alice@example.com", "correct horse").access
+            // The organization starts with its `default` project, so the MLflow client's plain URI works at once.
+            let projects = try await app.call(.get, "/api/v1/projects?limit=50", token: alice).items
+            #expect(projects.map { $0["slug"] as? String } == ["default"])
+            let experiment = try await app.call(.post, "/api/2.0/mlflow/experiments/create", token: alice, json: ["name": "first"])
+            #expect(experiment.status == 200, "\(experiment.text)")
         }
         try await withApp(kind, settings: ["registration": "closed"]) { app in
             let refused = try await app.call(

@@ -110,6 +110,16 @@ package struct Project: Codable, Sendable, Equatable {
     }
 }
 
+extension Project {
+    /// The project every new organization starts with: slug `default`, which MLflow's plain tracking URI
+    /// (`http://HOST`, no `/mlflow/<org>/<project>`) logs to, so the client works from the first sign-in.
+    static func starter(orgId: UUID, ownerId: UUID, now: Date, description: String) -> Project {
+        Project(
+            id: IDGenerator.uuidV7(at: now), orgId: orgId, ownerId: ownerId, name: "Default", slug: "default", description: description,
+            settings: "{}", createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+    }
+}
+
 package struct APIKey: Codable, Sendable, Equatable {
     package var id: UUID
     package var userId: UUID

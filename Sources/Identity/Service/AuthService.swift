@@ -90,6 +90,8 @@ package struct AuthService: Sendable {
                 passwordHash: passwordHash, settings: "{}", lastLoginMs: nil, createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
             try await sql.insert(user, into: "users")
             try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdMs: now.epochMilliseconds), into: "org_members")
+            try await sql.insert(
+                Project.starter(orgId: org.id, ownerId: user.id, now: now, description: "Created with the organization"), into: "projects")
             try await audit.record(
                 on: sql, caller, orgId: org.id, action: "auth.register", targetType: "user",
                 targetId: user.id.lowercasedString, actorOverride: (user.id, user.username))

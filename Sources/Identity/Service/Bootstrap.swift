@@ -49,10 +49,7 @@ package struct IdentityBootstrap: Sendable {
                     createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
                 try await sql.insert(user, into: "users")
                 try await sql.insert(Membership(orgId: org.id, userId: user.id, role: .owner, createdMs: now.epochMilliseconds), into: "org_members")
-                let project = Project(
-                    id: IDGenerator.uuidV7(at: now), orgId: org.id, ownerId: user.id, name: "Default",
-                    slug: "default", description: "Created on first start", settings: "{}",
-                    createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+                let project = Project.starter(orgId: org.id, ownerId: user.id, now: now, description: "Created on first start")
                 try await sql.insert(project, into: "projects")
                 try await AuditStore.insert(
                     AuditEntry(
