@@ -89,9 +89,7 @@ struct MLflowTraceHandlers: Sendable {
     /// A protobuf Timestamp in JSON: RFC 3339 text, `2026-12-06T15:46:40.123Z`.
     static func milliseconds(_ value: Any?) throws(AppError) -> Int64 {
         guard let text = value as? String else { throw MLflowCall.missing("trace_info.request_time") }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
+        guard let date = MLTraceInfo.timestamps.date(from: text) ?? MLTraceInfo.wholeSeconds.date(from: text) else {
             throw MLflowCall.invalid("trace_info.request_time", text)
         }
         return Int64((date.timeIntervalSince1970 * 1000).rounded())
@@ -123,6 +121,15 @@ struct MLflowTraceHandlers: Sendable {
 
 /// MLflow's `TraceInfoV3` in protobuf JSON.
 struct MLTraceInfo: Encodable {
+    /// Protobuf Timestamps as the client writes them (`…T10:00:00.250Z`), and without the fraction, which JSON allows.
+    /// Made once: a search page formats up to a thousand. (ISO8601DateFormatter is safe to share between threads.)
+    nonisolated(unsafe) static let timestamps: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+    nonisolated(unsafe) static let wholeSeconds = ISO8601DateFormatter()
+
     struct Location: Encodable {
         var type = "MLFLOW_EXPERIMENT"
         var mlflow_experiment: [String: String]
@@ -145,9 +152,7 @@ struct MLTraceInfo: Encodable {
         trace_location = Location(mlflow_experiment: ["experiment_id": trace.experimentId.lowercasedString])
         request_preview = trace.requestPreview
         response_preview = trace.responsePreview
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        request_time = formatter.string(from: Date(timeIntervalSince1970: Double(trace.requestTimeMs) / 1000))
+        request_time = Self.timestamps.string(from: Date(timeIntervalSince1970: Double(trace.requestTimeMs) / 1000))
         execution_duration = String(format: "%.3fs", Double(trace.executionMs) / 1000)
         state = trace.state
         trace_metadata = Dictionary(trace.metadata.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
