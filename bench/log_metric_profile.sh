@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Where a log_metric call goes: the real client's log_metric loop against a release aitip at its defaults (SQLite), its
 # rate, and per call the SQLite statements (a uprobe on sqlite3_step) and the server's context switches (perf stat).
-#   bench/log_metric_profile.sh [CALLS]     (needs perf: apt-get install linux-perf; run as root for the uprobe)
+#   [AITIP_BIN=path] bench/log_metric_profile.sh [CALLS]     (needs perf: apt-get install linux-perf; run as root for the uprobe)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-1000}
 venv=.venv-bench-mlflow
 [ -x "$venv/bin/mlflow" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q mlflow==3.17.2 requests; } || exit 1
-[ -x .build/release/aitip ] || swift build -c release --product aitip || exit 1
-bin=$PWD/.build/release/aitip
+bin=${AITIP_BIN:-$PWD/.build/release/aitip}  # AITIP_BIN: another build, to compare two in one sitting
+[ -x "$bin" ] || swift build -c release --product aitip || exit 1
 work=$(mktemp -d -t aitip-bench-logmetric.XXXXXX)
 port=15061
 AITIP_ADMIN_PASSWORD=bench-password-1 AITIP_LOG_LEVEL=warning "$bin" serve --listen 127.0.0.1:$port --data-dir "$work/data" >"$work/server.log" 2>&1 &

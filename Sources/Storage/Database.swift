@@ -22,6 +22,8 @@ package final class Database: Sendable {
     private let metrics: PoolMetrics
     /// Serializes write transactions on SQLite (nil on PostgreSQL, whose writers do not block the thread pool).
     private let writerGate: WriterGate?
+    /// Runs SQLite's write transactions (nil on PostgreSQL, where they use pooled connections).
+    private let writer: SQLiteWriter?
 
     package struct Options: Sendable {
         package var connectionsPerEventLoop: Int
@@ -40,9 +42,11 @@ package final class Database: Sendable {
         self.dialect = url.dialect
         self.logger = logger
         self.writerGate = url.dialect == .sqlite ? WriterGate() : nil
-        self.metrics = PoolMetrics(capacity: options.connectionsPerEventLoop * Array(eventLoopGroup.makeIterator()).count)
+        let pooled = options.connectionsPerEventLoop * Array(eventLoopGroup.makeIterator()).count
         switch url {
         case .sqlite(let path):
+            writer = SQLiteWriter(path: path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, logger: logger)
+            metrics = PoolMetrics(capacity: pooled + 1)
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let source = TunedSQLiteSource(
@@ -56,6 +60,8 @@ package final class Database: Sendable {
                 makeSQL: { $0.sql(queryLogLevel: .trace) }
             )
         case .postgres(let text):
+            writer = nil
+            metrics = PoolMetrics(capacity: pooled)
             let configuration = try SQLPostgresConfiguration(url: text)
             lease = PooledLease(
                 pool: EventLoopGroupConnectionPool(
@@ -74,18 +80,23 @@ package final class Database: Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     ///
-    /// The transaction ends even when the calling task is cancelled (a client that went away, a shutdown): SQLite's
-    /// statements run on NIO's thread pool, which refuses the work of a cancelled task, so a COMMIT or ROLLBACK issued
-    /// from it would fail and hand the pool a connection still inside a transaction, holding the write lock. A
-    /// connection whose transaction cannot be ended is closed instead of reused.
+    /// On SQLite the writer's own connection runs it (`SQLiteWriter`); on PostgreSQL a pooled connection does.
     package func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        guard let writerGate else { return try await runTransaction(body) }
-        return try await writerGate.withPermit { try await runTransaction(body) }
+        guard let writerGate, let writer else { return try await runTransaction(body) }
+        let waitStarted = ContinuousClock.now
+        return try await writerGate.withPermit {
+            metrics.acquired(after: ContinuousClock.now - waitStarted)
+            defer { metrics.released() }
+            return try await writer.transaction(body)
+        }
     }
 
+    /// The transaction ends even when the calling task is cancelled (a client that went away, a shutdown): COMMIT and
+    /// ROLLBACK run in a task of their own, so a connection never goes back to the pool inside a transaction. A
+    /// connection whose transaction cannot be ended is closed instead of reused.
     private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withConnection { sql, health in
-            try await sql.raw(SQLQueryString(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN")).run()
+            try await sql.raw("BEGIN").run()
             let result: T
             do {
                 result = try await body(sql)
@@ -96,7 +107,7 @@ package final class Database: Sendable {
             do {
                 try await Self.ignoringCancellation { try await sql.raw("COMMIT").run() }
             } catch {
-                // SQLite keeps the transaction open after a failed COMMIT (SQLITE_BUSY); PostgreSQL has already ended it.
+                // PostgreSQL has ended the transaction after a failed COMMIT; the ROLLBACK makes sure of it.
                 await rollBack(on: sql, health)
                 throw error
             }
@@ -127,6 +138,7 @@ package final class Database: Sendable {
     }
 
     package func shutdown() async {
+        writer?.close()
         do { try await lease.shutdown() } catch {
             logger.warning("database pool shutdown failed", metadata: ["error": "\(String(reflecting: error))"])
         }

@@ -18,6 +18,10 @@ package final class PoolMetrics: Sendable {
 
     var figures: Figures { state.withLock { $0 } }
 
+    // Never inlined. Inlined into an async caller that awaits between the two (`Database.transaction`), the thread id
+    // Mutex caches in thread-local storage was read once for both, and a task that resumed on another thread failed
+    // Mutex's unlock check: a crash seen in a release build when a transaction resumed on another thread.
+    @inline(never)
     func acquired(after wait: Duration) {
         let (seconds, attoseconds) = wait.components
         state.withLock { figures in
@@ -27,6 +31,7 @@ package final class PoolMetrics: Sendable {
         }
     }
 
+    @inline(never)
     func released() {
         state.withLock { $0.inUse -= 1 }
     }

@@ -6,6 +6,9 @@ import SQLiteKit
 package enum SQLErrors {
     /// True when `error` is a UNIQUE (or PRIMARY KEY) constraint violation, on either database.
     package static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let sqlite = error as? SQLiteFailure {
+            return sqlite.code == SQLiteFailure.uniqueViolation || sqlite.code == SQLiteFailure.primaryKeyViolation
+        }
         if let sqlite = error as? SQLiteError {
             return sqlite.reason == .constraintUniqueFailed || sqlite.reason == .constraintPrimaryKeyFailed
                 || sqlite.message.contains("UNIQUE constraint failed")
@@ -18,6 +21,7 @@ package enum SQLErrors {
 
     /// The name of the violated constraint or column list, when the driver reports it (for messages only).
     package static func constraintDescription(_ error: any Error) -> String {
+        if let sqlite = error as? SQLiteFailure { return sqlite.message }
         if let sqlite = error as? SQLiteError { return sqlite.message }
         if let postgres = error as? PSQLError { return postgres.serverInfo?[.constraintName] ?? "" }
         return ""

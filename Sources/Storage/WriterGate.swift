@@ -19,6 +19,8 @@ final class WriterGate: Sendable {
         return try await body()
     }
 
+    // Never inlined, for the reason PoolMetrics gives: `withPermit` awaits between the two.
+    @inline(never)
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state -> Bool in
@@ -33,6 +35,7 @@ final class WriterGate: Sendable {
         }
     }
 
+    @inline(never)
     private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {

@@ -68,6 +68,33 @@ struct DatabaseTests {
         }
     }
 
+    /// The writer keeps its statements prepared; a column another connection adds must still show in its `SELECT *`.
+    @Test(
+        "write transactions enforce foreign keys, match LIKE case-sensitively and see another connection's schema change",
+        arguments: DatabaseKind.available)
+    func writerConnectionSettings(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            try await database.read { sql in
+                try await sql.raw("CREATE TABLE parents (id INTEGER PRIMARY KEY)").run()
+                try await sql.raw("CREATE TABLE children (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parents (id))").run()
+            }
+            await #expect(throws: (any Error).self) {
+                try await database.transaction { sql in try await sql.raw("INSERT INTO children VALUES (1, 42)").run() }
+            }
+            let matches = try await database.transaction { sql in
+                try await sql.raw("INSERT INTO parents VALUES (7)").run()
+                try await sql.raw("INSERT INTO children VALUES (1, 7)").run()
+                return try await sql.raw("SELECT COUNT(*) AS n FROM (SELECT 'Abc' AS word) AS words WHERE word LIKE 'abc'").first()!
+                    .decode(column: "n", as: Int.self)
+            }
+            #expect(matches == 0)
+            let before = try await database.transaction { sql in try await sql.raw("SELECT * FROM parents").first()!.allColumns }
+            try await database.read { sql in try await sql.raw("ALTER TABLE parents ADD COLUMN label TEXT").run() }
+            let after = try await database.transaction { sql in try await sql.raw("SELECT * FROM parents").first()!.allColumns }
+            #expect(before == ["id"] && after == ["id", "label"])
+        }
+    }
+
     @Test("PostgreSQL is reachable when CI requires it")
     func postgresPresentInCI() {
         if TestEnvironment.postgresRequired {

@@ -91,4 +91,36 @@ struct RowDecodingTests {
             #expect(try sum.decode(column: "total", as: Double.self) == 4)
         }
     }
+
+    /// On SQLite a write transaction runs on the writer's own connection, through SQLite's C API rather than SQLiteNIO:
+    /// what it reads must decode exactly as the pool's reads do.
+    @Test("rows read inside a write transaction decode as reads do", arguments: DatabaseKind.available)
+    func readsInsideTransactions(kind: DatabaseKind) async throws {
+        try await withDatabase(kind) { database in
+            try await Migrator(database: database, migrations: [Self.schema], logger: TestEnvironment.logger).migrate()
+            let gadget = Gadget(
+                id: UUID(), name: "gamma é✓", nickname: nil, count: Int(Int32.min), total: Int64.min, ratio: .pi, ok: true,
+                madeAt: Date(timeIntervalSince1970: 1_700_000_001.5), blob: Data((0...255).map(UInt8.init)), shape: .square, note: "")
+            let insideTransaction = try await database.transaction { sql in
+                try await sql.insert(gadget, into: "gadgets")
+                return try await sql.select().column("*").from("gadgets").rows(Gadget.self)
+            }
+            let outside = try await database.read { sql in try await sql.select().column("*").from("gadgets").rows(Gadget.self) }
+            #expect(insideTransaction.count == 1 && outside.count == 1)
+            for actual in insideTransaction + outside {
+                #expect(actual.id == gadget.id && actual.name == gadget.name && actual.nickname == nil && actual.note == "")
+                #expect(actual.count == gadget.count && actual.total == gadget.total && actual.ratio == gadget.ratio && actual.ok)
+                #expect(actual.blob == gadget.blob && actual.shape == .square)
+                #expect(abs(actual.madeAt.timeIntervalSince(gadget.madeAt)) < 0.001)
+            }
+            try await database.transaction { sql in
+                let row = try #require(try await sql.raw("SELECT nickname AS same, count AS same, note FROM gadgets").first())
+                #expect(row.allColumns == ["same", "same", "note"])
+                if kind == .sqlite { #expect(try row.decodeNil(column: "same")) } // the first of two with one name, as SQLiteNIO reads
+                #expect(try row.decode(column: "note", as: String.self) == "")
+                #expect(throws: (any Error).self) { try row.decode(column: "missing", as: String.self) }
+                #expect(throws: (any Error).self) { try row.decode(column: "note", as: UUID.self) }
+            }
+        }
+    }
 }
