@@ -6,10 +6,10 @@ import NIOCore
 import NIOPosix
 import PostgresKit
 import SQLKit
-import SQLiteKit
 import Synchronization
 
-/// The metadata database: a pool of SQLKit connections to SQLite or PostgreSQL.
+/// The metadata database: SQLite through its C API (`SQLiteConnections`) or a pool of PostgreSQL connections, both
+/// seen through SQLKit.
 ///
 /// Everything goes through `read` or `transaction`, so a request never holds a connection longer than its SQL.
 /// SQLite write transactions begin IMMEDIATE: a deferred one that later tries to write can fail with SQLITE_BUSY
@@ -17,15 +17,17 @@ import Synchronization
 package final class Database: Sendable {
     package let dialect: Dialect
     package let url: DatabaseURL
-    private let lease: any ConnectionLease
+    private let backend: Backend
     private let logger: Logger
     private let metrics: PoolMetrics
-    /// Serializes write transactions on SQLite (nil on PostgreSQL, whose writers do not block the thread pool).
-    private let writerGate: WriterGate?
-    /// Runs SQLite's write transactions (nil on PostgreSQL, where they use pooled connections).
-    private let writer: SQLiteWriter?
+
+    private enum Backend: Sendable {
+        case sqlite(SQLiteConnections)
+        case pooled(any ConnectionLease)
+    }
 
     package struct Options: Sendable {
+        /// PostgreSQL: connections per event loop. SQLite: reader connections are this many per event loop too.
         package var connectionsPerEventLoop: Int
         package var busyTimeoutMilliseconds: Int
         package init(connectionsPerEventLoop: Int? = nil, busyTimeoutMilliseconds: Int = 5_000) {
@@ -41,61 +43,58 @@ package final class Database: Sendable {
         self.url = url
         self.dialect = url.dialect
         self.logger = logger
-        self.writerGate = url.dialect == .sqlite ? WriterGate() : nil
-        let pooled = options.connectionsPerEventLoop * Array(eventLoopGroup.makeIterator()).count
+        let connections = options.connectionsPerEventLoop * Array(eventLoopGroup.makeIterator()).count
         switch url {
         case .sqlite(let path):
-            writer = SQLiteWriter(path: path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, logger: logger)
-            metrics = PoolMetrics(capacity: pooled + 1)
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let source = TunedSQLiteSource(
-                base: SQLiteConnectionSource(configuration: .init(storage: .file(path: path), enableForeignKeys: true)),
-                busyTimeoutMilliseconds: options.busyTimeoutMilliseconds
-            )
-            lease = PooledLease(
-                pool: EventLoopGroupConnectionPool(
-                    source: source, maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
-                    logger: logger, on: eventLoopGroup),
-                makeSQL: { $0.sql(queryLogLevel: .trace) }
-            )
+            let sqlite = SQLiteConnections(
+                path: path, readers: connections, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, logger: logger)
+            backend = .sqlite(sqlite)
+            metrics = PoolMetrics(capacity: sqlite.capacity)
         case .postgres(let text):
-            writer = nil
-            metrics = PoolMetrics(capacity: pooled)
             let configuration = try SQLPostgresConfiguration(url: text)
-            lease = PooledLease(
-                pool: EventLoopGroupConnectionPool(
-                    source: PostgresConnectionSource(sqlConfiguration: configuration),
-                    maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
-                    logger: logger, on: eventLoopGroup),
-                makeSQL: { PostgresFastSQLDatabase(connection: $0, queryLogLevel: .trace) }
-            )
+            backend = .pooled(
+                PooledLease(
+                    pool: EventLoopGroupConnectionPool(
+                        source: PostgresConnectionSource(sqlConfiguration: configuration),
+                        maxConnectionsPerEventLoop: options.connectionsPerEventLoop,
+                        logger: logger, on: eventLoopGroup),
+                    makeSQL: { PostgresFastSQLDatabase(connection: $0, queryLogLevel: .trace) }
+                ))
+            metrics = PoolMetrics(capacity: connections)
         }
     }
 
-    /// Runs `body` on one pooled connection without a transaction: for reads and single statements.
+    /// Runs `body` on one connection without a transaction: for reads and single statements.
     package func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { sql, _ in try await body(sql) }
+        switch backend {
+        case .sqlite(let sqlite):
+            let waitStarted = ContinuousClock.now
+            return try await sqlite.read { sql in try await measured(since: waitStarted) { try await body(sql) } }
+        case .pooled(let lease):
+            return try await withConnection(lease) { sql, _ in try await body(sql) }
+        }
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
-    ///
-    /// On SQLite the writer's own connection runs it (`SQLiteWriter`); on PostgreSQL a pooled connection does.
     package func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        guard let writerGate, let writer else { return try await runTransaction(body) }
-        let waitStarted = ContinuousClock.now
-        return try await writerGate.withPermit {
-            metrics.acquired(after: ContinuousClock.now - waitStarted)
-            defer { metrics.released() }
-            return try await writer.transaction(body)
+        switch backend {
+        case .sqlite(let sqlite):
+            let waitStarted = ContinuousClock.now
+            return try await sqlite.transaction { sql in try await measured(since: waitStarted) { try await body(sql) } }
+        case .pooled(let lease):
+            return try await pooledTransaction(lease, body)
         }
     }
 
     /// The transaction ends even when the calling task is cancelled (a client that went away, a shutdown): COMMIT and
     /// ROLLBACK run in a task of their own, so a connection never goes back to the pool inside a transaction. A
     /// connection whose transaction cannot be ended is closed instead of reused.
-    private func runTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { sql, health in
+    private func pooledTransaction<T: Sendable>(
+        _ lease: any ConnectionLease, _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        try await withConnection(lease) { sql, health in
             try await sql.raw("BEGIN").run()
             let result: T
             do {
@@ -138,21 +137,31 @@ package final class Database: Sendable {
     }
 
     package func shutdown() async {
-        writer?.close()
-        do { try await lease.shutdown() } catch {
-            logger.warning("database pool shutdown failed", metadata: ["error": "\(String(reflecting: error))"])
+        switch backend {
+        case .sqlite(let sqlite): sqlite.close()
+        case .pooled(let lease):
+            do { try await lease.shutdown() } catch {
+                logger.warning("database pool shutdown failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
         }
     }
 
     package var poolFigures: PoolMetrics.Figures { metrics.figures }
 
-    private func withConnection<T: Sendable>(_ body: @Sendable (any SQLDatabase, ConnectionHealth) async throws -> T) async throws -> T {
+    private func withConnection<T: Sendable>(
+        _ lease: any ConnectionLease, _ body: @Sendable (any SQLDatabase, ConnectionHealth) async throws -> T
+    ) async throws -> T {
         let waitStarted = ContinuousClock.now
         return try await lease.withSQL(logger: logger) { sql, health in
-            metrics.acquired(after: ContinuousClock.now - waitStarted)
-            defer { metrics.released() }
-            return try await body(sql, health)
+            try await measured(since: waitStarted) { try await body(sql, health) }
         }
+    }
+
+    /// Counts a connection in use while `work` runs, and how long the caller waited for it.
+    private func measured<T>(since waitStarted: ContinuousClock.Instant, _ work: () async throws -> T) async throws -> T {
+        metrics.acquired(after: ContinuousClock.now - waitStarted)
+        defer { metrics.released() }
+        return try await work()
     }
 }
 
@@ -195,30 +204,5 @@ struct PooledLease<Source: ConnectionPoolSource>: ConnectionLease, @unchecked Se
 
     func shutdown() async throws {
         try await pool.shutdownAsync()
-    }
-}
-
-/// SQLite connections tuned for a server: WAL so readers never block the writer, a bounded busy wait, and
-/// NORMAL sync (durable at checkpoints; the WAL survives a process crash).
-struct TunedSQLiteSource: ConnectionPoolSource {
-    let base: SQLiteConnectionSource
-    let busyTimeoutMilliseconds: Int
-
-    func makeConnection(logger: Logger, on eventLoop: any EventLoop) -> EventLoopFuture<SQLiteConnection> {
-        base.makeConnection(logger: logger, on: eventLoop).flatMap { connection in
-            // The busy wait first: connections opened together (a pool filling up on an existing database) then wait
-            // for each other's switch to WAL instead of failing.
-            let pragmas = [
-                "PRAGMA busy_timeout = \(busyTimeoutMilliseconds)", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
-                // LIKE is case-sensitive on PostgreSQL; search filters must mean the same on both (ILIKE exists for the other).
-                "PRAGMA case_sensitive_like = ON",
-            ]
-            return pragmas.reduce(eventLoop.makeSucceededVoidFuture()) { chain, pragma in
-                chain.flatMap { connection.query(pragma).map { _ in } }
-            }.map { connection }.flatMapError { error in
-                // A connection that could not be set up is closed, not dropped open.
-                connection.close().flatMapThrowing { throw error }
-            }
-        }
     }
 }

@@ -30,9 +30,7 @@ package struct Migrator: Sendable {
     /// Applies what is pending to the database at `url` on connections of its own, closed before it returns; whoever
     /// serves opens its pool afterwards.
     ///
-    /// A SQLite connection caches the schema, and SQLiteNIO reads a statement's column names before the statement
-    /// notices another connection's schema change: a pool that ran any query before a migration can answer its first
-    /// `SELECT *` after it under the old column names.
+    /// No connection serving requests then holds statements prepared against the schema before a migration.
     package static func migrate(_ url: DatabaseURL, migrations: [Migration], logger: Logger) async throws {
         let database = try Database(url: url, options: .init(connectionsPerEventLoop: 1), logger: logger)
         do {

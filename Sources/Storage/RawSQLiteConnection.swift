@@ -5,8 +5,9 @@ import VaporCSQLite
 
 /// A SQLite connection driven through the C API on the calling thread, with its statements prepared once and kept.
 ///
-/// Not thread-safe: `SQLiteWriter` owns it and uses it only under its lock (hence `@unchecked Sendable`). Opened with the pragmas of the pool's
-/// connections (`TunedSQLiteSource`), so a statement means the same on both.
+/// Not thread-safe: `SharedSQLiteConnection` owns it and uses it only under its lock (hence `@unchecked Sendable`).
+/// Opened with foreign keys on, WAL, `synchronous = NORMAL` (durable across a process crash; synced at checkpoints), a
+/// bounded busy wait, and case-sensitive LIKE (as on PostgreSQL; ILIKE exists for the other).
 final class RawSQLiteConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Prepared statements by their SQL. The write paths use a few dozen shapes; past the bound the cache starts over.
@@ -130,6 +131,7 @@ package struct SQLiteFailure: Error, CustomStringConvertible {
     package let message: String
     package var description: String { "SQLite error \(code): \(message)" }
 
+    static let misuse = SQLITE_MISUSE
     static let uniqueViolation: Int32 = 2067 // SQLITE_CONSTRAINT_UNIQUE
     static let primaryKeyViolation: Int32 = 1555 // SQLITE_CONSTRAINT_PRIMARYKEY
 }

@@ -1,17 +1,20 @@
 import Synchronization
 
-/// Lets one SQLite write transaction run at a time inside this process, waiting asynchronously.
+/// Lets at most `permits` callers in at a time, the others waiting asynchronously in arrival order.
 ///
-/// SQLite has a single writer. Without this gate, waiting writers would each park a thread of NIO's small
-/// blocking pool inside SQLite's busy handler, and the writer holding the lock could find no thread left to
-/// commit on. Other processes (e.g. `aitip migrate` beside a server) still meet the busy timeout.
-final class WriterGate: Sendable {
+/// SQLite's connections (`SQLiteConnections`) run their statements on the caller's thread: one permit for the single
+/// writer, so a waiting writer never sits in SQLite's busy handler holding a thread, and one per reader connection.
+final class PermitGate: Sendable {
     private struct State {
-        var busy = false
+        var free: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    init(permits: Int) {
+        state = Mutex(State(free: permits))
+    }
 
     func withPermit<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await acquire()
@@ -19,27 +22,29 @@ final class WriterGate: Sendable {
         return try await body()
     }
 
-    // Never inlined, for the reason PoolMetrics gives: `withPermit` awaits between the two.
+    // Never inlined. Inlined into `withPermit`, which awaits between the two, the thread id Mutex caches in thread-local
+    // storage was read once for both, and a task that resumed on another thread failed Mutex's unlock check.
     @inline(never)
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLock { state -> Bool in
-                if state.busy {
+                guard state.free > 0 else {
                     state.waiters.append(continuation)
                     return false
                 }
-                state.busy = true
+                state.free -= 1
                 return true
             }
             if granted { continuation.resume() }
         }
     }
 
+    /// Hands the permit straight to the first waiter, if any.
     @inline(never)
     private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiters.isEmpty {
-                state.busy = false
+                state.free += 1
                 return nil
             }
             return state.waiters.removeFirst()
