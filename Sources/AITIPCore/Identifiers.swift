@@ -67,11 +67,17 @@ package struct SystemClock: Clock {
 }
 
 extension UUID {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let lowerDigits = Array("0123456789abcdef".utf8)
+    private static let upperDigits = Array("0123456789ABCDEF".utf8)
 
     /// Ids go out in lowercase, the RFC 9562 canonical form. Formatted by hand: Foundation's `uuidString` goes
     /// through printf, which showed in profiles of large list responses.
-    package var lowercasedString: String {
+    package var lowercasedString: String { formatted(Self.lowerDigits) }
+
+    /// The text of Foundation's `uuidString` (upper case), without its printf: how SQLite keeps ids.
+    package var uppercasedString: String { formatted(Self.upperDigits) }
+
+    private func formatted(_ digits: [UInt8]) -> String {
         withUnsafeBytes(of: uuid) { raw in
             String(unsafeUninitializedCapacity: 36) { buffer in
                 var position = 0
@@ -80,8 +86,8 @@ extension UUID {
                         buffer[position] = UInt8(ascii: "-")
                         position += 1
                     }
-                    buffer[position] = Self.hexDigits[Int(byte >> 4)]
-                    buffer[position + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                    buffer[position] = digits[Int(byte >> 4)]
+                    buffer[position + 1] = digits[Int(byte & 0x0F)]
                     position += 2
                 }
                 return position
@@ -89,38 +95,43 @@ extension UUID {
         }
     }
 
-    /// Parses the 36-character text form (either case) without Foundation's scanf-based parser.
+    /// Parses the 36-character text form (either case) without Foundation's scanf-based parser, or an allocation.
     package init?(canonical text: String) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        var high: UInt8?
-        var count = 0
-        for char in text.utf8 {
-            count += 1
-            if char == UInt8(ascii: "-") {
-                guard [9, 14, 19, 24].contains(count), high == nil else { return nil }
-                continue
+        guard text.utf8.count == 36 else { return nil }
+        guard let uuid = text.utf8.withContiguousStorageIfAvailable(Self.parse) ?? Array(text.utf8).withUnsafeBufferPointer(Self.parse)
+        else { return nil }
+        self.init(uuid: uuid)
+    }
+
+    private static func parse(_ text: UnsafeBufferPointer<UInt8>) -> uuid_t? {
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed = withUnsafeMutableBytes(of: &uuid) { bytes -> Bool in
+            var written = 0
+            var high: UInt8?
+            for position in text.indices {
+                let char = text[position]
+                if position == 8 || position == 13 || position == 18 || position == 23 {
+                    guard char == UInt8(ascii: "-") else { return false }
+                    continue
+                }
+                let nibble: UInt8
+                switch char {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = char - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = char - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = char - UInt8(ascii: "A") + 10
+                default: return false
+                }
+                if let value = high {
+                    bytes[written] = value << 4 | nibble
+                    written += 1
+                    high = nil
+                } else {
+                    high = nibble
+                }
             }
-            let nibble: UInt8
-            switch char {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = char - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = char - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = char - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            if let value = high {
-                bytes.append(value << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
+            return true
         }
-        guard count == 36, bytes.count == 16 else { return nil }
-        self.init(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        return parsed ? uuid : nil
     }
 }
 

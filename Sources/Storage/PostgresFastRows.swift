@@ -31,7 +31,7 @@ struct PostgresFastSQLDatabase: SQLDatabase {
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
         let (sql, binds) = serialize(query)
-        guard let bindings = Self.bindings(binds) else { return base.execute(sql: query) { onRow(PostgresForwardedRow(base: $0)) } }
+        guard let bindings = Self.bindings(binds) else { return base.execute(sql: query, onRow) }
         logQuery(sql)
         return connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) { row in
             onRow(PostgresFastRow(row))
@@ -77,20 +77,8 @@ extension Optional: OptionalBind {
     fileprivate var wrappedBind: Any? { self.map { $0 as Any } }
 }
 
-/// Rows of PostgreSQL, which keeps UUIDs as 16 bytes (SQLite keeps them as text): `SQLRow.uuid(_:)` asks.
-protocol PostgresSQLRow: SQLRow {}
-
-/// A row PostgresKit decoded itself (binds this file does not handle), marked as PostgreSQL's.
-struct PostgresForwardedRow: PostgresSQLRow {
-    let base: any SQLRow
-    var allColumns: [String] { base.allColumns }
-    func contains(column: String) -> Bool { base.contains(column: column) }
-    func decodeNil(column: String) throws -> Bool { try base.decodeNil(column: column) }
-    func decode<T: Decodable>(column: String, as type: T.Type) throws -> T { try base.decode(column: column, as: type) }
-}
-
 /// One row of a result, decoded as described on `PostgresFastSQLDatabase`.
-struct PostgresFastRow: PostgresSQLRow {
+struct PostgresFastRow: SQLRow {
     let row: PostgresRow
     let cells: PostgresRandomAccessRow
 

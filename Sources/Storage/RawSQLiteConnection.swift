@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SQLKit
 import SQLiteKit
@@ -149,18 +150,33 @@ private final class ColumnNames: Sendable {
 }
 
 /// One row, decoded as SQLiteKit decodes its own rows.
-private struct ValuesRow: SQLRow {
-    let columns: ColumnNames
-    let values: [SQLiteData]
+struct ValuesRow: SQLRow {
+    fileprivate let columns: ColumnNames
+    fileprivate let values: [SQLiteData]
 
     var allColumns: [String] { columns.names }
     func contains(column: String) -> Bool { columns.offsets[column] != nil }
-    func decodeNil(column: String) throws -> Bool { (columns.offsets[column].map { values[$0] } ?? .null) == .null }
+    func decodeNil(column: String) throws -> Bool { (value(column) ?? .null) == .null }
 
+    func value(_ column: String) -> SQLiteData? { columns.offsets[column].map { values[$0] } }
+
+    /// The common cells (text, UUIDs kept as text, integers, doubles) are read directly; the rest, and any cell of
+    /// another storage class, go through SQLiteKit's decoder, whose protocol casts cost a few microseconds a cell.
     func decode<D: Decodable>(column: String, as type: D.Type) throws -> D {
-        guard let offset = columns.offsets[column] else {
+        guard let value = value(column) else {
             throw SQLiteFailure(code: SQLITE_ERROR, message: "the query has no column \(column)")
         }
-        return try SQLiteDataDecoder().decode(D.self, from: values[offset])
+        switch value {
+        case .text(let text):
+            if D.self == String.self { return unsafeBitCast(text, to: D.self) }
+            if D.self == UUID.self, let id = UUID(canonical: text) { return unsafeBitCast(id, to: D.self) }
+        case .integer(let number):
+            if D.self == Int.self { return unsafeBitCast(number, to: D.self) }
+            if D.self == Int64.self { return unsafeBitCast(Int64(number), to: D.self) }
+        case .float(let number):
+            if D.self == Double.self { return unsafeBitCast(number, to: D.self) }
+        case .blob, .null: break
+        }
+        return try SQLiteDataDecoder().decode(D.self, from: value)
     }
 }

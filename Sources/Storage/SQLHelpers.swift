@@ -29,11 +29,10 @@ extension SQLDatabase {
 }
 
 extension SQLRow {
-    /// A UUID column, however the database keeps it: SQLite as text (parsed here without Foundation's scanf-based
-    /// parser, which showed in profiles of run searches), PostgreSQL as 16 bytes. Only Storage knows which.
+    /// A UUID column, however the database keeps it: SQLite as text (parsed by `ValuesRow` without Foundation's
+    /// scanf-based parser, which showed in profiles of run searches), PostgreSQL as 16 bytes. Only Storage knows which.
     package func uuid(_ column: String) throws -> UUID {
-        if !(self is any PostgresSQLRow), let id = UUID(canonical: try decode(column: column, as: String.self)) { return id }
-        return try decode(column: column, as: UUID.self)
+        try decode(column: column, as: UUID.self)
     }
 
     package func optionalUUID(_ column: String) throws -> UUID? {

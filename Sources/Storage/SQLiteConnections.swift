@@ -1,3 +1,5 @@
+import AITIPCore
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -171,7 +173,19 @@ private struct RawSQLDatabase: SQLDatabase {
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
         let (sql, binds) = serialize(query)
-        let encoder = SQLiteDataEncoder()
-        try connection.execute(sql, try binds.map { try encoder.encode($0) }, onRow: onRow)
+        try connection.execute(sql, try binds.map(Self.value), onRow: onRow)
+    }
+
+    /// The common binds directly, the rest through SQLiteKit's encoder, with the same result: its protocol casts and
+    /// Foundation's printf-formatted `uuidString` showed in profiles of searches.
+    private static func value(_ bind: any Encodable & Sendable) throws -> SQLiteData {
+        switch bind {
+        case let text as String: .text(text)
+        case let id as UUID: .text(id.uppercasedString)
+        case let number as Int: .integer(number)
+        case let number as Int64: .integer(Int(number))
+        case let number as Double: .float(number)
+        default: try SQLiteDataEncoder().encode(bind)
+        }
     }
 }

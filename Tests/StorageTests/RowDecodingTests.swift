@@ -123,4 +123,22 @@ struct RowDecodingTests {
             }
         }
     }
+
+    @Test("UUIDs kept as text parse in either case and nothing else parses")
+    func uuidText() {
+        for _ in 0..<100 {
+            let id = UUID()
+            #expect(UUID(canonical: id.lowercasedString) == id && UUID(canonical: id.uuidString) == id)
+            #expect(id.uppercasedString == id.uuidString) // how SQLite binds keep ids, as SQLiteKit's encoder did
+        }
+        let good = "0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"
+        #expect(UUID(canonical: good)?.lowercasedString == good)
+        for bad in [
+            "", String(good.dropLast()), good + "0", "0190a5b27-c3d-7e4f-8a9b-0c1d2e3f4a5b", "0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5g",
+            "{190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b", "0190a5b2-7c3d-7e4f-8a9b0-c1d2e3f4a5b", "0190a5b2+7c3d-7e4f-8a9b-0c1d2e3f4a5b",
+            "0190a5b2-7c3d-7e4f-8a9b-0c1d2e3f4a5é",
+        ] {
+            #expect(UUID(canonical: bad) == nil, "\(bad)")
+        }
+    }
 }
