@@ -13,6 +13,11 @@ package final class InFlightLimiter: Sendable {
     }
 
     /// Counts one more request for `key`; false (and nothing counted) when `key` already has `limit` in flight.
+    ///
+    /// Never inlined, nor is `leave`: the caller awaits the request between the two, and inlined there the thread id
+    /// Mutex caches in thread-local storage could be reused after the task resumed on another thread (the crash
+    /// `PoolMetrics` describes).
+    @inline(never)
     package func enter(_ key: String) -> Bool {
         guard limit > 0 else { return true }
         return counts.withLock { counts in
@@ -24,6 +29,7 @@ package final class InFlightLimiter: Sendable {
     }
 
     /// The request `enter` counted has been answered.
+    @inline(never)
     package func leave(_ key: String) {
         guard limit > 0 else { return }
         counts.withLock { counts in
