@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where a log_metric call goes: the real client's log_metric loop against a release aitip at its defaults (SQLite), its
 # rate, and per call the SQLite statements (a uprobe on sqlite3_step) and the server's context switches (perf stat).
-#   [AITIP_BIN=path] bench/log_metric_profile.sh [CALLS]     (needs perf: apt-get install linux-perf; run as root for the uprobe)
+#   bench/log_metric_profile.sh [CALLS]     (needs perf: apt-get install linux-perf; run as root for the uprobe)
+#   AITIP_BIN names another build of aitip, to compare two in one sitting.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-1000}

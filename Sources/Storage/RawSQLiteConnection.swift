@@ -63,8 +63,7 @@ final class RawSQLiteConnection: @unchecked Sendable {
     }
 
     func close() {
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
-        statements = [:]
+        forgetStatements()
         sqlite_nio_sqlite3_close(handle)
         handle = nil
     }
@@ -72,15 +71,17 @@ final class RawSQLiteConnection: @unchecked Sendable {
     private func prepared(_ sql: String) throws -> OpaquePointer {
         if let statement = statements[sql] { return statement }
         guard handle != nil else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "the connection is closed") }
-        if statements.count >= Self.statementLimit {
-            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
-            statements = [:]
-        }
+        if statements.count >= Self.statementLimit { forgetStatements() }
         var statement: OpaquePointer?
         let result = sqlite_nio_sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard result == SQLITE_OK, let statement else { throw failure(result) }
         statements[sql] = statement
         return statement
+    }
+
+    private func forgetStatements() {
+        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        statements = [:]
     }
 
     private func bind(_ value: SQLiteData, at index: Int32, of statement: OpaquePointer) -> Int32 {
