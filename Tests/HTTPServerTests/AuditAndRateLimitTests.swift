@@ -118,10 +118,17 @@ struct RateLimitTests {
             #expect(throttled == 0)
             let history = try await app.call(.get, "/api/2.0/mlflow/metrics/get-history?run_id=\(runId)&metric_key=loss&max_results=5000", token: key)
             #expect((history["metrics"] as? [Any])?.count == 1_000)
-            // The same pace on an ordinary route meets the budget.
+            // The same pace on an ordinary route meets the budget: the burst passes, and past it no more calls than the
+            // bucket refilled while they ran (however slow the machine, so the bound is the bucket's, not a timing guess).
             var statuses: [Int] = []
+            let started = ContinuousClock.now
             for _ in 0..<1_000 { statuses.append(try await app.call(.get, "/api/v1/projects", token: key).status) }
-            #expect(statuses.contains(429) && statuses.prefix(200).allSatisfy { $0 == 200 })
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let allowed = statuses.filter { $0 == 200 }.count
+            #expect(statuses.prefix(200).allSatisfy { $0 == 200 })
+            #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 })
+            #expect(Double(allowed) <= 200 + 100 * seconds + 1, "\(allowed) calls allowed in \(seconds) s")
         }
     }
 
