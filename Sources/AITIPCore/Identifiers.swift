@@ -38,6 +38,22 @@ package enum IDGenerator {
     }
 }
 
+extension IDGenerator {
+    /// A random (version 4) UUID from the system's generator (`getrandom`). Foundation's `UUID()` opens
+    /// /dev/urandom for every id on Linux, a system call too many on paths that make one per request.
+    package static func random() -> UUID {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        var bytes = (high.bigEndian, low.bigEndian)
+        return withUnsafeMutableBytes(of: &bytes) { raw in
+            raw[6] = (raw[6] & 0x0F) | 0x40
+            raw[8] = (raw[8] & 0x3F) | 0x80
+            return UUID(uuid: raw.load(as: uuid_t.self))
+        }
+    }
+}
+
 extension UUID {
     /// A version 7 id's time and counter, (milliseconds << 12) | counter: increases with every id this process
     /// makes, so it orders submissions even within one millisecond.

@@ -123,7 +123,8 @@ package struct WebhookService: Sendable {
         guard WebhookEvents.supported.contains(chosen) else { throw AppError.badRequest("'\(chosen)' is not a webhook event") }
         let payload = String(decoding: try JSONEncoder().encode(WebhookEvents.example(chosen)), as: UTF8.self)
         let answer = await WebhookDeliverer.post(
-            webhook, deliveryId: UUID().lowercasedString, event: chosen, payload: payload, now: clock.now(), configuration: configuration)
+            webhook, deliveryId: IDGenerator.random().lowercasedString, event: chosen, payload: payload, now: clock.now(),
+            configuration: configuration)
         try await database.transaction { sql in
             try await audit.record(
                 on: sql, caller, orgId: webhook.orgId, action: "webhook.test", targetType: "webhook", targetId: webhook.id.lowercasedString,

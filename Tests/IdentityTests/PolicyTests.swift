@@ -105,6 +105,18 @@ struct CoreValueTests {
         #expect(earlier.lowercasedString.dropFirst(14).first == "7")
     }
 
+    @Test("random ids are version 4, RFC 9562 variant, and differ")
+    func randomIds() {
+        let ids = (0..<1_000).map { _ in IDGenerator.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            let text = id.lowercasedString
+            #expect(text.dropFirst(14).first == "4")
+            #expect("89ab".contains(text.dropFirst(19).first!))
+            #expect(UUID(uuidString: text) == id)
+        }
+    }
+
     @Test("slugs", arguments: [("My Team (EU)", "my-team-eu"), ("  --Hello__World--  ", "hello-world"), ("Ünïcode ok", "n-code-ok")])
     func slugs(name: String, slug: String) {
         #expect(Slug.from(name) == slug)

@@ -1,3 +1,4 @@
+import AITIPCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -11,7 +12,7 @@ struct RequestIdMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestId = request.headers[Self.header].flatMap(Self.accepted) ?? UUID().uuidString.lowercased()
+        let requestId = request.headers[Self.header].flatMap(Self.accepted) ?? IDGenerator.random().lowercasedString
         context.requestId = requestId
         context.logger[metadataKey: "hb.request.id"] = nil
         context.logger[metadataKey: "request_id"] = .string(requestId)

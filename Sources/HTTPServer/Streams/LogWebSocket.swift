@@ -32,7 +32,8 @@ package enum LogWebSocket {
                 } ?? offered.first { $0.hasPrefix("bearer.") }.map { String($0.dropFirst("bearer.".count)) }
             guard let bearer, let principal = try? await dependencies.auth.authenticate(bearer: bearer) else { return .dontUpgrade }
             let caller = Caller(
-                principal: principal, origin: RequestOrigin(requestId: UUID().uuidString, clientAddress: channel.remoteAddress?.ipAddress),
+                principal: principal,
+                origin: RequestOrigin(requestId: IDGenerator.random().lowercasedString, clientAddress: channel.remoteAddress?.ipAddress),
                 logger: logger)
             let training = dependencies.training
             guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }

@@ -52,12 +52,7 @@ struct ServerOptions: ParsableArguments {
 
     static func makeLogger(_ config: AppConfig) -> Logger {
         let format = config.logFormat
-        LoggingSystem.bootstrap { label in
-            switch format {
-            case .json: JSONLogHandler(label: label)
-            case .text: StreamLogHandler.standardError(label: label)
-            }
-        }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format) }
         var logger = Logger(label: "aitip")
         logger.logLevel = config.logLevel
         return logger
