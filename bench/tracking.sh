@@ -4,6 +4,9 @@
 # MLflow's own server (--workers 1, its best configuration here, and its default workers) and aitip at its default
 # settings (SQLite and PostgreSQL), on this machine, in one run; then raw HTTP ingest into aitip without the client.
 # Prints JSON lines for docs/benchmarks.md.
+# aitip on SQLite and the ceiling then run in alternating rounds (AITIP_BENCH_ROUNDS, default 3), and the last lines
+# give each phase's share of the ceiling per round and its median: this VM's speed drifts by ±15 % over minutes, so
+# only phases measured side by side are compared.
 #   bench/tracking.sh [--big-runs N]      (installs mlflow==3.17.2 into .venv-bench-mlflow on first use; needs PostgreSQL 15
 #                                          and nginx: apt-get install nginx-light)
 set -uo pipefail
@@ -45,16 +48,19 @@ run_mlflow() {  # run_mlflow NAME [--workers N]
 run_mlflow mlflow-workers-1 --workers 1
 run_mlflow mlflow-default
 
-run_aitip() {  # run_aitip NAME DATABASE_URL
+run_aitip() {  # run_aitip NAME DATABASE_URL [client only]
   local name=$1 url=$2 port=15058
   AITIP_ADMIN_PASSWORD=bench-password-1 AITIP_LOG_LEVEL=warning "$bin" serve --listen 127.0.0.1:$port \
       --data-dir "$work/$name" --database-url "$url" >"$work/$name.log" 2>&1 &
   pids+=($!)
   wait_up http://127.0.0.1:$port/healthz || { tail "$work/$name.log"; exit 1; }
   echo -n "aitip-$name: "
-  "$venv/bin/python" bench/tracking_client.py --uri http://127.0.0.1:$port --username admin --password bench-password-1 --big-runs "$big_runs"
-  echo -n "aitip-$name raw ingest: "
-  "$venv/bin/python" bench/ingest.py --url http://127.0.0.1:$port --username admin --password bench-password-1
+  "$venv/bin/python" bench/tracking_client.py --uri http://127.0.0.1:$port --username admin --password bench-password-1 \
+      --big-runs "$big_runs" | tee -a "$work/rounds-$name.jsonl"
+  if [ -z "${3:-}" ]; then
+    echo -n "aitip-$name raw ingest: "
+    "$venv/bin/python" bench/ingest.py --url http://127.0.0.1:$port --username admin --password bench-password-1
+  fi
   # The ceiling's answers are recorded from the first aitip (the same bodies, byte for byte).
   [ -d "$work/bodies" ] || "$venv/bin/python" bench/null_server.py capture --uri http://127.0.0.1:$port --username admin \
       --password bench-password-1 --out "$work/bodies" || exit 1
@@ -68,10 +74,21 @@ mkdir -p "$work/nginx-root"
 chmod 711 "$work" && chmod 755 "$work/bodies" && chmod 644 "$work/bodies"/*
 "$venv/bin/python" bench/null_server.py config --bodies "$work/bodies" --port 15059 --work "$work" > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 wait_up http://127.0.0.1:15059/api/2.0/mlflow/runs/log-metric || { cat "$work/nginx-error.log"; exit 1; }
-echo -n "ceiling (nginx $(nginx -v 2>&1 | sed 's/.*\///')): "; "$venv/bin/python" bench/tracking_client.py --uri http://127.0.0.1:15059
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
+ceiling() {
+  echo -n "ceiling (nginx $(nginx -v 2>&1 | sed 's/.*\///')): "
+  "$venv/bin/python" bench/tracking_client.py --uri http://127.0.0.1:15059 | tee -a "$work/rounds-ceiling.jsonl"
+}
+ceiling
+for round in $(seq 2 "${AITIP_BENCH_ROUNDS:-3}"); do
+  run_aitip "sqlite-$round" "sqlite://$work/sqlite-$round/aitip.db" client-only
+  ceiling
+done
+kill $nginx_pid; wait $nginx_pid 2>/dev/null
+for round in $(seq 2 "${AITIP_BENCH_ROUNDS:-3}"); do cat "$work/rounds-sqlite-$round.jsonl"; done | cat "$work/rounds-sqlite.jsonl" - > "$work/rounds-aitip.jsonl"
+"$venv/bin/python" bench/ceiling_share.py "$work/rounds-aitip.jsonl" "$work/rounds-ceiling.jsonl"
 
 pg_start >/dev/null || exit 1
 run_aitip postgres "${AITIP_TEST_POSTGRES_URL}"
