@@ -126,6 +126,26 @@ let package = Package(
             dependencies: ["AITIPCore", "Storage", "Identity", "Executors", "Workloads", "Datasets", "Tracking"],
             swiftSettings: swiftSettings
         ),
+        // The inference data plane: `/serve/{service}/…` to a ready replica, balancing, traffic splits, per-version metrics.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "AITIPCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Inference",
+            dependencies: [
+                "AITIPCore", "Storage", "Identity", "Workloads", "Tracking", "Gateway",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AITIPAPI",
             dependencies: [
@@ -151,7 +171,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
-                "Events",
+                "Events", "Inference", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -160,6 +180,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -178,7 +199,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer", "Events",
+                "MLflowServer", "Events", "Inference", "Gateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -261,6 +282,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "AITIPCore", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler"],
             swiftSettings: swiftSettings
@@ -274,10 +303,10 @@ let package = Package(
             name: "HTTPServerTests",
             dependencies: [
                 "App", "HTTPServer", "Identity", "Tracking", "Storage", "AITIPCore", "AITIPTestSupport", "AITIPAPI", "Workloads", "Events",
-                "ObjectStore",
+                "ObjectStore", "Inference", "Gateway",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -14,6 +14,9 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
         case tooManyRequests = "too-many-requests"
         case unavailable = "service-unavailable"
         case internalError = "internal-error"
+        /// A replica behind the inference gateway failed to answer.
+        case badGateway = "bad-gateway"
+        case gatewayTimeout = "gateway-timeout"
 
         package var status: Int {
             switch self {
@@ -29,6 +32,8 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             case .tooManyRequests: 429
             case .unavailable: 503
             case .internalError: 500
+            case .badGateway: 502
+            case .gatewayTimeout: 504
             }
         }
 
@@ -46,6 +51,8 @@ package struct AppError: Error, Sendable, Equatable, CustomStringConvertible {
             case .tooManyRequests: "Too many requests"
             case .unavailable: "Service unavailable"
             case .internalError: "Internal server error"
+            case .badGateway: "Bad gateway"
+            case .gatewayTimeout: "Gateway timeout"
             }
         }
     }

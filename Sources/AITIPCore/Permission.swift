@@ -28,10 +28,11 @@ package struct Permission: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     package enum Action: String, Sendable, CaseIterable {
-        case read, write, delete, approve
+        case read, write, delete, approve, invoke
     }
 
-    /// Every permission that exists. `approve` exists only for releases; `delete` not for audit or api_keys.
+    /// Every permission that exists. `approve` exists only for releases, `invoke` (calling a model through the
+    /// gateway) only for inference; `delete` not for audit or api_keys.
     package static let all: Set<Permission> = {
         var result = Set<Permission>()
         for area in Area.allCases {
@@ -42,6 +43,7 @@ package struct Permission: Hashable, Sendable, Comparable, CustomStringConvertib
             }
         }
         result.insert(Permission(.release, .approve))
+        result.insert(Permission(.inference, .invoke))
         return result
     }()
 
@@ -65,6 +67,10 @@ package struct Permission: Hashable, Sendable, Comparable, CustomStringConvertib
     package static let trainingRead = Permission(.training, .read)
     package static let trainingWrite = Permission(.training, .write)
     package static let trainingDelete = Permission(.training, .delete)
+    package static let inferenceRead = Permission(.inference, .read)
+    package static let inferenceWrite = Permission(.inference, .write)
+    package static let inferenceDelete = Permission(.inference, .delete)
+    package static let inferenceInvoke = Permission(.inference, .invoke)
     package static let resourcesRead = Permission(.resources, .read)
     package static let resourcesWrite = Permission(.resources, .write)
 }

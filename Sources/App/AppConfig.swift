@@ -35,6 +35,8 @@ package struct AppConfig: Sendable {
     package var webDirectory: String
     package var principalCacheSeconds: TimeInterval
     package var workloads: WorkloadSettings
+    /// Largest request body the inference gateway forwards (it is held whole, so that a refused connection can be retried).
+    package var gatewayMaxRequestBytes: Int
 
     /// The workload engine's settings: executor, nodes, scheduling, prices.
     package struct WorkloadSettings: Sendable {
@@ -88,6 +90,10 @@ package struct AppConfig: Sendable {
         ("refresh_token_ttl", "2592000", "refresh token lifetime since last use, seconds"),
         ("bcrypt_cost", "12", "bcrypt work factor for passwords (4–31)"),
         ("max_body_bytes", "10485760", "largest accepted request body, bytes (larger → 413)"),
+        (
+            "gateway_max_request_bytes", "16777216",
+            "largest request body the inference gateway (/serve/…) forwards to a replica, bytes (larger → 413)"
+        ),
         (
             "max_artifact_bytes", "1099511627776",
             "largest artifact file one upload may store, bytes (uploads stream to the object store, in parts for large files; never held in memory)"
@@ -214,6 +220,7 @@ package struct AppConfig: Sendable {
             registration: registration,
             bcryptCost: number("bcrypt_cost", UInt8(12)) { (4...31).contains($0) })
         maxBodyBytes = number("max_body_bytes", 10 * 1024 * 1024) { $0 >= 1024 }
+        gatewayMaxRequestBytes = number("gateway_max_request_bytes", 16 << 20) { $0 >= 1024 }
         maxArtifactBytes = number("max_artifact_bytes", Int64(1) << 40) { $0 >= 1024 }
         maxDatasetFileBytes = number("max_dataset_file_bytes", Int64(1) << 40) { $0 >= 0 }
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }

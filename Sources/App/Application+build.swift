@@ -3,10 +3,12 @@ import Datasets
 import Events
 import Executors
 import Foundation
+import Gateway
 import HTTPServer
 import Hummingbird
 import HummingbirdWebSocket
 import Identity
+import Inference
 import Logging
 import MLflowServer
 import ObjectStore
@@ -22,7 +24,9 @@ import Workloads
 package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
-        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all).sorted { $0.version < $1.version }
+        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all).sorted {
+            $0.version < $1.version
+        }
 }
 
 /// The parts of a running aitip, assembled from configuration. Tests build it against their own database.
@@ -32,6 +36,8 @@ package struct AppParts: Sendable {
     package let objectStore: any ObjectStore
     /// The scheduler loop and reconciler; `buildApplication` runs it as a service, tests run it themselves.
     package let engine: WorkloadEngine
+    /// Keeps inference services' replicas as wanted; runs beside the engine (as a service, or in tests by hand).
+    package let inferenceReconciler: InferenceReconciler
     package let bootstrap: IdentityBootstrap.Result?
 
     package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
@@ -81,7 +87,7 @@ package struct AppParts: Sendable {
             }
             let workloads = WorkloadService(
                 database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
-                wakeup: wakeup, kinds: [TrainingService.kind],
+                wakeup: wakeup, kinds: [TrainingService.kind, InferenceService.kind],
                 configuration: .init(
                     maxCodeBytes: settings.maxCodeBytes,
                     gracePeriodSeconds: settings.gracePeriodSeconds))
@@ -105,6 +111,10 @@ package struct AppParts: Sendable {
                     maxFileBytes: config.maxDatasetFileBytes,
                     storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
                     lineageSources: LineageWiring.sources(workloads: workloads, tracking: tracking)))
+            let metrics = PrometheusCollectorRegistry()
+            let inference = InferenceService(
+                database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking,
+                gateway: Gateway(configuration: .init(maxRequestBytes: config.gatewayMaxRequestBytes), metrics: metrics, logger: logger))
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
@@ -123,8 +133,9 @@ package struct AppParts: Sendable {
                 webhooks: WebhookService(
                     database: database, clock: clock, audit: audit,
                     configuration: .init(allowPrivateAddresses: config.webhookAllowPrivate)),
+                inference: inference,
                 audit: audit,
-                metrics: PrometheusCollectorRegistry(),
+                metrics: metrics,
                 limits: .init(
                     maxBodyBytes: config.maxBodyBytes,
                     requestsPerSecond: config.rateLimitPerSecond,
@@ -132,7 +143,12 @@ package struct AppParts: Sendable {
                     credentialAttemptsPerMinute: config.credentialAttemptsPerMinute,
                     timeouts: .init(idle: .seconds(Int64(config.idleTimeoutSeconds)), minimumBodyRate: config.minimumBodyRate)),
                 webDirectory: config.webDirectory)
-            return AppParts(database: database, dependencies: dependencies, objectStore: objectStore, engine: engine, bootstrap: bootstrap)
+            return AppParts(
+                database: database, dependencies: dependencies, objectStore: objectStore, engine: engine,
+                inferenceReconciler: InferenceReconciler(
+                    service: inference, engineLease: engine.lease,
+                    configuration: .init(interval: .milliseconds(settings.schedulerTickMilliseconds)), logger: logger),
+                bootstrap: bootstrap)
         } catch {
             await database.shutdown()
             throw error
@@ -172,6 +188,7 @@ package func buildApplication(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "aitip"),
         services: [
             DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
+            InferenceWorkers(reconciler: parts.inferenceReconciler, gateway: parts.dependencies.inference.gateway),
             MaintenanceService(
                 database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
                 artifacts: parts.dependencies.artifacts, logger: logger),
@@ -193,6 +210,22 @@ struct WebhookDeliveryService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await deliverer.run() }
+    }
+}
+
+/// Runs the inference reconciler and the gateway's connection upkeep until shutdown begins; replicas keep running
+/// and are adopted on the next start.
+struct InferenceWorkers: Service {
+    let reconciler: InferenceReconciler
+    let gateway: Gateway
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await reconciler.run() }
+                group.addTask { await gateway.run() }
+            }
+        }
     }
 }
 

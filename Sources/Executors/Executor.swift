@@ -29,6 +29,9 @@ package protocol Executor: Sendable {
     /// Where the workload's processes find the checkpoints kept across its attempts, as they see it; nil where the
     /// backend keeps none.
     func checkpointDirectory(of workloadId: UUID) -> String?
+    /// The Unix socket an attempt may serve HTTP on (`AITIP_SERVE_SOCKET` inside it), as this server sees it; nil
+    /// where the backend's work is not reachable that way (a remote cluster).
+    func serviceSocket(of reference: String) -> String?
 }
 
 extension Executor {
@@ -37,6 +40,8 @@ extension Executor {
     package var isolatesNetworkByDefault: Bool { false }
 
     package func checkpointDirectory(of workloadId: UUID) -> String? { nil }
+
+    package func serviceSocket(of reference: String) -> String? { nil }
 
     /// Remote backends run work in the cluster's network and cannot cut it.
     package func refusal(isolateNetwork: Bool) -> AppError? {

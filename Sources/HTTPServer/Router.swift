@@ -3,8 +3,10 @@ import AITIPCore
 import Datasets
 import Events
 import Foundation
+import Gateway
 import Hummingbird
 import Identity
+import Inference
 import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
@@ -27,6 +29,7 @@ package struct ServerDependencies: Sendable {
     package var resources: ResourceService
     package var datasets: DatasetService
     package var webhooks: WebhookService
+    package var inference: InferenceService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
     package var limits: Limits
@@ -59,7 +62,8 @@ package struct ServerDependencies: Sendable {
     package init(
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
-        resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, audit: AuditLog, metrics: PrometheusCollectorRegistry,
+        resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService, audit: AuditLog,
+        metrics: PrometheusCollectorRegistry,
         limits: Limits,
         webDirectory: String? = nil
     ) {
@@ -74,6 +78,7 @@ package struct ServerDependencies: Sendable {
         self.resources = resources
         self.datasets = datasets
         self.webhooks = webhooks
+        self.inference = inference
         self.audit = audit
         self.metrics = metrics
         self.limits = limits
@@ -120,6 +125,7 @@ package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModu
         auth: dependencies.auth, limits: authLimits, timeouts: limits.timeouts, maxBodyBytes: limits.maxBodyBytes,
         audit: dependencies.audit, projects: dependencies.projects)
     for module in modules { try module(router, dependencies, security) }
+    GatewayRoutes.add(to: router, dependencies, limits: authLimits)
     WebConsole.addRoutes(to: router, directory: dependencies.webDirectory)
     let docs = try APIDocsPage.render(specYAML: spec)
     router.get("/api/v1/openapi.yaml") { _, _ in

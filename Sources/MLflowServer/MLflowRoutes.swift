@@ -289,6 +289,8 @@ enum MLflowResponse {
             case .tooManyRequests: (429, "REQUEST_LIMIT_EXCEEDED")
             case .unavailable: (503, "TEMPORARILY_UNAVAILABLE")
             case .internalError: (500, "INTERNAL_ERROR")
+            case .badGateway: (502, "INTERNAL_ERROR")
+            case .gatewayTimeout: (504, "DEADLINE_EXCEEDED")
             }
         let body =
             (try? JSONSerialization.data(withJSONObject: ["error_code": code, "message": error.detail], options: [.sortedKeys])) ?? Data("{}".utf8)

@@ -153,6 +153,10 @@ package struct LocalExecutor: Executor {
         return nil
     }
 
+    package func serviceSocket(of reference: String) -> String? {
+        AttemptReference(reference, root: configuration.jobsDirectory)?.paths.serviceSocket
+    }
+
     /// `/checkpoints` in the sandbox; the real directory only when the operator turned the sandbox off.
     package func checkpointDirectory(of workloadId: UUID) -> String? {
         sandbox == nil ? AttemptPaths(root: configuration.jobsDirectory, workloadId: workloadId, attempt: 1).checkpoints : Sandbox.checkpoints
@@ -197,6 +201,7 @@ package struct LocalExecutor: Executor {
         environment["AITIP_ATTEMPT"] = String(request.attempt)
         environment["AITIP_CHECKPOINT_DIR"] = inside.checkpoints
         environment["AITIP_WORKDIR"] = inside.work
+        environment["AITIP_SERVE_SOCKET"] = "\(inside.work)/\(AttemptPaths.serviceSocketName)"
         environment["CUDA_VISIBLE_DEVICES"] = gpus.map(String.init).joined(separator: ",")
         environment["AITIP_HAS_CODE"] = request.codeArchive == nil ? "0" : "1"
         environment["AITIP_ENTRYPOINT"] = request.shellCommand
@@ -555,6 +560,10 @@ struct AttemptPaths: Sendable {
     var log: String { "\(control)/output.log" }
     var exitCodes: String { "\(control)/exit-codes" }
     var code: String { "\(control)/code.tar.gz" }
+    /// In the attempt's workspace: the replica of an inference service listens there (the workspace is its own, so
+    /// the gateway opens the path without following links; see Gateway's ReplicaConnection).
+    static let serviceSocketName = ".aitip-serve.sock"
+    var serviceSocket: String { "\(work)/\(Self.serviceSocketName)" }
 }
 
 /// The reference the engine stores: `<workload>/<attempt>/<leader pid>-<leader start time>`. References of

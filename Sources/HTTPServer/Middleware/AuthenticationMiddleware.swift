@@ -16,6 +16,9 @@ package struct AuthenticationMiddleware: RouterMiddleware {
     package enum Scheme: Sendable {
         case native(RoutePolicy)
         case mlflow
+        /// The inference gateway (`/serve/…`): bearer credentials only; its traffic is bounded by each service's rate
+        /// limit and the in-flight cap, not the per-second budget meant for API calls.
+        case gateway
     }
 
     /// The limiters of one server, shared by every group: a principal has one budget wherever it calls.
@@ -113,11 +116,11 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         }
     }
 
-    /// Tracking traffic, which the rate budget spares: every MLflow route, and the API's routes declared
-    /// `x-aitip-budget: tracking` (bulk run logging).
+    /// Traffic the rate budget spares: every MLflow route, the API's routes declared `x-aitip-budget: tracking` (bulk
+    /// run logging), and inference calls.
     private func isTrackingRoute(_ request: Request, context: Context) -> Bool {
         switch scheme {
-        case .mlflow: true
+        case .mlflow, .gateway: true
         case .native(let policy): policy.route(request.method, context.endpointPath)?.tracking == true
         }
     }

@@ -1,5 +1,6 @@
 import AITIPCore
 import Foundation
+import Identity
 import SQLKit
 import Storage
 
@@ -9,6 +10,24 @@ extension TrackingService {
     /// Whether this project has an experiment with this id (a training job that names one).
     package func experimentExists(_ id: UUID, inProject projectId: UUID) async throws -> Bool {
         try await database.read { sql in try await TrackingStore.experiment(id, on: sql)?.projectId == projectId }
+    }
+
+    /// A version of a registered model of this project, by number or by alias (an inference service being deployed).
+    package func modelVersion(named name: String, version: Int?, alias: String?, inProject scope: ProjectScope) async throws -> ModelVersionDetail {
+        try await database.read { sql in
+            let model = try await Self.registeredModel(named: name, in: scope, on: sql)
+            var number = version ?? 0
+            if let alias {
+                guard
+                    let row = try await sql.select().column("version").from("model_aliases").where("model_id", .equal, model.id)
+                        .where("alias", .equal, alias).first()
+                else {
+                    throw AppError(.notFound, "Registered model alias \(alias) not found.")
+                }
+                number = try row.decode(column: "version", as: Int.self)
+            }
+            return try await Self.versionDetail(model, try await Self.version(model, number, on: sql), on: sql)
+        }
     }
 
     /// A model version as lineage sees it: where it lives, what it is called, and what its record says it came from.

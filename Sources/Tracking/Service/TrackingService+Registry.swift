@@ -374,26 +374,13 @@ extension TrackingService {
     package func modelVersion(of name: String, version: Int, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
-        return try await database.read { sql in
-            let model = try await Self.registeredModel(named: name, in: scope, on: sql)
-            return try await Self.versionDetail(model, try await Self.version(model, version, on: sql), on: sql)
-        }
+        return try await modelVersion(named: name, version: version, alias: nil, inProject: scope)
     }
 
     package func modelVersion(of name: String, alias: String, in scope: ProjectScope, caller: Caller) async throws -> ModelVersionDetail {
         let principal = try caller.requirePrincipal()
         try Policy.authorize(principal, .releaseRead, on: Self.projectResource(scope))
-        return try await database.read { sql in
-            let model = try await Self.registeredModel(named: name, in: scope, on: sql)
-            guard
-                let row = try await sql.select().column("version").from("model_aliases").where("model_id", .equal, model.id)
-                    .where("alias", .equal, alias).first()
-            else {
-                throw AppError(.notFound, "Registered model alias \(alias) not found.")
-            }
-            let version = try await Self.version(model, try row.decode(column: "version", as: Int.self), on: sql)
-            return try await Self.versionDetail(model, version, on: sql)
-        }
+        return try await modelVersion(named: name, version: nil, alias: alias, inProject: scope)
     }
 
     /// The registered versions made from a run, by model name and version (what the run page lists). The caller needs

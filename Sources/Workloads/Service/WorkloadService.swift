@@ -121,7 +121,14 @@ package struct WorkloadService: Sendable {
     package func prepare(_ submission: Submission, kind: WorkloadKind, in scope: ProjectScope, caller: Caller, on sql: any SQLDatabase) async throws
         -> Workload
     {
-        let principal = try caller.requirePrincipal()
+        try await prepare(submission, kind: kind, in: scope, ownerId: try caller.requirePrincipal().userId, on: sql)
+    }
+
+    /// `prepare` for work the owning module starts itself (an inference service's replicas, started by its
+    /// reconciler for the user who asked for the service): the module has authorized the user already.
+    package func prepare(_ submission: Submission, kind: WorkloadKind, in scope: ProjectScope, ownerId: UUID?, on sql: any SQLDatabase) async throws
+        -> Workload
+    {
         var validator = Validator()
         let name = validator.requireText(submission.name, "name", maxLength: 255)
         let entrypoint = validator.requireText(submission.entrypoint, "entrypoint", maxLength: 10_000)
@@ -196,7 +203,7 @@ package struct WorkloadService: Sendable {
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let id = IDGenerator.uuidV7(at: now)
         return Workload(
-            id: id, kind: kind.name, orgId: scope.orgId, projectId: scope.projectId, ownerId: principal.userId,
+            id: id, kind: kind.name, orgId: scope.orgId, projectId: scope.projectId, ownerId: ownerId,
             name: name, queue: queue, priorityClass: priorityClass!.name, priority: priorityClass!.value, state: .queued,
             reason: "waiting for the scheduler", specJSON: specJSON, gpuType: submission.gpuType, gpuCount: gpus,
             nodeCount: nodes, cpu: cpu, memoryMiB: memory, maxRuntimeSeconds: submission.maxRuntimeSeconds, maxRetries: retries,
@@ -343,6 +350,40 @@ package struct WorkloadService: Sendable {
         return result
     }
 
+    /// Stops a workload its owning module started (a replica being replaced, scaled down or stopped with its
+    /// service): the module authorized and audited the user's request that led here.
+    package func stopOwned(_ id: UUID, reason: String) async throws {
+        let now = clock.now().epochMilliseconds
+        try await database.transaction { sql in
+            guard let workload = try await WorkloadStore.workload(id, locking: true, on: sql), !workload.state.isFinal else { return }
+            if workload.state.isActive {
+                guard workload.stopRequestedMs == nil else { return }
+                var stopping = workload
+                stopping.stopRequestedMs = now
+                stopping.stopReason = .cancel
+                stopping.reason = "stopping: \(reason)"
+                stopping.updatedMs = now
+                try await WorkloadStore.save(stopping, on: sql)
+            } else {
+                _ = try await WorkloadStore.transition(workload, to: .cancelled, reason: reason, at: now, on: sql) { $0.finishedMs = now }
+            }
+        }
+        wake()
+        await logs.notify(id)
+    }
+
+    /// These workloads as they are now, for the module that owns them (no caller is checked: it authorizes).
+    package func workloads(_ ids: [UUID]) async throws -> [Workload] {
+        guard !ids.isEmpty else { return [] }
+        return try await database.read { sql in try await WorkloadStore.workloads(ids: ids, on: sql) }
+    }
+
+    /// Where a running workload may serve HTTP (see `Executor.serviceSocket`).
+    package func serviceSocket(of workload: Workload) -> String? {
+        guard workload.state == .running, let reference = workload.executorRef else { return nil }
+        return executor.serviceSocket(of: reference)
+    }
+
     /// Deletes a finished workload with its transitions, logs and checkpoints. Usage records stay for costs.
     package func delete(_ id: UUID, of kind: WorkloadKind, caller: Caller) async throws {
         let principal = try caller.requirePrincipal()
@@ -445,7 +486,7 @@ extension JSONEncoder {
 
 /// Wakes the engine: a submission, a stop or a finished attempt should not wait for the next tick.
 package final class Wakeup: Sendable {
-    let stream: AsyncStream<Void>
+    package let stream: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
     package init() {

@@ -46,6 +46,8 @@ struct APIClient {
     let api: Client
     /// The same operations without a practical time limit: followed logs and file transfers.
     let transfers: Client
+    /// The credential the calls carry, for requests outside the API (the inference gateway).
+    let tokens: (any BearerTokens)?
 
     init(server: String?, requireAuth: Bool = true) throws {
         let environment = ProcessInfo.processInfo.environment
@@ -66,6 +68,7 @@ struct APIClient {
         let tokens: (any BearerTokens)? =
             explicitToken.map(FixedToken.init)
             ?? credentials.map { SavedSession(credentials: $0, refresher: Connection.client(server: url, tokens: nil)) }
+        self.tokens = tokens
         api = Connection.client(server: url, tokens: tokens)
         transfers = Connection.client(server: url, tokens: tokens, patience: .transfer)
     }

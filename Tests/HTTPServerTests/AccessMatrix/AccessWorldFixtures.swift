@@ -109,6 +109,18 @@ extension AccessWorld {
     }
 
     /// A dataset with version v1 holding data.csv.
+    /// An inference service of project A (the matrix runs no reconciler: it stays pending, with no replica).
+    func inferenceService() async throws -> String { try await shared("inference") { try await freshInferenceService() } }
+
+    func freshInferenceService() async throws -> String { try await create("/api/v1/inference/services", try await inferenceServiceBody()) }
+
+    func inferenceServiceBody() async throws -> [String: Any] {
+        [
+            "project_id": projectA, "name": Self.unique("svc"), "model": "models:/\(try await modelVersion().name)/1", "runtime": "process",
+            "runtime_config": ["command": "true"], "resources": ["cpu": 0.1, "memory_mib": 64],
+        ]
+    }
+
     func dataset() async throws -> String {
         try await shared("dataset") {
             let dataset = try await freshDataset()

@@ -166,6 +166,20 @@ enum NativeRecipes {
         case "getUsage": return .init(path: "/api/v1/resources/usage?org_id=\(w.orgA)")
         case "getCosts": return .init(path: "/api/v1/resources/costs?org_id=\(w.orgA)")
 
+        // inference
+        case "listInferenceServices": return .init(path: "/api/v1/inference/services?project_id=\(project)")
+        case "createInferenceService":
+            return .init(path: "/api/v1/inference/services", body: .json(try await w.inferenceServiceBody()))
+        case "getInferenceService": return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())")
+        case "updateInferenceService":
+            return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())", body: .json(["description": "changed"]))
+        case "deleteInferenceService": return .init(path: "/api/v1/inference/services/\(try await w.freshInferenceService())")
+        case "startInferenceService": return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/start")
+        case "stopInferenceService": return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/stop")
+        case "scaleInferenceService":
+            return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/scale", body: .json(["replicas": 2]))
+        case "getInferenceServiceMetrics": return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/metrics")
+
         // datasets
         case "listDatasets": return .init(path: "/api/v1/projects/\(project)/datasets")
         case "createDataset": return .init(path: "/api/v1/projects/\(project)/datasets", body: .json(["name": unique("d"), "format": "csv"]))

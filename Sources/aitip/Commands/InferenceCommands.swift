@@ -1,0 +1,196 @@
+import AITIPAPI
+import AITIPClient
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import OpenAPIRuntime
+
+struct InferenceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Inference services: deploy a registered model version, list, show, scale, start, stop, delete, and call it.",
+        subcommands: [Deploy.self, List.self, Get.self, Scale.self, Start.self, Stop.self, Delete.self, Invoke.self])
+
+    static let columns = ["id", "name", "model_uri", "status", "health_status", "replicas", "traffic_percentage", "status_reason"]
+
+    struct Deploy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Deploy a model version: --code DIR is packed and uploaded, and --command runs in it serving HTTP on $AITIP_SERVE_SOCKET.",
+            discussion: """
+                Example:
+                  aitip inference deploy --project P --name ranker --model models:/ranker@champion \\
+                    --code serving --command "exec python3 serve.py" --replicas 2
+                A canary of an existing service: add --parent SERVICE_ID --traffic 10 (percent), or --route-header X-Variant=b.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Option(help: "Project id.") var project: String
+        @Option(help: "Service name (lowercase letters, digits, '-').") var name: String
+        @Option(help: "models:/NAME/VERSION or models:/NAME@ALIAS.") var model: String
+        @Option(help: "Command run by /bin/sh in the code directory; it serves HTTP on the Unix socket $AITIP_SERVE_SOCKET.") var command: String
+        @Option(help: "Code directory to package and upload.") var code: String?
+        @Option(help: "Path that answers 2xx when a replica is ready.") var healthPath: String?
+        @Option(help: "Replicas to run.") var replicas: Int?
+        @Option(help: "CPU cores per replica.") var cpu: Double?
+        @Option(help: "Memory per replica, MiB.") var memoryMib: Int?
+        @Option(help: "GPU type, e.g. a100.") var gpuType: String?
+        @Option(help: "GPUs per replica.") var gpus: Int?
+        @Option(help: "Environment variable NAME=VALUE (repeatable).") var env: [String] = []
+        @Option(help: "Make it a canary of this service.") var parent: String?
+        @Option(help: "A canary's share of its parent's requests, percent.") var traffic: Int?
+        @Option(help: "A canary takes every request with this header: NAME=VALUE.") var routeHeader: String?
+
+        func run() async throws {
+            try await runClient {
+                let client = try APIClient(server: options.server)
+                var environment: [String: String] = [:]
+                for pair in env {
+                    guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=VALUE, got '\(pair)'") }
+                    environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+                }
+                var archive: String?
+                if let code {
+                    let package = try CodePackage.pack(code)
+                    FileHandle.standardError.write(Data("Uploading \(code) (\(package.count) bytes)…\n".utf8))
+                    archive = try await client.transfers.uploadTrainingCode(
+                        query: .init(projectId: project), body: .applicationGzip(HTTPBody(package))
+                    )
+                    .created.body.json.sha256
+                }
+                let header = try routeHeader.map { text -> Components.Schemas.RouteHeader in
+                    guard let equals = text.firstIndex(of: "=") else { throw ValidationError("--route-header takes NAME=VALUE") }
+                    return .init(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
+                }
+                let resources = Components.Schemas.InferenceResources(cpu: cpu, memoryMib: memoryMib, gpuType: gpuType, gpuCount: gpus)
+                let body = Components.Schemas.InferenceServiceCreate(
+                    projectId: project, name: name, model: model, runtime: "process",
+                    runtimeConfig: .init(
+                        command: command, healthPath: healthPath, env: environment.isEmpty ? nil : .init(additionalProperties: environment),
+                        codeArchive: archive),
+                    resources: resources == .init() ? nil : resources, replicas: replicas, parentServiceId: parent, trafficPercentage: traffic,
+                    routeHeader: header)
+                let created = try await client.api.createInferenceService(body: .json(body)).created.body.json
+                try Output.show(created, format: options.output, columns: InferenceCommand.columns)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A project's inference services, newest first.")
+        @OptionGroup var options: ClientOptions
+        @OptionGroup var page: PageOptions
+        @Option(help: "Project id.") var project: String
+        func run() async throws {
+            try await ClientCall.show(options, columns: InferenceCommand.columns) { api in
+                try await api.listInferenceServices(query: .init(projectId: project, limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a service with its replicas and canaries; --metrics shows what the gateway saw.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        @Flag(help: "Requests, errors, rate and latency per version instead.") var metrics = false
+        func run() async throws {
+            if metrics {
+                try await ClientCall.show(options) { api in try await api.getInferenceServiceMetrics(path: .init(serviceId: id)).ok.body.json }
+            } else {
+                try await ClientCall.show(options) { api in try await api.getInferenceService(path: .init(serviceId: id)).ok.body.json }
+            }
+        }
+    }
+
+    struct Scale: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the number of replicas; extra ones are drained before they stop.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        @Option(help: "Replicas wanted.") var replicas: Int
+        func run() async throws {
+            try await ClientCall.show(options, columns: InferenceCommand.columns) { api in
+                try await api.scaleInferenceService(path: .init(serviceId: id), body: .json(.init(replicas: replicas))).ok.body.json
+            }
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a stopped or failed service again.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        func run() async throws {
+            try await ClientCall.show(options, columns: InferenceCommand.columns) { api in
+                try await api.startInferenceService(path: .init(serviceId: id)).ok.body.json
+            }
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a service out of the gateway at once; its replicas are drained and stopped.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        func run() async throws {
+            try await ClientCall.show(options, columns: InferenceCommand.columns) { api in
+                try await api.stopInferenceService(path: .init(serviceId: id)).ok.body.json
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a service (its canaries first).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        func run() async throws {
+            try await ClientCall.perform(options, done: "Deleted inference service \(id).") { api in
+                _ = try await api.deleteInferenceService(path: .init(serviceId: id)).noContent
+            }
+        }
+    }
+
+    struct Invoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Call a service through the gateway and print the answer as it arrives (a stream too).",
+            discussion: """
+                Example: aitip inference invoke SERVICE_ID --path /predict --data '{"inputs": [[1, 2]]}'
+                The exit status is 1 when the answer's status is not 2xx.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        @Option(help: "Path below the service's endpoint.") var path: String = "/"
+        @Option(help: "JSON body to POST (without it: GET); @FILE reads it from a file.") var data: String?
+        @Option(help: "Header NAME=VALUE (repeatable), e.g. a canary's route header.") var header: [String] = []
+        func run() async throws {
+            try await runClient {
+                let client = try APIClient(server: options.server)
+                let relative = path.hasPrefix("/") ? path : "/" + path
+                var request = HTTPClientRequest(url: "\(client.server)/serve/\(id)\(relative)")
+                if let token = await client.tokens?.current() { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                for pair in header {
+                    guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--header takes NAME=VALUE, got '\(pair)'") }
+                    request.headers.add(name: String(pair[..<equals]), value: String(pair[pair.index(after: equals)...]))
+                }
+                if let data {
+                    let bytes: Data
+                    if data.hasPrefix("@") {
+                        do { bytes = try Data(contentsOf: URL(fileURLWithPath: String(data.dropFirst()))) } catch {
+                            throw ValidationError("Cannot read \(data.dropFirst()): \(error.localizedDescription)")
+                        }
+                    } else {
+                        bytes = Data(data.utf8)
+                    }
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(bytes)
+                }
+                let response: HTTPClientResponse
+                do { response = try await HTTPClient.shared.execute(request, timeout: .seconds(300)) } catch {
+                    throw CLIError(message: "Cannot reach \(client.server): \(error)", exitCode: 4)
+                }
+                for try await chunk in response.body { FileHandle.standardOutput.write(Data(buffer: chunk)) }
+                guard (200..<300).contains(response.status.code) else {
+                    throw CLIError(
+                        message: "\n\(response.status.code) \(response.status.reasonPhrase)", exitCode: response.status.code == 401 ? 3 : 1)
+                }
+            }
+        }
+    }
+}
