@@ -108,6 +108,9 @@ check "jobs list shows it succeeded" bash -c "'$bin' jobs list --project '$proje
 check "jobs get --events lists the transitions" bash -c "'$bin' jobs get '$job' --events | grep -q running"
 check "the job's metrics come from its output" bash -c "curl -fs -H 'Authorization: Bearer $token' '$server/api/v1/training/jobs/$job/metrics' | grep -q accuracy"
 check "jobs logs prints the saved log" bash -c "'$bin' jobs logs '$job' | grep -q 'epoch 5/5'"
+# The trained model, for the inference section: its checkpoint next to the example's server.
+mkdir -p "$work/serving" && cp examples/serve.py "$work/serving/"
+check "the trained weights are in the job's checkpoint" cp "$work/data/jobs/$job/checkpoints/logreg.npz" "$work/serving/"
 # The sandbox (bubblewrap; scripts/test.sh installs it, and without it the server refuses jobs).
 check "a sandboxed job cannot see the server's data directory" bash -c "'$bin' jobs submit --project '$project' --name peek --entrypoint 'test ! -e $work/data/aitip.db && test ! -e $work/data/objects' --follow"
 check "a job runs as nobody and has no network by default" bash -c "'$bin' jobs submit --project '$project' --name offline --entrypoint 'test \$(id -u) = 65534 && ! curl -s -m 2 $server/healthz' --follow"
@@ -137,6 +140,28 @@ tar -czf "$work/ds.tgz" -C "$work/ds" .
 check "datasets push an archive stores its files" bash -c "'$bin' datasets push --project '$project' reviews '$work/ds.tgz' --version v2 -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"file_count\"] == 2'"
 v1=$(aitip datasets get --project "$project" reviews --version v1 -o json | json 'd["id"]')
 check "a derived dataset records its upstream" aitip datasets create --project "$project" --format csv reviews-clean
+# Inference: serve the model the job trained (its checkpoint, packaged with examples/serve.py), bound to the registered
+# version, through the gateway; scale, call with an invoke-only key, stop and delete.
+service=$(aitip inference deploy --project "$project" --name detector --model models:/detector/1 --code "$work/serving" --command "exec $py serve.py" --cpu 0.2 --memory-mib 256 -o json | json 'd["id"]')
+check "inference deploy answers the service" test -n "$service"
+ready() {
+  for _ in $(seq 1 300); do aitip inference get "$service" -o json | json 'd["health_status"]' | grep -qx healthy && return 0; sleep 0.1; done
+  aitip inference get "$service" -o yaml; aitip inference logs "$service"; return 1
+}
+check "the service becomes ready" ready
+row=$(python3 -c 'print(",".join(["0.5"] * 20))')
+check "inference invoke predicts through the gateway" bash -c "'$bin' inference invoke '$service' --path /predict --data '{\"inputs\": [[$row]]}' | grep -q 'models:/detector/1'"
+exits 1 "a bad request is the replica's 400, passed through" aitip inference invoke "$service" --path /predict --data '{"inputs": [[1]]}'
+invoker=$(aitip api-keys create --name app --org "$org" --scope inference:invoke -o json | json 'd["key"]')
+check "an inference:invoke key calls the model" bash -c "AITIP_TOKEN='$invoker' AITIP_SERVER='$server' '$bin' inference invoke '$service' --path /predict --data '{\"inputs\": [[$row]]}' | grep -q probabilities"
+exits 1 "an inference:invoke key cannot change the service" env AITIP_TOKEN="$invoker" AITIP_SERVER="$server" "$bin" inference scale "$service" --replicas 2
+check "inference logs prints the newest replica's output" aitip inference logs "$service"
+check "inference scale" aitip inference scale "$service" --replicas 2
+check "inference list shows it" bash -c "'$bin' inference list --project '$project' | grep -q detector"
+check "inference get --metrics counts the calls" bash -c "'$bin' inference get '$service' --metrics -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"versions\"][0][\"requests\"] >= 3'"
+check "inference stop" aitip inference stop "$service"
+exits 1 "a stopped service answers 503" aitip inference invoke "$service" --path /predict --data '{"inputs": []}'
+check "inference delete" aitip inference delete "$service"
 check "datasets push --derived-from" aitip datasets push --project "$project" reviews-clean "$work/ds/train.csv" --version v1 --derived-from "$v1" --transformation '{"script": "clean.py"}'
 check "datasets lineage shows what depends on v1" bash -c "'$bin' datasets lineage --project '$project' reviews --version v1 --direction downstream | grep -q 'reviews:v1 (dataset_version)  --derived_from-->  reviews-clean:v1'"
 head -c 200000000 /dev/urandom >"$work/big.bin"
@@ -150,7 +175,7 @@ check "pushing again resumes (sends only what the server lacks) and completes th
 check "the pulled big file is byte-identical" bash -c "'$bin' datasets pull --project '$project' big --dir '$work/big-pulled' && cmp '$work/big.bin' '$work/big-pulled/big.bin'"
 check "datasets delete" aitip datasets delete --project "$project" big
 key=$(aitip api-keys create --name e2e --org "$org" --scope projects:read -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-key_id=$(aitip api-keys list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+key_id=$(aitip api-keys list -o json | python3 -c 'import json,sys; print([k for k in json.load(sys.stdin)["items"] if k["name"] == "e2e"][0]["id"])')
 check "an API key works as AITIP_TOKEN" bash -c "AITIP_TOKEN='$key' AITIP_SERVER='$server' '$bin' projects list | grep -q Detector"
 exits 1 "the key's scopes hold (no projects:write)" env AITIP_TOKEN="$key" AITIP_SERVER="$server" "$bin" projects create --name "Nope" --org "$org"
 check "api-keys revoke" aitip api-keys revoke "$key_id"

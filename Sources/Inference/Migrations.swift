@@ -48,7 +48,8 @@ package enum InferenceMigrations {
                     workload_id \(t.uuid) PRIMARY KEY REFERENCES workloads(id) ON DELETE CASCADE,
                     service_id \(t.uuid) NOT NULL REFERENCES inference_services(id) ON DELETE CASCADE,
                     created_ms \(t.bigint) NOT NULL,
-                    ready_ms \(t.bigint)
+                    ready_ms \(t.bigint),
+                    ended_ms \(t.bigint)
                 )
                 """,
                 "CREATE INDEX inference_replicas_service ON inference_replicas (service_id)",

@@ -56,6 +56,13 @@ struct InferenceTests {
                 return reply.status == 200 && reply.string("replica") != survivor
             }
             #expect(survivor == first || seen.contains(survivor))
+            // The crashed replica's log stays readable; the newest replica's is the default.
+            let crashed = try await app.call(.get, "/api/v1/inference/services/\(id)/logs?replica=\(survivor)", token: token)
+            #expect(crashed.status == 200 && crashed.text.contains("replica serving on /workspace/.aitip-serve.sock"), "\(crashed.text)")
+            let newest = try await app.call(.get, "/api/v1/inference/services/\(id)/logs", token: token)
+            #expect(newest.headers[HTTPField.Name("x-aitip-replica")!] != survivor)
+            let foreign = try await app.call(.get, "/api/v1/inference/services/\(id)/logs?replica=\(UUID().uuidString)", token: token)
+            #expect(foreign.status == 404)
             let view = try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)
             #expect(view["status"] as? String == "running" && view["health_status"] as? String == "healthy", "\(view.text)")
 
@@ -282,6 +289,7 @@ extension TestApp {
                 return connection, ("gateway", 0)
 
         if os.path.exists(SOCKET): os.unlink(SOCKET)
+        print("replica serving on", SOCKET, flush=True)
         Server(SOCKET, Handler).serve_forever()
         """#
 

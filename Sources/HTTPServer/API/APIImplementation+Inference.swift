@@ -68,6 +68,20 @@ extension APIImplementation {
         return .ok(.init(body: .json(.init(scaled))))
     }
 
+    func getInferenceServiceLogs(_ input: Operations.GetInferenceServiceLogs.Input) async throws -> Operations.GetInferenceServiceLogs.Output {
+        let replica = try await inference.logReplica(
+            try Parse.id(input.path.serviceId, "service_id"), replica: try Parse.optionalId(input.query.replica, "replica"), caller: caller)
+        var text = Data()
+        var position = max(0, input.query.offset ?? 0)
+        while let replica, text.count < 64 << 20 {
+            let slice = try await inference.logs.read(replica.workloadId, from: position, limit: 4 << 20)
+            if slice.data.isEmpty { break }
+            text.append(slice.data)
+            position = slice.nextOffset
+        }
+        return .ok(.init(headers: .init(xAitipReplica: replica?.workloadId.lowercasedString), body: .plainText(HTTPBody(text))))
+    }
+
     func getInferenceServiceMetrics(_ input: Operations.GetInferenceServiceMetrics.Input) async throws
         -> Operations.GetInferenceServiceMetrics.Output
     {

@@ -90,12 +90,15 @@ package struct Replica: Sendable, Codable, Equatable {
     package var createdMs: Int64
     /// When it first passed its readiness check.
     package var readyMs: Int64?
+    /// When the reconciler saw its workload end (kept for its log).
+    package var endedMs: Int64?
 
     enum CodingKeys: String, CodingKey {
         case workloadId = "workload_id"
         case serviceId = "service_id"
         case createdMs = "created_ms"
         case readyMs = "ready_ms"
+        case endedMs = "ended_ms"
     }
 }
 

@@ -462,6 +462,23 @@ package struct InferenceService: Sendable {
         gateway.setSplit(versions.isEmpty ? nil : TrafficSplit(versions: versions, sticky: stable.stickySessions), for: stable.id)
     }
 
+    // MARK: logs
+
+    /// Checks read access and picks the replica whose log to show: the one asked for (a replica of this service, live
+    /// or ended), or the newest (nil before any started). The HTTP layer reads it from the log hub.
+    package func logReplica(_ id: UUID, replica: UUID?, caller: Caller) async throws -> Replica? {
+        let deployment = try await authorized(id, .inferenceRead, caller: caller)
+        let history = try await database.read { sql in try await DeploymentStore.history(of: deployment.id, limit: 1_000, on: sql) }
+        if let replica {
+            guard let found = history.first(where: { $0.workloadId == replica }) else { throw AppError.notFound("Replica of this service") }
+            return found
+        }
+        return history.first
+    }
+
+    /// Where replicas' logs are kept.
+    package var logs: LogHub { workloads.logs }
+
     // MARK: invoking
 
     /// Checks that the caller may invoke the service (`inference:invoke` in its project): "not found" for a service the

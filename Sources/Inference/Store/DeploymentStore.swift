@@ -40,7 +40,7 @@ enum DeploymentStore {
         try await sql.raw(
             """
             SELECT * FROM inference_services WHERE status IN ('pending', 'deploying', 'running')
-            OR id IN (SELECT service_id FROM inference_replicas)
+            OR id IN (SELECT service_id FROM inference_replicas WHERE ended_ms IS NULL)
             ORDER BY id
             """
         ).all(decoding: Deployment.self)
@@ -56,10 +56,17 @@ enum DeploymentStore {
         try await sql.insert(replica, into: "inference_replicas")
     }
 
+    /// The replicas that have not ended.
     static func replicas(of services: [UUID], on sql: any SQLDatabase) async throws -> [Replica] {
         guard !services.isEmpty else { return [] }
-        return try await sql.select().column("*").from("inference_replicas").where("service_id", .in, services).orderBy("workload_id")
-            .all(decoding: Replica.self)
+        return try await sql.select().column("*").from("inference_replicas").where("service_id", .in, services)
+            .where("ended_ms", .is, SQLLiteral.null).orderBy("workload_id").all(decoding: Replica.self)
+    }
+
+    /// Replicas old and new, newest first.
+    static func history(of service: UUID, limit: Int, on sql: any SQLDatabase) async throws -> [Replica] {
+        try await sql.select().column("*").from("inference_replicas").where("service_id", .equal, service).orderBy("workload_id", .descending)
+            .limit(limit).all(decoding: Replica.self)
     }
 
     static func markReady(_ workloadId: UUID, at ms: Int64, on sql: any SQLDatabase) async throws {
@@ -69,8 +76,8 @@ enum DeploymentStore {
         .run()
     }
 
-    /// The replica has ended; its workload (state, log) stays.
-    static func forget(_ workloadId: UUID, on sql: any SQLDatabase) async throws {
-        try await sql.delete(from: "inference_replicas").where("workload_id", .equal, workloadId).run()
+    /// The replica has ended; its row and workload stay for its log (they go with the service).
+    static func markEnded(_ workloadId: UUID, at ms: Int64, on sql: any SQLDatabase) async throws {
+        try await sql.update("inference_replicas").set("ended_ms", to: ms).where("workload_id", .equal, workloadId).run()
     }
 }

@@ -196,7 +196,8 @@ package final class InferenceReconciler: Sendable {
             memory.draining.removeValue(forKey: replica.workloadId)
             if !wasReady, deployment.status.wantsReplicas { memory.failedStarts[deployment.id, default: 0] += 1 }
         }
-        try await service.database.transaction { sql in try await DeploymentStore.forget(replica.workloadId, on: sql) }
+        let now = service.clock.now().epochMilliseconds
+        try await service.database.transaction { sql in try await DeploymentStore.markEnded(replica.workloadId, at: now, on: sql) }
         if deployment.status.wantsReplicas {
             logger.info(
                 "inference replica ended",

@@ -9,7 +9,7 @@ struct InferenceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference",
         abstract: "Inference services: deploy a registered model version, list, show, scale, start, stop, delete, and call it.",
-        subcommands: [Deploy.self, List.self, Get.self, Scale.self, Start.self, Stop.self, Delete.self, Invoke.self])
+        subcommands: [Deploy.self, List.self, Get.self, Logs.self, Scale.self, Start.self, Stop.self, Delete.self, Invoke.self])
 
     static let columns = ["id", "name", "model_uri", "status", "health_status", "replicas", "traffic_percentage", "status_reason"]
 
@@ -97,6 +97,21 @@ struct InferenceCommand: AsyncParsableCommand {
                 try await ClientCall.show(options) { api in try await api.getInferenceServiceMetrics(path: .init(serviceId: id)).ok.body.json }
             } else {
                 try await ClientCall.show(options) { api in try await api.getInferenceService(path: .init(serviceId: id)).ok.body.json }
+            }
+        }
+    }
+
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a replica's output: the newest replica's, or --replica ID (live or ended).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Service id.") var id: String
+        @Option(help: "A replica's workload id.") var replica: String?
+        func run() async throws {
+            try await runClient {
+                let client = try APIClient(server: options.server)
+                let answer = try await client.transfers.getInferenceServiceLogs(path: .init(serviceId: id), query: .init(replica: replica)).ok
+                FileHandle.standardError.write(Data("replica \(answer.headers.xAitipReplica ?? "?")\n".utf8))
+                for try await chunk in try answer.body.plainText { FileHandle.standardOutput.write(Data(chunk)) }
             }
         }
     }

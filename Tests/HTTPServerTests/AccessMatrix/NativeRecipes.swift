@@ -178,6 +178,8 @@ enum NativeRecipes {
         case "stopInferenceService": return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/stop")
         case "scaleInferenceService":
             return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/scale", body: .json(["replicas": 2]))
+        case "getInferenceServiceLogs":
+            return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/logs")
         case "getInferenceServiceMetrics": return .init(path: "/api/v1/inference/services/\(try await w.inferenceService())/metrics")
 
         // datasets
