@@ -290,6 +290,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler"],
             swiftSettings: swiftSettings

@@ -36,6 +36,7 @@ package enum InferenceMigrations {
                     route_header_name \(t.text),
                     route_header_value \(t.text),
                     sticky_sessions \(t.bool) NOT NULL DEFAULT FALSE,
+                    autoscaling \(t.json),
                     created_ms \(t.bigint) NOT NULL,
                     updated_ms \(t.bigint) NOT NULL,
                     UNIQUE (project_id, name)

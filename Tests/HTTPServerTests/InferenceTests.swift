@@ -185,6 +185,47 @@ struct InferenceTests {
         }
     }
 
+    @Test(
+        "autoscaling on concurrency: a sustained load adds replicas up to the maximum; they go once the load has stayed low for the window",
+        arguments: DatabaseKind.available)
+    func autoscaling(_ kind: DatabaseKind) async throws {
+        try await withInference(kind) { app, token, project in
+            let code = try await app.replicaCode(token, project)
+            let id = try #require(
+                try await app.deploy(
+                    token, project, name: "elastic", code: code,
+                    extra: [
+                        "min_replicas": 1, "max_replicas": 3,
+                        "autoscaling": ["metric": "concurrency", "target": 1, "scale_down_window_seconds": 3],
+                    ])["id"] as? String)
+            try await app.waitForReady(id, token, replicas: 1)
+            // Four callers at once, each request taking a second: four replicas' worth, capped at three.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let deadline = ContinuousClock.now + .seconds(10)
+                        while ContinuousClock.now < deadline {
+                            _ = try await app.call(.post, "/serve/\(id)/slow", token: token, json: [:])
+                        }
+                    }
+                }
+                try await eventually("the autoscaler adds replicas, and they become ready while the load lasts", timeout: .seconds(10)) {
+                    let view = try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)
+                    let ready = (view["replica_list"] as? [[String: Any]] ?? []).filter { $0["ready"] as? Bool == true }
+                    return view["replicas"] as? Int == 3 && ready.count == 3
+                }
+                try await group.waitForAll()
+            }
+            try await eventually("the replicas go once the load has stayed low for the window", timeout: .seconds(20)) {
+                try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)["replicas"] as? Int == 1
+            }
+            let org = try await app.homeOrg(token)
+            let decisions = try await app.auditEntries(org: org, token: token, query: "&action=inference.autoscale")
+            #expect(decisions.count >= 2, "every change is audited with its figures: \(decisions)")
+            #expect(decisions.contains { ($0["detail"] as? String)?.contains("to 3 replicas (concurrency") == true }, "\(decisions)")
+        }
+    }
+
     @Test("a streamed answer passes through the gateway chunk by chunk", arguments: DatabaseKind.available)
     func streaming(_ kind: DatabaseKind) async throws {
         try await withInference(kind, live: true) { app, token, project in
@@ -240,7 +281,7 @@ extension TestApp {
     /// A replica server (Python's standard library only): `/health`, `POST /…` echoes the body with who answered,
     /// `/stream` sends one event, waits for `/release`, sends another; `/crash` exits.
     static let replicaServer = #"""
-        import http.server, json, os, socketserver, threading
+        import http.server, json, os, socketserver, threading, time
         SOCKET = os.environ["AITIP_SERVE_SOCKET"]
         released = threading.Event()
 
@@ -277,6 +318,7 @@ extension TestApp {
                 self.reply(404, {"error": "no such path"})
             def do_POST(self):
                 data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/slow": time.sleep(1)
                 self.reply(200, {
                     "replica": os.environ["AITIP_WORKLOAD_ID"], "service": os.environ["AITIP_SERVICE_NAME"],
                     "model": os.environ["AITIP_MODEL_URI"], "path": self.path, "echo": json.loads(data or b"null"),

@@ -23,7 +23,7 @@ extension APIImplementation {
                 cpu: body.resources?.cpu, memoryMiB: body.resources?.memoryMib, replicas: body.replicas, minReplicas: body.minReplicas,
                 maxReplicas: body.maxReplicas, parentServiceId: try Parse.optionalId(body.parentServiceId, "parent_service_id"),
                 trafficPercentage: body.trafficPercentage, routeHeader: body.routeHeader.map { ($0.name, $0.value) },
-                stickySessions: body.stickySessions),
+                stickySessions: body.stickySessions, autoscaling: body.autoscaling.map(AutoscalePolicy.init)),
             project: try Parse.id(body.projectId, "project_id"), caller: caller)
         return .created(.init(body: .json(.init(created))))
     }
@@ -40,11 +40,17 @@ extension APIImplementation {
             guard body.routeHeader == nil else { throw AppError.badRequest("Give route_header or clear_route_header, not both") }
             routeHeader = .some(nil)
         }
+        var autoscaling: AutoscalePolicy?? = body.autoscaling.map { .some(AutoscalePolicy($0)) }
+        if body.clearAutoscaling == true {
+            guard body.autoscaling == nil else { throw AppError.badRequest("Give autoscaling or clear_autoscaling, not both") }
+            autoscaling = .some(nil)
+        }
         let updated = try await inference.update(
             try Parse.id(input.path.serviceId, "service_id"),
             .init(
                 description: body.description, minReplicas: body.minReplicas, maxReplicas: body.maxReplicas,
-                trafficPercentage: body.trafficPercentage, routeHeader: routeHeader, stickySessions: body.stickySessions),
+                trafficPercentage: body.trafficPercentage, routeHeader: routeHeader, stickySessions: body.stickySessions,
+                autoscaling: autoscaling),
             caller: caller)
         return .ok(.init(body: .json(.init(updated))))
     }
@@ -117,7 +123,8 @@ extension Components.Schemas.InferenceService {
             isCanary: deployment.isCanary, trafficPercentage: deployment.trafficPercentage,
             parentServiceId: deployment.parentServiceId?.lowercasedString,
             routeHeader: deployment.routeHeaderName.map { .init(name: $0, value: deployment.routeHeaderValue ?? "") },
-            stickySessions: deployment.stickySessions, createdAt: Date(epochMilliseconds: deployment.createdMs),
+            stickySessions: deployment.stickySessions, autoscaling: deployment.autoscalePolicy.map(Components.Schemas.Autoscaling.init),
+            createdAt: Date(epochMilliseconds: deployment.createdMs),
             updatedAt: Date(epochMilliseconds: deployment.updatedMs))
     }
 
@@ -129,5 +136,21 @@ extension Components.Schemas.InferenceService {
                 createdAt: Date(epochMilliseconds: replica.createdMs), readyAt: replica.readyMs.map(Date.init(epochMilliseconds:)))
         }
         canaries = view.canaries.map(\.id.lowercasedString)
+    }
+}
+
+extension AutoscalePolicy {
+    init(_ wire: Components.Schemas.Autoscaling) {
+        self.init(
+            metric: Metric(rawValue: wire.metric.rawValue) ?? .concurrency, target: wire.target,
+            scaleUpWindowSeconds: wire.scaleUpWindowSeconds ?? 0, scaleDownWindowSeconds: wire.scaleDownWindowSeconds ?? 120)
+    }
+}
+
+extension Components.Schemas.Autoscaling {
+    init(_ policy: AutoscalePolicy) {
+        self.init(
+            metric: .init(rawValue: policy.metric.rawValue)!, target: policy.target, scaleUpWindowSeconds: policy.scaleUpWindowSeconds,
+            scaleDownWindowSeconds: policy.scaleDownWindowSeconds)
     }
 }

@@ -36,6 +36,8 @@ package struct Deployment: Sendable, Codable, Equatable {
     package var routeHeaderName: String?
     package var routeHeaderValue: String?
     package var stickySessions: Bool
+    /// `AutoscalePolicy` as JSON; nil: the replica count is what was asked.
+    package var autoscaling: String?
     package var createdMs: Int64
     package var updatedMs: Int64
 
@@ -53,7 +55,7 @@ package struct Deployment: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, description, runtime, cpu, replicas, status
+        case id, name, description, runtime, cpu, replicas, status, autoscaling
         case orgId = "org_id"
         case projectId = "project_id"
         case ownerId = "owner_id"
@@ -77,6 +79,10 @@ package struct Deployment: Sendable, Codable, Equatable {
         case stickySessions = "sticky_sessions"
         case createdMs = "created_ms"
         case updatedMs = "updated_ms"
+    }
+
+    package var autoscalePolicy: AutoscalePolicy? {
+        autoscaling.flatMap { try? JSONDecoder().decode(AutoscalePolicy.self, from: Data($0.utf8)) }
     }
 
     /// The model version it serves, as the registry names it.

@@ -69,12 +69,13 @@ package struct InferenceService: Sendable {
         package var trafficPercentage: Int?
         package var routeHeader: (name: String, value: String)?
         package var stickySessions: Bool?
+        package var autoscaling: AutoscalePolicy?
 
         package init(
             name: String?, description: String? = nil, model: String?, runtime: String?, runtimeConfig: String = "{}", gpuType: String? = nil,
             gpuCount: Int? = nil, cpu: Double? = nil, memoryMiB: Int? = nil, replicas: Int? = nil, minReplicas: Int? = nil,
             maxReplicas: Int? = nil, parentServiceId: UUID? = nil, trafficPercentage: Int? = nil,
-            routeHeader: (name: String, value: String)? = nil, stickySessions: Bool? = nil
+            routeHeader: (name: String, value: String)? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy? = nil
         ) {
             self.name = name
             self.description = description
@@ -92,6 +93,7 @@ package struct InferenceService: Sendable {
             self.trafficPercentage = trafficPercentage
             self.routeHeader = routeHeader
             self.stickySessions = stickySessions
+            self.autoscaling = autoscaling
         }
     }
 
@@ -128,6 +130,7 @@ package struct InferenceService: Sendable {
             validator.check(input.routeHeader == nil, "route_header", "is set only on a canary (with parent_service_id)")
         }
         if let header = input.routeHeader { Self.checkRouteHeader(header, into: &validator) }
+        if let policy = input.autoscaling { Self.checkAutoscaling(policy, into: &validator) }
         var runtimeConfig: ProcessRuntime?
         if runtime == "process" {
             do {
@@ -159,7 +162,8 @@ package struct InferenceService: Sendable {
             status: replicas > 0 ? .pending : .stopped, statusReason: replicas > 0 ? "waiting for its first replica" : "created with no replicas",
             healthStatus: .unknown, isCanary: input.parentServiceId != nil, trafficPercentage: percent,
             parentServiceId: input.parentServiceId, routeHeaderName: input.routeHeader?.name.lowercased(), routeHeaderValue: input.routeHeader?.value,
-            stickySessions: input.stickySessions ?? false, createdMs: now.epochMilliseconds, updatedMs: now.epochMilliseconds)
+            stickySessions: input.stickySessions ?? false, autoscaling: input.autoscaling.map(Self.canonicalJSON), createdMs: now.epochMilliseconds,
+            updatedMs: now.epochMilliseconds)
         try await database.transaction { sql in
             if try await DeploymentStore.deployment(named: name, project: scope.projectId, on: sql) != nil {
                 throw AppError.conflict("This project already has an inference service named '\(name)'")
@@ -299,10 +303,12 @@ package struct InferenceService: Sendable {
         /// Set (`.some(nil)` clears it).
         package var routeHeader: (name: String, value: String)??
         package var stickySessions: Bool?
+        /// Set (`.some(nil)` turns autoscaling off).
+        package var autoscaling: AutoscalePolicy??
 
         package init(
             description: String? = nil, minReplicas: Int? = nil, maxReplicas: Int? = nil, trafficPercentage: Int? = nil,
-            routeHeader: (name: String, value: String)?? = nil, stickySessions: Bool? = nil
+            routeHeader: (name: String, value: String)?? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy?? = nil
         ) {
             self.description = description
             self.minReplicas = minReplicas
@@ -310,6 +316,7 @@ package struct InferenceService: Sendable {
             self.trafficPercentage = trafficPercentage
             self.routeHeader = routeHeader
             self.stickySessions = stickySessions
+            self.autoscaling = autoscaling
         }
     }
 
@@ -337,6 +344,10 @@ package struct InferenceService: Sendable {
                 if let header { Self.checkRouteHeader(header, into: &validator) }
                 deployment.routeHeaderName = header?.name.lowercased()
                 deployment.routeHeaderValue = header?.value
+            }
+            if let autoscaling = change.autoscaling {
+                if let policy = autoscaling { Self.checkAutoscaling(policy, into: &validator) }
+                deployment.autoscaling = autoscaling.map(Self.canonicalJSON)
             }
             try validator.finish()
             if let parentId = deployment.parentServiceId { try await checkCanary(deployment, parentId: parentId, on: sql) }
@@ -522,6 +533,12 @@ package struct InferenceService: Sendable {
         validator.check((1...maxReplicas).contains(max), "max_replicas", "must be between 1 and \(maxReplicas)")
         validator.check((0...max).contains(min), "min_replicas", "must be between 0 and max_replicas (\(max))")
         validator.check((min...Swift.max(min, max)).contains(replicas), "replicas", "must be between min_replicas (\(min)) and max_replicas (\(max))")
+    }
+
+    static func checkAutoscaling(_ policy: AutoscalePolicy, into validator: inout Validator) {
+        validator.check(policy.target > 0 && policy.target <= 1_000_000, "autoscaling.target", "must be more than 0 (per replica)")
+        validator.check((0...3_600).contains(policy.scaleUpWindowSeconds), "autoscaling.scale_up_window_seconds", "must be between 0 and 3600")
+        validator.check((0...3_600).contains(policy.scaleDownWindowSeconds), "autoscaling.scale_down_window_seconds", "must be between 0 and 3600")
     }
 
     static func checkRouteHeader(_ header: (name: String, value: String), into validator: inout Validator) {

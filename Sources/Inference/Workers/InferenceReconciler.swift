@@ -40,6 +40,8 @@ package final class InferenceReconciler: Sendable {
         var draining: [UUID: ContinuousClock.Instant] = [:]
         /// Replicas of each service that ended in a row without ever being ready.
         var failedStarts: [UUID: Int] = [:]
+        /// Each autoscaled service's recommendations.
+        var autoscalers: [UUID: Autoscaler] = [:]
     }
 
     let service: InferenceService
@@ -47,6 +49,7 @@ package final class InferenceReconciler: Sendable {
     let configuration: Configuration
     let logger: Logger
     private let memory = Mutex(Memory())
+    private let started = ContinuousClock.now
 
     package init(service: InferenceService, engineLease: LeaderLease, configuration: Configuration = .init(), logger: Logger) {
         self.service = service
@@ -142,6 +145,9 @@ package final class InferenceReconciler: Sendable {
             return
         }
         let serving = live.filter { $0.workload.stopRequestedMs == nil && !isDraining($0.replica.workloadId) }
+        if wanted > 0, let policy = deployment.autoscalePolicy {
+            wanted = try await autoscale(deployment, policy: policy, replicas: serving.map(\.replica.workloadId)) ?? wanted
+        }
         if serving.count < wanted {
             for _ in serving.count..<wanted { try await startReplica(of: deployment, config: config) }
         } else if serving.count > wanted {
@@ -163,6 +169,42 @@ package final class InferenceReconciler: Sendable {
             try await setStatus(
                 deployment, .deploying, reason: "waiting for a replica to pass its readiness check (\(config.healthPath))", health: health)
         }
+    }
+
+    /// The load the gateway saw → the autoscaler's decision → the service's replica count (audited as the system's
+    /// act, with the figures that led to it). Answers the new count, or nil when it stays.
+    private func autoscale(_ deployment: Deployment, policy: AutoscalePolicy, replicas: [UUID]) async throws -> Int? {
+        let observed: Double
+        switch policy.metric {
+        case .concurrency: observed = Double(replicas.reduce(0) { $0 + service.gateway.inFlight($1) })
+        case .rps: observed = service.gateway.stats(of: deployment.id).requestsPerSecond
+        }
+        let now = service.clock.now()
+        // Windows are real elapsed time (a monotonic clock), whatever the wall clock does.
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let decision = memory.withLock { memory in
+            var autoscaler = memory.autoscalers[deployment.id] ?? Autoscaler()
+            defer { memory.autoscalers[deployment.id] = autoscaler }
+            return autoscaler.decide(
+                current: deployment.replicas, observed: observed, policy: policy,
+                bounds: deployment.minReplicas...deployment.maxReplicas, now: seconds)
+        }
+        guard let decision else { return nil }
+        let detail =
+            "from \(deployment.replicas) to \(decision) replicas (\(policy.metric.rawValue) \(observed), target \(policy.target) per replica)"
+        let saved = try await service.database.transaction { sql in
+            let changed = try await sql.update("inference_services").set("replicas", to: decision).set("updated_ms", to: now.epochMilliseconds)
+                .where("id", .equal, deployment.id).where("updated_ms", .equal, deployment.updatedMs).returning("id").all()
+            guard !changed.isEmpty else { return false }
+            try await service.audit.record(
+                on: sql, Caller(principal: nil, origin: .system), orgId: deployment.orgId, action: "inference.autoscale",
+                targetType: "inference_service", targetId: deployment.id.lowercasedString, detail: detail)
+            return true
+        }
+        guard saved else { return nil }
+        logger.info("inference autoscaler", metadata: ["service": "\(deployment.name)", "change": "\(detail)"])
+        return decision
     }
 
     private func isDraining(_ id: UUID) -> Bool { memory.withLock { $0.draining[id] != nil } }

@@ -38,6 +38,9 @@ struct InferenceCommand: AsyncParsableCommand {
         @Option(help: "Make it a canary of this service.") var parent: String?
         @Option(help: "A canary's share of its parent's requests, percent.") var traffic: Int?
         @Option(help: "A canary takes every request with this header: NAME=VALUE.") var routeHeader: String?
+        @Option(help: "Scale between --min-replicas and --max-replicas on the load: concurrency=N or rps=N per replica.") var autoscale: String?
+        @Option(help: "Fewest replicas (with --autoscale).") var minReplicas: Int?
+        @Option(help: "Most replicas (with --autoscale).") var maxReplicas: Int?
 
         func run() async throws {
             try await runClient {
@@ -60,14 +63,21 @@ struct InferenceCommand: AsyncParsableCommand {
                     guard let equals = text.firstIndex(of: "=") else { throw ValidationError("--route-header takes NAME=VALUE") }
                     return .init(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
                 }
+                let autoscaling = try autoscale.map { text -> Components.Schemas.Autoscaling in
+                    let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, let metric = Components.Schemas.Autoscaling.MetricPayload(rawValue: parts[0]),
+                        let target = Double(parts[1])
+                    else { throw ValidationError("--autoscale takes concurrency=N or rps=N") }
+                    return .init(metric: metric, target: target)
+                }
                 let resources = Components.Schemas.InferenceResources(cpu: cpu, memoryMib: memoryMib, gpuType: gpuType, gpuCount: gpus)
                 let body = Components.Schemas.InferenceServiceCreate(
                     projectId: project, name: name, model: model, runtime: "process",
                     runtimeConfig: .init(
                         command: command, healthPath: healthPath, env: environment.isEmpty ? nil : .init(additionalProperties: environment),
                         codeArchive: archive),
-                    resources: resources == .init() ? nil : resources, replicas: replicas, parentServiceId: parent, trafficPercentage: traffic,
-                    routeHeader: header)
+                    resources: resources == .init() ? nil : resources, replicas: replicas, minReplicas: minReplicas, maxReplicas: maxReplicas,
+                    parentServiceId: parent, trafficPercentage: traffic, routeHeader: header, autoscaling: autoscaling)
                 let created = try await client.api.createInferenceService(body: .json(body)).created.body.json
                 try Output.show(created, format: options.output, columns: InferenceCommand.columns)
             }
