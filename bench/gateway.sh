@@ -44,7 +44,7 @@ tar -czf "$work/replica.tar.gz" -C "$work/replica" nginx.conf
 
 # The direct baseline: the same replica outside the sandbox, on TCP.
 mkdir -p "$work/direct"
-sed -e "s#/workspace/#$work/direct/#g" -e "s#/tmp/#$work/direct/#g" -e "s#listen unix:[^;]*;#listen 127.0.0.1:$direct_port;#" \
+sed -e "s#/tmp/#$work/direct/#g" -e "s#/workspace/#$work/direct/#g" -e "s#listen unix:[^;]*;#listen 127.0.0.1:$direct_port;#" \
     "$work/replica/nginx.conf" >"$work/direct/nginx.conf"
 nginx -e "$work/direct/error.log" -c "$work/direct/nginx.conf" &
 pids+=($!)
@@ -98,6 +98,8 @@ pids+=($!)
 sleep 0.5
 
 export AITIP_BENCH_TOKEN=$key
+status=$(curl -s -o "$work/first" -w "%{http_code}" -H "Authorization: Bearer $key" "http://127.0.0.1:$port/serve/$service/predict")
+[ "$status" = 200 ] || { echo "the gateway answered $status: $(cat "$work/first")"; api http://127.0.0.1:$port/api/v1/inference/services/$service; tail -5 "$work/server.log"; cat "$work"/data/jobs/*/*/work/error.log; curl -s -H "Authorization: Bearer $token" http://127.0.0.1:$port/api/v1/inference/services/$service/logs; exit 1; }
 urls=("direct http://127.0.0.1:$direct_port/predict" "nginx http://127.0.0.1:$proxy_port/predict" "aitip http://127.0.0.1:$port/serve/$service/predict")
 for entry in "${urls[@]}"; do AITIP_BENCH_DELAY_MS=0 wrk -t2 -c16 -d3s -s bench/paced.lua "${entry#* }" >/dev/null; done  # warm-up
 rounds=${AITIP_BENCH_ROUNDS:-3}
@@ -129,7 +131,10 @@ for _ in range(1000):
     connection.sendall(request)
     answer = b""
     while b"prediction" not in answer:
-        answer += connection.recv(4096)
+        chunk = connection.recv(4096)
+        if not chunk:
+            sys.exit(f"the gateway closed the connection: {answer[:200]!r}")
+        answer += chunk
     held.append(connection)
 time.sleep(1)
 after = rss()

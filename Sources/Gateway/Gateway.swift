@@ -73,6 +73,7 @@ package final class Gateway: Sendable {
         guard let connection = try? await connection(for: replica) else { return false }
         var request = HTTPClientRequest(url: connection.url(path))
         request.method = .GET
+        request.headers.add(name: "host", value: "localhost")
         do {
             let response = try await connection.client.execute(request, timeout: timeout)
             _ = try? await response.body.collect(upTo: 64 << 10)
@@ -199,7 +200,7 @@ package final class Gateway: Sendable {
     /// are the gateway's to check and never the replica's to see.
     static let droppedRequestHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
-        "host", "authorization", "cookie", "content-length",
+        "authorization", "cookie", "content-length",
     ]
     static let droppedAnswerHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length",
@@ -218,6 +219,8 @@ package final class Gateway: Sendable {
             headers.add(name: name, value: value)
         }
         headers.replaceOrAdd(name: "x-request-id", value: invocation.requestId)
+        // The socket path is no host name (servers that check Host refuse it): the caller's Host goes on, as proxies do.
+        headers.replaceOrAdd(name: "host", value: invocation.headers.first(name: "host") ?? "localhost")
         if let body = invocation.body { headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes)) }
         let stats = stats(for: version.serviceId)
         let started = ContinuousClock.now

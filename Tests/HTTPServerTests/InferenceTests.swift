@@ -31,6 +31,7 @@ struct InferenceTests {
             #expect(answer.string("model") == "models:/echo-model/1")
             #expect(answer.string("path") == "/predict")
             #expect(answer.headers[HTTPField.Name("x-aitip-version")!] == "echo")
+            #expect(answer.string("host") == "localhost", "the replica sees a host name, not the socket's path: \(answer.text)")
             let first = try #require(answer.string("replica"))
 
             let three = try await app.call(.post, "/api/v1/inference/services/\(id)/scale", token: token, json: ["replicas": 3])
@@ -226,6 +227,32 @@ struct InferenceTests {
         }
     }
 
+    @Test(
+        "after a server restart the running replica is adopted and checked again, not started twice, and answers",
+        arguments: DatabaseKind.available)
+    func restart(_ kind: DatabaseKind) async throws {
+        try await withApp(kind, settings: TrainingJobTests.settings) { app in
+            let token = try await app.adminToken()
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            let (id, replica) = try await runInferenceWorkers(app) {
+                let code = try await app.replicaCode(token, project)
+                let id = try #require(try await app.deploy(token, project, name: "durable", code: code)["id"] as? String)
+                try await app.waitForReady(id, token, replicas: 1)
+                return (id, try #require(try await app.call(.post, "/serve/\(id)/predict", token: token, json: [:]).string("replica")))
+            }
+            // A new server on the same database and data directory: nothing of the first one's memory is left.
+            try await app.restarted(settings: TrainingJobTests.settings) { second in
+                try await runInferenceWorkers(second) {
+                    try await second.waitForReady(id, token, replicas: 1)
+                    let answer = try await second.call(.post, "/serve/\(id)/predict", token: token, json: [:])
+                    #expect(answer.status == 200 && answer.string("replica") == replica, "the adopted replica answers: \(answer.text)")
+                    let replicas = try await second.call(.get, "/api/v1/inference/services/\(id)", token: token)["replica_list"] as? [[String: Any]]
+                    #expect(replicas?.map { $0["workload_id"] as? String } == [replica])
+                }
+            }
+        }
+    }
+
     @Test("a streamed answer passes through the gateway chunk by chunk", arguments: DatabaseKind.available)
     func streaming(_ kind: DatabaseKind) async throws {
         try await withInference(kind, live: true) { app, token, project in
@@ -261,18 +288,25 @@ func withInference(
     try await withApp(kind, settings: TrainingJobTests.settings, live: live) { app in
         let token = try await app.adminToken()
         let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.parts.engine.run() }
-            group.addTask { await app.parts.inferenceReconciler.run() }
-            group.addTask { await app.parts.dependencies.inference.gateway.run() }
-            do {
-                try await body(app, token, project)
-            } catch {
-                group.cancelAll()
-                throw error
-            }
+        try await runInferenceWorkers(app) { try await body(app, token, project) }
+    }
+}
+
+/// Runs `body` while the app's engine, inference reconciler and gateway run, then stops them as a shutdown does
+/// (replicas keep running).
+func runInferenceWorkers<Result: Sendable>(_ app: TestApp, _ body: @Sendable () async throws -> Result) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.parts.engine.run() }
+        group.addTask { await app.parts.inferenceReconciler.run() }
+        group.addTask { await app.parts.dependencies.inference.gateway.run() }
+        do {
+            let result = try await body()
             group.cancelAll()
             try? await group.waitForAll()
+            return result
+        } catch {
+            group.cancelAll()
+            throw error
         }
     }
 }
@@ -322,7 +356,7 @@ extension TestApp {
                 self.reply(200, {
                     "replica": os.environ["AITIP_WORKLOAD_ID"], "service": os.environ["AITIP_SERVICE_NAME"],
                     "model": os.environ["AITIP_MODEL_URI"], "path": self.path, "echo": json.loads(data or b"null"),
-                    "authorization": self.headers.get("Authorization")})
+                    "authorization": self.headers.get("Authorization"), "host": self.headers.get("Host")})
 
         class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             daemon_threads = True

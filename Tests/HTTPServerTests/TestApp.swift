@@ -114,6 +114,35 @@ struct TestApp {
     }
 }
 
+extension TestApp {
+    /// Runs `body` against a second server on this app's database and data directory, as after a restart (its own
+    /// gateway, health checks and caches; the same signing keys, so tokens stay valid).
+    func restarted(settings: [String: String] = [:], _ body: @Sendable (TestApp) async throws -> Void) async throws {
+        let url: String =
+            switch parts.database.url {
+            case .sqlite(let path): "sqlite://\(path)"
+            case .postgres(let url): url
+            }
+        var values = [
+            "database_url": url, "data_dir": dataDirectory, "bcrypt_cost": "4", "admin_password": Self.adminPassword,
+            "registration": "open", "rate_limit": "0", "login_rate_limit": "0",
+        ]
+        values.merge(settings) { $1 }
+        let clock = MovableClock()
+        let parts = try await AppParts.assemble(try AppConfig(values: values), logger: TestEnvironment.logger, clock: clock)
+        do {
+            let app = Application(router: try parts.router(), logger: TestEnvironment.logger)
+            try await app.test(.router) { client in
+                try await body(TestApp(client: client, parts: parts, clock: clock, kind: kind, dataDirectory: dataDirectory))
+            }
+        } catch {
+            await parts.database.shutdown()
+            throw error
+        }
+        await parts.database.shutdown()
+    }
+}
+
 /// Waits for `condition` (polled every 50 ms) instead of sleeping for a guessed time; fails the test after `timeout`.
 func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
