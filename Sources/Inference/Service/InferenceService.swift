@@ -31,7 +31,7 @@ package struct InferenceService: Sendable {
     package let gateway: Gateway
     let health: ReplicaHealth
     let wakeup: Wakeup
-    private let owners = OwnerCache()
+    let owners = OwnerCache()
 
     package init(
         database: Database, clock: any Clock, audit: AuditLog, workloads: WorkloadService, tracking: TrackingService, gateway: Gateway,
@@ -436,95 +436,6 @@ package struct InferenceService: Sendable {
         try await publish(updated.parentServiceId ?? id)
         wakeup.signal()
         return updated
-    }
-
-    // MARK: the gateway's split
-
-    /// Builds the split of a stable service (itself and its canaries, with their ready replicas) and hands it to the
-    /// gateway; a canary is also reachable alone, at its own endpoint.
-    package func publish(_ stableId: UUID) async throws {
-        let (stable, canaries, replicas) = try await database.read { sql in
-            let stable = try await DeploymentStore.deployment(stableId, on: sql)
-            let canaries = try await DeploymentStore.children(of: stableId, on: sql)
-            let replicas = try await DeploymentStore.replicas(of: [stableId] + canaries.map(\.id), on: sql)
-            return (stable, canaries, replicas)
-        }
-        guard let stable else {
-            gateway.setSplit(nil, for: stableId)
-            return
-        }
-        func ready(_ serviceId: UUID) -> [TrafficSplit.Replica] {
-            replicas.filter { $0.serviceId == serviceId }.compactMap { health.endpoint($0.workloadId) }
-        }
-        let serving = canaries.filter { $0.status.wantsReplicas }
-        let taken = serving.reduce(0) { $0 + $1.trafficPercentage }
-        var versions: [TrafficSplit.Version] = []
-        if stable.status.wantsReplicas {
-            versions.append(.init(serviceId: stable.id, name: stable.name, percent: max(0, 100 - taken), replicas: ready(stable.id)))
-        }
-        for canary in serving {
-            let header = canary.routeHeaderName.map { TrafficSplit.HeaderMatch(name: $0, value: canary.routeHeaderValue ?? "") }
-            versions.append(
-                .init(serviceId: canary.id, name: canary.name, percent: canary.trafficPercentage, header: header, replicas: ready(canary.id)))
-            gateway.setSplit(
-                .init(versions: [.init(serviceId: canary.id, name: canary.name, percent: 100, replicas: ready(canary.id))]), for: canary.id)
-        }
-        for canary in canaries where !canary.status.wantsReplicas { gateway.setSplit(nil, for: canary.id) }
-        gateway.setSplit(versions.isEmpty ? nil : TrafficSplit(versions: versions, sticky: stable.stickySessions), for: stable.id)
-    }
-
-    // MARK: logs
-
-    /// Checks read access and picks the replica whose log to show: the one asked for (a replica of this service, live
-    /// or ended), or the newest (nil before any started). The HTTP layer reads it from the log hub.
-    package func logReplica(_ id: UUID, replica: UUID?, caller: Caller) async throws -> Replica? {
-        let deployment = try await authorized(id, .inferenceRead, caller: caller)
-        let history = try await database.read { sql in try await DeploymentStore.history(of: deployment.id, limit: 1_000, on: sql) }
-        if let replica {
-            guard let found = history.first(where: { $0.workloadId == replica }) else { throw AppError.notFound("Replica of this service") }
-            return found
-        }
-        return history.first
-    }
-
-    /// Where replicas' logs are kept.
-    package var logs: LogHub { workloads.logs }
-
-    // MARK: invoking
-
-    /// Checks that the caller may invoke the service (`inference:invoke` in its project): "not found" for a service the
-    /// caller cannot see. Owners are read once and kept (they never change), so that a request to the gateway costs no
-    /// query; a deleted service is dropped from the cache by `delete`.
-    package func authorizeInvoke(_ id: UUID, principal: Principal) async throws {
-        var owner = owners.get(id)
-        if owner == nil {
-            guard let deployment = try await database.read({ sql in try await DeploymentStore.deployment(id, on: sql) }) else {
-                throw AppError.notFound("Inference service")
-            }
-            owner = Policy.Resource(kind: "Inference service", orgId: deployment.orgId, projectId: deployment.projectId)
-            owners.set(id, owner)
-        }
-        try Policy.authorize(principal, .inferenceInvoke, on: owner!)
-    }
-
-    // MARK: metrics
-
-    package struct Metrics: Sendable {
-        package var deployment: Deployment
-        package var readyReplicas: Int
-        package var versions: [(deployment: Deployment, share: Int, stats: VersionStats.Snapshot)]
-    }
-
-    package func metrics(_ id: UUID, caller: Caller) async throws -> Metrics {
-        let deployment = try await authorized(id, .inferenceRead, caller: caller)
-        let view = try await view(of: deployment)
-        let split = gateway.split(for: id)
-        let members = [deployment] + view.canaries
-        return Metrics(
-            deployment: deployment, readyReplicas: view.replicas.filter(\.ready).count,
-            versions: members.map { member in
-                (member, split?.versions.first { $0.serviceId == member.id }?.percent ?? 0, gateway.stats(of: member.id))
-            })
     }
 
     // MARK: checks
