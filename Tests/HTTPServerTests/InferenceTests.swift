@@ -138,6 +138,10 @@ struct InferenceTests {
                 json: app.serviceBody(project, name: "greedy", code: code).merging(["parent_service_id": stable, "traffic_percentage": 60]) { $1 })
             #expect(greedy.status == 422 && greedy.text.contains("more than 100"), "\(greedy.text)")
             #expect(try await app.call(.delete, "/api/v1/inference/services/\(stable)", token: token).status == 409)
+            // A stopped stable service's endpoint answers nothing, its canaries' share included; a canary still answers at its own.
+            #expect(try await app.call(.post, "/api/v1/inference/services/\(stable)/stop", token: token).status == 200)
+            #expect(try await app.call(.post, "/serve/\(stable)/predict", token: token, json: [:]).status == 503)
+            #expect(try await app.call(.post, "/serve/\(next)/predict", token: token, json: [:]).string("service") == "canary-b")
         }
     }
 

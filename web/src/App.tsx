@@ -8,6 +8,7 @@ import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { AuditPage } from "./pages/AuditPage";
 import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
+import { InferencePage } from "./pages/InferencePage";
 import { JobsPage } from "./pages/JobsPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
 import { ResourcesPage } from "./pages/ResourcesPage";
@@ -17,7 +18,7 @@ import { MessageLine } from "./components/MessageLine";
 
 /** The page that shows each address of the route table (router.tsx); a page reads its address with useRoute(). */
 const pages: Record<PageName, ComponentType> = {
-  projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage,
+  projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage, inference: InferencePage,
   resources: ResourcesPage, members: MembersPage, "api-keys": ApiKeysPage, audit: AuditPage, account: AccountPage,
 };
 
@@ -28,6 +29,7 @@ export const navigation: NavEntry[] = [
   { page: "models", label: "Models", path: to("models") },
   { page: "datasets", label: "Datasets", path: to("datasets") },
   { page: "jobs", label: "Jobs", path: to("jobs") },
+  { page: "inference", label: "Inference", path: to("inference") },
   { page: "resources", label: "Resources", path: to("resources") },
   { page: "members", label: "Members", path: to("members") },
   { page: "api-keys", label: "API keys", path: to("apiKeys") },

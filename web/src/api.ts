@@ -5,14 +5,14 @@
 // checks each page against the API the server implements. Only shapes the document does not name are declared here.
 import type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
-  DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
+  DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, InferenceService, InferenceServiceMetrics, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
   UsageLine, UsageReport, User,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
-  DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
+  DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, InferenceService, InferenceServiceMetrics, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
 };
@@ -176,6 +176,16 @@ export class Api {
   submitJob(body: JobSubmission) { return this.request<TrainingJob>("POST", "/api/v1/training/jobs", body); }
   stopJob(id: string) { return this.request<TrainingJob>("POST", `/api/v1/training/jobs/${enc(id)}/stop`, {}); }
   jobMetrics(id: string) { return this.request<JobMetrics>("GET", `/api/v1/training/jobs/${enc(id)}/metrics`); }
+  inferenceServices(projectId: string) {
+    return this.request<Page<InferenceService>>("GET", `/api/v1/inference/services?project_id=${enc(projectId)}&limit=100`);
+  }
+  inferenceService(id: string) { return this.request<InferenceService>("GET", `/api/v1/inference/services/${enc(id)}`); }
+  inferenceMetrics(id: string) { return this.request<InferenceServiceMetrics>("GET", `/api/v1/inference/services/${enc(id)}/metrics`); }
+  scaleInference(id: string, replicas: number) {
+    return this.request<InferenceService>("POST", `/api/v1/inference/services/${enc(id)}/scale`, { replicas });
+  }
+  stopInference(id: string) { return this.request<InferenceService>("POST", `/api/v1/inference/services/${enc(id)}/stop`, {}); }
+  startInference(id: string) { return this.request<InferenceService>("POST", `/api/v1/inference/services/${enc(id)}/start`, {}); }
   gpuNodes() { return this.request<Page<GpuNode>>("GET", "/api/v1/resources/gpu"); }
   quotas(orgId?: string) { return this.request<{ items: Quota[] }>("GET", `/api/v1/resources/quota${orgId ? `?org_id=${enc(orgId)}` : ""}`); }
   setQuota(body: QuotaSet) { return this.request<Quota>("PUT", "/api/v1/resources/quota", body); }

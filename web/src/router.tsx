@@ -33,6 +33,8 @@ export const routeTable = {
   dataset: { path: "datasets/:datasetId", page: "datasets" },
   jobs: { path: "jobs", page: "jobs" },
   job: { path: "jobs/:jobId", page: "jobs" },
+  inference: { path: "inference", page: "inference" },
+  inferenceService: { path: "inference/:serviceId", page: "inference" },
   /** ?from=&to= (UTC days) &group=project|user|gpu_type|day|organization */
   resources: { path: "resources", page: "resources" },
   members: { path: "members", page: "members" },

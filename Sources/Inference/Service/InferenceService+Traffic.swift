@@ -28,6 +28,7 @@ extension InferenceService {
         }
         let serving = canaries.filter { $0.status.wantsReplicas }
         let taken = serving.reduce(0) { $0 + $1.trafficPercentage }
+        // A stopped service's endpoint answers nothing, its canaries included (they stay reachable at their own).
         var versions: [TrafficSplit.Version] = []
         if stable.status.wantsReplicas {
             versions.append(.init(serviceId: stable.id, name: stable.name, percent: max(0, 100 - taken), replicas: ready(stable.id)))
@@ -40,7 +41,8 @@ extension InferenceService {
                 .init(versions: [.init(serviceId: canary.id, name: canary.name, percent: 100, replicas: ready(canary.id))]), for: canary.id)
         }
         for canary in canaries where !canary.status.wantsReplicas { gateway.setSplit(nil, for: canary.id) }
-        gateway.setSplit(versions.isEmpty ? nil : TrafficSplit(versions: versions, sticky: stable.stickySessions), for: stable.id)
+        let routed = stable.status.wantsReplicas && !versions.isEmpty
+        gateway.setSplit(routed ? TrafficSplit(versions: versions, sticky: stable.stickySessions) : nil, for: stable.id)
     }
 
     // MARK: logs
