@@ -19,6 +19,8 @@ def server():
     database = os.environ.get("AITIP_TEST_DATABASE_URL")
     # Webhooks may reach the receivers these tests run on 127.0.0.1 (refused by default: webhook_allow_private).
     settings = {"AITIP_RATE_LIMIT": "0", "AITIP_WEBHOOK_ALLOW_PRIVATE": "true"}
+    # Inference replicas run this Python (and its NumPy) read-only in their sandbox.
+    settings["AITIP_SANDBOX_RO_PATHS"] = f"{sys.prefix},{sys.base_prefix}"
     with running_server(ADMIN_PASSWORD, settings, ["--database-url", database] if database else []) as (base, data):
         yield {"url": base, "data": data}
 

@@ -3,6 +3,7 @@ import hashlib
 import json
 import math
 import os
+import pathlib
 import uuid
 
 import pytest
@@ -554,3 +555,59 @@ def test_traces_are_stored_searchable_and_come_back_as_a_span_tree(server, admin
     assert found() == [ok_id]
     with pytest.raises(MlflowException, match="not found"):
         client.get_trace(error_id)
+
+
+def test_a_model_trained_by_the_example_and_registered_by_the_client_serves_predictions(tmp_path, server, admin_token):
+    """examples/train.py trains; the client logs its weights and registers them; the registered files, downloaded back
+    through the client, are deployed with examples/serve.py by alias and answer through the gateway."""
+    import subprocess
+    import sys
+    import tarfile
+    import time
+
+    examples = pathlib.Path(__file__).resolve().parents[2] / "examples"
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    subprocess.run([sys.executable, str(examples / "train.py")], check=True, capture_output=True,
+                   env=dict(os.environ, AITIP_CHECKPOINT_DIR=str(trained), AITIP_JOB_CONFIG='{"epochs": 3}'))
+    mlflow.set_experiment(unique("serving"))
+    name = unique("logreg")
+    with mlflow.start_run() as run:
+        mlflow.log_param("epochs", 3)
+        mlflow.log_artifact(str(trained / "logreg.npz"), artifact_path="model")
+    client = MlflowClient()
+    client.create_registered_model(name)
+    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    client.set_registered_model_alias(name, "champion", version.version)
+    served = pathlib.Path(mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=str(tmp_path / "registered")))
+    package = tmp_path / "serving.tar.gz"
+    with tarfile.open(package, "w:gz") as archive:
+        archive.add(examples / "serve.py", arcname="serve.py")
+        archive.add(served / "logreg.npz", arcname="logreg.npz")
+
+    native = {"Authorization": f"Bearer {admin_token}"}
+    project = next(p for p in requests.get(f"{server['url']}/api/v1/projects?limit=500", headers=native).json()["items"]
+                   if p["slug"] == "default")["id"]
+    code = requests.post(f"{server['url']}/api/v1/training/code?project_id={project}", data=package.read_bytes(),
+                         headers={**native, "Content-Type": "application/gzip"}).json()["sha256"]
+    created = requests.post(f"{server['url']}/api/v1/inference/services", headers=native, json={
+        "project_id": project, "name": name, "model": f"models:/{name}@champion", "runtime": "process",
+        "runtime_config": {"command": f"exec {sys.executable} serve.py", "code_archive": code},
+        "resources": {"cpu": 0.2, "memory_mib": 512}})
+    assert created.status_code == 201, created.text
+    service = created.json()
+    assert service["model_uri"] == f"models:/{name}/1"
+    deadline = time.monotonic() + 120
+    while requests.get(f"{server['url']}/api/v1/inference/services/{service['id']}", headers=native).json()["health_status"] != "healthy":
+        assert time.monotonic() < deadline, requests.get(f"{server['url']}/api/v1/inference/services/{service['id']}/logs", headers=native).text
+        time.sleep(0.3)
+    # The same rows the example tests on: the served model agrees with the weights it was trained to.
+    import numpy as np
+    weights = np.load(trained / "logreg.npz")
+    rows = np.random.default_rng(1).normal(size=(5, len(weights["weights"])))
+    expected = 1.0 / (1.0 + np.exp(-(rows @ weights["weights"] + float(weights["bias"]))))
+    answer = requests.post(f"{server['url']}/serve/{service['id']}/predict", headers=native, json={"inputs": rows.tolist()})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == f"models:/{name}/1"
+    assert np.allclose(answer.json()["probabilities"], expected)
+    assert requests.delete(f"{server['url']}/api/v1/inference/services/{service['id']}", headers=native).status_code == 204
