@@ -257,7 +257,9 @@ struct InferenceTests {
         }
     }
 
-    @Test("a streamed answer passes through the gateway chunk by chunk", arguments: DatabaseKind.available)
+    @Test(
+        "a streamed answer passes through the gateway chunk by chunk; the metrics stream over a WebSocket and refuse strangers",
+        arguments: DatabaseKind.available)
     func streaming(_ kind: DatabaseKind) async throws {
         try await withInference(kind, live: true) { app, token, project in
             let code = try await app.replicaCode(token, project)
@@ -281,6 +283,26 @@ struct InferenceTests {
             #expect(try await app.call(.get, "/serve/\(id)/release", token: token).status == 200)
             while let chunk = try await chunks.next() { received += String(buffer: chunk) }
             #expect(received == "data: first\n\ndata: second\n\n")
+
+            // WS /ws/inference/{id}/metrics: the metrics as GET answers them, a message per interval, until deleted.
+            let snapshots = MessageBox()
+            try await app.client.ws(
+                "/ws/inference/\(id)/metrics?interval_ms=250", configuration: .init(additionalHeaders: [.authorization: "Bearer \(token)"])
+            ) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                    else { continue }
+                    snapshots.append(object)
+                    if snapshots.items.count == 3 { break }
+                }
+            }
+            #expect(snapshots.items.count == 3)
+            let versions = snapshots.items.last?["versions"] as? [[String: Any]] ?? []
+            #expect(versions.first?["name"] as? String == "streamer" && (versions.first?["requests"] as? Int ?? 0) >= 2, "\(snapshots.items)")
+            let stranger = try await app.newTenant()
+            await #expect(throws: (any Error).self) {
+                try await app.webSocketMessages("/ws/inference/\(id)/metrics", headers: [.authorization: "Bearer \(stranger.token)"])
+            }
         }
     }
 }

@@ -92,23 +92,26 @@ extension APIImplementation {
         -> Operations.GetInferenceServiceMetrics.Output
     {
         let metrics = try await inference.metrics(try Parse.id(input.path.serviceId, "service_id"), caller: caller)
-        return .ok(
-            .init(
-                body: .json(
-                    .init(
-                        serviceId: metrics.deployment.id.lowercasedString, status: metrics.deployment.status.rawValue,
-                        replicas: metrics.deployment.replicas, readyReplicas: metrics.readyReplicas,
-                        versions: metrics.versions.map { version in
-                            .init(
-                                serviceId: version.deployment.id.lowercasedString, name: version.deployment.name, trafficShare: version.share,
-                                requests: Int64(version.stats.requests), errors: Int64(version.stats.errors),
-                                requestsPerSecond: version.stats.requestsPerSecond, latencyP50Ms: version.stats.p50Ms,
-                                latencyP95Ms: version.stats.p95Ms, latencyP99Ms: version.stats.p99Ms)
-                        }))))
+        return .ok(.init(body: .json(.init(metrics))))
     }
 }
 
 extension Components.Schemas.InferenceService.RuntimeConfigPayload: FreeFormPayload {}
+
+extension Components.Schemas.InferenceServiceMetrics {
+    init(_ metrics: InferenceService.Metrics) {
+        self.init(
+            serviceId: metrics.deployment.id.lowercasedString, status: metrics.deployment.status.rawValue, replicas: metrics.deployment.replicas,
+            readyReplicas: metrics.readyReplicas,
+            versions: metrics.versions.map { version in
+                .init(
+                    serviceId: version.deployment.id.lowercasedString, name: version.deployment.name, trafficShare: version.share,
+                    requests: Int64(version.stats.requests), errors: Int64(version.stats.errors),
+                    requestsPerSecond: version.stats.requestsPerSecond, latencyP50Ms: version.stats.p50Ms, latencyP95Ms: version.stats.p95Ms,
+                    latencyP99Ms: version.stats.p99Ms)
+            })
+    }
+}
 
 extension Components.Schemas.InferenceService {
     init(_ deployment: Deployment) {

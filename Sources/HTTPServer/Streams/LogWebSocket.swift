@@ -20,21 +20,36 @@ package enum LogWebSocket {
 
     static let subprotocol = "aitip.logs"
 
+    /// The routes that upgrade: a training job's log, an inference service's metrics.
     package static func shouldUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
+        let logs = logUpgrade(dependencies)
+        let metrics = MetricsWebSocket.upgrade(dependencies)
+        return { request, channel, logger in
+            (request.path ?? "").hasPrefix("/ws/inference/") ? try await metrics(request, channel, logger) : try await logs(request, channel, logger)
+        }
+    }
+
+    /// The caller of a WebSocket request and the subprotocols it offered; nil without a valid credential.
+    static func caller(_ request: HTTPRequest, _ channel: any Channel, _ logger: Logger, auth: AuthService) async -> (Caller, [String])? {
+        let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let bearer =
+            request.headerFields[.authorization].flatMap { value -> String? in
+                let parts = value.split(separator: " ", maxSplits: 1)
+                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+            } ?? offered.first { $0.hasPrefix("bearer.") }.map { String($0.dropFirst("bearer.".count)) }
+        guard let bearer, let principal = try? await auth.authenticate(bearer: bearer) else { return nil }
+        let caller = Caller(
+            principal: principal,
+            origin: RequestOrigin(requestId: IDGenerator.random().lowercasedString, clientAddress: channel.remoteAddress?.ipAddress),
+            logger: logger)
+        return (caller, offered)
+    }
+
+    static func logUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
         { request, channel, logger in
             guard let (jobId, offset) = route(request.path ?? "") else { return .dontUpgrade }
-            let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",")
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            let bearer =
-                request.headerFields[.authorization].flatMap { value -> String? in
-                    let parts = value.split(separator: " ", maxSplits: 1)
-                    return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
-                } ?? offered.first { $0.hasPrefix("bearer.") }.map { String($0.dropFirst("bearer.".count)) }
-            guard let bearer, let principal = try? await dependencies.auth.authenticate(bearer: bearer) else { return .dontUpgrade }
-            let caller = Caller(
-                principal: principal,
-                origin: RequestOrigin(requestId: IDGenerator.random().lowercasedString, clientAddress: channel.remoteAddress?.ipAddress),
-                logger: logger)
+            guard let (caller, offered) = await caller(request, channel, logger, auth: dependencies.auth) else { return .dontUpgrade }
             let training = dependencies.training
             guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
