@@ -17,7 +17,8 @@ work=$(mktemp -d -t aitip-gateway.XXXXXX)
 chmod 755 "$work"
 port=18383 direct_port=18384 proxy_port=18385
 pids=()
-trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; [ -n "${server_pid:-}" ] && kill $server_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# Replicas outlive the server by design (the next start adopts them): the sandboxed nginx replica is stopped by name.
+trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; [ -n "${server_pid:-}" ] && kill $server_pid 2>/dev/null; pkill -f -- "-c /workspace/nginx.conf"; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "binary: release build, $(git rev-parse --short HEAD); nginx $(nginx -v 2>&1 | sed 's/.*nginx\///')"
