@@ -243,8 +243,7 @@ package final class Gateway: Sendable {
             do {
                 let response = try await connection.client.execute(request, timeout: configuration.answerTimeout, logger: nil)
                 let elapsed = ContinuousClock.now - started
-                let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
-                stats.record(milliseconds: milliseconds, failed: response.status.code >= 500)
+                stats.record(milliseconds: elapsed.milliseconds, failed: response.status.code >= 500)
                 record(service: service, version: version, code: response.status.code, elapsed: elapsed)
                 var answerHeaders = HTTPHeaders()
                 for (name, value) in response.headers where !Self.droppedAnswerHeaders.contains(name.lowercased()) {
@@ -263,7 +262,7 @@ package final class Gateway: Sendable {
                     continue
                 }
                 let elapsed = ContinuousClock.now - started
-                stats.record(milliseconds: Double(elapsed.components.seconds) * 1_000, failed: true)
+                stats.record(milliseconds: elapsed.milliseconds, failed: true)
                 record(service: service, version: version, code: 504, elapsed: elapsed)
                 if let client = error as? HTTPClientError, client == .deadlineExceeded || client == .readTimeout {
                     throw AppError(.gatewayTimeout, "The replica did not answer in time")
@@ -366,4 +365,9 @@ extension Array {
         }
         return (first, rest)
     }
+}
+
+extension Duration {
+    /// The duration in milliseconds, fractions included.
+    package var milliseconds: Double { Double(components.seconds) * 1_000 + Double(components.attoseconds) / 1e15 }
 }

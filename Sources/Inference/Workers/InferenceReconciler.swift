@@ -182,7 +182,7 @@ package final class InferenceReconciler: Sendable {
         let now = service.clock.now()
         // Windows are real elapsed time (a monotonic clock), whatever the wall clock does.
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.milliseconds / 1_000
         let decision = memory.withLock { memory in
             var autoscaler = memory.autoscalers[deployment.id] ?? Autoscaler()
             defer { memory.autoscalers[deployment.id] = autoscaler }
