@@ -174,6 +174,8 @@ struct InferenceTests {
             for (body, field) in [
                 (["runtime": "triton"], "runtime"), (["model": "models:/nope/1"], "model"), (["model": "runs:/x/model"], "model"),
                 (["name": "Bad Name"], "name"), (["replicas": 5, "max_replicas": 2], "replicas"),
+                // Found by the API fuzzer: a negative maximum once trapped the server while checking it.
+                (["min_replicas": 3_204_695, "replicas": -1691, "max_replicas": -1_205_876], "max_replicas"),
                 (["traffic_percentage": 30], "traffic_percentage"), (["runtime_config": ["health_path": "/x"]], "runtime_config"),
             ] as [([String: Any], String)] {
                 let reply = try await app.call(
@@ -182,8 +184,12 @@ struct InferenceTests {
                 #expect(reply.status == 422 || reply.status == 400, "\(body): \(reply.text)")
                 #expect(reply.text.contains(field), "\(body): \(reply.text)")
             }
+            let negative = try await app.call(
+                .put, "/api/v1/inference/services/\(id)", token: token, json: ["min_replicas": 4, "max_replicas": -3])
+            #expect(negative.status == 422 && negative.text.contains("max_replicas"), "\(negative.text)")
             let list = try await app.call(.get, "/api/v1/inference/services?project_id=\(project)", token: token)
             #expect(list.items.map { $0["name"] as? String } == ["guarded"], "nothing half-created: \(list.text)")
+            #expect(list.items.first?["max_replicas"] as? Int == 10, "the refused update changed nothing: \(list.text)")
             let duplicate = try await app.call(
                 .post, "/api/v1/inference/services", token: token, json: app.serviceBody(project, name: "guarded", code: code))
             #expect(duplicate.status == 409)

@@ -381,7 +381,7 @@ package struct InferenceService: Sendable {
         return try await mutate(id, caller: caller, action: "inference.scale", detail: "to \(replicas) replicas") { deployment, _ in
             var validator = Validator()
             validator.check(
-                (deployment.minReplicas...deployment.maxReplicas).contains(replicas), "replicas",
+                replicas >= deployment.minReplicas && replicas <= deployment.maxReplicas, "replicas",
                 "must be between min_replicas (\(deployment.minReplicas)) and max_replicas (\(deployment.maxReplicas))")
             try validator.finish()
             deployment.replicas = replicas
@@ -440,10 +440,11 @@ package struct InferenceService: Sendable {
 
     // MARK: checks
 
+    /// Comparisons, not ranges: a range built from the caller's numbers (`0...max` with a negative `max`) traps.
     static func checkReplicas(replicas: Int, min: Int, max: Int, into validator: inout Validator) {
-        validator.check((1...maxReplicas).contains(max), "max_replicas", "must be between 1 and \(maxReplicas)")
-        validator.check((0...max).contains(min), "min_replicas", "must be between 0 and max_replicas (\(max))")
-        validator.check((min...Swift.max(min, max)).contains(replicas), "replicas", "must be between min_replicas (\(min)) and max_replicas (\(max))")
+        validator.check(max >= 1 && max <= maxReplicas, "max_replicas", "must be between 1 and \(maxReplicas)")
+        validator.check(min >= 0 && min <= max, "min_replicas", "must be between 0 and max_replicas (\(max))")
+        validator.check(replicas >= min && replicas <= max, "replicas", "must be between min_replicas (\(min)) and max_replicas (\(max))")
     }
 
     static func checkAutoscaling(_ policy: AutoscalePolicy, into validator: inout Validator) {
