@@ -144,6 +144,7 @@ check "a derived dataset records its upstream" aitip datasets create --project "
 # version, through the gateway; scale, call with an invoke-only key, stop and delete.
 service=$(aitip inference deploy --project "$project" --name detector --model models:/detector/1 --code "$work/serving" --command "exec $py serve.py" --cpu 0.2 --memory-mib 256 -o json | json 'd["id"]')
 check "inference deploy answers the service" test -n "$service"
+check "inference deploy --runtime mlflow refuses files that are not an MLflow model, with the reason" bash -c "out=\$('$bin' inference deploy --project '$project' --name plain --model models:/detector/1 --runtime mlflow 2>&1); [ \$? -eq 1 ] && echo \"\$out\" | grep -q 'no MLmodel'"
 ready() {
   for _ in $(seq 1 300); do aitip inference get "$service" -o json | json 'd["health_status"]' | grep -qx healthy && return 0; sleep 0.1; done
   aitip inference get "$service" -o yaml; aitip inference logs "$service"; return 1

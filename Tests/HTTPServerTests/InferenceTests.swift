@@ -174,6 +174,10 @@ struct InferenceTests {
             for (body, field) in [
                 (["runtime": "triton"], "runtime"), (["model": "models:/nope/1"], "model"), (["model": "runs:/x/model"], "model"),
                 (["name": "Bad Name"], "name"), (["replicas": 5, "max_replicas": 2], "replicas"),
+                // The mlflow runtime serves MLflow models only, and owns the command.
+                (["runtime": "mlflow", "runtime_config": [String: Any]()], "has no MLmodel file"),
+                (["runtime": "mlflow", "runtime_config": ["command": "exec sh"]], "aitip sets the command"),
+                (["runtime": "mlflow", "runtime_config": ["python": "python3 -c evil"]], "runtime_config.python"),
                 // Found by the API fuzzer: a negative maximum once trapped the server while checking it.
                 (["min_replicas": 3_204_695, "replicas": -1691, "max_replicas": -1_205_876], "max_replicas"),
                 (["traffic_percentage": 30], "traffic_percentage"), (["runtime_config": ["health_path": "/x"]], "runtime_config"),

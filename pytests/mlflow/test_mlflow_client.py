@@ -611,3 +611,97 @@ def test_a_model_trained_by_the_example_and_registered_by_the_client_serves_pred
     assert answer.json()["model"] == f"models:/{name}/1"
     assert np.allclose(answer.json()["probabilities"], expected)
     assert requests.delete(f"{server['url']}/api/v1/inference/services/{service['id']}", headers=native).status_code == 204
+
+
+MODEL_CODE = '''
+import mlflow
+import numpy as np
+
+
+class Doubler(mlflow.pyfunc.PythonModel):
+    """Twice each input column's value, plus the row's sum: enough to tell a served answer from a wrong one."""
+
+    def predict(self, context, model_input):
+        values = np.asarray(model_input, dtype=float)
+        return (values * 2).sum(axis=1).tolist()
+
+
+mlflow.models.set_model(Doubler())
+'''
+
+
+def test_an_mlflow_model_is_served_as_it_was_logged_by_the_mlflow_runtime(tmp_path, server, admin_token):
+    """A pyfunc model logged and registered by the client is deployed with runtime mlflow (no server code of the
+    user's): its files are packed by aitip and MLflow's scoring server answers /invocations through the gateway
+    in the formats `mlflow models serve` takes. A version without an MLmodel is refused with the reason."""
+    import sys
+    import time
+
+    import pandas as pd
+
+    code = tmp_path / "doubler.py"
+    code.write_text(MODEL_CODE)
+    mlflow.set_experiment(unique("mlflow-runtime"))
+    name = unique("doubler")
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(code), registered_model_name=name,
+                                       input_example=pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    MlflowClient().set_registered_model_alias(name, "champion", "1")
+
+    native = {"Authorization": f"Bearer {admin_token}"}
+    project = next(p for p in requests.get(f"{server['url']}/api/v1/projects?limit=500", headers=native).json()["items"]
+                   if p["slug"] == "default")["id"]
+    created = requests.post(f"{server['url']}/api/v1/inference/services", headers=native, json={
+        "project_id": project, "name": name, "model": f"models:/{name}@champion", "runtime": "mlflow",
+        "runtime_config": {"python": sys.executable, "startup_timeout_seconds": 120},
+        "resources": {"cpu": 0.5, "memory_mib": 1024}})
+    assert created.status_code == 201, created.text
+    service = created.json()
+    assert service["runtime"] == "mlflow"
+    assert service["runtime_config"]["command"] == f"exec {sys.executable} .aitip-mlflow-serve.py", service
+    assert service["runtime_config"]["health_path"] == "/ping"
+    assert len(service["runtime_config"]["code_archive"]) == 64
+    deadline = time.monotonic() + 180
+    while requests.get(f"{server['url']}/api/v1/inference/services/{service['id']}", headers=native).json()["health_status"] != "healthy":
+        assert time.monotonic() < deadline, requests.get(f"{server['url']}/api/v1/inference/services/{service['id']}/logs", headers=native).text
+        time.sleep(0.5)
+
+    rows = pd.DataFrame({"a": [1.0, 2.5, -3.0], "b": [2.0, 0.5, 4.0]})
+    expected = mlflow.pyfunc.load_model(info.model_uri).predict(rows)
+    invocations = f"{server['url']}/serve/{service['id']}/invocations"
+    split = requests.post(invocations, headers=native, json={"dataframe_split": rows.to_dict(orient="split")})
+    assert split.status_code == 200, split.text
+    assert split.json()["predictions"] == expected == [6.0, 6.0, 2.0]
+    records = requests.post(invocations, headers=native, json={"dataframe_records": rows.to_dict(orient="records")})
+    assert records.json()["predictions"] == expected, records.text
+    csv = requests.post(invocations, headers={**native, "Content-Type": "text/csv"}, data=rows.to_csv(index=False))
+    assert csv.json()["predictions"] == expected, csv.text
+    # The model server's own refusal passes through as its status and message.
+    wrong = requests.post(invocations, headers=native, json={"no_such_format": []})
+    assert wrong.status_code == 400 and "dataframe_split" in wrong.text, wrong.text
+    # The same version packs to the same package: a second service reuses the stored one.
+    again = requests.post(f"{server['url']}/api/v1/inference/services", headers=native, json={
+        "project_id": project, "name": name + "-b", "model": f"models:/{name}/1", "runtime": "mlflow", "runtime_config": {},
+        "replicas": 0})
+    assert again.status_code == 201, again.text
+    assert again.json()["runtime_config"]["code_archive"] == service["runtime_config"]["code_archive"]
+    assert again.json()["runtime_config"]["command"] == "exec python3 .aitip-mlflow-serve.py"
+
+    # Files that are not an MLflow model, and settings the runtime owns, are refused before anything is created.
+    plain = unique("plain")
+    with mlflow.start_run() as run:
+        (tmp_path / "weights.txt").write_text("1 2 3")
+        mlflow.log_artifact(str(tmp_path / "weights.txt"), artifact_path="model")
+    MlflowClient().create_registered_model(plain)
+    MlflowClient().create_model_version(plain, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    for model, config, field, words in [
+        (f"models:/{plain}/1", {}, "model", "no MLmodel"),
+        (f"models:/{name}/1", {"command": "exec sh"}, "runtime_config", "aitip sets the command"),
+        (f"models:/{name}/1", {"python": "python3; rm -rf /"}, "runtime_config.python", "interpreter"),
+    ]:
+        refused = requests.post(f"{server['url']}/api/v1/inference/services", headers=native, json={
+            "project_id": project, "name": unique("refused"), "model": model, "runtime": "mlflow", "runtime_config": config})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == field and words in refused.text, refused.text
+    for created_id in (service["id"], again.json()["id"]):
+        assert requests.delete(f"{server['url']}/api/v1/inference/services/{created_id}", headers=native).status_code == 204

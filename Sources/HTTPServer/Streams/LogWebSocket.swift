@@ -54,18 +54,31 @@ package enum LogWebSocket {
             guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
             if offered.contains(subprotocol) { headers[.secWebSocketProtocol] = subprotocol }
-            return .upgrade(headers) { _, outbound, _ in
+            return .upgrade(headers) { inbound, outbound, _ in
                 let stream = LogEventStream(workloadId: jobId, logs: training.logs, from: offset, follow: true, framing: .webSocket) {
                     try await training.authorizeLogs(jobId, caller: caller).state
                 }
-                // A client that goes away makes the next write fail (a keep-alive goes out while the log is idle),
-                // which ends the handler; returning sends the close frame.
-                while let chunk = try await stream.next() {
-                    for message in String(decoding: chunk, as: UTF8.self).split(separator: "\n") {
-                        try await outbound.write(.text(String(message)))
+                // Returning (the log ended) sends the close frame.
+                try await whileConnected(inbound) {
+                    while let chunk = try await stream.next() {
+                        for message in String(decoding: chunk, as: UTF8.self).split(separator: "\n") {
+                            try await outbound.write(.text(String(message)))
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// Runs `send` until it returns or the client leaves, whichever comes first. Reading the inbound frames is what
+    /// answers a client's close frame: a handler that only writes leaves a departing client waiting for its close
+    /// timeout (and learns it left only when a write fails).
+    static func whileConnected(_ inbound: WebSocketInboundStream, _ send: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { for try await _ in inbound {} }
+            group.addTask { try await send() }
+            try await group.next()
+            group.cancelAll()
         }
     }
 

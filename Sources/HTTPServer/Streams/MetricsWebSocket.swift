@@ -24,25 +24,33 @@ enum MetricsWebSocket {
             guard (try? await inference.metrics(serviceId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
             if offered.contains(subprotocol) { headers[.secWebSocketProtocol] = subprotocol }
-            return .upgrade(headers) { _, outbound, _ in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                while true {
-                    let metrics: InferenceService.Metrics
-                    do {
-                        metrics = try await inference.metrics(serviceId, caller: caller)
-                    } catch {
-                        let reason = (error as? AppError)?.detail ?? "the service cannot be read"
-                        let end = try JSONSerialization.data(withJSONObject: ["type": "end", "reason": reason])
-                        try await outbound.write(.text(String(decoding: end, as: UTF8.self)))
-                        return
-                    }
-                    let message = try encoder.encode(Components.Schemas.InferenceServiceMetrics(metrics))
-                    // A client that went away makes this write fail, which ends the handler.
-                    try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
-                    try await Task.sleep(for: .milliseconds(interval))
+            return .upgrade(headers) { inbound, outbound, _ in
+                try await LogWebSocket.whileConnected(inbound) {
+                    try await send(serviceId, every: interval, caller: caller, inference: inference, to: outbound)
                 }
             }
+        }
+    }
+
+    /// The metrics every `interval` milliseconds until the caller may no longer read them (then an `end` message).
+    private static func send(
+        _ serviceId: UUID, every interval: Int, caller: Caller, inference: InferenceService, to outbound: WebSocketOutboundWriter
+    ) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        while true {
+            let metrics: InferenceService.Metrics
+            do {
+                metrics = try await inference.metrics(serviceId, caller: caller)
+            } catch {
+                let reason = (error as? AppError)?.detail ?? "the service cannot be read"
+                let end = try JSONSerialization.data(withJSONObject: ["type": "end", "reason": reason])
+                try await outbound.write(.text(String(decoding: end, as: UTF8.self)))
+                return
+            }
+            let message = try encoder.encode(Components.Schemas.InferenceServiceMetrics(metrics))
+            try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
+            try await Task.sleep(for: .milliseconds(interval))
         }
     }
 

@@ -18,8 +18,8 @@ package struct InferenceService: Sendable {
     package static let kind = WorkloadKind(
         name: "inference", title: "Inference replica", read: .inferenceRead, write: .inferenceWrite, delete: .inferenceDelete)
     /// Runtimes this server runs; the design's others are refused with the reason.
-    static let runtimes = ["process"]
-    static let plannedRuntimes = ["mlflow", "ray-serve", "vllm", "triton"]
+    static let runtimes = ["process", "mlflow"]
+    static let plannedRuntimes = ["ray-serve", "vllm", "triton"]
     static let maxReplicas = 100
 
     let database: Database
@@ -110,7 +110,7 @@ package struct InferenceService: Sendable {
             validator.add(
                 "runtime",
                 Self.plannedRuntimes.contains(runtime)
-                    ? "'\(runtime)' is not run by this server yet; use process (a command serving HTTP on $AITIP_SERVE_SOCKET)"
+                    ? "'\(runtime)' is not run by this server yet; use mlflow (an MLflow model) or process (a command serving HTTP on $AITIP_SERVE_SOCKET)"
                     : "must be one of \(Self.runtimes.joined(separator: ", "))")
         }
         let modelText = validator.requireText(input.model, "model", maxLength: 600)
@@ -131,26 +131,18 @@ package struct InferenceService: Sendable {
         }
         if let header = input.routeHeader { Self.checkRouteHeader(header, into: &validator) }
         if let policy = input.autoscaling { Self.checkAutoscaling(policy, into: &validator) }
-        var runtimeConfig: ProcessRuntime?
-        if runtime == "process" {
-            do {
-                runtimeConfig = try JSONDecoder().decode(ProcessRuntime.self, from: Data(input.runtimeConfig.utf8))
-            } catch {
-                validator.add(
-                    "runtime_config",
-                    "the process runtime needs {\"command\": \"…\"} (optional: health_path, env, code_archive, startup_timeout_seconds)")
-            }
-            if let config = runtimeConfig {
-                validator.check(
-                    config.healthPath.hasPrefix("/") && config.healthPath.count <= 200, "runtime_config.health_path", "must be a path such as /health"
-                )
-                validator.check(
-                    (1...86_400).contains(config.startupTimeoutSeconds), "runtime_config.startup_timeout_seconds", "must be between 1 and 86400")
-            }
-        }
+        let (processSettings, mlflowSettings) = Self.runtimeSettings(runtime, input.runtimeConfig, into: &validator)
         try validator.finish()
-        guard let reference, let config = runtimeConfig else { throw AppError.badRequest("model and runtime_config are required") }
+        guard let reference else { throw AppError.badRequest("model is required") }
         let version = try await resolve(reference, in: scope)
+        let config: ProcessRuntime
+        if let mlflowSettings {
+            config = try await mlflowProcess(for: version, config: mlflowSettings, orgId: scope.orgId)
+        } else if let processSettings {
+            config = processSettings
+        } else {
+            throw AppError.badRequest("runtime_config is required")
+        }
         let now = clock.now()
         let id = IDGenerator.uuidV7(at: now)
         let deployment = Deployment(
@@ -439,6 +431,48 @@ package struct InferenceService: Sendable {
     }
 
     // MARK: checks
+
+    /// The settings of the runtime asked for: a `process` runtime's as given, an `mlflow` runtime's to resolve into one
+    /// once the model version is known.
+    static func runtimeSettings(_ runtime: String, _ json: String, into validator: inout Validator) -> (ProcessRuntime?, MLflowRuntime?) {
+        func decode<Settings: Decodable>(_ type: Settings.Type, usage: String) -> Settings? {
+            do {
+                return try JSONDecoder().decode(type, from: Data(json.utf8))
+            } catch {
+                validator.add("runtime_config", usage)
+                return nil
+            }
+        }
+        func checkStartupTimeout(_ seconds: Int) {
+            validator.check((1...86_400).contains(seconds), "runtime_config.startup_timeout_seconds", "must be between 1 and 86400")
+        }
+        switch runtime {
+        case "process":
+            let settings = decode(
+                ProcessRuntime.self,
+                usage: "the process runtime needs {\"command\": \"…\"} (optional: health_path, env, code_archive, startup_timeout_seconds)")
+            if let settings {
+                validator.check(
+                    settings.healthPath.hasPrefix("/") && settings.healthPath.count <= 200, "runtime_config.health_path",
+                    "must be a path such as /health")
+                checkStartupTimeout(settings.startupTimeoutSeconds)
+            }
+            return (settings, nil)
+        case "mlflow":
+            let settings = decode(
+                MLflowRuntime.self,
+                usage:
+                    "the mlflow runtime takes {\"python\": \"…\", \"env\": {…}, \"startup_timeout_seconds\": N}, all optional; aitip sets the command"
+            )
+            if let settings {
+                validator.check(settings.pythonIsPlain, "runtime_config.python", "must be an interpreter's name or absolute path")
+                checkStartupTimeout(settings.startupTimeoutSeconds)
+            }
+            return (nil, settings)
+        default:
+            return (nil, nil)
+        }
+    }
 
     /// Comparisons, not ranges: a range built from the caller's numbers (`0...max` with a negative `max`) traps.
     static func checkReplicas(replicas: Int, min: Int, max: Int, into validator: inout Validator) {

@@ -404,46 +404,6 @@ package struct WorkloadService: Sendable {
         await executor.purge(workloadId: id)
     }
 
-    // MARK: code archives
-
-    package struct CodeArchive: Sendable {
-        package var sha256: String
-        package var sizeBytes: Int
-    }
-
-    /// Stores a gzip-compressed tar by its SHA-256 (the same code uploaded twice is stored once). `read` reads the
-    /// request's body, at most the byte count it is given (the limit is enforced here, and only here); it is called
-    /// once the caller may write in the project.
-    package func uploadCode(in scope: ProjectScope, caller: Caller, read: (_ atMost: Int) async throws -> Data) async throws -> CodeArchive {
-        let data = try await read(configuration.maxCodeBytes + 1)
-        guard data.count <= configuration.maxCodeBytes else {
-            throw AppError(
-                .payloadTooLarge,
-                "The code package is larger than \(configuration.maxCodeBytes) bytes (max_code_bytes). Leave data and checkpoints out of it.")
-        }
-        guard data.count >= 18, data[data.startIndex] == 0x1f, data[data.startIndex + 1] == 0x8b else {
-            throw AppError.badRequest("The code package must be a gzip-compressed tar archive (.tar.gz)")
-        }
-        let digest = SHA256.hash(data: data).hexString
-        let key = try Self.codeKey(digest, org: scope.orgId)
-        if try await objects.size(key) == nil { try await objects.put(key, data: data) }
-        try await database.transaction { sql in
-            try await audit.record(
-                on: sql, caller, orgId: scope.orgId, action: "code.upload", targetType: "code", targetId: digest,
-                detail: "\(data.count) bytes")
-        }
-        return CodeArchive(sha256: digest, sizeBytes: data.count)
-    }
-
-    /// Code is stored per organization: a digest names an archive only inside the organization that uploaded it,
-    /// so knowing another tenant's digest (it is in their job answers) does not let anyone run or read their code.
-    static func codeKey(_ sha256: String, org: UUID) throws -> ObjectKey {
-        try ObjectKey("code/\(org.lowercasedString)/\(sha256.lowercased()).tar.gz")
-    }
-
-    /// Where code uploaded before archives were kept per organization lies; read only for workloads queued then.
-    static func legacyCodeKey(_ sha256: String) throws -> ObjectKey { try ObjectKey("code/\(sha256.lowercased()).tar.gz") }
-
     // MARK: helpers
 
     func resource(_ workload: Workload) -> Policy.Resource {

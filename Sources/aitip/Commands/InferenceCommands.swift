@@ -15,18 +15,26 @@ struct InferenceCommand: AsyncParsableCommand {
 
     struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Deploy a model version: --code DIR is packed and uploaded, and --command runs in it serving HTTP on $AITIP_SERVE_SOCKET.",
+            abstract: "Deploy a model version: an MLflow model as it is (--runtime mlflow), or your server (--code DIR --command …).",
             discussion: """
-                Example:
+                Examples:
+                  aitip inference deploy --project P --name ranker --model models:/ranker@champion --runtime mlflow \\
+                    --python /opt/venv/bin/python
                   aitip inference deploy --project P --name ranker --model models:/ranker@champion \\
                     --code serving --command "exec python3 serve.py" --replicas 2
+                With --runtime mlflow the model's files are served by MLflow's scoring server (POST /invocations), run by
+                --python (it needs mlflow and uvicorn). With the process runtime --code DIR is packed and uploaded, and
+                --command runs in it serving HTTP on $AITIP_SERVE_SOCKET.
                 A canary of an existing service: add --parent SERVICE_ID --traffic 10 (percent), or --route-header X-Variant=b.
                 """)
         @OptionGroup var options: ClientOptions
         @Option(help: "Project id.") var project: String
         @Option(help: "Service name (lowercase letters, digits, '-').") var name: String
         @Option(help: "models:/NAME/VERSION or models:/NAME@ALIAS.") var model: String
-        @Option(help: "Command run by /bin/sh in the code directory; it serves HTTP on the Unix socket $AITIP_SERVE_SOCKET.") var command: String
+        @Option(help: "process (your --command) or mlflow (the model served by MLflow's scoring server).") var runtime = "process"
+        @Option(help: "process: command run by /bin/sh in the code directory; it serves HTTP on the Unix socket $AITIP_SERVE_SOCKET.")
+        var command: String?
+        @Option(help: "mlflow: the Python with mlflow and uvicorn installed (default python3 on the node).") var python: String?
         @Option(help: "Code directory to package and upload.") var code: String?
         @Option(help: "Path that answers 2xx when a replica is ready.") var healthPath: String?
         @Option(help: "Replicas to run.") var replicas: Int?
@@ -72,10 +80,10 @@ struct InferenceCommand: AsyncParsableCommand {
                 }
                 let resources = Components.Schemas.InferenceResources(cpu: cpu, memoryMib: memoryMib, gpuType: gpuType, gpuCount: gpus)
                 let body = Components.Schemas.InferenceServiceCreate(
-                    projectId: project, name: name, model: model, runtime: "process",
+                    projectId: project, name: name, model: model, runtime: runtime,
                     runtimeConfig: .init(
-                        command: command, healthPath: healthPath, env: environment.isEmpty ? nil : .init(additionalProperties: environment),
-                        codeArchive: archive),
+                        command: command, python: python, healthPath: healthPath,
+                        env: environment.isEmpty ? nil : .init(additionalProperties: environment), codeArchive: archive),
                     resources: resources == .init() ? nil : resources, replicas: replicas, minReplicas: minReplicas, maxReplicas: maxReplicas,
                     parentServiceId: parent, trafficPercentage: traffic, routeHeader: header, autoscaling: autoscaling)
                 let created = try await client.api.createInferenceService(body: .json(body)).created.body.json

@@ -1,0 +1,85 @@
+import AITIPCore
+import Foundation
+import Tracking
+
+/// The `mlflow` runtime's settings: which Python serves the model (it needs `mlflow` and `uvicorn`, as
+/// `mlflow models serve` does), its environment, and how long loading may take. The command, code package and
+/// health path are aitip's: what a replica runs is resolved at create time and shown in `runtime_config`.
+struct MLflowRuntime: Decodable {
+    var python: String
+    var env: [String: String]
+    var startupTimeoutSeconds: Int
+
+    enum CodingKeys: String, CodingKey {
+        case python, env, command
+        case startupTimeoutSeconds = "startup_timeout_seconds"
+        case codeArchive = "code_archive"
+        case healthPath = "health_path"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        for key in [CodingKeys.command, .codeArchive, .healthPath] where container.contains(key) {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "set by the mlflow runtime")
+        }
+        python = try container.decodeIfPresent(String.self, forKey: .python) ?? "python3"
+        env = try container.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        startupTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .startupTimeoutSeconds) ?? 300
+    }
+
+    /// An interpreter's name or absolute path, nothing a shell would read otherwise.
+    var pythonIsPlain: Bool {
+        !python.isEmpty && python.count <= 300
+            && python.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "/._+-".unicodeScalars.contains($0) }
+    }
+}
+
+extension InferenceService {
+    /// The folder of the code package the model's files go in, and the server script beside it.
+    static let mlflowModelFolder = "model"
+    static let mlflowServerScript = ".aitip-mlflow-serve.py"
+
+    /// MLflow's own scoring server (`/ping`, `/health`, `/version`, `/invocations` with every input format
+    /// `mlflow models serve` takes), loaded with the model and run by uvicorn on the replica's Unix socket.
+    static let mlflowServerSource = """
+        # Written by aitip for the mlflow runtime: serves ./model with MLflow's scoring server on $AITIP_SERVE_SOCKET.
+        import os
+
+        import uvicorn
+        from mlflow.pyfunc import load_model, scoring_server
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        app = scoring_server.init(load_model(os.path.join(here, "model")))
+        uvicorn.run(app, uds=os.environ["AITIP_SERVE_SOCKET"], log_level="info", access_log=False)
+
+        """
+
+    /// What a replica of an `mlflow` service runs: the version's files (they must be an MLflow model, with its
+    /// `MLmodel`) packed with the server script as its code package.
+    func mlflowProcess(for version: ModelVersionDetail, config: MLflowRuntime, orgId: UUID) async throws -> ProcessRuntime {
+        let uri = "models:/\(version.modelName)/\(version.version.version)"
+        guard version.version.storagePath.hasPrefix("mlflow-artifacts:/"), let prefix = try ArtifactLocation(uri: version.version.storagePath).key
+        else {
+            throw AppError.validation([
+                FieldError(field: "model", message: "\(uri)'s files are not in this server's artifact store (\(version.version.storagePath))")
+            ])
+        }
+        let archive = try await workloads.packCode(
+            objectsUnder: prefix, folder: Self.mlflowModelFolder, extra: [Self.mlflowServerScript: Data(Self.mlflowServerSource.utf8)],
+            org: orgId
+        ) { files in
+            guard files.contains("MLmodel") else {
+                throw AppError.validation([
+                    FieldError(
+                        field: "model",
+                        message:
+                            "\(uri) has no MLmodel file: it was not logged as an MLflow model (mlflow.<flavor>.log_model); serve it with the process runtime"
+                    )
+                ])
+            }
+        }
+        return ProcessRuntime(
+            command: "exec \(config.python) \(Self.mlflowServerScript)", healthPath: "/ping", env: config.env, codeArchive: archive.sha256,
+            startupTimeoutSeconds: config.startupTimeoutSeconds)
+    }
+}
