@@ -41,6 +41,8 @@ package final class Gateway: Sendable {
         var connections: [UUID: ReplicaConnection] = [:]
         var draining: [(connection: ReplicaConnection, since: ContinuousClock.Instant)] = []
         var stats: [UUID: VersionStats] = [:]
+        /// Per-service limits, made when a split with a rate is set and replaced when the rate changes.
+        var limiters: [UUID: RateLimiter] = [:]
         /// Set by `shutdown`: no connection is made after it.
         var closed = false
     }
@@ -61,7 +63,16 @@ package final class Gateway: Sendable {
     /// Replaces where `service`'s requests go (nil: nowhere). Requests that already chose a version finish there;
     /// every later one sees the new split.
     package func setSplit(_ split: TrafficSplit?, for service: UUID) {
-        state.withLock { $0.splits[service] = split }
+        state.withLock { state in
+            state.splits[service] = split
+            if let rate = split?.requestsPerSecond, rate > 0 {
+                if state.limiters[service]?.ratePerSecond != rate {
+                    state.limiters[service] = RateLimiter(ratePerSecond: rate, burst: max(1, rate))
+                }
+            } else {
+                state.limiters[service] = nil
+            }
+        }
     }
 
     package func split(for service: UUID) -> TrafficSplit? {
@@ -209,6 +220,13 @@ package final class Gateway: Sendable {
     package func forward(service: UUID, _ invocation: Invocation) async throws(AppError) -> Answer {
         guard let split = split(for: service) else {
             throw AppError(.unavailable, "Inference service \(service.lowercasedString) has no ready replica (is it started?)")
+        }
+        if let limiter = state.withLock({ $0.limiters[service] }), let wait = limiter.acquire("") {
+            let rate = limiter.ratePerSecond
+            let shown = rate == rate.rounded() ? String(Int(rate)) : String(rate)
+            throw AppError(
+                .tooManyRequests, "Inference service \(service.lowercasedString) takes at most \(shown) requests per second (rate_limit_rps)",
+                retryAfterSeconds: wait)
         }
         let lowered = invocation.headers.map { ($0.name.lowercased(), $0.value) }
         guard let version = split.choose(headers: lowered, stickyKey: invocation.stickyKey, random: Double.random(in: 0..<1)) else {

@@ -7,10 +7,13 @@ package struct TrafficSplit: Sendable, Equatable {
     package var versions: [Version]
     /// Callers with the same key (their API key or user, or a cookie) always reach the same version.
     package var sticky: Bool
+    /// The most requests per second this endpoint takes (a burst of one second's worth); nil: no limit.
+    package var requestsPerSecond: Double?
 
-    package init(versions: [Version], sticky: Bool = false) {
+    package init(versions: [Version], sticky: Bool = false, requestsPerSecond: Double? = nil) {
         self.versions = versions
         self.sticky = sticky
+        self.requestsPerSecond = requestsPerSecond
     }
 
     package struct Version: Sendable, Equatable {

@@ -55,6 +55,9 @@ package enum InferenceMigrations {
                 """,
                 "CREATE INDEX inference_replicas_service ON inference_replicas (service_id)",
             ]
-        }
+        },
+        Migration(31, "add_inference_rate_limit") { t in
+            ["ALTER TABLE inference_services ADD COLUMN rate_limit_rps \(t.double)"]
+        },
     ]
 }

@@ -188,6 +188,24 @@ struct InferenceTests {
                 #expect(reply.status == 422 || reply.status == 400, "\(body): \(reply.text)")
                 #expect(reply.text.contains(field), "\(body): \(reply.text)")
             }
+            // A per-service rate limit: beyond it the gateway answers 429 with Retry-After, and the replica sees nothing.
+            let limited = try await app.call(.put, "/api/v1/inference/services/\(id)", token: token, json: ["rate_limit_rps": 2])
+            #expect(limited.status == 200 && limited["rate_limit_rps"] as? Double == 2, "\(limited.text)")
+            let before = try await app.forwardedRequests(id, token)
+            var replies: [Reply] = []
+            for _ in 0..<8 { replies.append(try await app.call(.post, "/serve/\(id)/predict", token: invoker, json: [:])) }
+            let passed = replies.filter { $0.status == 200 }.count
+            let refusal = try #require(replies.first { $0.status == 429 }, "no request was refused: \(replies.map(\.status))")
+            #expect(passed >= 2 && passed < 8, "\(replies.map(\.status))")
+            #expect(Int(refusal.headers[.retryAfter] ?? "") ?? 0 >= 1 && refusal.text.contains("rate_limit_rps"), "\(refusal.text)")
+            #expect(try await app.forwardedRequests(id, token) == before + passed, "refused requests reached the replica")
+            for bad in [-1, 1e-300, 1e300] {
+                #expect(try await app.call(.put, "/api/v1/inference/services/\(id)", token: token, json: ["rate_limit_rps": bad]).status == 422)
+            }
+            let unlimited = try await app.call(.put, "/api/v1/inference/services/\(id)", token: token, json: ["rate_limit_rps": 0])
+            #expect(unlimited.status == 200 && unlimited["rate_limit_rps"] == nil, "\(unlimited.text)")
+            for _ in 0..<8 { #expect(try await app.call(.post, "/serve/\(id)/predict", token: invoker, json: [:]).status == 200) }
+
             let negative = try await app.call(
                 .put, "/api/v1/inference/services/\(id)", token: token, json: ["min_replicas": 4, "max_replicas": -3])
             #expect(negative.status == 422 && negative.text.contains("max_replicas"), "\(negative.text)")
@@ -423,6 +441,13 @@ extension TestApp {
         let uploaded = try await callBytes(
             .post, "/api/v1/training/code?project_id=\(project)", token: token, body: package, contentType: "application/gzip")
         return try #require(uploaded.string("sha256"), "\(uploaded.text)")
+    }
+
+    /// The requests the gateway forwarded to the service's own replicas, from its metrics.
+    func forwardedRequests(_ id: String, _ token: String) async throws -> Int {
+        let metrics = try await call(.get, "/api/v1/inference/services/\(id)/metrics", token: token)
+        let versions = metrics["versions"] as? [[String: Any]] ?? []
+        return versions.first { $0["service_id"] as? String == id }?["requests"] as? Int ?? 0
     }
 
     func serviceBody(_ project: String, name: String, code: String) -> [String: Any] {

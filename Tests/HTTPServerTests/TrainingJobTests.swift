@@ -137,7 +137,8 @@ struct TrainingJobTests {
                 .put, "/api/v1/resources/quota", token: token,
                 json: ["org_id": org, "project_id": project, "max_concurrent_jobs": 1])
             #expect(set.status == 200 && set["max_concurrent_jobs"] as? Int == 1)
-            let first = try await app.submit(token, project, name: "first", gpus: 1, entrypoint: "sleep 1.5")
+            // Long enough to be read while it runs on a loaded machine (an ended process counts, with no memory, until reaped).
+            let first = try await app.submit(token, project, name: "first", gpus: 1, entrypoint: "sleep 4")
             _ = try await app.waitFor(first.id, token, ["running"])
             // A running job reports what its processes use.
             let usage = try await app.call(.get, "/api/v1/training/jobs/\(first.id)/metrics", token: token)["resources"] as? [String: Any]

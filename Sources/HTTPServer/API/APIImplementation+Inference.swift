@@ -23,7 +23,7 @@ extension APIImplementation {
                 cpu: body.resources?.cpu, memoryMiB: body.resources?.memoryMib, replicas: body.replicas, minReplicas: body.minReplicas,
                 maxReplicas: body.maxReplicas, parentServiceId: try Parse.optionalId(body.parentServiceId, "parent_service_id"),
                 trafficPercentage: body.trafficPercentage, routeHeader: body.routeHeader.map { ($0.name, $0.value) },
-                stickySessions: body.stickySessions, autoscaling: body.autoscaling.map(AutoscalePolicy.init)),
+                stickySessions: body.stickySessions, autoscaling: body.autoscaling.map(AutoscalePolicy.init), rateLimitRps: body.rateLimitRps),
             project: try Parse.id(body.projectId, "project_id"), caller: caller)
         return .created(.init(body: .json(.init(created))))
     }
@@ -50,7 +50,7 @@ extension APIImplementation {
             .init(
                 description: body.description, minReplicas: body.minReplicas, maxReplicas: body.maxReplicas,
                 trafficPercentage: body.trafficPercentage, routeHeader: routeHeader, stickySessions: body.stickySessions,
-                autoscaling: autoscaling),
+                autoscaling: autoscaling, rateLimitRps: body.rateLimitRps),
             caller: caller)
         return .ok(.init(body: .json(.init(updated))))
     }
@@ -127,7 +127,7 @@ extension Components.Schemas.InferenceService {
             parentServiceId: deployment.parentServiceId?.lowercasedString,
             routeHeader: deployment.routeHeaderName.map { .init(name: $0, value: deployment.routeHeaderValue ?? "") },
             stickySessions: deployment.stickySessions, autoscaling: deployment.autoscalePolicy.map(Components.Schemas.Autoscaling.init),
-            createdAt: Date(epochMilliseconds: deployment.createdMs),
+            rateLimitRps: deployment.rateLimitRps, createdAt: Date(epochMilliseconds: deployment.createdMs),
             updatedAt: Date(epochMilliseconds: deployment.updatedMs))
     }
 

@@ -40,6 +40,9 @@ package struct Deployment: Sendable, Codable, Equatable {
     package var autoscaling: String?
     package var createdMs: Int64
     package var updatedMs: Int64
+    /// The most requests per second the gateway lets through to this service's endpoint (its canaries' share
+    /// included); nil: no limit.
+    package var rateLimitRps: Double? = nil
 
     /// `pending → deploying → running`, `stopped` on request, `error` when replicas keep failing before they are ready.
     package enum Status: String, Sendable, Codable, CaseIterable {
@@ -79,6 +82,7 @@ package struct Deployment: Sendable, Codable, Equatable {
         case stickySessions = "sticky_sessions"
         case createdMs = "created_ms"
         case updatedMs = "updated_ms"
+        case rateLimitRps = "rate_limit_rps"
     }
 
     package var autoscalePolicy: AutoscalePolicy? {

@@ -38,11 +38,15 @@ extension InferenceService {
             versions.append(
                 .init(serviceId: canary.id, name: canary.name, percent: canary.trafficPercentage, header: header, replicas: ready(canary.id)))
             gateway.setSplit(
-                .init(versions: [.init(serviceId: canary.id, name: canary.name, percent: 100, replicas: ready(canary.id))]), for: canary.id)
+                .init(
+                    versions: [.init(serviceId: canary.id, name: canary.name, percent: 100, replicas: ready(canary.id))],
+                    requestsPerSecond: canary.rateLimitRps),
+                for: canary.id)
         }
         for canary in canaries where !canary.status.wantsReplicas { gateway.setSplit(nil, for: canary.id) }
         let routed = stable.status.wantsReplicas && !versions.isEmpty
-        gateway.setSplit(routed ? TrafficSplit(versions: versions, sticky: stable.stickySessions) : nil, for: stable.id)
+        gateway.setSplit(
+            routed ? TrafficSplit(versions: versions, sticky: stable.stickySessions, requestsPerSecond: stable.rateLimitRps) : nil, for: stable.id)
     }
 
     // MARK: logs

@@ -70,12 +70,15 @@ package struct InferenceService: Sendable {
         package var routeHeader: (name: String, value: String)?
         package var stickySessions: Bool?
         package var autoscaling: AutoscalePolicy?
+        /// Requests per second the gateway lets through; nil or 0: no limit.
+        package var rateLimitRps: Double?
 
         package init(
             name: String?, description: String? = nil, model: String?, runtime: String?, runtimeConfig: String = "{}", gpuType: String? = nil,
             gpuCount: Int? = nil, cpu: Double? = nil, memoryMiB: Int? = nil, replicas: Int? = nil, minReplicas: Int? = nil,
             maxReplicas: Int? = nil, parentServiceId: UUID? = nil, trafficPercentage: Int? = nil,
-            routeHeader: (name: String, value: String)? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy? = nil
+            routeHeader: (name: String, value: String)? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy? = nil,
+            rateLimitRps: Double? = nil
         ) {
             self.name = name
             self.description = description
@@ -94,6 +97,7 @@ package struct InferenceService: Sendable {
             self.routeHeader = routeHeader
             self.stickySessions = stickySessions
             self.autoscaling = autoscaling
+            self.rateLimitRps = rateLimitRps
         }
     }
 
@@ -131,6 +135,7 @@ package struct InferenceService: Sendable {
         }
         if let header = input.routeHeader { Self.checkRouteHeader(header, into: &validator) }
         if let policy = input.autoscaling { Self.checkAutoscaling(policy, into: &validator) }
+        if let rate = input.rateLimitRps { Self.checkRateLimit(rate, into: &validator) }
         let (processSettings, mlflowSettings) = Self.runtimeSettings(runtime, input.runtimeConfig, into: &validator)
         try validator.finish()
         guard let reference else { throw AppError.badRequest("model is required") }
@@ -155,7 +160,7 @@ package struct InferenceService: Sendable {
             healthStatus: .unknown, isCanary: input.parentServiceId != nil, trafficPercentage: percent,
             parentServiceId: input.parentServiceId, routeHeaderName: input.routeHeader?.name.lowercased(), routeHeaderValue: input.routeHeader?.value,
             stickySessions: input.stickySessions ?? false, autoscaling: input.autoscaling.map(Self.canonicalJSON), createdMs: now.epochMilliseconds,
-            updatedMs: now.epochMilliseconds)
+            updatedMs: now.epochMilliseconds, rateLimitRps: input.rateLimitRps.flatMap { $0 > 0 ? $0 : nil })
         try await database.transaction { sql in
             if try await DeploymentStore.deployment(named: name, project: scope.projectId, on: sql) != nil {
                 throw AppError.conflict("This project already has an inference service named '\(name)'")
@@ -297,10 +302,13 @@ package struct InferenceService: Sendable {
         package var stickySessions: Bool?
         /// Set (`.some(nil)` turns autoscaling off).
         package var autoscaling: AutoscalePolicy??
+        /// Requests per second the gateway lets through; 0 removes the limit.
+        package var rateLimitRps: Double?
 
         package init(
             description: String? = nil, minReplicas: Int? = nil, maxReplicas: Int? = nil, trafficPercentage: Int? = nil,
-            routeHeader: (name: String, value: String)?? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy?? = nil
+            routeHeader: (name: String, value: String)?? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy?? = nil,
+            rateLimitRps: Double? = nil
         ) {
             self.description = description
             self.minReplicas = minReplicas
@@ -309,6 +317,7 @@ package struct InferenceService: Sendable {
             self.routeHeader = routeHeader
             self.stickySessions = stickySessions
             self.autoscaling = autoscaling
+            self.rateLimitRps = rateLimitRps
         }
     }
 
@@ -340,6 +349,10 @@ package struct InferenceService: Sendable {
             if let autoscaling = change.autoscaling {
                 if let policy = autoscaling { Self.checkAutoscaling(policy, into: &validator) }
                 deployment.autoscaling = autoscaling.map(Self.canonicalJSON)
+            }
+            if let rate = change.rateLimitRps {
+                Self.checkRateLimit(rate, into: &validator)
+                deployment.rateLimitRps = rate > 0 ? rate : nil
             }
             try validator.finish()
             if let parentId = deployment.parentServiceId { try await checkCanary(deployment, parentId: parentId, on: sql) }
@@ -472,6 +485,11 @@ package struct InferenceService: Sendable {
         default:
             return (nil, nil)
         }
+    }
+
+    static func checkRateLimit(_ rate: Double, into validator: inout Validator) {
+        validator.check(
+            rate == 0 || (rate >= 0.01 && rate <= 1_000_000), "rate_limit_rps", "must be 0 (no limit) or between 0.01 and 1000000 per second")
     }
 
     /// Comparisons, not ranges: a range built from the caller's numbers (`0...max` with a negative `max`) traps.

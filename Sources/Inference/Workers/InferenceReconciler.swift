@@ -19,17 +19,21 @@ import Workloads
 package final class InferenceReconciler: Sendable {
     package struct Configuration: Sendable {
         package var interval: Duration
-        /// Failed checks in a row that take a ready replica out and replace it.
+        /// Failed checks in a row that take a ready replica out and replace it, once they have gone on for
+        /// `livenessGrace`: a replica busy with a long batch for a few seconds is not killed for it.
         package var livenessFailures: Int
+        package var livenessGrace: Duration
         /// Replicas in a row that end before they are ever ready before the service is set to `error`.
         package var failedStartsBeforeError: Int
         package var drainTimeout: Duration
 
         package init(
-            interval: Duration = .seconds(1), livenessFailures: Int = 3, failedStartsBeforeError: Int = 5, drainTimeout: Duration = .seconds(30)
+            interval: Duration = .seconds(1), livenessFailures: Int = 3, livenessGrace: Duration = .seconds(10), failedStartsBeforeError: Int = 5,
+            drainTimeout: Duration = .seconds(30)
         ) {
             self.interval = interval
             self.livenessFailures = livenessFailures
+            self.livenessGrace = livenessGrace
             self.failedStartsBeforeError = failedStartsBeforeError
             self.drainTimeout = drainTimeout
         }
@@ -114,14 +118,14 @@ package final class InferenceReconciler: Sendable {
             guard let socket = service.workloads.serviceSocket(of: workload) else { continue }
             let passed = await service.gateway.probe(.init(id: replica.workloadId, socketPath: socket), path: config.healthPath)
             let wasReady = service.health.isReady(replica.workloadId)
-            let (ready, failures) = service.health.record(replica.workloadId, socketPath: socket, passed: passed)
+            let (ready, failures, failingFor) = service.health.record(replica.workloadId, socketPath: socket, passed: passed)
             if passed, replica.readyMs == nil {
                 try await service.database.transaction { sql in
                     try await DeploymentStore.markReady(replica.workloadId, at: now.epochMilliseconds, on: sql)
                 }
                 _ = memory.withLock { $0.failedStarts.removeValue(forKey: deployment.id) }
             }
-            if wasReady, failures >= configuration.livenessFailures {
+            if wasReady, failures >= configuration.livenessFailures, failingFor >= configuration.livenessGrace {
                 logger.warning("inference replica failed its liveness checks; replacing it", metadata: ["replica": "\(replica.workloadId)"])
                 try await retire(
                     replica.workloadId, of: deployment, reason: "failed \(failures) liveness checks in a row (\(config.healthPath)); replaced")

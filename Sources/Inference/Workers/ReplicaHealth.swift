@@ -10,6 +10,8 @@ package final class ReplicaHealth: Sendable {
         var socketPath: String
         var ready = false
         var failures = 0
+        /// When the current run of failed checks began.
+        var failingSince: ContinuousClock.Instant?
     }
 
     private let entries = Mutex<[UUID: Entry]>([:])
@@ -25,19 +27,24 @@ package final class ReplicaHealth: Sendable {
         }
     }
 
-    /// Records a check; answers whether the replica is ready now and the failures in a row.
-    func record(_ id: UUID, socketPath: String, passed: Bool) -> (ready: Bool, failures: Int) {
+    /// Records a check; answers whether the replica is ready now, the failures in a row and for how long they have
+    /// been failing.
+    func record(_ id: UUID, socketPath: String, passed: Bool, now: ContinuousClock.Instant = .now) -> (
+        ready: Bool, failures: Int, failingFor: Duration
+    ) {
         entries.withLock { entries in
             var entry = entries[id] ?? Entry(socketPath: socketPath)
             entry.socketPath = socketPath
             if passed {
                 entry.ready = true
                 entry.failures = 0
+                entry.failingSince = nil
             } else {
                 entry.failures += 1
+                entry.failingSince = entry.failingSince ?? now
             }
             entries[id] = entry
-            return (entry.ready, entry.failures)
+            return (entry.ready, entry.failures, entry.failingSince.map { now - $0 } ?? .zero)
         }
     }
 

@@ -49,6 +49,7 @@ struct InferenceCommand: AsyncParsableCommand {
         @Option(help: "Scale between --min-replicas and --max-replicas on the load: concurrency=N or rps=N per replica.") var autoscale: String?
         @Option(help: "Fewest replicas (with --autoscale).") var minReplicas: Int?
         @Option(help: "Most replicas (with --autoscale).") var maxReplicas: Int?
+        @Option(help: "The most requests per second the gateway lets through (more are answered 429).") var rateLimit: Double?
 
         func run() async throws {
             try await runClient {
@@ -85,7 +86,7 @@ struct InferenceCommand: AsyncParsableCommand {
                         command: command, python: python, healthPath: healthPath,
                         env: environment.isEmpty ? nil : .init(additionalProperties: environment), codeArchive: archive),
                     resources: resources == .init() ? nil : resources, replicas: replicas, minReplicas: minReplicas, maxReplicas: maxReplicas,
-                    parentServiceId: parent, trafficPercentage: traffic, routeHeader: header, autoscaling: autoscaling)
+                    parentServiceId: parent, trafficPercentage: traffic, routeHeader: header, autoscaling: autoscaling, rateLimitRps: rateLimit)
                 let created = try await client.api.createInferenceService(body: .json(body)).created.body.json
                 try Output.show(created, format: options.output, columns: InferenceCommand.columns)
             }

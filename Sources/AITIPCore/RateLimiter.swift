@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Token buckets by key: `burst` requests at once, refilled at `ratePerSecond`. In memory, so limits are per
-/// replica (docs/operations.md).
+/// replica (docs/operations.md). The API's per-caller limits and the gateway's per-service ones are both made of it.
 package final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
@@ -35,7 +35,7 @@ package final class RateLimiter: Sendable {
                 return nil
             }
             buckets[key] = bucket
-            return max(1, Int(((1 - bucket.tokens) / ratePerSecond).rounded(.up)))
+            return Self.secondsUntilToken(bucket.tokens, ratePerSecond)
         }
     }
 
@@ -47,8 +47,13 @@ package final class RateLimiter: Sendable {
             let elapsed = now - bucket.updated
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             let tokens = min(burst, bucket.tokens + seconds * ratePerSecond)
-            return tokens >= 1 ? nil : max(1, Int(((1 - tokens) / ratePerSecond).rounded(.up)))
+            return tokens >= 1 ? nil : Self.secondsUntilToken(tokens, ratePerSecond)
         }
+    }
+
+    /// Whole seconds, at least 1 and at most a day: a tiny rate would otherwise overflow the conversion to Int.
+    private static func secondsUntilToken(_ tokens: Double, _ ratePerSecond: Double) -> Int {
+        Int(min(max(((1 - tokens) / ratePerSecond).rounded(.up), 1), 86_400))
     }
 
     /// Forgets buckets that have refilled completely: they behave exactly like new ones.
