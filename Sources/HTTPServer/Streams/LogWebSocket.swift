@@ -54,42 +54,35 @@ package enum LogWebSocket {
             guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
             if offered.contains(subprotocol) { headers[.secWebSocketProtocol] = subprotocol }
-            return .upgrade(headers) { inbound, outbound, _ in
+            return .upgrade(headers) { _, outbound, _ in
                 let stream = LogEventStream(workloadId: jobId, logs: training.logs, from: offset, follow: true, framing: .webSocket) {
                     try await training.authorizeLogs(jobId, caller: caller).state
                 }
-                // Returning (the log ended) sends the close frame.
-                try await whileConnected(inbound) {
-                    while let chunk = try await stream.next() {
-                        for message in String(decoding: chunk, as: UTF8.self).split(separator: "\n") {
-                            try await outbound.write(.text(String(message)))
-                        }
+                // A client that goes away makes the next write fail (a keep-alive goes out while the log is idle),
+                // which ends the handler; returning sends the close frame.
+                while let chunk = try await stream.next() {
+                    for message in String(decoding: chunk, as: UTF8.self).split(separator: "\n") {
+                        try await outbound.write(.text(String(message)))
                     }
                 }
             }
         }
     }
 
-    /// Runs `send` until it returns or the client leaves, whichever comes first. Reading the inbound frames is what
-    /// answers a client's close frame: a handler that only writes leaves a departing client waiting for its close
-    /// timeout (and learns it left only when a write fails).
-    static func whileConnected(_ inbound: WebSocketInboundStream, _ send: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { for try await _ in inbound {} }
-            group.addTask { try await send() }
-            try await group.next()
-            group.cancelAll()
-        }
-    }
-
     /// The job id and resume offset of `/ws/training/{job_id}/logs?offset=N`.
     static func route(_ path: String) -> (UUID, Int64)? {
+        guard let (id, query) = resource(path, area: "training", stream: "logs") else { return nil }
+        let offset = query.first { $0.name == "offset" }?.value.flatMap { Int64($0) } ?? 0
+        return (id, max(0, offset))
+    }
+
+    /// The id and query of `/ws/<area>/<id>/<stream>?…`, the shape of every WebSocket route.
+    static func resource(_ path: String, area: String, stream: String) -> (UUID, [URLQueryItem])? {
         guard let components = URLComponents(string: path) else { return nil }
         let segments = components.path.split(separator: "/")
-        guard segments.count == 4, segments[0] == "ws", segments[1] == "training", segments[3] == "logs",
+        guard segments.count == 4, segments[0] == "ws", segments[1] == area, segments[3] == stream,
             let id = UUID(uuidString: String(segments[2]))
         else { return nil }
-        let offset = components.queryItems?.first { $0.name == "offset" }?.value.flatMap { Int64($0) } ?? 0
-        return (id, max(0, offset))
+        return (id, components.queryItems ?? [])
     }
 }

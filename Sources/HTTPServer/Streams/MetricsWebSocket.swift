@@ -24,44 +24,32 @@ enum MetricsWebSocket {
             guard (try? await inference.metrics(serviceId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
             if offered.contains(subprotocol) { headers[.secWebSocketProtocol] = subprotocol }
-            return .upgrade(headers) { inbound, outbound, _ in
-                try await LogWebSocket.whileConnected(inbound) {
-                    try await send(serviceId, every: interval, caller: caller, inference: inference, to: outbound)
+            return .upgrade(headers) { _, outbound, _ in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                while true {
+                    let metrics: InferenceService.Metrics
+                    do {
+                        metrics = try await inference.metrics(serviceId, caller: caller)
+                    } catch {
+                        let reason = (error as? AppError)?.detail ?? "the service cannot be read"
+                        let end = try JSONSerialization.data(withJSONObject: ["type": "end", "reason": reason])
+                        try await outbound.write(.text(String(decoding: end, as: UTF8.self)))
+                        return
+                    }
+                    let message = try encoder.encode(Components.Schemas.InferenceServiceMetrics(metrics))
+                    // A client that went away makes this write fail, which ends the handler.
+                    try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
+                    try await Task.sleep(for: .milliseconds(interval))
                 }
             }
         }
     }
 
-    /// The metrics every `interval` milliseconds until the caller may no longer read them (then an `end` message).
-    private static func send(
-        _ serviceId: UUID, every interval: Int, caller: Caller, inference: InferenceService, to outbound: WebSocketOutboundWriter
-    ) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        while true {
-            let metrics: InferenceService.Metrics
-            do {
-                metrics = try await inference.metrics(serviceId, caller: caller)
-            } catch {
-                let reason = (error as? AppError)?.detail ?? "the service cannot be read"
-                let end = try JSONSerialization.data(withJSONObject: ["type": "end", "reason": reason])
-                try await outbound.write(.text(String(decoding: end, as: UTF8.self)))
-                return
-            }
-            let message = try encoder.encode(Components.Schemas.InferenceServiceMetrics(metrics))
-            try await outbound.write(.text(String(decoding: message, as: UTF8.self)))
-            try await Task.sleep(for: .milliseconds(interval))
-        }
-    }
-
     /// The service id and interval of `/ws/inference/{service_id}/metrics?interval_ms=N`.
     static func route(_ path: String) -> (UUID, Int)? {
-        guard let components = URLComponents(string: path) else { return nil }
-        let segments = components.path.split(separator: "/")
-        guard segments.count == 4, segments[0] == "ws", segments[1] == "inference", segments[3] == "metrics",
-            let id = UUID(uuidString: String(segments[2]))
-        else { return nil }
-        let interval = components.queryItems?.first { $0.name == "interval_ms" }?.value.flatMap { Int($0) } ?? 1_000
+        guard let (id, query) = LogWebSocket.resource(path, area: "inference", stream: "metrics") else { return nil }
+        let interval = query.first { $0.name == "interval_ms" }?.value.flatMap { Int($0) } ?? 1_000
         return (id, min(max(interval, 250), 60_000))
     }
 }
