@@ -218,10 +218,11 @@ package final class Gateway: Sendable {
     ]
 
     package func forward(service: UUID, _ invocation: Invocation) async throws(AppError) -> Answer {
-        guard let split = split(for: service) else {
+        let (split, limiter) = state.withLock { ($0.splits[service], $0.limiters[service]) }
+        guard let split else {
             throw AppError(.unavailable, "Inference service \(service.lowercasedString) has no ready replica (is it started?)")
         }
-        if let limiter = state.withLock({ $0.limiters[service] }), let wait = limiter.acquire("") {
+        if let limiter, let wait = limiter.acquire("") {
             let rate = limiter.ratePerSecond
             let shown = rate == rate.rounded() ? String(Int(rate)) : String(rate)
             throw AppError(
