@@ -146,6 +146,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Evaluation jobs (a workload kind): benchmarks, scoring against labels kept on the server, gates, reports.
+        .target(
+            name: "Evaluation",
+            dependencies: ["AITIPCore", "Storage", "Identity", "Workloads", "Tracking", "Datasets", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AITIPAPI",
             dependencies: [
@@ -171,7 +177,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
-                "Events", "Inference", "Gateway",
+                "Events", "Inference", "Gateway", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -199,7 +205,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer", "Events", "Inference", "Gateway",
+                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -292,6 +298,11 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Datasets", "AITIPCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -163,6 +163,10 @@ check "inference get --metrics counts the calls" bash -c "'$bin' inference get '
 check "inference stop" aitip inference stop "$service"
 exits 1 "a stopped service answers 503" aitip inference invoke "$service" --path /predict --data '{"inputs": []}'
 check "inference delete" aitip inference delete "$service"
+# Evaluation (the whole run is in pytests/mlflow/test_evaluation.py, where mlflow is installed): the catalog, and a
+# refusal that names the reason before anything runs.
+check "eval benchmarks lists classification and regression" bash -c "'$bin' eval benchmarks | grep -q classification && '$bin' eval benchmarks | grep -q regression"
+check "eval run refuses files that are not an MLflow model, with the reason" bash -c "out=\$('$bin' eval run --project '$project' --model models:/detector/1 --benchmark classification --dataset reviews --target label 2>&1); [ \$? -eq 1 ] && echo \"\$out\" | grep -q 'no MLmodel'"
 check "datasets push --derived-from" aitip datasets push --project "$project" reviews-clean "$work/ds/train.csv" --version v1 --derived-from "$v1" --transformation '{"script": "clean.py"}'
 check "datasets lineage shows what depends on v1" bash -c "'$bin' datasets lineage --project '$project' reviews --version v1 --direction downstream | grep -q 'reviews:v1 (dataset_version)  --derived_from-->  reviews-clean:v1'"
 head -c 200000000 /dev/urandom >"$work/big.bin"

@@ -37,6 +37,9 @@ package struct AppConfig: Sendable {
     package var workloads: WorkloadSettings
     /// Largest request body the inference gateway forwards (it is held whole, so that a refused connection can be retried).
     package var gatewayMaxRequestBytes: Int
+    /// Chromium for PDF reports; nil when none was found.
+    package var chromium: String?
+    package var maxEvaluationRows: Int
 
     /// The workload engine's settings: executor, nodes, scheduling, prices.
     package struct WorkloadSettings: Sendable {
@@ -94,6 +97,8 @@ package struct AppConfig: Sendable {
             "gateway_max_request_bytes", "16777216",
             "largest request body the inference gateway (/serve/…) forwards to a replica, bytes (larger → 413)"
         ),
+        ("chromium", "(chromium on PATH)", "Chromium or Chrome binary that prints evaluation and test reports to PDF (none: PDF reports answer 503)"),
+        ("max_evaluation_rows", "1000000", "rows an evaluation's dataset file may have (its labels are held in memory while scoring)"),
         (
             "max_artifact_bytes", "1099511627776",
             "largest artifact file one upload may store, bytes (uploads stream to the object store, in parts for large files; never held in memory)"
@@ -221,6 +226,8 @@ package struct AppConfig: Sendable {
             bcryptCost: number("bcrypt_cost", UInt8(12)) { (4...31).contains($0) })
         maxBodyBytes = number("max_body_bytes", 10 * 1024 * 1024) { $0 >= 1024 }
         gatewayMaxRequestBytes = number("gateway_max_request_bytes", 16 << 20) { $0 >= 1024 }
+        chromium = values["chromium"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.findOnPath(["chromium", "chromium-browser", "google-chrome"])
+        maxEvaluationRows = number("max_evaluation_rows", 1_000_000) { (1...100_000_000).contains($0) }
         maxArtifactBytes = number("max_artifact_bytes", Int64(1) << 40) { $0 >= 1024 }
         maxDatasetFileBytes = number("max_dataset_file_bytes", Int64(1) << 40) { $0 >= 0 }
         rateLimitPerSecond = number("rate_limit", 100.0) { $0 >= 0 }
@@ -288,5 +295,16 @@ package struct AppConfig: Sendable {
             throw AppError.badRequest("Unknown setting '\(unknown)' in \(path); known: \(known.sorted().joined(separator: ", "))")
         }
         return mapping.mapValues { "\($0)" }
+    }
+
+    /// The first of these programs found on PATH.
+    static func findOnPath(_ names: [String]) -> String? {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        for name in names {
+            for directory in directories where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+                return "\(directory)/\(name)"
+            }
+        }
+        return nil
     }
 }

@@ -1,5 +1,6 @@
 import AITIPCore
 import Datasets
+import Evaluation
 import Events
 import Executors
 import Foundation
@@ -24,7 +25,8 @@ import Workloads
 package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
-        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all).sorted {
+        + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all
+        + EvaluationMigrations.all).sorted {
             $0.version < $1.version
         }
 }
@@ -38,6 +40,8 @@ package struct AppParts: Sendable {
     package let engine: WorkloadEngine
     /// Keeps inference services' replicas as wanted; runs beside the engine (as a service, or in tests by hand).
     package let inferenceReconciler: InferenceReconciler
+    /// Scores evaluation jobs whose workloads have ended (as a service, or in tests by hand).
+    package let evaluationScorer: EvaluationScorer
     package let bootstrap: IdentityBootstrap.Result?
 
     package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
@@ -87,7 +91,7 @@ package struct AppParts: Sendable {
             }
             let workloads = WorkloadService(
                 database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
-                wakeup: wakeup, kinds: [TrainingService.kind, InferenceService.kind],
+                wakeup: wakeup, kinds: [TrainingService.kind, InferenceService.kind, EvaluationService.kind],
                 configuration: .init(
                     maxCodeBytes: settings.maxCodeBytes,
                     gracePeriodSeconds: settings.gracePeriodSeconds))
@@ -110,11 +114,15 @@ package struct AppParts: Sendable {
                     uploadDirectory: URL(fileURLWithPath: config.dataDirectory).standardizedFileURL.appendingPathComponent("uploads").path,
                     maxFileBytes: config.maxDatasetFileBytes,
                     storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
-                    lineageSources: LineageWiring.sources(workloads: workloads, tracking: tracking)))
+                    lineageSources: LineageWiring.sources(
+                        workloads: workloads, tracking: tracking, evaluations: EvaluationLineage(database: database))))
             let metrics = PrometheusCollectorRegistry()
             let inference = InferenceService(
                 database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking,
                 gateway: Gateway(configuration: .init(maxRequestBytes: config.gatewayMaxRequestBytes), metrics: metrics, logger: logger))
+            let evaluation = EvaluationService(
+                database: database, clock: clock, workloads: workloads, datasets: datasets, tracking: tracking,
+                configuration: .init(maxRows: config.maxEvaluationRows, chromium: config.chromium))
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
@@ -134,6 +142,7 @@ package struct AppParts: Sendable {
                     database: database, clock: clock, audit: audit,
                     configuration: .init(allowPrivateAddresses: config.webhookAllowPrivate)),
                 inference: inference,
+                evaluation: evaluation,
                 audit: audit,
                 metrics: metrics,
                 limits: .init(
@@ -148,6 +157,7 @@ package struct AppParts: Sendable {
                 inferenceReconciler: InferenceReconciler(
                     service: inference, engineLease: engine.lease,
                     configuration: .init(interval: .milliseconds(settings.schedulerTickMilliseconds)), logger: logger),
+                evaluationScorer: EvaluationScorer(service: evaluation, engineLease: engine.lease, logger: logger),
                 bootstrap: bootstrap)
         } catch {
             await database.shutdown()
@@ -189,6 +199,7 @@ package func buildApplication(
         services: [
             DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
             InferenceWorkers(reconciler: parts.inferenceReconciler, gateway: parts.dependencies.inference.gateway),
+            EvaluationWorkers(scorer: parts.evaluationScorer),
             MaintenanceService(
                 database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
                 artifacts: parts.dependencies.artifacts, logger: logger),
@@ -226,6 +237,14 @@ struct InferenceWorkers: Service {
                 group.addTask { await gateway.run() }
             }
         }
+    }
+}
+
+struct EvaluationWorkers: Service {
+    let scorer: EvaluationScorer
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await scorer.run() }
     }
 }
 

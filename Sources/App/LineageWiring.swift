@@ -1,4 +1,5 @@
 import Datasets
+import Evaluation
 import Foundation
 import Tracking
 import Training
@@ -8,8 +9,29 @@ import Workloads
 /// training jobs from Workloads, model versions from Tracking's registry, whose records also imply edges (a model
 /// version names the training job that made it and the dataset version it was trained on).
 enum LineageWiring {
-    static func sources(workloads: WorkloadService, tracking: TrackingService) -> [LineageNodeSource] {
-        [trainingJobs(workloads), modelVersions(tracking)]
+    static func sources(workloads: WorkloadService, tracking: TrackingService, evaluations: EvaluationLineage) -> [LineageNodeSource] {
+        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations)]
+    }
+
+    /// Evaluations, with the edges their records imply (dataset version → evaluation, model versions → evaluation).
+    static func evaluationJobs(_ evaluations: EvaluationLineage) -> LineageNodeSource {
+        LineageNodeSource(
+            kind: .evaluation,
+            resolve: { ids in
+                Dictionary(
+                    uniqueKeysWithValues: try await evaluations.nodes(ids).map {
+                        ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.label))
+                    })
+            },
+            impliedEdges: { ids, downstream in
+                try await evaluations.edges(ids, downstream: downstream).compactMap { edge in
+                    LineageKind(rawValue: edge.sourceKind).map {
+                        LineageEdge.implied(
+                            from: ($0, edge.sourceId), to: (.evaluation, edge.evaluationId), relation: edge.relation, orgId: edge.orgId,
+                            createdMs: edge.createdMs)
+                    }
+                }
+            })
     }
 
     static func trainingJobs(_ workloads: WorkloadService) -> LineageNodeSource {

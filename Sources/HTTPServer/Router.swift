@@ -1,6 +1,7 @@
 import AITIPAPI
 import AITIPCore
 import Datasets
+import Evaluation
 import Events
 import Foundation
 import Gateway
@@ -30,6 +31,7 @@ package struct ServerDependencies: Sendable {
     package var datasets: DatasetService
     package var webhooks: WebhookService
     package var inference: InferenceService
+    package var evaluation: EvaluationService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
     package var limits: Limits
@@ -62,7 +64,8 @@ package struct ServerDependencies: Sendable {
     package init(
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
-        resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService, audit: AuditLog,
+        resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService,
+        evaluation: EvaluationService, audit: AuditLog,
         metrics: PrometheusCollectorRegistry,
         limits: Limits,
         webDirectory: String? = nil
@@ -79,6 +82,7 @@ package struct ServerDependencies: Sendable {
         self.datasets = datasets
         self.webhooks = webhooks
         self.inference = inference
+        self.evaluation = evaluation
         self.audit = audit
         self.metrics = metrics
         self.limits = limits

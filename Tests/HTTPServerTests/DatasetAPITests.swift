@@ -317,12 +317,18 @@ struct DatasetAPITests {
                     "source": ["kind": "dataset_version", "id": rawV1], "target": ["kind": "training_job", "id": jobId], "relation": "validated_on",
                 ])
             #expect(again.string("id") == edge.string("id"))
-            let unknownKind = try await app.call(
+            let notAnEvaluation = try await app.call(
                 .post, "/api/v1/lineage/edges", token: token,
                 json: [
                     "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "evaluation", "id": jobId], "relation": "evaluated",
                 ])
-            #expect(unknownKind.status == 400)
+            #expect(notAnEvaluation.status == 404, "\(notAnEvaluation.text)")
+            let kindWithoutNodes = try await app.call(
+                .post, "/api/v1/lineage/edges", token: token,
+                json: [
+                    "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "simulation", "id": jobId], "relation": "simulated",
+                ])
+            #expect(kindWithoutNodes.status == 400, "\(kindWithoutNodes.text)")
 
             let downstream = try await app.call(.get, "/api/v1/datasets/\(raw)/lineage?version=v1&direction=downstream&depth=3", token: token)
             let labels = Set((downstream["nodes"] as? [[String: Any]] ?? []).compactMap { $0["label"] as? String })

@@ -120,109 +120,52 @@ package protocol StreamingProfiler: Sendable {
 /// RFC 4180 csv: the first record names the columns; quoted fields may hold commas, quotes ("") and newlines.
 package struct CSVProfiler: StreamingProfiler {
     static let maxColumns = 1_000
-    static let maxField = 1 << 20
+    private var records = CSVRecords()
     private var columns: [ColumnStats] = []
     private var header: [String]?
     private var rows: Int64 = 0
-    private var record: [[UInt8]] = []
-    private var field: [UInt8] = []
-    private var quoted = false
-    private var inQuotes = false
-    private var quoteSeen = false
-    private var atFieldStart = true
-    private var line: Int64 = 1
     private var error: String?
 
     package init() {}
 
     package mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         guard error == nil else { return }
-        for byte in bytes {
-            if inQuotes {
-                if quoteSeen {
-                    quoteSeen = false
-                    if byte == UInt8(ascii: "\"") { append(byte); continue }
-                    inQuotes = false // the quote closed the field; the byte after it is read as usual
-                    if byte == UInt8(ascii: "\r") { continue }
-                } else if byte == UInt8(ascii: "\"") {
-                    quoteSeen = true
-                    continue
-                } else {
-                    if byte == UInt8(ascii: "\n") { line += 1 }
-                    append(byte)
-                    continue
-                }
-            }
-            switch byte {
-            case UInt8(ascii: ","):
-                endField()
-            case UInt8(ascii: "\n"):
-                endField()
-                endRecord()
-                line += 1
-            case UInt8(ascii: "\""):
-                if atFieldStart {
-                    inQuotes = true
-                    quoted = true
-                    atFieldStart = false
-                } else {
-                    append(byte)
-                }
-            default:
-                append(byte)
-            }
-            if error != nil { return }
-        }
+        // The tokenizer is taken out while it feeds `take`, which changes this profiler.
+        var tokenizer = records
+        tokenizer.feed(bytes) { record, line in self.take(record, line: line) }
+        records = tokenizer
     }
 
     package mutating func finish() -> DataProfile {
         if error == nil {
-            if inQuotes && !quoteSeen {
-                error = "line \(line): a quoted field is not closed before the end of the file"
-            } else if !atFieldStart || !record.isEmpty || quoted {
-                inQuotes = false
-                endField()
-                endRecord()
-            }
+            var tokenizer = records
+            do { try tokenizer.finish { record, line in self.take(record, line: line) } } catch { self.error = error.detail }
         }
         return DataProfile(format: "csv", rows: rows, columns: columns.map(\.column), error: error)
     }
 
-    private mutating func append(_ byte: UInt8) {
-        atFieldStart = false
-        if field.count < Self.maxField { field.append(byte) }
-    }
-
-    private mutating func endField() {
-        if !quoted, field.last == UInt8(ascii: "\r") { field.removeLast() }
-        record.append(field)
-        field.removeAll(keepingCapacity: true)
-        quoted = false
-        atFieldStart = true
-    }
-
-    private mutating func endRecord() {
-        defer { record.removeAll(keepingCapacity: true) }
-        if record.count == 1, record[0].isEmpty { return } // blank line
+    /// Takes one record; false stops the tokenizer at the first bad one.
+    private mutating func take(_ record: [[UInt8]], line: Int64) -> Bool {
         guard let header else {
             guard record.count <= Self.maxColumns else {
                 error = "line \(line): more than \(Self.maxColumns) columns"
-                return
+                return false
             }
-            let names = record.enumerated().map { $0.element.isEmpty ? "column_\($0.offset + 1)" : String(decoding: $0.element, as: UTF8.self) }
+            let names = CSVRecords.columnNames(record)
             self.header = names
             columns = names.map { ColumnStats(name: $0) }
-            return
+            return true
         }
         guard record.count == header.count else {
             error = "line \(line): \(record.count) fields where the header has \(header.count)"
-            return
+            return false
         }
         rows += 1
         for (index, value) in record.enumerated() {
             let (type, number) = Self.classify(value)
             columns[index].observe(type: type, number: number)
         }
+        return true
     }
 
     static func classify(_ value: [UInt8]) -> (String, Double?) {

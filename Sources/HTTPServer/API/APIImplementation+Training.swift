@@ -10,15 +10,8 @@ extension APIImplementation {
     var training: TrainingService { dependencies.training }
 
     func listTrainingJobs(_ input: Operations.ListTrainingJobs.Input) async throws -> Operations.ListTrainingJobs.Output {
-        var states: [WorkloadState] = []
-        for name in (input.query.status ?? "").split(separator: ",") where !name.isEmpty {
-            guard let state = WorkloadState(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw AppError.badRequest("Unknown status '\(name)': use \(WorkloadState.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            states.append(state)
-        }
         let query = WorkloadService.ListQuery(
-            projectId: try Parse.optionalId(input.query.projectId, "project_id"), states: states,
+            projectId: try Parse.optionalId(input.query.projectId, "project_id"), states: try Parse.workloadStates(input.query.status),
             queue: input.query.queue, limit: try PageRequest.limit(input.query.limit),
             cursor: input.query.cursor)
         let page = try await training.list(query, caller: caller)

@@ -3,6 +3,7 @@ import AITIPCore
 import Foundation
 import Identity
 import OpenAPIRuntime
+import Workloads
 
 /// Implements the generated `APIProtocol`: parse ids and paging, call the service, map domain values to wire
 /// types. No business rules live here. Split by area into `APIImplementation+<Area>.swift`.
@@ -26,6 +27,18 @@ enum Parse {
                 fieldErrors: [FieldError(field: field, message: "must be a UUID")])
         }
         return id
+    }
+
+    /// A `status` filter of a workload list: comma-separated states.
+    static func workloadStates(_ text: String?) throws(AppError) -> [WorkloadState] {
+        var states: [WorkloadState] = []
+        for name in (text ?? "").split(separator: ",") where !name.isEmpty {
+            guard let state = WorkloadState(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw AppError.badRequest("Unknown status '\(name)': use \(WorkloadState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            states.append(state)
+        }
+        return states
     }
 
     static func optionalId(_ text: String?, _ field: String) throws(AppError) -> UUID? {

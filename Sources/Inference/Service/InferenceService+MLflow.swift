@@ -26,12 +26,6 @@ struct MLflowRuntime: Decodable {
         env = try container.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         startupTimeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .startupTimeoutSeconds) ?? 300
     }
-
-    /// An interpreter's name or absolute path, nothing a shell would read otherwise.
-    var pythonIsPlain: Bool {
-        !python.isEmpty && python.count <= 300
-            && python.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "/._+-".unicodeScalars.contains($0) }
-    }
 }
 
 extension InferenceService {
@@ -57,27 +51,10 @@ extension InferenceService {
     /// What a replica of an `mlflow` service runs: the version's files (they must be an MLflow model, with its
     /// `MLmodel`) packed with the server script as its code package.
     func mlflowProcess(for version: ModelVersionDetail, config: MLflowRuntime, orgId: UUID) async throws -> ProcessRuntime {
-        let uri = "models:/\(version.modelName)/\(version.version.version)"
-        guard version.version.storagePath.hasPrefix("mlflow-artifacts:/"), let prefix = try ArtifactLocation(uri: version.version.storagePath).key
-        else {
-            throw AppError.validation([
-                FieldError(field: "model", message: "\(uri)'s files are not in this server's artifact store (\(version.version.storagePath))")
-            ])
-        }
         let archive = try await workloads.packCode(
-            objectsUnder: prefix, folder: Self.mlflowModelFolder, extra: [Self.mlflowServerScript: Data(Self.mlflowServerSource.utf8)],
-            org: orgId
-        ) { files in
-            guard files.contains("MLmodel") else {
-                throw AppError.validation([
-                    FieldError(
-                        field: "model",
-                        message:
-                            "\(uri) has no MLmodel file: it was not logged as an MLflow model (mlflow.<flavor>.log_model); serve it with the process runtime"
-                    )
-                ])
-            }
-        }
+            objectsUnder: [(try version.artifactPrefix(field: "model"), Self.mlflowModelFolder)],
+            extra: [Self.mlflowServerScript: Data(Self.mlflowServerSource.utf8)], org: orgId
+        ) { _, files in try version.requireMLflowModel(files, field: "model", otherwise: "serve it with the process runtime") }
         return ProcessRuntime(
             command: "exec \(config.python) \(Self.mlflowServerScript)", healthPath: "/ping", env: config.env, codeArchive: archive.sha256,
             startupTimeoutSeconds: config.startupTimeoutSeconds)

@@ -183,14 +183,7 @@ package struct InferenceService: Sendable {
     /// The model version, from this project's registry: deploying it is part of `inference:write` (no registry
     /// permission of its own is asked).
     private func resolve(_ reference: ModelReference, in scope: ProjectScope) async throws -> ModelVersionDetail {
-        do {
-            switch reference.selector {
-            case .version(let number): return try await tracking.modelVersion(named: reference.name, version: number, alias: nil, inProject: scope)
-            case .alias(let alias): return try await tracking.modelVersion(named: reference.name, version: nil, alias: alias, inProject: scope)
-            }
-        } catch let error as AppError where error.kind == .notFound {
-            throw AppError.validation([FieldError(field: "model", message: "\(error.detail) (in this project's registry)")])
-        }
+        try await tracking.modelVersion(reference, inProject: scope, field: "model")
     }
 
     /// A canary's parent is a service of the same project that is not itself a canary, and the canaries' shares fit.
@@ -478,7 +471,8 @@ package struct InferenceService: Sendable {
                     "the mlflow runtime takes {\"python\": \"…\", \"env\": {…}, \"startup_timeout_seconds\": N}, all optional; aitip sets the command"
             )
             if let settings {
-                validator.check(settings.pythonIsPlain, "runtime_config.python", "must be an interpreter's name or absolute path")
+                validator.check(
+                    WorkloadService.isPlainProgram(settings.python), "runtime_config.python", "must be an interpreter's name or absolute path")
                 checkStartupTimeout(settings.startupTimeoutSeconds)
             }
             return (nil, settings)
@@ -525,35 +519,6 @@ package struct InferenceService: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-}
-
-/// `models:/<name>/<version>` or `models:/<name>@<alias>`.
-struct ModelReference: Equatable {
-    enum Selector: Equatable {
-        case version(Int)
-        case alias(String)
-    }
-
-    var name: String
-    var selector: Selector
-
-    init?(_ text: String) {
-        guard text.hasPrefix("models:/") else { return nil }
-        let rest = text.dropFirst("models:/".count)
-        if let at = rest.lastIndex(of: "@") {
-            let (name, alias) = (String(rest[..<at]), String(rest[rest.index(after: at)...]))
-            guard !name.isEmpty, !alias.isEmpty, !name.contains("/") else { return nil }
-            self.name = name
-            selector = .alias(alias)
-        } else if let slash = rest.lastIndex(of: "/") {
-            let (name, number) = (String(rest[..<slash]), String(rest[rest.index(after: slash)...]))
-            guard !name.isEmpty, let version = Int(number), version > 0 else { return nil }
-            self.name = name
-            selector = .version(version)
-        } else {
-            return nil
-        }
     }
 }
 

@@ -64,25 +64,9 @@ package final class InferenceReconciler: Sendable {
 
     /// Runs until cancelled (graceful shutdown); replicas keep running and are adopted on the next start.
     package func run() async {
-        let (wakeup, interval) = (service.wakeup, configuration.interval)
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    wakeup.signal()
-                }
-            }
-            for await _ in wakeup.stream {
-                if Task.isCancelled { break }
-                do {
-                    guard try await lease.currentHolder() == lease.holder else { continue }
-                    try await cycle()
-                } catch {
-                    logger.error("inference reconciler cycle failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-            }
-            group.cancelAll()
-        }
+        await runWhileLeading(
+            lease, wakeup: service.wakeup, every: configuration.interval, logger: logger, failure: "inference reconciler cycle failed"
+        ) { try await self.cycle() }
     }
 
     /// One pass over every service that wants replicas or still has some.

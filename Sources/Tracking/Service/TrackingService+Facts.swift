@@ -83,3 +83,30 @@ extension TrackingService {
         }
     }
 }
+
+extension TrackingService {
+    /// Metrics another module computed for a run (an evaluation of the model version the run logged). That module
+    /// checked, when the work was submitted, that its caller could write the run's experiment; a run deleted since
+    /// is skipped.
+    package func appendMetrics(_ points: [MetricPoint], toRun runId: UUID) async throws {
+        try await database.transaction { sql in
+            guard let run = try await TrackingStore.run(runId, on: sql), run.lifecycleStage == .active else { return }
+            try await TrackingStore.insertMetrics(points, run: runId, experiment: run.experimentId, on: sql)
+        }
+    }
+}
+
+extension TrackingService {
+    /// The version a `models:/` reference names in this project's registry; one that is not there is a validation
+    /// error of the request field `field`.
+    package func modelVersion(_ reference: ModelReference, inProject scope: ProjectScope, field: String) async throws -> ModelVersionDetail {
+        do {
+            switch reference.selector {
+            case .version(let number): return try await modelVersion(named: reference.name, version: number, alias: nil, inProject: scope)
+            case .alias(let alias): return try await modelVersion(named: reference.name, version: nil, alias: alias, inProject: scope)
+            }
+        } catch let error as AppError where error.kind == .notFound {
+            throw AppError.validation([FieldError(field: field, message: "\(error.detail) (in this project's registry)")])
+        }
+    }
+}

@@ -137,18 +137,7 @@ package struct TrainingService: Sendable {
     package func metrics(_ id: UUID, caller: Caller) async throws -> (job: TrainingJob, series: [String: [MetricLine.Point]], usage: ResourceUsage?) {
         let job = try await job(id, caller: caller)
         var series: [String: [MetricLine.Point]] = [:]
-        var offset: Int64 = 0
-        var carry = Data()
-        while true {
-            let slice = try await workloads.logs.read(id, from: offset, limit: 4 << 20)
-            if slice.data.isEmpty { break }
-            offset = slice.nextOffset
-            carry.append(slice.data)
-            guard let lastNewline = carry.lastIndex(of: 0x0A) else { continue }
-            MetricLine.scan(carry[carry.startIndex...lastNewline], into: &series)
-            carry = Data(carry[(lastNewline + 1)...])
-        }
-        MetricLine.scan(carry, into: &series)
+        try await workloads.logs.forEachLines(of: id) { MetricLine.scan($0, into: &series) }
         return (job, series, await workloads.usage(of: job.workload))
     }
 

@@ -35,18 +35,23 @@ extension WorkloadService {
         return archive
     }
 
-    /// A code package holding the stored files under `prefix` in the folder `folder`, beside `extra` files (name →
-    /// content) at its top. `check` sees the files' paths (relative to `prefix`) before any is read, and may refuse
-    /// them. Their total size counts against max_code_bytes. The tar is reproducible (sorted, no times or owners), so
-    /// the same files pack to the same digest and are stored once.
+    /// A code package holding, for each `(prefix, folder)`, the stored files under `prefix` in the folder `folder`,
+    /// beside `extra` files (name → content) at its top. `check` sees each folder's file paths (relative to its
+    /// prefix) before any is read, and may refuse them. Their total size counts against max_code_bytes. The tar is
+    /// reproducible (sorted, no times or owners), so the same files pack to the same digest and are stored once.
     package func packCode(
-        objectsUnder prefix: ObjectKey, folder: String, extra: [String: Data], org: UUID, check: ([String]) throws -> Void
+        objectsUnder sources: [(prefix: ObjectKey, folder: String)], extra: [String: Data], org: UUID,
+        check: (_ folder: String, _ files: [String]) throws -> Void
     ) async throws -> CodeArchive {
-        let keys = try await objects.list(prefix: prefix).filter { $0.path.hasPrefix(prefix.path + "/") }
-        let relative = keys.map { String($0.path.dropFirst(prefix.path.count + 1)) }
-        try check(relative)
+        var entries: [(key: ObjectKey, target: String)] = []
+        for (prefix, folder) in sources {
+            let keys = try await objects.list(prefix: prefix).filter { $0.path.hasPrefix(prefix.path + "/") }
+            let relative = keys.map { String($0.path.dropFirst(prefix.path.count + 1)) }
+            try check(folder, relative)
+            entries += zip(keys, relative).map { ($0, "\(folder)/\($1)") }
+        }
         var total = extra.values.reduce(0) { $0 + $1.count }
-        for key in keys { total += try await objects.size(key) ?? 0 }
+        for entry in entries { total += try await objects.size(entry.key) ?? 0 }
         guard total <= configuration.maxCodeBytes else {
             throw AppError(
                 .payloadTooLarge,
@@ -56,10 +61,10 @@ extension WorkloadService {
         let scratch = files.temporaryDirectory.appendingPathComponent("aitip-pack-\(UUID().uuidString)")
         defer { try? files.removeItem(at: scratch) }
         let tree = scratch.appendingPathComponent("tree")
-        for (key, path) in zip(keys, relative) {
-            let target = tree.appendingPathComponent(folder).appendingPathComponent(path)
+        for entry in entries {
+            let target = tree.appendingPathComponent(entry.target)
             try files.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try await objects.get(key).write(to: target)
+            try await objects.get(entry.key).write(to: target)
         }
         try files.createDirectory(at: tree, withIntermediateDirectories: true)
         for (name, content) in extra { try content.write(to: tree.appendingPathComponent(name)) }
@@ -72,7 +77,7 @@ extension WorkloadService {
         ]
         try tar.run()
         tar.waitUntilExit()
-        guard tar.terminationStatus == 0 else { throw AppError(.internalError, "tar could not pack the files under \(prefix.path)") }
+        guard tar.terminationStatus == 0 else { throw AppError(.internalError, "tar could not pack the files of a code package") }
         return try await store(try Data(contentsOf: output), org: org)
     }
 
@@ -91,4 +96,12 @@ extension WorkloadService {
 
     /// Where code uploaded before archives were kept per organization lies; read only for workloads queued then.
     static func legacyCodeKey(_ sha256: String) throws -> ObjectKey { try ObjectKey("code/\(sha256.lowercased()).tar.gz") }
+}
+
+extension WorkloadService {
+    /// A program's name or absolute path (an interpreter a runtime runs), nothing a shell would read otherwise.
+    package static func isPlainProgram(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 300
+            && text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "/._+-".unicodeScalars.contains($0) }
+    }
 }

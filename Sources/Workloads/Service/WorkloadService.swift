@@ -227,12 +227,17 @@ package struct WorkloadService: Sendable {
         package var name: String
         package var orgId: UUID
         package var projectId: UUID
+        package var state: WorkloadState
+        /// Why it is in that state (how it ended, once final).
+        package var reason: String
     }
 
     package func summaries(_ ids: [UUID]) async throws -> [Summary] {
         guard !ids.isEmpty else { return [] }
         return try await database.read { sql in try await WorkloadStore.workloads(ids: ids, on: sql) }
-            .map { Summary(id: $0.id, kind: $0.kind, name: $0.name, orgId: $0.orgId, projectId: $0.projectId) }
+            .map {
+                Summary(id: $0.id, kind: $0.kind, name: $0.name, orgId: $0.orgId, projectId: $0.projectId, state: $0.state, reason: $0.reason)
+            }
     }
 
     /// Where a workload's processes find their checkpoints, as they see it; nil where the executor keeps none.

@@ -128,6 +128,23 @@ package actor LogHub {
         return slice
     }
 
+    /// The whole log as it is now, in pieces that end at a newline (the last may not): `each` sees every line
+    /// once, whole, however the log was chunked. Readers that parse lines a workload printed use this.
+    nonisolated package func forEachLines(of workloadId: UUID, _ each: (Data) throws -> Void) async throws {
+        var offset: Int64 = 0
+        var carry = Data()
+        while true {
+            let slice = try await read(workloadId, from: offset, limit: 4 << 20)
+            if slice.data.isEmpty { break }
+            offset = slice.nextOffset
+            carry.append(slice.data)
+            guard let lastNewline = carry.lastIndex(of: 0x0A) else { continue }
+            try each(carry[carry.startIndex...lastNewline])
+            carry = Data(carry[(lastNewline + 1)...])
+        }
+        if !carry.isEmpty { try each(carry) }
+    }
+
     private func readBytes(_ workloadId: UUID, from offset: Int64, limit: Int) async throws -> Slice {
         if let state = live[workloadId] {
             if let flushing = state.flushing, offset >= flushing.offset, offset < flushing.offset + Int64(flushing.data.count) {

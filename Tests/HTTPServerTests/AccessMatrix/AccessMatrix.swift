@@ -94,6 +94,10 @@ enum AccessMatrix {
         // Operator routes: they need resources:write in the operator organization, whose slug is configuration, not a
         // secret; everyone outside it is refused rather than told it does not exist.
         "updateGpuNode": [.stranger: 403],
+        // Evaluating a model reads it: a key scoped to evaluation:write alone may not (experiments:read is asked too).
+        "createEvaluationJob": [.keyWithScope: 403],
+        // The benchmark catalog belongs to no project: every signed-in caller with evaluation:read reads it.
+        "listBenchmarks": [.stranger: 200],
         "setQuota": [.stranger: 403],
     ]
 

@@ -121,6 +121,41 @@ extension AccessWorld {
         ]
     }
 
+    /// A queued evaluation job of project A (the matrix runs no engine) of an MLflow model on the shared dataset,
+    /// stopped first when asked.
+    func evaluation() async throws -> String { try await shared("evaluation") { try await freshEvaluation() } }
+
+    func freshEvaluation(stopped: Bool = false) async throws -> String {
+        let job = try await create("/api/v1/evaluation/jobs", try await evaluationBody())
+        if stopped {
+            let reply = try await app.call(.post, "/api/v1/evaluation/jobs/\(job)/stop", token: ownerToken)
+            try #require(reply.status == 200, "\(reply.text)")
+        }
+        return job
+    }
+
+    func evaluationBody() async throws -> [String: Any] {
+        [
+            "project_id": projectA, "model": "models:/\(try await mlflowModel())/1", "benchmark": "classification",
+            "dataset": ["dataset_id": try await dataset()], "target": "label", "resources": ["cpu": 0.1, "memory_mib": 64],
+        ]
+    }
+
+    /// A registered model whose version 1 is an MLflow model (its files hold an MLmodel), as evaluations need.
+    func mlflowModel() async throws -> String {
+        try await shared("mlflow-model") {
+            let name = Self.unique("mm")
+            let artifacts = "\(try await experiment())/\(try await run())/artifacts/\(name)"
+            let reply = try await app.callBytes(
+                .put, "/api/2.0/mlflow-artifacts/artifacts/\(artifacts)/MLmodel", token: ownerToken, body: Data("flavors: {}\n".utf8),
+                contentType: "application/octet-stream")
+            try #require(reply.status == 200, "\(reply.text)")
+            try await mlflow("registered-models/create", ["name": name])
+            try await mlflow("model-versions/create", ["name": name, "source": "mlflow-artifacts:/\(artifacts)", "run_id": try await run()])
+            return name
+        }
+    }
+
     func dataset() async throws -> String {
         try await shared("dataset") {
             let dataset = try await freshDataset()

@@ -166,6 +166,16 @@ enum NativeRecipes {
         case "getUsage": return .init(path: "/api/v1/resources/usage?org_id=\(w.orgA)")
         case "getCosts": return .init(path: "/api/v1/resources/costs?org_id=\(w.orgA)")
 
+        // evaluation
+        case "listBenchmarks": return .init(path: "/api/v1/evaluation/benchmarks")
+        case "listEvaluationJobs": return .init(path: "/api/v1/evaluation/jobs?project_id=\(project)")
+        case "createEvaluationJob": return .init(path: "/api/v1/evaluation/jobs", body: .json(try await w.evaluationBody()))
+        case "getEvaluationJob": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())")
+        case "deleteEvaluationJob": return .init(path: "/api/v1/evaluation/jobs/\(try await w.freshEvaluation(stopped: true))")
+        case "stopEvaluationJob": return .init(path: "/api/v1/evaluation/jobs/\(try await w.freshEvaluation())/stop")
+        case "getEvaluationResults": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/results")
+        case "getEvaluationReport": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/report?format=html")
+        case "getEvaluationJobLogs": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/logs")
         // inference
         case "listInferenceServices": return .init(path: "/api/v1/inference/services?project_id=\(project)")
         case "createInferenceService":

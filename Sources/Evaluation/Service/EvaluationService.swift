@@ -1,0 +1,357 @@
+import AITIPCore
+import Datasets
+import Foundation
+import Identity
+import Storage
+import Tracking
+import Workloads
+
+/// Evaluation jobs (design §1 evaluation service): a registered model version — and its baseline, by default the
+/// model's `champion` — predicts a csv dataset version's features in a sandboxed workload; aitip keeps the label
+/// column, scores the predictions with the benchmark's metrics (overall and per slice, with bootstrap intervals),
+/// decides the gate against the thresholds, logs the metrics to the version's tracking run and links the
+/// evaluation in lineage.
+package struct EvaluationService: Sendable {
+    /// Evaluation jobs as a workload kind: App registers it with WorkloadService. Their `evaluation_jobs` row goes
+    /// with the workload (ON DELETE CASCADE).
+    package static let kind = WorkloadKind(
+        name: "evaluation", title: "Evaluation job", read: Permission(.evaluation, .read), write: Permission(.evaluation, .write),
+        delete: Permission(.evaluation, .delete))
+
+    package struct Configuration: Sendable {
+        /// Rows an evaluation's dataset file may have (every label is held in memory while scoring).
+        package var maxRows: Int
+        /// Chromium (or Chrome) for PDF reports; nil: PDF reports are refused with the reason.
+        package var chromium: String?
+
+        package init(maxRows: Int = 1_000_000, chromium: String?) {
+            self.maxRows = maxRows
+            self.chromium = chromium
+        }
+    }
+
+    let database: Database
+    let clock: any Clock
+    package let workloads: WorkloadService
+    let datasets: DatasetService
+    let tracking: TrackingService
+    package let configuration: Configuration
+    /// Rings when an evaluation workload may have ended (the scorer runs a pass).
+    package let wakeup = Wakeup()
+
+    package init(
+        database: Database, clock: any Clock, workloads: WorkloadService, datasets: DatasetService, tracking: TrackingService,
+        configuration: Configuration
+    ) {
+        self.database = database
+        self.clock = clock
+        self.workloads = workloads
+        self.datasets = datasets
+        self.tracking = tracking
+        self.configuration = configuration
+    }
+
+    /// What a user asks to evaluate.
+    package struct Input: Sendable {
+        /// Resources, queue, priority and name of the workload; its command and code are aitip's.
+        package var submission: WorkloadService.Submission
+        package var model: String
+        /// `models:/…`; nil: the model's `champion` alias, if it has one; "none": no baseline.
+        package var baseline: String?
+        package var benchmark: String
+        package var datasetId: UUID
+        package var datasetVersion: String?
+        package var datasetPath: String?
+        package var target: String
+        package var sliceBy: [String]
+        package var thresholds: [String: MetricThreshold]
+        /// The interpreter that loads the models (it needs mlflow and pandas).
+        package var python: String
+
+        package init(
+            submission: WorkloadService.Submission, model: String, baseline: String?, benchmark: String, datasetId: UUID,
+            datasetVersion: String?, datasetPath: String?, target: String, sliceBy: [String], thresholds: [String: MetricThreshold],
+            python: String?
+        ) {
+            self.submission = submission
+            self.model = model
+            self.baseline = baseline
+            self.benchmark = benchmark
+            self.datasetId = datasetId
+            self.datasetVersion = datasetVersion
+            self.datasetPath = datasetPath
+            self.target = target
+            self.sliceBy = sliceBy
+            self.thresholds = thresholds
+            self.python = python ?? "python3"
+        }
+    }
+
+    static let maxSliceColumns = 5
+    static let maxSliceValues = 100
+
+    package func submit(_ input: Input, project projectId: UUID, caller: Caller) async throws -> EvaluationJob {
+        let scope = try await workloads.scope(project: projectId, permission: Self.kind.write, caller: caller)
+        let principal = try caller.requirePrincipal()
+        // Evaluating a model reads it: the registry's permission is asked as well as the evaluation's.
+        try Policy.authorize(principal, .experimentsRead, on: scope.policyResource)
+        let benchmark = try validate(input)
+        let candidate = try await tracking.modelVersion(try reference(input.model, field: "model"), inProject: scope, field: "model")
+        let (baseline, baselineReason) = try await baseline(of: candidate, input.baseline, in: scope)
+        if baseline == nil, let metric = input.thresholds.first(where: { $0.value.needsBaseline })?.key {
+            throw AppError.validation([
+                FieldError(
+                    field: "thresholds.\(metric)",
+                    message: "compares with a baseline, and there is none (\(baselineReason)): name one with baseline, or drop the change thresholds")
+            ])
+        }
+        let table = try await datasets.tableFile(input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
+        guard table.dataset.orgId == scope.orgId else {
+            throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
+        }
+        let features = try await features(of: table, input: input, benchmark: benchmark, orgId: scope.orgId)
+        var folders = [(try candidate.artifactPrefix(field: "model"), Self.candidateFolder)]
+        if let baseline { folders.append((try baseline.artifactPrefix(field: "baseline"), Self.baselineFolder)) }
+        let archive = try await workloads.packCode(
+            objectsUnder: folders, extra: [Self.runnerScript: Data(Self.runnerSource.utf8), Self.featuresFile: features], org: scope.orgId
+        ) { folder, files in
+            let (version, field) = folder == Self.candidateFolder ? (candidate, "model") : (baseline!, "baseline")
+            try version.requireMLflowModel(files, field: field, otherwise: "an evaluation loads the model with mlflow.pyfunc")
+        }
+        var submission = input.submission
+        submission.name = submission.name ?? "eval-\(candidate.modelName)-v\(candidate.version.version)"
+        submission.entrypoint = "exec \(input.python) \(Self.runnerScript)"
+        submission.codeArchive = archive.sha256
+        submission.systemEnv = ["AITIP_MODEL_URI": candidate.uri, "AITIP_BASELINE_URI": baseline?.uri ?? ""]
+        let workloadSubmission = submission
+        let canLogToRun = Policy.allows(principal, .experimentsWrite, on: scope.policyResource)
+        let now = clock.now().epochMilliseconds
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let job: EvaluationJob = try await database.transaction { sql in
+            let workload = try await workloads.prepare(workloadSubmission, kind: Self.kind, in: scope, caller: caller, on: sql)
+            let details = EvaluationJob.Details(
+                id: workload.id, orgId: scope.orgId, projectId: scope.projectId, benchmark: benchmark.name, benchmarkVersion: benchmark.version,
+                modelName: candidate.modelName, modelVersion: candidate.version.version, modelVersionId: candidate.version.id,
+                baselineName: baseline?.modelName, baselineVersion: baseline?.version.version, baselineVersionId: baseline?.version.id,
+                baselineReason: baselineReason, datasetId: table.dataset.id, datasetName: table.dataset.name, datasetVersionId: table.version.id,
+                datasetVersion: table.version.version, datasetPath: table.file.path, datasetSha256: table.file.sha256,
+                datasetSizeBytes: table.file.sizeBytes, targetColumn: input.target,
+                sliceColumns: String(decoding: try encoder.encode(input.sliceBy), as: UTF8.self),
+                thresholds: String(decoding: try encoder.encode(input.thresholds), as: UTF8.self),
+                runId: canLogToRun ? candidate.version.runId : nil, resultState: .pending, createdMs: now)
+            try await workloads.insert(workload, caller: caller, on: sql)
+            try await EvaluationStore.insert(details, on: sql)
+            return EvaluationJob(workload: workload, details: details)
+        }
+        workloads.wake()
+        return job
+    }
+
+    // MARK: reading
+
+    package func job(_ id: UUID, caller: Caller) async throws -> EvaluationJob {
+        let workload = try await workloads.workload(id, of: Self.kind, caller: caller)
+        return try await assemble([workload])[0]
+    }
+
+    package func list(_ query: WorkloadService.ListQuery, caller: Caller) async throws -> Page<EvaluationJob> {
+        let page = try await workloads.list(query, of: Self.kind, caller: caller)
+        return Page(items: try await assemble(page.items), nextCursor: page.nextCursor)
+    }
+
+    package func stop(_ id: UUID, caller: Caller) async throws -> EvaluationJob {
+        let workload = try await workloads.stop(id, of: Self.kind, caller: caller)
+        return try await assemble([workload])[0]
+    }
+
+    package func delete(_ id: UUID, caller: Caller) async throws {
+        try await workloads.delete(id, of: Self.kind, caller: caller)
+    }
+
+    /// Checks read access to a job's log (the HTTP layer then streams it from the log hub).
+    package func authorizeLogs(_ id: UUID, caller: Caller) async throws -> Workload {
+        try await workloads.workload(id, of: Self.kind, caller: caller)
+    }
+
+    package var logs: LogHub { workloads.logs }
+
+    private func assemble(_ items: [Workload]) async throws -> [EvaluationJob] {
+        let details = try await database.read { sql in try await EvaluationStore.details(of: items.map(\.id), on: sql) }
+        let byId = Dictionary(uniqueKeysWithValues: details.map { ($0.id, $0) })
+        return try items.map { workload in
+            guard let detail = byId[workload.id] else { throw AppError(.internalError, "evaluation job \(workload.id) has no evaluation record") }
+            return EvaluationJob(workload: workload, details: detail)
+        }
+    }
+
+    // MARK: submission helpers
+
+    private func validate(_ input: Input) throws -> Benchmark {
+        var validator = Validator()
+        let benchmark = Benchmark.named(input.benchmark)
+        validator.check(
+            benchmark != nil, "benchmark", "must be one of \(Benchmark.catalog.map(\.name).joined(separator: ", ")) (GET /evaluation/benchmarks)")
+        validator.check(!input.target.isEmpty && input.target.count <= 255, "target", "must name the dataset's label column")
+        validator.check(input.sliceBy.count <= Self.maxSliceColumns, "slice_by", "may name at most \(Self.maxSliceColumns) columns")
+        validator.check(!input.sliceBy.contains(input.target), "slice_by", "cannot slice by the target column")
+        validator.check(Set(input.sliceBy).count == input.sliceBy.count, "slice_by", "names a column twice")
+        validator.check(WorkloadService.isPlainProgram(input.python), "python", "must be an interpreter's name or absolute path")
+        validator.check(input.thresholds.count <= 50, "thresholds", "may hold at most 50 metrics")
+        for (metric, threshold) in input.thresholds {
+            if let benchmark {
+                validator.check(
+                    benchmark.metric(metric) != nil, "thresholds.\(metric)",
+                    "is not a metric of \(benchmark.name) (\(benchmark.metrics.map(\.name).joined(separator: ", ")))")
+            }
+            let bounds = [threshold.threshold, threshold.minAbsoluteChange, threshold.minRelativeChange].compactMap { $0 }
+            validator.check(bounds.allSatisfy(\.isFinite), "thresholds.\(metric)", "must be finite numbers")
+            validator.check(!bounds.isEmpty, "thresholds.\(metric)", "needs threshold, min_absolute_change or min_relative_change")
+        }
+        try validator.finish()
+        return benchmark!
+    }
+
+    private func reference(_ text: String, field: String) throws -> ModelReference {
+        guard let reference = ModelReference(text) else {
+            throw AppError.validation([FieldError(field: field, message: "must be models:/<name>/<version> or models:/<name>@<alias>")])
+        }
+        return reference
+    }
+
+    /// The version to compare with, and why it is that one.
+    private func baseline(of candidate: ModelVersionDetail, _ choice: String?, in scope: ProjectScope) async throws -> (ModelVersionDetail?, String) {
+        switch choice {
+        case "none":
+            return (nil, "none asked for")
+        case let text?:
+            let version = try await tracking.modelVersion(try reference(text, field: "baseline"), inProject: scope, field: "baseline")
+            return (version, "given: \(text)")
+        case nil:
+            do {
+                let champion = try await tracking.modelVersion(named: candidate.modelName, version: nil, alias: "champion", inProject: scope)
+                return (champion, "the champion alias of \(candidate.modelName)")
+            } catch let error as AppError where error.kind == .notFound {
+                return (nil, "\(candidate.modelName) has no champion alias")
+            }
+        }
+    }
+
+    /// The table's columns without the target (the models never see the labels), as csv; the target, slices and
+    /// size are checked here, so that a job that cannot be scored is refused before it runs.
+    private func features(of table: DatasetService.TableFile, input: Input, benchmark: Benchmark, orgId: UUID) async throws -> Data {
+        let rows: CSVTable
+        do {
+            rows = try await datasets.readTable(orgId: orgId, file: table.file, maxRows: configuration.maxRows)
+        } catch let error as AppError where error.kind == .badRequest {
+            throw AppError.validation([FieldError(field: "dataset", message: "\(table.file.path): \(error.detail)")])
+        }
+        var validator = Validator()
+        let columns = rows.columns.joined(separator: ", ")
+        guard let target = rows.column(input.target) else {
+            throw AppError.validation([FieldError(field: "target", message: "\(table.file.path) has no column '\(input.target)' (it has \(columns))")]
+            )
+        }
+        validator.check(!rows.rows.isEmpty, "dataset", "\(table.file.path) has no rows")
+        validator.check(rows.columns.count > 1, "dataset", "\(table.file.path) has no column besides the target")
+        if benchmark.task == "regression", let bad = target.firstIndex(where: { Double($0)?.isFinite != true }) {
+            validator.add("target", "regression needs numbers: row \(bad + 1) of '\(input.target)' is '\(target[bad].prefix(40))'")
+        }
+        for column in input.sliceBy {
+            guard let values = rows.column(column) else {
+                validator.add("slice_by", "\(table.file.path) has no column '\(column)'")
+                continue
+            }
+            validator.check(
+                Set(values).count <= Self.maxSliceValues, "slice_by", "'\(column)' has more than \(Self.maxSliceValues) distinct values")
+        }
+        try validator.finish()
+        let targetIndex = rows.columns.firstIndex(of: input.target)!
+        var csv = ""
+        for record in [rows.columns] + rows.rows {
+            var fields = record
+            fields.remove(at: targetIndex)
+            csv += fields.map(Self.csvField).joined(separator: ",") + "\n"
+        }
+        return Data(csv.utf8)
+    }
+
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension EvaluationService {
+    package enum ReportFormat: String, Sendable {
+        case html, pdf
+    }
+
+    /// The job's report: HTML, or that page printed to PDF (refused with the reason when no Chromium is configured).
+    package func report(_ id: UUID, format: ReportFormat, caller: Caller) async throws -> Data {
+        let page = EvaluationReport.html(try await job(id, caller: caller))
+        switch format {
+        case .html:
+            return Data(page.utf8)
+        case .pdf:
+            guard let chromium = configuration.chromium else {
+                throw AppError(
+                    .unavailable, "PDF reports need Chromium on the server (chromium_path / AITIP_CHROMIUM); the HTML report is at ?format=html")
+            }
+            return try await PDFPrinter(chromium: chromium).pdf(of: page)
+        }
+    }
+}
+
+/// Evaluations as lineage nodes, read straight from the database: the lineage graph is built before this service
+/// (Datasets needs its node sources when it is created). An evaluation's record implies its edges: the dataset
+/// version it was scored on and the model version it evaluated (the baseline is in the evaluation's record).
+package struct EvaluationLineage: Sendable {
+    let database: Database
+
+    package init(database: Database) {
+        self.database = database
+    }
+
+    package struct Node: Sendable {
+        package var id: UUID
+        package var orgId: UUID
+        package var projectId: UUID
+        package var label: String
+    }
+
+    package struct Edge: Sendable {
+        /// "model_version" or "dataset_version".
+        package var sourceKind: String
+        package var sourceId: UUID
+        package var evaluationId: UUID
+        package var orgId: UUID
+        package var relation: String
+        package var createdMs: Int64
+    }
+
+    package func nodes(_ ids: [UUID]) async throws -> [Node] {
+        try await database.read { sql in try await EvaluationStore.details(of: ids, on: sql) }.map {
+            Node(id: $0.id, orgId: $0.orgId, projectId: $0.projectId, label: "\($0.benchmark) of \($0.modelName) v\($0.modelVersion)")
+        }
+    }
+
+    /// Edges into these evaluations (`downstream` false), or out of these model and dataset versions.
+    package func edges(_ ids: [UUID], downstream: Bool) async throws -> [Edge] {
+        let jobs = try await database.read { sql in
+            downstream
+                ? try await EvaluationStore.lineage(candidates: ids, orDatasetVersions: ids, on: sql)
+                : try await EvaluationStore.details(of: ids, on: sql)
+        }
+        return jobs.flatMap { job in
+            [
+                Edge(
+                    sourceKind: "dataset_version", sourceId: job.datasetVersionId, evaluationId: job.id, orgId: job.orgId, relation: "evaluated_on",
+                    createdMs: job.createdMs),
+                Edge(
+                    sourceKind: "model_version", sourceId: job.modelVersionId, evaluationId: job.id, orgId: job.orgId, relation: "evaluated",
+                    createdMs: job.createdMs),
+            ]
+        }
+    }
+}

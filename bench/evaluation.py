@@ -1,0 +1,93 @@
+"""An evaluation's overhead over running the same script by hand.
+
+    .venv-mlflow/bin/python bench/evaluation.py [--rows 1000 100000] [--repeat 3]
+
+Starts a real `aitip serve` (SQLite, local executor: the defaults), logs two threshold models with the real mlflow
+client, pushes a held-out csv per size, and for each size runs an evaluation (candidate + champion baseline) through
+the API `--repeat` times, timing submit → results ready and splitting it by the job's own timestamps: queue and
+launch (created → started), the run in the sandbox (started → finished), scoring on the server (finished → scored).
+By hand: the same code package (models, features, aitip's runner script) unpacked and run with the same Python,
+outside any sandbox. Prints one JSON line per size."""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from datetime import datetime
+
+import mlflow
+import requests
+from mlflow import MlflowClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "pytests" / "support"))
+from aitip_server import running_server  # noqa: E402
+from evaluation_data import held_out_csv, push_dataset, threshold_model_code  # noqa: E402
+
+PASSWORD = "bench-evaluation-password"
+
+
+def seconds_between(start, end):
+    return (datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[1000, 100000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    settings = {"AITIP_RATE_LIMIT": "0", "AITIP_SANDBOX_RO_PATHS": f"{sys.prefix},{sys.base_prefix}"}
+    with running_server(PASSWORD, settings) as (base, data), tempfile.TemporaryDirectory() as scratch:
+        token = requests.post(f"{base}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        project = next(p for p in requests.get(f"{base}/api/v1/projects", headers=headers).json()["items"] if p["slug"] == "default")["id"]
+        os.environ.update(MLFLOW_TRACKING_URI=base, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=PASSWORD)
+        mlflow.set_experiment("evaluation-bench")
+        for version, threshold in ((1, 1.0), (2, 0.0)):
+            code = pathlib.Path(scratch, f"threshold_{version}.py")
+            code.write_text(threshold_model_code(threshold))
+            with mlflow.start_run():
+                mlflow.pyfunc.log_model(name="model", python_model=str(code), registered_model_name="bench-model")
+        MlflowClient().set_registered_model_alias("bench-model", "champion", "1")
+        for rows in args.rows:
+            body, _ = held_out_csv(rows)
+            dataset = push_dataset(base, headers, project, body, f"holdout-{rows}")
+            request = {"project_id": project, "model": "models:/bench-model/2", "benchmark": "classification",
+                       "dataset": {"dataset_id": dataset}, "target": "label", "slice_by": ["region"], "python": sys.executable,
+                       "thresholds": {"accuracy": {"min_absolute_change": 0.0}}}
+            through, queue, run, scoring = [], [], [], []
+            for _ in range(args.repeat):
+                start = time.monotonic()
+                job = requests.post(f"{base}/api/v1/evaluation/jobs", headers=headers, json=request).json()
+                while requests.get(f"{base}/api/v1/evaluation/jobs/{job['id']}/results", headers=headers).json()["result_state"] == "pending":
+                    time.sleep(0.05)
+                through.append(time.monotonic() - start)
+                job = requests.get(f"{base}/api/v1/evaluation/jobs/{job['id']}", headers=headers).json()
+                assert job["result_state"] == "ready", job
+                queue.append(seconds_between(job["created_at"], job["started_at"]))
+                run.append(seconds_between(job["started_at"], job["finished_at"]))
+                scoring.append(seconds_between(job["finished_at"], job["completed_at"]))
+            # The same package by hand: the newest code package in the server's object store is this job's.
+            package = max(pathlib.Path(data, "objects", "code").rglob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+            unpacked = pathlib.Path(scratch, f"by-hand-{rows}")
+            with tarfile.open(package) as archive:
+                archive.extractall(unpacked, filter="data")
+            by_hand = []
+            for _ in range(args.repeat):
+                start = time.monotonic()
+                subprocess.run([sys.executable, ".aitip-evaluate.py"], cwd=unpacked, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                by_hand.append(time.monotonic() - start)
+            median = statistics.median
+            print(json.dumps({
+                "rows": rows, "repeat": args.repeat, "by_hand_s": round(median(by_hand), 2), "through_aitip_s": round(median(through), 2),
+                "overhead_s": round(median(through) - median(by_hand), 2), "queue_and_launch_s": round(median(queue), 2),
+                "run_in_sandbox_s": round(median(run), 2), "scoring_s": round(median(scoring), 3)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
