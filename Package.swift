@@ -152,6 +152,13 @@ let package = Package(
             dependencies: ["AITIPCore", "Storage", "Identity", "Workloads", "Tracking", "Datasets", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // Test plans (a workload kind for their executions): schedules, JUnit and Cobertura results, flaky cases, reports.
+        // Not "Testing": that name is swift-testing's module.
+        .target(
+            name: "TestPlans",
+            dependencies: ["AITIPCore", "Storage", "Identity", "Workloads", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AITIPAPI",
             dependencies: [
@@ -177,7 +184,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
-                "Events", "Inference", "Gateway", "Evaluation",
+                "Events", "Inference", "Gateway", "Evaluation", "TestPlans",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -205,7 +212,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation",
+                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -303,6 +310,11 @@ let package = Package(
         .testTarget(
             name: "EvaluationTests",
             dependencies: ["Evaluation", "Datasets", "AITIPCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TestPlansTests",
+            dependencies: ["TestPlans", "AITIPCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

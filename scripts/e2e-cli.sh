@@ -167,6 +167,18 @@ check "inference delete" aitip inference delete "$service"
 # refusal that names the reason before anything runs.
 check "eval benchmarks lists classification and regression" bash -c "'$bin' eval benchmarks | grep -q classification && '$bin' eval benchmarks | grep -q regression"
 check "eval run refuses files that are not an MLflow model, with the reason" bash -c "out=\$('$bin' eval run --project '$project' --model models:/detector/1 --benchmark classification --dataset reviews --target label 2>&1); [ \$? -eq 1 ] && echo \"\$out\" | grep -q 'no MLmodel'"
+# Test plans (the example pytest suite runs in pytests/mlflow/test_test_plans.py): a plan whose command writes a
+# JUnit report, run and waited for; a failing report posted as from CI; the executions and cases.
+mkdir -p "$work/tsuite" && printf '<testsuite name="s"><testcase classname="c" name="ok" time="0.1"/></testsuite>' >"$work/tsuite/fixture.xml"
+printf '<testsuite name="s"><testcase classname="c" name="ok"><failure message="broke"/></testcase></testsuite>' >"$work/failing.xml"
+plan=$(aitip test create --project "$project" --name smoke --code "$work/tsuite" --command "cp fixture.xml junit.xml" -o json | json 'd["id"]')
+check "test create answers the plan" test -n "$plan"
+check "test run --wait passes when every case passes" aitip test run "$plan" --wait
+exits 1 "test create refuses a bad cron expression" aitip test create --project "$project" --name nightly --command true --schedule "61 * * * *"
+check "test report records a CI run from its JUnit file" bash -c "'$bin' test report '$plan' --junit '$work/failing.xml' -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"failed_cases\"] == 1'"
+check "test executions lists both runs" bash -c "[ \$('$bin' test executions '$plan' -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"items\"]))') = 2 ]"
+check "test cases shows the case's history" bash -c "'$bin' test cases '$plan' | grep -q ok"
+check "test delete" aitip test delete "$plan"
 check "datasets push --derived-from" aitip datasets push --project "$project" reviews-clean "$work/ds/train.csv" --version v1 --derived-from "$v1" --transformation '{"script": "clean.py"}'
 check "datasets lineage shows what depends on v1" bash -c "'$bin' datasets lineage --project '$project' reviews --version v1 --direction downstream | grep -q 'reviews:v1 (dataset_version)  --derived_from-->  reviews-clean:v1'"
 head -c 200000000 /dev/urandom >"$work/big.bin"

@@ -16,6 +16,7 @@ import ObjectStore
 import Prometheus
 import ServiceLifecycle
 import Storage
+import TestPlans
 import Tracking
 import Training
 import Workloads
@@ -26,7 +27,7 @@ package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
         + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all
-        + EvaluationMigrations.all).sorted {
+        + EvaluationMigrations.all + TestPlanMigrations.all).sorted {
             $0.version < $1.version
         }
 }
@@ -40,8 +41,10 @@ package struct AppParts: Sendable {
     package let engine: WorkloadEngine
     /// Keeps inference services' replicas as wanted; runs beside the engine (as a service, or in tests by hand).
     package let inferenceReconciler: InferenceReconciler
-    /// Scores evaluation jobs whose workloads have ended (as a service, or in tests by hand).
-    package let evaluationScorer: EvaluationScorer
+    /// Scores evaluation jobs whose workloads have ended, fires test plans' schedules and reads ended test
+    /// executions' reports (as services; tests call the passes by hand).
+    package let evaluationScorer: LeaderWorker
+    package let testPlanWorker: LeaderWorker
     package let bootstrap: IdentityBootstrap.Result?
 
     package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
@@ -91,7 +94,7 @@ package struct AppParts: Sendable {
             }
             let workloads = WorkloadService(
                 database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
-                wakeup: wakeup, kinds: [TrainingService.kind, InferenceService.kind, EvaluationService.kind],
+                wakeup: wakeup, kinds: [TrainingService.kind, InferenceService.kind, EvaluationService.kind, TestPlanService.kind],
                 configuration: .init(
                     maxCodeBytes: settings.maxCodeBytes,
                     gracePeriodSeconds: settings.gracePeriodSeconds))
@@ -123,6 +126,7 @@ package struct AppParts: Sendable {
             let evaluation = EvaluationService(
                 database: database, clock: clock, workloads: workloads, datasets: datasets, tracking: tracking,
                 configuration: .init(maxRows: config.maxEvaluationRows, chromium: config.chromium))
+            let testPlans = TestPlanService(database: database, clock: clock, audit: audit, workloads: workloads, chromium: config.chromium)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
@@ -143,6 +147,7 @@ package struct AppParts: Sendable {
                     configuration: .init(allowPrivateAddresses: config.webhookAllowPrivate)),
                 inference: inference,
                 evaluation: evaluation,
+                testPlans: testPlans,
                 audit: audit,
                 metrics: metrics,
                 limits: .init(
@@ -157,7 +162,13 @@ package struct AppParts: Sendable {
                 inferenceReconciler: InferenceReconciler(
                     service: inference, engineLease: engine.lease,
                     configuration: .init(interval: .milliseconds(settings.schedulerTickMilliseconds)), logger: logger),
-                evaluationScorer: EvaluationScorer(service: evaluation, engineLease: engine.lease, logger: logger),
+                evaluationScorer: LeaderWorker(lease: engine.lease, wakeup: evaluation.wakeup, logger: logger, failure: "evaluation scoring failed") {
+                    _ = try await evaluation.scorePending()
+                },
+                testPlanWorker: LeaderWorker(lease: engine.lease, wakeup: testPlans.wakeup, logger: logger, failure: "test plan worker pass failed") {
+                    _ = try await testPlans.fireSchedules()
+                    _ = try await testPlans.collectPending()
+                },
                 bootstrap: bootstrap)
         } catch {
             await database.shutdown()
@@ -199,7 +210,7 @@ package func buildApplication(
         services: [
             DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
             InferenceWorkers(reconciler: parts.inferenceReconciler, gateway: parts.dependencies.inference.gateway),
-            EvaluationWorkers(scorer: parts.evaluationScorer),
+            LeaderWorkers(workers: [parts.evaluationScorer, parts.testPlanWorker]),
             MaintenanceService(
                 database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
                 artifacts: parts.dependencies.artifacts, logger: logger),
@@ -240,11 +251,16 @@ struct InferenceWorkers: Service {
     }
 }
 
-struct EvaluationWorkers: Service {
-    let scorer: EvaluationScorer
+/// The modules' passes that run on the engine's leader (evaluation scoring, test schedules and results).
+struct LeaderWorkers: Service {
+    let workers: [LeaderWorker]
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await scorer.run() }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for worker in workers { group.addTask { await worker.run() } }
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
 import Storage
+import TestPlans
 import Tracking
 import Training
 import Workloads
@@ -32,6 +33,7 @@ package struct ServerDependencies: Sendable {
     package var webhooks: WebhookService
     package var inference: InferenceService
     package var evaluation: EvaluationService
+    package var testPlans: TestPlanService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
     package var limits: Limits
@@ -65,7 +67,7 @@ package struct ServerDependencies: Sendable {
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
         resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService,
-        evaluation: EvaluationService, audit: AuditLog,
+        evaluation: EvaluationService, testPlans: TestPlanService, audit: AuditLog,
         metrics: PrometheusCollectorRegistry,
         limits: Limits,
         webDirectory: String? = nil
@@ -83,6 +85,7 @@ package struct ServerDependencies: Sendable {
         self.webhooks = webhooks
         self.inference = inference
         self.evaluation = evaluation
+        self.testPlans = testPlans
         self.audit = audit
         self.metrics = metrics
         self.limits = limits

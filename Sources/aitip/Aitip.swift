@@ -9,10 +9,10 @@ struct Aitip: AsyncParsableCommand {
             Server:   aitip serve            (embedded SQLite and local disk by default)
                       aitip migrate          (apply or preview database migrations)
             Client:   aitip login --server http://127.0.0.1:8080
-                      aitip whoami | orgs | projects | api-keys | datasets | jobs | inference | eval
+                      aitip whoami | orgs | projects | api-keys | datasets | jobs | inference | eval | test
             Clients read AITIP_SERVER and AITIP_TOKEN (an access token or an API key) when set.
             Exit codes: 0 success, 1 the server refused the request, 2 usage error, 3 not signed in, 4 server unreachable,
-                      5 an evaluation's gate failed (aitip eval run --wait).
+                      5 an evaluation's gate failed or a test run failed (eval run --wait, test run --wait).
             Shell completion: aitip --generate-completion-script bash|zsh|fish
             """,
         version: "0.1.0",
@@ -22,7 +22,7 @@ struct Aitip: AsyncParsableCommand {
             SessionsCommand.self, InvitationsCommand.self,
             OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self, TracesCommand.self,
             ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self, DatasetsCommand.self,
-            InferenceCommand.self, EvalCommand.self,
+            InferenceCommand.self, EvalCommand.self, TestCommand.self,
         ]
     )
 }

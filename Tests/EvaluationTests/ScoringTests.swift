@@ -104,7 +104,7 @@ import Testing
 
     @Test func theReportEscapesWhatUsersNamed() {
         let hostile = "<script>alert(1)</script>"
-        let page = EvaluationReport.escape(hostile)
+        let page = HTMLText.escape(hostile)
         #expect(page == "&lt;script&gt;alert(1)&lt;/script&gt;")
         let svg = EvaluationReport.chart(
             names: ["accuracy"], candidate: ["accuracy": MetricValue(value: 0.9, ciLow: 0.85, ciHigh: 0.95)], baseline: nil)

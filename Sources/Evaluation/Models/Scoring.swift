@@ -26,7 +26,7 @@ package enum Scoring {
         let truth = actual.map { classes[$0]! }
         let guess = predicted.map { classes[$0]! }
         let classCount = classes.count
-        func score(_ rows: some Sequence<Int>) -> [Double] {
+        func score(_ rows: [Int]) -> [Double] {
             var matrix = [Int](repeating: 0, count: classCount * classCount)
             var total = 0
             for row in rows {
@@ -40,7 +40,7 @@ package enum Scoring {
 
     /// Regression metrics of `predicted` against `actual`.
     package static func regression(actual: [Double], predicted: [Double], seed: UInt64) -> [String: MetricValue] {
-        func score(_ rows: some Sequence<Int>) -> [Double] {
+        func score(_ rows: [Int]) -> [Double] {
             var (count, absolute, squared, sum, sumSquares) = (0.0, 0.0, 0.0, 0.0, 0.0)
             for row in rows {
                 let error = predicted[row] - actual[row]
@@ -92,21 +92,16 @@ package enum Scoring {
     }
 
     /// The metrics on all rows, and each one's 2.5th and 97.5th percentile over bootstrap resamples.
-    static func withIntervals(names: [String], rows: Int, seed: UInt64, score: (AnyIterator<Int>) -> [Double]) -> [String: MetricValue] {
+    static func withIntervals(names: [String], rows: Int, seed: UInt64, score: ([Int]) -> [Double]) -> [String: MetricValue] {
         guard rows > 0 else { return [:] }
-        var all = (0..<rows).makeIterator()
-        let point = score(AnyIterator { all.next() })
+        let point = score(Array(0..<rows))
         var samples = [[Double]](repeating: [], count: names.count)
         var random = SplitMix64(seed: seed)
         if rows > 1 {
+            var drawn = [Int](repeating: 0, count: rows)
             for _ in 0..<resampleCount(rows: rows) {
-                var drawn = 0
-                let values = score(
-                    AnyIterator {
-                        guard drawn < rows else { return nil }
-                        drawn += 1
-                        return Int(random.next() % UInt64(rows))
-                    })
+                for index in drawn.indices { drawn[index] = Int(random.next() % UInt64(rows)) }
+                let values = score(drawn)
                 for index in names.indices { samples[index].append(values[index]) }
             }
         }

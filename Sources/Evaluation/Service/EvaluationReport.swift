@@ -9,25 +9,16 @@ package enum EvaluationReport {
         let results = details.decodedResults
         let benchmark = Benchmark.named(details.benchmark)
         var page = """
-            <!doctype html><html><head><meta charset="utf-8">
-            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-            <title>Evaluation of \(escape(details.modelURI))</title>
-            <style>
-            body{font:13px/1.45 system-ui,sans-serif;color:#1b1f24;margin:28px}h1{font-size:20px;margin:0 0 4px}
-            h2{font-size:15px;margin:22px 0 6px}table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left}
-            th{background:#f3f5f7}.num{text-align:right;font-variant-numeric:tabular-nums}.pass{color:#116329;font-weight:600}
-            .fail{color:#b42318;font-weight:600}.muted{color:#656d76}svg text{font:11px system-ui,sans-serif}
-            </style></head><body>
-            <h1>Evaluation of \(escape(details.modelURI))</h1>
-            <div class="muted">\(escape(job.workload.name)) · \(escape(details.id.lowercasedString))</div>
+            <h1>Evaluation of \(HTMLText.escape(details.modelURI))</h1>
+            <div class="muted">\(HTMLText.escape(job.workload.name)) · \(HTMLText.escape(details.id.lowercasedString))</div>
 
             """
         let verdict: String
         switch (details.resultState, results?.gate.passed) {
         case (.ready, true?): verdict = "<span class=\"pass\">Gate passed</span>"
         case (.ready, _): verdict = "<span class=\"fail\">Gate failed</span>"
-        case (.failed, _): verdict = "<span class=\"fail\">No results: \(escape(details.resultError ?? ""))</span>"
-        case (.pending, _): verdict = "<span class=\"muted\">Not scored yet (the workload is \(escape(job.workload.state.rawValue)))</span>"
+        case (.failed, _): verdict = "<span class=\"fail\">No results: \(HTMLText.escape(details.resultError ?? ""))</span>"
+        case (.pending, _): verdict = "<span class=\"muted\">Not scored yet (the workload is \(HTMLText.escape(job.workload.state.rawValue)))</span>"
         }
         page += "<h2>\(verdict)</h2>\n<table>\n"
         let rows: [(String, String)] = [
@@ -40,17 +31,18 @@ package enum EvaluationReport {
             ),
             ("Target column", details.targetColumn),
             ("Rows scored", results.map { String($0.rows) } ?? "–"),
-            ("Created", timestamp(details.createdMs)),
-            ("Scored", details.completedMs.map(timestamp) ?? "–"),
+            ("Created", HTMLText.timestamp(details.createdMs)),
+            ("Scored", details.completedMs.map(HTMLText.timestamp) ?? "–"),
         ]
-        for (name, value) in rows { page += "<tr><th>\(escape(name))</th><td>\(escape(value))</td></tr>\n" }
+        for (name, value) in rows { page += "<tr><th>\(HTMLText.escape(name))</th><td>\(HTMLText.escape(value))</td></tr>\n" }
         page += "</table>\n"
-        guard let results else { return page + "</body></html>\n" }
+        guard let results else { return HTMLText.document(title: "Evaluation of \(details.modelURI)", body: page) }
         if !results.gate.checks.isEmpty {
             page += "<h2>Gate</h2>\n<table><tr><th>Metric</th><th>Verdict</th><th>Why</th></tr>\n"
             for check in results.gate.checks {
-                page += "<tr><td>\(escape(check.metric))</td><td class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "pass" : "fail")</td>"
-                page += "<td>\(escape(check.reason))</td></tr>\n"
+                page +=
+                    "<tr><td>\(HTMLText.escape(check.metric))</td><td class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "pass" : "fail")</td>"
+                page += "<td>\(HTMLText.escape(check.reason))</td></tr>\n"
             }
             page += "</table>\n"
         }
@@ -59,7 +51,7 @@ package enum EvaluationReport {
         page += results.baseline != nil ? "<th>Baseline</th><th>Change</th></tr>\n" : "</tr>\n"
         for name in names {
             guard let value = results.candidate[name] else { continue }
-            page += "<tr><td>\(escape(name))</td><td class=\"num\">\(cell(value))</td>"
+            page += "<tr><td>\(HTMLText.escape(name))</td><td class=\"num\">\(cell(value))</td>"
             if let base = results.baseline?[name] {
                 page += "<td class=\"num\">\(cell(base))</td><td class=\"num\">\(GateVerdict.signed(value.value - base.value))</td>"
             }
@@ -68,9 +60,9 @@ package enum EvaluationReport {
         page += "</table>\n" + chart(names: names, candidate: results.candidate, baseline: results.baseline)
         if !results.slices.isEmpty {
             page += "<h2>Slices</h2>\n<table><tr><th>Column</th><th>Value</th><th>Rows</th>"
-            page += names.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+            page += names.map { "<th>\(HTMLText.escape($0))</th>" }.joined() + "</tr>\n"
             for slice in results.slices {
-                page += "<tr><td>\(escape(slice.column))</td><td>\(escape(slice.value))</td><td class=\"num\">\(slice.rows)</td>"
+                page += "<tr><td>\(HTMLText.escape(slice.column))</td><td>\(HTMLText.escape(slice.value))</td><td class=\"num\">\(slice.rows)</td>"
                 for name in names {
                     let candidate = slice.candidate[name].map { GateVerdict.format($0.value) } ?? "–"
                     let baseline = slice.baseline?[name].map { " <span class=\"muted\">(\(GateVerdict.format($0.value)))</span>" } ?? ""
@@ -81,7 +73,7 @@ package enum EvaluationReport {
             page += "</table>\n"
             if results.baseline != nil { page += "<div class=\"muted\">In parentheses: the baseline's value.</div>\n" }
         }
-        return page + "</body></html>\n"
+        return HTMLText.document(title: "Evaluation of \(details.modelURI)", body: page)
     }
 
     /// Horizontal bars per metric, candidate (and baseline) with their intervals as whiskers, each metric on its
@@ -97,7 +89,7 @@ package enum EvaluationReport {
             let largest = series.flatMap { [abs($0.1.value), abs($0.1.ciHigh ?? 0)] }.max() ?? 1
             let scale = Double(barWidth) / (largest > 0 ? largest : 1)
             let top = index * rowHeight + 4
-            svg += "<text x=\"0\" y=\"\(top + 11)\">\(escape(name))</text>\n"
+            svg += "<text x=\"0\" y=\"\(top + 11)\">\(HTMLText.escape(name))</text>\n"
             for (offset, (role, value, color)) in series.enumerated() {
                 let y = top + offset * (barHeight + 2)
                 let width = max(1, Int(abs(value.value) * scale))
@@ -116,81 +108,5 @@ package enum EvaluationReport {
     static func cell(_ value: MetricValue) -> String {
         guard let low = value.ciLow, let high = value.ciHigh else { return GateVerdict.format(value.value) }
         return "\(GateVerdict.format(value.value)) <span class=\"muted\">[\(GateVerdict.format(low)), \(GateVerdict.format(high))]</span>"
-    }
-
-    static func timestamp(_ ms: Int64) -> String {
-        Date(timeIntervalSince1970: Double(ms) / 1_000).formatted(.iso8601)
-    }
-
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
-}
-
-/// HTML to PDF with headless Chromium, in a scratch directory of its own (profile included), within a time limit.
-/// The page runs no script and loads nothing: its Content-Security-Policy is `default-src 'none'` (and every text in
-/// it is escaped). Disabling scripts with a flag instead stops Chromium from printing at all.
-package struct PDFPrinter: Sendable {
-    package let chromium: String
-    package var timeout: Duration = .seconds(60)
-
-    package init(chromium: String) {
-        self.chromium = chromium
-    }
-
-    package func pdf(of html: String) async throws -> Data {
-        let files = FileManager.default
-        let scratch = files.temporaryDirectory.appendingPathComponent("aitip-pdf-\(UUID().uuidString)")
-        try files.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? files.removeItem(at: scratch) }
-        let page = scratch.appendingPathComponent("report.html")
-        let output = scratch.appendingPathComponent("report.pdf")
-        try Data(html.utf8).write(to: page)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-            "--user-data-dir=\(scratch.appendingPathComponent("profile").path)", "--print-to-pdf=\(output.path)", page.absoluteString,
-        ]
-        process.environment = ["HOME": scratch.path, "PATH": "/usr/bin:/bin"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let ended = AsyncStream<Void> { continuation in
-            process.terminationHandler = { _ in
-                continuation.yield(); continuation.finish()
-            }
-        }
-        try process.run()
-        let timeout = self.timeout
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in ended { return true }; return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout); return false
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            return first
-        }
-        if !finished {
-            process.terminate()
-            throw AppError(.unavailable, "Chromium did not print the report within \(timeout)")
-        }
-        guard process.terminationStatus == 0, let data = try? Data(contentsOf: output), data.starts(with: Data("%PDF".utf8)) else {
-            throw AppError(.unavailable, "Chromium could not print the report (exit status \(process.terminationStatus))")
-        }
-        return data
     }
 }

@@ -283,23 +283,9 @@ package struct EvaluationService: Sendable {
 }
 
 extension EvaluationService {
-    package enum ReportFormat: String, Sendable {
-        case html, pdf
-    }
-
-    /// The job's report: HTML, or that page printed to PDF (refused with the reason when no Chromium is configured).
+    /// The job's report: HTML, or that page printed to PDF.
     package func report(_ id: UUID, format: ReportFormat, caller: Caller) async throws -> Data {
-        let page = EvaluationReport.html(try await job(id, caller: caller))
-        switch format {
-        case .html:
-            return Data(page.utf8)
-        case .pdf:
-            guard let chromium = configuration.chromium else {
-                throw AppError(
-                    .unavailable, "PDF reports need Chromium on the server (chromium_path / AITIP_CHROMIUM); the HTML report is at ?format=html")
-            }
-            return try await PDFPrinter(chromium: chromium).pdf(of: page)
-        }
+        try await format.render(EvaluationReport.html(try await job(id, caller: caller)), chromium: configuration.chromium)
     }
 }
 

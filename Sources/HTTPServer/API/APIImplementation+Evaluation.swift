@@ -82,7 +82,7 @@ extension APIImplementation {
     }
 
     func getEvaluationReport(_ input: Operations.GetEvaluationReport.Input) async throws -> Operations.GetEvaluationReport.Output {
-        let format: EvaluationService.ReportFormat = input.query.format == .html ? .html : .pdf
+        let format: ReportFormat = input.query.format == .html ? .html : .pdf
         let data = try await evaluation.report(try Parse.id(input.path.evalId, "eval_id"), format: format, caller: caller)
         return .ok(.init(body: format == .html ? .html(HTTPBody(data)) : .pdf(HTTPBody(data))))
     }

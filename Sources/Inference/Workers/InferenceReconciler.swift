@@ -64,9 +64,9 @@ package final class InferenceReconciler: Sendable {
 
     /// Runs until cancelled (graceful shutdown); replicas keep running and are adopted on the next start.
     package func run() async {
-        await runWhileLeading(
-            lease, wakeup: service.wakeup, every: configuration.interval, logger: logger, failure: "inference reconciler cycle failed"
-        ) { try await self.cycle() }
+        await LeaderWorker(
+            lease: lease, wakeup: service.wakeup, every: configuration.interval, logger: logger, failure: "inference reconciler cycle failed"
+        ) { try await self.cycle() }.run()
     }
 
     /// One pass over every service that wants replicas or still has some.

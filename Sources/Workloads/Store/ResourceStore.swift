@@ -17,20 +17,19 @@ enum ResourceStore {
         try await sql.select().column("*").from("gpu_nodes").where("name", .equal, name).first(decoding: GPUNode.self)
     }
 
-    /// Registers or refreshes a node's inventory, keeping its id, status and totals.
+    /// Registers or refreshes a node's inventory, keeping its id, status and totals. Only the inventory columns are
+    /// written (and an offline node comes back available): a status an operator sets meanwhile (maintenance) is never
+    /// overwritten by a refresh that read the row before.
     static func upsert(_ node: GPUNode, on sql: any SQLDatabase) async throws -> GPUNode {
-        if var existing = try await self.node(named: node.name, on: sql) {
-            existing.nodeType = node.nodeType
-            existing.gpuCount = node.gpuCount
-            existing.gpuMemoryGB = node.gpuMemoryGB
-            existing.cpuCores = node.cpuCores
-            existing.memoryMiB = node.memoryMiB
-            existing.labelsJSON = node.labelsJSON
-            existing.source = node.source
-            existing.lastHeartbeatMs = node.lastHeartbeatMs
-            if existing.status == .offline { existing.status = .available }
-            try await sql.updateRow(existing, in: "gpu_nodes", id: existing.id)
-            return existing
+        if let existing = try await self.node(named: node.name, on: sql) {
+            try await sql.update("gpu_nodes")
+                .set("node_type", to: node.nodeType).set("gpu_count", to: node.gpuCount).set("gpu_memory_gb", to: node.gpuMemoryGB)
+                .set("cpu_cores", to: node.cpuCores).set("memory_mib", to: node.memoryMiB).set("labels", to: node.labelsJSON)
+                .set("source", to: node.source).set("last_heartbeat_ms", to: node.lastHeartbeatMs)
+                .where("id", .equal, existing.id).run()
+            try await sql.update("gpu_nodes").set("status", to: NodeStatus.available.rawValue).where("id", .equal, existing.id)
+                .where("status", .equal, NodeStatus.offline.rawValue).run()
+            return try await self.node(named: node.name, on: sql) ?? existing
         }
         try await sql.insert(node, into: "gpu_nodes")
         return node

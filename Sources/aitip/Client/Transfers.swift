@@ -161,3 +161,12 @@ final class ProgressBar: @unchecked Sendable {
         return unit == 0 ? "\(value) B" : String(format: "%.1f %@", amount, units[unit])
     }
 }
+
+/// A report (PDF or HTML) written to a file as it arrives in full.
+enum ReportFile {
+    static func save(_ body: HTTPBody, to file: String) async throws {
+        let data = try await Data(collecting: body, upTo: 256 << 20)
+        try data.write(to: URL(fileURLWithPath: file))
+        FileHandle.standardError.write(Data("Wrote \(file) (\(data.count) bytes)\n".utf8))
+    }
+}

@@ -124,7 +124,7 @@ struct EvalCommand: AsyncParsableCommand {
         @OptionGroup var options: ClientOptions
         @Argument(help: "Evaluation id.") var id: String
         @Option(help: "pdf or html.") var format = "pdf"
-        @Option(name: .shortAndLong, help: "File to write (default: evaluation-ID.pdf or .html).") var out: String?
+        @Option(help: "File to write (default: evaluation-ID.pdf or .html).") var out: String?
         func run() async throws {
             try await runClient {
                 guard let wanted = Operations.GetEvaluationReport.Input.Query.FormatPayload(rawValue: format) else {
@@ -132,15 +132,9 @@ struct EvalCommand: AsyncParsableCommand {
                 }
                 let client = try APIClient(server: options.server)
                 let answer = try await client.transfers.getEvaluationReport(path: .init(evalId: id), query: .init(format: wanted)).ok.body
-                let body: HTTPBody
                 switch answer {
-                case .pdf(let pdf): body = pdf
-                case .html(let html): body = html
+                case .pdf(let body), .html(let body): try await ReportFile.save(body, to: out ?? "evaluation-\(id).\(format)")
                 }
-                let data = try await Data(collecting: body, upTo: 256 << 20)
-                let file = out ?? "evaluation-\(id).\(format)"
-                try data.write(to: URL(fileURLWithPath: file))
-                FileHandle.standardError.write(Data("Wrote \(file) (\(data.count) bytes)\n".utf8))
             }
         }
     }

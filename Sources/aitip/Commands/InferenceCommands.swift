@@ -54,20 +54,8 @@ struct InferenceCommand: AsyncParsableCommand {
         func run() async throws {
             try await runClient {
                 let client = try APIClient(server: options.server)
-                var environment: [String: String] = [:]
-                for pair in env {
-                    guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=VALUE, got '\(pair)'") }
-                    environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-                }
-                var archive: String?
-                if let code {
-                    let package = try CodePackage.pack(code)
-                    FileHandle.standardError.write(Data("Uploading \(code) (\(package.count) bytes)…\n".utf8))
-                    archive = try await client.transfers.uploadTrainingCode(
-                        query: .init(projectId: project), body: .applicationGzip(HTTPBody(package))
-                    )
-                    .created.body.json.sha256
-                }
+                let environment = try CodePackage.environment(env)
+                let archive = try await code.asyncMap { try await CodePackage.upload($0, project: project, client: client) }
                 let header = try routeHeader.map { text -> Components.Schemas.RouteHeader in
                     guard let equals = text.firstIndex(of: "=") else { throw ValidationError("--route-header takes NAME=VALUE") }
                     return .init(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))

@@ -77,21 +77,11 @@ struct JobsCommand: AsyncParsableCommand {
                         throw ValidationError("--config must be a JSON object, e.g. '{\"lr\": 0.01}'")
                     }
                 }
-                var environment = job.env?.additionalProperties ?? [:]
-                for pair in env {
-                    guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=VALUE, got '\(pair)'") }
-                    environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-                }
+                let environment = (job.env?.additionalProperties ?? [:]).merging(try CodePackage.environment(env)) { $1 }
                 if !environment.isEmpty { job.env = .init(additionalProperties: environment) }
                 let client = try APIClient(server: options.server)
                 if let codeDirectory {
-                    let package = try CodePackage.pack(codeDirectory)
-                    FileHandle.standardError.write(Data("Uploading \(codeDirectory) (\(package.count) bytes)…\n".utf8))
-                    let uploaded = try await client.transfers.uploadTrainingCode(
-                        query: .init(projectId: job.projectId),
-                        body: .applicationGzip(HTTPBody(package))
-                    ).created.body.json
-                    job.code = .init(archive: uploaded.sha256)
+                    job.code = .init(archive: try await CodePackage.upload(codeDirectory, project: job.projectId, client: client))
                 }
                 let created = try await client.api.createTrainingJob(headers: .init(idempotencyKey: idempotencyKey), body: .json(job)).created.body
                     .json
@@ -324,6 +314,24 @@ enum LogFollower {
 
 /// Packs a code directory as .tar.gz with the system tar, leaving out what never belongs in a code package.
 enum CodePackage {
+    /// Packs `directory` and uploads it to the project; answers the package's sha256.
+    static func upload(_ directory: String, project: String, client: APIClient) async throws -> String {
+        let package = try pack(directory)
+        FileHandle.standardError.write(Data("Uploading \(directory) (\(package.count) bytes)…\n".utf8))
+        return try await client.transfers.uploadTrainingCode(query: .init(projectId: project), body: .applicationGzip(HTTPBody(package)))
+            .created.body.json.sha256
+    }
+
+    /// `--env NAME=VALUE` options as a dictionary.
+    static func environment(_ pairs: [String]) throws -> [String: String] {
+        var environment: [String: String] = [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--env takes NAME=VALUE, got '\(pair)'") }
+            environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        return environment
+    }
+
     static func pack(_ directory: String) throws -> Data {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -338,5 +346,12 @@ enum CodePackage {
         tar.waitUntilExit()
         guard tar.terminationStatus == 0 else { throw CLIError(message: "tar could not pack \(directory)", exitCode: 1) }
         return try Data(contentsOf: output)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

@@ -141,6 +141,21 @@ extension AccessWorld {
         ]
     }
 
+    /// A test plan of project A, and a queued execution of the shared one (the matrix runs no engine).
+    func testPlan() async throws -> String { try await shared("test-plan") { try await freshTestPlan() } }
+
+    func freshTestPlan() async throws -> String {
+        try await create("/api/v1/test/plans", ["project_id": projectA, "name": Self.unique("plan"), "config": ["command": "true", "cpu": 0.1]])
+    }
+
+    func testExecution() async throws -> String { try await shared("test-execution") { try await freshTestExecution() } }
+
+    func freshTestExecution() async throws -> String {
+        let reply = try await app.call(.post, "/api/v1/test/plans/\(try await testPlan())/execute", token: ownerToken)
+        try #require(reply.status == 201, "\(reply.text)")
+        return try #require(reply.string("id"))
+    }
+
     /// A registered model whose version 1 is an MLflow model (its files hold an MLmodel), as evaluations need.
     func mlflowModel() async throws -> String {
         try await shared("mlflow-model") {

@@ -176,6 +176,25 @@ enum NativeRecipes {
         case "getEvaluationResults": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/results")
         case "getEvaluationReport": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/report?format=html")
         case "getEvaluationJobLogs": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/logs")
+        // test plans
+        case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
+        case "createTestPlan":
+            return .init(path: "/api/v1/test/plans", body: .json(["project_id": project, "name": unique("plan"), "config": ["command": "true"]]))
+        case "getTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())")
+        case "updateTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())", body: .json(["description": "changed"]))
+        case "deleteTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.freshTestPlan())")
+        case "executeTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())/execute")
+        case "reportTestResults":
+            return .init(
+                path: "/api/v1/test/plans/\(try await w.testPlan())/results",
+                body: .json(["junit_xml": "<testsuite name='m'><testcase classname='c' name='ok'/></testsuite>"]))
+        case "listTestCaseHistory": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())/cases")
+        case "listTestExecutions": return .init(path: "/api/v1/test/executions?plan_id=\(try await w.testPlan())")
+        case "getTestExecution": return .init(path: "/api/v1/test/executions/\(try await w.testExecution())")
+        case "stopTestExecution": return .init(path: "/api/v1/test/executions/\(try await w.freshTestExecution())/stop")
+        case "getTestExecutionResults": return .init(path: "/api/v1/test/executions/\(try await w.testExecution())/results")
+        case "getTestExecutionReport": return .init(path: "/api/v1/test/executions/\(try await w.testExecution())/report?format=html")
+        case "getTestExecutionLogs": return .init(path: "/api/v1/test/executions/\(try await w.testExecution())/logs")
         // inference
         case "listInferenceServices": return .init(path: "/api/v1/inference/services?project_id=\(project)")
         case "createInferenceService":
