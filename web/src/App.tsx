@@ -10,6 +10,8 @@ import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { InferencePage } from "./pages/InferencePage";
 import { JobsPage } from "./pages/JobsPage";
+import { EvaluationsPage } from "./pages/EvaluationsPage";
+import { TestsPage } from "./pages/TestsPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
 import { ResourcesPage } from "./pages/ResourcesPage";
 import { AccountPage } from "./pages/AccountPage";
@@ -19,6 +21,7 @@ import { MessageLine } from "./components/MessageLine";
 /** The page that shows each address of the route table (router.tsx); a page reads its address with useRoute(). */
 const pages: Record<PageName, ComponentType> = {
   projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage, inference: InferencePage,
+  evaluations: EvaluationsPage, tests: TestsPage,
   resources: ResourcesPage, members: MembersPage, "api-keys": ApiKeysPage, audit: AuditPage, account: AccountPage,
 };
 
@@ -30,6 +33,8 @@ export const navigation: NavEntry[] = [
   { page: "datasets", label: "Datasets", path: to("datasets") },
   { page: "jobs", label: "Jobs", path: to("jobs") },
   { page: "inference", label: "Inference", path: to("inference") },
+  { page: "evaluations", label: "Evaluations", path: to("evaluations") },
+  { page: "tests", label: "Tests", path: to("testPlans") },
   { page: "resources", label: "Resources", path: to("resources") },
   { page: "members", label: "Members", path: to("members") },
   { page: "api-keys", label: "API keys", path: to("apiKeys") },

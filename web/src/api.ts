@@ -8,13 +8,14 @@ import type {
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, InferenceService, InferenceServiceMetrics, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
-  UsageLine, UsageReport, User,
+  UsageLine, UsageReport, User, EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
   DatasetFileList, DatasetFormat, DatasetVersion, Experiment, FieldError, GpuNode, InferenceService, InferenceServiceMetrics, Invitation, LineageEdge, LineageGraph, LineageNode, Me,
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
+  EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -204,6 +205,22 @@ export class Api {
   }
   async downloadArtifact(path: string): Promise<Blob> {
     const response = await this.authorized("GET", `/api/2.0/mlflow-artifacts/artifacts/${path.split("/").map(enc).join("/")}`, undefined, true, "*/*");
+    if (!response.ok) throw new ApiError(await problemOf(response));
+    return response.blob();
+  }
+
+  evaluations(projectId: string) { return this.request<Page<EvaluationJob>>("GET", `/api/v1/evaluation/jobs?project_id=${enc(projectId)}&limit=100`); }
+  evaluation(id: string) { return this.request<EvaluationJob>("GET", `/api/v1/evaluation/jobs/${enc(id)}`); }
+  evaluationResults(id: string) { return this.request<EvaluationResults>("GET", `/api/v1/evaluation/jobs/${enc(id)}/results`); }
+  testPlans(projectId: string) { return this.request<Page<TestPlan>>("GET", `/api/v1/test/plans?project_id=${enc(projectId)}&limit=100`); }
+  testPlan(id: string) { return this.request<TestPlan>("GET", `/api/v1/test/plans/${enc(id)}`); }
+  runTestPlan(id: string) { return this.request<TestExecution>("POST", `/api/v1/test/plans/${enc(id)}/execute`, {}); }
+  testExecutions(planId: string) { return this.request<Page<TestExecution>>("GET", `/api/v1/test/executions?plan_id=${enc(planId)}&limit=50`); }
+  testCases(executionId: string) { return this.request<TestCaseList>("GET", `/api/v1/test/executions/${enc(executionId)}/results`); }
+  testCaseHistory(planId: string) { return this.request<{ items: TestCaseHistory[] }>("GET", `/api/v1/test/plans/${enc(planId)}/cases?executions=20`); }
+  /** An evaluation's or a test execution's report (`path` is its report_url) as a PDF Blob: the bearer token has to be sent. */
+  async downloadReport(path: string): Promise<Blob> {
+    const response = await this.authorized("GET", `${path}?format=pdf`, undefined, true, "*/*");
     if (!response.ok) throw new ApiError(await problemOf(response));
     return response.blob();
   }

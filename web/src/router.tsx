@@ -35,6 +35,11 @@ export const routeTable = {
   job: { path: "jobs/:jobId", page: "jobs" },
   inference: { path: "inference", page: "inference" },
   inferenceService: { path: "inference/:serviceId", page: "inference" },
+  evaluations: { path: "evaluations", page: "evaluations" },
+  evaluation: { path: "evaluations/:evaluationId", page: "evaluations" },
+  testPlans: { path: "tests", page: "tests" },
+  /** ?execution=<execution id> (the execution whose cases are shown) */
+  testPlan: { path: "tests/:planId", page: "tests" },
   /** ?from=&to= (UTC days) &group=project|user|gpu_type|day|organization */
   resources: { path: "resources", page: "resources" },
   members: { path: "members", page: "members" },
