@@ -7,7 +7,9 @@ client, pushes a held-out csv per size, and for each size runs an evaluation (ca
 the API `--repeat` times, timing submit → results ready and splitting it by the job's own timestamps: queue and
 launch (created → started), the run in the sandbox (started → finished), scoring on the server (finished → scored).
 By hand: the same code package (models, features, aitip's runner script) unpacked and run with the same Python,
-outside any sandbox. Prints one JSON line per size."""
+outside any sandbox. The peer (`--peer-python`, a Python with full mlflow, scikit-learn and matplotlib, such as
+.venv-bench-mlflow): `mlflow.models.evaluate(model_type="classifier")` of the candidate on the same rows in a fresh
+process with a local SQLite tracking store, wall time of the whole process. Prints one JSON line per size."""
 import argparse
 import json
 import os
@@ -31,6 +33,17 @@ from evaluation_data import held_out_csv, push_dataset, threshold_model_code  # 
 
 PASSWORD = "bench-evaluation-password"
 
+# MLflow's own evaluation of the same model on the same rows. The text column is left out: mlflow 3.17's default
+# evaluator fails on pandas' string columns (TypeError: Cannot interpret StringDtype), and the model reads only x1.
+PEER = """
+import sys, mlflow, pandas as pd
+model, rows, store = sys.argv[1:4]
+mlflow.set_tracking_uri(store)
+data = pd.read_csv(rows).drop(columns=["region"])
+with mlflow.start_run():
+    mlflow.models.evaluate(model, data, targets="label", model_type="classifier", evaluators=["default"])
+"""
+
 
 def seconds_between(start, end):
     return (datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
@@ -40,6 +53,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1000, 100000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--peer-python", help="a Python with full mlflow (scikit-learn, matplotlib) to time mlflow.models.evaluate")
     args = parser.parse_args()
     settings = {"AITIP_RATE_LIMIT": "0", "AITIP_SANDBOX_RO_PATHS": f"{sys.prefix},{sys.base_prefix}"}
     with running_server(PASSWORD, settings) as (base, data), tempfile.TemporaryDirectory() as scratch:
@@ -82,11 +96,24 @@ def main():
                 start = time.monotonic()
                 subprocess.run([sys.executable, ".aitip-evaluate.py"], cwd=unpacked, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 by_hand.append(time.monotonic() - start)
+            peer = []
+            if args.peer_python:
+                frame = pathlib.Path(scratch, f"peer-{rows}.csv")
+                frame.write_bytes(body)
+                for attempt in range(args.repeat):
+                    start = time.monotonic()
+                    done = subprocess.run(
+                        [args.peer_python, "-c", PEER, str(unpacked / "candidate"), str(frame), f"sqlite:///{scratch}/peer-{rows}-{attempt}.db"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                        env={key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")})
+                    assert done.returncode == 0, done.stderr[-2000:]
+                    peer.append(time.monotonic() - start)
             median = statistics.median
             print(json.dumps({
                 "rows": rows, "repeat": args.repeat, "by_hand_s": round(median(by_hand), 2), "through_aitip_s": round(median(through), 2),
                 "overhead_s": round(median(through) - median(by_hand), 2), "queue_and_launch_s": round(median(queue), 2),
-                "run_in_sandbox_s": round(median(run), 2), "scoring_s": round(median(scoring), 3)}), flush=True)
+                "run_in_sandbox_s": round(median(run), 2), "scoring_s": round(median(scoring), 3),
+                "peer_mlflow_evaluate_s": round(median(peer), 2) if peer else None}), flush=True)
 
 
 if __name__ == "__main__":

@@ -162,10 +162,14 @@ package struct AppParts: Sendable {
                 inferenceReconciler: InferenceReconciler(
                     service: inference, engineLease: engine.lease,
                     configuration: .init(interval: .milliseconds(settings.schedulerTickMilliseconds)), logger: logger),
-                evaluationScorer: LeaderWorker(lease: engine.lease, wakeup: evaluation.wakeup, logger: logger, failure: "evaluation scoring failed") {
+                evaluationScorer: LeaderWorker(
+                    lease: engine.lease, wakeup: evaluation.wakeup, every: .milliseconds(250), logger: logger, failure: "evaluation scoring failed"
+                ) {
                     _ = try await evaluation.scorePending()
                 },
-                testPlanWorker: LeaderWorker(lease: engine.lease, wakeup: testPlans.wakeup, logger: logger, failure: "test plan worker pass failed") {
+                testPlanWorker: LeaderWorker(
+                    lease: engine.lease, wakeup: testPlans.wakeup, every: .milliseconds(250), logger: logger, failure: "test plan worker pass failed"
+                ) {
                     _ = try await testPlans.fireSchedules()
                     _ = try await testPlans.collectPending()
                 },
