@@ -55,7 +55,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-python", help="a Python with full mlflow (scikit-learn, matplotlib) to time mlflow.models.evaluate")
     args = parser.parse_args()
-    settings = {"AITIP_RATE_LIMIT": "0", "AITIP_SANDBOX_RO_PATHS": f"{sys.prefix},{sys.base_prefix}"}
+    # The models run with this Python, read-only in the sandbox (as a user points the sandbox at their environment).
+    settings = {"AITIP_SANDBOX_RO_PATHS": f"{sys.prefix},{sys.base_prefix}"}
     with running_server(PASSWORD, settings) as (base, data), tempfile.TemporaryDirectory() as scratch:
         token = requests.post(f"{base}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
