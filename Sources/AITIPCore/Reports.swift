@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Text for HTML pages aitip writes (reports): everything a user named is escaped, so it is shown, never run.
 package enum HTMLText {
@@ -47,12 +48,25 @@ package enum HTMLText {
 package struct PDFPrinter: Sendable {
     package let chromium: String
     package var timeout: Duration = .seconds(60)
+    /// Chromium processes printing at once, server-wide: each takes a core and a few hundred MB for a second or two,
+    /// so a burst of report requests is answered 503 (with Retry-After) rather than starting one browser per request.
+    static let maxConcurrent = 2
+    static let printing = Mutex(0)
 
     package init(chromium: String) {
         self.chromium = chromium
     }
 
     package func pdf(of html: String) async throws -> Data {
+        let admitted = Self.printing.withLock { count in
+            guard count < Self.maxConcurrent else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            throw AppError(.unavailable, "\(Self.maxConcurrent) reports are being printed; ask again in a moment", retryAfterSeconds: 2)
+        }
+        defer { Self.printing.withLock { $0 -= 1 } }
         let files = FileManager.default
         let scratch = files.temporaryDirectory.appendingPathComponent("aitip-pdf-\(UUID().uuidString)")
         try files.createDirectory(at: scratch, withIntermediateDirectories: true)

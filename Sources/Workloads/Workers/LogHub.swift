@@ -130,19 +130,39 @@ package actor LogHub {
 
     /// The whole log as it is now, in pieces that end at a newline (the last may not): `each` sees every line
     /// once, whole, however the log was chunked. Readers that parse lines a workload printed use this.
-    nonisolated package func forEachLines(of workloadId: UUID, _ each: (Data) throws -> Void) async throws {
+    /// A line longer than `maxLine` is skipped whole, so that a workload printing without newlines cannot make a
+    /// reader hold its whole output.
+    nonisolated package func forEachLines(of workloadId: UUID, maxLine: Int = 64 << 20, _ each: (Data) throws -> Void) async throws {
         var offset: Int64 = 0
         var carry = Data()
+        var skipping = false
         while true {
             let slice = try await read(workloadId, from: offset, limit: 4 << 20)
             if slice.data.isEmpty { break }
             offset = slice.nextOffset
             carry.append(slice.data)
-            guard let lastNewline = carry.lastIndex(of: 0x0A) else { continue }
-            try each(carry[carry.startIndex...lastNewline])
+            guard let lastNewline = carry.lastIndex(of: 0x0A) else {
+                if carry.count > maxLine { (carry, skipping) = (Data(), true) }
+                continue
+            }
+            var lines = carry[carry.startIndex...lastNewline]
+            if skipping, let end = lines.firstIndex(of: 0x0A) {
+                lines = lines[(end + 1)...]
+                skipping = false
+            }
+            if lines.count > maxLine {
+                // Rare: a piece this large may hold a line over the limit, which is left out like one still growing.
+                var kept = Data()
+                for line in lines.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() where line.count <= maxLine {
+                    kept.append(contentsOf: line)
+                    kept.append(0x0A)
+                }
+                lines = kept[...]
+            }
+            if !lines.isEmpty { try each(lines) }
             carry = Data(carry[(lastNewline + 1)...])
         }
-        if !carry.isEmpty { try each(carry) }
+        if !carry.isEmpty, !skipping, carry.count <= maxLine { try each(carry) }
     }
 
     private func readBytes(_ workloadId: UUID, from offset: Int64, limit: Int) async throws -> Slice {
