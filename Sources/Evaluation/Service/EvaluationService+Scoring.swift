@@ -80,6 +80,10 @@ extension EvaluationService {
                     state = .ready
                 } catch let error as AppError {
                     failure = error.detail
+                } catch {
+                    // The dataset's file or the log could not be read (deleted since): the job ends without results
+                    // rather than being tried again on every pass ahead of the others.
+                    failure = "could not be scored: \(error)"
                 }
             }
             let encoder = JSONEncoder()

@@ -67,19 +67,15 @@ extension TestPlanService {
         for var execution in pending {
             guard let workloadId = execution.workloadId, let summary = states[workloadId], summary.state.isFinal else { continue }
             var files: [String: Data] = [:]
-            try await workloads.logs.forEachLines(of: workloadId) { chunk in
-                for line in chunk.split(separator: 0x0A) {
-                    if line.starts(with: Self.exitPrefix.utf8) {
-                        execution.exitCode = Int(String(decoding: line.dropFirst(Self.exitPrefix.utf8.count), as: UTF8.self))
-                    } else if line.starts(with: Self.filePrefix.utf8) {
-                        let rest = line.dropFirst(Self.filePrefix.utf8.count)
-                        guard let space = rest.firstIndex(of: 0x20) else { continue }
-                        files[String(decoding: rest[..<space], as: UTF8.self)] = Data(base64Encoded: Data(rest[(space + 1)...]))
-                    }
-                }
+            var unreadable: String?
+            do {
+                try await readReports(of: workloadId, into: &files, exitCode: &execution.exitCode)
+            } catch {
+                unreadable = "its log could not be read: \(error)"
             }
             var cases: [CaseResult] = []
             do {
+                if let unreadable { throw AppError.badRequest(unreadable) }
                 guard let junit = files["junit"] else {
                     let how = summary.state == .succeeded ? "ended" : "\(summary.state.rawValue) (\(summary.reason))"
                     throw AppError.badRequest(
@@ -137,5 +133,23 @@ extension TestPlanService {
             passedCases: 0, failedCases: 0, skippedCases: 0, coveragePercent: nil, durationSeconds: nil,
             resultError: "the scheduled run could not start: \(reason)", createdMs: now.epochMilliseconds, completedMs: now.epochMilliseconds)
         try await database.transaction { sql in try await TestPlanStore.insert(execution, on: sql) }
+    }
+
+    /// The exit status and the report files the wrapped command printed to the log.
+    private func readReports(of workloadId: UUID, into files: inout [String: Data], exitCode: inout Int?) async throws {
+        var found: [String: Data] = [:]
+        var status: Int?
+        try await workloads.logs.forEachLines(of: workloadId) { chunk in
+            for line in chunk.split(separator: 0x0A) {
+                if line.starts(with: Self.exitPrefix.utf8) {
+                    status = Int(String(decoding: line.dropFirst(Self.exitPrefix.utf8.count), as: UTF8.self))
+                } else if line.starts(with: Self.filePrefix.utf8) {
+                    let rest = line.dropFirst(Self.filePrefix.utf8.count)
+                    guard let space = rest.firstIndex(of: 0x20) else { continue }
+                    found[String(decoding: rest[..<space], as: UTF8.self)] = Data(base64Encoded: Data(rest[(space + 1)...]))
+                }
+            }
+        }
+        (files, exitCode) = (found, status)
     }
 }
