@@ -1,13 +1,15 @@
 """An evaluation's overhead over running the same script by hand.
 
-    .venv-mlflow/bin/python bench/evaluation.py [--rows 1000 100000] [--repeat 3]
+    .venv-mlflow/bin/python bench/evaluation.py [--rows 1000 100000] [--repeat 3] [--benchmark classification|custom|serving]
 
 Starts a real `aitip serve` (SQLite, local executor: the defaults), logs two threshold models with the real mlflow
 client, pushes a held-out csv per size, and for each size runs an evaluation (candidate + champion baseline) through
 the API `--repeat` times, timing submit → results ready and splitting it by the job's own timestamps: queue and
 launch (created → started), the run in the sandbox (started → finished), scoring on the server (finished → scored).
-By hand: the same code package (models, features, aitip's runner script) unpacked and run with the same Python,
-outside any sandbox. The peer (`--peer-python`, a Python with full mlflow, scikit-learn and matplotlib, such as
+By hand: the same code package (models, features or dataset files, aitip's scripts) unpacked and its entrypoint
+(the job's own, as the API shows it) run with the same Python, outside any sandbox. `--benchmark custom` runs
+examples/custom-evaluation/score.py; `serving` serves each model and sends it 500 requests of one row at concurrency 4
+(the defaults). The peer (`--peer-python`, a Python with full mlflow, scikit-learn and matplotlib, such as
 .venv-bench-mlflow): `mlflow.models.evaluate(model_type="classifier")` of the candidate on the same rows in a fresh
 process with a local SQLite tracking store, wall time of the whole process. Prints one JSON line per size."""
 import argparse
@@ -24,12 +26,11 @@ from datetime import datetime
 
 import mlflow
 import requests
-from mlflow import MlflowClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "pytests" / "support"))
 from aitip_server import running_server  # noqa: E402
-from evaluation_data import held_out_csv, push_dataset, threshold_model_code  # noqa: E402
+from evaluation_data import held_out_csv, push_dataset, register_threshold_models  # noqa: E402
 
 PASSWORD = "bench-evaluation-password"
 
@@ -45,6 +46,18 @@ with mlflow.start_run():
 """
 
 
+def upload_code(base, headers, project, script, scratch):
+    package = pathlib.Path(scratch, "score.tar.gz")
+    with tarfile.open(package, "w:gz") as archive:
+        source = pathlib.Path(scratch, "score.py")
+        source.write_bytes(script)
+        archive.add(source, arcname="score.py")
+    answer = requests.post(f"{base}/api/v1/training/code?project_id={project}", data=package.read_bytes(),
+                           headers={**headers, "Content-Type": "application/gzip"})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["sha256"]
+
+
 def seconds_between(start, end):
     return (datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
 
@@ -54,6 +67,7 @@ def main():
     parser.add_argument("--rows", type=int, nargs="+", default=[1000, 100000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-python", help="a Python with full mlflow (scikit-learn, matplotlib) to time mlflow.models.evaluate")
+    parser.add_argument("--benchmark", choices=["classification", "custom", "serving"], default="classification")
     args = parser.parse_args()
     # The models run with this Python, read-only in the sandbox (as a user points the sandbox at their environment).
     settings = {"AITIP_SANDBOX_RO_PATHS": f"{sys.prefix},{sys.base_prefix}"}
@@ -63,18 +77,19 @@ def main():
         project = next(p for p in requests.get(f"{base}/api/v1/projects", headers=headers).json()["items"] if p["slug"] == "default")["id"]
         os.environ.update(MLFLOW_TRACKING_URI=base, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=PASSWORD)
         mlflow.set_experiment("evaluation-bench")
-        for version, threshold in ((1, 1.0), (2, 0.0)):
-            code = pathlib.Path(scratch, f"threshold_{version}.py")
-            code.write_text(threshold_model_code(threshold))
-            with mlflow.start_run():
-                mlflow.pyfunc.log_model(name="model", python_model=str(code), registered_model_name="bench-model")
-        MlflowClient().set_registered_model_alias("bench-model", "champion", "1")
+        register_threshold_models(pathlib.Path(scratch), "bench-model")
         for rows in args.rows:
             body, _ = held_out_csv(rows)
             dataset = push_dataset(base, headers, project, body, f"holdout-{rows}")
-            request = {"project_id": project, "model": "models:/bench-model/2", "benchmark": "classification",
+            request = {"project_id": project, "model": "models:/bench-model/2", "benchmark": args.benchmark,
                        "dataset": {"dataset_id": dataset}, "target": "label", "slice_by": ["region"], "python": sys.executable,
                        "thresholds": {"accuracy": {"min_absolute_change": 0.0}}}
+            if args.benchmark == "custom":
+                script = (ROOT / "examples" / "custom-evaluation" / "score.py").read_bytes()
+                request.update(command=f"{sys.executable} score.py", code_archive=upload_code(base, headers, project, script, scratch))
+                del request["target"], request["slice_by"]
+            elif args.benchmark == "serving":
+                request.update(slice_by=[], thresholds={"latency_p95_ms": {"min_relative_change": -0.5}})
             through, queue, run, scoring = [], [], [], []
             for _ in range(args.repeat):
                 start = time.monotonic()
@@ -83,7 +98,7 @@ def main():
                     time.sleep(0.05)
                 through.append(time.monotonic() - start)
                 job = requests.get(f"{base}/api/v1/evaluation/jobs/{job['id']}", headers=headers).json()
-                assert job["result_state"] == "ready", job
+                assert job["result_state"] == "ready", (job, requests.get(f"{base}/api/v1/evaluation/jobs/{job['id']}/results", headers=headers).text)
                 queue.append(seconds_between(job["created_at"], job["started_at"]))
                 run.append(seconds_between(job["started_at"], job["finished_at"]))
                 scoring.append(seconds_between(job["finished_at"], job["completed_at"]))
@@ -95,10 +110,10 @@ def main():
             by_hand = []
             for _ in range(args.repeat):
                 start = time.monotonic()
-                subprocess.run([sys.executable, ".aitip-evaluate.py"], cwd=unpacked, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(["sh", "-c", job["entrypoint"]], cwd=unpacked, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 by_hand.append(time.monotonic() - start)
             peer = []
-            if args.peer_python:
+            if args.peer_python and args.benchmark == "classification":
                 frame = pathlib.Path(scratch, f"peer-{rows}.csv")
                 frame.write_bytes(body)
                 for attempt in range(args.repeat):
@@ -111,7 +126,7 @@ def main():
                     peer.append(time.monotonic() - start)
             median = statistics.median
             print(json.dumps({
-                "rows": rows, "repeat": args.repeat, "by_hand_s": round(median(by_hand), 2), "through_aitip_s": round(median(through), 2),
+                "benchmark": args.benchmark, "rows": rows, "repeat": args.repeat, "by_hand_s": round(median(by_hand), 2), "through_aitip_s": round(median(through), 2),
                 "overhead_s": round(median(through) - median(by_hand), 2), "queue_and_launch_s": round(median(queue), 2),
                 "run_in_sandbox_s": round(median(run), 2), "scoring_s": round(median(scoring), 3),
                 "peer_mlflow_evaluate_s": round(median(peer), 2) if peer else None}), flush=True)

@@ -167,6 +167,10 @@ check "inference delete" aitip inference delete "$service"
 # refusal that names the reason before anything runs.
 check "eval benchmarks lists classification and regression" bash -c "'$bin' eval benchmarks | grep -q classification && '$bin' eval benchmarks | grep -q regression"
 check "eval run refuses files that are not an MLflow model, with the reason" bash -c "out=\$('$bin' eval run --project '$project' --model models:/detector/1 --benchmark classification --dataset reviews --target label 2>&1); [ \$? -eq 1 ] && echo \"\$out\" | grep -q 'no MLmodel'"
+# A custom script scores any files (the result format of docs/evaluation.md); lm-eval asks for a GPU.
+mkdir -p "$work/escore" && printf 'printf "{\\"metrics\\": {\\"files\\": %%s}}" "$(ls -R "$AITIP_DATASET_DIR" | grep -c .)" >"$AITIP_RESULT_FILE"\n' >"$work/escore/score.sh"
+check "eval run --benchmark custom runs the script on each model and gates its result" bash -c "'$bin' eval run --project '$project' --model models:/detector/1 --benchmark custom --dataset reviews --code '$work/escore' --command 'sh score.sh' --threshold files=1 --wait -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"gate\"][\"passed\"] and d[\"candidate\"][\"files\"][\"value\"] >= 1, d'"
+check "eval run --benchmark lm-eval without a GPU is refused, saying why" bash -c "out=\$('$bin' eval run --project '$project' --model models:/detector/1 --benchmark lm-eval --dataset reviews --task hellaswag 2>&1); [ \$? -eq 1 ] && echo \"\$out\" | grep -q 'on a GPU'"
 # Test plans (the example pytest suite runs in pytests/mlflow/test_test_plans.py): a plan whose command writes a
 # JUnit report, run and waited for; a failing report posted as from CI; the executions and cases.
 mkdir -p "$work/tsuite" && printf '<testsuite name="s"><testcase classname="c" name="ok" time="0.1"/></testsuite>' >"$work/tsuite/fixture.xml"

@@ -57,7 +57,7 @@ import Testing
     @Test func aThresholdIsReadInTheMetricsDirection() {
         let candidate = ["mae": MetricValue(value: 0.4), "r2": MetricValue(value: 0.7)]
         let verdict = GateVerdict.decide(
-            ["mae": MetricThreshold(threshold: 0.5), "r2": MetricThreshold(threshold: 0.8)], benchmark: benchmark, candidate: candidate,
+            ["mae": MetricThreshold(threshold: 0.5), "r2": MetricThreshold(threshold: 0.8)], directions: benchmark.directions, candidate: candidate,
             baseline: nil)
         #expect(!verdict.passed)
         #expect(verdict.checks.map(\.passed) == [true, false])
@@ -70,15 +70,15 @@ import Testing
         let candidate = ["mae": MetricValue(value: 0.4)]
         let baseline = ["mae": MetricValue(value: 0.5)]
         let passes = GateVerdict.decide(
-            ["mae": MetricThreshold(minAbsoluteChange: 0.05, minRelativeChange: 0.1)], benchmark: benchmark, candidate: candidate,
+            ["mae": MetricThreshold(minAbsoluteChange: 0.05, minRelativeChange: 0.1)], directions: benchmark.directions, candidate: candidate,
             baseline: baseline)
         #expect(passes.passed)
         let fails = GateVerdict.decide(
-            ["mae": MetricThreshold(minRelativeChange: 0.25)], benchmark: benchmark, candidate: candidate, baseline: baseline)
+            ["mae": MetricThreshold(minRelativeChange: 0.25)], directions: benchmark.directions, candidate: candidate, baseline: baseline)
         #expect(!fails.passed)
         #expect(fails.checks[0].reason.contains("+0.2 (< min_relative_change 0.25)"))
         let noBaseline = GateVerdict.decide(
-            ["mae": MetricThreshold(minAbsoluteChange: 0)], benchmark: benchmark, candidate: candidate, baseline: nil)
+            ["mae": MetricThreshold(minAbsoluteChange: 0)], directions: benchmark.directions, candidate: candidate, baseline: nil)
         #expect(!noBaseline.passed && noBaseline.checks[0].reason.contains("no baseline"))
     }
 }

@@ -3,28 +3,17 @@ pushed through the API, evaluations run in the sandbox by the real server, score
 kept, gated against the champion, logged to the model's run, linked in lineage, and reported as PDF."""
 import subprocess
 import sys
-import time
 import uuid
 
 import mlflow
 import pytest
 import requests
-from evaluation_data import held_out_csv, push_dataset, threshold_model_code
+from evaluation_data import held_out_csv, push_dataset, register_threshold_models, threshold_model_code, wait_for_results
 from mlflow import MlflowClient
 
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_for_results(base, headers, job_id, seconds=240):
-    deadline = time.monotonic() + seconds
-    while True:
-        results = requests.get(f"{base}/api/v1/evaluation/jobs/{job_id}/results", headers=headers).json()
-        if results["result_state"] != "pending":
-            return results
-        assert time.monotonic() < deadline, requests.get(f"{base}/api/v1/evaluation/jobs/{job_id}/logs", headers=headers).text
-        time.sleep(0.5)
 
 
 def test_an_evaluation_gates_a_candidate_against_the_champion_and_reports_it(tmp_path, server, admin_token):
@@ -34,14 +23,7 @@ def test_an_evaluation_gates_a_candidate_against_the_champion_and_reports_it(tmp
                    if p["slug"] == "default")["id"]
     mlflow.set_experiment(unique("evaluation"))
     name = unique("churn")
-    runs = {}
-    for version, threshold in ((1, 1.0), (2, 0.0)):
-        code = tmp_path / f"threshold_{version}.py"
-        code.write_text(threshold_model_code(threshold))
-        with mlflow.start_run() as run:
-            mlflow.pyfunc.log_model(name="model", python_model=str(code), registered_model_name=name)
-            runs[version] = run.info.run_id
-    MlflowClient().set_registered_model_alias(name, "champion", "1")
+    runs = register_threshold_models(tmp_path, name)
     body, (x1, label, region) = held_out_csv()
     dataset_id = push_dataset(base, headers, project, body, unique("holdout"))
 
@@ -134,7 +116,7 @@ def test_evaluations_that_cannot_run_are_refused_before_anything_is_created(tmp_
         (dict(valid, model=f"models:/{name}/7"), 422, "not found"),
         (dict(valid, model="not-a-uri"), 422, "models:/"),
         (dict(valid, python="python3; rm -rf /"), 422, "interpreter"),
-        (dict(valid, dataset={"dataset_id": dataset_id, "path": "other.csv"}), 422, "no csv file 'other.csv'"),
+        (dict(valid, dataset={"dataset_id": dataset_id, "path": "other.csv"}), 422, "no file 'other.csv'"),
     ]
     for request, status, words in refusals:
         answer = requests.post(f"{base}/api/v1/evaluation/jobs", headers=headers, json=request)

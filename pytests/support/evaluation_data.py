@@ -1,10 +1,14 @@
-"""What the evaluation test and benchmark share: a model that thresholds one column (logged as MLflow
-models-from-code), a generated held-out csv, and pushing that csv as a dataset version through the API."""
+"""What the evaluation tests and benchmark share: a model that thresholds one column (logged as MLflow
+models-from-code; a champion and a better candidate), a generated held-out csv, pushing that csv as a dataset version through the API, and waiting
+for an evaluation's results."""
 import hashlib
 import io
+import time
 
+import mlflow
 import numpy as np
 import requests
+from mlflow import MlflowClient
 
 # Predicts 1 when x1 > THRESHOLD (a candidate at 0.0 is right far more often than a champion at 1.0).
 THRESHOLD_MODEL = '''
@@ -23,6 +27,20 @@ mlflow.models.set_model(Threshold())
 
 def threshold_model_code(threshold):
     return THRESHOLD_MODEL.replace("{threshold}", str(threshold))
+
+
+def register_threshold_models(folder, name):
+    """Versions 1 (x1 > 1.0, the champion) and 2 (x1 > 0.0) of `name`, logged in the current experiment from code
+    written to `folder`; returns version → run id."""
+    runs = {}
+    for version, threshold in ((1, 1.0), (2, 0.0)):
+        code = folder / f"threshold_{version}.py"
+        code.write_text(threshold_model_code(threshold))
+        with mlflow.start_run() as run:
+            mlflow.pyfunc.log_model(name="model", python_model=str(code), registered_model_name=name)
+            runs[version] = run.info.run_id
+    MlflowClient().set_registered_model_alias(name, "champion", "1")
+    return runs
 
 
 def held_out_csv(rows=400, seed=11):
@@ -55,3 +73,14 @@ def push_dataset(base, headers, project, body, name, path="holdout.csv"):
         "version": "v1", "files": [{"path": path, "sha256": digest, "size_bytes": len(body)}]})
     assert version.status_code == 201, version.text
     return dataset_id
+
+
+def wait_for_results(base, headers, job_id, seconds=240):
+    """An evaluation's results once it is scored (or failed); the job's log in the failure message otherwise."""
+    deadline = time.monotonic() + seconds
+    while True:
+        results = requests.get(f"{base}/api/v1/evaluation/jobs/{job_id}/results", headers=headers).json()
+        if results["result_state"] != "pending":
+            return results
+        assert time.monotonic() < deadline, requests.get(f"{base}/api/v1/evaluation/jobs/{job_id}/logs", headers=headers).text
+        time.sleep(0.5)

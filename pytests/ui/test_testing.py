@@ -2,12 +2,15 @@
 report with one failing case runs as a sandboxed execution; two more executions are reported as from CI, one case
 alternating between them; the page shows the executions over time, the failing case's message, each case's history
 with the flaky one marked, and runs the plan again. An evaluation whose interpreter lacks mlflow ends without
-results, and the evaluations page says why. Screenshot to docs/screenshots/tests.png."""
+results, and the evaluations page says why; a custom script's evaluation shows its metrics against the champion,
+with the directions it declared, the gate and the slices. Screenshots to docs/screenshots/tests.png and evaluation.png."""
 import io
 import json
 import tarfile
 import time
+import urllib.error
 import urllib.request
+import uuid
 
 from selenium.webdriver.common.by import By
 
@@ -76,18 +79,27 @@ def test_a_plans_executions_failures_and_flaky_cases(server, browser):
     assert console_errors(browser) == []
 
 
+def model_version(server, token, name, files):
+    """A registered model version holding `files`, made through the MLflow API (the UI's Python has no mlflow)."""
+    experiment = api(server, "POST", "/api/2.0/mlflow/experiments/create", token, {"name": f"ui-{name}-{uuid.uuid4().hex[:6]}"})["experiment_id"]
+    run = api(server, "POST", "/api/2.0/mlflow/runs/create", token, {"experiment_id": experiment})["run"]["info"]["run_id"]
+    for path, content in files.items():
+        request = urllib.request.Request(f"{server}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run}/artifacts/model/{path}",
+                                         method="PUT", data=content)
+        request.add_header("Authorization", f"Bearer {token}")
+        urllib.request.urlopen(request).close()
+    try:
+        api(server, "POST", "/api/2.0/mlflow/registered-models/create", token, {"name": name})
+    except urllib.error.HTTPError as error:
+        assert error.code == 400  # it exists: this is another version
+    return api(server, "POST", "/api/2.0/mlflow/model-versions/create", token,
+               {"name": name, "source": f"mlflow-artifacts:/{experiment}/{run}/artifacts/model", "run_id": run})["model_version"]
+
+
 def test_an_evaluation_without_results_says_why(server, browser):
     token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
     project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")["id"]
-    experiment = api(server, "POST", "/api/2.0/mlflow/experiments/create", token, {"name": "ui-evaluation"})["experiment_id"]
-    run = api(server, "POST", "/api/2.0/mlflow/runs/create", token, {"experiment_id": experiment})["run"]["info"]["run_id"]
-    request = urllib.request.Request(f"{server}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run}/artifacts/model/MLmodel",
-                                     method="PUT", data=b"flavors: {}\n")
-    request.add_header("Authorization", f"Bearer {token}")
-    urllib.request.urlopen(request).close()
-    api(server, "POST", "/api/2.0/mlflow/registered-models/create", token, {"name": "ui-eval-model"})
-    api(server, "POST", "/api/2.0/mlflow/model-versions/create", token,
-        {"name": "ui-eval-model", "source": f"mlflow-artifacts:/{experiment}/{run}/artifacts/model", "run_id": run})
+    model_version(server, token, "ui-eval-model", {"MLmodel": b"flavors: {}\n"})
     dataset = api(server, "POST", f"/api/v1/projects/{project}/datasets", token, {"name": "ui-holdout", "format": "csv"})
     entry = upload_file(server, token, dataset["id"], "holdout.csv", b"x,label\n1,1\n2,0\n")
     api(server, "POST", f"/api/v1/datasets/{dataset['id']}/versions", token, {"version": "v1", "files": [entry]})
@@ -106,4 +118,53 @@ def test_an_evaluation_without_results_says_why(server, browser):
     visible(browser, By.LINK_TEXT, job["name"]).click()
     wait(browser, lambda d: "the evaluation workload failed" in d.find_element(By.CSS_SELECTOR, "[role='alert']").text)
     assert "has no champion alias" in browser.find_element(By.TAG_NAME, "main").text
+    assert console_errors(browser) == []
+
+
+# Scores "the model" (a number in its folder) against the dataset's labels, as the custom benchmark asks.
+SCORE = b"""
+import csv, json, os
+offset = float(open(os.path.join(os.environ["AITIP_MODEL_DIR"], "offset")).read())
+rows = list(csv.DictReader(open(os.path.join(os.environ["AITIP_DATASET_DIR"], "holdout.csv"))))
+def metrics(rows):
+    error = sum(abs(float(r["y"]) + offset - float(r["y"])) for r in rows) / len(rows)
+    return {"mae": {"value": error, "greater_is_better": False}, "coverage": {"value": 1 - offset / 10, "ci_low": 0.5, "ci_high": 1.0}}
+result = {"rows": len(rows), "metrics": metrics(rows),
+          "slices": [{"column": "site", "value": site, "rows": len(part), "metrics": metrics(part)}
+                     for site in ("a", "b") for part in [[r for r in rows if r["site"] == site]]]}
+json.dump(result, open(os.environ["AITIP_RESULT_FILE"], "w"))
+"""
+
+
+def test_a_custom_evaluation_shows_its_metrics_against_the_champion(server, browser):
+    token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
+    project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")["id"]
+    model_version(server, token, "ui-custom-model", {"offset": b"2"})
+    model_version(server, token, "ui-custom-model", {"offset": b"0.5"})
+    api(server, "POST", "/api/2.0/mlflow/registered-models/alias", token, {"name": "ui-custom-model", "alias": "champion", "version": "1"})
+    dataset = api(server, "POST", f"/api/v1/projects/{project}/datasets", token, {"name": "ui-custom-holdout", "format": "csv"})
+    entry = upload_file(server, token, dataset["id"], "holdout.csv", b"y,site\n1,a\n2,a\n3,b\n")
+    api(server, "POST", f"/api/v1/datasets/{dataset['id']}/versions", token, {"version": "v1", "files": [entry]})
+    job = api(server, "POST", "/api/v1/evaluation/jobs", token, {
+        "project_id": project, "model": "models:/ui-custom-model/2", "benchmark": "custom", "dataset": {"dataset_id": dataset["id"]},
+        "command": "python3 score.py", "code_archive": upload(server, token, project, {"score.py": SCORE}),
+        "thresholds": {"mae": {"min_absolute_change": 1}}, "resources": {"cpu": 0.1}})
+    deadline = time.monotonic() + 60
+    while api(server, "GET", f"/api/v1/evaluation/jobs/{job['id']}", token)["result_state"] == "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+
+    sign_in(browser, server)
+    browser.get(f"{server}/#/evaluations/{job['id']}")
+    metrics = lambda d: d.find_element(By.CSS_SELECTOR, "table[aria-label='Metrics']").text  # noqa: E731
+    wait(browser, lambda d: "mae ↓" in metrics(d))
+    # The candidate's error is 0.5, the champion's 2: an improvement of 1.5, which the gate asked for at least 1 of.
+    assert "0.5" in metrics(browser) and "2" in metrics(browser) and "-1.5" in metrics(browser), metrics(browser)
+    assert "intervals as the job reported them" in metrics(browser) and "0.95 [0.5, 1]" in metrics(browser), metrics(browser)
+    assert browser.find_element(By.CSS_SELECTOR, "[aria-label='Verdict']").text == "gate passed"
+    assert "improvement over the baseline" in browser.find_element(By.CSS_SELECTOR, "table[aria-label='Gate']").text
+    slices = browser.find_element(By.CSS_SELECTOR, "table[aria-label='Slices']").text
+    assert "site a 2" in slices and "site b 1" in slices, slices
+    assert "scored by the job itself" in browser.find_element(By.TAG_NAME, "main").text
+    browser.save_screenshot(str(SCREENSHOTS / "evaluation.png"))
     assert console_errors(browser) == []

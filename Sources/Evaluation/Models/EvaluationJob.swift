@@ -95,6 +95,8 @@ package struct EvaluationJob: Sendable {
         package var baseline: [String: MetricValue]?
         package var slices: [Slice]
         package var gate: GateVerdict
+        /// Metric → greater is better, where the job's result file declared it (script benchmarks).
+        package var directions: [String: Bool]? = nil
 
         package struct Slice: Sendable, Codable, Equatable {
             package var column: String

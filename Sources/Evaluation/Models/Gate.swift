@@ -37,13 +37,15 @@ package struct GateVerdict: Sendable, Codable, Equatable {
         package var reason: String
     }
 
-    /// Decides each threshold on the candidate's values and, for changes, the baseline's.
+    /// Decides each threshold on the candidate's values and, for changes, the baseline's. `directions` says which
+    /// metrics are better higher (the benchmark's, or what a script's result declared); a threshold's own
+    /// `greater_is_better` wins, and a metric known nowhere is better higher.
     package static func decide(
-        _ thresholds: [String: MetricThreshold], benchmark: Benchmark, candidate: [String: MetricValue], baseline: [String: MetricValue]?
+        _ thresholds: [String: MetricThreshold], directions: [String: Bool], candidate: [String: MetricValue], baseline: [String: MetricValue]?
     ) -> GateVerdict {
         var checks: [Check] = []
         for (metric, threshold) in thresholds.sorted(by: { $0.key < $1.key }) {
-            let greater = threshold.greaterIsBetter ?? benchmark.metric(metric)?.greaterIsBetter ?? true
+            let greater = threshold.greaterIsBetter ?? directions[metric] ?? true
             guard let value = candidate[metric]?.value else {
                 checks.append(Check(metric: metric, passed: false, reason: "\(metric) was not computed"))
                 continue

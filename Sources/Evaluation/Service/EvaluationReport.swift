@@ -27,9 +27,9 @@ package enum EvaluationReport {
             ("Benchmark", "\(details.benchmark) v\(details.benchmarkVersion)"),
             (
                 "Dataset",
-                "\(details.datasetName) version \(details.datasetVersion), \(details.datasetPath) (sha256 \(details.datasetSha256.prefix(12))…)"
+                "\(details.datasetName) version \(details.datasetVersion), \(details.datasetPath.isEmpty ? "all files" : details.datasetPath) (\(details.datasetPath.isEmpty ? "checksum" : "sha256") \(details.datasetSha256.prefix(12))…)"
             ),
-            ("Target column", details.targetColumn),
+            ("Target column", details.targetColumn.isEmpty ? "– (the job scored itself)" : details.targetColumn),
             ("Rows scored", results.map { String($0.rows) } ?? "–"),
             ("Created", HTMLText.timestamp(details.createdMs)),
             ("Scored", details.completedMs.map(HTMLText.timestamp) ?? "–"),
@@ -46,12 +46,15 @@ package enum EvaluationReport {
             }
             page += "</table>\n"
         }
-        let names = benchmark?.metrics.map(\.name) ?? results.candidate.keys.sorted()
-        page += "<h2>Metrics (95 % bootstrap intervals)</h2>\n<table><tr><th>Metric</th><th>Candidate</th>"
+        let known = benchmark?.metrics.map(\.name) ?? []
+        let names = known.isEmpty ? results.candidate.keys.sorted() : known
+        let intervals = benchmark?.runner == .predictions ? "95 % bootstrap intervals" : "95 % intervals where the job reported them"
+        page += "<h2>Metrics (\(intervals))</h2>\n<table><tr><th>Metric</th><th>Candidate</th>"
         page += results.baseline != nil ? "<th>Baseline</th><th>Change</th></tr>\n" : "</tr>\n"
         for name in names {
             guard let value = results.candidate[name] else { continue }
-            page += "<tr><td>\(HTMLText.escape(name))</td><td class=\"num\">\(cell(value))</td>"
+            let direction = results.directions?[name].map { $0 ? " ↑" : " ↓" } ?? ""
+            page += "<tr><td>\(HTMLText.escape(name))\(direction)</td><td class=\"num\">\(cell(value))</td>"
             if let base = results.baseline?[name] {
                 page += "<td class=\"num\">\(cell(base))</td><td class=\"num\">\(GateVerdict.signed(value.value - base.value))</td>"
             }

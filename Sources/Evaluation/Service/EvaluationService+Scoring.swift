@@ -109,6 +109,7 @@ extension EvaluationService {
     /// The job's results from its log and its dataset's labels; an AppError says why there are none.
     func score(_ job: EvaluationJob.Details) async throws -> EvaluationJob.Results {
         guard let benchmark = Benchmark.named(job.benchmark) else { throw AppError.badRequest("benchmark \(job.benchmark) is not known") }
+        if benchmark.runner != .predictions { return try await reportedResults(job, benchmark: benchmark) }
         let table = try await datasets.readTable(
             orgId: job.orgId, file: DatasetFile(path: job.datasetPath, sizeBytes: job.datasetSizeBytes, sha256: job.datasetSha256),
             maxRows: configuration.maxRows)
@@ -161,7 +162,7 @@ extension EvaluationService {
         }
         return EvaluationJob.Results(
             rows: rows, candidate: candidateMetrics, baseline: baselineMetrics, slices: slices,
-            gate: GateVerdict.decide(job.decodedThresholds, benchmark: benchmark, candidate: candidateMetrics, baseline: baselineMetrics))
+            gate: GateVerdict.decide(job.decodedThresholds, directions: benchmark.directions, candidate: candidateMetrics, baseline: baselineMetrics))
     }
 
     private func complete(_ values: [JSONValue?]?, model: String, rows: Int) throws -> [JSONValue] {

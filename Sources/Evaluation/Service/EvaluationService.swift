@@ -62,17 +62,28 @@ package struct EvaluationService: Sendable {
         package var datasetId: UUID
         package var datasetVersion: String?
         package var datasetPath: String?
+        /// The label column (predictions benchmarks); empty for the others.
         package var target: String
         package var sliceBy: [String]
         package var thresholds: [String: MetricThreshold]
-        /// The interpreter that loads the models (it needs mlflow and pandas).
+        /// The interpreter that loads the models (it needs mlflow and pandas), or runs lm_eval.
         package var python: String
+        /// A custom script's command and the uploaded code package (sha256) it runs in.
+        package var command: String?
+        package var codeArchive: String?
+        package var lmEval: LMEvalOptions?
+        package var serving: ServingOptions?
 
         package init(
             submission: WorkloadService.Submission, model: String, baseline: String?, benchmark: String, datasetId: UUID,
-            datasetVersion: String?, datasetPath: String?, target: String, sliceBy: [String], thresholds: [String: MetricThreshold],
-            python: String?
+            datasetVersion: String?, datasetPath: String?, target: String?, sliceBy: [String], thresholds: [String: MetricThreshold],
+            python: String?, command: String? = nil, codeArchive: String? = nil, lmEval: LMEvalOptions? = nil,
+            serving: ServingOptions? = nil
         ) {
+            self.serving = serving
+            self.command = command
+            self.codeArchive = codeArchive
+            self.lmEval = lmEval
             self.submission = submission
             self.model = model
             self.baseline = baseline
@@ -80,11 +91,20 @@ package struct EvaluationService: Sendable {
             self.datasetId = datasetId
             self.datasetVersion = datasetVersion
             self.datasetPath = datasetPath
-            self.target = target
+            self.target = target ?? ""
             self.sliceBy = sliceBy
             self.thresholds = thresholds
             self.python = python ?? "python3"
         }
+    }
+
+    /// The dataset version (and its file, or all of them: an empty path) an evaluation is recorded with.
+    private struct DatasetChoice {
+        var dataset: Dataset
+        var version: DatasetVersion
+        var path: String
+        var sha256: String
+        var sizeBytes: Int64
     }
 
     static let maxSliceColumns = 5
@@ -105,23 +125,48 @@ package struct EvaluationService: Sendable {
                     message: "compares with a baseline, and there is none (\(baselineReason)): name one with baseline, or drop the change thresholds")
             ])
         }
-        let table = try await datasets.tableFile(input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
-        guard table.dataset.orgId == scope.orgId else {
-            throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
-        }
-        let features = try await features(of: table, input: input, benchmark: benchmark, orgId: scope.orgId)
-        var folders = [(try candidate.artifactPrefix(field: "model"), Self.candidateFolder)]
-        if let baseline { folders.append((try baseline.artifactPrefix(field: "baseline"), Self.baselineFolder)) }
-        let archive = try await workloads.packCode(
-            objectsUnder: folders, extra: [Self.runnerScript: Data(Self.runnerSource.utf8), Self.featuresFile: features], org: scope.orgId
-        ) { folder, files in
-            let (version, field) = folder == Self.candidateFolder ? (candidate, "model") : (baseline!, "baseline")
-            try version.requireMLflowModel(files, field: field, otherwise: "an evaluation loads the model with mlflow.pyfunc")
-        }
         var submission = input.submission
         submission.name = submission.name ?? "eval-\(candidate.modelName)-v\(candidate.version.version)"
-        submission.entrypoint = "exec \(input.python) \(Self.runnerScript)"
-        submission.codeArchive = archive.sha256
+        let dataset: DatasetChoice
+        if benchmark.runner == .predictions || benchmark.runner == .serving {
+            let table = try await datasets.tableFile(input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
+            guard table.dataset.orgId == scope.orgId else {
+                throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
+            }
+            let features = try await features(of: table, input: input, benchmark: benchmark, orgId: scope.orgId)
+            var folders = [(try candidate.artifactPrefix(field: "model"), Self.candidateFolder)]
+            if let baseline { folders.append((try baseline.artifactPrefix(field: "baseline"), Self.baselineFolder)) }
+            let scripts = benchmark.runner == .serving ? Self.servingFiles : [Self.runnerScript: Data(Self.runnerSource.utf8)]
+            let archive = try await workloads.packCode(
+                objectsUnder: folders, extra: scripts.merging([Self.featuresFile: features]) { script, _ in script }, org: scope.orgId
+            ) { folder, files in
+                let (version, field) = folder == Self.candidateFolder ? (candidate, "model") : (baseline!, "baseline")
+                try version.requireMLflowModel(files, field: field, otherwise: "an evaluation loads the model with mlflow.pyfunc")
+            }
+            if benchmark.runner == .serving {
+                let roles = [Self.baselineFolder, Self.candidateFolder].filter { $0 == Self.candidateFolder || baseline != nil }
+                submission.entrypoint = try Self.servingEntrypoint(python: input.python, options: input.serving ?? .init(), roles: roles)
+            } else {
+                submission.entrypoint = "exec \(input.python) \(Self.runnerScript)"
+            }
+            submission.codeArchive = archive.sha256
+            dataset = DatasetChoice(
+                dataset: table.dataset, version: table.version, path: table.file.path, sha256: table.file.sha256, sizeBytes: table.file.sizeBytes)
+        } else {
+            let (found, version, files) = try await datasets.versionFiles(
+                input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
+            guard found.orgId == scope.orgId else {
+                throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
+            }
+            let job = try await scriptJob(benchmark, input: input, candidate: candidate, baseline: baseline, data: (files, scope.orgId))
+            submission.entrypoint = job.entrypoint
+            submission.codeArchive = job.archive
+            // One file: its own address; the whole version: the version's checksum over its files.
+            let single = input.datasetPath != nil ? files.first : nil
+            dataset = DatasetChoice(
+                dataset: found, version: version, path: single?.path ?? "", sha256: single?.sha256 ?? version.checksum,
+                sizeBytes: single?.sizeBytes ?? version.sizeBytes)
+        }
         submission.systemEnv = ["AITIP_MODEL_URI": candidate.uri, "AITIP_BASELINE_URI": baseline?.uri ?? ""]
         let workloadSubmission = submission
         let canLogToRun = Policy.allows(principal, .experimentsWrite, on: scope.policyResource)
@@ -134,9 +179,10 @@ package struct EvaluationService: Sendable {
                 id: workload.id, orgId: scope.orgId, projectId: scope.projectId, benchmark: benchmark.name, benchmarkVersion: benchmark.version,
                 modelName: candidate.modelName, modelVersion: candidate.version.version, modelVersionId: candidate.version.id,
                 baselineName: baseline?.modelName, baselineVersion: baseline?.version.version, baselineVersionId: baseline?.version.id,
-                baselineReason: baselineReason, datasetId: table.dataset.id, datasetName: table.dataset.name, datasetVersionId: table.version.id,
-                datasetVersion: table.version.version, datasetPath: table.file.path, datasetSha256: table.file.sha256,
-                datasetSizeBytes: table.file.sizeBytes, targetColumn: input.target,
+                baselineReason: baselineReason, datasetId: dataset.dataset.id, datasetName: dataset.dataset.name,
+                datasetVersionId: dataset.version.id,
+                datasetVersion: dataset.version.version, datasetPath: dataset.path, datasetSha256: dataset.sha256,
+                datasetSizeBytes: dataset.sizeBytes, targetColumn: input.target,
                 sliceColumns: String(decoding: try encoder.encode(input.sliceBy), as: UTF8.self),
                 thresholds: String(decoding: try encoder.encode(input.thresholds), as: UTF8.self),
                 runId: canLogToRun ? candidate.version.runId : nil, resultState: .pending, createdMs: now)
@@ -192,18 +238,67 @@ package struct EvaluationService: Sendable {
         let benchmark = Benchmark.named(input.benchmark)
         validator.check(
             benchmark != nil, "benchmark", "must be one of \(Benchmark.catalog.map(\.name).joined(separator: ", ")) (GET /evaluation/benchmarks)")
-        validator.check(!input.target.isEmpty && input.target.count <= 255, "target", "must name the dataset's label column")
-        validator.check(input.sliceBy.count <= Self.maxSliceColumns, "slice_by", "may name at most \(Self.maxSliceColumns) columns")
-        validator.check(!input.sliceBy.contains(input.target), "slice_by", "cannot slice by the target column")
-        validator.check(Set(input.sliceBy).count == input.sliceBy.count, "slice_by", "names a column twice")
+        switch benchmark?.runner {
+        case .predictions:
+            validator.check(!input.target.isEmpty && input.target.count <= 255, "target", "must name the dataset's label column")
+            validator.check(input.sliceBy.count <= Self.maxSliceColumns, "slice_by", "may name at most \(Self.maxSliceColumns) columns")
+            validator.check(!input.sliceBy.contains(input.target), "slice_by", "cannot slice by the target column")
+            validator.check(Set(input.sliceBy).count == input.sliceBy.count, "slice_by", "names a column twice")
+        case .serving:
+            validator.check(input.target.count <= 255, "target", "must name a column to leave out of the requests, or be omitted")
+            validator.check(input.sliceBy.isEmpty, "slice_by", "is for classification and regression")
+        case .script, .lmEval, nil:
+            let name = input.benchmark
+            validator.check(input.target.isEmpty, "target", "is for classification and regression: \(name) scores itself")
+            validator.check(input.sliceBy.isEmpty, "slice_by", "is for classification and regression: \(name) reports its own slices")
+        }
+        let isCustom = benchmark?.runner == .script
+        if isCustom {
+            let command = input.command ?? ""
+            validator.check(!command.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "command", "is required: what runs each model")
+            validator.check(command.utf8.count <= 16_384, "command", "is longer than 16 KiB")
+            let archive = input.codeArchive ?? ""
+            validator.check(
+                archive.count == 64 && archive.allSatisfy(\.isHexDigit), "code_archive",
+                "must be the sha256 of an uploaded code package (aitip train upload)")
+        } else {
+            validator.check(input.command == nil, "command", "is for the custom benchmark")
+            validator.check(input.codeArchive == nil, "code_archive", "is for the custom benchmark")
+        }
+        if benchmark?.runner == .lmEval {
+            let options = input.lmEval ?? LMEvalOptions(tasks: [], numFewshot: nil, limit: nil, batchSize: nil)
+            validator.check((1...50).contains(options.tasks.count), "lm_eval.tasks", "must name 1 to 50 lm-eval tasks")
+            for task in options.tasks
+            where !(1...100).contains(task.count)
+                || !task.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "_.-".unicodeScalars.contains($0) })
+            {
+                validator.add("lm_eval.tasks", "'\(task.prefix(100))' is not a task name (letters, digits, '_', '.', '-')")
+            }
+            if let shots = options.numFewshot { validator.check((0...100).contains(shots), "lm_eval.num_fewshot", "must be between 0 and 100") }
+            if let limit = options.limit { validator.check((1...10_000_000).contains(limit), "lm_eval.limit", "must be between 1 and 10,000,000") }
+            if let size = options.batchSize {
+                validator.check((1...4_096).contains(size), "lm_eval.batch_size", "must be between 1 and 4096 (omit it for auto)")
+            }
+            validator.check(
+                (input.submission.gpuCount ?? 0) >= 1, "resources.gpu_count",
+                "lm-eval runs the model on a GPU: ask for 1 or more (it is refused where no node has one)")
+        } else {
+            validator.check(input.lmEval == nil, "lm_eval", "is for the lm-eval benchmark")
+        }
+        if benchmark?.runner == .serving {
+            (input.serving ?? .init()).check(&validator)
+        } else {
+            validator.check(input.serving == nil, "serving", "is for the serving benchmark")
+        }
         validator.check(WorkloadService.isPlainProgram(input.python), "python", "must be an interpreter's name or absolute path")
         validator.check(input.thresholds.count <= 50, "thresholds", "may hold at most 50 metrics")
         for (metric, threshold) in input.thresholds {
-            if let benchmark {
+            if let benchmark, !benchmark.metrics.isEmpty {
                 validator.check(
                     benchmark.metric(metric) != nil, "thresholds.\(metric)",
                     "is not a metric of \(benchmark.name) (\(benchmark.metrics.map(\.name).joined(separator: ", ")))")
             }
+            validator.check(ReportedResult.isMetricName(metric), "thresholds.\(metric.prefix(80))", "is not a metric name")
             let bounds = [threshold.threshold, threshold.minAbsoluteChange, threshold.minRelativeChange].compactMap { $0 }
             validator.check(bounds.allSatisfy(\.isFinite), "thresholds.\(metric)", "must be finite numbers")
             validator.check(!bounds.isEmpty, "thresholds.\(metric)", "needs threshold, min_absolute_change or min_relative_change")
@@ -237,8 +332,9 @@ package struct EvaluationService: Sendable {
         }
     }
 
-    /// The table's columns without the target (the models never see the labels), as csv; the target, slices and
-    /// size are checked here, so that a job that cannot be scored is refused before it runs.
+    /// The table's columns without the target (the models never see the labels; a serving evaluation may name no
+    /// target), as csv; the target, slices and size are checked here, so that a job that cannot be scored is refused
+    /// before it runs.
     private func features(of table: DatasetService.TableFile, input: Input, benchmark: Benchmark, orgId: UUID) async throws -> Data {
         let rows: CSVTable
         do {
@@ -248,13 +344,16 @@ package struct EvaluationService: Sendable {
         }
         var validator = Validator()
         let columns = rows.columns.joined(separator: ", ")
-        guard let target = rows.column(input.target) else {
+        let targetIndex = rows.columns.firstIndex(of: input.target)
+        guard input.target.isEmpty || targetIndex != nil else {
             throw AppError.validation([FieldError(field: "target", message: "\(table.file.path) has no column '\(input.target)' (it has \(columns))")]
             )
         }
         validator.check(!rows.rows.isEmpty, "dataset", "\(table.file.path) has no rows")
-        validator.check(rows.columns.count > 1, "dataset", "\(table.file.path) has no column besides the target")
-        if benchmark.task == "regression", let bad = target.firstIndex(where: { Double($0)?.isFinite != true }) {
+        validator.check(rows.columns.count > (targetIndex == nil ? 0 : 1), "dataset", "\(table.file.path) has no column besides the target")
+        if benchmark.task == "regression", let target = rows.column(input.target),
+            let bad = target.firstIndex(where: { Double($0)?.isFinite != true })
+        {
             validator.add("target", "regression needs numbers: row \(bad + 1) of '\(input.target)' is '\(target[bad].prefix(40))'")
         }
         for column in input.sliceBy {
@@ -266,11 +365,10 @@ package struct EvaluationService: Sendable {
                 Set(values).count <= Self.maxSliceValues, "slice_by", "'\(column)' has more than \(Self.maxSliceValues) distinct values")
         }
         try validator.finish()
-        let targetIndex = rows.columns.firstIndex(of: input.target)!
         var csv = ""
         for record in [rows.columns] + rows.rows {
             var fields = record
-            fields.remove(at: targetIndex)
+            if let targetIndex { fields.remove(at: targetIndex) }
             csv += fields.map(Self.csvField).joined(separator: ",") + "\n"
         }
         return Data(csv.utf8)

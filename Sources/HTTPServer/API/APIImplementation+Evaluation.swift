@@ -40,7 +40,10 @@ extension APIImplementation {
             .init(
                 submission: submission, model: body.model, baseline: body.baseline, benchmark: body.benchmark,
                 datasetId: try Parse.id(body.dataset.datasetId, "dataset.dataset_id"), datasetVersion: body.dataset.version,
-                datasetPath: body.dataset.path, target: body.target, sliceBy: body.sliceBy ?? [], thresholds: thresholds, python: body.python),
+                datasetPath: body.dataset.path, target: body.target, sliceBy: body.sliceBy ?? [], thresholds: thresholds, python: body.python,
+                command: body.command, codeArchive: body.codeArchive,
+                lmEval: body.lmEval.map { .init(tasks: $0.tasks, numFewshot: $0.numFewshot, limit: $0.limit, batchSize: $0.batchSize) },
+                serving: body.serving.map { .init(requests: $0.requests, concurrency: $0.concurrency, batchRows: $0.batchRows, warmup: $0.warmup) }),
             project: try Parse.id(body.projectId, "project_id"), caller: caller)
         return .created(.init(body: .json(.init(job))))
     }
@@ -69,6 +72,7 @@ extension APIImplementation {
                         jobId: details.id.lowercasedString, resultState: .init(rawValue: details.resultState.rawValue)!,
                         resultError: details.resultError, rows: results?.rows, candidate: results.map { .wire($0.candidate) },
                         baseline: results?.baseline.map(Components.Schemas.EvaluationMetricValues.wire),
+                        directions: results?.directions.map { .init(additionalProperties: $0) },
                         slices: (results?.slices ?? []).map {
                             .init(
                                 column: $0.column, value: $0.value, rows: $0.rows, candidate: .wire($0.candidate),
@@ -111,7 +115,8 @@ extension Components.Schemas.EvaluationMetricValues {
 extension Components.Schemas.Benchmark {
     init(_ benchmark: Benchmark) {
         self.init(
-            name: benchmark.name, version: benchmark.version, title: benchmark.title, task: benchmark.task, description: benchmark.description,
+            name: benchmark.name, version: benchmark.version, title: benchmark.title, task: benchmark.task,
+            runner: .init(rawValue: benchmark.runner.rawValue)!, description: benchmark.description,
             metrics: benchmark.metrics.map { .init(name: $0.name, greaterIsBetter: $0.greaterIsBetter, description: $0.description) })
     }
 }
@@ -126,9 +131,10 @@ extension Components.Schemas.EvaluationJob {
             modelVersionId: details.modelVersionId.lowercasedString, baseline: details.baselineURI, baselineReason: details.baselineReason,
             benchmark: details.benchmark, benchmarkVersion: details.benchmarkVersion,
             dataset: .init(
-                datasetId: details.datasetId.lowercasedString, name: details.datasetName, version: details.datasetVersion, path: details.datasetPath,
+                datasetId: details.datasetId.lowercasedString, name: details.datasetName, version: details.datasetVersion,
+                path: details.datasetPath.isEmpty ? nil : details.datasetPath,
                 sha256: details.datasetSha256),
-            target: details.targetColumn, sliceBy: details.decodedSliceColumns,
+            target: details.targetColumn.isEmpty ? nil : details.targetColumn, sliceBy: details.decodedSliceColumns,
             thresholds: .init(
                 additionalProperties: details.decodedThresholds.mapValues {
                     .init(

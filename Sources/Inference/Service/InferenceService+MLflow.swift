@@ -29,34 +29,15 @@ struct MLflowRuntime: Decodable {
 }
 
 extension InferenceService {
-    /// The folder of the code package the model's files go in, and the server script beside it.
-    static let mlflowModelFolder = "model"
-    static let mlflowServerScript = ".aitip-mlflow-serve.py"
-
-    /// MLflow's own scoring server (`/ping`, `/health`, `/version`, `/invocations` with every input format
-    /// `mlflow models serve` takes), loaded with the model and run by uvicorn on the replica's Unix socket.
-    static let mlflowServerSource = """
-        # Written by aitip for the mlflow runtime: serves ./model with MLflow's scoring server on $AITIP_SERVE_SOCKET.
-        import os
-
-        import uvicorn
-        from mlflow.pyfunc import load_model, scoring_server
-
-        here = os.path.dirname(os.path.abspath(__file__))
-        app = scoring_server.init(load_model(os.path.join(here, "model")))
-        uvicorn.run(app, uds=os.environ["AITIP_SERVE_SOCKET"], log_level="info", access_log=False)
-
-        """
-
     /// What a replica of an `mlflow` service runs: the version's files (they must be an MLflow model, with its
     /// `MLmodel`) packed with the server script as its code package.
     func mlflowProcess(for version: ModelVersionDetail, config: MLflowRuntime, orgId: UUID) async throws -> ProcessRuntime {
         let archive = try await workloads.packCode(
-            objectsUnder: [(try version.artifactPrefix(field: "model"), Self.mlflowModelFolder)],
-            extra: [Self.mlflowServerScript: Data(Self.mlflowServerSource.utf8)], org: orgId
+            objectsUnder: [(try version.artifactPrefix(field: "model"), MLflowScoringServer.modelFolder)],
+            extra: [MLflowScoringServer.script: Data(MLflowScoringServer.source.utf8)], org: orgId
         ) { _, files in try version.requireMLflowModel(files, field: "model", otherwise: "serve it with the process runtime") }
         return ProcessRuntime(
-            command: "exec \(config.python) \(Self.mlflowServerScript)", healthPath: "/ping", env: config.env, codeArchive: archive.sha256,
+            command: "exec \(config.python) \(MLflowScoringServer.script)", healthPath: "/ping", env: config.env, codeArchive: archive.sha256,
             startupTimeoutSeconds: config.startupTimeoutSeconds)
     }
 }

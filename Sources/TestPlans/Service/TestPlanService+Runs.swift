@@ -6,8 +6,7 @@ import Workloads
 
 /// Running a plan as a workload, reading its reports back from the log, and firing schedules.
 extension TestPlanService {
-    /// How the wrapper prints a report file: `aitip.file junit <base64>`; and the command's exit status.
-    static let filePrefix = "aitip.file "
+    /// How the wrapper prints the command's exit status (its report files go through `LogFiles`).
     static let exitPrefix = "aitip.exit "
 
     /// The plan's command, then its reports printed for aitip. A run that wrote its JUnit report succeeded as a run
@@ -17,7 +16,7 @@ extension TestPlanService {
         var files = [("junit", config.junitPath)]
         if let coverage = config.coveragePath { files.append(("coverage", coverage)) }
         for (kind, path) in files {
-            script += "if [ -f '\(path)' ]; then printf '\(filePrefix)\(kind) '; base64 -w0 '\(path)'; echo; fi\n"
+            script += LogFiles.printing(kind, at: path) + "\n"
         }
         return script + "[ -f '\(config.junitPath)' ] && exit 0\nexit $status\n"
     }
@@ -137,17 +136,10 @@ extension TestPlanService {
 
     /// The exit status and the report files the wrapped command printed to the log.
     private func readReports(of workloadId: UUID, into files: inout [String: Data], exitCode: inout Int?) async throws {
-        var found: [String: Data] = [:]
         var status: Int?
-        try await workloads.logs.forEachLines(of: workloadId) { chunk in
-            for line in chunk.split(separator: 0x0A) {
-                if line.starts(with: Self.exitPrefix.utf8) {
-                    status = Int(String(decoding: line.dropFirst(Self.exitPrefix.utf8.count), as: UTF8.self))
-                } else if line.starts(with: Self.filePrefix.utf8) {
-                    let rest = line.dropFirst(Self.filePrefix.utf8.count)
-                    guard let space = rest.firstIndex(of: 0x20) else { continue }
-                    found[String(decoding: rest[..<space], as: UTF8.self)] = Data(base64Encoded: Data(rest[(space + 1)...]))
-                }
+        let found = try await LogFiles.read(from: workloads.logs, of: workloadId) { chunk in
+            for line in chunk.split(separator: 0x0A) where line.starts(with: Self.exitPrefix.utf8) {
+                status = Int(String(decoding: line.dropFirst(Self.exitPrefix.utf8.count), as: UTF8.self))
             }
         }
         (files, exitCode) = (found, status)

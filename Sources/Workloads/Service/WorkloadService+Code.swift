@@ -35,23 +35,37 @@ extension WorkloadService {
         return archive
     }
 
-    /// A code package holding, for each `(prefix, folder)`, the stored files under `prefix` in the folder `folder`,
-    /// beside `extra` files (name → content) at its top. `check` sees each folder's file paths (relative to its
-    /// prefix) before any is read, and may refuse them. Their total size counts against max_code_bytes. The tar is
-    /// reproducible (sorted, no times or owners), so the same files pack to the same digest and are stored once.
+    /// A code package holding, for each `(prefix, folder)`, the stored files under `prefix` in the folder `folder`;
+    /// each of `objects` at its `target` path; an uploaded code package of the organization (by its sha256), whole,
+    /// as the file `codePackageFile` (the job unpacks it itself, inside its sandbox, so that a hostile archive never
+    /// touches the server's disk); and `extra` files (name → content) at its top. `check` sees each folder's file
+    /// paths (relative to its prefix) before any is read, and may refuse them. Their total size counts against
+    /// max_code_bytes. The tar is reproducible (sorted, no times or owners), so the same files pack to the same digest
+    /// and are stored once.
     package func packCode(
-        objectsUnder sources: [(prefix: ObjectKey, folder: String)], extra: [String: Data], org: UUID,
-        check: (_ folder: String, _ files: [String]) throws -> Void
+        objectsUnder sources: [(prefix: ObjectKey, folder: String)], objects: [(key: ObjectKey, target: String)] = [],
+        includingCode codePackage: String? = nil, extra: [String: Data], org: UUID,
+        check: (_ folder: String, _ files: [String]) throws -> Void = { _, _ in }
     ) async throws -> CodeArchive {
-        var entries: [(key: ObjectKey, target: String)] = []
+        var entries = objects
+        for target in objects.map(\.target) where target.hasPrefix("/") || target.split(separator: "/").contains("..") {
+            throw AppError(.internalError, "a packed file's path leaves the package: \(target)")
+        }
         for (prefix, folder) in sources {
-            let keys = try await objects.list(prefix: prefix).filter { $0.path.hasPrefix(prefix.path + "/") }
+            let keys = try await self.objects.list(prefix: prefix).filter { $0.path.hasPrefix(prefix.path + "/") }
             let relative = keys.map { String($0.path.dropFirst(prefix.path.count + 1)) }
             try check(folder, relative)
             entries += zip(keys, relative).map { ($0, "\(folder)/\($1)") }
         }
+        if let codePackage {
+            let key = try Self.codeKey(codePackage, org: org)
+            guard try await self.objects.size(key) != nil else {
+                throw AppError.badRequest("No uploaded code archive has sha256 \(codePackage): upload it first (POST /api/v1/training/code)")
+            }
+            entries.append((key, Self.codePackageFile))
+        }
         var total = extra.values.reduce(0) { $0 + $1.count }
-        for entry in entries { total += try await objects.size(entry.key) ?? 0 }
+        for entry in entries { total += try await self.objects.size(entry.key) ?? 0 }
         guard total <= configuration.maxCodeBytes else {
             throw AppError(
                 .payloadTooLarge,
@@ -64,7 +78,7 @@ extension WorkloadService {
         for entry in entries {
             let target = tree.appendingPathComponent(entry.target)
             try files.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try await objects.get(entry.key).write(to: target)
+            try await self.objects.get(entry.key).write(to: target)
         }
         try files.createDirectory(at: tree, withIntermediateDirectories: true)
         for (name, content) in extra { try content.write(to: tree.appendingPathComponent(name)) }
@@ -87,6 +101,9 @@ extension WorkloadService {
         if try await objects.size(key) == nil { try await objects.put(key, data: data) }
         return CodeArchive(sha256: digest, sizeBytes: data.count)
     }
+
+    /// The name an uploaded code package has inside a package packed around it (`packCode(includingCode:)`).
+    package static let codePackageFile = ".aitip-code.tar.gz"
 
     /// Code is stored per organization: a digest names an archive only inside the organization that uploaded it,
     /// so knowing another tenant's digest (it is in their job answers) does not let anyone run or read their code.

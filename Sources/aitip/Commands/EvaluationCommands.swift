@@ -27,24 +27,48 @@ struct EvalCommand: AsyncParsableCommand {
                 Example:
                   aitip eval run --project P --model models:/churn/3 --benchmark classification --dataset D --version v2 \\
                     --target churned --slice region --threshold accuracy=0.8 --min-absolute-change f1_macro=0.01 --wait
-                The baseline is the model's champion alias unless --baseline names another version (or none). The label
-                column stays on the server; the models see the other columns. --python is the interpreter that loads
-                them (with mlflow and pandas).
+                  aitip eval run --project P --model models:/churn/3 --benchmark custom --dataset D --code ./eval \
+                    --command 'python score.py' --threshold auc=0.7 --wait
+                  aitip eval run --project P --model models:/tiny-lm/2 --benchmark lm-eval --dataset TASKS --task my_task \
+                    --gpus 1 --python /opt/venv/bin/python --wait
+                The baseline is the model's champion alias unless --baseline names another version (or none).
+                classification and regression: the label column (--target) stays on the server; the models see the other
+                columns; --python is the interpreter that loads them (with mlflow and pandas).
+                custom: --command runs in --code (a directory, uploaded) once per model, and writes the JSON result of
+                docs/evaluation.md to $AITIP_RESULT_FILE; the model's files are in $AITIP_MODEL_DIR, the dataset's in
+                $AITIP_DATASET_DIR.
+                lm-eval: lm-evaluation-harness (in --python) runs --task on a GPU, tasks of its own or defined by YAML in
+                the dataset version.
+                serving: each model is served as an mlflow inference replica is (--python needs mlflow and uvicorn) and
+                sent --requests of the csv's rows at --concurrency; --target, if given, is left out of the requests.
                 """)
         @OptionGroup var options: ClientOptions
         @Option(help: "Project id.") var project: String
         @Option(help: "models:/NAME/VERSION or models:/NAME@ALIAS.") var model: String
-        @Option(help: "classification or regression (aitip eval benchmarks).") var benchmark: String
+        @Option(help: "classification, regression, custom, lm-eval or serving (aitip eval benchmarks).") var benchmark: String
         @Option(help: "Dataset id or name.") var dataset: String
         @Option(help: "Dataset version (default: the latest).") var version: String?
-        @Option(help: "The csv file in the version (default: its only csv file).") var path: String?
-        @Option(help: "The label column.") var target: String
+        @Option(help: "The csv file in the version (default: its only csv file); custom and lm-eval: the one file to take (default: all).")
+        var path: String?
+        @Option(help: "The label column (classification and regression; serving: a column left out of the requests).")
+        var target: String?
         @Option(help: "models:/… to compare with, or none (default: the champion alias).") var baseline: String?
         @Option(help: "Score per value of this column too (repeatable).") var slice: [String] = []
         @Option(help: "METRIC=VALUE the metric must reach (repeatable).") var threshold: [String] = []
         @Option(help: "METRIC=VALUE least improvement over the baseline (repeatable).") var minAbsoluteChange: [String] = []
         @Option(help: "METRIC=VALUE least relative improvement over the baseline, 0.01 = 1 % (repeatable).") var minRelativeChange: [String] = []
-        @Option(help: "Interpreter that loads the models (default python3).") var python: String?
+        @Option(help: "Interpreter that loads the models or runs lm_eval (default python3).") var python: String?
+        @Option(help: "custom: the command that scores one model.") var command: String?
+        @Option(help: "custom: the directory the command runs in (packed and uploaded).") var code: String?
+        @Option(help: "lm-eval: a task (repeatable).") var task: [String] = []
+        @Option(help: "lm-eval: few-shot examples per document.") var numFewshot: Int?
+        @Option(help: "lm-eval: documents per task at most.") var limit: Int?
+        @Option(help: "lm-eval: batch size (default auto).") var batchSize: Int?
+        @Option(help: "GPUs (lm-eval needs 1 or more).") var gpus: Int?
+        @Option(help: "serving: measured requests (default 500).") var requests: Int?
+        @Option(help: "serving: clients sending at once (default 4).") var concurrency: Int?
+        @Option(help: "serving: dataset rows per request (default 1).") var batchRows: Int?
+        @Option(help: "serving: unmeasured requests first (default 20).") var warmup: Int?
         @Option(help: "Job name.") var name: String?
         @Option(help: "CPU cores.") var cpu: Double?
         @Option(help: "Memory, MiB.") var memoryMib: Int?
@@ -65,14 +89,20 @@ struct EvalCommand: AsyncParsableCommand {
                         thresholds[parts[0], default: .init()][keyPath: field] = value
                     }
                 }
-                let resources = Components.Schemas.Resources(cpu: cpu, memoryMib: memoryMib)
+                let resources = Components.Schemas.Resources(gpuCount: gpus, cpu: cpu, memoryMib: memoryMib)
                 let client = try APIClient(server: options.server)
                 let datasetId = try await DatasetsCommand.resolve(dataset, project: project, api: client.api)
+                var codeArchive: String?
+                if let code { codeArchive = try await CodePackage.upload(code, project: project, client: client) }
+                let lmEval =
+                    task.isEmpty ? nil : Components.Schemas.LMEvalOptions(tasks: task, numFewshot: numFewshot, limit: limit, batchSize: batchSize)
+                let serving = Components.Schemas.ServingOptions(requests: requests, concurrency: concurrency, batchRows: batchRows, warmup: warmup)
                 let body = Components.Schemas.EvaluationJobCreate(
                     projectId: project, name: name, model: model, baseline: baseline, benchmark: benchmark,
                     dataset: .init(datasetId: datasetId, version: version, path: path), target: target, sliceBy: slice.isEmpty ? nil : slice,
-                    thresholds: thresholds.isEmpty ? nil : .init(additionalProperties: thresholds), python: python,
-                    resources: resources == .init() ? nil : resources)
+                    thresholds: thresholds.isEmpty ? nil : .init(additionalProperties: thresholds), python: python, command: command,
+                    codeArchive: codeArchive, lmEval: lmEval,
+                    serving: serving == .init() ? nil : serving, resources: resources == .init() ? nil : resources)
                 let created = try await client.api.createEvaluationJob(body: .json(body)).created.body.json
                 guard wait else { return try Output.show(created, format: options.output, columns: EvalCommand.columns) }
                 FileHandle.standardError.write(Data("Evaluation \(created.id) queued; waiting for its results…\n".utf8))

@@ -93,7 +93,8 @@ function EvaluationDetail({ job, results }: { job: EvaluationJob; results: Evalu
       <p>
         <span className={tone} aria-label="Verdict">{text}</span> · {job.model} against {job.baseline ?? "no baseline"}{" "}
         <span className="muted">({job.baseline_reason})</span> · {job.benchmark} v{job.benchmark_version} on {job.dataset.name}{" "}
-        {job.dataset.version} ({job.dataset.path}), target <code>{job.target}</code>
+        {job.dataset.version} ({job.dataset.path ?? "all files"})
+        {job.target ? <>, target <code>{job.target}</code></> : ", scored by the job itself"}
       </p>
       {job.result_error && <p role="alert">{job.result_error}</p>}
       <p><button type="button" onClick={download} disabled={job.result_state === "pending"}>Download the PDF report</button></p>
@@ -108,7 +109,10 @@ function EvaluationDetail({ job, results }: { job: EvaluationJob; results: Evalu
         </table>
       )}
       {results?.candidate && (
-        <MetricsTable names={names} candidate={results.candidate} baseline={results.baseline} rows={results.rows} />
+        <MetricsTable
+          names={names} candidate={results.candidate} baseline={results.baseline} rows={results.rows}
+          directions={results.directions ?? {}} scoredByAitip={Boolean(job.target)}
+        />
       )}
       {results && results.slices.length > 0 && (
         <table className="table" aria-label="Slices">
@@ -129,17 +133,27 @@ function EvaluationDetail({ job, results }: { job: EvaluationJob; results: Evalu
   );
 }
 
-function MetricsTable({ names, candidate, baseline, rows }: { names: string[]; candidate: Values; baseline?: Values; rows?: number }) {
+/** The metrics of the model and its baseline. Classification and regression intervals are aitip's bootstrap ones;
+ *  a script's are what it reported, with the direction it declared (↑ greater is better, ↓ lower). */
+function MetricsTable({ names, candidate, baseline, rows, directions, scoredByAitip }: {
+  names: string[]; candidate: Values; baseline?: Values; rows?: number; directions: Record<string, boolean>; scoredByAitip: boolean;
+}) {
+  const arrow = (name: string) => (directions[name] === undefined ? "" : directions[name] ? " ↑" : " ↓");
   return (
     <table className="table" aria-label="Metrics">
-      <caption>{rows ?? 0} rows · 95 % bootstrap intervals</caption>
+      <caption>{rows ?? 0} rows · {scoredByAitip ? "95 % bootstrap intervals" : "intervals as the job reported them"}</caption>
       <thead><tr><th>Metric</th><th>Candidate</th>{baseline && <><th>Baseline</th><th>Change</th></>}</tr></thead>
       <tbody>
         {names.map((name) => (
           <tr key={name}>
-            <td>{name}</td>
+            <td>{name}{arrow(name)}</td>
             <td>{withInterval(candidate[name])}</td>
-            {baseline && <><td>{withInterval(baseline[name])}</td><td>{figure(candidate[name].value - (baseline[name]?.value ?? 0))}</td></>}
+            {baseline && (
+              <>
+                <td>{withInterval(baseline[name])}</td>
+                <td>{baseline[name] ? figure(candidate[name].value - baseline[name].value) : "–"}</td>
+              </>
+            )}
           </tr>
         ))}
       </tbody>
