@@ -9,7 +9,8 @@ launch (created → started), the run in the sandbox (started → finished), sco
 By hand: the same code package (models, features or dataset files, aitip's scripts) unpacked and its entrypoint
 (the job's own, as the API shows it) run with the same Python, outside any sandbox. `--benchmark custom` runs
 examples/custom-evaluation/score.py; `serving` serves each model and sends it 500 requests of one row at concurrency 4
-(the defaults). The peer (`--peer-python`, a Python with full mlflow, scikit-learn and matplotlib, such as
+(the defaults), and `wrk` (4 connections, the same one-row requests, over TCP) loads the same candidate served by the
+same MLflow scoring server, for what the job reported beside what a C load generator measures. The peer (`--peer-python`, a Python with full mlflow, scikit-learn and matplotlib, such as
 .venv-bench-mlflow): `mlflow.models.evaluate(model_type="classifier")` of the candidate on the same rows in a fresh
 process with a local SQLite tracking store, wall time of the whole process. Prints one JSON line per size."""
 import argparse
@@ -44,6 +45,52 @@ data = pd.read_csv(rows).drop(columns=["region"])
 with mlflow.start_run():
     mlflow.models.evaluate(model, data, targets="label", model_type="classifier", evaluators=["default"])
 """
+
+
+# MLflow's scoring server for the candidate on TCP, as the serving job runs it on a Unix socket.
+SERVE_TCP = """
+import sys, uvicorn
+from mlflow.pyfunc import load_model, scoring_server
+uvicorn.run(scoring_server.init(load_model(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+"""
+
+
+def wrk_against(model, row):
+    """wrk's p50, p99 and requests/s for one-row requests to `model`, 4 connections (the serving job's default)."""
+    x1, x2, region, _ = row.decode().split(",")
+    body = json.dumps({"dataframe_split": {"columns": ["x1", "x2", "region"], "data": [[float(x1), float(x2), region]]}})
+    script = pathlib.Path(model.parent, "post.lua")
+    script.write_text(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(body)}\n')
+    port = 18000 + os.getpid() % 1000
+    server = subprocess.Popen([sys.executable, "-c", SERVE_TCP, str(model), str(port)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the scoring server did not start"
+                time.sleep(0.2)
+        subprocess.run(["wrk", "-t1", "-c4", "-d3s", "-s", str(script), f"http://127.0.0.1:{port}/invocations"], capture_output=True, check=True)
+        done = subprocess.run(["wrk", "-t2", "-c4", "-d10s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}/invocations"],
+                              capture_output=True, text=True, check=True).stdout
+    finally:
+        server.terminate()
+        server.wait()
+
+    def milliseconds(text):
+        for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+            if text.endswith(unit):
+                return float(text[: -len(unit)]) * scale
+        raise ValueError(f"wrk printed a latency without a unit: {text}")
+
+    lines = done.splitlines()
+    percentile = {line.split()[0]: milliseconds(line.split()[1]) for line in lines if line.strip().startswith(("50%", "99%"))}
+    rps = next(float(line.split()[1]) for line in lines if line.startswith("Requests/sec"))
+    errors = next((line for line in lines if "Non-2xx" in line), None)
+    assert errors is None, done
+    return {"wrk_latency_p50_ms": round(percentile["50%"], 2), "wrk_latency_p99_ms": round(percentile["99%"], 2), "wrk_throughput_rps": round(rps, 1)}
 
 
 def upload_code(base, headers, project, script, scratch):
@@ -124,8 +171,13 @@ def main():
                         env={key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")})
                     assert done.returncode == 0, done.stderr[-2000:]
                     peer.append(time.monotonic() - start)
+            reported = requests.get(f"{base}/api/v1/evaluation/jobs/{job['id']}/results", headers=headers).json()["candidate"]
+            serving = {}
+            if args.benchmark == "serving":
+                serving = {"job_" + name: round(reported[name]["value"], 2) for name in ("latency_p50_ms", "latency_p99_ms", "throughput_rps")}
+                serving.update(wrk_against(unpacked / "candidate", body.split(b"\n")[1]))
             median = statistics.median
-            print(json.dumps({
+            print(json.dumps({**serving,
                 "benchmark": args.benchmark, "rows": rows, "repeat": args.repeat, "by_hand_s": round(median(by_hand), 2), "through_aitip_s": round(median(through), 2),
                 "overhead_s": round(median(through) - median(by_hand), 2), "queue_and_launch_s": round(median(queue), 2),
                 "run_in_sandbox_s": round(median(run), 2), "scoring_s": round(median(scoring), 3),
