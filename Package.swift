@@ -156,7 +156,10 @@ let package = Package(
         // Not "Testing": that name is swift-testing's module.
         .target(
             name: "TestPlans",
-            dependencies: ["AITIPCore", "Storage", "Identity", "Workloads", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AITIPCore", "Storage", "Identity", "Workloads", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -180,7 +180,13 @@ check "test create answers the plan" test -n "$plan"
 check "test run --wait passes when every case passes" aitip test run "$plan" --wait
 exits 1 "test create refuses a bad cron expression" aitip test create --project "$project" --name nightly --command true --schedule "61 * * * *"
 check "test report records a CI run from its JUnit file" bash -c "'$bin' test report '$plan' --junit '$work/failing.xml' -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"failed_cases\"] == 1'"
-check "test executions lists both runs" bash -c "[ \$('$bin' test executions '$plan' -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"items\"]))') = 2 ]"
+hook=$(aitip test webhook "$plan" -o json)
+secret=$(echo "$hook" | json 'd["secret"]'); hook_url=$(echo "$hook" | json 'd["url"]')
+signature=$(python3 -c 'import hashlib, hmac, sys; print(hmac.new(sys.argv[1].encode(), b"{\"ref\":\"main\"}", hashlib.sha256).hexdigest())' "$secret")
+check "a delivery signed with the plan's webhook secret runs it, with no aitip credential" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST '$server$hook_url' -H 'X-Hub-Signature-256: sha256=$signature' -d '{\"ref\":\"main\"}') = 202 ]"
+check "an unsigned delivery is refused" bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST '$server$hook_url' -d '{}') = 401 ]"
+check "test webhook --remove" aitip test webhook "$plan" --remove
+check "test executions lists the three runs" bash -c "[ \$('$bin' test executions '$plan' -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"items\"]))') = 3 ]"
 check "test cases shows the case's history" bash -c "'$bin' test cases '$plan' | grep -q ok"
 check "test delete" aitip test delete "$plan"
 check "datasets push --derived-from" aitip datasets push --project "$project" reviews-clean "$work/ds/train.csv" --version v1 --derived-from "$v1" --transformation '{"script": "clean.py"}'

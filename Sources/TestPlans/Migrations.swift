@@ -65,6 +65,9 @@ package enum TestPlanMigrations {
                 """,
                 "CREATE INDEX test_case_results_history ON test_case_results (plan_id, classname, name, created_ms)",
             ]
-        }
+        },
+        // The secret a plan's webhook deliveries are signed with (HMAC-SHA256, GitHub's X-Hub-Signature-256); NULL: the
+        // plan has no webhook. It is kept as it is, not as a digest: checking a signature needs the key itself.
+        Migration(34, "add_test_plan_webhook_secret") { t in ["ALTER TABLE test_plans ADD COLUMN webhook_secret \(t.text)"] },
     ]
 }

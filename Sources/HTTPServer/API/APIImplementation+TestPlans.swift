@@ -49,6 +49,27 @@ extension APIImplementation {
         return .created(.init(body: .json(try await wire(execution.id))))
     }
 
+    func rotateTestPlanWebhook(_ input: Operations.RotateTestPlanWebhook.Input) async throws -> Operations.RotateTestPlanWebhook.Output {
+        let webhook = try await testPlans.rotateWebhook(try Parse.id(input.path.planId, "plan_id"), caller: caller)
+        return .created(.init(body: .json(.init(url: webhook.path, secret: webhook.secret))))
+    }
+
+    func removeTestPlanWebhook(_ input: Operations.RemoveTestPlanWebhook.Input) async throws -> Operations.RemoveTestPlanWebhook.Output {
+        try await testPlans.removeWebhook(try Parse.id(input.path.planId, "plan_id"), caller: caller)
+        return .noContent(.init())
+    }
+
+    func triggerTestPlan(_ input: Operations.TriggerTestPlan.Input) async throws -> Operations.TriggerTestPlan.Output {
+        // BodyLimitMiddleware has bounded the body (max_body_bytes) before this runs.
+        var body = Data()
+        if case .any(let stream) = input.body { body = try await Data(collecting: stream, upTo: .max) }
+        let delivery = TestPlanService.Delivery(
+            body: body, hubSignature: input.headers.xHubSignature256, gitlabToken: input.headers.xGitlabToken)
+        let (execution, workload, started) = try await testPlans.trigger(try Parse.id(input.path.planId, "plan_id"), delivery, caller: caller)
+        let wire = Components.Schemas.TestExecution(execution, workload: workload.map { ($0.state, $0.reason, nil, nil) })
+        return started ? .accepted(.init(body: .json(wire))) : .ok(.init(body: .json(wire)))
+    }
+
     func reportTestResults(_ input: Operations.ReportTestResults.Input) async throws -> Operations.ReportTestResults.Output {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let execution = try await testPlans.report(

@@ -13,6 +13,24 @@ enum TestPlanStore {
         try await sql.select().column("*").from("test_plans").where("id", .equal, id).first(decoding: TestPlan.self)
     }
 
+    /// The secret of the plan's webhook; nil when it has none (or there is no such plan).
+    static func webhookSecret(of id: UUID, on sql: any SQLDatabase) async throws -> String? {
+        try await sql.select().column("webhook_secret").from("test_plans").where("id", .equal, id).first()?
+            .decode(column: "webhook_secret", as: String?.self)
+    }
+
+    static func setWebhookSecret(_ secret: String?, of id: UUID, atMs now: Int64, on sql: any SQLDatabase) async throws {
+        try await sql.update("test_plans").set("webhook_secret", to: secret).set("updated_ms", to: now).where("id", .equal, id).run()
+    }
+
+    /// The plan's webhook-triggered execution that has not ended, if any (deliveries coalesce into it).
+    static func pendingWebhookExecution(of plan: UUID, on sql: any SQLDatabase) async throws -> TestExecution? {
+        try await sql.select().column("*").from("test_executions").where("plan_id", .equal, plan)
+            .where("trigger_type", .equal, TestExecution.Trigger.webhook.rawValue).where("workload_id", .isNot, SQLLiteral.null)
+            .where("result_state", .equal, TestExecution.ResultState.pending.rawValue).orderBy("created_ms", .descending)
+            .first(decoding: TestExecution.self)
+    }
+
     static func plan(named name: String, project: UUID, on sql: any SQLDatabase) async throws -> TestPlan? {
         try await sql.select().column("*").from("test_plans").where("project_id", .equal, project).where("name", .equal, name)
             .first(decoding: TestPlan.self)

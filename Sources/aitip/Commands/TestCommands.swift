@@ -8,7 +8,9 @@ struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
         abstract: "Test plans: create one (a command, its code, a cron schedule), run it, report results from CI, read executions and flaky cases.",
-        subcommands: [Create.self, Plans.self, Get.self, Delete.self, Run.self, Report.self, Executions.self, Results.self, Cases.self, Pdf.self])
+        subcommands: [
+            Create.self, Plans.self, Get.self, Delete.self, Webhook.self, Run.self, Report.self, Executions.self, Results.self, Cases.self, Pdf.self,
+        ])
 
     static let planColumns = ["id", "name", "test_type", "schedule", "next_run_at"]
     static let executionColumns = [
@@ -90,6 +92,33 @@ struct TestCommand: AsyncParsableCommand {
         func run() async throws {
             try await ClientCall.perform(options, done: "Deleted test plan \(id).") { api in
                 _ = try await api.deleteTestPlan(path: .init(planId: id)).noContent
+            }
+        }
+    }
+
+    struct Webhook: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a plan a webhook (a new secret; an old one stops working), or turn it off with --remove.",
+            discussion: """
+                Prints the URL to give a forge or CI, and the secret, once. Deliveries carry
+                X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body under the secret> (GitHub, Gitea) or
+                X-Gitlab-Token: <secret> (GitLab); no aitip credential. Each runs the plan, unless a run a delivery
+                started is still going. Example:
+                  body='{"ref":"main"}'; sig=$(printf %s "$body" | openssl dgst -sha256 -hmac "$SECRET" | cut -d' ' -f2)
+                  curl -X POST "$AITIP_SERVER$URL" -H "X-Hub-Signature-256: sha256=$sig" -d "$body"
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Plan id.") var id: String
+        @Flag(help: "Turn the webhook off.") var remove = false
+        func run() async throws {
+            if remove {
+                try await ClientCall.perform(options, done: "Webhook of test plan \(id) removed.") { api in
+                    _ = try await api.removeTestPlanWebhook(path: .init(planId: id)).noContent
+                }
+            } else {
+                try await ClientCall.show(options, columns: ["url", "secret"]) { api in
+                    try await api.rotateTestPlanWebhook(path: .init(planId: id)).created.body.json
+                }
             }
         }
     }

@@ -1,4 +1,5 @@
 import AITIPAPI
+import Crypto
 import Foundation
 import HTTPTypes
 import Testing
@@ -184,6 +185,16 @@ enum NativeRecipes {
         case "updateTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())", body: .json(["description": "changed"]))
         case "deleteTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.freshTestPlan())")
         case "executeTestPlan": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())/execute")
+        case "rotateTestPlanWebhook", "removeTestPlanWebhook": return .init(path: "/api/v1/test/plans/\(try await w.testPlan())/webhook")
+        case "triggerTestPlan":
+            // A plan of its own each time, so that each caller's signed delivery starts a run (rather than joining one).
+            let plan = try await w.freshTestPlan()
+            let secret = try await w.create("/api/v1/test/plans/\(plan)/webhook", [:], field: "secret")
+            let body = Data(#"{"ref": "refs/heads/main"}"#.utf8)
+            let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+            return .init(
+                path: "/api/v1/test/plans/\(plan)/trigger", body: .bytes(body, contentType: "application/json"),
+                headers: [HTTPField.Name("X-Hub-Signature-256")!: "sha256=" + mac.map { String(format: "%02x", $0) }.joined()])
         case "reportTestResults":
             return .init(
                 path: "/api/v1/test/plans/\(try await w.testPlan())/results",
