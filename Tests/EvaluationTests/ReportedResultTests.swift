@@ -63,6 +63,8 @@ import Testing
         (#"{"metrics": {"auc": 1}, "slices": [{"value": "x", "metrics": {}}]}"#, "slices[0].column"),
         (#"{"metrics": {"auc": 1}, "slices": [{"column": "c", "value": null, "metrics": {}}]}"#, "slices[0].value"),
         (#"{"metrics": {"<script>": 1}}"#, "a metric named '<script>'"),
+        (#"{"metrics": {"a/../b": 1}}"#, "without '..'"),
+        (#"{"metrics": {"m": 1}, "slices": [{"column": "c\u001b[2J", "value": "x", "metrics": {}}]}"#, "without control characters"),
     ])
     func aBadScriptResultSaysWhatIsWrong(file: String, words: String) {
         #expect {
@@ -76,6 +78,28 @@ import Testing
         let huge = Data(repeating: 0x20, count: ReportedResult.maxBytes + 1)
         #expect(throws: AppError.self) { try ReportedResult.script(huge) }
         #expect(throws: AppError.self) { try ReportedResult.lmEval(huge) }
+    }
+
+    @Test func slicesHoldAtMostTwentyThousandValuesInAll() throws {
+        let metrics = "{" + (0..<500).map { "\"m\($0)\": 1" }.joined(separator: ", ") + "}"
+        let slices = (0..<41).map { #"{"column": "c", "value": "\#($0)", "metrics": \#(metrics)}"# }.joined(separator: ", ")
+        #expect {
+            _ = try ReportedResult.script(Data(#"{"metrics": {"m": 1}, "slices": [\#(slices)]}"#.utf8))
+        } throws: { error in
+            (error as? AppError)?.detail.contains("more than 20000 metric values") == true
+        }
+    }
+
+    /// The file is the job's word: counts that overflow an integer, or a standard error whose interval is not finite,
+    /// must not stop the server or the scorer.
+    @Test func lmEvalNumbersThatWouldOverflowAreClampedOrDropped() throws {
+        let file = """
+            {"results": {"t": {"acc,none": 0.5, "acc_stderr,none": 1e308}},
+             "n-samples": {"a": {"effective": 9e18}, "b": {"effective": 9e18}}}
+            """
+        let result = try ReportedResult.lmEval(Data(file.utf8))
+        #expect(result.metrics["t/acc"] == MetricValue(value: 0.5))
+        #expect(result.rows == 1_000_000_000_000_000)
     }
 
     @Test func anLMEvalFileWithoutNumericMetricsIsRefused() {

@@ -80,32 +80,28 @@ struct TestPlanWebhookTests {
         }
     }
 
-    @Test("guessing a plan's webhook secret is throttled like guessing a password: the address's failures spend its sign-in budget")
-    func guessingIsThrottled() async throws {
-        try await withApp(.sqlite, settings: ["login_rate_limit": "3"]) { app in
-            let token = try await app.adminToken()
-            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+    @Test("a plan whose owner has left the organization runs nothing from its webhook")
+    func ownerLeft() async throws {
+        try await withApp(.sqlite) { app in
+            let admin = try await app.adminToken()
+            let org = try await app.homeOrg(admin)
+            let member = try await app.newMember(of: org, role: "member", by: admin)
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: member.token).items.first?["id"] as? String)
             let plan = try #require(
                 try await app.call(
-                    .post, "/api/v1/test/plans", token: token,
-                    json: ["project_id": project, "name": "guarded", "config": ["command": "true", "cpu": 0.1]]
+                    .post, "/api/v1/test/plans", token: member.token,
+                    json: ["project_id": project, "name": "theirs", "config": ["command": "true", "cpu": 0.1]]
                 ).string("id"))
-            let secret = try #require(try await app.call(.post, "/api/v1/test/plans/\(plan)/webhook", token: token).string("secret"))
+            let secret = try #require(try await app.call(.post, "/api/v1/test/plans/\(plan)/webhook", token: member.token).string("secret"))
             let hub = HTTPField.Name("X-Hub-Signature-256")!
-            var statuses: [Int] = []
-            for guess in 0..<5 {
-                statuses.append(
-                    try await app.call(
-                        .post, "/api/v1/test/plans/\(plan)/trigger", raw: "{}", headers: [hub: Self.signature("{}", secret: "guess-\(guess)")]
-                    ).status)
-            }
-            // The admin's sign-in spent one of the three attempts.
-            #expect(statuses == [401, 401, 429, 429, 429], "\(statuses)")
-            // The budget is the address's failures: the forge's own deliveries are refused while it is spent, like
-            // a sign-in from that address, and go through again once it refills.
-            let refused = try await app.call(
+            let before = try await app.call(
                 .post, "/api/v1/test/plans/\(plan)/trigger", raw: "{}", headers: [hub: Self.signature("{}", secret: secret)])
-            #expect(refused.status == 429 && refused.headers[.retryAfter] != nil, "\(refused.text)")
+            #expect(before.status == 202, "\(before.text)")
+            #expect(try await app.call(.delete, "/api/v1/orgs/\(org)/members/\(member.id)", token: admin).status == 204)
+            _ = try await app.call(.post, "/api/v1/test/executions/\(try #require(before.string("id")))/stop", token: admin)
+            let after = try await app.call(
+                .post, "/api/v1/test/plans/\(plan)/trigger", raw: "{}", headers: [hub: Self.signature("{}", secret: secret)])
+            #expect(after.status == 401, "\(after.text)")
         }
     }
 }

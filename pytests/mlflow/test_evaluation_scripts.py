@@ -105,6 +105,8 @@ BAD_RESULTS = [
     (b'{"metrics": {"acc": NaN}}', "metrics.acc must be a finite number"),
     (json.dumps({"metrics": {"acc": 1}, "slices": "all"}).encode(), "slices must be an array"),
     (None, "wrote no result to AITIP_RESULT_FILE"),
+    # The command prints a result line of its own (as a model's code could, to forge the other model's numbers).
+    ("forged", "two results"),
 ]
 
 
@@ -122,8 +124,13 @@ def test_a_bad_result_file_fails_the_results_with_the_reason(tmp_path, server, a
     dataset_id = push_dataset(base, headers, project, body, unique("small"))
     jobs = []
     for result, words in BAD_RESULTS:
-        files = {"result.json": result} if result is not None else {"empty.txt": b""}
-        command = 'cp result.json "$AITIP_RESULT_FILE"' if result is not None else "true"
+        if result == "forged":
+            files = {"result.json": json.dumps({"metrics": {"acc": 1}}).encode()}
+            command = 'cp result.json "$AITIP_RESULT_FILE"; echo "aitip.file result.candidate $(base64 -w0 result.json)"'
+        elif result is None:
+            files, command = {"empty.txt": b""}, "true"
+        else:
+            files, command = {"result.json": result}, 'cp result.json "$AITIP_RESULT_FILE"'
         created = requests.post(f"{base}/api/v1/evaluation/jobs", headers=headers, json={
             "project_id": project, "model": f"models:/{name}/1", "benchmark": "custom", "dataset": {"dataset_id": dataset_id},
             "command": command, "code_archive": upload_code(base, headers, project, files),
@@ -175,9 +182,10 @@ def test_script_benchmarks_that_cannot_run_are_refused_before_anything_is_create
         ({k: v for k, v in lm_eval.items() if k != "lm_eval"}, 422, "lm_eval.tasks"),
         (dict(lm_eval, lm_eval={"tasks": ["hella swag; rm -rf /"]}), 422, "is not a task name"),
         (dict(lm_eval, resources={"cpu": 1}), 422, "lm-eval runs the model on a GPU"),
-        (dict(lm_eval, model=f"models:/{pyfunc_name}/1"), 422, "has no config.json"),
-        # Nothing here has a GPU: the job could never start, and says so.
+        # Nothing here has a GPU: the job could never start, and says so before anything is packed (a model without
+        # config.json is refused after that check: ScriptJobTests).
         (lm_eval, 400, "can never be scheduled"),
+        (dict(lm_eval, model=f"models:/{pyfunc_name}/1"), 400, "can never be scheduled"),
     ]
     for request, status, words in refusals:
         answer = requests.post(f"{base}/api/v1/evaluation/jobs", headers=headers, json=request)

@@ -21,6 +21,8 @@ package struct ReportedResult: Sendable, Equatable {
     static let maxBytes = 4 << 20
     static let maxMetrics = 500
     static let maxSlices = 1_000
+    /// Metric values over all slices: what a report shows as table cells.
+    static let maxSliceValues = 20_000
 
     /// A custom script's result:
     /// `{"metrics": {"<name>": <number> | {"value": <number>, "ci_low": …, "ci_high": …, "greater_is_better": …}},
@@ -36,20 +38,21 @@ package struct ReportedResult: Sendable, Equatable {
             guard case .array(let items) = slicesValue, items.count <= maxSlices else {
                 throw invalid("slices must be an array of at most \(maxSlices) objects")
             }
+            var values = 0
             for (index, item) in items.enumerated() {
                 let field = "slices[\(index)]"
                 let slice = try object(item, field)
-                guard case .string(let column)? = slice["column"], (1...255).contains(column.count) else {
-                    throw invalid("\(field).column must be a name of 1-255 characters")
+                guard case .string(let column)? = slice["column"], (1...255).contains(column.count), isPrintable(column) else {
+                    throw invalid("\(field).column must be a name of 1-255 characters, without control characters")
                 }
-                guard let value = slice["value"].flatMap(text), value.count <= 255 else {
-                    throw invalid("\(field).value must be a string, number or boolean of at most 255 characters")
+                guard let value = slice["value"].flatMap(text), value.count <= 255, isPrintable(value) else {
+                    throw invalid("\(field).value must be a string, number or boolean of at most 255 characters, without control characters")
                 }
                 var ignored: [String: Bool] = [:]
-                slices.append(
-                    Slice(
-                        column: column, value: value, rows: try count(slice["rows"], field: "\(field).rows") ?? 0,
-                        metrics: try metricValues(slice["metrics"] ?? .null, field: "\(field).metrics", directions: &ignored)))
+                let metrics = try metricValues(slice["metrics"] ?? .null, field: "\(field).metrics", directions: &ignored)
+                values += metrics.count
+                guard values <= maxSliceValues else { throw invalid("slices hold more than \(maxSliceValues) metric values in all") }
+                slices.append(Slice(column: column, value: value, rows: try count(slice["rows"], field: "\(field).rows") ?? 0, metrics: metrics))
             }
         }
         return ReportedResult(rows: try count(root["rows"], field: "rows"), metrics: metrics, directions: directions, slices: slices)
@@ -77,8 +80,9 @@ package struct ReportedResult: Sendable, Equatable {
                 let (metric, filter) = (String(key[..<comma]), String(key[key.index(after: comma)...]))
                 let name = filter == "none" ? "\(task)/\(metric)" : "\(task)/\(metric)/\(filter)"
                 var measured = MetricValue(value: number)
-                if case .number(let stderr)? = values["\(metric)_stderr,\(filter)"], stderr.isFinite, stderr >= 0 {
-                    (measured.ciLow, measured.ciHigh) = (number - 1.96 * stderr, number + 1.96 * stderr)
+                if case .number(let stderr)? = values["\(metric)_stderr,\(filter)"], stderr >= 0 {
+                    let (low, high) = (number - 1.96 * stderr, number + 1.96 * stderr)
+                    if low.isFinite && high.isFinite { (measured.ciLow, measured.ciHigh) = (low, high) }
                 }
                 guard isMetricName(name) else { throw invalid("results.\(task) names a metric aitip cannot store: \(name.prefix(80))") }
                 metrics[name] = measured
@@ -90,21 +94,26 @@ package struct ReportedResult: Sendable, Equatable {
         }
         var rows: Int?
         if case .object(let samples)? = root["n-samples"] {
-            rows = samples.values.reduce(0) { total, entry in
-                guard case .object(let counts) = entry, case .number(let effective)? = counts["effective"] else { return total }
-                return total + max(0, Int(exactly: effective) ?? 0)
+            // Summed as doubles and clamped: counts are the file's word, and an integer sum could overflow.
+            let total = samples.values.reduce(0.0) { total, entry in
+                guard case .object(let counts) = entry, case .number(let effective)? = counts["effective"], effective.isFinite else { return total }
+                return total + max(0, effective.rounded(.down))
             }
+            rows = Int(min(total, 1e15))
         }
         return ReportedResult(rows: rows, metrics: metrics, directions: directions, slices: [])
     }
 
     // MARK: checks
 
-    /// Metric names as MLflow stores them (they are logged to the model's run): letters, digits and `_ - . / space`.
+    /// Metric names as MLflow takes them (they are logged to the model's run as `eval.<benchmark>.<name>`, within its
+    /// 250 characters): letters, digits and `_ - . / space`, no `..`, not starting with `/`.
     static func isMetricName(_ name: String) -> Bool {
-        (1...250).contains(name.count)
+        (1...200).contains(name.count) && !name.contains("..") && !name.hasPrefix("/")
             && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-./ ".unicodeScalars.contains($0) }
     }
+
+    private static func isPrintable(_ text: String) -> Bool { !text.unicodeScalars.contains { CharacterSet.controlCharacters.contains($0) } }
 
     private static func parse(_ data: Data) throws -> JSONValue {
         guard data.count <= maxBytes else { throw invalid("the result file is larger than \(maxBytes >> 20) MiB") }
@@ -129,7 +138,9 @@ package struct ReportedResult: Sendable, Equatable {
         var metrics: [String: MetricValue] = [:]
         for (name, entry) in entries {
             guard isMetricName(name) else {
-                throw invalid("\(field) has a metric named '\(name.prefix(80))': names are 1-250 letters, digits, '_', '-', '.', '/' or spaces")
+                throw invalid(
+                    "\(field) has a metric named '\(name.prefix(80))': names are 1-200 letters, digits, '_', '-', '.', '/' or spaces, without '..' or a leading '/'"
+                )
             }
             let here = "\(field).\(name)"
             switch entry {

@@ -88,11 +88,17 @@ extension EvaluationService {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
-            let text = try results.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+            var text: String?
+            do {
+                text = try results.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+            } catch {
+                // A value JSON cannot hold (an infinite metric from overflowing numbers): no results, and why.
+                (state, results, failure) = (.failed, nil, "the results could not be stored: \(error)")
+            }
             let now = clock.now().epochMilliseconds
-            let (outcome, gatePassed, reason) = (state, results?.gate.passed, failure)
+            let (outcome, stored, gatePassed, reason) = (state, text, results?.gate.passed, failure)
             let recorded = try await database.transaction { sql in
-                try await EvaluationStore.complete(job.id, state: outcome, results: text, gatePassed: gatePassed, error: reason, atMs: now, on: sql)
+                try await EvaluationStore.complete(job.id, state: outcome, results: stored, gatePassed: gatePassed, error: reason, atMs: now, on: sql)
             }
             guard recorded else { continue }
             completed += 1
@@ -100,7 +106,8 @@ extension EvaluationService {
                 let points = results.candidate.sorted { $0.key < $1.key }.map {
                     MetricPoint(key: "eval.\(job.benchmark).\($0.key)", value: $0.value.value, timestampMs: now, step: 0)
                 }
-                try await tracking.appendMetrics(points, toRun: runId)
+                // The result is recorded; a run that cannot take the metrics (deleted meanwhile) holds up no other job.
+                try? await tracking.appendMetrics(points, toRun: runId)
             }
         }
         return completed

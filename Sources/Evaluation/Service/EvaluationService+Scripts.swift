@@ -25,6 +25,7 @@ extension EvaluationService {
     }
 
     static let dataFolder = "data"
+    static let maxDataFiles = 10_000
     static func resultFile(_ role: String) -> String { ".aitip-result-\(role).json" }
     static func resultName(_ role: String) -> String { "result.\(role)" }
 
@@ -35,6 +36,13 @@ extension EvaluationService {
         _ benchmark: Benchmark, input: Input, candidate: ModelVersionDetail, baseline: ModelVersionDetail?,
         data: (files: [DatasetFile], orgId: UUID)
     ) async throws -> (archive: String, entrypoint: String) {
+        guard data.files.count <= Self.maxDataFiles else {
+            throw AppError.validation([
+                FieldError(
+                    field: "dataset.path",
+                    message: "the version has \(data.files.count) files, more than a job takes (\(Self.maxDataFiles)): name the one it needs")
+            ])
+        }
         let dataFiles = try data.files.map { (try DatasetService.blobKey(orgId: data.orgId, sha256: $0.sha256), "\(Self.dataFolder)/\($0.path)") }
         var folders = [(try candidate.artifactPrefix(field: "model"), Self.candidateFolder)]
         if let baseline { folders.append((try baseline.artifactPrefix(field: "baseline"), Self.baselineFolder)) }
@@ -144,9 +152,19 @@ extension EvaluationService {
     /// A script benchmark's results: each model's result file, checked, with the gate decided on the directions the
     /// files declare.
     func reportedResults(_ job: EvaluationJob.Details, benchmark: Benchmark) async throws -> EvaluationJob.Results {
-        let files = try await LogFiles.read(from: logs, of: job.id)
+        let names = Set([Self.candidateFolder, Self.baselineFolder].map(Self.resultName))
+        let found = try await LogFiles.read(from: logs, of: job.id, names: names, maxBytes: ReportedResult.maxBytes)
         func result(_ role: String, _ uri: String) throws -> ReportedResult {
-            guard let data = files[Self.resultName(role)] else {
+            let name = Self.resultName(role)
+            // aitip's wrapper prints each result once; a second line was printed by code the job ran (a model's own
+            // code can write to the log), so neither can be trusted.
+            guard !found.repeated.contains(name) else {
+                throw AppError.badRequest("the log holds two results for \(uri): something the job ran printed one of its own")
+            }
+            guard !found.oversized.contains(name) else {
+                throw AppError.badRequest("\(uri)'s result is larger than \(ReportedResult.maxBytes >> 20) MiB")
+            }
+            guard let data = found.files[name] else {
                 let what =
                     switch benchmark.runner {
                     case .lmEval: "lm_eval wrote no results file"
@@ -169,7 +187,13 @@ extension EvaluationService {
                 column: slice.column, value: slice.value, rows: slice.rows, candidate: slice.metrics,
                 baseline: baseline.map { _ in baselineSlices["\(slice.column)\u{0}\(slice.value)"] ?? [:] })
         }
-        // The benchmark's own metrics keep their direction; others go as the files declared them.
+        // The benchmark's own metrics keep their direction; others go as the files declared them, and the two files
+        // must agree (the candidate cannot turn a loss into a win by flipping a direction).
+        if let baseline,
+            let metric = candidate.directions.first(where: { name, greater in baseline.directions[name].map { $0 != greater } ?? false })?.key
+        {
+            throw AppError.badRequest("the candidate and the baseline declare opposite directions for \(metric)")
+        }
         let declared = (baseline?.directions ?? [:]).merging(candidate.directions) { _, candidate in candidate }
         let directions = declared.merging(benchmark.directions) { _, known in known }
         return EvaluationJob.Results(

@@ -127,6 +127,12 @@ package struct EvaluationService: Sendable {
         }
         var submission = input.submission
         submission.name = submission.name ?? "eval-\(candidate.modelName)-v\(candidate.version.version)"
+        // What could never run (resources no node has, a queue that does not exist) is refused before anything is
+        // read or packed.
+        var probe = submission
+        (probe.entrypoint, probe.codeArchive) = ("true", nil)
+        let check = probe
+        _ = try await database.read { sql in try await workloads.prepare(check, kind: Self.kind, in: scope, caller: caller, on: sql) }
         let dataset: DatasetChoice
         if benchmark.runner == .predictions || benchmark.runner == .serving {
             let table = try await datasets.tableFile(input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
@@ -344,7 +350,7 @@ package struct EvaluationService: Sendable {
         }
         var validator = Validator()
         let columns = rows.columns.joined(separator: ", ")
-        let targetIndex = rows.columns.firstIndex(of: input.target)
+        let targetIndex = input.target.isEmpty ? nil : rows.columns.firstIndex(of: input.target)
         guard input.target.isEmpty || targetIndex != nil else {
             throw AppError.validation([FieldError(field: "target", message: "\(table.file.path) has no column '\(input.target)' (it has \(columns))")]
             )

@@ -137,11 +137,12 @@ extension TestPlanService {
     /// The exit status and the report files the wrapped command printed to the log.
     private func readReports(of workloadId: UUID, into files: inout [String: Data], exitCode: inout Int?) async throws {
         var status: Int?
-        let found = try await LogFiles.read(from: workloads.logs, of: workloadId) { chunk in
+        // A report over 48 MiB is not read (docs/testing.md): the execution says it wrote none.
+        let found = try await LogFiles.read(from: workloads.logs, of: workloadId, names: ["junit", "coverage"], maxBytes: 48 << 20) { chunk in
             for line in chunk.split(separator: 0x0A) where line.starts(with: Self.exitPrefix.utf8) {
                 status = Int(String(decoding: line.dropFirst(Self.exitPrefix.utf8.count), as: UTF8.self))
             }
         }
-        (files, exitCode) = (found, status)
+        (files, exitCode) = (found.files, status)
     }
 }

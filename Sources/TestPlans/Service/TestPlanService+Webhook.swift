@@ -54,14 +54,20 @@ extension TestPlanService {
 
     /// Runs the plan for a signed delivery. While an execution a delivery started has not ended, further deliveries
     /// answer that one (`started` false) instead of queueing more: a burst of pushes, or a replayed delivery, runs the
-    /// plan once. Every refusal is the same 401, whether the plan exists, has no webhook or the signature is wrong.
+    /// plan once (two arriving at the same instant may both start one). Every refusal is the same 401, whether the plan
+    /// exists, has no webhook, the signature is wrong or the plan's owner has left its organization. Refusals are not
+    /// throttled by address: the secret is 256 random bits, and an address budget would let anyone who points a
+    /// webhook of their own at the plan spend the budget of a forge's shared delivery addresses.
     package func trigger(
         _ planId: UUID, _ delivery: Delivery, caller: Caller
     ) async throws -> (execution: TestExecution, workload: WorkloadService.Summary?, started: Bool) {
         let (plan, secret) = try await database.read { sql in
             (try await TestPlanStore.plan(planId, on: sql), try await TestPlanStore.webhookSecret(of: planId, on: sql))
         }
-        guard let plan, let secret, Self.verify(delivery, secret: secret) else {
+        // The plan runs on behalf of its owner: once they have left the organization, its webhook runs nothing.
+        guard let plan, let secret, Self.verify(delivery, secret: secret), let owner = plan.ownerId,
+            try await Directory(database: database).isMember(user: owner, of: plan.orgId)
+        else {
             throw AppError(
                 .unauthorized,
                 "The delivery is not signed with this plan's webhook secret: send X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body> or X-Gitlab-Token"

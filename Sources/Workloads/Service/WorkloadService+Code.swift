@@ -77,8 +77,13 @@ extension WorkloadService {
         let tree = scratch.appendingPathComponent("tree")
         for entry in entries {
             let target = tree.appendingPathComponent(entry.target)
-            try files.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try await self.objects.get(entry.key).write(to: target)
+            let body = try await self.objects.get(entry.key)
+            do {
+                try files.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try body.write(to: target)
+            } catch {
+                throw AppError.badRequest("\(entry.target) cannot be packed beside the other files: a file and a folder have the same name")
+            }
         }
         try files.createDirectory(at: tree, withIntermediateDirectories: true)
         for (name, content) in extra { try content.write(to: tree.appendingPathComponent(name)) }
