@@ -149,7 +149,10 @@ let package = Package(
         // Evaluation jobs (a workload kind): benchmarks, scoring against labels kept on the server, gates, reports.
         .target(
             name: "Evaluation",
-            dependencies: ["AITIPCore", "Storage", "Identity", "Workloads", "Tracking", "Datasets", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Workloads", "Tracking", "Datasets",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Test plans (a workload kind for their executions): schedules, JUnit and Cobertura results, flaky cases, reports.

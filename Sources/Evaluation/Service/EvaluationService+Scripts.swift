@@ -44,8 +44,7 @@ extension EvaluationService {
             ])
         }
         let dataFiles = try data.files.map { (try DatasetService.blobKey(orgId: data.orgId, sha256: $0.sha256), "\(Self.dataFolder)/\($0.path)") }
-        var folders = [(try candidate.artifactPrefix(field: "model"), Self.candidateFolder)]
-        if let baseline { folders.append((try baseline.artifactPrefix(field: "baseline"), Self.baselineFolder)) }
+        let folders = try Self.modelFolders(candidate, baseline)
         var modelFolders: [String: HuggingFaceFolder] = [:]
         let archive = try await workloads.packCode(
             objectsUnder: folders, objects: dataFiles, includingCode: benchmark.runner == .script ? input.codeArchive : nil, extra: [:],
@@ -55,7 +54,7 @@ extension EvaluationService {
             let version = folder == Self.candidateFolder ? candidate : baseline!
             modelFolders[folder] = try HuggingFaceFolder(files, of: version.uri, field: folder == Self.candidateFolder ? "model" : "baseline")
         }
-        let roles = [Self.baselineFolder, Self.candidateFolder].filter { $0 == Self.candidateFolder || baseline != nil }
+        let roles = folders.map(\.folder)
         let script: String
         switch benchmark.runner {
         case .script:

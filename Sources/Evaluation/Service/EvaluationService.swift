@@ -2,6 +2,7 @@ import AITIPCore
 import Datasets
 import Foundation
 import Identity
+import ObjectStore
 import Storage
 import Tracking
 import Workloads
@@ -107,6 +108,18 @@ package struct EvaluationService: Sendable {
         var sizeBytes: Int64
     }
 
+    /// Each model's files and the folder they go in: the baseline's first (it runs first), then the candidate's.
+    static func modelFolders(_ candidate: ModelVersionDetail, _ baseline: ModelVersionDetail?) throws -> [(prefix: ObjectKey, folder: String)] {
+        (try baseline.map { [(try $0.artifactPrefix(field: "baseline"), baselineFolder)] } ?? [])
+            + [(try candidate.artifactPrefix(field: "model"), candidateFolder)]
+    }
+
+    private static func requireSameOrganization(_ dataset: Dataset, _ scope: ProjectScope) throws {
+        guard dataset.orgId == scope.orgId else {
+            throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
+        }
+    }
+
     static let maxSliceColumns = 5
     static let maxSliceValues = 100
 
@@ -136,12 +149,9 @@ package struct EvaluationService: Sendable {
         let dataset: DatasetChoice
         if benchmark.runner == .predictions || benchmark.runner == .serving {
             let table = try await datasets.tableFile(input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
-            guard table.dataset.orgId == scope.orgId else {
-                throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
-            }
+            try Self.requireSameOrganization(table.dataset, scope)
             let features = try await features(of: table, input: input, benchmark: benchmark, orgId: scope.orgId)
-            var folders = [(try candidate.artifactPrefix(field: "model"), Self.candidateFolder)]
-            if let baseline { folders.append((try baseline.artifactPrefix(field: "baseline"), Self.baselineFolder)) }
+            let folders = try Self.modelFolders(candidate, baseline)
             let scripts = benchmark.runner == .serving ? Self.servingFiles : [Self.runnerScript: Data(Self.runnerSource.utf8)]
             let archive = try await workloads.packCode(
                 objectsUnder: folders, extra: scripts.merging([Self.featuresFile: features]) { script, _ in script }, org: scope.orgId
@@ -150,8 +160,8 @@ package struct EvaluationService: Sendable {
                 try version.requireMLflowModel(files, field: field, otherwise: "an evaluation loads the model with mlflow.pyfunc")
             }
             if benchmark.runner == .serving {
-                let roles = [Self.baselineFolder, Self.candidateFolder].filter { $0 == Self.candidateFolder || baseline != nil }
-                submission.entrypoint = try Self.servingEntrypoint(python: input.python, options: input.serving ?? .init(), roles: roles)
+                submission.entrypoint = try Self.servingEntrypoint(
+                    python: input.python, options: input.serving ?? .init(), roles: folders.map(\.folder))
             } else {
                 submission.entrypoint = "exec \(input.python) \(Self.runnerScript)"
             }
@@ -161,9 +171,7 @@ package struct EvaluationService: Sendable {
         } else {
             let (found, version, files) = try await datasets.versionFiles(
                 input.datasetId, version: input.datasetVersion, path: input.datasetPath, caller: caller)
-            guard found.orgId == scope.orgId else {
-                throw AppError.validation([FieldError(field: "dataset_id", message: "is not a dataset of this organization")])
-            }
+            try Self.requireSameOrganization(found, scope)
             let job = try await scriptJob(benchmark, input: input, candidate: candidate, baseline: baseline, data: (files, scope.orgId))
             submission.entrypoint = job.entrypoint
             submission.codeArchive = job.archive
@@ -266,7 +274,7 @@ package struct EvaluationService: Sendable {
             let archive = input.codeArchive ?? ""
             validator.check(
                 archive.count == 64 && archive.allSatisfy(\.isHexDigit), "code_archive",
-                "must be the sha256 of an uploaded code package (aitip train upload)")
+                "must be the sha256 of an uploaded code package (POST /api/v1/training/code, or aitip eval run --code DIR)")
         } else {
             validator.check(input.command == nil, "command", "is for the custom benchmark")
             validator.check(input.codeArchive == nil, "code_archive", "is for the custom benchmark")
