@@ -17,6 +17,7 @@ ensure_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v bwrap >/dev/null || missing+=(bubblewrap)
+  command -v runsc >/dev/null || missing+=(runsc)
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"

@@ -54,3 +54,12 @@ extension Dictionary where Key == String, Value == JSONValue {
         self = (try? JSONDecoder().decode(JSONObject.self, from: Data(jsonText.utf8))) ?? [:]
     }
 }
+
+extension JSONEncoder {
+    /// Keys sorted and slashes plain: the same value always encodes to the same bytes (stored JSON, digests).
+    package static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

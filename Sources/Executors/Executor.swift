@@ -26,6 +26,8 @@ package protocol Executor: Sendable {
     /// Why this executor will not run a workload with this network setting (nil: it will). A setting it cannot
     /// enforce is refused, never accepted and ignored.
     func refusal(isolateNetwork: Bool) -> AppError?
+    /// Why this executor will not run a workload in this sandbox (nil: it will).
+    func refusal(isolation: Isolation) -> AppError?
     /// Where the workload's processes find the checkpoints kept across its attempts, as they see it; nil where the
     /// backend keeps none.
     func checkpointDirectory(of workloadId: UUID) -> String?
@@ -42,6 +44,16 @@ extension Executor {
     package func checkpointDirectory(of workloadId: UUID) -> String? { nil }
 
     package func serviceSocket(of reference: String) -> String? { nil }
+
+    /// Remote backends run work in their own containers: only the local executor runs gVisor here.
+    package func refusal(isolation: Isolation) -> AppError? {
+        isolation == .container
+            ? nil
+            : AppError.validation([
+                FieldError(
+                    field: "isolation", message: "\(isolation.rawValue) sandboxes run on the local executor; the \(kind) executor cannot start one")
+            ])
+    }
 
     /// Remote backends run work in the cluster's network and cannot cut it.
     package func refusal(isolateNetwork: Bool) -> AppError? {
@@ -81,6 +93,13 @@ package struct GPUSample: Sendable, Equatable {
     }
 }
 
+/// How a local attempt is kept from the host. `container`: the bubblewrap sandbox, its seccomp filter and cgroup
+/// limits (every job's default); `gvisor`: the same view of the files inside gVisor's user-space kernel (runsc), so
+/// the job's system calls never reach the host kernel.
+package enum Isolation: String, Sendable, Codable, CaseIterable {
+    case container, gvisor
+}
+
 package enum DistributedMode: String, Sendable, Codable, CaseIterable {
     case single, ddp, deepspeed
 }
@@ -103,6 +122,7 @@ package struct LaunchRequest: Sendable {
     package var distributed: DistributedMode
     /// No network: the sandbox's own network namespace (the local executor's default).
     package var isolateNetwork: Bool
+    package var isolation: Isolation
 
     package struct Repository: Sendable, Codable, Equatable {
         package var url: String
@@ -117,8 +137,9 @@ package struct LaunchRequest: Sendable {
     package init(
         workloadId: UUID, attempt: Int, entrypoint: String, environment: [String: String] = [:], codeArchive: Data? = nil,
         repository: Repository? = nil, gpuIndices: [[Int]] = [[]], gpuType: String? = nil, cpu: Double = 1, memoryMiB: Int = 1_024,
-        distributed: DistributedMode = .single, isolateNetwork: Bool = true
+        distributed: DistributedMode = .single, isolateNetwork: Bool = true, isolation: Isolation = .container
     ) {
+        self.isolation = isolation
         self.workloadId = workloadId
         self.attempt = attempt
         self.entrypoint = entrypoint

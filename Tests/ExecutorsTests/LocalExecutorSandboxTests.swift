@@ -42,12 +42,12 @@ struct LocalExecutorSandboxTests {
 
     static func run(
         _ executor: LocalExecutor, _ command: String, environment: [String: String] = [:], isolateNetwork: Bool = true,
-        memoryMiB: Int = 256, timeout: Duration = .seconds(60)
+        memoryMiB: Int = 256, timeout: Duration = .seconds(60), isolation: Isolation = .container
     ) async throws -> (state: ExecutionState, log: String, reference: String) {
         let reference = try await executor.launch(
             LaunchRequest(
                 workloadId: UUID(), attempt: 1, entrypoint: command, environment: environment,
-                memoryMiB: memoryMiB, isolateNetwork: isolateNetwork))
+                memoryMiB: memoryMiB, isolateNetwork: isolateNetwork, isolation: isolation))
         let state = try await waitForEnd(executor, reference, timeout: timeout)
         let log = String(decoding: try await executor.readLog(reference, from: 0, limit: 1 << 20), as: UTF8.self)
         return (state, log, reference)

@@ -472,11 +472,3 @@ struct ManifestDocument: Encodable {
         case datasetId = "dataset_id"
     }
 }
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-}

@@ -36,12 +36,15 @@ package struct LocalExecutor: Executor {
         package var maxFiles: Int
         /// The bubblewrap program; by default `bwrap` from /usr/bin or /usr/local/bin.
         package var bubblewrap: String?
+        /// gVisor's runsc, for workloads that ask for `isolation: gvisor`; by default `runsc` from the same places.
+        package var runsc: String?
 
         package init(
             jobsDirectory: String, sandbox: SandboxMode = .bubblewrap, readOnlyPaths: [String] = [], maxProcesses: Int = 4_096,
             jobUID: UInt32 = 65534, jobGID: UInt32 = 65534, network: NetworkPolicy = .none, diskLimitBytes: Int64 = 10 << 30,
-            maxFiles: Int = 1_000_000, bubblewrap: String? = nil
+            maxFiles: Int = 1_000_000, bubblewrap: String? = nil, runsc: String? = nil
         ) {
+            self.runsc = runsc
             self.jobsDirectory = jobsDirectory
             self.sandbox = sandbox
             self.readOnlyPaths = readOnlyPaths
@@ -77,6 +80,11 @@ package struct LocalExecutor: Executor {
     /// The sandbox, or nil when it is off or cannot run (then `unavailable` says why).
     let sandbox: Sandbox?
     let unavailable: String?
+    /// The gVisor sandbox, or nil (then `gvisorUnavailable` says why).
+    let gvisor: GVisor?
+    let gvisorUnavailable: String
+    /// The compiled seccomp filter of the bubblewrap sandbox; nil where this architecture has none.
+    let seccompFilter: Data?
     let cgroups: Cgroups
     let logger: Logger
     private let memory = AttemptMemory()
@@ -90,11 +98,15 @@ package struct LocalExecutor: Executor {
         cgroups = Cgroups.detect()
         var made: Sandbox?
         var unavailable: String?
+        seccompFilter = Seccomp.program().map(Seccomp.bytes)
+        if seccompFilter == nil, configuration.sandbox == .bubblewrap {
+            logger.warning("local jobs run without a seccomp filter: aitip has no system call table for this architecture")
+        }
         if configuration.sandbox == .bubblewrap {
             if let bubblewrap = configuration.bubblewrap.map({ FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }) ?? Self.which("bwrap") {
                 let sandbox = Sandbox(
                     bubblewrap: bubblewrap, user: geteuid() == 0 ? .init(uid: configuration.jobUID, gid: configuration.jobGID) : nil)
-                if let problem = Self.probe(sandbox, in: configuration.jobsDirectory) {
+                if let problem = Self.probe(sandbox, seccomp: seccompFilter, in: configuration.jobsDirectory) {
                     unavailable = "the bubblewrap sandbox does not start on this machine (\(problem))"
                 } else {
                     made = sandbox
@@ -105,6 +117,19 @@ package struct LocalExecutor: Executor {
         }
         sandbox = made
         self.unavailable = unavailable
+        let runsc = configuration.runsc.map { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil } ?? Self.which("runsc")
+        switch (made?.user, runsc) {
+        case (let user?, let runsc?):
+            gvisor = GVisor(runsc: runsc, user: user)
+            gvisorUnavailable = ""
+        case (nil, _):
+            gvisor = nil
+            gvisorUnavailable =
+                made == nil ? "the job sandbox is off or cannot run" : "runsc needs a server that runs as root (it drops jobs to job_uid itself)"
+        case (_, nil):
+            gvisor = nil
+            gvisorUnavailable = "gVisor is not installed (apt-get install runsc)"
+        }
         if let unavailable {
             logger.error(
                 "local jobs are refused: \(unavailable). Jobs run other people's code and never run unsandboxed unless the operator sets sandbox=off")
@@ -120,9 +145,12 @@ package struct LocalExecutor: Executor {
 
     /// What isolation this executor gives, in words (shown by `aitip resources gpu` and the node's labels).
     package var isolation: String {
-        let box = sandbox == nil ? (unavailable == nil ? "no sandbox (sandbox=off)" : "jobs refused: no sandbox") : "bubblewrap sandbox"
+        let box =
+            sandbox == nil
+            ? (unavailable == nil ? "no sandbox (sandbox=off)" : "jobs refused: no sandbox")
+            : "bubblewrap sandbox\(seccompFilter == nil ? "" : " with seccomp")"
         let limits = cgroups.unavailableReason == nil ? "cgroup limits" : "no cgroup limits"
-        return "\(box), \(limits)"
+        return "\(box), \(limits)\(gvisor == nil ? "" : ", gVisor")"
     }
 
     package var isolatesNetworkByDefault: Bool { configuration.sandbox == .bubblewrap }
@@ -157,6 +185,11 @@ package struct LocalExecutor: Executor {
         AttemptReference(reference, root: configuration.jobsDirectory)?.paths.serviceSocket
     }
 
+    package func refusal(isolation: Isolation) -> AppError? {
+        guard isolation == .gvisor, gvisor == nil else { return nil }
+        return AppError.validation([FieldError(field: "isolation", message: "gvisor cannot run on this server: \(gvisorUnavailable)")])
+    }
+
     /// `/checkpoints` in the sandbox; the real directory only when the operator turned the sandbox off.
     package func checkpointDirectory(of workloadId: UUID) -> String? {
         sandbox == nil ? AttemptPaths(root: configuration.jobsDirectory, workloadId: workloadId, attempt: 1).checkpoints : Sandbox.checkpoints
@@ -165,7 +198,7 @@ package struct LocalExecutor: Executor {
     // MARK: launch
 
     package func launch(_ request: LaunchRequest) async throws -> String {
-        if let refusal = refusal(isolateNetwork: request.isolateNetwork) { throw refusal }
+        if let refusal = refusal(isolateNetwork: request.isolateNetwork) ?? refusal(isolation: request.isolation) { throw refusal }
         do {
             return try prepareAndSpawn(request)
         } catch {
@@ -183,7 +216,10 @@ package struct LocalExecutor: Executor {
         try Self.makeDirectory(paths.control, owner: nil)
         try Self.makeDirectory(paths.work, owner: jobOwner)
         try Self.makeDirectory(paths.checkpoints, owner: jobOwner)
-        if let archive = request.codeArchive { try Self.writePrivate(archive, to: paths.code) }
+        if let archive = request.codeArchive {
+            // gVisor mounts it for the job's user to read (the control directory stays the server's alone).
+            try Self.writePrivate(archive, to: paths.code, mode: request.isolation == .gvisor ? 0o644 : 0o600)
+        }
         if let sandbox {
             let user = sandbox.user ?? .init(uid: geteuid(), gid: getegid())
             let accounts = Sandbox.accountFiles(for: user.uid, gid: user.gid)
@@ -217,23 +253,44 @@ package struct LocalExecutor: Executor {
         } catch {
             logger.warning("could not create cgroups for a job; it runs without limits", metadata: ["error": "\(error)"])
         }
-        let prefix =
-            sandbox?.prefix(
+        let tmpBytes = max(64 << 20, request.memoryMiB * 1_048_576)
+        var files: [ProcessSpawner.OpenFile] = [
+            .init(descriptor: 3, path: paths.exitCodes, flags: O_WRONLY | O_APPEND | O_CREAT),
+            .init(descriptor: 4, path: request.codeArchive == nil ? "/dev/null" : paths.code, flags: O_RDONLY),
+        ]
+        let inner: [String]
+        if request.isolation == .gvisor, let gvisor {
+            var inside = environment
+            inside["AITIP_CGROUP_PROCS"] = nil
+            inner = try gvisor.command(
                 .init(
-                    control: paths.control, work: paths.work, checkpoints: paths.checkpoints,
-                    readOnlyPaths: configuration.readOnlyPaths, gpuIndices: gpus, network: !request.isolateNetwork,
-                    tmpBytes: max(64 << 20, request.memoryMiB * 1_048_576))) ?? []
-        let arguments = ["/bin/sh", "-c", Self.leader, "aitip-job"] + prefix + ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
+                    control: paths.control, work: paths.work, checkpoints: paths.checkpoints, readOnlyPaths: configuration.readOnlyPaths,
+                    network: !request.isolateNetwork, tmpBytes: tmpBytes, hasCode: request.codeArchive != nil, environment: inside,
+                    containerId: paths.cgroupName))
+        } else if let sandbox {
+            if let seccompFilter {
+                try Self.writePrivate(seccompFilter, to: paths.seccomp)
+                files.append(.init(descriptor: Self.seccompDescriptor, path: paths.seccomp, flags: O_RDONLY))
+            }
+            inner =
+                sandbox.prefix(
+                    .init(
+                        control: paths.control, work: paths.work, checkpoints: paths.checkpoints,
+                        readOnlyPaths: configuration.readOnlyPaths, gpuIndices: gpus, network: !request.isolateNetwork, tmpBytes: tmpBytes,
+                        seccompDescriptor: seccompFilter == nil ? nil : Self.seccompDescriptor))
+                + ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
+        } else {
+            inner = ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
+        }
         let pid = try ProcessSpawner.spawn(
-            arguments, environment: environment, logFile: paths.log,
-            files: [
-                .init(descriptor: 3, path: paths.exitCodes, flags: O_WRONLY | O_APPEND | O_CREAT),
-                .init(descriptor: 4, path: request.codeArchive == nil ? "/dev/null" : paths.code, flags: O_RDONLY),
-            ])
+            ["/bin/sh", "-c", Self.leader, "aitip-job"] + inner, environment: environment, logFile: paths.log, files: files)
         // The leader is our child: until it is reaped its /proc entry stays, so its start time can always be read.
         guard let identity = ProcessIdentity.of(pid) else { throw ExecutorError("the job's leader process \(pid) vanished at start") }
         return AttemptReference(paths: paths, leader: identity).text
     }
+
+    /// Where bubblewrap reads the seccomp filter from.
+    static let seccompDescriptor: Int32 = 5
 
     /// Joins the attempt's cgroups before anything else starts (so no process escapes its limits), then becomes
     /// the sandbox (or, with sandbox=off, the launcher). Jobs get the usual umask (022), not the server's private one.
@@ -500,7 +557,7 @@ package struct LocalExecutor: Executor {
 
     /// Starts the sandbox once, as a job would, so a machine where it cannot run (no user namespaces for a server
     /// that is not root, a bubblewrap too old for the options used) is found at start, not by the first job.
-    static func probe(_ sandbox: Sandbox, in jobsDirectory: String) -> String? {
+    static func probe(_ sandbox: Sandbox, seccomp: Data?, in jobsDirectory: String) -> String? {
         let root = "\(jobsDirectory)/.probe-\(getpid())"
         defer { removeTree(root) }
         do {
@@ -512,13 +569,15 @@ package struct LocalExecutor: Executor {
             let accounts = Sandbox.accountFiles(for: user.uid, gid: user.gid)
             try writePrivate(Data(accounts.passwd.utf8), to: "\(root)/passwd", mode: 0o644)
             try writePrivate(Data(accounts.group.utf8), to: "\(root)/group", mode: 0o644)
+            if let seccomp { try writePrivate(seccomp, to: "\(root)/seccomp.bpf") }
             let prefix = sandbox.prefix(
                 .init(
                     control: root, work: "\(root)/work", checkpoints: "\(root)/checkpoints", readOnlyPaths: [],
-                    gpuIndices: [], network: false, tmpBytes: 1 << 20))
+                    gpuIndices: [], network: false, tmpBytes: 1 << 20, seccompDescriptor: seccomp == nil ? nil : seccompDescriptor))
             let (status, output) = try ProcessSpawner.run(
                 ["/bin/sh", "-c", leader, "aitip-probe"] + prefix + ["/bin/sh", "-c", "touch /workspace/probe && test -w /tmp"],
-                logFile: "\(root)/log")
+                logFile: "\(root)/log",
+                files: seccomp == nil ? [] : [.init(descriptor: seccompDescriptor, path: "\(root)/seccomp.bpf", flags: O_RDONLY)])
             return status == 0 ? nil : "exit code \(status): \(output.prefix(300))"
         } catch {
             return "\(error)"
@@ -560,6 +619,7 @@ struct AttemptPaths: Sendable {
     var log: String { "\(control)/output.log" }
     var exitCodes: String { "\(control)/exit-codes" }
     var code: String { "\(control)/code.tar.gz" }
+    var seccomp: String { "\(control)/seccomp.bpf" }
     /// In the attempt's workspace: the replica of an inference service listens there (the workspace is its own, so
     /// the gateway opens the path without following links; see Gateway's ReplicaConnection).
     static let serviceSocketName = ".aitip-serve.sock"

@@ -70,8 +70,8 @@ enum ProcessSpawner {
     }
 
     /// Runs a short program to its end (a check, not a job): its exit code and what it printed.
-    static func run(_ arguments: [String], logFile: String) throws -> (status: Int32, output: String) {
-        let pid = try spawn(arguments, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], logFile: logFile)
+    static func run(_ arguments: [String], logFile: String, files: [OpenFile] = []) throws -> (status: Int32, output: String) {
+        let pid = try spawn(arguments, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"], logFile: logFile, files: files)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let output = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""

@@ -14,7 +14,8 @@ import Foundation
 /// - private `/tmp` and `/dev/shm` (tmpfs, sized to the job's memory, whose pages its memory limit counts), a
 ///   fresh `/proc` of its own PID namespace, a minimal `/dev` plus the device nodes of its own GPUs;
 /// - new PID, IPC, UTS and cgroup namespaces, and a network namespace of its own (no interface but loopback)
-///   unless the job asked for the network and the operator allows it.
+///   unless the job asked for the network and the operator allows it;
+/// - a seccomp filter (`Seccomp`) that answers EPERM to the system calls only an attack needs.
 ///
 /// When the server runs as root, bubblewrap sets this up as root and `setpriv` then drops to the job's user
 /// (`job_uid`, by default nobody) with no capabilities and no way to gain any (no_new_privs, empty bounding set):
@@ -53,6 +54,8 @@ struct Sandbox: Sendable {
         var gpuIndices: [Int]
         var network: Bool
         var tmpBytes: Int
+        /// bubblewrap reads the seccomp filter (`Seccomp`) from this descriptor; nil: no filter.
+        var seccompDescriptor: Int32?
     }
 
     /// The command prefix that runs a program in the sandbox (the program and its arguments follow).
@@ -96,6 +99,7 @@ struct Sandbox: Sendable {
             arguments += ["--ro-bind", path, path]
         }
         arguments += ["--chdir", Self.workspace, "--unsetenv", "AITIP_CGROUP_PROCS"]
+        if let descriptor = attempt.seccompDescriptor { arguments += ["--seccomp", String(descriptor)] }
         if let user {
             arguments += [
                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",

@@ -214,7 +214,7 @@ extension APIImplementation {
 /// Free-form JSON values from generated payloads, kept as JSON text in the domain.
 enum JSONText {
     static func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try JSONEncoder.sortedKeys.encode(value), as: UTF8.self)
+        String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ text: String?, as type: T.Type = T.self) -> T? {

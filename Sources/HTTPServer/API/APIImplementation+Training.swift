@@ -133,16 +133,8 @@ extension APIImplementation {
     }
 
     static func jsonText(_ payload: (some Encodable)?) -> String {
-        guard let payload, let data = try? JSONEncoder.sortedKeys.encode(payload) else { return "{}" }
+        guard let payload, let data = try? JSONEncoder.sorted.encode(payload) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-extension JSONEncoder {
-    static var sortedKeys: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }
 

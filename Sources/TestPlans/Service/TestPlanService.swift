@@ -252,7 +252,7 @@ package struct TestPlanService: Sendable {
     }
 
     private func apply(config: TestPlan.Config?, schedule: String?, to plan: inout TestPlan, now: Date) throws {
-        if let config { plan.config = String(decoding: try JSONEncoder.sortedForPlans.encode(config), as: UTF8.self) }
+        if let config { plan.config = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self) }
         let cleaned = schedule.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0.trimmingCharacters(in: .whitespaces) }
         if cleaned != plan.schedule || (cleaned != nil && plan.nextRunMs == nil) {
             plan.schedule = cleaned
@@ -282,14 +282,6 @@ package struct TestPlanService: Sendable {
     static func isPlainRelativePath(_ path: String) -> Bool {
         !path.isEmpty && path.count <= 255 && !path.hasPrefix("/") && !path.split(separator: "/").contains("..")
             && path.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._-/".unicodeScalars.contains($0) }
-    }
-}
-
-extension JSONEncoder {
-    static var sortedForPlans: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }
 

@@ -22,11 +22,14 @@ package struct WorkloadSpec: Sendable, Codable, Equatable {
     package var repository: LaunchRequest.Repository?
     package var distributed: DistributedMode
     package var isolateNetwork: Bool
+    /// nil: the bubblewrap sandbox (`container`), as for every workload stored before isolation levels existed.
+    package var isolation: Isolation?
 
     package init(
         entrypoint: String, env: [String: String] = [:], codeArchive: String? = nil, repository: LaunchRequest.Repository? = nil,
-        distributed: DistributedMode = .single, isolateNetwork: Bool = false
+        distributed: DistributedMode = .single, isolateNetwork: Bool = false, isolation: Isolation? = nil
     ) {
+        self.isolation = isolation
         self.entrypoint = entrypoint
         self.env = env
         self.codeArchive = codeArchive
@@ -36,7 +39,7 @@ package struct WorkloadSpec: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case entrypoint, env, repository, distributed
+        case entrypoint, env, repository, distributed, isolation
         case codeArchive = "code_archive"
         case isolateNetwork = "isolate_network"
     }

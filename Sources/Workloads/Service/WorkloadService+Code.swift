@@ -58,11 +58,7 @@ extension WorkloadService {
             entries += zip(keys, relative).map { ($0, "\(folder)/\($1)") }
         }
         if let codePackage {
-            let key = try Self.codeKey(codePackage, org: org)
-            guard try await self.objects.size(key) != nil else {
-                throw AppError.badRequest("No uploaded code archive has sha256 \(codePackage): upload it first (POST /api/v1/training/code)")
-            }
-            entries.append((key, Self.codePackageFile))
+            entries.append((try await requireCodeArchive(codePackage, org: org), Self.codePackageFile))
         }
         var total = extra.values.reduce(0) { $0 + $1.count }
         for entry in entries { total += try await self.objects.size(entry.key) ?? 0 }
@@ -98,6 +94,16 @@ extension WorkloadService {
         tar.waitUntilExit()
         guard tar.terminationStatus == 0 else { throw AppError(.internalError, "tar could not pack the files of a code package") }
         return try await store(try Data(contentsOf: output), org: org)
+    }
+
+    /// The key of an uploaded code package of the organization; 400 when it has none with that digest.
+    @discardableResult
+    package func requireCodeArchive(_ sha256: String, org: UUID) async throws -> ObjectKey {
+        let key = try Self.codeKey(sha256, org: org)
+        guard try await objects.size(key) != nil else {
+            throw AppError.badRequest("No uploaded code archive has sha256 \(sha256): upload it first (POST /api/v1/training/code)")
+        }
+        return key
     }
 
     private func store(_ data: Data, org: UUID) async throws -> CodeArchive {

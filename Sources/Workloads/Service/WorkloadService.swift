@@ -83,6 +83,8 @@ package struct WorkloadService: Sendable {
         package var distributed: DistributedMode
         /// nil: the executor's default (the local executor's sandbox has no network unless a job asks).
         package var isolateNetwork: Bool?
+        /// The sandbox (simulation's isolation levels); other workloads keep the default.
+        package var isolation: Isolation = .container
         /// Variables set by aitip itself (e.g. AITIP_CONFIG), not checked against the reserved names.
         package var systemEnv: [String: String] = [:]
 
@@ -185,11 +187,14 @@ package struct WorkloadService: Sendable {
                 "is cloned inside the job's sandbox, which needs the network: set isolate_network to false (the operator must allow it with job_network=allow), or upload the code"
             )
         }
-        try validator.finish()
-        if let refusal = executor.refusal(isolateNetwork: isolateNetwork) { throw refusal }
-        if let archive = submission.codeArchive, try await objects.size(try Self.codeKey(archive, org: scope.orgId)) == nil {
-            throw AppError.badRequest("No uploaded code archive has sha256 \(archive): upload it first (POST /api/v1/training/code)")
+        if submission.isolation == .gvisor {
+            validator.check(
+                gpus == 0, "resources.gpu_count", "cannot be passed into a gVisor sandbox here: ask for 0 GPUs or the container isolation")
+            validator.check(submission.distributed == .single, "distributed_mode", "runs one process in a gVisor sandbox: leave it single")
         }
+        try validator.finish()
+        if let refusal = executor.refusal(isolateNetwork: isolateNetwork) ?? executor.refusal(isolation: submission.isolation) { throw refusal }
+        if let archive = submission.codeArchive { try await requireCodeArchive(archive, org: scope.orgId) }
         let request = ResourceRequest(gpuType: submission.gpuType, gpus: gpus, nodes: nodes, cpu: cpu, memoryMiB: memory)
         let nodesNow = try await ResourceStore.nodes(on: sql)
         if let reason = Scheduler.impossibility(of: request, on: nodesNow.map(\.capacity)) {
@@ -198,7 +203,8 @@ package struct WorkloadService: Sendable {
         let spec = WorkloadSpec(
             entrypoint: entrypoint, env: submission.env.merging(submission.systemEnv) { _, system in system },
             codeArchive: submission.codeArchive?.lowercased(),
-            repository: submission.repository, distributed: submission.distributed, isolateNetwork: isolateNetwork)
+            repository: submission.repository, distributed: submission.distributed, isolateNetwork: isolateNetwork,
+            isolation: submission.isolation == .container ? nil : submission.isolation)
         let now = clock.now()
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let id = IDGenerator.uuidV7(at: now)
@@ -212,8 +218,11 @@ package struct WorkloadService: Sendable {
     }
 
     /// Stores a prepared workload (queued) with its transitions and audit entry.
-    package func insert(_ workload: Workload, caller: Caller, on sql: any SQLDatabase) async throws {
+    /// `audited` false: the owning module records the user's action itself, once for all the workloads it makes (a
+    /// simulation run of many scenarios is one action).
+    package func insert(_ workload: Workload, caller: Caller, on sql: any SQLDatabase, audited: Bool = true) async throws {
         try await WorkloadStore.insert(workload, reason: "accepted into queue '\(workload.queue)'", on: sql)
+        guard audited else { return }
         try await audit.record(
             on: sql, caller, orgId: workload.orgId, action: "\(workload.kind).submit", targetType: workload.kind,
             targetId: workload.id.lowercasedString)
@@ -438,14 +447,6 @@ extension GPUNode {
         NodeCapacity(
             id: id, name: name, gpuType: nodeType, gpuCount: gpuCount, cpu: cpuCores, memoryMiB: memoryMiB,
             schedulable: status == .available || status == .busy)
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }
 
