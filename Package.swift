@@ -165,6 +165,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Simulation environments and runs (a workload kind per scenario): templates, scenario suites, sandboxes
+        // (bubblewrap, gVisor), safety scores and gates, reports.
+        .target(
+            name: "Simulation",
+            dependencies: [
+                "AITIPCore", "Storage", "ObjectStore", "Identity", "Workloads", "Tracking", "Executors",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The runner and its adapter library, shipped inside the binary (`SimulationRunner`).
+            resources: [.embedInCode("Python/aitip_sim.py"), .embedInCode("Python/sim_runner.py")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AITIPAPI",
             dependencies: [
@@ -190,7 +202,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
-                "Events", "Inference", "Gateway", "Evaluation", "TestPlans",
+                "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -218,7 +230,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans",
+                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -311,6 +323,11 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "Workloads", "AITIPCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

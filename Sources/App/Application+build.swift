@@ -15,6 +15,7 @@ import MLflowServer
 import ObjectStore
 import Prometheus
 import ServiceLifecycle
+import Simulation
 import Storage
 import TestPlans
 import Tracking
@@ -27,7 +28,7 @@ package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
         + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all
-        + EvaluationMigrations.all + TestPlanMigrations.all).sorted {
+        + EvaluationMigrations.all + TestPlanMigrations.all + SimulationMigrations.all).sorted {
             $0.version < $1.version
         }
 }
@@ -42,9 +43,10 @@ package struct AppParts: Sendable {
     /// Keeps inference services' replicas as wanted; runs beside the engine (as a service, or in tests by hand).
     package let inferenceReconciler: InferenceReconciler
     /// Scores evaluation jobs whose workloads have ended, fires test plans' schedules and reads ended test
-    /// executions' reports (as services; tests call the passes by hand).
+    /// executions' reports, scores ended simulation scenarios (as services; tests call the passes by hand).
     package let evaluationScorer: LeaderWorker
     package let testPlanWorker: LeaderWorker
+    package let simulationCollector: LeaderWorker
     package let bootstrap: IdentityBootstrap.Result?
 
     package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
@@ -94,7 +96,8 @@ package struct AppParts: Sendable {
             }
             let workloads = WorkloadService(
                 database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
-                wakeup: wakeup, kinds: [TrainingService.kind, InferenceService.kind, EvaluationService.kind, TestPlanService.kind],
+                wakeup: wakeup,
+                kinds: [TrainingService.kind, InferenceService.kind, EvaluationService.kind, TestPlanService.kind, SimulationService.kind],
                 configuration: .init(
                     maxCodeBytes: settings.maxCodeBytes,
                     gracePeriodSeconds: settings.gracePeriodSeconds))
@@ -118,7 +121,8 @@ package struct AppParts: Sendable {
                     maxFileBytes: config.maxDatasetFileBytes,
                     storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
                     lineageSources: LineageWiring.sources(
-                        workloads: workloads, tracking: tracking, evaluations: EvaluationLineage(database: database))))
+                        workloads: workloads, tracking: tracking, evaluations: EvaluationLineage(database: database),
+                        simulations: SimulationLineage(database: database))))
             let metrics = PrometheusCollectorRegistry()
             let inference = InferenceService(
                 database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking,
@@ -127,6 +131,8 @@ package struct AppParts: Sendable {
                 database: database, clock: clock, workloads: workloads, datasets: datasets, tracking: tracking,
                 configuration: .init(maxRows: config.maxEvaluationRows, chromium: config.chromium))
             let testPlans = TestPlanService(database: database, clock: clock, audit: audit, workloads: workloads, chromium: config.chromium)
+            let simulation = SimulationService(
+                database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking, chromium: config.chromium)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
@@ -148,6 +154,7 @@ package struct AppParts: Sendable {
                 inference: inference,
                 evaluation: evaluation,
                 testPlans: testPlans,
+                simulation: simulation,
                 audit: audit,
                 metrics: metrics,
                 limits: .init(
@@ -172,6 +179,12 @@ package struct AppParts: Sendable {
                 ) {
                     _ = try await testPlans.fireSchedules()
                     _ = try await testPlans.collectPending()
+                },
+                simulationCollector: LeaderWorker(
+                    lease: engine.lease, wakeup: simulation.wakeup, every: .milliseconds(250), logger: logger,
+                    failure: "simulation collector pass failed"
+                ) {
+                    _ = try await simulation.collectPending()
                 },
                 bootstrap: bootstrap)
         } catch {
@@ -214,7 +227,7 @@ package func buildApplication(
         services: [
             DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
             InferenceWorkers(reconciler: parts.inferenceReconciler, gateway: parts.dependencies.inference.gateway),
-            LeaderWorkers(workers: [parts.evaluationScorer, parts.testPlanWorker]),
+            LeaderWorkers(workers: [parts.evaluationScorer, parts.testPlanWorker, parts.simulationCollector]),
             MaintenanceService(
                 database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
                 artifacts: parts.dependencies.artifacts, logger: logger),

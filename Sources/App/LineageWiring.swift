@@ -1,6 +1,7 @@
 import Datasets
 import Evaluation
 import Foundation
+import Simulation
 import Tracking
 import Training
 import Workloads
@@ -9,8 +10,29 @@ import Workloads
 /// training jobs from Workloads, model versions from Tracking's registry, whose records also imply edges (a model
 /// version names the training job that made it and the dataset version it was trained on).
 enum LineageWiring {
-    static func sources(workloads: WorkloadService, tracking: TrackingService, evaluations: EvaluationLineage) -> [LineageNodeSource] {
-        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations)]
+    static func sources(
+        workloads: WorkloadService, tracking: TrackingService, evaluations: EvaluationLineage, simulations: SimulationLineage
+    ) -> [LineageNodeSource] {
+        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations), simulationRuns(simulations)]
+    }
+
+    /// Simulation runs, with the edge their records imply (model version → run).
+    static func simulationRuns(_ simulations: SimulationLineage) -> LineageNodeSource {
+        LineageNodeSource(
+            kind: .simulation,
+            resolve: { ids in
+                Dictionary(
+                    uniqueKeysWithValues: try await simulations.nodes(ids).map {
+                        ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.label))
+                    })
+            },
+            impliedEdges: { ids, downstream in
+                try await simulations.edges(ids, downstream: downstream).map { edge in
+                    LineageEdge.implied(
+                        from: (.modelVersion, edge.modelVersionId), to: (.simulation, edge.runId), relation: "simulated", orgId: edge.orgId,
+                        createdMs: edge.createdMs)
+                }
+            })
     }
 
     /// Evaluations, with the edges their records imply (dataset version → evaluation, model versions → evaluation).

@@ -12,6 +12,7 @@ import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
+import Simulation
 import Storage
 import TestPlans
 import Tracking
@@ -33,6 +34,7 @@ package struct ServerDependencies: Sendable {
     package var webhooks: WebhookService
     package var inference: InferenceService
     package var evaluation: EvaluationService
+    package var simulation: SimulationService
     package var testPlans: TestPlanService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
@@ -67,7 +69,7 @@ package struct ServerDependencies: Sendable {
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
         resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService,
-        evaluation: EvaluationService, testPlans: TestPlanService, audit: AuditLog,
+        evaluation: EvaluationService, testPlans: TestPlanService, simulation: SimulationService, audit: AuditLog,
         metrics: PrometheusCollectorRegistry,
         limits: Limits,
         webDirectory: String? = nil
@@ -85,6 +87,7 @@ package struct ServerDependencies: Sendable {
         self.webhooks = webhooks
         self.inference = inference
         self.evaluation = evaluation
+        self.simulation = simulation
         self.testPlans = testPlans
         self.audit = audit
         self.metrics = metrics

@@ -1,17 +1,16 @@
 """Benchmarks whose job scores each model itself: the example custom script (examples/custom-evaluation) run by
 the real server once per model, its JSON result read back, gated with the directions it declared, logged and
 reported; hostile result files; and lm-eval jobs refused where they cannot run (no GPU here)."""
-import io
 import json
 import pathlib
 import subprocess
 import sys
-import tarfile
 import uuid
 
 import mlflow
 import pytest
 import requests
+from code_package import upload_code
 from evaluation_data import held_out_csv, push_dataset, register_threshold_models, threshold_model_code, wait_for_results
 from mlflow import MlflowClient
 
@@ -20,19 +19,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def upload_code(base, headers, project, files):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    answer = requests.post(f"{base}/api/v1/training/code?project_id={project}", data=buffer.getvalue(),
-                           headers={**headers, "Content-Type": "application/gzip"})
-    assert answer.status_code == 201, answer.text
-    return answer.json()["sha256"]
 
 
 def default_project(base, headers):

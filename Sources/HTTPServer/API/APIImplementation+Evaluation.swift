@@ -9,11 +9,7 @@ extension APIImplementation {
     var evaluation: EvaluationService { dependencies.evaluation }
 
     func listBenchmarks(_ input: Operations.ListBenchmarks.Input) async throws -> Operations.ListBenchmarks.Output {
-        let principal = try caller.requirePrincipal()
-        // The catalog belongs to no project: any organization where the caller may read evaluations will do.
-        guard principal.visibleOrgIds.contains(where: { principal.permissions(in: $0).contains(Permission(.evaluation, .read)) }) else {
-            throw AppError.forbidden("You need the 'evaluation:read' permission for this action")
-        }
+        try requireInSomeOrganization(Permission(.evaluation, .read))
         return .ok(.init(body: .json(.init(items: Benchmark.catalog.map(Components.Schemas.Benchmark.init)))))
     }
 
@@ -150,5 +146,15 @@ extension Components.Schemas.EvaluationJob {
             completedAt: details.completedMs.map(Date.init(epochMilliseconds:)), updatedAt: Date(epochMilliseconds: workload.updatedMs),
             resultsUrl: "/api/v1/evaluation/jobs/\(id)/results", reportUrl: "/api/v1/evaluation/jobs/\(id)/report",
             logsUrl: "/api/v1/evaluation/jobs/\(id)/logs")
+    }
+}
+
+extension APIImplementation {
+    /// For what belongs to no project (a catalog): the permission in any organization of the caller will do.
+    func requireInSomeOrganization(_ permission: Permission) throws {
+        let principal = try caller.requirePrincipal()
+        guard principal.visibleOrgIds.contains(where: { principal.permissions(in: $0).contains(permission) }) else {
+            throw AppError.forbidden("You need the '\(permission)' permission for this action")
+        }
     }
 }

@@ -98,6 +98,11 @@ enum AccessMatrix {
         "createEvaluationJob": [.keyWithScope: 403],
         // The benchmark catalog belongs to no project: every signed-in caller with evaluation:read reads it.
         "listBenchmarks": [.stranger: 200],
+        // Playing a model reads it: a key scoped to simulation:write alone may not start a run.
+        "createSimulationRun": [.keyWithScope: 403],
+        "startSimulationEnvironment": [.keyWithScope: 403],
+        // The template catalog belongs to no project, as the benchmark catalog.
+        "listSimulationTemplates": [.stranger: 200],
         "setQuota": [.stranger: 403],
     ]
 

@@ -156,6 +156,25 @@ extension AccessWorld {
         return try #require(reply.string("id"))
     }
 
+    /// A CartPole simulation environment of project A bound to the MLflow model, and a run of it (the matrix runs no
+    /// engine: its scenario stays queued).
+    func simulationEnvironment() async throws -> String { try await shared("simulation-env") { try await freshSimulationEnvironment() } }
+
+    func freshSimulationEnvironment() async throws -> String {
+        try await create("/api/v1/simulation/environments", try await simulationEnvironmentBody())
+    }
+
+    func simulationEnvironmentBody() async throws -> [String: Any] {
+        [
+            "project_id": projectA, "name": Self.unique("sim"), "template": "cartpole", "model": "models:/\(try await mlflowModel())/1",
+            "scenario_config": ["seed_count": 2], "resources": ["cpu": 0.1, "memory_mib": 64],
+        ]
+    }
+
+    func simulationRun() async throws -> String {
+        try await shared("simulation-run") { try await create("/api/v1/simulation/environments/\(try await simulationEnvironment())/runs", [:]) }
+    }
+
     /// A registered model whose version 1 is an MLflow model (its files hold an MLmodel), as evaluations need.
     func mlflowModel() async throws -> String {
         try await shared("mlflow-model") {

@@ -177,6 +177,21 @@ enum NativeRecipes {
         case "getEvaluationResults": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/results")
         case "getEvaluationReport": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/report?format=html")
         case "getEvaluationJobLogs": return .init(path: "/api/v1/evaluation/jobs/\(try await w.evaluation())/logs")
+        // simulation
+        case "listSimulationTemplates": return .init(path: "/api/v1/simulation/templates")
+        case "listSimulationEnvironments": return .init(path: "/api/v1/simulation/environments?project_id=\(project)")
+        case "createSimulationEnvironment":
+            return .init(path: "/api/v1/simulation/environments", body: .json(try await w.simulationEnvironmentBody()))
+        case "getSimulationEnvironment": return .init(path: "/api/v1/simulation/environments/\(try await w.simulationEnvironment())")
+        case "deleteSimulationEnvironment": return .init(path: "/api/v1/simulation/environments/\(try await w.freshSimulationEnvironment())")
+        case "startSimulationEnvironment": return .init(path: "/api/v1/simulation/environments/\(try await w.simulationEnvironment())/start")
+        case "stopSimulationEnvironment": return .init(path: "/api/v1/simulation/environments/\(try await w.freshSimulationEnvironment())/stop")
+        case "listSimulationRuns": return .init(path: "/api/v1/simulation/environments/\(try await w.simulationEnvironment())/runs")
+        case "createSimulationRun":
+            return .init(path: "/api/v1/simulation/environments/\(try await w.simulationEnvironment())/runs", body: .json(["seed_count": 1]))
+        case "getSimulationRun": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())")
+        case "getSimulationReport": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/report?format=html")
+        case "getSimulationScenarioLogs": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/scenarios/nominal/logs")
         // test plans
         case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
         case "createTestPlan":

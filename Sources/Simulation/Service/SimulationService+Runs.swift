@@ -1,0 +1,190 @@
+import AITIPCore
+import Foundation
+import Identity
+import Storage
+import Tracking
+import Workloads
+
+/// Runs: a model version played over an environment's suite, one workload per scenario.
+extension SimulationService {
+    /// What a run may change of its environment's defaults.
+    package struct RunInput: Sendable {
+        /// `models:/…`; nil: the environment's model.
+        package var model: String?
+        package var seeds: [Int]?
+        package var scenarios: [ScenarioSuite.Scenario]?
+
+        package init(model: String? = nil, seeds: [Int]? = nil, scenarios: [ScenarioSuite.Scenario]? = nil) {
+            self.model = model
+            self.seeds = seeds
+            self.scenarios = scenarios
+        }
+    }
+
+    static let modelFolder = "model"
+    static let resultFile = ".aitip-result.json"
+    static let resultName = "result"
+    static func scenarioFile(_ name: String) -> String { ".aitip-scenario-\(name).json" }
+
+    /// Starts a run of the environment's bound model with its suite (`POST …/start`).
+    package func start(_ environmentId: UUID, caller: Caller) async throws -> SimulationRun {
+        try await createRun(environmentId, RunInput(), caller: caller)
+    }
+
+    package func createRun(_ environmentId: UUID, _ input: RunInput, caller: Caller) async throws -> SimulationRun {
+        let environment = try await authorized(environmentId, Self.write, caller: caller)
+        let principal = try caller.requirePrincipal()
+        let scope = try await workloads.scope(project: environment.projectId, permission: Self.write, caller: caller)
+        // Playing a model reads it: the registry's permission is asked as well as the simulation's.
+        try Policy.authorize(principal, .experimentsRead, on: scope.policyResource)
+        guard let template = SimulationTemplate.named(environment.template) else {
+            throw AppError(.internalError, "environment \(environment.id) names the unknown template \(environment.template)")
+        }
+        var suite = try environment.suite
+        if let seeds = input.seeds { suite.seeds = seeds }
+        if let scenarios = input.scenarios { suite.scenarios = scenarios }
+        var validator = Validator()
+        suite.check(&validator, for: template, field: "run")
+        validator.check(suite.seeds.count * suite.scenarios.count <= Self.maxEpisodes, "run", Self.episodesMessage)
+        guard let text = input.model ?? environment.modelURI else {
+            validator.add("model", "is required: the environment has no model (name one here, or bind one to the environment)")
+            try validator.finish()
+            throw AppError.badRequest("model is required")
+        }
+        let reference = ModelReference(text)
+        validator.check(reference != nil, "model", "must be models:/<name>/<version> or models:/<name>@<alias>")
+        try validator.finish()
+        let model = try await tracking.modelVersion(reference!, inProject: scope, field: "model")
+        _ = try await database.read { sql in
+            try await workloads.prepare(try Self.submission(for: environment, probe: true), kind: Self.kind, in: scope, caller: caller, on: sql)
+        }
+        let resolved = suite
+        let archive = try await workloads.packCode(
+            objectsUnder: [(try model.artifactPrefix(field: "model"), Self.modelFolder)], includingCode: environment.codeArchive,
+            extra: try Self.packageFiles(suite: resolved, template: template), org: scope.orgId
+        ) { _, files in
+            try model.requireMLflowModel(files, field: "model", otherwise: "a simulation plays the model with mlflow.pyfunc")
+        }
+        let now = clock.now()
+        let runId = IDGenerator.uuidV7(at: now)
+        let details = SimulationRun.Details(
+            id: runId, envId: environment.id, orgId: environment.orgId, projectId: environment.projectId, createdBy: principal.userId,
+            template: template.name, templateVersion: template.version, isolationType: environment.isolationType,
+            modelName: model.modelName, modelVersion: model.version.version, modelVersionId: model.version.id,
+            suite: String(decoding: try JSONEncoder.sorted.encode(resolved), as: UTF8.self), state: .running, results: nil, safetyScore: nil,
+            passed: nil, error: nil, createdMs: now.epochMilliseconds, completedMs: nil)
+        let scenarios: [SimulationRun.Scenario] = try await database.transaction { sql in
+            var made: [SimulationRun.Scenario] = []
+            for (position, scenario) in resolved.scenarios.enumerated() {
+                var submission = try Self.submission(for: environment)
+                submission.name = "sim-\(environment.name)-\(scenario.name)"
+                submission.entrypoint = Self.entrypoint(for: environment, template: template, scenario: scenario.name)
+                submission.codeArchive = archive.sha256
+                submission.systemEnv = ["AITIP_MODEL_URI": details.modelURI, "AITIP_SIMULATION_RUN": runId.lowercasedString]
+                let workload = try await workloads.prepare(submission, kind: Self.kind, in: scope, caller: caller, on: sql)
+                try await workloads.insert(workload, caller: caller, on: sql, audited: false)
+                let record = SimulationRun.Record(
+                    id: workload.id, runId: runId, position: position, name: scenario.name, category: scenario.category, resultState: .pending,
+                    result: nil, error: nil)
+                made.append(SimulationRun.Scenario(record: record, workload: workload))
+            }
+            try await SimulationStore.insert(details, scenarios: made.map(\.record), on: sql)
+            try await audit.record(
+                on: sql, caller, orgId: environment.orgId, action: "simulation.run.create", targetType: "simulation_run",
+                targetId: runId.lowercasedString,
+                detail: "\(details.modelURI) over \(resolved.scenarios.count) scenarios × \(resolved.seeds.count) seeds")
+            return made
+        }
+        workloads.wake()
+        return SimulationRun(details: details, scenarios: scenarios)
+    }
+
+    package func run(_ id: UUID, caller: Caller) async throws -> SimulationRun {
+        let principal = try caller.requirePrincipal()
+        guard let details = try await database.read({ sql in try await SimulationStore.run(id, on: sql) }),
+            principal.visibleOrgIds.contains(details.orgId)
+        else { throw AppError.notFound("Simulation run") }
+        _ = try await authorized(details.envId, Self.read, caller: caller)
+        return try await assemble([details])[0]
+    }
+
+    /// An environment's runs, newest first.
+    package func runs(of environmentId: UUID, limit: Int, cursor: String?, caller: Caller) async throws -> Page<SimulationRun> {
+        let environment = try await authorized(environmentId, Self.read, caller: caller)
+        let after = try Cursor.parse(cursor).map { cursor throws(AppError) in (try cursor.int64(0), try cursor.uuid(1)) }
+        let rows = try await database.read { sql in
+            try await SimulationStore.runs(environment: environment.id, after: after, limit: limit + 1, on: sql)
+        }
+        let items = Array(rows.prefix(limit))
+        let next = rows.count > limit ? items.last.map { Cursor(String($0.createdMs), $0.id.lowercasedString).text } : nil
+        return Page(items: try await assemble(items), nextCursor: next)
+    }
+
+    /// The log of one scenario's workload (the runner's messages, the simulator's output).
+    package func scenarioLog(run id: UUID, scenario name: String, caller: Caller) async throws -> Workload {
+        let run = try await run(id, caller: caller)
+        guard let scenario = run.scenarios.first(where: { $0.record.name == name }) else { throw AppError.notFound("Scenario") }
+        return scenario.workload
+    }
+
+    package var logs: LogHub { workloads.logs }
+
+    func assemble(_ runs: [SimulationRun.Details]) async throws -> [SimulationRun] {
+        let records = try await database.read { sql in try await SimulationStore.scenarios(of: runs.map(\.id), on: sql) }
+        let byId = Dictionary(uniqueKeysWithValues: try await workloads.workloads(records.map(\.id)).map { ($0.id, $0) })
+        let byRun = Dictionary(grouping: records, by: \.runId)
+        return try runs.map { details in
+            let scenarios = try (byRun[details.id] ?? []).map { record in
+                guard let workload = byId[record.id] else { throw AppError(.internalError, "scenario \(record.id) has no workload") }
+                return SimulationRun.Scenario(record: record, workload: workload)
+            }
+            return SimulationRun(details: details, scenarios: scenarios)
+        }
+    }
+
+    // MARK: the workload's side
+
+    /// The runner, its library and one scenario file per scenario, at the top of the package.
+    static func packageFiles(suite: ScenarioSuite, template: SimulationTemplate) throws -> [String: Data] {
+        var files: [String: Data] = [
+            SimulationRunner.libraryFile: Data(SimulationRunner.librarySource.utf8),
+            SimulationRunner.runnerFile: Data(SimulationRunner.runnerSource.utf8),
+        ]
+        for scenario in suite.scenarios {
+            let file = SimulationRunner.ScenarioFile(
+                template: template.name, templateVersion: template.version, seeds: suite.seeds, maxSteps: suite.maxSteps ?? template.maxSteps,
+                scenario: scenario)
+            files[scenarioFile(scenario.name)] = try JSONEncoder.sorted.encode(file)
+        }
+        return files
+    }
+
+    /// One scenario: the built-in runner or the user's command (inside their unpacked code package), with the
+    /// adapter's variables set; then the result file is printed to the log for the collector.
+    static func entrypoint(for environment: SimulationEnvironment, template: SimulationTemplate, scenario: String) -> String {
+        var script = """
+            here=$PWD
+            export AITIP_MODEL_DIR="$here/\(modelFolder)" AITIP_SCENARIO_FILE="$here/\(scenarioFile(scenario))" AITIP_RESULT_FILE="$here/\(resultFile)"
+            export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" MPLBACKEND=Agg SDL_VIDEODRIVER=dummy MUJOCO_GL=egl
+
+            """
+        switch template.runner {
+        case .gymnasium:
+            script += "\(environment.python) \(SimulationRunner.runnerFile)\n"
+        case .custom:
+            script += """
+                mkdir -p .aitip-code && tar -xzf \(WorkloadService.codePackageFile) -C .aitip-code || { echo "aitip: the code package could not be unpacked"; exit 1; }
+                (cd .aitip-code && export AITIP_PYTHON=\(environment.python) && /bin/sh -c \(shellQuoted(environment.command ?? "")))
+
+                """
+        }
+        script += """
+            code=$?
+            \(LogFiles.printing(resultName, at: resultFile))
+            exit $code
+            """
+        return script
+    }
+
+    static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+}

@@ -1,0 +1,113 @@
+import AITIPCore
+import Foundation
+import SQLKit
+import Storage
+
+/// The SQL on `simulation_environments`, `simulation_runs` and `simulation_scenarios`.
+enum SimulationStore {
+    // MARK: environments
+
+    static func insert(_ environment: SimulationEnvironment, on sql: any SQLDatabase) async throws {
+        try await sql.insert(environment, into: "simulation_environments")
+    }
+
+    static func environment(_ id: UUID, on sql: any SQLDatabase) async throws -> SimulationEnvironment? {
+        try await sql.select().column("*").from("simulation_environments").where("id", .equal, id).first(decoding: SimulationEnvironment.self)
+    }
+
+    static func environment(named name: String, project: UUID, on sql: any SQLDatabase) async throws -> SimulationEnvironment? {
+        try await sql.select().column("*").from("simulation_environments").where("project_id", .equal, project).where("name", .equal, name)
+            .first(decoding: SimulationEnvironment.self)
+    }
+
+    static func environments(project: UUID, after: UUID?, limit: Int, on sql: any SQLDatabase) async throws -> [SimulationEnvironment] {
+        let select = sql.select().column("*").from("simulation_environments").where("project_id", .equal, project)
+        if let after { select.where("id", .lessThan, after) }
+        return try await select.orderBy("id", .descending).limit(limit).all(decoding: SimulationEnvironment.self)
+    }
+
+    static func delete(environment id: UUID, on sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "simulation_environments").where("id", .equal, id).run()
+    }
+
+    /// How many runs of each environment are still running.
+    static func activeRuns(of environments: [UUID], on sql: any SQLDatabase) async throws -> [UUID: Int] {
+        guard !environments.isEmpty else { return [:] }
+        let rows = try await sql.select().column("env_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "active")
+            .from("simulation_runs").where("env_id", .in, environments).where("state", .equal, SimulationRun.State.running.rawValue)
+            .groupBy("env_id").all()
+        var counts: [UUID: Int] = [:]
+        for row in rows { counts[try row.decode(column: "env_id", as: UUID.self)] = try row.decode(column: "active", as: Int.self) }
+        return counts
+    }
+
+    // MARK: runs
+
+    static func insert(_ run: SimulationRun.Details, scenarios: [SimulationRun.Record], on sql: any SQLDatabase) async throws {
+        try await sql.insert(run, into: "simulation_runs")
+        for scenario in scenarios { try await sql.insert(scenario, into: "simulation_scenarios") }
+    }
+
+    static func run(_ id: UUID, on sql: any SQLDatabase) async throws -> SimulationRun.Details? {
+        try await sql.select().column("*").from("simulation_runs").where("id", .equal, id).first(decoding: SimulationRun.Details.self)
+    }
+
+    /// An environment's runs, newest first, after the cursor's (created_ms, id).
+    static func runs(environment: UUID, after: (Int64, UUID)?, limit: Int, on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
+        let select = sql.select().column("*").from("simulation_runs").where("env_id", .equal, environment)
+        if let (ms, id) = after {
+            select.where { $0.where("created_ms", .lessThan, ms).orWhere { $0.where("created_ms", .equal, ms).where("id", .lessThan, id) } }
+        }
+        return try await select.orderBy("created_ms", .descending).orderBy("id", .descending).limit(limit).all(decoding: SimulationRun.Details.self)
+    }
+
+    static func runs(environment: UUID, state: SimulationRun.State, on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
+        try await sql.select().column("*").from("simulation_runs").where("env_id", .equal, environment).where("state", .equal, state.rawValue)
+            .all(decoding: SimulationRun.Details.self)
+    }
+
+    /// Runs still running, oldest first.
+    static func running(limit: Int, on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
+        try await sql.select().column("*").from("simulation_runs").where("state", .equal, SimulationRun.State.running.rawValue)
+            .orderBy("created_ms").limit(limit).all(decoding: SimulationRun.Details.self)
+    }
+
+    /// Records how a run ended, once: false when another server recorded it first.
+    static func complete(_ run: SimulationRun.Details, on sql: any SQLDatabase) async throws -> Bool {
+        let rows = try await sql.update("simulation_runs")
+            .set("state", to: run.state.rawValue).set("results", to: run.results).set("safety_score", to: run.safetyScore)
+            .set("passed", to: run.passed).set("error", to: run.error).set("completed_ms", to: run.completedMs)
+            .where("id", .equal, run.id).where("state", .equal, SimulationRun.State.running.rawValue)
+            .returning("id").all()
+        return !rows.isEmpty
+    }
+
+    /// Runs of these model versions, for the lineage graph.
+    static func runs(ofModelVersions ids: [UUID], on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
+        guard !ids.isEmpty else { return [] }
+        return try await sql.select().column("*").from("simulation_runs").where("model_version_id", .in, ids).all(
+            decoding: SimulationRun.Details.self)
+    }
+
+    static func runs(ids: [UUID], on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
+        guard !ids.isEmpty else { return [] }
+        return try await sql.select().column("*").from("simulation_runs").where("id", .in, ids).all(decoding: SimulationRun.Details.self)
+    }
+
+    // MARK: scenarios
+
+    static func scenarios(of runs: [UUID], on sql: any SQLDatabase) async throws -> [SimulationRun.Record] {
+        guard !runs.isEmpty else { return [] }
+        return try await sql.select().column("*").from("simulation_scenarios").where("run_id", .in, runs).orderBy("position")
+            .all(decoding: SimulationRun.Record.self)
+    }
+
+    /// Stores a scenario's outcome once: false when another server stored it first.
+    static func complete(_ scenario: SimulationRun.Record, on sql: any SQLDatabase) async throws -> Bool {
+        let rows = try await sql.update("simulation_scenarios")
+            .set("result_state", to: scenario.resultState.rawValue).set("result", to: scenario.result).set("error", to: scenario.error)
+            .where("id", .equal, scenario.id).where("result_state", .equal, SimulationRun.ResultState.pending.rawValue)
+            .returning("id").all()
+        return !rows.isEmpty
+    }
+}

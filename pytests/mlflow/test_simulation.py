@@ -1,0 +1,258 @@
+"""Simulation against the real server: CartPole policies registered through the MLflow client, played over a 20-seed
+suite with perturbations in each isolation level that runs here (bubblewrap with seccomp, gVisor), scored and judged
+per category; a custom simulator through the adapter contract; a hostile simulator contained in both sandboxes; and
+what is refused before anything is created."""
+import pathlib
+import sys
+import time
+import uuid
+
+import mlflow
+import pytest
+import requests
+from code_package import upload_code
+from conftest import ADMIN_PASSWORD
+from simulation_data import register_cartpole_policies
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCENARIOS = [
+    {"name": "nominal", "category": "nominal"},
+    {"name": "noisy-sensors", "category": "sensors", "perturbations": {"observation_noise": 0.05, "sensor_dropout": 0.05}},
+    {"name": "wind", "category": "disturbance", "perturbations": {"push": {"magnitude": 0.5, "every": 50}}},
+    {"name": "tilted-start", "category": "disturbance", "perturbations": {"initial_state_noise": 0.05}},
+]
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def api(server, admin_token):
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    project = next(p for p in requests.get(f"{server['url']}/api/v1/projects?limit=500", headers=headers).json()["items"]
+                   if p["slug"] == "default")["id"]
+    return {"base": server["url"], "headers": headers, "project": project, "data": server["data"]}
+
+
+@pytest.fixture(scope="module")
+def policies(server):
+    """Registered once for the module, as the `tracking` fixture would let a test do it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", server["url"])
+        patch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+        patch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN_PASSWORD)
+        mlflow.set_tracking_uri(server["url"])
+        mlflow.set_experiment(unique("cartpole"))
+        return register_cartpole_policies(unique("cartpole"), ("good", "bad", "pendulum"))
+
+
+def create_environment(api, **fields):
+    body = {"project_id": api["project"], "name": unique("env"), "python": sys.executable,
+            "resources": {"cpu": 0.5, "memory_mib": 1024}, **fields}
+    return requests.post(f"{api['base']}/api/v1/simulation/environments", headers=api["headers"], json=body)
+
+
+def wait_for_run(api, run_id, seconds=300):
+    """The run once every scenario has ended and it is judged; its scenarios' logs in the failure message."""
+    deadline = time.monotonic() + seconds
+    while True:
+        run = requests.get(f"{api['base']}/api/v1/simulation/runs/{run_id}", headers=api["headers"]).json()
+        if run["state"] != "running":
+            return run
+        if time.monotonic() > deadline:
+            logs = [requests.get(api["base"] + s["logs_url"], headers=api["headers"]).text[-2000:] for s in run["scenarios"]]
+            pytest.fail(f"the run did not end: {run} {logs}")
+        time.sleep(0.5)
+
+
+def logs(api, run):
+    return {s["name"]: requests.get(api["base"] + s["logs_url"], headers=api["headers"]).text for s in run["scenarios"]}
+
+
+@pytest.mark.parametrize("isolation", ["container", "gvisor"])
+def test_a_good_policy_passes_and_a_bad_one_fails_in_each_sandbox(api, policies, isolation):
+    created = create_environment(
+        api, template="cartpole", isolation_type=isolation, model=policies["good"],
+        scenario_config={"seed_count": 20, "scenarios": SCENARIOS, "pass_score": 90, "category_pass_scores": {"sensors": 85},
+                         "max_violation_rate": 0.1})
+    assert created.status_code == 201, created.text
+    environment = created.json()
+    assert environment["template_version"] == 1 and environment["scenario_config"]["seeds"] == list(range(20))
+    assert environment["status"] == "ready" and environment["isolation_type"] == isolation
+    base, headers, env_id = api["base"], api["headers"], environment["id"]
+
+    started = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/start", headers=headers)
+    assert started.status_code == 201, started.text
+    assert [s["name"] for s in started.json()["scenarios"]] == [s["name"] for s in SCENARIOS]
+    running = requests.get(f"{base}/api/v1/simulation/environments/{env_id}", headers=headers).json()
+    assert running["status"] == "running" or running["active_runs"] == 0
+    bad = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers, json={"model": policies["bad"]})
+    assert bad.status_code == 201, bad.text
+
+    good_run = wait_for_run(api, started.json()["id"])
+    bad_run = wait_for_run(api, bad.json()["id"])
+    assert good_run["state"] == "completed", (good_run, logs(api, good_run))
+    assert good_run["passed"] is True and good_run["safety_score"] >= 95, good_run["results"]
+    assert good_run["model"] == policies["good"] and good_run["isolation_type"] == isolation
+    assert [c["category"] for c in good_run["results"]["categories"]] == ["nominal", "sensors", "disturbance"]
+    assert all(c["passed"] and c["reasons"] == [] for c in good_run["results"]["categories"])
+    sensors = next(c for c in good_run["results"]["categories"] if c["category"] == "sensors")
+    assert sensors["pass_score"] == 85 and sensors["summary"]["episodes"] == 20
+    for scenario in good_run["scenarios"]:
+        assert scenario["status"] == "succeeded" and scenario["result_state"] == "ready"
+        assert len(scenario["episodes"]) == 20 and scenario["steps_per_second"] > 0
+        assert scenario["summary"]["completion"]["mean"] > 0.95 and "pole_fell" not in scenario["summary"]["events"]
+    assert good_run["results"]["overall"]["episodes"] == 80
+
+    assert bad_run["state"] == "completed" and bad_run["passed"] is False and bad_run["safety_score"] < 5
+    for category in bad_run["results"]["categories"]:
+        assert not category["passed"] and "below" in category["reasons"][0]
+    for scenario in bad_run["scenarios"]:
+        assert scenario["summary"]["events"]["pole_fell"] == 20
+        episode = scenario["episodes"][0]
+        assert episode["ended"] == "terminated" and episode["events"][0]["type"] == "pole_fell"
+        # The score is the documented product: completion × 0.6 for the fall.
+        assert episode["score"] == pytest.approx(100 * episode["completion"] * 0.6)
+
+    listed = requests.get(f"{base}/api/v1/simulation/environments/{env_id}/runs?limit=1", headers=headers).json()
+    assert listed["items"][0]["id"] == bad_run["id"] and listed["next_cursor"]
+    report = requests.get(f"{base}/api/v1/simulation/runs/{bad_run['id']}/report?format=html", headers=headers)
+    assert report.status_code == 200 and "Failed" in report.text and "pole_fell" in report.text
+    assert "<script" not in report.text.lower()
+    # The environment goes with its runs, their workloads and logs.
+    assert requests.delete(f"{base}/api/v1/simulation/environments/{env_id}", headers=headers).status_code == 204
+    assert requests.get(f"{base}/api/v1/simulation/runs/{bad_run['id']}", headers=headers).status_code == 404
+
+
+def test_a_custom_simulator_plays_the_model_through_the_adapter(api, policies):
+    simulator = (ROOT / "examples" / "custom-simulation" / "pole_sim.py").read_bytes()
+    archive = upload_code(api["base"], api["headers"], api["project"], {"pole_sim.py": simulator})
+    created = create_environment(
+        api, template="custom", command=f"{sys.executable} pole_sim.py", code_archive=archive,
+        scenario_config={"seed_count": 10, "max_steps": 300, "penalties": {"pole_fell": 0.5, "wind_drift": 0.9},
+                         "scenarios": [{"name": "calm", "category": "nominal"},
+                                       {"name": "gusty", "category": "wind", "perturbations": {"push": {"magnitude": 0.3, "every": 40}}}]})
+    assert created.status_code == 201, created.text
+    env_id = created.json()["id"]
+    answer = requests.post(f"{api['base']}/api/v1/simulation/environments/{env_id}/start", headers=api["headers"])
+    assert answer.status_code == 422 and "model" in answer.text, "no model is bound to this environment"
+    runs = {}
+    for policy in ("good", "bad"):
+        answer = requests.post(f"{api['base']}/api/v1/simulation/environments/{env_id}/runs", headers=api["headers"],
+                               json={"model": policies[policy]})
+        assert answer.status_code == 201, answer.text
+        runs[policy] = wait_for_run(api, answer.json()["id"])
+    good, bad = runs["good"], runs["bad"]
+    assert good["state"] == "completed" and good["passed"], (good, logs(api, good))
+    assert good["results"]["penalties"] == {"pole_fell": 0.5, "wind_drift": 0.9}
+    assert all(len(s["episodes"]) == 10 and s["episodes"][0]["steps"] <= 300 for s in good["scenarios"])
+    assert bad["state"] == "completed" and not bad["passed"]
+    assert bad["scenarios"][0]["summary"]["events"]["pole_fell"] == 10
+
+
+def test_a_mujoco_template_runs_headless(api, policies):
+    created = create_environment(
+        api, template="inverted-pendulum", model=policies["pendulum"],
+        scenario_config={"seed_count": 5, "scenarios": [{"name": "pushed", "category": "disturbance",
+                                                          "perturbations": {"push": {"magnitude": 0.2, "every": 100}}}]})
+    assert created.status_code == 201, created.text
+    answer = requests.post(f"{api['base']}/api/v1/simulation/environments/{created.json()['id']}/start", headers=api["headers"])
+    assert answer.status_code == 201, answer.text
+    run = wait_for_run(api, answer.json()["id"])
+    assert run["state"] == "completed" and run["passed"], (run, logs(api, run))
+    scenario = run["scenarios"][0]
+    assert scenario["summary"]["completion"]["mean"] == 1 and scenario["episodes"][0]["steps"] == 1000
+
+
+HOSTILE = """
+import os, socket, sys
+import aitip_sim
+spec = aitip_sim.scenario()
+if spec["scenario"]["name"] == "hog":
+    hoard = bytearray(900 * 1024 * 1024)
+    print("allocated", len(hoard))
+    sys.exit(0)
+for target in sys.argv[1:-1]:
+    try:
+        print("READ", target, os.listdir(target) if os.path.isdir(target) else open(target, "rb").read(40))
+    except OSError as error:
+        print("blocked", target, type(error).__name__)
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[-1])), timeout=2)
+    print("REACHED the server")
+except OSError as error:
+    print("blocked network", type(error).__name__)
+recorder = aitip_sim.Recorder()
+for seed in spec["seeds"]:
+    episode = recorder.episode(seed, max_steps=spec["max_steps"])
+    episode.step(1.0)
+    episode.end("truncated")
+recorder.write(seconds=0.001)
+"""
+
+
+@pytest.mark.parametrize("isolation", ["container", "gvisor"])
+def test_a_hostile_simulator_is_contained(api, policies, isolation):
+    port = api["base"].rsplit(":", 1)[1]
+    data = api["data"]
+    archive = upload_code(api["base"], api["headers"], api["project"], {"probe.py": HOSTILE.encode()})
+    created = create_environment(
+        api, template="custom", isolation_type=isolation, command=f"{sys.executable} probe.py {data} {data}/aitip.db {port}",
+        code_archive=archive, resources={"cpu": 0.5, "memory_mib": 256},
+        scenario_config={"seed_count": 2, "max_steps": 5,
+                         "scenarios": [{"name": "probe", "category": "escape"}, {"name": "hog", "category": "memory"}]})
+    assert created.status_code == 201, created.text
+    answer = requests.post(f"{api['base']}/api/v1/simulation/environments/{created.json()['id']}/runs", headers=api["headers"],
+                           json={"model": policies["good"]})
+    assert answer.status_code == 201, answer.text
+    run = wait_for_run(api, answer.json()["id"])
+    output = logs(api, run)
+    assert "READ" not in output["probe"] and "REACHED" not in output["probe"], output["probe"]
+    assert output["probe"].count("blocked") == 3, output["probe"]
+    probe, hog = run["scenarios"]
+    assert probe["result_state"] == "ready", probe
+    assert hog["status"] == "failed" and "out of memory" in hog["reason"], hog
+    assert "allocated" not in output["hog"]
+    assert run["state"] == "failed" and "hog" in run["error"] and run.get("passed") is False
+
+
+def test_what_cannot_run_is_refused_before_anything_is_created(api, policies):
+    base, headers = api["base"], api["headers"]
+    templates = requests.get(f"{base}/api/v1/simulation/templates", headers=headers).json()["items"]
+    cartpole = next(t for t in templates if t["name"] == "cartpole")
+    assert cartpole["gym_id"] == "CartPole-v1" and cartpole["penalties"]["pole_fell"] == 0.6
+    assert next(t for t in templates if t["name"] == "highway")["slow"] is True
+    name = unique("refused")
+    cases = [
+        ({"template": "cartpole", "isolation_type": "vm"}, "Firecracker"),
+        ({"template": "chess"}, "template"),
+        ({"template": "cartpole", "scenario_config": {"seeds": [1, 1]}}, "twice"),
+        ({"template": "cartpole", "scenario_config": {"max_steps": 501}}, "max_steps"),
+        ({"template": "cartpole", "scenario_config": {"scenarios": [{"name": "Bad Name", "category": "x"}]}}, "name"),
+        ({"template": "cartpole", "scenario_config": {"category_pass_scores": {"elsewhere": 50}}}, "category"),
+        ({"template": "cartpole", "scenario_config": {"scenarios": [
+            {"name": "a", "category": "x", "perturbations": {"sensor_dropout": 2}}]}}, "probability"),
+        ({"template": "custom"}, "command"),
+        ({"template": "cartpole", "command": "echo"}, "custom"),
+        ({"template": "cartpole", "model": "not-a-model"}, "models:/"),
+        ({"template": "cartpole", "resources": {"cpu": 4096}}, "cpu"),
+    ]
+    for fields, fragment in cases:
+        answer = create_environment(api, name=name, **fields)
+        assert answer.status_code == 422, (fields, answer.text)
+        assert answer.headers["Content-Type"].startswith("application/problem+json") and fragment in answer.text, answer.text
+    listed = requests.get(f"{base}/api/v1/simulation/environments?project_id={api['project']}&limit=500", headers=headers).json()
+    assert name not in [e["name"] for e in listed["items"]]
+    created = create_environment(api, name=name, template="cartpole")
+    assert created.status_code == 201
+    assert create_environment(api, name=name, template="cartpole").status_code == 409
+    env_id = created.json()["id"]
+    answer = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers,
+                           json={"model": policies["good"], "seeds": [1], "seed_count": 3})
+    assert answer.status_code == 422 and "not both" in answer.text
+    answer = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers,
+                           json={"model": "models:/no-such-model/1"})
+    assert answer.status_code in (404, 422), answer.text
+    runs = requests.get(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers).json()
+    assert runs["items"] == []
