@@ -258,6 +258,13 @@ let package = Package(
             path: "bench/scheduler",
             swiftSettings: swiftSettings
         ),
+        // `bench/simulation.sh`: each sandbox's start-up and simulation steps/s against none (docs/benchmarks.md).
+        .executableTarget(
+            name: "sandbox-bench",
+            dependencies: ["Executors", .product(name: "Logging", package: "swift-log")],
+            path: "bench/sandbox",
+            swiftSettings: swiftSettings
+        ),
         // Shared by the test targets only: throwaway SQLite and PostgreSQL databases, a movable clock.
         .target(
             name: "AITIPTestSupport",

@@ -12,6 +12,7 @@ import { InferencePage } from "./pages/InferencePage";
 import { JobsPage } from "./pages/JobsPage";
 import { EvaluationsPage } from "./pages/EvaluationsPage";
 import { TestsPage } from "./pages/TestsPage";
+import { SimulationsPage } from "./pages/SimulationsPage";
 import { DatasetsPage } from "./pages/DatasetsPage";
 import { ResourcesPage } from "./pages/ResourcesPage";
 import { AccountPage } from "./pages/AccountPage";
@@ -21,7 +22,7 @@ import { MessageLine } from "./components/MessageLine";
 /** The page that shows each address of the route table (router.tsx); a page reads its address with useRoute(). */
 const pages: Record<PageName, ComponentType> = {
   projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage, inference: InferencePage,
-  evaluations: EvaluationsPage, tests: TestsPage,
+  evaluations: EvaluationsPage, tests: TestsPage, simulations: SimulationsPage,
   resources: ResourcesPage, members: MembersPage, "api-keys": ApiKeysPage, audit: AuditPage, account: AccountPage,
 };
 
@@ -35,6 +36,7 @@ export const navigation: NavEntry[] = [
   { page: "inference", label: "Inference", path: to("inference") },
   { page: "evaluations", label: "Evaluations", path: to("evaluations") },
   { page: "tests", label: "Tests", path: to("testPlans") },
+  { page: "simulations", label: "Simulation", path: to("simulations") },
   { page: "resources", label: "Resources", path: to("resources") },
   { page: "members", label: "Members", path: to("members") },
   { page: "api-keys", label: "API keys", path: to("apiKeys") },

@@ -9,6 +9,7 @@ import type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
   UsageLine, UsageReport, User, EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
+  MeanWithStderr, SimulationEnvironment, SimulationRun,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
@@ -16,6 +17,7 @@ export type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
   EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
+  MeanWithStderr, SimulationEnvironment, SimulationRun,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -218,7 +220,15 @@ export class Api {
   testExecutions(planId: string) { return this.request<Page<TestExecution>>("GET", `/api/v1/test/executions?plan_id=${enc(planId)}&limit=50`); }
   testCases(executionId: string) { return this.request<TestCaseList>("GET", `/api/v1/test/executions/${enc(executionId)}/results`); }
   testCaseHistory(planId: string) { return this.request<{ items: TestCaseHistory[] }>("GET", `/api/v1/test/plans/${enc(planId)}/cases?executions=20`); }
-  /** An evaluation's or a test execution's report (`path` is its report_url) as a PDF Blob: the bearer token has to be sent. */
+  simulationEnvironments(projectId: string) {
+    return this.request<Page<SimulationEnvironment>>("GET", `/api/v1/simulation/environments?project_id=${enc(projectId)}&limit=100`);
+  }
+  simulationEnvironment(id: string) { return this.request<SimulationEnvironment>("GET", `/api/v1/simulation/environments/${enc(id)}`); }
+  simulationRuns(envId: string) { return this.request<Page<SimulationRun>>("GET", `/api/v1/simulation/environments/${enc(envId)}/runs?limit=50`); }
+  simulationRun(id: string) { return this.request<SimulationRun>("GET", `/api/v1/simulation/runs/${enc(id)}`); }
+  startSimulation(envId: string) { return this.request<SimulationRun>("POST", `/api/v1/simulation/environments/${enc(envId)}/start`, {}); }
+  stopSimulation(envId: string) { return this.request<SimulationEnvironment>("POST", `/api/v1/simulation/environments/${enc(envId)}/stop`, {}); }
+  /** An evaluation's, a test execution's or a simulation run's report (`path` is its report_url) as a PDF Blob: the bearer token has to be sent. */
   async downloadReport(path: string): Promise<Blob> {
     const response = await this.authorized("GET", `${path}?format=pdf`, undefined, true, "*/*");
     if (!response.ok) throw new ApiError(await problemOf(response));

@@ -40,6 +40,9 @@ export const routeTable = {
   testPlans: { path: "tests", page: "tests" },
   /** ?execution=<execution id> (the execution whose cases are shown) */
   testPlan: { path: "tests/:planId", page: "tests" },
+  simulations: { path: "simulations", page: "simulations" },
+  simulationEnvironment: { path: "simulations/:envId", page: "simulations" },
+  simulationRun: { path: "simulations/:envId/runs/:runId", page: "simulations" },
   /** ?from=&to= (UTC days) &group=project|user|gpu_type|day|organization */
   resources: { path: "resources", page: "resources" },
   members: { path: "members", page: "members" },
