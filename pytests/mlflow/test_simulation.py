@@ -217,6 +217,28 @@ def test_a_hostile_simulator_is_contained(api, policies, isolation):
     assert run["state"] == "failed" and "hog" in run["error"] and run.get("passed") is False
 
 
+def test_stopping_an_environment_stops_its_runs_without_a_verdict(api, policies):
+    archive = upload_code(api["base"], api["headers"], api["project"], {"slow.py": b"import time\ntime.sleep(120)\n"})
+    created = create_environment(api, template="custom", command=f"{sys.executable} slow.py", code_archive=archive,
+                                 model=policies["good"], scenario_config={"seed_count": 1, "max_steps": 10})
+    assert created.status_code == 201, created.text
+    env_id = created.json()["id"]
+    run = requests.post(f"{api['base']}/api/v1/simulation/environments/{env_id}/start", headers=api["headers"]).json()
+    deadline = time.monotonic() + 60
+    while requests.get(f"{api['base']}/api/v1/simulation/runs/{run['id']}", headers=api["headers"]).json()["scenarios"][0]["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert requests.get(f"{api['base']}/api/v1/simulation/environments/{env_id}", headers=api["headers"]).json()["status"] == "running"
+    conflict = requests.delete(f"{api['base']}/api/v1/simulation/environments/{env_id}", headers=api["headers"])
+    assert conflict.status_code == 409 and "still running" in conflict.text
+    stopped = requests.post(f"{api['base']}/api/v1/simulation/environments/{env_id}/stop", headers=api["headers"])
+    assert stopped.status_code == 200, stopped.text
+    ended = wait_for_run(api, run["id"], seconds=90)
+    assert ended["state"] == "stopped" and ended.get("passed") is None and ended["scenarios"][0]["status"] == "cancelled", ended
+    assert requests.get(f"{api['base']}/api/v1/simulation/environments/{env_id}", headers=api["headers"]).json()["status"] == "ready"
+    assert requests.delete(f"{api['base']}/api/v1/simulation/environments/{env_id}", headers=api["headers"]).status_code == 204
+
+
 def test_what_cannot_run_is_refused_before_anything_is_created(api, policies):
     base, headers = api["base"], api["headers"]
     templates = requests.get(f"{base}/api/v1/simulation/templates", headers=headers).json()["items"]
