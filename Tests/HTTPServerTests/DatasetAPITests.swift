@@ -323,10 +323,16 @@ struct DatasetAPITests {
                     "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "evaluation", "id": jobId], "relation": "evaluated",
                 ])
             #expect(notAnEvaluation.status == 404, "\(notAnEvaluation.text)")
+            let notASimulation = try await app.call(
+                .post, "/api/v1/lineage/edges", token: token,
+                json: [
+                    "source": ["kind": "model_version", "id": cleanV1Id], "target": ["kind": "simulation", "id": jobId], "relation": "simulated",
+                ])
+            #expect(notASimulation.status == 404, "simulation runs are lineage nodes now: \(notASimulation.text)")
             let kindWithoutNodes = try await app.call(
                 .post, "/api/v1/lineage/edges", token: token,
                 json: [
-                    "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "simulation", "id": jobId], "relation": "simulated",
+                    "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "release", "id": jobId], "relation": "released",
                 ])
             #expect(kindWithoutNodes.status == 400, "\(kindWithoutNodes.text)")
 
