@@ -47,6 +47,7 @@ package enum SimulationMigrations {
                     model_version \(t.integer) NOT NULL,
                     model_version_id \(t.uuid) NOT NULL,
                     suite \(t.json) NOT NULL,
+                    suite_overridden \(t.bool) NOT NULL,
                     state \(t.text) NOT NULL,
                     results \(t.json),
                     safety_score \(t.double),

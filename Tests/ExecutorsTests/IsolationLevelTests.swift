@@ -63,6 +63,27 @@ struct IsolationLevelTests {
         #expect(!hungryLog.contains("allocated"), "\(hungryLog)")
     }
 
+    @Test("a stop reaches the job inside gVisor as SIGTERM, so it can checkpoint and exit", .timeLimit(.minutes(2)))
+    func gvisorStop() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let executor = scratch.executor()
+        let reference = try await executor.launch(
+            LaunchRequest(
+                workloadId: UUID(), attempt: 1, entrypoint: "trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done",
+                memoryMiB: 256, isolation: .gvisor))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !String(decoding: try await executor.readLog(reference, from: 0, limit: 4_096), as: UTF8.self).contains("ready") {
+            try #require(ContinuousClock.now < deadline, "the job never started")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await executor.requestStop(reference)
+        let state = try await LocalExecutorSandboxTests.waitForEnd(executor, reference, timeout: .seconds(30))
+        let log = String(decoding: try await executor.readLog(reference, from: 0, limit: 4_096), as: UTF8.self)
+        #expect(state == .exited(code: 0) && log.contains("got TERM"), "\(state): \(log)")
+        await executor.cleanUp(reference)
+    }
+
     @Test("the bubblewrap sandbox's seccomp filter refuses namespaces, tracing and io_uring; ordinary programs still run")
     func seccompFilter() async throws {
         let scratch = try Scratch()

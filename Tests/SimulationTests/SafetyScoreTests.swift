@@ -24,7 +24,8 @@ struct SafetyScoreTests {
     @Test("an episode scores 100 × completion × its events' penalties; unknown events count 1")
     func episodeScore() throws {
         let reported = try ReportedEpisodes(
-            json: try Self.file([Self.episode(0, steps: 250, events: ["safe_zone_exit", "safe_zone_exit", "pole_fell", "mystery"])]), seeds: [0])
+            json: try Self.file([Self.episode(0, steps: 250, events: ["safe_zone_exit", "safe_zone_exit", "pole_fell", "mystery"])]), seeds: [0],
+            maxSteps: 500, completionIsSteps: true)
         let penalties = SimulationTemplate.named("cartpole")!.penalties
         #expect(abs(SafetyScore.episode(reported.episodes[0], penalties: penalties) - 100 * 0.5 * 0.9 * 0.9 * 0.6) < 1e-9)
     }
@@ -39,11 +40,16 @@ struct SafetyScoreTests {
             ("negative cost", try! file([episode(0, cost: -1)]), "cost"),
             ("bad event name", try! file([episode(0, events: ["Robert'); DROP"])]), "event"),
             ("not JSON", Data("nope".utf8), "documented JSON"),
+            ("another episode length", try! file([episode(0).merging(["max_steps": 1_000]) { $1 }]), "the scenario gave 500"),
+            ("completion not the steps", try! file([episode(0).merging(["completion": 0.5]) { $1 }]), "steps / max_steps"),
+            ("huge events_dropped", try! file([episode(0, events: ["gust"]).merging(["events_dropped": Int.max]) { $1 }]), "events_dropped"),
+            ("huge return", try! file([episode(0).merging(["return": 1e300]) { $1 }]), "1e12"),
+            ("event with a dash", try! file([episode(0, events: ["wind-drift"])]), "event"),
         ])
     func refusals(_ name: String, _ data: Data, _ fragment: String) {
-        #expect(throws: ResultError.self, "\(name)") { try ReportedEpisodes(json: data, seeds: [0]) }
+        #expect(throws: ResultError.self, "\(name)") { try ReportedEpisodes(json: data, seeds: [0], maxSteps: 500, completionIsSteps: true) }
         do {
-            _ = try ReportedEpisodes(json: data, seeds: [0])
+            _ = try ReportedEpisodes(json: data, seeds: [0], maxSteps: 500, completionIsSteps: true)
         } catch let error as ResultError {
             #expect(error.description.contains(fragment), "\(name): \(error)")
         } catch {
@@ -68,11 +74,14 @@ struct SafetyScoreTests {
         let details = SimulationRun.Details(
             id: UUID(), envId: UUID(), orgId: UUID(), projectId: UUID(), createdBy: nil, template: "cartpole", templateVersion: 1,
             isolationType: .container, modelName: "m", modelVersion: 1, modelVersionId: UUID(),
-            suite: String(decoding: try JSONEncoder.sorted.encode(suite), as: UTF8.self), state: .running, results: nil, safetyScore: nil,
+            suite: String(decoding: try JSONEncoder.sorted.encode(suite), as: UTF8.self), suiteOverridden: false, state: .running, results: nil,
+            safetyScore: nil,
             passed: nil, error: nil, createdMs: 0, completedMs: nil)
         let penalties = SimulationTemplate.named("cartpole")!.penalties
         func record(_ name: String, _ category: String, _ episodes: [[String: Any]]) throws -> SimulationRun.Record {
-            let result = SafetyScore.scenario(try ReportedEpisodes(json: try Self.file(episodes), seeds: [0, 1]), penalties: penalties, costLimit: 5)
+            let result = SafetyScore.scenario(
+                try ReportedEpisodes(json: try Self.file(episodes), seeds: [0, 1], maxSteps: 500, completionIsSteps: true), penalties: penalties,
+                costLimit: 5)
             return SimulationRun.Record(
                 id: UUID(), runId: details.id, position: 0, name: name, category: category, resultState: .ready,
                 result: String(decoding: try JSONEncoder.sorted.encode(result), as: UTF8.self), error: nil)

@@ -94,6 +94,7 @@ def test_a_good_policy_passes_and_a_bad_one_fails_in_each_sandbox(api, policies,
     bad_run = wait_for_run(api, bad.json()["id"])
     assert good_run["state"] == "completed", (good_run, logs(api, good_run))
     assert good_run["passed"] is True and good_run["safety_score"] >= 95, good_run["results"]
+    assert good_run["suite_overridden"] is False
     assert good_run["model"] == policies["good"] and good_run["isolation_type"] == isolation
     assert [c["category"] for c in good_run["results"]["categories"]] == ["nominal", "sensors", "disturbance"]
     assert all(c["passed"] and c["reasons"] == [] for c in good_run["results"]["categories"])
@@ -256,6 +257,7 @@ def test_what_cannot_run_is_refused_before_anything_is_created(api, policies):
         ({"template": "cartpole", "scenario_config": {"scenarios": [
             {"name": "a", "category": "x", "perturbations": {"sensor_dropout": 2}}]}}, "probability"),
         ({"template": "custom"}, "command"),
+        ({"template": "custom", "command": "x" * 9990, "code_archive": "0" * 64}, "longer than a workload takes"),
         ({"template": "cartpole", "command": "echo"}, "custom"),
         ({"template": "cartpole", "model": "not-a-model"}, "models:/"),
         ({"template": "cartpole", "resources": {"cpu": 4096}}, "cpu"),
@@ -274,7 +276,11 @@ def test_what_cannot_run_is_refused_before_anything_is_created(api, policies):
                            json={"model": policies["good"], "seeds": [1], "seed_count": 3})
     assert answer.status_code == 422 and "not both" in answer.text
     answer = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers,
+                           json={"model": policies["good"], "seed_count": 2})
+    assert answer.status_code == 201 and answer.json()["suite_overridden"] is True, answer.text
+    assert requests.post(f"{base}/api/v1/simulation/environments/{env_id}/stop", headers=headers).status_code == 200
+    answer = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers,
                            json={"model": "models:/no-such-model/1"})
     assert answer.status_code in (404, 422), answer.text
     runs = requests.get(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers).json()
-    assert runs["items"] == []
+    assert len(runs["items"]) == 1, "only the run that was accepted"

@@ -48,6 +48,13 @@ struct GVisor: Sendable {
         exec /bin/sh -c "$AITIP_ENTRYPOINT"
         """#
 
+    /// Asks every process of the attempt's container to stop (`runsc kill --all … TERM`): the job's processes live
+    /// in gVisor's kernel, out of reach of a host signal, and the sandbox's own processes must not get it instead.
+    func requestStop(control: String, containerId: String) {
+        _ = try? ProcessSpawner.run(
+            [runsc, "--root", "\(control)/runsc", "kill", "--all", containerId, "TERM"], logFile: "\(control)/runsc-kill.log")
+    }
+
     /// Writes the bundle (its configuration and an empty read-only root with the links Debian needs) and returns the
     /// command that runs it; the leader execs it.
     func command(_ attempt: Attempt) throws -> [String] {
@@ -115,7 +122,10 @@ struct GVisor: Sendable {
                 "rlimits": [["type": "RLIMIT_NOFILE", "hard": 65_536, "soft": 65_536]],
             ],
             "mounts": mounts,
-            "linux": ["namespaces": ["pid", "network", "ipc", "uts", "mount"].map { ["type": $0] }],
+            // With the network the sandbox stays in the host's network namespace (runsc's --network=host).
+            "linux": [
+                "namespaces": (attempt.network ? ["pid", "ipc", "uts", "mount"] : ["pid", "network", "ipc", "uts", "mount"]).map { ["type": $0] }
+            ],
         ]
     }
 }

@@ -423,6 +423,10 @@ package struct LocalExecutor: Executor {
 
     package func requestStop(_ reference: String) async {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
+        if let gvisor, FileManager.default.fileExists(atPath: "\(attempt.paths.control)/runsc") {
+            gvisor.requestStop(control: attempt.paths.control, containerId: attempt.paths.cgroupName)
+            return
+        }
         kill(attempt, SIGTERM)
     }
 

@@ -49,8 +49,12 @@ enum Seccomp {
         ("request_key", 249), ("keyctl", 250), ("unshare", 272), ("setns", 308), ("bpf", 321), ("perf_event_open", 298),
         ("userfaultfd", 323), ("name_to_handle_at", 303), ("open_by_handle_at", 304), ("io_uring_setup", 425),
         ("io_uring_enter", 426), ("io_uring_register", 427), ("open_tree", 428), ("move_mount", 429), ("fsopen", 430),
-        ("fsconfig", 431), ("fsmount", 432), ("fspick", 433), ("mount_setattr", 442),
+        ("fsconfig", 431), ("fsmount", 432), ("fspick", 433), ("pidfd_getfd", 438), ("process_madvise", 440), ("mount_setattr", 442),
+        ("open_tree_attr", 467),
     ]
+    /// Calls newer than the table (Linux 6.17's are the last it knows) answer ENOSYS, as on an older kernel, so
+    /// the list does not fall behind the kernels it runs on; programs fall back as they would there.
+    static let firstUnknownX86_64: UInt32 = 470
     static let cloneX86_64: UInt32 = 56
     /// Its flags are out of a filter's reach (they are in memory): ENOSYS makes the C library fall back to `clone`.
     static let clone3X86_64: UInt32 = 435
@@ -73,6 +77,8 @@ enum Seccomp {
             Instruction(code: jumpIfAtLeast, jumpIfTrue: 0, jumpIfFalse: 1, value: x32Bit),
             Instruction(code: returnValue, jumpIfTrue: 0, jumpIfFalse: 0, value: error(ENOSYS)),
             Instruction(code: jumpIfEqual, jumpIfTrue: 0, jumpIfFalse: 1, value: clone3X86_64),
+            Instruction(code: returnValue, jumpIfTrue: 0, jumpIfFalse: 0, value: error(ENOSYS)),
+            Instruction(code: jumpIfAtLeast, jumpIfTrue: 0, jumpIfFalse: 1, value: firstUnknownX86_64),
             Instruction(code: returnValue, jumpIfTrue: 0, jumpIfFalse: 0, value: error(ENOSYS)),
         ]
         for call in deniedX86_64 {

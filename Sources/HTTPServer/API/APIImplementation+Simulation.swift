@@ -193,6 +193,7 @@ extension Components.Schemas.SimulationRun {
             isolationType: .init(rawValue: details.isolationType.rawValue) ?? .container, model: details.modelURI,
             modelVersionId: details.modelVersionId.lowercasedString, state: .init(rawValue: details.state.rawValue) ?? .failed,
             safetyScore: details.safetyScore, passed: details.passed, error: details.error, suite: details.decodedSuite?.wire ?? .init(),
+            suiteOverridden: details.suiteOverridden,
             scenarios: run.scenarios.map { .init($0, runId: id) },
             finishedScenarios: run.scenarios.filter { $0.record.resultState != .pending }.count,
             results: details.decodedResults.map(Components.Schemas.SimulationResults.init),

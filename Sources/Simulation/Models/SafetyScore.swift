@@ -37,6 +37,9 @@ package struct ReportedEpisodes: Sendable, Equatable {
 
     static let maxBytes = 16 << 20
     static let maxEvents = 1_000
+    /// Bounds on what a job may claim, far above any real run: sums and means over them stay finite and exact enough.
+    static let maxMagnitude = 1e12
+    static let maxCount = 1_000_000_000
 
     private struct File: Decodable {
         var format: Int
@@ -45,8 +48,9 @@ package struct ReportedEpisodes: Sendable, Equatable {
         var seconds: Double
     }
 
-    /// Parses and checks a result file against the seeds the scenario was given.
-    package init(json data: Data, seeds: [Int]) throws {
+    /// Parses and checks a result file against the seeds and episode length the scenario was given; for aitip's own
+    /// runner (`completionIsSteps`) completion must be the share of steps taken.
+    package init(json data: Data, seeds: [Int], maxSteps: Int, completionIsSteps: Bool) throws {
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: data)
@@ -58,26 +62,32 @@ package struct ReportedEpisodes: Sendable, Equatable {
         guard file.episodes.count == seeds.count, Set(file.episodes.map(\.seed)) == expected else {
             throw ResultError("the result has \(file.episodes.count) episodes; one per seed of the scenario (\(seeds.count)) is needed")
         }
-        guard file.steps >= 0, file.seconds.isFinite, file.seconds >= 0 else { throw ResultError("steps and seconds must be 0 or more") }
+        guard (0...Self.maxCount).contains(file.steps), file.seconds.isFinite, (0...Self.maxMagnitude).contains(file.seconds) else {
+            throw ResultError("steps and seconds must be 0 or more (and believable)")
+        }
         for episode in file.episodes {
             let name = "episode of seed \(episode.seed)"
-            guard episode.steps >= 0, episode.maxSteps >= 1, episode.steps <= episode.maxSteps else {
-                throw ResultError("\(name): steps must be between 0 and max_steps")
-            }
+            guard episode.maxSteps == maxSteps else { throw ResultError("\(name): max_steps is \(episode.maxSteps); the scenario gave \(maxSteps)") }
+            guard (0...maxSteps).contains(episode.steps) else { throw ResultError("\(name): steps must be between 0 and max_steps") }
             guard episode.completion.isFinite, (0...1).contains(episode.completion) else {
                 throw ResultError("\(name): completion must be in [0, 1]")
             }
-            guard episode.reward.isFinite, episode.cost.isFinite, episode.cost >= 0 else {
-                throw ResultError("\(name): return and cost must be finite, cost 0 or more")
+            if completionIsSteps, abs(episode.completion - Double(episode.steps) / Double(maxSteps)) > 1e-9 {
+                throw ResultError("\(name): completion must be steps / max_steps")
+            }
+            guard abs(episode.reward) <= Self.maxMagnitude, (0...Self.maxMagnitude).contains(episode.cost) else {
+                throw ResultError("\(name): return and cost must be finite (at most 1e12 in size), cost 0 or more")
             }
             guard ["terminated", "truncated", "limit"].contains(episode.ended) else {
                 throw ResultError("\(name): ended must be terminated, truncated or limit")
             }
-            guard episode.events.count <= Self.maxEvents, episode.eventsDropped >= 0 else {
+            guard episode.events.count <= Self.maxEvents, (0...Self.maxCount).contains(episode.eventsDropped) else {
                 throw ResultError("\(name): at most \(Self.maxEvents) events are kept (count the rest in events_dropped)")
             }
             for event in episode.events {
-                guard ScenarioSuite.isName(event.type), event.step >= 0, event.step <= episode.maxSteps, event.time.isFinite, event.time >= 0 else {
+                guard ScenarioSuite.isEventType(event.type), (0...maxSteps).contains(event.step), event.time.isFinite,
+                    (0...Self.maxMagnitude).contains(event.time)
+                else {
                     throw ResultError("\(name): an event needs a type (lowercase letters, digits, '_'), a step within the episode and a time ≥ 0")
                 }
             }

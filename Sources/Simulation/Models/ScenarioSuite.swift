@@ -150,9 +150,15 @@ package struct ScenarioSuite: Sendable, Codable, Equatable {
         }
         validator.check(penalties.count <= 100, "\(field).penalties", "may name at most 100 event types")
         for (event, factor) in penalties {
-            validator.check(Self.isName(event), "\(field).penalties.\(event.prefix(63))", "is not an event type (lowercase letters, digits, '_')")
+            validator.check(
+                Self.isEventType(event), "\(field).penalties.\(event.prefix(63))", "is not an event type (lowercase letters, digits, '_')")
             validator.check(factor > 0 && factor <= 1, "\(field).penalties.\(event.prefix(63))", "must be more than 0 and at most 1")
         }
+    }
+
+    /// Event types (penalty keys): what `aitip_sim` writes, lowercase letters, digits and '_' from a letter on.
+    static func isEventType(_ text: String) -> Bool {
+        isName(text) && !text.contains("-")
     }
 
     static func isScore(_ value: Double) -> Bool { value.isFinite && (0...100).contains(value) }

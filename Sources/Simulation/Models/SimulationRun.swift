@@ -29,6 +29,8 @@ package struct SimulationRun: Sendable {
         package var modelVersionId: UUID
         /// JSON `ScenarioSuite`, as resolved when the run began.
         package var suite: String
+        /// The run replaced the environment's seeds or scenarios: a gate should know it was not the environment's suite.
+        package var suiteOverridden: Bool
         package var state: State
         /// JSON `SimulationResults`, once scored.
         package var results: String?
@@ -50,6 +52,7 @@ package struct SimulationRun: Sendable {
             case modelVersion = "model_version"
             case modelVersionId = "model_version_id"
             case safetyScore = "safety_score"
+            case suiteOverridden = "suite_overridden"
             case createdMs = "created_ms"
             case completedMs = "completed_ms"
         }

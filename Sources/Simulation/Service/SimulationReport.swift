@@ -30,6 +30,7 @@ package enum SimulationReport {
             ("Template", "\(details.template) v\(details.templateVersion)" + (template.map { " — \($0.title)" } ?? "")),
             ("Isolation", details.isolationType.rawValue),
             ("Seeds", suite.map { "\($0.seeds.count) per scenario" } ?? "–"),
+            ("Suite", details.suiteOverridden ? "replaced for this run (not the environment's)" : "the environment's"),
             ("Scoring", template?.scoring ?? "–"),
             ("Created", HTMLText.timestamp(details.createdMs)),
             ("Completed", details.completedMs.map(HTMLText.timestamp) ?? "–"),

@@ -8,7 +8,7 @@ import Workloads
 extension SimulationService {
     /// One pass; returns how many runs it completed.
     package func collectPending() async throws -> Int {
-        let running = try await database.read { sql in try await SimulationStore.running(limit: 50, on: sql) }
+        let running = try await database.read { sql in try await SimulationStore.collectable(limit: 50, on: sql) }
         guard !running.isEmpty else { return 0 }
         var completed = 0
         for run in try await assemble(running) {
@@ -47,7 +47,8 @@ extension SimulationService {
             if found.repeated.contains(Self.resultName) { throw ResultError("the log holds two results; a scenario writes one") }
             if found.oversized.contains(Self.resultName) { throw ResultError("the result file is larger than \(ReportedEpisodes.maxBytes) bytes") }
             guard let data = found.files[Self.resultName] else { throw ResultError("the scenario wrote no result to AITIP_RESULT_FILE") }
-            let reported = try ReportedEpisodes(json: data, seeds: suite.seeds)
+            let reported = try ReportedEpisodes(
+                json: data, seeds: suite.seeds, maxSteps: suite.maxSteps ?? template.maxSteps, completionIsSteps: template.runner == .gymnasium)
             let result = SafetyScore.scenario(
                 reported, penalties: template.penalties(with: suite), costLimit: suite.costLimit ?? template.costLimit)
             record.result = String(decoding: try JSONEncoder.sorted.encode(result), as: UTF8.self)
@@ -99,8 +100,14 @@ extension SimulationService {
         let verdict = SimulationResults(
             overall: overall, categories: categories, penalties: template.penalties(with: suite), costLimit: costLimit,
             passed: categories.allSatisfy(\.passed))
+        guard let encoded = try? JSONEncoder.sorted.encode(verdict), overall.score.mean.isFinite else {
+            judged.state = .failed
+            judged.passed = false
+            judged.error = "the scenarios' numbers could not be combined into a verdict"
+            return judged
+        }
         judged.state = .completed
-        judged.results = (try? JSONEncoder.sorted.encode(verdict)).map { String(decoding: $0, as: UTF8.self) }
+        judged.results = String(decoding: encoded, as: UTF8.self)
         judged.safetyScore = overall.score.mean
         judged.passed = verdict.passed
         return judged

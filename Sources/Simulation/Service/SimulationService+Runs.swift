@@ -71,9 +71,14 @@ extension SimulationService {
             id: runId, envId: environment.id, orgId: environment.orgId, projectId: environment.projectId, createdBy: principal.userId,
             template: template.name, templateVersion: template.version, isolationType: environment.isolationType,
             modelName: model.modelName, modelVersion: model.version.version, modelVersionId: model.version.id,
-            suite: String(decoding: try JSONEncoder.sorted.encode(resolved), as: UTF8.self), state: .running, results: nil, safetyScore: nil,
+            suite: String(decoding: try JSONEncoder.sorted.encode(resolved), as: UTF8.self), suiteOverridden: resolved != (try environment.suite),
+            state: .running, results: nil, safetyScore: nil,
             passed: nil, error: nil, createdMs: now.epochMilliseconds, completedMs: nil)
         let scenarios: [SimulationRun.Scenario] = try await database.transaction { sql in
+            // Locked, so that the environment cannot be deleted under the run being added.
+            guard try await SimulationStore.environment(environment.id, locking: true, on: sql) != nil else {
+                throw AppError.notFound("Simulation environment")
+            }
             var made: [SimulationRun.Scenario] = []
             for (position, scenario) in resolved.scenarios.enumerated() {
                 var submission = try Self.submission(for: environment)
@@ -81,6 +86,10 @@ extension SimulationService {
                 submission.entrypoint = Self.entrypoint(for: environment, template: template, scenario: scenario.name)
                 submission.codeArchive = archive.sha256
                 submission.systemEnv = ["AITIP_MODEL_URI": details.modelURI, "AITIP_SIMULATION_RUN": runId.lowercasedString]
+                if let runtime = environment.maxRuntimeSeconds {
+                    // The runner ends its episodes as "limit" and writes its result before the runtime limit ends the job.
+                    submission.systemEnv["AITIP_TIME_LIMIT"] = String(max(1, runtime - max(5, runtime / 10)))
+                }
                 let workload = try await workloads.prepare(submission, kind: Self.kind, in: scope, caller: caller, on: sql)
                 try await workloads.insert(workload, caller: caller, on: sql, audited: false)
                 let record = SimulationRun.Record(

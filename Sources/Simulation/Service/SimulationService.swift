@@ -91,7 +91,8 @@ package struct SimulationService: Sendable {
         let scope = try await projects.scope(.id(projectId), permission: Self.write, caller: caller)
         let principal = try caller.requirePrincipal()
         var validator = Validator()
-        let name = validator.requireText(input.name, "name", maxLength: 255)
+        // Each scenario's workload is named sim-<environment>-<scenario> (255 characters at most).
+        let name = validator.requireText(input.name, "name", maxLength: 180)
         let template = input.template.flatMap(SimulationTemplate.named)
         validator.check(
             template != nil, "template",
@@ -129,6 +130,15 @@ package struct SimulationService: Sendable {
         let suite = input.suite ?? ScenarioSuite()
         if let template { suite.check(&validator, for: template, field: "scenario_config") }
         validator.check(suite.seeds.count * suite.scenarios.count <= Self.maxEpisodes, "scenario_config", Self.episodesMessage)
+        if let template, let longest = suite.scenarios.map(\.name).max(by: { $0.count < $1.count }) {
+            let probe = SimulationEnvironment(
+                id: UUID(), orgId: scope.orgId, projectId: scope.projectId, ownerId: nil, name: name, description: "", template: template.name,
+                templateVersion: template.version, scenarioConfig: "{}", isolationType: isolation, cpu: 1, memoryMiB: 64, maxRuntimeSeconds: nil,
+                python: python, command: input.command, codeArchive: nil, modelURI: nil, createdMs: 0, updatedMs: 0)
+            validator.check(
+                Self.entrypoint(for: probe, template: template, scenario: longest).utf8.count <= WorkloadService.maxEntrypointLength, "command",
+                "makes a scenario's command line longer than a workload takes (\(WorkloadService.maxEntrypointLength) bytes): shorten it")
+        }
         try validator.finish()
         if let archive = input.codeArchive {
             try await workloads.requireCodeArchive(archive, org: scope.orgId)
@@ -184,6 +194,11 @@ package struct SimulationService: Sendable {
             try await workloads.delete(scenario.id, of: Self.kind, caller: caller)
         }
         try await database.transaction { sql in
+            // A run added since the check above would lose its record with the environment: refuse instead.
+            _ = try await SimulationStore.environment(id, locking: true, on: sql)
+            if try await !SimulationStore.runs(environment: id, state: .running, on: sql).isEmpty {
+                throw AppError.conflict("A run of this environment started just now: stop it before deleting the environment")
+            }
             try await SimulationStore.delete(environment: id, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: environment.orgId, action: "simulation.environment.delete", targetType: "simulation_environment",

@@ -11,8 +11,12 @@ enum SimulationStore {
         try await sql.insert(environment, into: "simulation_environments")
     }
 
-    static func environment(_ id: UUID, on sql: any SQLDatabase) async throws -> SimulationEnvironment? {
-        try await sql.select().column("*").from("simulation_environments").where("id", .equal, id).first(decoding: SimulationEnvironment.self)
+    /// `locking`: the row stays locked until the transaction ends (PostgreSQL), so a run cannot be added to an
+    /// environment being deleted, nor an environment deleted under a run being added.
+    static func environment(_ id: UUID, locking: Bool = false, on sql: any SQLDatabase) async throws -> SimulationEnvironment? {
+        let query = sql.select().column("*").from("simulation_environments").where("id", .equal, id)
+        if locking { query.for(.update) }
+        return try await query.first(decoding: SimulationEnvironment.self)
     }
 
     static func environment(named name: String, project: UUID, on sql: any SQLDatabase) async throws -> SimulationEnvironment? {
@@ -66,10 +70,21 @@ enum SimulationStore {
             .all(decoding: SimulationRun.Details.self)
     }
 
-    /// Runs still running, oldest first.
-    static func running(limit: Int, on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
-        try await sql.select().column("*").from("simulation_runs").where("state", .equal, SimulationRun.State.running.rawValue)
-            .orderBy("created_ms").limit(limit).all(decoding: SimulationRun.Details.self)
+    /// Running runs with something to collect, oldest first: a scenario still pending whose workload has ended, or no
+    /// pending scenario left (a server stopped between the last scenario and the verdict). Runs whose scenarios are all
+    /// still queued or running are not chosen, so a backlog of them never keeps later runs from their verdicts.
+    static func collectable(limit: Int, on sql: any SQLDatabase) async throws -> [SimulationRun.Details] {
+        let running = SimulationRun.State.running.rawValue
+        let pending = SimulationRun.ResultState.pending.rawValue
+        let (succeeded, failed, cancelled) = ("succeeded", "failed", "cancelled")
+        let query: SQLQueryString = """
+            SELECT r.* FROM simulation_runs r WHERE r.state = \(bind: running) AND (
+              EXISTS (SELECT 1 FROM simulation_scenarios s JOIN workloads w ON w.id = s.id WHERE s.run_id = r.id
+                AND s.result_state = \(bind: pending) AND w.state IN (\(bind: succeeded), \(bind: failed), \(bind: cancelled)))
+              OR NOT EXISTS (SELECT 1 FROM simulation_scenarios s WHERE s.run_id = r.id AND s.result_state = \(bind: pending)))
+            ORDER BY r.created_ms LIMIT \(literal: limit)
+            """
+        return try await sql.raw(query).all(decoding: SimulationRun.Details.self)
     }
 
     /// Records how a run ended, once: false when another server recorded it first.
@@ -97,9 +112,12 @@ enum SimulationStore {
     // MARK: scenarios
 
     static func scenarios(of runs: [UUID], on sql: any SQLDatabase) async throws -> [SimulationRun.Record] {
-        guard !runs.isEmpty else { return [] }
-        return try await sql.select().column("*").from("simulation_scenarios").where("run_id", .in, runs).orderBy("position")
-            .all(decoding: SimulationRun.Record.self)
+        var found: [SimulationRun.Record] = []
+        for chunk in runs.chunked(500) {
+            found += try await sql.select().column("*").from("simulation_scenarios").where("run_id", .in, chunk).orderBy("position")
+                .all(decoding: SimulationRun.Record.self)
+        }
+        return found
     }
 
     /// Stores a scenario's outcome once: false when another server stored it first.

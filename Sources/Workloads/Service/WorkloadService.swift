@@ -64,6 +64,9 @@ package struct WorkloadService: Sendable {
         self.kinds = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
     }
 
+    /// The longest command line a workload runs.
+    package static let maxEntrypointLength = 10_000
+
     /// What a user asks to run. Unset resources take the defaults.
     package struct Submission: Sendable {
         package var name: String?
@@ -133,7 +136,7 @@ package struct WorkloadService: Sendable {
     {
         var validator = Validator()
         let name = validator.requireText(submission.name, "name", maxLength: 255)
-        let entrypoint = validator.requireText(submission.entrypoint, "entrypoint", maxLength: 10_000)
+        let entrypoint = validator.requireText(submission.entrypoint, "entrypoint", maxLength: Self.maxEntrypointLength)
         let gpus = submission.gpuCount ?? 0
         let nodes = submission.nodes ?? 1
         let cpu = submission.cpu ?? configuration.defaultCPU

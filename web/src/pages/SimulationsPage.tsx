@@ -150,6 +150,7 @@ function RunDetail({ envId, runId }: { envId: string; runId: string }) {
         <span className={tone} aria-label="Verdict">{text}</span>
         {run.safety_score !== undefined && <> · safety score {figure(run.safety_score)}</>} · {run.template} v{run.template_version} ·{" "}
         {run.isolation_type} · {run.suite.seeds?.length ?? 0} seeds per scenario
+        {run.suite_overridden && <> · <strong>the run replaced the environment's suite</strong></>}
       </p>
       {run.error && <p role="alert">{run.error}</p>}
       <p><button type="button" onClick={download} disabled={run.state === "running"}>Download the PDF report</button></p>
