@@ -155,14 +155,17 @@ package struct SimulationService: Sendable {
         try await database.read { sql in
             _ = try await workloads.prepare(try Self.submission(for: environment, probe: true), kind: Self.kind, in: scope, caller: caller, on: sql)
         }
-        try await database.transaction { sql in
-            if try await SimulationStore.environment(named: name, project: scope.projectId, on: sql) != nil {
-                throw AppError.conflict("This project already has a simulation environment named '\(name)'")
+        let taken = AppError.conflict("This project already has a simulation environment named '\(name)'")
+        do {
+            try await database.transaction { sql in
+                if try await SimulationStore.environment(named: name, project: scope.projectId, on: sql) != nil { throw taken }
+                try await SimulationStore.insert(environment, on: sql)
+                try await audit.record(
+                    on: sql, caller, orgId: scope.orgId, action: "simulation.environment.create", targetType: "simulation_environment",
+                    targetId: environment.id.lowercasedString)
             }
-            try await SimulationStore.insert(environment, on: sql)
-            try await audit.record(
-                on: sql, caller, orgId: scope.orgId, action: "simulation.environment.create", targetType: "simulation_environment",
-                targetId: environment.id.lowercasedString)
+        } catch  where SQLErrors.isUniqueViolation(error) {
+            throw taken // created by a request beside this one
         }
         return EnvironmentView(environment: environment, activeRuns: 0)
     }
