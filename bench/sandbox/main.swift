@@ -86,8 +86,9 @@ tar.arguments = ["-czf", archive, "-C", runnerDirectory, "."]
 try tar.run()
 tar.waitUntilExit()
 let code = try Data(contentsOf: URL(fileURLWithPath: archive))
+// Without AITIP_RESULT_FILE the runner writes result.json in its working directory.
 let command =
-    "AITIP_RESULT_FILE=$PWD/result.json \(python) sim_runner.py && \(python) -c 'import json; r = json.load(open(\"result.json\")); print(\"STEPS\", r[\"steps\"], r[\"seconds\"])'"
+    "\(python) sim_runner.py && \(python) -c 'import json; r = json.load(open(\"result.json\")); print(\"STEPS\", r[\"steps\"], r[\"seconds\"])'"
 
 print("\nCartPole, 20 seeds, the good policy (aitip's runner, one predict per step): 3 runs each")
 print("mode       steps/s (best)  vs none  scenario wall s (best)")
