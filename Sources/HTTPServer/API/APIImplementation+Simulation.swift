@@ -178,7 +178,7 @@ extension Components.Schemas.SimulationEnvironment {
             isolationType: .init(rawValue: environment.isolationType.rawValue) ?? .container,
             resources: .init(cpu: environment.cpu, memoryMib: environment.memoryMiB, maxRuntimeSeconds: environment.maxRuntimeSeconds),
             model: environment.modelURI, python: environment.python, command: environment.command, codeArchive: environment.codeArchive,
-            status: view.activeRuns > 0 ? .running : .ready, activeRuns: view.activeRuns,
+            status: .init(rawValue: view.status) ?? .ready, activeRuns: view.activeRuns,
             createdAt: Date(epochMilliseconds: environment.createdMs), updatedAt: Date(epochMilliseconds: environment.updatedMs))
     }
 }
