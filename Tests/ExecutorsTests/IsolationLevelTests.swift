@@ -84,6 +84,21 @@ struct IsolationLevelTests {
         await executor.cleanUp(reference)
     }
 
+    @Test(
+        "a stop asked for while the sandbox is still starting is delivered once the job runs, not lost until the grace period ends",
+        .timeLimit(.minutes(2)), arguments: Isolation.allCases)
+    func stopDuringStartUp(_ isolation: Isolation) async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let executor = scratch.executor()
+        let reference = try await executor.launch(
+            LaunchRequest(workloadId: UUID(), attempt: 1, entrypoint: "sleep 60", memoryMiB: 256, isolation: isolation))
+        await executor.requestStop(reference)
+        let state = try await LocalExecutorSandboxTests.waitForEnd(executor, reference, timeout: .seconds(20))
+        #expect(state != .running && state != .exited(code: 0), "\(isolation): \(state)")
+        await executor.cleanUp(reference)
+    }
+
     @Test("the bubblewrap sandbox's seccomp filter refuses namespaces, tracing and io_uring; ordinary programs still run")
     func seccompFilter() async throws {
         let scratch = try Scratch()

@@ -50,9 +50,11 @@ struct GVisor: Sendable {
 
     /// Asks every process of the attempt's container to stop (`runsc kill --all … TERM`): the job's processes live
     /// in gVisor's kernel, out of reach of a host signal, and the sandbox's own processes must not get it instead.
-    func requestStop(control: String, containerId: String) {
-        _ = try? ProcessSpawner.run(
+    /// False when runsc could not deliver it (the container is not created yet).
+    func requestStop(control: String, containerId: String) -> Bool {
+        let result = try? ProcessSpawner.run(
             [runsc, "--root", "\(control)/runsc", "kill", "--all", containerId, "TERM"], logFile: "\(control)/runsc-kill.log")
+        return result?.status == 0
     }
 
     /// Writes the bundle (its configuration and an empty read-only root with the links Debian needs) and returns the

@@ -303,9 +303,9 @@ package struct LocalExecutor: Executor {
     /// Runs inside the sandbox as the job's user: unpacks the code from descriptor 4 once, starts every rank, and
     /// writes each rank's exit code to descriptor 3 (which the ranks do not inherit). It traps TERM and INT so that
     /// a stop reaches the ranks while it stays to write their codes; `wait` is repeated because a trapped signal
-    /// interrupts it.
+    /// interrupts it. A stop that comes before the ranks start starts none of them (exit code 143).
     static let launcher = #"""
-        trap 'true' TERM INT
+        trap 'stopped=1' TERM INT
         cd "$AITIP_WORKDIR" || exit 1
         if [ "$AITIP_HAS_CODE" = 1 ] && ! tar -xzf - --no-same-owner --no-same-permissions <&4; then
           echo "aitip: preparing the code failed" >&2
@@ -314,10 +314,14 @@ package struct LocalExecutor: Executor {
         fi
         exec 4<&-
         r=0; pids=""
-        while [ $r -lt "$AITIP_RANKS" ]; do
+        while [ $r -lt "$AITIP_RANKS" ] && [ -z "$stopped" ]; do
           RANK=$r LOCAL_RANK=$r /bin/sh -c "$AITIP_ENTRYPOINT" 3>&- &
           pids="$pids $!"; r=$((r+1))
         done
+        if [ -z "$pids" ]; then
+          r=0; while [ $r -lt "$AITIP_RANKS" ]; do echo "$r 143" >&3; r=$((r+1)); done
+          exit 143
+        fi
         r=0
         for p in $pids; do
           while :; do wait $p; code=$?; kill -0 $p 2>/dev/null || break; done
@@ -342,6 +346,7 @@ package struct LocalExecutor: Executor {
         let leaderStatus = memory.leaderStatus(attempt.paths.control, reaped: reaped)
         if leader.isAlive || !members(attempt).isEmpty {
             enforceDiskLimit(attempt)
+            if memory.isStopPending(attempt.paths.control), deliverStop(attempt) { memory.setStopPending(attempt.paths.control, false) }
             return .running
         }
         if let reason = Self.readPrivate("\(attempt.paths.control)/ended", limit: 4_096).map({ String(decoding: $0, as: UTF8.self) }), !reason.isEmpty
@@ -423,11 +428,16 @@ package struct LocalExecutor: Executor {
 
     package func requestStop(_ reference: String) async {
         guard let attempt = AttemptReference(reference, root: configuration.jobsDirectory) else { return }
+        memory.setStopPending(attempt.paths.control, !deliverStop(attempt))
+    }
+
+    /// SIGTERM to the job's own processes (through runsc for gVisor); false when it has none yet: a stop asked for
+    /// while its sandbox starts would otherwise be lost, and the job killed only after the grace period.
+    private func deliverStop(_ attempt: AttemptReference) -> Bool {
         if let gvisor, FileManager.default.fileExists(atPath: "\(attempt.paths.control)/runsc") {
-            gvisor.requestStop(control: attempt.paths.control, containerId: attempt.paths.cgroupName)
-            return
+            return gvisor.requestStop(control: attempt.paths.control, containerId: attempt.paths.cgroupName)
         }
-        kill(attempt, SIGTERM)
+        return kill(attempt, SIGTERM)
     }
 
     /// The engine's last resort once the grace period after `requestStop` is over; the attempt's end says so.
@@ -442,16 +452,25 @@ package struct LocalExecutor: Executor {
 
     /// SIGTERM goes to the job's own processes only (those inside the sandbox's PID namespace): bubblewrap, outside
     /// it, would otherwise end at once and take the job with it before it could checkpoint. SIGKILL goes to all.
-    private func kill(_ attempt: AttemptReference, _ signal: Int32) {
-        if signal == SIGKILL, cgroups.killAll(attempt.paths.cgroupName) { return }
+    /// Answers whether any process was signalled.
+    @discardableResult
+    private func kill(_ attempt: AttemptReference, _ signal: Int32) -> Bool {
+        if signal == SIGKILL, cgroups.killAll(attempt.paths.cgroupName) { return true }
         let ownNamespace = Self.pidNamespace("self")
+        var signalled = false
         for _ in 0..<(signal == SIGKILL ? 3 : 1) {
             var targets = members(attempt)
             if signal == SIGTERM, sandbox != nil { targets = targets.filter { Self.pidNamespace(String($0)) != ownNamespace } }
+            targets = targets.filter { $0 > 1 }
             if targets.isEmpty { break }
-            for pid in targets where pid > 1 { _ = Glibc.kill(pid, signal) }
+            for pid in targets { _ = Glibc.kill(pid, signal) }
+            signalled = true
         }
-        if signal == SIGKILL, let leader = attempt.leader, leader.isAlive { _ = Glibc.kill(-leader.pid, SIGKILL) }
+        if signal == SIGKILL, let leader = attempt.leader, leader.isAlive {
+            _ = Glibc.kill(-leader.pid, SIGKILL)
+            signalled = true
+        }
+        return signalled
     }
 
     static func pidNamespace(_ process: String) -> String? {
@@ -665,6 +684,7 @@ final class AttemptMemory: Sendable {
     private struct Entry {
         var lastDiskCheck: ContinuousClock.Instant?
         var leaderStatus: Int32?
+        var stopPending = false
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -684,6 +704,15 @@ final class AttemptMemory: Sendable {
             if let reaped { entries[key, default: Entry()].leaderStatus = reaped }
             return entries[key]?.leaderStatus
         }
+    }
+
+    /// A stop asked for before the job's processes existed (its sandbox was still starting): `state` delivers it.
+    func setStopPending(_ key: String, _ pending: Bool) {
+        entries.withLock { $0[key, default: Entry()].stopPending = pending }
+    }
+
+    func isStopPending(_ key: String) -> Bool {
+        entries.withLock { $0[key]?.stopPending ?? false }
     }
 
     func forget(_ key: String) {
