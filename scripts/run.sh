@@ -11,7 +11,7 @@ if ! command -v bwrap >/dev/null || ! command -v runsc >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap runsc >/dev/null
   else
-    echo "bubblewrap is not installed: run 'sudo apt-get install bubblewrap' (the server refuses training jobs without it)" >&2
+    echo "bubblewrap or runsc is not installed: run 'sudo apt-get install bubblewrap runsc' (the server refuses jobs without bubblewrap; runsc is the gVisor sandbox simulations may ask for)" >&2
   fi
 fi
 web/build.sh
