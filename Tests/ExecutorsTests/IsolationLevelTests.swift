@@ -99,6 +99,22 @@ struct IsolationLevelTests {
         await executor.cleanUp(reference)
     }
 
+    @Test("a gVisor job that asks for the network (and may have it) reaches the host; one that does not, does not", .timeLimit(.minutes(2)))
+    func gvisorNetwork() async throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let listener = try LoopbackListener()
+        defer { listener.close() }
+        let executor = scratch.executor { $0.network = .allow }
+        let probe = """
+            python3 -c 'import socket; socket.create_connection(("127.0.0.1", \(listener.port)), timeout=2); print("reached loopback")' 2>&1 | tail -1
+            """
+        let open = try await LocalExecutorSandboxTests.run(executor, probe, isolateNetwork: false, isolation: .gvisor)
+        #expect(open.log.contains("reached loopback"), "\(open.log)")
+        let closed = try await LocalExecutorSandboxTests.run(executor, probe, isolation: .gvisor)
+        #expect(!closed.log.contains("reached loopback"), "\(closed.log)")
+    }
+
     @Test("the bubblewrap sandbox's seccomp filter refuses namespaces, tracing and io_uring; ordinary programs still run")
     func seccompFilter() async throws {
         let scratch = try Scratch()
