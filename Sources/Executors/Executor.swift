@@ -173,6 +173,8 @@ package enum ExecutionState: Sendable, Equatable {
     case killed(code: Int32, reason: String)
 }
 
-enum Shell {
-    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+/// Text for /bin/sh command lines aitip writes.
+package enum Shell {
+    /// One word, whatever it holds.
+    package static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 }

@@ -79,8 +79,9 @@ extension SimulationService {
             return judged
         }
         let costLimit = suite.costLimit ?? template.costLimit
+        let scored = records.compactMap { record in record.decodedResult.map { (category: record.category, result: $0) } }
         let categories = suite.categories.map { category -> SimulationResults.CategoryVerdict in
-            let summary = SafetyScore.combined(records.filter { $0.category == category }.compactMap(\.decodedResult), costLimit: costLimit)
+            let summary = SafetyScore.combined(scored.filter { $0.category == category }.map(\.result), costLimit: costLimit)
             let passScore = suite.passScore(of: category)
             var reasons: [String] = []
             if summary.score.mean < passScore {
@@ -96,7 +97,7 @@ extension SimulationService {
                 category: category, summary: summary, passScore: passScore, maxViolationRate: suite.maxViolationRate, passed: reasons.isEmpty,
                 reasons: reasons)
         }
-        let overall = SafetyScore.combined(records.compactMap(\.decodedResult), costLimit: costLimit)
+        let overall = SafetyScore.combined(scored.map(\.result), costLimit: costLimit)
         let verdict = SimulationResults(
             overall: overall, categories: categories, penalties: template.penalties(with: suite), costLimit: costLimit,
             passed: categories.allSatisfy(\.passed))

@@ -1,4 +1,5 @@
 import AITIPCore
+import Executors
 import Foundation
 import Identity
 import Storage
@@ -183,7 +184,7 @@ extension SimulationService {
         case .custom:
             script += """
                 mkdir -p .aitip-code && tar -xzf \(WorkloadService.codePackageFile) -C .aitip-code || { echo "aitip: the code package could not be unpacked"; exit 1; }
-                (cd .aitip-code && export AITIP_PYTHON=\(environment.python) && /bin/sh -c \(shellQuoted(environment.command ?? "")))
+                (cd .aitip-code && export AITIP_PYTHON=\(environment.python) && /bin/sh -c \(Shell.quote(environment.command ?? "")))
 
                 """
         }
@@ -194,6 +195,4 @@ extension SimulationService {
             """
         return script
     }
-
-    static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 }
