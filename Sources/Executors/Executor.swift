@@ -34,6 +34,9 @@ package protocol Executor: Sendable {
     /// The Unix socket an attempt may serve HTTP on (`AITIP_SERVE_SOCKET` inside it), as this server sees it; nil
     /// where the backend's work is not reachable that way (a remote cluster).
     func serviceSocket(of reference: String) -> String?
+    /// Whether this executor runs a request's `companion` in a sandbox of its own beside the entrypoint's; where it
+    /// does not, a request with a companion is refused.
+    var runsCompanions: Bool { get }
 }
 
 extension Executor {
@@ -44,6 +47,8 @@ extension Executor {
     package func checkpointDirectory(of workloadId: UUID) -> String? { nil }
 
     package func serviceSocket(of reference: String) -> String? { nil }
+
+    package var runsCompanions: Bool { false }
 
     /// Remote backends run work in their own containers: only the local executor runs gVisor here.
     package func refusal(isolation: Isolation) -> AppError? {
@@ -123,6 +128,18 @@ package struct LaunchRequest: Sendable {
     /// No network: the sandbox's own network namespace (the local executor's default).
     package var isolateNetwork: Bool
     package var isolation: Isolation
+    /// A second program (a shell command line) run beside the entrypoint in a sandbox of its own: the same isolation
+    /// level, the same code unpacked into a workspace of its own, no network, within the attempt's limits. The two
+    /// share nothing but the directory `companionLink` (each sees the other's files nowhere else, and neither can
+    /// signal or trace the other); the companion's output follows the entrypoint's in the log, each line prefixed
+    /// `companionPrefix`, and it is ended once the entrypoint's processes have. A simulation plays its model there,
+    /// so that the model's code cannot touch the simulator that scores it.
+    package var companion: String?
+
+    /// Where both sandboxes see the directory they share.
+    package static let companionLink = "/run/aitip/link"
+    /// What begins each line of the companion's output in the attempt's log.
+    package static let companionPrefix = "[companion] "
 
     package struct Repository: Sendable, Codable, Equatable {
         package var url: String
@@ -137,8 +154,9 @@ package struct LaunchRequest: Sendable {
     package init(
         workloadId: UUID, attempt: Int, entrypoint: String, environment: [String: String] = [:], codeArchive: Data? = nil,
         repository: Repository? = nil, gpuIndices: [[Int]] = [[]], gpuType: String? = nil, cpu: Double = 1, memoryMiB: Int = 1_024,
-        distributed: DistributedMode = .single, isolateNetwork: Bool = true, isolation: Isolation = .container
+        distributed: DistributedMode = .single, isolateNetwork: Bool = true, isolation: Isolation = .container, companion: String? = nil
     ) {
+        self.companion = companion
         self.isolation = isolation
         self.workloadId = workloadId
         self.attempt = attempt

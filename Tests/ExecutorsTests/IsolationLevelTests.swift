@@ -72,11 +72,7 @@ struct IsolationLevelTests {
             LaunchRequest(
                 workloadId: UUID(), attempt: 1, entrypoint: "trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done",
                 memoryMiB: 256, isolation: .gvisor))
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !String(decoding: try await executor.readLog(reference, from: 0, limit: 4_096), as: UTF8.self).contains("ready") {
-            try #require(ContinuousClock.now < deadline, "the job never started")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await LocalExecutorSandboxTests.waitForLog(executor, reference, containing: "ready")
         await executor.requestStop(reference)
         let state = try await LocalExecutorSandboxTests.waitForEnd(executor, reference, timeout: .seconds(30))
         let log = String(decoding: try await executor.readLog(reference, from: 0, limit: 4_096), as: UTF8.self)

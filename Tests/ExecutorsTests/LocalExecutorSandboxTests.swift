@@ -53,6 +53,15 @@ struct LocalExecutorSandboxTests {
         return (state, log, reference)
     }
 
+    /// Waits until the attempt's log holds `text` (the job has started and said so).
+    static func waitForLog(_ executor: LocalExecutor, _ reference: String, containing text: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !String(decoding: try await executor.readLog(reference, from: 0, limit: 4_096), as: UTF8.self).contains(text) {
+            try #require(ContinuousClock.now < deadline, "the job never started")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     static func waitForEnd(_ executor: LocalExecutor, _ reference: String, timeout: Duration) async throws -> ExecutionState {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {

@@ -22,6 +22,10 @@ struct AttemptPaths: Sendable {
     var exitCodes: String { "\(control)/exit-codes" }
     var code: String { "\(control)/code.tar.gz" }
     var seccomp: String { "\(control)/seccomp.bpf" }
+    /// The companion's workspace (`LaunchRequest.companion`), the directory it shares with the job, and its output.
+    var companionWork: String { "\(control)/companion" }
+    var link: String { "\(control)/link" }
+    var companionLog: String { "\(control)/companion.log" }
     /// In the attempt's workspace: the replica of an inference service listens there (the workspace is its own, so
     /// the gateway opens the path without following links; see Gateway's ReplicaConnection).
     static let serviceSocketName = ".aitip-serve.sock"

@@ -22,13 +22,18 @@ struct GVisor: Sendable {
     struct Attempt {
         var control: String
         var work: String
-        var checkpoints: String
+        /// nil: no `/checkpoints` (a companion keeps none).
+        var checkpoints: String?
         var readOnlyPaths: [String]
         var network: Bool
         var tmpBytes: Int
         var hasCode: Bool
         var environment: [String: String]
         var containerId: String
+        /// The bundle's directory in the control directory (a companion has its own).
+        var bundleName = "bundle"
+        /// The directory an attempt shares with its companion, shown at `LaunchRequest.companionLink`; nil: none.
+        var link: String? = nil
     }
 
     /// Runs runsc (the arguments) with its output through a pipe: runsc hands its standard output and error to the
@@ -53,17 +58,21 @@ struct GVisor: Sendable {
     /// False when runsc could not deliver it (the container is not created yet).
     func requestStop(control: String, containerId: String) -> Bool {
         let result = try? ProcessSpawner.run(
-            [runsc, "--root", "\(control)/runsc", "kill", "--all", containerId, "TERM"], logFile: "\(control)/runsc-kill.log")
+            killCommand(control: control, containerId: containerId, signal: "TERM"), logFile: "\(control)/runsc-kill.log")
         return result?.status == 0
+    }
+
+    func killCommand(control: String, containerId: String, signal: String) -> [String] {
+        [runsc, "--root", "\(control)/runsc", "kill", "--all", containerId, signal]
     }
 
     /// Writes the bundle (its configuration and an empty read-only root with the links Debian needs) and returns the
     /// command that runs it; the leader execs it.
     func command(_ attempt: Attempt) throws -> [String] {
-        let bundle = "\(attempt.control)/bundle"
+        let bundle = "\(attempt.control)/\(attempt.bundleName)"
         let root = "\(bundle)/rootfs"
         let files = FileManager.default
-        for directory in ["usr", "etc", "workspace", "checkpoints", "tmp", "proc", "dev", "run/aitip"] {
+        for directory in ["usr", "etc", "workspace", "checkpoints", "tmp", "proc", "dev", "run/aitip", "run/aitip/link"] {
             try files.createDirectory(atPath: "\(root)/\(directory)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         }
         for (link, target) in [("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin")] {
@@ -74,8 +83,12 @@ struct GVisor: Sendable {
         return [
             "/bin/sh", "-c", Self.wrapper, "aitip-gvisor",
             runsc, "--root", "\(attempt.control)/runsc", "--platform=ptrace", "--network=\(attempt.network ? "host" : "none")",
-            "--ignore-cgroups", "run", "--bundle", bundle, attempt.containerId,
+            "--ignore-cgroups",
         ]
+            // A Unix socket made inside gVisor lives in its kernel alone: the job and its companion meet through the
+            // host's, in the one directory they share (the other mounts hold no sockets).
+            + (attempt.link == nil ? [] : ["--host-uds=all"])
+            + ["run", "--bundle", bundle, attempt.containerId]
     }
 
     /// The OCI runtime specification of the attempt.
@@ -98,9 +111,10 @@ struct GVisor: Sendable {
         }
         mounts += [
             bind("\(attempt.control)/passwd", "/etc/passwd"), bind("\(attempt.control)/group", "/etc/group"),
-            bind(attempt.work, Sandbox.workspace, writable: true), bind(attempt.checkpoints, Sandbox.checkpoints, writable: true),
-            tmpfs("/tmp"), tmpfs("/dev/shm"),
+            bind(attempt.work, Sandbox.workspace, writable: true), tmpfs("/tmp"), tmpfs("/dev/shm"),
         ]
+        if let checkpoints = attempt.checkpoints { mounts.append(bind(checkpoints, Sandbox.checkpoints, writable: true)) }
+        if let link = attempt.link { mounts.append(bind(link, LaunchRequest.companionLink, writable: true)) }
         if attempt.hasCode { mounts.append(bind("\(attempt.control)/code.tar.gz", Self.codePath)) }
         for path in attempt.readOnlyPaths where FileManager.default.fileExists(atPath: path) {
             mounts.append(bind(path, path))

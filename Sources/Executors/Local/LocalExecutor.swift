@@ -184,6 +184,9 @@ package struct LocalExecutor: Executor {
         AttemptReference(reference, root: configuration.jobsDirectory)?.paths.serviceSocket
     }
 
+    /// Only the sandbox keeps a companion apart from the job (with sandbox=off both would be plain processes).
+    package var runsCompanions: Bool { sandbox != nil }
+
     package func refusal(isolation: Isolation) -> AppError? {
         guard isolation == .gvisor, gvisor == nil else { return nil }
         return AppError.validation([FieldError(field: "isolation", message: "gvisor cannot run on this server: \(gvisorUnavailable)")])
@@ -198,6 +201,7 @@ package struct LocalExecutor: Executor {
 
     package func launch(_ request: LaunchRequest) async throws -> String {
         if let refusal = refusal(isolateNetwork: request.isolateNetwork) ?? refusal(isolation: request.isolation) { throw refusal }
+        if request.companion != nil, !runsCompanions { throw ExecutorError("a companion runs only in the job sandbox, which is off") }
         do {
             return try prepareAndSpawn(request)
         } catch {
@@ -257,6 +261,11 @@ package struct LocalExecutor: Executor {
             .init(descriptor: 3, path: paths.exitCodes, flags: O_WRONLY | O_APPEND | O_CREAT),
             .init(descriptor: 4, path: request.codeArchive == nil ? "/dev/null" : paths.code, flags: O_RDONLY),
         ]
+        let link = request.companion == nil ? nil : paths.link
+        if link != nil {
+            try Self.makeDirectory(paths.companionWork, owner: jobOwner)
+            try Self.makeDirectory(paths.link, owner: jobOwner)
+        }
         let inner: [String]
         if request.isolation == .gvisor, let gvisor {
             var inside = environment
@@ -265,7 +274,7 @@ package struct LocalExecutor: Executor {
                 .init(
                     control: paths.control, work: paths.work, checkpoints: paths.checkpoints, readOnlyPaths: configuration.readOnlyPaths,
                     network: !request.isolateNetwork, tmpBytes: tmpBytes, hasCode: request.codeArchive != nil, environment: inside,
-                    containerId: paths.cgroupName))
+                    containerId: paths.cgroupName, link: link))
         } else if let sandbox {
             if let seccompFilter {
                 try Self.writePrivate(seccompFilter, to: paths.seccomp)
@@ -276,10 +285,15 @@ package struct LocalExecutor: Executor {
                     .init(
                         control: paths.control, work: paths.work, checkpoints: paths.checkpoints,
                         readOnlyPaths: configuration.readOnlyPaths, gpuIndices: gpus, network: !request.isolateNetwork, tmpBytes: tmpBytes,
-                        seccompDescriptor: seccompFilter == nil ? nil : Self.seccompDescriptor))
+                        seccompDescriptor: seccompFilter == nil ? nil : Self.seccompDescriptor, link: link))
                 + ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
         } else {
             inner = ["/bin/sh", "-c", Self.launcher, "aitip-launcher"]
+        }
+        if let companion = request.companion {
+            environment.merge(try companionVariables(companion, request: request, paths: paths, environment: environment, tmpBytes: tmpBytes)) {
+                _, new in new
+            }
         }
         let pid = try ProcessSpawner.spawn(
             ["/bin/sh", "-c", Self.leader, "aitip-job"] + inner, environment: environment, logFile: paths.log, files: files)
@@ -293,10 +307,23 @@ package struct LocalExecutor: Executor {
 
     /// Joins the attempt's cgroups before anything else starts (so no process escapes its limits), then becomes
     /// the sandbox (or, with sandbox=off, the launcher). Jobs get the usual umask (022), not the server's private one.
+    /// With a companion (`Companion.swift`) it stays: starts the companion's sandbox, runs the job's, then ends the
+    /// companion and appends its output to the log, every line prefixed.
     static let leader = #"""
         umask 022
         for f in $AITIP_CGROUP_PROCS; do echo $$ > "$f" || echo "aitip: could not join $f" >&2; done
-        exec "$@"
+        [ -n "$AITIP_COMPANION" ] || exec "$@"
+        companion=$AITIP_COMPANION log=$AITIP_COMPANION_LOG stop=$AITIP_COMPANION_STOP
+        unset AITIP_COMPANION AITIP_COMPANION_LOG AITIP_COMPANION_STOP
+        (eval "exec $companion") >"$log" 2>&1 &
+        side=$!
+        "$@"
+        code=$?
+        eval "$stop"
+        kill -KILL $side 2>/dev/null
+        wait $side 2>/dev/null
+        tail -c 1048576 "$log" | sed 's/^/\#(LaunchRequest.companionPrefix)/'
+        exit $code
         """#
 
     /// Runs inside the sandbox as the job's user: unpacks the code from descriptor 4 once, starts every rank, and
@@ -455,11 +482,15 @@ package struct LocalExecutor: Executor {
     @discardableResult
     private func kill(_ attempt: AttemptReference, _ signal: Int32) -> Bool {
         if signal == SIGKILL, cgroups.killAll(attempt.paths.cgroupName) { return true }
-        let ownNamespace = Self.pidNamespace("self")
+        let ownNamespace = ProcessStat.pidNamespace("self")
         var signalled = false
         for _ in 0..<(signal == SIGKILL ? 3 : 1) {
             var targets = members(attempt)
-            if signal == SIGTERM, sandbox != nil { targets = targets.filter { Self.pidNamespace(String($0)) != ownNamespace } }
+            if signal == SIGTERM, sandbox != nil {
+                // bubblewrap's init (pid 1 of the sandbox) ignores SIGTERM: a stop that reached only it, while the
+                // job's own processes were not started yet, would be lost rather than kept pending.
+                targets = targets.filter { ProcessStat.pidNamespace(String($0)) != ownNamespace && !ProcessStat.isNamespaceInit($0) }
+            }
             targets = targets.filter { $0 > 1 }
             if targets.isEmpty { break }
             for pid in targets { _ = Glibc.kill(pid, signal) }
@@ -470,10 +501,6 @@ package struct LocalExecutor: Executor {
             signalled = true
         }
         return signalled
-    }
-
-    static func pidNamespace(_ process: String) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/pid")
     }
 
     // MARK: logs and clean-up
@@ -516,58 +543,6 @@ package struct LocalExecutor: Executor {
     /// The owner of the job's directories: its user when the server is root, else the server itself.
     private var jobOwner: Sandbox.User? {
         sandbox?.user
-    }
-
-    /// Creates `path` (mode 0700) if missing, owned by `owner` or by the server.
-    static func makeDirectory(_ path: String, owner: Sandbox.User?) throws {
-        if mkdir(path, 0o700) != 0, errno != EEXIST {
-            throw ExecutorError("could not create \(path): \(String(cString: strerror(errno)))")
-        }
-        var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { throw ExecutorError("\(path) is not a directory") }
-        if let owner, info.st_uid != owner.uid || info.st_gid != owner.gid, chown(path, owner.uid, owner.gid) != 0 {
-            throw ExecutorError("could not hand \(path) to the job's user: \(String(cString: strerror(errno)))")
-        }
-        chmod(path, 0o700)
-    }
-
-    /// Writes a new file only the server may read (unless `mode` says otherwise), never through a link.
-    static func writePrivate(_ data: Data, to path: String, mode: mode_t = 0o600) throws {
-        unlink(path)
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw ExecutorError("could not write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        fchmod(descriptor, mode) // the server's umask (077) must not narrow a file meant for the job to read
-        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, data.count) }
-        guard written == data.count else { throw ExecutorError("could not write \(path)") }
-    }
-
-    /// At most `limit` bytes of a regular file, opened without following a link; nil when it cannot be read.
-    static func readPrivate(_ path: String, limit: Int) -> Data? {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        var data = Data(count: limit)
-        let count = data.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, limit) }
-        guard count >= 0 else { return nil }
-        data.count = count
-        return data
-    }
-
-    /// Removes a tree a job may have shaped: links are removed, not followed, and directories the job made
-    /// unreadable are opened up first (a server that is not root could not remove them otherwise).
-    static func removeTree(_ path: String) {
-        if (try? FileManager.default.removeItem(atPath: path)) != nil { return }
-        var pending = [path]
-        while let next = pending.popLast() {
-            var info = stat()
-            guard lstat(next, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
-            chmod(next, 0o700)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: next)) ?? [] { pending.append("\(next)/\(name)") }
-        }
-        try? FileManager.default.removeItem(atPath: path)
     }
 
     static func which(_ program: String) -> String? {

@@ -121,6 +121,18 @@ struct ProcessIdentity: Sendable, Equatable {
 /// The fields of /proc/PID/stat aitip reads. The command name, in parentheses, may hold spaces and parentheses
 /// itself; every later field is read after the last ')'.
 struct ProcessStat {
+    /// Whether `pid` is process 1 of its own PID namespace (the innermost `NSpid` of /proc/<pid>/status).
+    static func isNamespaceInit(_ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") })
+        else { return false }
+        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last == "1"
+    }
+
+    static func pidNamespace(_ process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/pid")
+    }
+
     var state: Character
     var session: Int
     var cpuTicks: Double

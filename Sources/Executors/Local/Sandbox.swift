@@ -49,13 +49,18 @@ struct Sandbox: Sendable {
     struct Attempt {
         var control: String
         var work: String
-        var checkpoints: String
+        /// nil: no `/checkpoints` (a companion keeps none).
+        var checkpoints: String?
         var readOnlyPaths: [String]
         var gpuIndices: [Int]
         var network: Bool
         var tmpBytes: Int
         /// bubblewrap reads the seccomp filter (`Seccomp`) from this descriptor; nil: no filter.
         var seccompDescriptor: Int32?
+        /// The directory an attempt shares with its companion, shown at `LaunchRequest.companionLink`; nil: none.
+        var link: String? = nil
+        /// The sandbox ends with the bubblewrap process outside it (a companion is ended by killing that process).
+        var dieWithParent = false
     }
 
     /// The command prefix that runs a program in the sandbox (the program and its arguments follow).
@@ -88,8 +93,13 @@ struct Sandbox: Sendable {
                 arguments += ["--dev-bind-try", "/dev/\(device)", "/dev/\(device)"]
             }
         }
-        arguments += ["--bind", attempt.work, Self.workspace, "--bind", attempt.checkpoints, Self.checkpoints]
+        arguments += ["--bind", attempt.work, Self.workspace]
+        if let checkpoints = attempt.checkpoints { arguments += ["--bind", checkpoints, Self.checkpoints] }
         var made: Set<String> = ["/", "/usr", "/etc", "/tmp", "/dev", "/proc", Self.workspace, Self.checkpoints]
+        if let link = attempt.link {
+            arguments += ["--perms", "0755", "--dir", "/run", "--perms", "0755", "--dir", "/run/aitip", "--bind", link, LaunchRequest.companionLink]
+            made.formUnion(["/run", "/run/aitip"])
+        }
         for path in attempt.readOnlyPaths where FileManager.default.fileExists(atPath: path) {
             // bubblewrap (as root) makes missing parents 0700: make them traversable for the job's user first.
             for parent in Self.ancestors(of: path) where !made.contains(parent) && !parent.hasPrefix("/usr/") {
@@ -99,6 +109,7 @@ struct Sandbox: Sendable {
             arguments += ["--ro-bind", path, path]
         }
         arguments += ["--chdir", Self.workspace, "--unsetenv", "AITIP_CGROUP_PROCS"]
+        if attempt.dieWithParent { arguments.append("--die-with-parent") }
         if let descriptor = attempt.seccompDescriptor { arguments += ["--seccomp", String(descriptor)] }
         if let user {
             arguments += [

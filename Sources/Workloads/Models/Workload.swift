@@ -24,11 +24,14 @@ package struct WorkloadSpec: Sendable, Codable, Equatable {
     package var isolateNetwork: Bool
     /// nil: the bubblewrap sandbox (`container`), as for every workload stored before isolation levels existed.
     package var isolation: Isolation?
+    /// `LaunchRequest.companion`: a program run beside the entrypoint in a sandbox of its own.
+    package var companion: String?
 
     package init(
         entrypoint: String, env: [String: String] = [:], codeArchive: String? = nil, repository: LaunchRequest.Repository? = nil,
-        distributed: DistributedMode = .single, isolateNetwork: Bool = false, isolation: Isolation? = nil
+        distributed: DistributedMode = .single, isolateNetwork: Bool = false, isolation: Isolation? = nil, companion: String? = nil
     ) {
+        self.companion = companion
         self.isolation = isolation
         self.entrypoint = entrypoint
         self.env = env
@@ -39,7 +42,7 @@ package struct WorkloadSpec: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case entrypoint, env, repository, distributed, isolation
+        case entrypoint, env, repository, distributed, isolation, companion
         case codeArchive = "code_archive"
         case isolateNetwork = "isolate_network"
     }

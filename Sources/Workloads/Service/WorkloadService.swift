@@ -64,6 +64,9 @@ package struct WorkloadService: Sendable {
         self.kinds = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
     }
 
+    /// Whether a submission may have a companion (`Submission.companion`) on this server's executor.
+    package var runsCompanions: Bool { executor.runsCompanions }
+
     /// The longest command line a workload runs.
     package static let maxEntrypointLength = 10_000
 
@@ -88,6 +91,9 @@ package struct WorkloadService: Sendable {
         package var isolateNetwork: Bool?
         /// The sandbox (simulation's isolation levels); other workloads keep the default.
         package var isolation: Isolation = .container
+        /// A program run beside the entrypoint in a sandbox of its own (`LaunchRequest.companion`); only where the
+        /// executor `runsCompanions`.
+        package var companion: String?
         /// Variables set by aitip itself (e.g. AITIP_CONFIG), not checked against the reserved names.
         package var systemEnv: [String: String] = [:]
 
@@ -195,6 +201,10 @@ package struct WorkloadService: Sendable {
                 gpus == 0, "resources.gpu_count", "cannot be passed into a gVisor sandbox here: ask for 0 GPUs or the container isolation")
             validator.check(submission.distributed == .single, "distributed_mode", "runs one process in a gVisor sandbox: leave it single")
         }
+        if submission.companion != nil {
+            validator.check(executor.runsCompanions, "companion", "cannot run beside the job on the \(executor.kind) executor here")
+            validator.check(submission.distributed == .single, "distributed_mode", "runs one process beside a companion: leave it single")
+        }
         try validator.finish()
         if let refusal = executor.refusal(isolateNetwork: isolateNetwork) ?? executor.refusal(isolation: submission.isolation) { throw refusal }
         if let archive = submission.codeArchive { try await requireCodeArchive(archive, org: scope.orgId) }
@@ -207,7 +217,7 @@ package struct WorkloadService: Sendable {
             entrypoint: entrypoint, env: submission.env.merging(submission.systemEnv) { _, system in system },
             codeArchive: submission.codeArchive?.lowercased(),
             repository: submission.repository, distributed: submission.distributed, isolateNetwork: isolateNetwork,
-            isolation: submission.isolation == .container ? nil : submission.isolation)
+            isolation: submission.isolation == .container ? nil : submission.isolation, companion: submission.companion)
         let now = clock.now()
         let specJSON = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let id = IDGenerator.uuidV7(at: now)

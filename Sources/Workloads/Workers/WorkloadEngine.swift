@@ -415,7 +415,8 @@ package final class WorkloadEngine: Sendable {
                 workloadId: workload.id, attempt: attempt, entrypoint: spec.entrypoint, environment: spec.env,
                 codeArchive: archive, repository: spec.repository, gpuIndices: workload.placements.map(\.gpuIndices),
                 gpuType: workload.gpuType, cpu: workload.cpu, memoryMiB: workload.memoryMiB,
-                distributed: spec.distributed, isolateNetwork: spec.isolateNetwork, isolation: spec.isolation ?? .container)
+                distributed: spec.distributed, isolateNetwork: spec.isolateNetwork, isolation: spec.isolation ?? .container,
+                companion: spec.companion)
             let reference = try await executor.launch(request)
             let kind = executor.kind
             try await database.transaction { sql in
