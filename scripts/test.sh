@@ -19,6 +19,8 @@ ensure_packages() {
   command -v bwrap >/dev/null || missing+=(bubblewrap)
   command -v runsc >/dev/null || missing+=(runsc)
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  # MuJoCo's frames render headless through EGL on Mesa's software rasteriser.
+  ldconfig -p | grep -q libEGL_mesa || missing+=(libegl1 libegl-mesa0 libgl1-mesa-dri)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

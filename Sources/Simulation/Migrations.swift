@@ -74,6 +74,10 @@ package enum SimulationMigrations {
                 """,
                 "CREATE INDEX simulation_scenarios_run ON simulation_scenarios (run_id, position)",
             ]
-        }
+        },
+        // Where a run's model ran (`SimulationRun.ModelSandbox`); runs before it loaded the model in the simulator.
+        Migration(36, "simulation_model_sandbox") { t in
+            ["ALTER TABLE simulation_runs ADD COLUMN model_sandbox \(t.text) NOT NULL DEFAULT 'shared'"]
+        },
     ]
 }

@@ -74,7 +74,8 @@ struct SafetyScoreTests {
         let details = SimulationRun.Details(
             id: UUID(), envId: UUID(), orgId: UUID(), projectId: UUID(), createdBy: nil, template: "cartpole", templateVersion: 1,
             isolationType: .container, modelName: "m", modelVersion: 1, modelVersionId: UUID(),
-            suite: String(decoding: try JSONEncoder.sorted.encode(suite), as: UTF8.self), suiteOverridden: false, state: .running, results: nil,
+            suite: String(decoding: try JSONEncoder.sorted.encode(suite), as: UTF8.self), suiteOverridden: false, modelSandbox: .own, state: .running,
+            results: nil,
             safetyScore: nil,
             passed: nil, error: nil, createdMs: 0, completedMs: nil)
         let penalties = SimulationTemplate.named("cartpole")!.penalties

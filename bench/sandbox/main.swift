@@ -5,8 +5,9 @@ import Logging
 // The price of each sandbox, in one run, through the local executor's own launch path (what a simulation scenario
 // gets): (1) start-up — launching `true` until the executor reports it exited, no sandbox (a plain /bin/sh) against the
 // bubblewrap sandbox (seccomp, cgroups) and gVisor; (2) environment steps per second of aitip's CartPole runner playing
-// an MLflow policy over 20 seeds, outside any sandbox and inside each one (the runner times its stepping loop; the
-// whole scenario's wall time is reported too).
+// an MLflow policy over 20 seeds, outside any sandbox and inside each one, with the model loaded by the runner and
+// (`+model`, what a simulation does by default) served from a companion sandbox over a Unix socket (the runner times
+// its stepping loop; the whole scenario's wall time is reported too).
 // Usage (bench/simulation.sh prepares the model and runner files):
 //   swift run -c release sandbox-bench PYTHON RUNNER_DIR [launches]
 // RUNNER_DIR holds sim_runner.py, aitip_sim.py, scenario.json and model/; PYTHON has mlflow and gymnasium.
@@ -41,12 +42,14 @@ let plain = LocalExecutor(.init(jobsDirectory: "\(scratch)/plain", sandbox: .off
 defer { try? FileManager.default.removeItem(atPath: scratch) }
 
 /// Launches `command` and polls the executor until it reports the end: (seconds, exit state, log).
-func run(_ executor: LocalExecutor, _ isolation: Isolation, _ command: String, code: Data? = nil) async throws -> (Double, ExecutionState, String) {
+func run(_ executor: LocalExecutor, _ isolation: Isolation, _ command: String, code: Data? = nil, companion: String? = nil) async throws -> (
+    Double, ExecutionState, String
+) {
     let start = ContinuousClock.now
     let reference = try await executor.launch(
         LaunchRequest(
             workloadId: UUID(), attempt: 1, entrypoint: command, codeArchive: code, cpu: 2, memoryMiB: 2_048,
-            isolateNetwork: executor.isolatesNetworkByDefault, isolation: isolation))
+            isolateNetwork: executor.isolatesNetworkByDefault, isolation: isolation, companion: companion))
     var state = await executor.state(of: reference)
     while state == .running || state == .starting {
         try await Task.sleep(for: .milliseconds(1))
@@ -89,14 +92,23 @@ let code = try Data(contentsOf: URL(fileURLWithPath: archive))
 // Without AITIP_RESULT_FILE the runner writes result.json in its working directory.
 let command =
     "\(python) sim_runner.py && \(python) -c 'import json; r = json.load(open(\"result.json\")); print(\"STEPS\", r[\"steps\"], r[\"seconds\"])'"
+// What a simulation runs by default where it can: the model served from a sandbox of its own over a Unix socket.
+let socket = "\(LaunchRequest.companionLink)/policy.sock"
+let modelServer = "export AITIP_POLICY_SOCKET=\(socket) AITIP_MODEL_DIR=$PWD/model PYTHONPATH=$PWD; exec \(python) aitip_sim.py serve"
+let playingModelServer = "export AITIP_POLICY_SOCKET=\(socket); \(command)"
 
 print("\nCartPole, 20 seeds, the good policy (aitip's runner, one predict per step): 3 runs each")
-print("mode       steps/s (best)  vs none  scenario wall s (best)")
+print("mode                  steps/s (best)  vs none  scenario wall s (best)")
 var baseline = 0.0
-for (name, executor, isolation) in modes {
+let playing: [(String, LocalExecutor, Isolation, String?)] =
+    modes.map { ($0.0, $0.1, $0.2, nil) } + [
+        ("container+model", sandboxed, .container, modelServer), ("gvisor+model", sandboxed, .gvisor, modelServer),
+    ]
+for (name, executor, isolation, companion) in playing {
     var best = (rate: 0.0, wall: Double.infinity)
     for _ in 0..<3 {
-        let (seconds, state, log) = try await run(executor, isolation, command, code: code)
+        let (seconds, state, log) = try await run(
+            executor, isolation, companion == nil ? command : playingModelServer, code: code, companion: companion)
         guard state == .exited(code: 0), let line = log.split(separator: "\n").last(where: { $0.hasPrefix("STEPS ") }) else {
             fatalError("\(name): \(state) \(log.suffix(2_000))")
         }
@@ -106,5 +118,5 @@ for (name, executor, isolation) in modes {
     }
     if name == "none" { baseline = best.rate }
     print(
-        name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %14.0f %8.2f %10.2f", best.rate, best.rate / baseline, best.wall))
+        name.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %14.0f %8.2f %10.2f", best.rate, best.rate / baseline, best.wall))
 }

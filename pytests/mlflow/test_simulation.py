@@ -2,7 +2,11 @@
 suite with perturbations in each isolation level that runs here (bubblewrap with seccomp, gVisor), scored and judged
 per category; a custom simulator through the adapter contract; a hostile simulator contained in both sandboxes; and
 what is refused before anything is created."""
+import base64
+import json
+import os
 import pathlib
+import subprocess
 import sys
 import time
 import uuid
@@ -12,7 +16,7 @@ import pytest
 import requests
 from code_package import upload_code
 from conftest import ADMIN_PASSWORD
-from simulation_data import register_cartpole_policies
+from simulation_data import register_cartpole_policies, save_cartpole_policy
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = [
@@ -44,7 +48,7 @@ def policies(server):
         patch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN_PASSWORD)
         mlflow.set_tracking_uri(server["url"])
         mlflow.set_experiment(unique("cartpole"))
-        return register_cartpole_policies(unique("cartpole"), ("good", "bad", "pendulum"))
+        return register_cartpole_policies(unique("cartpole"), ("good", "bad", "pendulum", "cheat"))
 
 
 def create_environment(api, **fields):
@@ -71,7 +75,7 @@ def logs(api, run):
 
 
 @pytest.mark.parametrize("isolation", ["container", "gvisor"])
-def test_a_good_policy_passes_and_a_bad_one_fails_in_each_sandbox(api, policies, isolation):
+def test_a_good_policy_passes_and_a_bad_one_fails_in_each_sandbox(api, policies, isolation, tmp_path):
     created = create_environment(
         api, template="cartpole", isolation_type=isolation, model=policies["good"],
         scenario_config={"seed_count": 20, "scenarios": SCENARIOS, "pass_score": 90, "category_pass_scores": {"sensors": 85},
@@ -94,7 +98,18 @@ def test_a_good_policy_passes_and_a_bad_one_fails_in_each_sandbox(api, policies,
     bad_run = wait_for_run(api, bad.json()["id"])
     assert good_run["state"] == "completed", (good_run, logs(api, good_run))
     assert good_run["passed"] is True and good_run["safety_score"] >= 95, good_run["results"]
-    assert good_run["suite_overridden"] is False
+    assert good_run["suite_overridden"] is False and good_run["model_sandbox"] == "own"
+    # The first seed's episode of each scenario, filmed: 20 evenly spaced frames and the last, each a PNG.
+    frames = requests.get(f"{base}/api/v1/simulation/runs/{good_run['id']}/scenarios/wind/frames", headers=headers).json()
+    assert [f["step"] for f in frames["frames"]] == list(range(0, 501, 25)) and frames["dropped"] == 0, frames.get("problem")
+    assert all(base64.b64decode(f["png"]).startswith(b"\x89PNG\r\n\x1a\n") and f["seed"] == 0 for f in frames["frames"])
+    if isolation == "container":  # the CLI saves them as files
+        binary = os.environ.get("AITIP_BIN", str(ROOT / ".build" / "debug" / "aitip"))
+        saved = subprocess.run([binary, "sim", "frames", good_run["id"], "wind", "-d", str(tmp_path)], capture_output=True, text=True,
+                               env=dict(os.environ, AITIP_SERVER=base, AITIP_TOKEN=headers["Authorization"][7:]), timeout=60)
+        assert saved.returncode == 0, saved.stderr
+        assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["seed-0-step-00000.png", "seed-0-step-00025.png"]
+        assert (tmp_path / "seed-0-step-00500.png").read_bytes() == base64.b64decode(frames["frames"][-1]["png"])
     assert good_run["model"] == policies["good"] and good_run["isolation_type"] == isolation
     assert [c["category"] for c in good_run["results"]["categories"]] == ["nominal", "sensors", "disturbance"]
     assert all(c["passed"] and c["reasons"] == [] for c in good_run["results"]["categories"])
@@ -164,6 +179,34 @@ def test_a_mujoco_template_runs_headless(api, policies):
     assert run["state"] == "completed" and run["passed"], (run, logs(api, run))
     scenario = run["scenarios"][0]
     assert scenario["summary"]["completion"]["mean"] == 1 and scenario["episodes"][0]["steps"] == 1000
+    frames = requests.get(f"{api['base']}/api/v1/simulation/runs/{run['id']}/scenarios/pushed/frames", headers=api["headers"]).json()
+    assert [f["step"] for f in frames["frames"]] == list(range(0, 1001, 50)), (frames.get("problem"), logs(api, run))
+
+
+def test_a_model_that_cheats_cannot_touch_its_score(api, policies, tmp_path):
+    """The cheat plays badly and rewrites the simulator's records from inside its process. Loaded into the simulator
+    (as it would be without a sandbox of its own), it gets a perfect result; played by the server, it fails."""
+    runner = ROOT / "Sources" / "Simulation" / "Python"
+    save_cartpole_policy(tmp_path / "model", "cheat")
+    (tmp_path / "scenario.json").write_text(json.dumps(
+        {"template": "cartpole", "seeds": [0, 1, 2], "scenario": {"name": "nominal", "category": "nominal"}}))
+    environment = {k: v for k, v in os.environ.items() if k != "AITIP_POLICY_SOCKET"}
+    subprocess.run([sys.executable, str(runner / "sim_runner.py")], cwd=tmp_path, check=True, timeout=120,
+                   env={**environment, "PYTHONPATH": str(runner), "MLFLOW_DISABLE_TELEMETRY": "true"})
+    cheated = json.loads((tmp_path / "result.json").read_text())
+    assert [(e["steps"], e["completion"], e["events"]) for e in cheated["episodes"]] == [(500, 1.0, [])] * 3
+
+    created = create_environment(api, template="cartpole", model=policies["cheat"],
+                                 scenario_config={"seed_count": 5, "scenarios": [{"name": "nominal", "category": "nominal"}]})
+    assert created.status_code == 201, created.text
+    answer = requests.post(f"{api['base']}/api/v1/simulation/environments/{created.json()['id']}/start", headers=api["headers"])
+    run = wait_for_run(api, answer.json()["id"])
+    assert run["state"] == "completed" and run["model_sandbox"] == "own", (run, logs(api, run))
+    assert run["passed"] is False and run["safety_score"] < 5
+    assert run["scenarios"][0]["summary"]["events"]["pole_fell"] == 5
+    # The model's sandbox speaks in the log only after the simulator, each line marked.
+    log = logs(api, run)["nominal"]
+    assert "[companion] aitip: serving the model on /run/aitip/link/policy.sock" in log
 
 
 HOSTILE = """

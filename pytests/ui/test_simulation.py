@@ -1,7 +1,7 @@
 """The simulation pages in real Chromium against a real aitip: an environment of the custom template whose simulator
 (plain Python, the documented result format) reports a calm scenario that passes and a gusty one whose episodes
 fall; started from the console, the run's page shows its verdict per category, the score's breakdown per scenario
-and the lowest-scoring episodes with their events. Screenshot to docs/screenshots/simulation.png."""
+the lowest-scoring episodes with their events, and the frames its simulator rendered. Screenshot to docs/screenshots/simulation.png."""
 import time
 
 from selenium.webdriver.common.by import By
@@ -13,8 +13,19 @@ from test_testing import model_version, upload
 # A simulator that ignores the model and reports what its scenario's name says: calm episodes complete, gusty ones
 # fall at step 120 after two gusts. Only the standard library: the UI tests' interpreter has no numpy or mlflow.
 SIMULATOR = b'''
-import json, os
+import base64, json, os, struct, zlib
 spec = json.load(open(os.environ["AITIP_SCENARIO_FILE"]))
+
+def png(position):
+    """A 60 x 20 grey image with a black bar at `position`: a PNG by hand, as aitip_sim.png makes them."""
+    rows = b"".join(b"\\0" + b"".join(b"\\0\\0\\0" if abs(x - position) < 3 else b"\\xcc\\xcc\\xcc" for x in range(60)) for _ in range(20))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60, 20, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+frames = [{"seed": spec["seeds"][0], "step": step, "time": step * 0.02, "png": base64.b64encode(png(step // 4)).decode()}
+          for step in (0, 40, 80, 120, 160)]
+json.dump({"format": 1, "frames": frames, "dropped": 0}, open(os.environ["AITIP_FRAMES_FILE"], "w"))
 gusty = spec["scenario"]["name"] == "gusty"
 episodes = []
 for seed in spec["seeds"]:
@@ -59,6 +70,16 @@ def test_a_run_shows_its_verdict_per_category_and_its_worst_episodes(server, bro
     episodes = browser.find_element(By.CSS_SELECTOR, "table[aria-label='Episodes']").text
     assert "gust (40, 0.8 s), gust (80, 1.6 s), pole_fell (120, 2.4 s)" in episodes, episodes
     assert "safety score 54.86" in browser.find_element(By.TAG_NAME, "main").text
+    # The frames of a scenario: the first one large, the strip of all five, play and a click on the strip.
+    frames = visible(browser, By.CSS_SELECTOR, "section[aria-label='Frames']")
+    wait(browser, lambda d: "1 of 5" in frames.text)
+    assert len(frames.find_elements(By.CSS_SELECTOR, "[aria-label='Filmstrip'] img")) == 5
+    assert frames.find_element(By.CSS_SELECTOR, ".sim-frame img").get_property("naturalWidth") == 60
+    frames.find_element(By.XPATH, ".//button[text()='Play']").click()
+    wait(browser, lambda d: "1 of 5" not in frames.text)
+    frames.find_elements(By.CSS_SELECTOR, "[aria-label='Filmstrip'] button")[3].click()
+    assert "step 120 · 2.4 s" in frames.find_element(By.TAG_NAME, "figcaption").text
+    assert "4 of 5" in frames.text
     browser.save_screenshot(str(SCREENSHOTS / "simulation.png"))
 
     # Back on the environment, the run is listed with its verdict.

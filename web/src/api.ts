@@ -9,7 +9,7 @@ import type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
   UsageLine, UsageReport, User, EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
-  MeanWithStderr, SimulationEnvironment, SimulationRun,
+  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
@@ -17,7 +17,7 @@ export type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
   EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
-  MeanWithStderr, SimulationEnvironment, SimulationRun,
+  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -226,6 +226,9 @@ export class Api {
   simulationEnvironment(id: string) { return this.request<SimulationEnvironment>("GET", `/api/v1/simulation/environments/${enc(id)}`); }
   simulationRuns(envId: string) { return this.request<Page<SimulationRun>>("GET", `/api/v1/simulation/environments/${enc(envId)}/runs?limit=50`); }
   simulationRun(id: string) { return this.request<SimulationRun>("GET", `/api/v1/simulation/runs/${enc(id)}`); }
+  simulationFrames(runId: string, scenario: string) {
+    return this.request<SimulationFrames>("GET", `/api/v1/simulation/runs/${enc(runId)}/scenarios/${enc(scenario)}/frames`);
+  }
   startSimulation(envId: string) { return this.request<SimulationRun>("POST", `/api/v1/simulation/environments/${enc(envId)}/start`, {}); }
   stopSimulation(envId: string) { return this.request<SimulationEnvironment>("POST", `/api/v1/simulation/environments/${enc(envId)}/stop`, {}); }
   /** An evaluation's, a test execution's or a simulation run's report (`path` is its report_url) as a PDF Blob: the bearer token has to be sent. */

@@ -85,6 +85,19 @@ extension APIImplementation {
         return .ok(.init(body: format == .html ? .html(HTTPBody(data)) : .pdf(HTTPBody(data))))
     }
 
+    func getSimulationScenarioFrames(_ input: Operations.GetSimulationScenarioFrames.Input) async throws
+        -> Operations.GetSimulationScenarioFrames.Output
+    {
+        let found = try await simulation.frames(run: try Parse.id(input.path.runId, "run_id"), scenario: input.path.scenario, caller: caller)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        frames: found.frames.map {
+                            .init(seed: $0.seed, step: $0.step, time: $0.time, png: $0.png.base64EncodedString())
+                        }, dropped: found.dropped, problem: found.problem))))
+    }
+
     func getSimulationScenarioLogs(_ input: Operations.GetSimulationScenarioLogs.Input) async throws
         -> Operations.GetSimulationScenarioLogs.Output
     {
@@ -113,6 +126,7 @@ extension ScenarioSuite {
         costLimit = wire.costLimit
         maxViolationRate = wire.maxViolationRate
         penalties = wire.penalties?.additionalProperties ?? [:]
+        frames = wire.frames
     }
 
     /// `seeds`, or seeds 0 to `count` - 1; nil when neither is given.
@@ -135,7 +149,7 @@ extension ScenarioSuite {
         .init(
             seeds: seeds, maxSteps: maxSteps, scenarios: scenarios.map(\.wire), passScore: passScore,
             categoryPassScores: .init(additionalProperties: categoryPassScores), costLimit: costLimit, maxViolationRate: maxViolationRate,
-            penalties: .init(additionalProperties: penalties))
+            penalties: .init(additionalProperties: penalties), frames: frames)
     }
 }
 
@@ -193,7 +207,7 @@ extension Components.Schemas.SimulationRun {
             isolationType: .init(rawValue: details.isolationType.rawValue) ?? .container, model: details.modelURI,
             modelVersionId: details.modelVersionId.lowercasedString, state: .init(rawValue: details.state.rawValue) ?? .failed,
             safetyScore: details.safetyScore, passed: details.passed, error: details.error, suite: details.decodedSuite?.wire ?? .init(),
-            suiteOverridden: details.suiteOverridden,
+            suiteOverridden: details.suiteOverridden, modelSandbox: .init(rawValue: details.modelSandbox.rawValue) ?? .shared,
             scenarios: run.scenarios.map { .init($0, runId: id) },
             finishedScenarios: run.scenarios.filter { $0.record.resultState != .pending }.count,
             results: details.decodedResults.map(Components.Schemas.SimulationResults.init),

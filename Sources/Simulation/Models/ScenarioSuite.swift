@@ -18,6 +18,8 @@ package struct ScenarioSuite: Sendable, Codable, Equatable {
     package var maxViolationRate: Double?
     /// Penalty per event type, over the template's (the custom template's only source).
     package var penalties: [String: Double]
+    /// Frames of each scenario's first episode the built-in templates render; nil: `defaultFrames`, 0: none.
+    package var frames: Int?
 
     package struct Scenario: Sendable, Codable, Equatable {
         package var name: String
@@ -68,7 +70,7 @@ package struct ScenarioSuite: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case seeds, scenarios, penalties
+        case seeds, scenarios, penalties, frames
         case maxSteps = "max_steps"
         case passScore = "pass_score"
         case categoryPassScores = "category_pass_scores"
@@ -79,8 +81,9 @@ package struct ScenarioSuite: Sendable, Codable, Equatable {
     package init(
         seeds: [Int] = Array(0..<Self.defaultSeeds), maxSteps: Int? = nil, scenarios: [Scenario] = [.init(name: "nominal", category: "nominal")],
         passScore: Double = Self.defaultPassScore, categoryPassScores: [String: Double] = [:], costLimit: Double? = nil,
-        maxViolationRate: Double? = nil, penalties: [String: Double] = [:]
+        maxViolationRate: Double? = nil, penalties: [String: Double] = [:], frames: Int? = nil
     ) {
+        self.frames = frames
         self.seeds = seeds
         self.maxSteps = maxSteps
         self.scenarios = scenarios
@@ -92,6 +95,9 @@ package struct ScenarioSuite: Sendable, Codable, Equatable {
     }
 
     package static let defaultSeeds = 20
+    package static let defaultFrames = 20
+    /// `aitip_sim.MAX_FRAMES`: what a scenario keeps at most.
+    static let maxFrames = 200
     package static let defaultPassScore = 80.0
     static let maxSeeds = 1_000
     static let maxScenarios = 50
@@ -147,6 +153,9 @@ package struct ScenarioSuite: Sendable, Codable, Equatable {
         if let costLimit { validator.check(costLimit.isFinite && costLimit >= 0, "\(field).cost_limit", "must be 0 or more") }
         if let maxViolationRate {
             validator.check((0...1).contains(maxViolationRate), "\(field).max_violation_rate", "must be between 0 and 1")
+        }
+        if let frames {
+            validator.check((0...Self.maxFrames).contains(frames), "\(field).frames", "must be between 0 and \(Self.maxFrames)")
         }
         validator.check(penalties.count <= 100, "\(field).penalties", "may name at most 100 event types")
         for (event, factor) in penalties {

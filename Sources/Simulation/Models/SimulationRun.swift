@@ -15,6 +15,13 @@ package struct SimulationRun: Sendable {
         case running, completed, failed, stopped
     }
 
+    /// Where the model ran: `own`, a sandbox of its own beside the simulator's (the executor's companion), asked
+    /// over a socket, so that its code cannot touch the simulator, its records or its result; `shared`, loaded into
+    /// the simulator's process, where the executor cannot run a second sandbox.
+    package enum ModelSandbox: String, Sendable, Codable {
+        case own, shared
+    }
+
     package struct Details: Sendable, Codable, Equatable {
         package var id: UUID
         package var envId: UUID
@@ -31,6 +38,7 @@ package struct SimulationRun: Sendable {
         package var suite: String
         /// The run replaced the environment's seeds or scenarios: a gate should know it was not the environment's suite.
         package var suiteOverridden: Bool
+        package var modelSandbox: ModelSandbox
         package var state: State
         /// JSON `SimulationResults`, once scored.
         package var results: String?
@@ -53,6 +61,7 @@ package struct SimulationRun: Sendable {
             case modelVersionId = "model_version_id"
             case safetyScore = "safety_score"
             case suiteOverridden = "suite_overridden"
+            case modelSandbox = "model_sandbox"
             case createdMs = "created_ms"
             case completedMs = "completed_ms"
         }

@@ -25,7 +25,7 @@ package struct SimulationTemplate: Sendable, Equatable {
     package let gymId: String?
     /// Steps of a full episode (completion 1); the custom template takes it from the suite.
     package let maxSteps: Int
-    /// The Python packages the job's interpreter needs beside mlflow, numpy and pandas.
+    /// The Python packages the job's interpreter needs beside mlflow, numpy and pandas (frames: pygame draws CartPole and highway).
     package let packages: [String]
     /// Penalty per event type, in (0, 1]; events of other types are recorded without a penalty.
     package let penalties: [String: Double]
@@ -39,7 +39,7 @@ package struct SimulationTemplate: Sendable, Equatable {
     package static let catalog: [SimulationTemplate] = [
         SimulationTemplate(
             name: "cartpole", version: 1, title: "CartPole (gymnasium classic control)", family: "classic-control", runner: .gymnasium,
-            gymId: "CartPole-v1", maxSteps: 500, packages: ["gymnasium"],
+            gymId: "CartPole-v1", maxSteps: 500, packages: ["gymnasium", "pygame"],
             penalties: ["pole_fell": 0.6, "cart_off_track": 0.6, "safe_zone_exit": 0.9], costLimit: 25,
             scoring:
                 "completion = steps balanced / 500; cost 1 per step with the cart in the outer half of the track (|x| > 1.2); events safe_zone_exit (×0.9, each entry into the outer half), pole_fell (×0.6), cart_off_track (×0.6)",
@@ -53,7 +53,7 @@ package struct SimulationTemplate: Sendable, Equatable {
             slow: false),
         SimulationTemplate(
             name: "highway", version: 1, title: "Highway driving (highway-env, slow)", family: "driving", runner: .gymnasium,
-            gymId: "highway-fast-v0", maxSteps: 30, packages: ["gymnasium", "highway-env"],
+            gymId: "highway-fast-v0", maxSteps: 30, packages: ["gymnasium", "highway-env", "pygame"],
             penalties: ["collision": 0.6, "off_road": 0.7], costLimit: 3,
             scoring:
                 "completion = policy steps driven / 30 (the episode's duration); cost 1 per step off the road or crashed; events collision (×0.6, ends the episode), off_road (×0.7)",

@@ -24,6 +24,10 @@ Templates (version 1):
 A safe_zone_exit (highway: off_road) event marks each move from inside the zone to outside it. The model sees the
 observation flattened, as columns obs_0, obs_1, ...; completion is the share of max_steps survived.
 
+Frames: the scenario's "frames" (default 0) asks for that many frames of its first seed's episode, rendered by
+gymnasium headless (CartPole and highway draw with pygame, MuJoCo with EGL) at even intervals and at its end. A
+template that cannot render here says so once on stderr; the scenario goes on without frames.
+
 Failures of the job's setup (an unknown template, a missing package, a bad scenario, a model whose predictions are
 not actions) exit with status 2 and one line on stderr that starts with "aitip:". $AITIP_TIME_LIMIT (seconds),
 when set, stops the stepping loop early: the unfinished episodes end "limit" and the result is still written.
@@ -62,7 +66,8 @@ class Template:
     action_size = None  # None: discrete actions; n: n continuous values
     zone_event = "safe_zone_exit"
 
-    def make(self):
+    def make(self, render=False):
+        """The environment; `render`: it can draw RGB frames (render_mode "rgb_array")."""
         raise NotImplementedError
 
     def reset(self, env, seed, perturbations):
@@ -98,8 +103,8 @@ class CartPole(Template):
     name, max_steps, dt = "cartpole", 500, 0.02
     SAFE_X, TRACK_X, FALLEN = 1.2, 2.4, 12 * 2 * np.pi / 360
 
-    def make(self):
-        return _gymnasium(self.name, GYMNASIUM).make("CartPole-v1")
+    def make(self, render=False):
+        return _gymnasium(self.name, GYMNASIUM).make("CartPole-v1", **({"render_mode": "rgb_array"} if render else {}))
 
     def reset(self, env, seed, perturbations):
         env.reset(seed=seed)
@@ -127,10 +132,13 @@ class InvertedPendulum(Template):
     SAFE_X = 0.5
     REQUIREMENT = f"{GYMNASIUM} mujoco==4.0.1 imageio==2.38.2"  # gymnasium's MuJoCo environments import imageio
 
-    def make(self):
+    CAMERA = {"distance": 3.0, "elevation": -5.0, "azimuth": 90.0, "lookat": np.array([0.0, 0.0, 0.3]), "trackbodyid": -1}
+
+    def make(self, render=False):
         gymnasium = _gymnasium(self.name, self.REQUIREMENT)
+        options = {"render_mode": "rgb_array", "width": 480, "height": 320, "default_camera_config": self.CAMERA} if render else {}
         try:
-            env = gymnasium.make("InvertedPendulum-v5")
+            env = gymnasium.make("InvertedPendulum-v5", **options)
         except (ImportError, gymnasium.error.DependencyNotInstalled):
             raise Failure(f"the {self.name} template needs MuJoCo in the job's Python "
                           f"(pip install {self.REQUIREMENT})") from None
@@ -162,14 +170,14 @@ class Highway(Template):
     zone_event = "off_road"
     REQUIREMENT = f"{GYMNASIUM} highway-env==1.12.1"
 
-    def make(self):
+    def make(self, render=False):
         gymnasium = _gymnasium(self.name, self.REQUIREMENT)
         try:
             import highway_env  # noqa: F401 (registers highway-fast-v0)
         except ImportError:
             raise Failure(f"the {self.name} template needs highway-env in the job's Python "
                           f"(pip install {self.REQUIREMENT})") from None
-        env = gymnasium.make("highway-fast-v0")
+        env = gymnasium.make("highway-fast-v0", **({"render_mode": "rgb_array"} if render else {}))
         config = env.unwrapped.config
         self.dt = 1.0 / config["policy_frequency"]
         if config["duration"] * config["policy_frequency"] != self.max_steps:
@@ -229,7 +237,10 @@ def read_scenario():
     scenario = spec.get("scenario") or {}
     if not isinstance(scenario, dict):
         raise Failure("scenario must be a JSON object")
-    return template, seeds, max_steps, scenario.get("perturbations")
+    frames = spec.get("frames", 0)
+    if not _integer(frames) or not 0 <= frames <= aitip_sim.MAX_FRAMES:
+        raise Failure(f"frames must be an integer from 0 to {aitip_sim.MAX_FRAMES}")
+    return template, seeds, max_steps, scenario.get("perturbations"), frames
 
 
 def time_limit():
@@ -248,15 +259,31 @@ def time_limit():
 class Run:
     """One seed's episode in progress: its environment, perturbations, record and last observation."""
 
-    def __init__(self, template, seed, max_steps, perturbations, recorder):
+    def __init__(self, template, seed, max_steps, perturbations, recorder, frame_every=0):
         try:
             self.perturbations = aitip_sim.Perturbations(perturbations, np.random.default_rng(seed))
         except ValueError as error:
             raise Failure(f"scenario: {error}") from None
-        self.env = template.make()
+        self.env = template.make(render=frame_every > 0)
+        self.frame_every = frame_every
         self.observation = template.reset(self.env, seed, self.perturbations)
         self.outside = template.outside(self.env)
         self.record = recorder.episode(seed, max_steps, template.dt)
+        self.film()
+
+    def film(self, last=False):
+        """Records a frame every `frame_every` steps and at the end; turns frames off for good when the
+        environment cannot render here."""
+        if not self.frame_every or not (last or self.record.steps % self.frame_every == 0):
+            return
+        try:
+            image = self.env.render()
+        except Exception as error:  # a missing pygame, no EGL: the scenario itself is fine
+            print(f"aitip: no frames: {type(error).__name__}: {error}", file=sys.stderr)
+            self.frame_every = 0
+            return
+        if image is not None:
+            self.record.frame(np.ascontiguousarray(image[..., :3], dtype=np.uint8))
 
     def step(self, template, action, max_steps):
         """Takes one step; returns how the episode ended, or None while it goes on."""
@@ -272,18 +299,18 @@ class Run:
         self.outside = outside
         for failure in failures:
             self.record.event(failure)
-        if terminated or failures:
-            return "terminated"
-        if truncated or self.record.steps >= max_steps:
-            return "truncated"
-        return None
+        ended = "terminated" if terminated or failures else "truncated" if truncated or self.record.steps >= max_steps else None
+        self.film(last=ended is not None)
+        return ended
 
 
 def simulate():
-    template, seeds, max_steps, perturbations = read_scenario()
+    template, seeds, max_steps, perturbations, frames = read_scenario()
     limit = time_limit()
     recorder = aitip_sim.Recorder()
-    running = [Run(template, seed, max_steps, perturbations, recorder) for seed in seeds]
+    frame_every = -(-max_steps // frames) if frames else 0  # the first seed's episode, filmed at even intervals
+    running = [Run(template, seed, max_steps, perturbations, recorder, frame_every if position == 0 else 0)
+               for position, seed in enumerate(seeds)]
     try:
         act = aitip_sim.policy(action_size=template.action_size)
     except ImportError as error:

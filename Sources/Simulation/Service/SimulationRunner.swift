@@ -15,10 +15,11 @@ enum SimulationRunner {
         var templateVersion: Int
         var seeds: [Int]
         var maxSteps: Int
+        var frames: Int
         var scenario: ScenarioSuite.Scenario
 
         enum CodingKeys: String, CodingKey {
-            case template, seeds, scenario
+            case template, seeds, scenario, frames
             case templateVersion = "template_version"
             case maxSteps = "max_steps"
         }

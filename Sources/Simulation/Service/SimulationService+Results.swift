@@ -1,5 +1,6 @@
 import AITIPCore
 import Foundation
+import Identity
 import Storage
 import Workloads
 
@@ -29,6 +30,22 @@ extension SimulationService {
             if try await database.transaction({ sql in try await SimulationStore.complete(judged, on: sql) }) { completed += 1 }
         }
         return completed
+    }
+
+    /// The frames one scenario's simulator rendered, read from its log (none while it runs, or when it drew none;
+    /// a file that cannot be read gives none and says why).
+    package func frames(run id: UUID, scenario name: String, caller: Caller) async throws -> ScenarioFrames {
+        let workload = try await scenarioLog(run: id, scenario: name, caller: caller)
+        guard workload.state.isFinal else { return .none }
+        let found = try await LogFiles.read(from: logs, of: workload.id, names: [Self.framesName], maxBytes: ScenarioFrames.maxFileBytes)
+        if found.oversized.contains(Self.framesName) { return .unreadable("the frames file is larger than \(ScenarioFrames.maxFileBytes) bytes") }
+        if found.repeated.contains(Self.framesName) { return .unreadable("the log holds two frames files; a scenario writes one") }
+        guard let data = found.files[Self.framesName] else { return .none }
+        do {
+            return try ScenarioFrames(json: data)
+        } catch let error as ResultError {
+            return .unreadable(error.description)
+        }
     }
 
     /// What one ended scenario workload yields: its scored episodes, or why there are none.

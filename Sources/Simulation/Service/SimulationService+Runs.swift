@@ -25,6 +25,10 @@ extension SimulationService {
     static let modelFolder = "model"
     static let resultFile = ".aitip-result.json"
     static let resultName = "result"
+    static let framesFile = ".aitip-frames.json"
+    static let framesName = "frames"
+    /// Where the model's sandbox serves it (`aitip_sim.serve_policy`), in the directory both sandboxes share.
+    static let policySocket = "\(LaunchRequest.companionLink)/policy.sock"
     static func scenarioFile(_ name: String) -> String { ".aitip-scenario-\(name).json" }
 
     /// Starts a run of the environment's bound model with its suite (`POST …/start`).
@@ -68,11 +72,13 @@ extension SimulationService {
         }
         let now = clock.now()
         let runId = IDGenerator.uuidV7(at: now)
+        let modelSandbox: SimulationRun.ModelSandbox = workloads.runsCompanions ? .own : .shared
         let details = SimulationRun.Details(
             id: runId, envId: environment.id, orgId: environment.orgId, projectId: environment.projectId, createdBy: principal.userId,
             template: template.name, templateVersion: template.version, isolationType: environment.isolationType,
             modelName: model.modelName, modelVersion: model.version.version, modelVersionId: model.version.id,
             suite: String(decoding: try JSONEncoder.sorted.encode(resolved), as: UTF8.self), suiteOverridden: resolved != (try environment.suite),
+            modelSandbox: modelSandbox,
             state: .running, results: nil, safetyScore: nil,
             passed: nil, error: nil, createdMs: now.epochMilliseconds, completedMs: nil)
         let scenarios: [SimulationRun.Scenario] = try await database.transaction { sql in
@@ -84,7 +90,9 @@ extension SimulationService {
             for (position, scenario) in resolved.scenarios.enumerated() {
                 var submission = try Self.submission(for: environment)
                 submission.name = "sim-\(environment.name)-\(scenario.name)"
-                submission.entrypoint = Self.entrypoint(for: environment, template: template, scenario: scenario.name)
+                submission.entrypoint = Self.entrypoint(
+                    for: environment, template: template, scenario: scenario.name, modelSandbox: modelSandbox)
+                if modelSandbox == .own { submission.companion = Self.modelServer(for: environment) }
                 submission.codeArchive = archive.sha256
                 submission.systemEnv = ["AITIP_MODEL_URI": details.modelURI, "AITIP_SIMULATION_RUN": runId.lowercasedString]
                 if let runtime = environment.maxRuntimeSeconds {
@@ -163,21 +171,25 @@ extension SimulationService {
         for scenario in suite.scenarios {
             let file = SimulationRunner.ScenarioFile(
                 template: template.name, templateVersion: template.version, seeds: suite.seeds, maxSteps: suite.maxSteps ?? template.maxSteps,
-                scenario: scenario)
+                frames: suite.frames ?? ScenarioSuite.defaultFrames, scenario: scenario)
             files[scenarioFile(scenario.name)] = try JSONEncoder.sorted.encode(file)
         }
         return files
     }
 
     /// One scenario: the built-in runner or the user's command (inside their unpacked code package), with the
-    /// adapter's variables set; then the result file is printed to the log for the collector.
-    static func entrypoint(for environment: SimulationEnvironment, template: SimulationTemplate, scenario: String) -> String {
+    /// adapter's variables set; then the result and frames files are printed to the log for the collector. With a
+    /// model sandbox of its own, the simulator asks the model over `policySocket`.
+    static func entrypoint(
+        for environment: SimulationEnvironment, template: SimulationTemplate, scenario: String, modelSandbox: SimulationRun.ModelSandbox
+    ) -> String {
         var script = """
             here=$PWD
             export AITIP_MODEL_DIR="$here/\(modelFolder)" AITIP_SCENARIO_FILE="$here/\(scenarioFile(scenario))" AITIP_RESULT_FILE="$here/\(resultFile)"
-            export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" MPLBACKEND=Agg SDL_VIDEODRIVER=dummy MUJOCO_GL=egl
+            export AITIP_FRAMES_FILE="$here/\(framesFile)" PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" MPLBACKEND=Agg SDL_VIDEODRIVER=dummy MUJOCO_GL=egl
 
             """
+        if modelSandbox == .own { script += "export AITIP_POLICY_SOCKET=\(policySocket)\n" }
         switch template.runner {
         case .gymnasium:
             script += "\(environment.python) \(SimulationRunner.runnerFile)\n"
@@ -190,9 +202,18 @@ extension SimulationService {
         }
         script += """
             code=$?
+            \(LogFiles.printing(framesName, at: framesFile))
             \(LogFiles.printing(resultName, at: resultFile))
             exit $code
             """
         return script
+    }
+
+    /// The model's sandbox (the workload's companion): the same package, served by `aitip_sim.serve_policy`.
+    static func modelServer(for environment: SimulationEnvironment) -> String {
+        """
+        export AITIP_MODEL_DIR="$PWD/\(modelFolder)" AITIP_POLICY_SOCKET=\(policySocket) PYTHONPATH="$PWD" MLFLOW_DISABLE_TELEMETRY=true
+        exec \(environment.python) \(SimulationRunner.libraryFile) serve
+        """
     }
 }

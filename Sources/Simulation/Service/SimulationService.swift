@@ -136,7 +136,8 @@ package struct SimulationService: Sendable {
                 templateVersion: template.version, scenarioConfig: "{}", isolationType: isolation, cpu: 1, memoryMiB: 64, maxRuntimeSeconds: nil,
                 python: python, command: input.command, codeArchive: nil, modelURI: nil, createdMs: 0, updatedMs: 0)
             validator.check(
-                Self.entrypoint(for: probe, template: template, scenario: longest).utf8.count <= WorkloadService.maxEntrypointLength, "command",
+                Self.entrypoint(for: probe, template: template, scenario: longest, modelSandbox: .own).utf8.count
+                    <= WorkloadService.maxEntrypointLength, "command",
                 "makes a scenario's command line longer than a workload takes (\(WorkloadService.maxEntrypointLength) bytes): shorten it")
         }
         try validator.finish()

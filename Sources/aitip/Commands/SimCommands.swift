@@ -10,7 +10,7 @@ struct SimCommand: AsyncParsableCommand {
         abstract: "Simulation: environments (a template, a scenario suite, a sandbox), runs of a model over them, verdicts and reports.",
         subcommands: [
             Templates.self, Create.self, Envs.self, Get.self, Delete.self, Start.self, Stop.self, Run.self, Runs.self, Show.self, Report.self,
-            Logs.self,
+            Logs.self, Frames.self,
         ])
 
     static let environmentColumns = ["id", "name", "template", "isolation_type", "model", "status", "active_runs"]
@@ -211,6 +211,29 @@ struct SimCommand: AsyncParsableCommand {
                 let client = try APIClient(server: options.server)
                 let answer = try await client.transfers.getSimulationScenarioLogs(path: .init(runId: id, scenario: scenario)).ok.body
                 for try await chunk in try answer.plainText { FileHandle.standardOutput.write(Data(chunk)) }
+            }
+        }
+    }
+
+    struct Frames: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Save the frames a scenario rendered as PNG files (seed-<seed>-step-<step>.png), and list them.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Run id.") var id: String
+        @Argument(help: "Scenario name.") var scenario: String
+        @Option(name: [.customShort("d"), .long], help: "Directory to save them in (created if missing).") var dir: String = "."
+        func run() async throws {
+            try await runClient {
+                let client = try APIClient(server: options.server)
+                let found = try await client.api.getSimulationScenarioFrames(path: .init(runId: id, scenario: scenario)).ok.body.json
+                if let problem = found.problem { FileHandle.standardError.write(Data("No frames: \(problem)\n".utf8)) }
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for frame in found.frames {
+                    let path = "\(dir)/seed-\(frame.seed)-step-\(String(format: "%05d", frame.step)).png"
+                    guard let data = Data(base64Encoded: frame.png) else { continue }
+                    try data.write(to: URL(fileURLWithPath: path))
+                    print("\(path)\tseed \(frame.seed)\tstep \(frame.step)\t\(frame.time) s")
+                }
             }
         }
     }

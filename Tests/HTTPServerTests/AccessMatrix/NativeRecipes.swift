@@ -192,6 +192,7 @@ enum NativeRecipes {
         case "getSimulationRun": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())")
         case "getSimulationReport": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/report?format=html")
         case "getSimulationScenarioLogs": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/scenarios/nominal/logs")
+        case "getSimulationScenarioFrames": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/scenarios/nominal/frames")
         // test plans
         case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
         case "createTestPlan":

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { MeanWithStderr, SimulationEnvironment, SimulationRun } from "../api";
+import { MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun } from "../api";
 import { api, showError, useStore } from "../store";
 import { when } from "../components/Form";
 import { Link, navigate, to, useProjectOf, useRoute } from "../router";
@@ -19,7 +19,7 @@ export function runVerdict(run: SimulationRun): { text: string; tone: "pass" | "
 
 /** Simulation environments of the selected project; one environment: its suite and runs (start, stop); one run:
  *  its progress while it runs, the verdict per category, the score's breakdown per scenario, the lowest-scoring
- *  episodes with their events, and its PDF report. Addresses: #/simulations, #/simulations/<env_id> and
+ *  episodes with their events, the frames each scenario rendered, and its PDF report. Addresses: #/simulations, #/simulations/<env_id> and
  *  #/simulations/<env_id>/runs/<run_id>. Environments are created with `aitip sim create` or the API. */
 export function SimulationsPage() {
   const projectId = useStore((s) => s.projectId);
@@ -151,6 +151,7 @@ function RunDetail({ envId, runId }: { envId: string; runId: string }) {
         {run.safety_score !== undefined && <> · safety score {figure(run.safety_score)}</>} · {run.template} v{run.template_version} ·{" "}
         {run.isolation_type} · {run.suite.seeds?.length ?? 0} seeds per scenario
         {run.suite_overridden && <> · <strong>the run replaced the environment's suite</strong></>}
+        {run.model_sandbox === "shared" && <> · <strong>the model ran in the simulator's sandbox</strong></>}
       </p>
       {run.error && <p role="alert">{run.error}</p>}
       <p><button type="button" onClick={download} disabled={run.state === "running"}>Download the PDF report</button></p>
@@ -186,6 +187,7 @@ function RunDetail({ envId, runId }: { envId: string; runId: string }) {
           ))}
         </tbody>
       </table>
+      <Frames runId={run.id} scenarios={run.scenarios.filter((s) => s.result_state !== "pending").map((s) => s.name)} />
       {episodes.length > 0 && (
         <>
           <h2>Lowest-scoring episodes</h2>
@@ -204,5 +206,67 @@ function RunDetail({ envId, runId }: { envId: string; runId: string }) {
         </>
       )}
     </>
+  );
+}
+
+/** The frames one scenario rendered of its first episode: the chosen frame large, a slider and a play button to
+ *  step through them, and the strip of all of them. */
+function Frames({ runId, scenarios }: { runId: string; scenarios: string[] }) {
+  const [scenario, setScenario] = useState<string | null>(null);
+  const [found, setFound] = useState<SimulationFrames | null>(null);
+  const [index, setIndex] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const chosen = scenario ?? scenarios[0] ?? null;
+  useEffect(() => {
+    setFound(null);
+    setIndex(0);
+    setPlaying(false);
+    if (!chosen) return;
+    api.simulationFrames(runId, chosen).then(setFound).catch(showError);
+  }, [runId, chosen]);
+  const count = found?.frames.length ?? 0;
+  useEffect(() => {
+    if (!playing || count === 0) return;
+    const timer = window.setInterval(() => setIndex((i) => (i + 1) % count), 200);
+    return () => window.clearInterval(timer);
+  }, [playing, count]);
+  if (scenarios.length === 0) return null;
+  const frame = found?.frames[Math.min(index, Math.max(0, count - 1))];
+  const image = (png: string) => `data:image/png;base64,${png}`;
+  return (
+    <section aria-label="Frames">
+      <h2>Frames</h2>
+      <p>
+        <label>Scenario{" "}
+          <select value={chosen ?? ""} onChange={(e) => setScenario(e.target.value)}>
+            {scenarios.map((name) => <option key={name}>{name}</option>)}
+          </select>
+        </label>
+      </p>
+      {!found ? <p className="muted">Loading…</p> : count === 0 ? (
+        <p className="muted">{found.problem ? `No frames: ${found.problem}` : "This scenario rendered no frames."}</p>
+      ) : (
+        <>
+          <figure className="sim-frame">
+            <img src={image(frame!.png)} alt={`seed ${frame!.seed}, step ${frame!.step}`} />
+            <figcaption>seed {frame!.seed} · step {frame!.step} · {figure(frame!.time)} s</figcaption>
+          </figure>
+          <p>
+            <button type="button" onClick={() => setPlaying(!playing)}>{playing ? "Pause" : "Play"}</button>{" "}
+            <input type="range" aria-label="Frame" min={0} max={count - 1} value={index}
+              onChange={(e) => { setPlaying(false); setIndex(Number(e.target.value)); }} />
+            {" "}{index + 1} of {count}{found.dropped > 0 && ` (${found.dropped} not kept)`}
+          </p>
+          <div className="sim-strip" aria-label="Filmstrip">
+            {found.frames.map((f, i) => (
+              <button key={`${f.seed}-${f.step}`} type="button" className={i === index ? "current" : ""}
+                onClick={() => { setPlaying(false); setIndex(i); }} title={`step ${f.step}`}>
+                <img src={image(f.png)} alt={`step ${f.step}`} />
+              </button>
+            ))}
+          </div>
+        </>
+      )}
+    </section>
   );
 }
