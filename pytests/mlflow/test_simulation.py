@@ -16,6 +16,7 @@ import pytest
 import requests
 from code_package import upload_code
 from conftest import ADMIN_PASSWORD
+from evaluation_data import push_dataset
 from simulation_data import register_cartpole_policies, save_cartpole_policy
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -207,6 +208,18 @@ def test_a_model_that_cheats_cannot_touch_its_score(api, policies, tmp_path):
     # The model's sandbox speaks in the log only after the simulator, each line marked.
     log = logs(api, run)["nominal"]
     assert "[companion] aitip: serving the model on /run/aitip/link/policy.sock" in log
+
+    # Lineage: from the data the model was made from (an edge recorded by hand here) down to this simulation.
+    base, headers = api["base"], api["headers"]
+    dataset_id = push_dataset(base, headers, api["project"], b"x,y\n1,0\n", unique("sim-data"), path="data.csv")
+    version_id = requests.get(f"{base}/api/v1/datasets/{dataset_id}/versions", headers=headers).json()["items"][0]["id"]
+    edge = requests.post(f"{base}/api/v1/lineage/edges", headers=headers, json={
+        "source": {"kind": "dataset_version", "id": version_id},
+        "target": {"kind": "model_version", "id": run["model_version_id"]}, "relation": "trained_on"})
+    assert edge.status_code == 201, edge.text
+    graph = requests.get(f"{base}/api/v1/datasets/{dataset_id}/lineage?direction=downstream", headers=headers).json()
+    assert any(n["kind"] == "simulation" and n["id"] == run["id"] for n in graph["nodes"]), graph
+    assert any(e["relation"] == "simulated" and e["target"]["id"] == run["id"] for e in graph["edges"]), graph
 
 
 HOSTILE = """
