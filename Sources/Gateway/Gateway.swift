@@ -23,11 +23,14 @@ package final class Gateway: Sendable {
         package var maxRequestBytes: Int
         /// How long a removed replica may finish the requests it is answering before its connections are closed.
         package var drainTimeout: Duration
+        /// How long a request to a version scaled to zero waits for its first replica to be ready.
+        package var coldStartTimeout: Duration
 
         package init(
             connectTimeout: TimeAmount = .seconds(2), readTimeout: TimeAmount = .seconds(120), answerTimeout: TimeAmount = .seconds(120),
-            maxRequestBytes: Int = 16 << 20, drainTimeout: Duration = .seconds(30)
+            maxRequestBytes: Int = 16 << 20, drainTimeout: Duration = .seconds(30), coldStartTimeout: Duration = .seconds(120)
         ) {
+            self.coldStartTimeout = coldStartTimeout
             self.connectTimeout = connectTimeout
             self.readTimeout = readTimeout
             self.answerTimeout = answerTimeout
@@ -45,6 +48,12 @@ package final class Gateway: Sendable {
         var limiters: [UUID: RateLimiter] = [:]
         /// Set by `shutdown`: no connection is made after it.
         var closed = false
+        /// When each version (by service id) last had a request: how long it has been idle.
+        var lastRequest: [UUID: ContinuousClock.Instant] = [:]
+        /// Told that a version scaled to zero has a request waiting (Inference starts a replica).
+        var demand: (@Sendable (UUID) -> Void)?
+        /// Copies sent to shadow versions and not yet answered.
+        var mirroring = 0
     }
 
     package let configuration: Configuration
@@ -77,6 +86,16 @@ package final class Gateway: Sendable {
 
     package func split(for service: UUID) -> TrafficSplit? {
         state.withLock { $0.splits[service] }
+    }
+
+    /// Who starts a replica when a request waits for a version scaled to zero (the version's service id).
+    package func onDemand(_ handler: @escaping @Sendable (UUID) -> Void) {
+        state.withLock { $0.demand = handler }
+    }
+
+    /// When a request last went to this version; nil: none since this server started.
+    package func lastRequest(to version: UUID) -> ContinuousClock.Instant? {
+        state.withLock { $0.lastRequest[version] }
     }
 
     /// Whether the replica answers `path` with a 2xx now (its readiness and liveness check).
@@ -230,9 +249,11 @@ package final class Gateway: Sendable {
                 retryAfterSeconds: wait)
         }
         let lowered = invocation.headers.map { ($0.name.lowercased(), $0.value) }
-        guard let version = split.choose(headers: lowered, stickyKey: invocation.stickyKey, random: Double.random(in: 0..<1)) else {
+        guard var version = split.choose(headers: lowered, stickyKey: invocation.stickyKey, random: Double.random(in: 0..<1)) else {
             throw AppError(.unavailable, "Inference service \(service.lowercasedString) has no ready replica yet")
         }
+        state.withLock { $0.lastRequest[version.serviceId] = .now }
+        if version.replicas.isEmpty { version = try await coldStart(version, of: service) }
         var headers = HTTPHeaders()
         for (name, value) in invocation.headers where !Self.droppedRequestHeaders.contains(name.lowercased()) {
             headers.add(name: name, value: value)
@@ -241,6 +262,9 @@ package final class Gateway: Sendable {
         // The socket path is no host name (servers that check Host refuse it): the caller's Host goes on, as proxies do.
         headers.replaceOrAdd(name: "host", value: invocation.headers.first(name: "host") ?? "localhost")
         if let body = invocation.body { headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes)) }
+        for shadow in split.shadows where !shadow.replicas.isEmpty && Double.random(in: 0..<100) < Double(shadow.percent) {
+            mirror(invocation, headers: headers, to: shadow, of: service)
+        }
         let stats = stats(for: version.serviceId)
         let started = ContinuousClock.now
         var tried: Set<UUID> = []
@@ -293,6 +317,78 @@ package final class Gateway: Sendable {
         stats.record(milliseconds: 0, failed: true)
         record(service: service, version: version, code: 502, elapsed: .zero)
         throw AppError(.badGateway, "No replica of version \(version.name) could be reached: \(lastFailure)")
+    }
+
+    /// A version scaled to zero: asks for a replica, then waits until the split shows one ready (polled: this is the
+    /// rare first request after an idle spell, and it keeps no waiter to forget), or answers 503.
+    private func coldStart(_ version: TrafficSplit.Version, of service: UUID) async throws(AppError) -> TrafficSplit.Version {
+        let deadline = ContinuousClock.now + configuration.coldStartTimeout
+        var asked: ContinuousClock.Instant?
+        while ContinuousClock.now < deadline {
+            let current = state.withLock { state -> TrafficSplit.Version? in
+                state.lastRequest[version.serviceId] = .now
+                return state.splits[service]?.versions.first { $0.serviceId == version.serviceId }
+            }
+            // Starting: the version has left zero (a replica is wanted) but none is ready; gone: stopped or removed.
+            guard let current else {
+                throw AppError(.unavailable, "Inference service \(service.lowercasedString) was stopped while the request waited for a replica")
+            }
+            if !current.replicas.isEmpty { return current }
+            // Asked again now and then, in case a server restart or a failed start lost the first request.
+            if asked.map({ ContinuousClock.now - $0 > .seconds(5) }) ?? true {
+                state.withLock { $0.demand }?(version.serviceId)
+                asked = .now
+            }
+            do { try await Task.sleep(for: .milliseconds(50)) } catch { throw AppError(.unavailable, "The request was cancelled") }
+        }
+        throw AppError(
+            .unavailable,
+            "Inference service \(service.lowercasedString) (version \(version.name)) is scaled to zero and no replica was ready within \(configuration.coldStartTimeout); try again",
+            retryAfterSeconds: 5)
+    }
+
+    /// The most copies in flight to shadow versions; beyond it a copy is not sent, so that a slow shadow cannot
+    /// pile up work (and memory) on the server that the live traffic pays for.
+    static let maxMirroring = 64
+
+    /// Sends a copy of the request to a replica of a shadow version, on its own: the caller never waits for it, its
+    /// answer is read and dropped, and it counts in the shadow's statistics like any request.
+    private func mirror(_ invocation: Invocation, headers: HTTPHeaders, to shadow: TrafficSplit.Version, of service: UUID) {
+        let admitted = state.withLock { state in
+            guard state.mirroring < Self.maxMirroring else { return false }
+            state.mirroring += 1
+            return true
+        }
+        guard admitted else { return }
+        var headers = headers
+        headers.replaceOrAdd(name: "x-aitip-shadow", value: "true")
+        Task {
+            defer { state.withLock { $0.mirroring -= 1 } }
+            let stats = stats(for: shadow.serviceId)
+            let started = ContinuousClock.now
+            let replica = Self.leastOutstanding(shadow.replicas, connections: connectionsSnapshot())
+            guard let connection = try? await connection(for: replica) else {
+                stats.record(milliseconds: 0, failed: true)
+                return
+            }
+            var request = HTTPClientRequest(url: connection.url(invocation.pathAndQuery))
+            request.method = invocation.method
+            request.headers = headers
+            if let body = invocation.body { request.body = .bytes(body) }
+            connection.begin()
+            defer { connection.end() }
+            var code: UInt = 504
+            var elapsed = Duration.zero
+            do {
+                let response = try await connection.client.execute(request, timeout: configuration.answerTimeout, logger: nil)
+                (code, elapsed) = (response.status.code, ContinuousClock.now - started) // as for live requests: until the answer begins
+                for try await _ in response.body {}
+            } catch {
+                elapsed = ContinuousClock.now - started
+            }
+            stats.record(milliseconds: elapsed.milliseconds, failed: code >= 500)
+            record(service: service, version: shadow, code: code, elapsed: elapsed)
+        }
     }
 
     private func connectionsSnapshot() -> [UUID: ReplicaConnection] { state.withLock { $0.connections } }

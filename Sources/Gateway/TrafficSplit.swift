@@ -9,11 +9,15 @@ package struct TrafficSplit: Sendable, Equatable {
     package var sticky: Bool
     /// The most requests per second this endpoint takes (a burst of one second's worth); nil: no limit.
     package var requestsPerSecond: Double?
+    /// Versions that get a copy of `percent` % of the requests (chosen at random, whatever version answers) and
+    /// whose answers are dropped: shadow traffic.
+    package var shadows: [Version]
 
-    package init(versions: [Version], sticky: Bool = false, requestsPerSecond: Double? = nil) {
+    package init(versions: [Version], sticky: Bool = false, requestsPerSecond: Double? = nil, shadows: [Version] = []) {
         self.versions = versions
         self.sticky = sticky
         self.requestsPerSecond = requestsPerSecond
+        self.shadows = shadows
     }
 
     package struct Version: Sendable, Equatable {
@@ -25,14 +29,20 @@ package struct TrafficSplit: Sendable, Equatable {
         /// Requests carrying this header with this value go to this version whatever the percentages (A/B by header).
         package var header: HeaderMatch?
         package var replicas: [Replica]
+        /// Scaled to zero: it keeps its share, and a request that chooses it waits while a replica starts.
+        package var scaledToZero: Bool
 
-        package init(serviceId: UUID, name: String, percent: Int, header: HeaderMatch? = nil, replicas: [Replica]) {
+        package init(serviceId: UUID, name: String, percent: Int, header: HeaderMatch? = nil, replicas: [Replica], scaledToZero: Bool = false) {
             self.serviceId = serviceId
             self.name = name
             self.percent = percent
             self.header = header
             self.replicas = replicas
+            self.scaledToZero = scaledToZero
         }
+
+        /// Whether a request may choose it: it has a ready replica, or it starts one on demand.
+        var isAvailable: Bool { !replicas.isEmpty || scaledToZero }
     }
 
     package struct HeaderMatch: Sendable, Equatable {
@@ -59,14 +69,14 @@ package struct TrafficSplit: Sendable, Equatable {
     }
 
     /// The version a request goes to: a header rule first, then the caller's bucket (sticky) or a random one,
-    /// among versions that have a replica ready. `headers` are (lowercased name, value) pairs.
+    /// among versions that have a replica ready or start one on demand. `headers` are (lowercased name, value) pairs.
     func choose(headers: [(String, String)], stickyKey: String?, random: Double) -> Version? {
         for version in versions {
             if let rule = version.header, headers.contains(where: { $0.0 == rule.name && $0.1 == rule.value }) {
-                return version.replicas.isEmpty ? nil : version
+                return version.isAvailable ? version : nil
             }
         }
-        let weighted = versions.filter { $0.percent > 0 && !$0.replicas.isEmpty }
+        let weighted = versions.filter { $0.percent > 0 && $0.isAvailable }
         let total = weighted.reduce(0) { $0 + $1.percent }
         guard total > 0 else { return nil }
         // A point in [0, total): the caller's fixed bucket when sticky, else a fresh random one.

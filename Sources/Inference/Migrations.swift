@@ -59,5 +59,9 @@ package enum InferenceMigrations {
         Migration(31, "add_inference_rate_limit") { t in
             ["ALTER TABLE inference_services ADD COLUMN rate_limit_rps \(t.double)"]
         },
+        // A shadow canary: `traffic_percentage` of its parent's requests copied to it, its answers dropped.
+        Migration(37, "add_inference_shadow") { t in
+            ["ALTER TABLE inference_services ADD COLUMN shadow \(t.bool) NOT NULL DEFAULT \(t.dialect == .postgres ? "FALSE" : "0")"]
+        },
     ]
 }

@@ -260,6 +260,81 @@ struct InferenceTests {
     }
 
     @Test(
+        "shadow traffic: a shadow canary gets a copy of its share of the requests, answers no caller, and is measured like any version",
+        arguments: DatabaseKind.available)
+    func shadowTraffic(_ kind: DatabaseKind) async throws {
+        try await withInference(kind) { app, token, project in
+            let code = try await app.replicaCode(token, project)
+            let live = try #require(try await app.deploy(token, project, name: "live", code: code)["id"] as? String)
+            let shadow = try #require(
+                try await app.deploy(
+                    token, project, name: "mirror", code: code, extra: ["parent_service_id": live, "traffic_percentage": 100, "shadow": true]
+                )["id"] as? String)
+            try await app.waitForReady(live, token, replicas: 1)
+            try await app.waitForReady(shadow, token, replicas: 1)
+            for _ in 0..<40 {
+                let reply = try await app.call(.post, "/serve/\(live)/predict", token: token, json: [:])
+                #expect(reply.status == 200 && reply.string("service") == "live", "\(reply.text)")
+            }
+            try await eventually("every request was copied to the shadow (its answers dropped)") {
+                try await app.forwardedRequests(shadow, token) == 40
+            }
+            #expect(try await app.forwardedRequests(live, token) == 40)
+            // A shadow's share is of copies: a live canary may still take all the requests, and a shadow cannot have a route.
+            let allIn = try await app.call(
+                .post, "/api/v1/inference/services", token: token,
+                json: app.serviceBody(project, name: "all-in", code: code).merging(["parent_service_id": live, "traffic_percentage": 100]) { $1 })
+            #expect(allIn.status == 201, "\(allIn.text)")
+            let routed = try await app.call(
+                .put, "/api/v1/inference/services/\(shadow)", token: token, json: ["route_header": ["name": "X-Variant", "value": "b"]])
+            #expect(routed.status == 422 && routed.text.contains("shadow"), "\(routed.text)")
+            let promoted = try await app.call(.put, "/api/v1/inference/services/\(shadow)", token: token, json: ["shadow": false])
+            #expect(promoted.status == 422 && promoted.text.contains("more than 100"), "\(promoted.text)")
+            let stable = try await app.call(
+                .post, "/api/v1/inference/services", token: token,
+                json: app.serviceBody(project, name: "lonely", code: code).merging(["shadow": true]) { $1 })
+            #expect(stable.status == 422 && stable.text.contains("shadow"), "\(stable.text)")
+            #expect(try await app.call(.get, "/api/v1/inference/services/\(shadow)", token: token)["shadow"] as? Bool == true)
+        }
+    }
+
+    @Test(
+        "scale to zero: with min_replicas 0 an idle service gives up its replica; the next request waits while one starts, and is answered",
+        arguments: DatabaseKind.available)
+    func scaleToZero(_ kind: DatabaseKind) async throws {
+        try await withInference(kind) { app, token, project in
+            let code = try await app.replicaCode(token, project)
+            let id = try #require(
+                try await app.deploy(
+                    token, project, name: "sleepy", code: code,
+                    extra: [
+                        "min_replicas": 0, "max_replicas": 2, "replicas": 1,
+                        "autoscaling": ["metric": "rps", "target": 50, "scale_down_window_seconds": 2],
+                    ])["id"] as? String)
+            try await app.waitForReady(id, token, replicas: 1)
+            #expect(try await app.call(.post, "/serve/\(id)/predict", token: token, json: [:]).status == 200)
+            try await eventually("two seconds without a request take the service to zero replicas", timeout: .seconds(20)) {
+                let view = try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)
+                let live = (view["replica_list"] as? [[String: Any]] ?? []).filter {
+                    !["succeeded", "failed", "cancelled"].contains($0["state"] as? String ?? "")
+                }
+                return view["replicas"] as? Int == 0 && live.isEmpty && view["status"] as? String == "running"
+            }
+            // The request is held while a replica starts and becomes ready, then answered by it.
+            let answer = try await app.call(.post, "/serve/\(id)/predict", token: token, json: [:])
+            #expect(answer.status == 200, "\(answer.text)")
+            let view = try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)
+            #expect(view["replicas"] as? Int == 1)
+            let org = try await app.homeOrg(token)
+            let decisions = try await app.auditEntries(org: org, token: token, query: "&action=inference.autoscale").compactMap {
+                $0["detail"] as? String
+            }
+            #expect(decisions.contains("from 1 to 0 replicas (no request for 2 s)"), "\(decisions)")
+            #expect(decisions.contains("from 0 to 1 replicas (a request is waiting)"), "\(decisions)")
+        }
+    }
+
+    @Test(
         "after a server restart the running replica is adopted and checked again, not started twice, and answers",
         arguments: DatabaseKind.available)
     func restart(_ kind: DatabaseKind) async throws {

@@ -10,8 +10,18 @@ struct AutoscalerTests {
         var autoscaler = Autoscaler()
         #expect(autoscaler.decide(current: 1, observed: 5, policy: policy, bounds: 1...10, now: 0) == 3)
         #expect(autoscaler.decide(current: 3, observed: 100, policy: policy, bounds: 1...10, now: 1) == 10)
-        var idle = Autoscaler()
-        #expect(idle.decide(current: 1, observed: 0, policy: policy, bounds: 0...10, now: 0) == nil, "never below one replica")
+        var quiet = Autoscaler()
+        #expect(quiet.decide(current: 1, observed: 0, policy: policy, bounds: 0...10, now: 0) == nil, "no load is not yet idle: one replica stays")
+    }
+
+    @Test("to zero only where the bounds allow it and no request came for the whole down window")
+    func scaleToZero() {
+        var autoscaler = Autoscaler()
+        #expect(autoscaler.decide(current: 2, observed: 3, policy: policy, bounds: 0...10, now: 0) == nil)
+        #expect(autoscaler.decide(current: 2, observed: 0, policy: policy, bounds: 0...10, now: 5, idle: true) == nil, "2 within the window")
+        #expect(autoscaler.decide(current: 2, observed: 0, policy: policy, bounds: 0...10, now: 11, idle: true) == 0)
+        var floored = Autoscaler()
+        #expect(floored.decide(current: 1, observed: 0, policy: policy, bounds: 1...10, now: 0, idle: true) == nil, "min_replicas 1 holds")
     }
 
     @Test("a load swinging inside the down window holds the count at its peak instead of following every swing")

@@ -23,7 +23,8 @@ extension APIImplementation {
                 cpu: body.resources?.cpu, memoryMiB: body.resources?.memoryMib, replicas: body.replicas, minReplicas: body.minReplicas,
                 maxReplicas: body.maxReplicas, parentServiceId: try Parse.optionalId(body.parentServiceId, "parent_service_id"),
                 trafficPercentage: body.trafficPercentage, routeHeader: body.routeHeader.map { ($0.name, $0.value) },
-                stickySessions: body.stickySessions, autoscaling: body.autoscaling.map(AutoscalePolicy.init), rateLimitRps: body.rateLimitRps),
+                stickySessions: body.stickySessions, autoscaling: body.autoscaling.map(AutoscalePolicy.init), rateLimitRps: body.rateLimitRps,
+                shadow: body.shadow),
             project: try Parse.id(body.projectId, "project_id"), caller: caller)
         return .created(.init(body: .json(.init(created))))
     }
@@ -50,7 +51,7 @@ extension APIImplementation {
             .init(
                 description: body.description, minReplicas: body.minReplicas, maxReplicas: body.maxReplicas,
                 trafficPercentage: body.trafficPercentage, routeHeader: routeHeader, stickySessions: body.stickySessions,
-                autoscaling: autoscaling, rateLimitRps: body.rateLimitRps),
+                autoscaling: autoscaling, rateLimitRps: body.rateLimitRps, shadow: body.shadow),
             caller: caller)
         return .ok(.init(body: .json(.init(updated))))
     }
@@ -123,7 +124,7 @@ extension Components.Schemas.InferenceService {
             cpu: deployment.cpu, memoryMib: deployment.memoryMiB, replicas: deployment.replicas, minReplicas: deployment.minReplicas,
             maxReplicas: deployment.maxReplicas, endpointUrl: deployment.endpointURL, status: .init(rawValue: deployment.status.rawValue)!,
             statusReason: deployment.statusReason, healthStatus: .init(rawValue: deployment.healthStatus.rawValue)!,
-            isCanary: deployment.isCanary, trafficPercentage: deployment.trafficPercentage,
+            isCanary: deployment.isCanary, trafficPercentage: deployment.trafficPercentage, shadow: deployment.shadow,
             parentServiceId: deployment.parentServiceId?.lowercasedString,
             routeHeader: deployment.routeHeaderName.map { .init(name: $0, value: deployment.routeHeaderValue ?? "") },
             stickySessions: deployment.stickySessions, autoscaling: deployment.autoscalePolicy.map(Components.Schemas.Autoscaling.init),

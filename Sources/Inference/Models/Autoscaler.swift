@@ -42,12 +42,15 @@ package struct Autoscaler: Sendable {
     package init() {}
 
     /// The replicas wanted now, given the current count, the load observed (for the whole service), and the time in
-    /// seconds; nil when nothing should change.
+    /// seconds; nil when nothing should change. The count reaches 0 only when the bounds allow it and the service
+    /// has had no request for its whole scale-down window (`idle`): a light load that the sampled metric reads as 0
+    /// keeps one replica.
     package mutating func decide(
-        current: Int, observed: Double, policy: AutoscalePolicy, bounds: ClosedRange<Int>, now: Double
+        current: Int, observed: Double, policy: AutoscalePolicy, bounds: ClosedRange<Int>, now: Double, idle: Bool = false
     ) -> Int? {
         let raw = Int((observed / max(policy.target, 0.001)).rounded(.up))
-        let recommendation = min(max(raw, max(bounds.lowerBound, 1)), bounds.upperBound)
+        let floor = bounds.lowerBound == 0 && idle ? 0 : max(bounds.lowerBound, 1)
+        let recommendation = min(max(raw, floor), bounds.upperBound)
         history.append((now, recommendation))
         let longest = Double(max(policy.scaleUpWindowSeconds, policy.scaleDownWindowSeconds))
         history.removeAll { now - $0.at > longest }

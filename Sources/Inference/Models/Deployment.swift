@@ -43,6 +43,10 @@ package struct Deployment: Sendable, Codable, Equatable {
     /// The most requests per second the gateway lets through to this service's endpoint (its canaries' share
     /// included); nil: no limit.
     package var rateLimitRps: Double? = nil
+    /// A shadow canary: it takes no live traffic; `trafficPercentage` of its parent's requests are copied to it and
+    /// its answers dropped (measured like any version's), so a new version meets real requests before any caller
+    /// depends on it.
+    package var shadow = false
 
     /// `pending → deploying → running`, `stopped` on request, `error` when replicas keep failing before they are ready.
     package enum Status: String, Sendable, Codable, CaseIterable {
@@ -83,6 +87,7 @@ package struct Deployment: Sendable, Codable, Equatable {
         case createdMs = "created_ms"
         case updatedMs = "updated_ms"
         case rateLimitRps = "rate_limit_rps"
+        case shadow
     }
 
     package var autoscalePolicy: AutoscalePolicy? {

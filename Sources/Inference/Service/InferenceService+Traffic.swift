@@ -26,27 +26,44 @@ extension InferenceService {
         func ready(_ serviceId: UUID) -> [TrafficSplit.Replica] {
             replicas.filter { $0.serviceId == serviceId }.compactMap { health.endpoint($0.workloadId) }
         }
-        let serving = canaries.filter { $0.status.wantsReplicas }
+        /// Autoscaled down to no replica: a request waits while one starts (instead of 503).
+        func wakes(_ deployment: Deployment) -> Bool {
+            deployment.replicas == 0 && deployment.minReplicas == 0 && deployment.autoscalePolicy != nil
+        }
+        let serving = canaries.filter { $0.status.wantsReplicas && !$0.shadow }
+        let shadows = canaries.filter { $0.status.wantsReplicas && $0.shadow }
         let taken = serving.reduce(0) { $0 + $1.trafficPercentage }
         // A stopped service's endpoint answers nothing, its canaries included (they stay reachable at their own).
         var versions: [TrafficSplit.Version] = []
         if stable.status.wantsReplicas {
-            versions.append(.init(serviceId: stable.id, name: stable.name, percent: max(0, 100 - taken), replicas: ready(stable.id)))
-        }
-        for canary in serving {
-            let header = canary.routeHeaderName.map { TrafficSplit.HeaderMatch(name: $0, value: canary.routeHeaderValue ?? "") }
             versions.append(
-                .init(serviceId: canary.id, name: canary.name, percent: canary.trafficPercentage, header: header, replicas: ready(canary.id)))
+                .init(
+                    serviceId: stable.id, name: stable.name, percent: max(0, 100 - taken), replicas: ready(stable.id),
+                    scaledToZero: wakes(stable)))
+        }
+        for canary in serving + shadows {
+            let header = canary.routeHeaderName.map { TrafficSplit.HeaderMatch(name: $0, value: canary.routeHeaderValue ?? "") }
+            if !canary.shadow {
+                versions.append(
+                    .init(
+                        serviceId: canary.id, name: canary.name, percent: canary.trafficPercentage, header: header, replicas: ready(canary.id),
+                        scaledToZero: wakes(canary)))
+            }
             gateway.setSplit(
                 .init(
-                    versions: [.init(serviceId: canary.id, name: canary.name, percent: 100, replicas: ready(canary.id))],
+                    versions: [.init(serviceId: canary.id, name: canary.name, percent: 100, replicas: ready(canary.id), scaledToZero: wakes(canary))],
                     requestsPerSecond: canary.rateLimitRps),
                 for: canary.id)
         }
         for canary in canaries where !canary.status.wantsReplicas { gateway.setSplit(nil, for: canary.id) }
         let routed = stable.status.wantsReplicas && !versions.isEmpty
+        let mirrored = shadows.map { shadow in
+            TrafficSplit.Version(serviceId: shadow.id, name: shadow.name, percent: shadow.trafficPercentage, replicas: ready(shadow.id))
+        }
         gateway.setSplit(
-            routed ? TrafficSplit(versions: versions, sticky: stable.stickySessions, requestsPerSecond: stable.rateLimitRps) : nil, for: stable.id)
+            routed
+                ? TrafficSplit(versions: versions, sticky: stable.stickySessions, requestsPerSecond: stable.rateLimitRps, shadows: mirrored) : nil,
+            for: stable.id)
     }
 
     // MARK: logs

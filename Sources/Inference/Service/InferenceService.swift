@@ -72,14 +72,17 @@ package struct InferenceService: Sendable {
         package var autoscaling: AutoscalePolicy?
         /// Requests per second the gateway lets through; nil or 0: no limit.
         package var rateLimitRps: Double?
+        /// A canary that gets copies of `trafficPercentage` of its parent's requests and answers none (`Deployment.shadow`).
+        package var shadow: Bool?
 
         package init(
             name: String?, description: String? = nil, model: String?, runtime: String?, runtimeConfig: String = "{}", gpuType: String? = nil,
             gpuCount: Int? = nil, cpu: Double? = nil, memoryMiB: Int? = nil, replicas: Int? = nil, minReplicas: Int? = nil,
             maxReplicas: Int? = nil, parentServiceId: UUID? = nil, trafficPercentage: Int? = nil,
             routeHeader: (name: String, value: String)? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy? = nil,
-            rateLimitRps: Double? = nil
+            rateLimitRps: Double? = nil, shadow: Bool? = nil
         ) {
+            self.shadow = shadow
             self.name = name
             self.description = description
             self.model = model
@@ -132,6 +135,10 @@ package struct InferenceService: Sendable {
             validator.check(
                 percent == 100, "traffic_percentage", "is set only on a canary (with parent_service_id); a service takes what its canaries leave")
             validator.check(input.routeHeader == nil, "route_header", "is set only on a canary (with parent_service_id)")
+            validator.check(input.shadow != true, "shadow", "is set only on a canary (with parent_service_id)")
+        }
+        if input.shadow == true {
+            validator.check(input.routeHeader == nil, "route_header", "a shadow answers no caller, so no header can route to it")
         }
         if let header = input.routeHeader { Self.checkRouteHeader(header, into: &validator) }
         if let policy = input.autoscaling { Self.checkAutoscaling(policy, into: &validator) }
@@ -160,7 +167,7 @@ package struct InferenceService: Sendable {
             healthStatus: .unknown, isCanary: input.parentServiceId != nil, trafficPercentage: percent,
             parentServiceId: input.parentServiceId, routeHeaderName: input.routeHeader?.name.lowercased(), routeHeaderValue: input.routeHeader?.value,
             stickySessions: input.stickySessions ?? false, autoscaling: input.autoscaling.map(Self.canonicalJSON), createdMs: now.epochMilliseconds,
-            updatedMs: now.epochMilliseconds, rateLimitRps: input.rateLimitRps.flatMap { $0 > 0 ? $0 : nil })
+            updatedMs: now.epochMilliseconds, rateLimitRps: input.rateLimitRps.flatMap { $0 > 0 ? $0 : nil }, shadow: input.shadow ?? false)
         try await database.transaction { sql in
             if try await DeploymentStore.deployment(named: name, project: scope.projectId, on: sql) != nil {
                 throw AppError.conflict("This project already has an inference service named '\(name)'")
@@ -195,8 +202,9 @@ package struct InferenceService: Sendable {
             throw AppError.validation([FieldError(field: "parent_service_id", message: "is itself a canary; a canary's parent is a stable service")])
         }
         let siblings = try await DeploymentStore.children(of: parentId, on: sql).filter { $0.id != canary.id }
-        let taken = siblings.reduce(0) { $0 + $1.trafficPercentage }
-        if taken + canary.trafficPercentage > 100 {
+        // A shadow's percentage is a share of copies, not of the live requests the canaries divide.
+        let taken = siblings.filter { !$0.shadow }.reduce(0) { $0 + $1.trafficPercentage }
+        if !canary.shadow, taken + canary.trafficPercentage > 100 {
             throw AppError.validation([
                 FieldError(
                     field: "traffic_percentage",
@@ -297,12 +305,15 @@ package struct InferenceService: Sendable {
         package var autoscaling: AutoscalePolicy??
         /// Requests per second the gateway lets through; 0 removes the limit.
         package var rateLimitRps: Double?
+        /// A canary becomes a shadow, or a shadow a live canary (false).
+        package var shadow: Bool?
 
         package init(
             description: String? = nil, minReplicas: Int? = nil, maxReplicas: Int? = nil, trafficPercentage: Int? = nil,
             routeHeader: (name: String, value: String)?? = nil, stickySessions: Bool? = nil, autoscaling: AutoscalePolicy?? = nil,
-            rateLimitRps: Double? = nil
+            rateLimitRps: Double? = nil, shadow: Bool? = nil
         ) {
+            self.shadow = shadow
             self.description = description
             self.minReplicas = minReplicas
             self.maxReplicas = maxReplicas
@@ -346,6 +357,13 @@ package struct InferenceService: Sendable {
             if let rate = change.rateLimitRps {
                 Self.checkRateLimit(rate, into: &validator)
                 deployment.rateLimitRps = rate > 0 ? rate : nil
+            }
+            if let shadow = change.shadow {
+                validator.check(deployment.parentServiceId != nil, "shadow", "is set only on a canary")
+                deployment.shadow = shadow
+            }
+            if deployment.shadow {
+                validator.check(deployment.routeHeaderName == nil, "route_header", "a shadow answers no caller, so no header can route to it")
             }
             try validator.finish()
             if let parentId = deployment.parentServiceId { try await checkCanary(deployment, parentId: parentId, on: sql) }

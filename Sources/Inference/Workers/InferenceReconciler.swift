@@ -46,6 +46,8 @@ package final class InferenceReconciler: Sendable {
         var failedStarts: [UUID: Int] = [:]
         /// Each autoscaled service's recommendations.
         var autoscalers: [UUID: Autoscaler] = [:]
+        /// Services scaled to zero that a request is waiting for (the gateway says so).
+        var demanded: Set<UUID> = []
     }
 
     let service: InferenceService
@@ -60,6 +62,13 @@ package final class InferenceReconciler: Sendable {
         lease = engineLease
         self.configuration = configuration
         self.logger = logger
+        service.gateway.onDemand { [weak self] id in self?.demand(id) }
+    }
+
+    /// A request waits for a service scaled to zero: the next cycle (now) starts a replica.
+    private func demand(_ id: UUID) {
+        _ = memory.withLock { $0.demanded.insert(id) }
+        service.wakeup.signal()
     }
 
     /// Runs until cancelled (graceful shutdown); replicas keep running and are adopted on the next start.
@@ -133,7 +142,7 @@ package final class InferenceReconciler: Sendable {
             return
         }
         let serving = live.filter { $0.workload.stopRequestedMs == nil && !isDraining($0.replica.workloadId) }
-        if wanted > 0, let policy = deployment.autoscalePolicy {
+        if deployment.status.wantsReplicas, let policy = deployment.autoscalePolicy {
             wanted = try await autoscale(deployment, policy: policy, replicas: serving.map(\.replica.workloadId)) ?? wanted
         }
         if serving.count < wanted {
@@ -150,6 +159,12 @@ package final class InferenceReconciler: Sendable {
         }
         let ready = serving.filter { service.health.isReady($0.replica.workloadId) }.count
         guard deployment.status.wantsReplicas else { return }
+        if wanted == 0 {
+            let reason =
+                deployment.autoscalePolicy == nil
+                ? "0 replicas asked for" : "scaled to zero after a quiet spell; the next request starts a replica and waits for it"
+            return try await setStatus(deployment, .running, reason: reason, health: .unknown)
+        }
         let health: Deployment.Health = ready == 0 ? .unhealthy : ready >= wanted ? .healthy : .degraded
         if ready > 0 {
             try await setStatus(deployment, .running, reason: "\(ready) of \(wanted) replicas ready", health: health)
@@ -171,16 +186,27 @@ package final class InferenceReconciler: Sendable {
         // Windows are real elapsed time (a monotonic clock), whatever the wall clock does.
         let elapsed = ContinuousClock.now - started
         let seconds = elapsed.milliseconds / 1_000
-        let decision = memory.withLock { memory in
-            var autoscaler = memory.autoscalers[deployment.id] ?? Autoscaler()
-            defer { memory.autoscalers[deployment.id] = autoscaler }
-            return autoscaler.decide(
-                current: deployment.replicas, observed: observed, policy: policy,
-                bounds: deployment.minReplicas...deployment.maxReplicas, now: seconds)
-        }
+        // Idle: no request for the whole scale-down window (counted from this server's start when none came since).
+        let quietSince = service.gateway.lastRequest(to: deployment.id) ?? started
+        let idle = ContinuousClock.now - quietSince >= .seconds(policy.scaleDownWindowSeconds)
+        let demanded = memory.withLock { $0.demanded.remove(deployment.id) != nil }
+        let decision: Int? =
+            deployment.replicas == 0 && demanded
+            ? 1
+            : memory.withLock { memory in
+                var autoscaler = memory.autoscalers[deployment.id] ?? Autoscaler()
+                defer { memory.autoscalers[deployment.id] = autoscaler }
+                return autoscaler.decide(
+                    current: deployment.replicas, observed: observed, policy: policy,
+                    bounds: deployment.minReplicas...deployment.maxReplicas, now: seconds, idle: idle && !demanded)
+            }
         guard let decision else { return nil }
-        let detail =
-            "from \(deployment.replicas) to \(decision) replicas (\(policy.metric.rawValue) \(observed), target \(policy.target) per replica)"
+        let why =
+            deployment.replicas == 0 && demanded
+            ? "a request is waiting"
+            : decision == 0
+                ? "no request for \(policy.scaleDownWindowSeconds) s" : "\(policy.metric.rawValue) \(observed), target \(policy.target) per replica"
+        let detail = "from \(deployment.replicas) to \(decision) replicas (\(why))"
         let saved = try await service.database.transaction { sql in
             let changed = try await sql.update("inference_services").set("replicas", to: decision).set("updated_ms", to: now.epochMilliseconds)
                 .where("id", .equal, deployment.id).where("updated_ms", .equal, deployment.updatedMs).returning("id").all()

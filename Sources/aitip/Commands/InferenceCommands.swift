@@ -25,7 +25,10 @@ struct InferenceCommand: AsyncParsableCommand {
                 With --runtime mlflow the model's files are served by MLflow's scoring server (POST /invocations), run by
                 --python (it needs mlflow and uvicorn). With the process runtime --code DIR is packed and uploaded, and
                 --command runs in it serving HTTP on $AITIP_SERVE_SOCKET.
-                A canary of an existing service: add --parent SERVICE_ID --traffic 10 (percent), or --route-header X-Variant=b.
+                A canary of an existing service: add --parent SERVICE_ID --traffic 10 (percent), or --route-header X-Variant=b;
+                with --shadow it gets copies of --traffic percent of the requests and answers no caller.
+                Scale to zero: --autoscale rps=N --min-replicas 0 (after the scale-down window without a request; the next
+                request waits while a replica starts).
                 """)
         @OptionGroup var options: ClientOptions
         @Option(help: "Project id.") var project: String
@@ -46,6 +49,7 @@ struct InferenceCommand: AsyncParsableCommand {
         @Option(help: "Make it a canary of this service.") var parent: String?
         @Option(help: "A canary's share of its parent's requests, percent.") var traffic: Int?
         @Option(help: "A canary takes every request with this header: NAME=VALUE.") var routeHeader: String?
+        @Flag(help: "A shadow canary: copies of --traffic percent of the parent's requests, its answers dropped.") var shadow = false
         @Option(help: "Scale between --min-replicas and --max-replicas on the load: concurrency=N or rps=N per replica.") var autoscale: String?
         @Option(help: "Fewest replicas (with --autoscale).") var minReplicas: Int?
         @Option(help: "Most replicas (with --autoscale).") var maxReplicas: Int?
@@ -74,7 +78,8 @@ struct InferenceCommand: AsyncParsableCommand {
                         command: command, python: python, healthPath: healthPath,
                         env: environment.isEmpty ? nil : .init(additionalProperties: environment), codeArchive: archive),
                     resources: resources == .init() ? nil : resources, replicas: replicas, minReplicas: minReplicas, maxReplicas: maxReplicas,
-                    parentServiceId: parent, trafficPercentage: traffic, routeHeader: header, autoscaling: autoscaling, rateLimitRps: rateLimit)
+                    parentServiceId: parent, trafficPercentage: traffic, shadow: shadow ? true : nil, routeHeader: header, autoscaling: autoscaling,
+                    rateLimitRps: rateLimit)
                 let created = try await client.api.createInferenceService(body: .json(body)).created.body.json
                 try Output.show(created, format: options.output, columns: InferenceCommand.columns)
             }

@@ -102,7 +102,7 @@ export function InferencePage() {
               <td><span className={`status status-${s.status}`}>{s.status}</span></td>
               <td>{s.health_status}</td>
               <td>{s.replicas}{s.autoscaling ? ` (auto ${s.min_replicas}–${s.max_replicas})` : ""}</td>
-              <td>{s.is_canary ? `${s.traffic_percentage} %` : "stable"}</td>
+              <td>{!s.is_canary ? "stable" : s.shadow ? `shadow: copies of ${s.traffic_percentage} %` : `${s.traffic_percentage} %`}</td>
               <td>{when(s.created_at)}</td>
             </tr>
           ))}
@@ -146,7 +146,9 @@ export function InferencePage() {
               {versions.map((v) => (
                 <tr key={v.service_id}>
                   <td><button type="button" className="link" onClick={() => navigate(to("inferenceService", { serviceId: v.service_id }))}>{v.name}</button></td>
-                  <td>{v.traffic_share} %</td><td>{v.requests}</td><td>{v.errors}</td><td>{v.requests_per_second.toFixed(1)}</td>
+                  <td>{services.find((x) => x.id === v.service_id)?.shadow
+                    ? `shadow (copies of ${services.find((x) => x.id === v.service_id)?.traffic_percentage} %)` : `${v.traffic_share} %`}</td>
+                  <td>{v.requests}</td><td>{v.errors}</td><td>{v.requests_per_second.toFixed(1)}</td>
                   <td>{ms(v.latency_p50_ms)}</td><td>{ms(v.latency_p95_ms)}</td><td>{ms(v.latency_p99_ms)}</td>
                 </tr>
               ))}
