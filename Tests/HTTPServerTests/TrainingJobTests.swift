@@ -238,7 +238,7 @@ struct TrainingJobTests {
             let cancelled = try await app.waitFor(try #require(queued.first), token, ["cancelled"])
             #expect((cancelled["reason"] as? String)?.hasPrefix("cancelled by admin before it started") == true)
             let stopped = try await app.waitFor(try #require(running.first), token, ["cancelled"])
-            #expect((stopped["reason"] as? String)?.hasPrefix("stopped by admin") == true)
+            #expect((stopped["reason"] as? String)?.hasPrefix("stopped by admin") == true, "\(stopped)")
         }
     }
 

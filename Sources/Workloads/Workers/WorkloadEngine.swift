@@ -503,6 +503,12 @@ package final class WorkloadEngine: Sendable {
         }
     }
 
+    /// Why a workload that started runs: its attempt, unless a stop was asked for while it started (its reason says
+    /// who stopped it, and the end is told as the stop's).
+    static func runningReason(_ workload: Workload, attempt: Int) -> String {
+        workload.stopReason == nil ? "running (attempt \(attempt))" : workload.reason
+    }
+
     private func markRunning(_ attempt: Attempt) async throws -> Bool {
         let ms = clock.now().epochMilliseconds
         return try await database.transaction { sql in
@@ -510,7 +516,8 @@ package final class WorkloadEngine: Sendable {
                 current.executorRef == attempt.reference
             else { return true }
             guard current.state == .starting || current.state == .admitted else { return true }
-            _ = try await WorkloadStore.transition(current, to: .running, reason: "running (attempt \(attempt.attempt))", at: ms, on: sql) {
+            try await WorkloadStore.transition(current, to: .running, reason: Self.runningReason(current, attempt: attempt.attempt), at: ms, on: sql)
+            {
                 $0.startedMs = ms
                 $0.meteredMs = ms
             }
@@ -527,8 +534,10 @@ package final class WorkloadEngine: Sendable {
                 current.executorRef == attempt.reference, current.state.isActive
             else { return }
             if current.state != .running {
-                // It ended before a pump saw it running (a quick program): it did run.
-                current = try await WorkloadStore.transition(current, to: .running, reason: "running (attempt \(attempt.attempt))", at: ms, on: sql) {
+                // It ended before a pump saw it running (a quick program, or one stopped while it started): it did run.
+                current = try await WorkloadStore.transition(
+                    current, to: .running, reason: Self.runningReason(current, attempt: attempt.attempt), at: ms, on: sql
+                ) {
                     $0.startedMs = $0.startedMs ?? ms
                     $0.meteredMs = $0.meteredMs ?? ms
                 }
