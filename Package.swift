@@ -177,6 +177,15 @@ let package = Package(
             resources: [.embedInCode("Python/aitip_sim.py"), .embedInCode("Python/sim_runner.py")],
             swiftSettings: swiftSettings
         ),
+        // Releases: approvals, gates (evaluation, tests, simulation), staged canary traffic with live analysis.
+        .target(
+            name: "Release",
+            dependencies: [
+                "AITIPCore", "Storage", "Identity", "Workloads", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
+                .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AITIPAPI",
             dependencies: [
@@ -202,7 +211,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
-                "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
+                "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation", "Release",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -230,7 +239,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
+                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation", "Release",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

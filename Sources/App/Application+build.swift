@@ -14,6 +14,7 @@ import Logging
 import MLflowServer
 import ObjectStore
 import Prometheus
+import Release
 import ServiceLifecycle
 import Simulation
 import Storage
@@ -28,7 +29,7 @@ package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
         + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all
-        + EvaluationMigrations.all + TestPlanMigrations.all + SimulationMigrations.all).sorted {
+        + EvaluationMigrations.all + TestPlanMigrations.all + SimulationMigrations.all + ReleaseMigrations.all).sorted {
             $0.version < $1.version
         }
 }
@@ -47,6 +48,8 @@ package struct AppParts: Sendable {
     package let evaluationScorer: LeaderWorker
     package let testPlanWorker: LeaderWorker
     package let simulationCollector: LeaderWorker
+    /// Keeps releases' traffic at their stage and judges their canaries (`ReleaseController`).
+    package let releaseController: LeaderWorker
     package let bootstrap: IdentityBootstrap.Result?
 
     package static func assemble(_ config: AppConfig, logger: Logger, clock: any Clock = SystemClock()) async throws -> AppParts {
@@ -133,6 +136,10 @@ package struct AppParts: Sendable {
             let testPlans = TestPlanService(database: database, clock: clock, audit: audit, workloads: workloads, chromium: config.chromium)
             let simulation = SimulationService(
                 database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking, chromium: config.chromium)
+            let releases = ReleaseService(
+                database: database, clock: clock, audit: audit, inference: inference, evaluation: evaluation, testing: testPlans,
+                simulation: simulation)
+            let releaseController = ReleaseController(service: releases, logger: logger)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
@@ -155,6 +162,7 @@ package struct AppParts: Sendable {
                 evaluation: evaluation,
                 testPlans: testPlans,
                 simulation: simulation,
+                releases: releases,
                 audit: audit,
                 metrics: metrics,
                 limits: .init(
@@ -185,6 +193,11 @@ package struct AppParts: Sendable {
                     failure: "simulation collector pass failed"
                 ) {
                     _ = try await simulation.collectPending()
+                },
+                releaseController: LeaderWorker(
+                    lease: engine.lease, wakeup: releases.wakeup, every: .milliseconds(500), logger: logger, failure: "release analysis failed"
+                ) {
+                    try await releaseController.cycle()
                 },
                 bootstrap: bootstrap)
         } catch {
@@ -227,7 +240,7 @@ package func buildApplication(
         services: [
             DatabaseService(database: parts.database), EngineService(engine: parts.engine, logger: logger),
             InferenceWorkers(reconciler: parts.inferenceReconciler, gateway: parts.dependencies.inference.gateway),
-            LeaderWorkers(workers: [parts.evaluationScorer, parts.testPlanWorker, parts.simulationCollector]),
+            LeaderWorkers(workers: [parts.evaluationScorer, parts.testPlanWorker, parts.simulationCollector, parts.releaseController]),
             MaintenanceService(
                 database: parts.database, clock: SystemClock(), datasets: parts.dependencies.datasets,
                 artifacts: parts.dependencies.artifacts, logger: logger),

@@ -42,9 +42,21 @@ package final class VersionStats: Sendable {
         package var p50Ms: Double?
         package var p95Ms: Double?
         package var p99Ms: Double?
+        /// Requests per latency bucket (`boundsMs`, then everything slower): what windowed percentiles are made of.
+        package var buckets: [Int]
+
+        package init(requests: Int, errors: Int, requestsPerSecond: Double, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, buckets: [Int]) {
+            self.requests = requests
+            self.errors = errors
+            self.requestsPerSecond = requestsPerSecond
+            self.p50Ms = p50Ms
+            self.p95Ms = p95Ms
+            self.p99Ms = p99Ms
+            self.buckets = buckets
+        }
     }
 
-    func snapshot(at now: Date = Date()) -> Snapshot {
+    package func snapshot(at now: Date = Date()) -> Snapshot {
         let second = Int(now.timeIntervalSince1970)
         return state.withLock { state in
             // The current second is still filling: the rate is over the 10 whole seconds before it.
@@ -52,11 +64,11 @@ package final class VersionStats: Sendable {
             return Snapshot(
                 requests: state.requests, errors: state.errors, requestsPerSecond: Double(recent) / 10,
                 p50Ms: Self.percentile(0.50, state.buckets), p95Ms: Self.percentile(0.95, state.buckets),
-                p99Ms: Self.percentile(0.99, state.buckets))
+                p99Ms: Self.percentile(0.99, state.buckets), buckets: state.buckets)
         }
     }
 
-    static func percentile(_ fraction: Double, _ buckets: [Int]) -> Double? {
+    package static func percentile(_ fraction: Double, _ buckets: [Int]) -> Double? {
         let total = buckets.reduce(0, +)
         guard total > 0 else { return nil }
         let rank = Int((Double(total) * fraction).rounded(.up))

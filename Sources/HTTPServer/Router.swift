@@ -12,6 +12,7 @@ import Logging
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
+import Release
 import Simulation
 import Storage
 import TestPlans
@@ -35,6 +36,7 @@ package struct ServerDependencies: Sendable {
     package var inference: InferenceService
     package var evaluation: EvaluationService
     package var simulation: SimulationService
+    package var releases: ReleaseService
     package var testPlans: TestPlanService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
@@ -69,7 +71,7 @@ package struct ServerDependencies: Sendable {
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
         resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService,
-        evaluation: EvaluationService, testPlans: TestPlanService, simulation: SimulationService, audit: AuditLog,
+        evaluation: EvaluationService, testPlans: TestPlanService, simulation: SimulationService, releases: ReleaseService, audit: AuditLog,
         metrics: PrometheusCollectorRegistry,
         limits: Limits,
         webDirectory: String? = nil
@@ -88,6 +90,7 @@ package struct ServerDependencies: Sendable {
         self.inference = inference
         self.evaluation = evaluation
         self.simulation = simulation
+        self.releases = releases
         self.testPlans = testPlans
         self.audit = audit
         self.metrics = metrics

@@ -482,6 +482,7 @@ extension TestApp {
             def do_POST(self):
                 data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/slow": time.sleep(1)
+                if os.environ.get("REPLICA_FAILS") == "1": return self.reply(500, {"error": "injected"})
                 self.reply(200, {
                     "replica": os.environ["AITIP_WORKLOAD_ID"], "service": os.environ["AITIP_SERVICE_NAME"],
                     "model": os.environ["AITIP_MODEL_URI"], "path": self.path, "echo": json.loads(data or b"null"),

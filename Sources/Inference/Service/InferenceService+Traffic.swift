@@ -66,6 +66,47 @@ extension InferenceService {
             for: stable.id)
     }
 
+    // MARK: the release pipeline's hold on traffic
+
+    /// A stable service and its live (not shadow) canaries, as the release pipeline reads them.
+    package func family(of stableId: UUID) async throws -> (stable: Deployment, canaries: [Deployment])? {
+        try await database.read { sql in
+            guard let stable = try await DeploymentStore.deployment(stableId, on: sql) else { return nil }
+            return (stable, try await DeploymentStore.children(of: stableId, on: sql).filter { !$0.shadow })
+        }
+    }
+
+    /// Sets the shares of several canaries of one stable service in one transaction and publishes the split once, so
+    /// that no request meets a half-made change: a release moving traffic from the previous version to its own never
+    /// passes through a split where the stable service takes what neither should. Shares must be 0–100 and the live
+    /// canaries' add up to at most 100. Audited as `inference.traffic` by `caller` unless `audited` is false: a release
+    /// records the user's act (deploy, promote, rollback) in its own entry, one per action.
+    package func setShares(_ shares: [UUID: Int], of stableId: UUID, caller: Caller, detail: String, audited: Bool = true) async throws {
+        let now = clock.now().epochMilliseconds
+        try await database.transaction { sql in
+            guard let stable = try await DeploymentStore.deployment(stableId, on: sql) else { throw AppError.notFound("Inference service") }
+            var canaries = try await DeploymentStore.children(of: stableId, on: sql)
+            for (id, percent) in shares {
+                guard (0...100).contains(percent), let index = canaries.firstIndex(where: { $0.id == id && !$0.shadow }) else {
+                    throw AppError(.conflict, "Service \(id.lowercasedString) is not a live canary of \(stable.name), or \(percent) % is not a share")
+                }
+                canaries[index].trafficPercentage = percent
+            }
+            let total = canaries.filter { !$0.shadow }.reduce(0) { $0 + $1.trafficPercentage }
+            guard total <= 100 else { throw AppError(.conflict, "The canaries of \(stable.name) would take \(total) %") }
+            for var canary in canaries where shares[canary.id] != nil {
+                canary.updatedMs = now
+                try await DeploymentStore.save(canary, on: sql)
+            }
+            if audited {
+                try await audit.record(
+                    on: sql, caller, orgId: stable.orgId, action: "inference.traffic", targetType: "inference_service",
+                    targetId: stableId.lowercasedString, detail: detail)
+            }
+        }
+        try await publish(stableId)
+    }
+
     // MARK: logs
 
     /// Checks read access and picks the replica whose log to show: the one asked for (a replica of this service, live

@@ -104,6 +104,8 @@ enum AccessMatrix {
         // The template catalog belongs to no project, as the benchmark catalog.
         "listSimulationTemplates": [.stranger: 200],
         "setQuota": [.stranger: 403],
+        // The recipe's release is the owner's: its creator may not approve it, through their key neither.
+        "approveRelease": [.owner: 403, .keyWithScope: 403],
     ]
 
     /// Success statuses other than the operation's lowest 2xx. On the matrix's server (local disk, no S3) a presigned

@@ -121,6 +121,32 @@ extension AccessWorld {
         ]
     }
 
+    /// A release of project A: a fresh stable service and a canary of it at 0 % (so that each release may roll out
+    /// on its own); `required: 0` makes it approved at once, and `deployed` starts its rollout.
+    func release() async throws -> String { try await shared("release") { try await freshRelease() } }
+
+    func freshRelease(approvals: Int = 1, deployed: Bool = false) async throws -> String {
+        var body = try await releaseBody()
+        body["approval_policy"] = ["required": approvals]
+        let id = try await create("/api/v1/releases", body)
+        if deployed {
+            let reply = try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: ownerToken)
+            try #require(reply.status == 200, "\(reply.text)")
+        }
+        return id
+    }
+
+    func releaseBody() async throws -> [String: Any] {
+        let stable = try await freshInferenceService()
+        var canary = try await inferenceServiceBody()
+        canary["parent_service_id"] = stable
+        canary["traffic_percentage"] = 0
+        return [
+            "project_id": projectA, "name": Self.unique("rel"), "version": "1", "service_id": stable,
+            "canary_service_id": try await create("/api/v1/inference/services", canary),
+        ]
+    }
+
     /// A queued evaluation job of project A (the matrix runs no engine) of an MLflow model on the shared dataset,
     /// stopped first when asked.
     func evaluation() async throws -> String { try await shared("evaluation") { try await freshEvaluation() } }

@@ -193,6 +193,17 @@ enum NativeRecipes {
         case "getSimulationReport": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/report?format=html")
         case "getSimulationScenarioLogs": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/scenarios/nominal/logs")
         case "getSimulationScenarioFrames": return .init(path: "/api/v1/simulation/runs/\(try await w.simulationRun())/scenarios/nominal/frames")
+        // releases
+        case "listReleases": return .init(path: "/api/v1/releases?project_id=\(project)")
+        case "createRelease": return .init(path: "/api/v1/releases", body: .json(try await w.releaseBody()))
+        case "getRelease": return .init(path: "/api/v1/releases/\(try await w.release())")
+        case "updateRelease": return .init(path: "/api/v1/releases/\(try await w.release())", body: .json(["changelog": "changed"]))
+        case "deleteRelease": return .init(path: "/api/v1/releases/\(try await w.freshRelease())")
+        case "approveRelease": return .init(path: "/api/v1/releases/\(try await w.freshRelease())/approve", body: .json(["comment": "ok"]))
+        case "deployRelease": return .init(path: "/api/v1/releases/\(try await w.freshRelease(approvals: 0))/deploy")
+        case "promoteRelease": return .init(path: "/api/v1/releases/\(try await w.freshRelease(approvals: 0, deployed: true))/promote")
+        case "rollbackRelease":
+            return .init(path: "/api/v1/releases/\(try await w.freshRelease(approvals: 0, deployed: true))/rollback", body: .json(["reason": "test"]))
         // test plans
         case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
         case "createTestPlan":

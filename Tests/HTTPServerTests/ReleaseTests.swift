@@ -1,0 +1,260 @@
+import AITIPTestSupport
+import App
+import Foundation
+import Gateway
+import HTTPTypes
+import Release
+import Synchronization
+import Testing
+
+/// Releases against real sandboxed replicas and the real gateway: approvals, gates, a staged canary promoted by its
+/// analysis, a failing canary rolled back by it, an inconclusive one paused, a retry after a rollback.
+@Suite("Releases", .serialized)
+struct ReleaseTests {
+    /// Fast analysis for tests: one-second intervals, one passing interval per stage.
+    static var quick: [String: Any] { ["interval_seconds": 1, "min_requests": 2, "intervals_per_stage": 1, "max_inconclusive": 3] }
+
+    @Test(
+        "a canary 5 → 20 → 50 → 100 promoted by its analysis under load, no request failing; approvals: N of M, no self-approval, no viewer or API key",
+        arguments: DatabaseKind.available)
+    func fullCanary(_ kind: DatabaseKind) async throws {
+        try await withReleases(kind) { app, token, project in
+            let (stable, canary) = try await app.stableAndCanary(token, project)
+            let org = try await app.homeOrg(token)
+            let release = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "ranker", "version": "2.0", "service_id": stable, "canary_service_id": canary,
+                    "approval_policy": ["required": 2, "roles": ["admin", "owner"]], "analysis": Self.quick,
+                ])
+            #expect(release.status == 201 && release.string("status") == "pending_approval", "\(release.text)")
+            let id = try #require(release.string("id"))
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token).status == 409, "not approved yet")
+            // Its creator, a viewer, a member (no release:approve) and an admin's API key may not approve.
+            let own = try await app.call(.post, "/api/v1/releases/\(id)/approve", token: token, json: [:])
+            #expect(own.status == 403 && own.text.contains("someone else"), "\(own.text)")
+            let viewer = try await app.newMember(of: org, role: "viewer", by: token)
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/approve", token: viewer.token, json: [:]).status == 403)
+            let member = try await app.newMember(of: org, role: "member", by: token)
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/approve", token: member.token, json: [:]).status == 403)
+            let first = try await app.newMember(of: org, role: "admin", by: token)
+            let key = try #require(
+                try await app.call(
+                    .post, "/api/v1/auth/api-keys", token: first.token, json: ["name": "bot", "scopes": ["release:approve", "release:read"]]
+                )
+                .string("key"))
+            let byKey = try await app.call(.post, "/api/v1/releases/\(id)/approve", token: key, json: [:])
+            #expect(byKey.status == 403 && byKey.text.contains("person"), "\(byKey.text)")
+            let one = try await app.call(.post, "/api/v1/releases/\(id)/approve", token: first.token, json: ["comment": "looks good"])
+            #expect(one.status == 200 && one.string("status") == "pending_approval", "one of two: \(one.text)")
+            let second = try await app.newMember(of: org, role: "admin", by: token)
+            let two = try await app.call(.post, "/api/v1/releases/\(id)/approve", token: second.token, json: [:])
+            #expect(two.status == 200 && two.string("status") == "approved", "\(two.text)")
+
+            let load = Load(app: app, token: token, service: stable)
+            try await load.during {
+                let deployed = try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token)
+                #expect(deployed.status == 200 && deployed.string("status") == "canary" && deployed["current_stage"] as? Int == 1, "\(deployed.text)")
+                try await eventually("the analysis promotes the canary through every stage to production", timeout: .seconds(60)) {
+                    try await app.call(.get, "/api/v1/releases/\(id)", token: token).string("status") == "production"
+                }
+            }
+            #expect(load.failures == 0, "requests failed during the promotions: \(load.failures) of \(load.total)")
+            let done = try await app.call(.get, "/api/v1/releases/\(id)", token: token)
+            #expect(done["canary_percentage"] as? Int == 100, "\(done.text)")
+            let timeline = (done["timeline"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+            #expect(timeline.filter { $0 == "promoted" }.count == 3 && timeline.last == "production", "\(timeline)")
+            #expect(Array(timeline.prefix(4)) == ["created", "approved", "approved", "deployed"], "\(timeline)")
+            let answers = try await app.call(.post, "/serve/\(stable)/predict", token: token, json: [:])
+            #expect(answers.string("service") == "ranker-v2", "production: the canary answers every request")
+            #expect((done["approvals"] as? [[String: Any]])?.count == 2)
+        }
+    }
+
+    @Test(
+        "an erroring canary is rolled back by the analysis, all traffic back on stable at once; deploying again retries it; gates block",
+        arguments: DatabaseKind.available)
+    func rollbackAndRetry(_ kind: DatabaseKind) async throws {
+        try await withReleases(kind) { app, token, project in
+            let (stable, canary) = try await app.stableAndCanary(token, project, canaryEnv: ["REPLICA_FAILS": "1"])
+            let blocked = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "gated", "version": "1", "service_id": stable, "canary_service_id": canary,
+                    "approval_policy": ["required": 0], "gates": ["simulation_run_id": UUID().uuidString, "min_safety_score": 90],
+                ])
+            let blockedId = try #require(blocked.string("id"), "\(blocked.text)")
+            let refused = try await app.call(.post, "/api/v1/releases/\(blockedId)/deploy", token: token)
+            #expect(refused.status == 409 && refused.text.contains("blocked by its gates") && refused.text.contains("simulation"), "\(refused.text)")
+            let gates = try await app.call(.get, "/api/v1/releases/\(blockedId)", token: token)["gate_checks"] as? [[String: Any]]
+            #expect(gates?.first?["passed"] as? Bool == false, "\(String(describing: gates))")
+            #expect(try await app.call(.delete, "/api/v1/releases/\(blockedId)", token: token).status == 204)
+
+            let created = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "broken", "version": "1", "service_id": stable, "canary_service_id": canary,
+                    "canary_stages": [20, 100], "approval_policy": ["required": 0], "analysis": Self.quick,
+                ])
+            let id = try #require(created.string("id"), "\(created.text)")
+            let load = Load(app: app, token: token, service: stable)
+            try await load.during {
+                #expect(try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token).status == 200)
+                try await eventually("the analysis finds the errors and rolls back", timeout: .seconds(30)) {
+                    try await app.call(.get, "/api/v1/releases/\(id)", token: token).string("status") == "rolled_back"
+                }
+            }
+            let release = try await app.call(.get, "/api/v1/releases/\(id)", token: token)
+            #expect(release.string("rollback_reason")?.contains("error rate") == true, "\(release.text)")
+            #expect(release["canary_percentage"] as? Int == 0)
+            for _ in 0..<30 {
+                let reply = try await app.call(.post, "/serve/\(stable)/predict", token: token, json: [:])
+                #expect(reply.status == 200 && reply.string("service") == "ranker", "after the rollback only stable answers: \(reply.text)")
+            }
+            // A rolled-back release can be deployed again (and rolled back by hand).
+            let retried = try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token)
+            #expect(retried.status == 200 && retried.string("status") == "canary", "\(retried.text)")
+            let manual = try await app.call(.post, "/api/v1/releases/\(id)/rollback", token: token, json: ["reason": "not today"])
+            #expect(manual.status == 200 && manual.string("status") == "rolled_back" && manual.string("rollback_reason") == "not today")
+        }
+    }
+
+    @Test("with too few requests the analysis cannot decide: the release pauses, and waits for a person", arguments: DatabaseKind.available)
+    func inconclusivePauses(_ kind: DatabaseKind) async throws {
+        try await withReleases(kind) { app, token, project in
+            let (stable, canary) = try await app.stableAndCanary(token, project)
+            var analysis = Self.quick
+            analysis["max_inconclusive"] = 2
+            let created = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "quiet", "version": "1", "service_id": stable, "canary_service_id": canary,
+                    "approval_policy": ["required": 0], "analysis": analysis,
+                ])
+            let id = try #require(created.string("id"), "\(created.text)")
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token).status == 200)
+            try await eventually("two inconclusive intervals pause it", timeout: .seconds(20)) {
+                try await app.call(.get, "/api/v1/releases/\(id)", token: token).string("status") == "paused"
+            }
+            let paused = try await app.call(.get, "/api/v1/releases/\(id)", token: token)
+            #expect(paused.string("status_reason")?.contains("inconclusive") == true && paused["canary_percentage"] as? Int == 5, "\(paused.text)")
+            let promoted = try await app.call(.post, "/api/v1/releases/\(id)/promote", token: token)
+            #expect(promoted.status == 200 && promoted["current_stage"] as? Int == 2 && promoted.string("status") == "canary", "\(promoted.text)")
+            #expect(try await app.call(.delete, "/api/v1/releases/\(id)", token: token).status == 409, "a release rolling out is not deleted")
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/rollback", token: token, json: [:]).status == 200)
+        }
+    }
+}
+
+/// Calls the service from four tasks until stopped, counting answers that were not 200.
+final class Load: Sendable {
+    let app: TestApp
+    let token: String
+    let service: String
+    private let counts = Mutex((total: 0, failures: 0))
+    private let running = Mutex(false)
+
+    init(app: TestApp, token: String, service: String) {
+        self.app = app
+        self.token = token
+        self.service = service
+    }
+
+    var total: Int { counts.withLock { $0.total } }
+    var failures: Int { counts.withLock { $0.failures } }
+
+    func during(_ body: @Sendable () async throws -> Void) async throws {
+        running.withLock { $0 = true }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { [self] in
+                    while running.withLock({ $0 }) {
+                        let reply = try await app.call(.post, "/serve/\(service)/predict", token: token, json: [:])
+                        counts.withLock { counts in
+                            counts.total += 1
+                            if reply.status != 200 { counts.failures += 1 }
+                        }
+                    }
+                }
+            }
+            defer { running.withLock { $0 = false } }
+            try await body()
+            running.withLock { $0 = false }
+            try await group.waitForAll()
+        }
+    }
+}
+
+func withReleases(_ kind: DatabaseKind, _ body: @Sendable (TestApp, String, String) async throws -> Void) async throws {
+    try await withApp(kind, settings: TrainingJobTests.settings) { app in
+        let token = try await app.adminToken()
+        let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await app.parts.releaseController.run() }
+            try await runInferenceWorkers(app) { try await body(app, token, project) }
+            group.cancelAll()
+        }
+    }
+}
+
+extension TestApp {
+    /// A stable service `ranker` and its canary `ranker-v2` at 0 %, both ready.
+    func stableAndCanary(_ token: String, _ project: String, canaryEnv: [String: String] = [:]) async throws -> (String, String) {
+        let code = try await replicaCode(token, project)
+        let stable = try #require(try await deploy(token, project, name: "ranker", code: code)["id"] as? String)
+        var body = serviceBody(project, name: "ranker-v2", code: code)
+        var config = body["runtime_config"] as? [String: Any] ?? [:]
+        config["env"] = canaryEnv
+        body["runtime_config"] = config
+        body["parent_service_id"] = stable
+        body["traffic_percentage"] = 0
+        let created = try await call(.post, "/api/v1/inference/services", token: token, json: body)
+        let canary = try #require(created.string("id"), "\(created.text)")
+        try await waitForReady(stable, token, replicas: 1)
+        try await waitForReady(canary, token, replicas: 1)
+        return (stable, canary)
+    }
+}
+
+/// The analysis's arithmetic: a window is the difference of two snapshots; a verdict needs enough canary requests.
+@Suite("Release analysis")
+struct CanaryAnalysisTests {
+    static func snapshot(requests: Int, errors: Int, fastBuckets: Int, slowBuckets: Int = 0) -> VersionStats.Snapshot {
+        var buckets = [Int](repeating: 0, count: 21)
+        buckets[2] = fastBuckets // ≤ 1 ms
+        buckets[10] = slowBuckets // ≤ 50 ms
+        return .init(requests: requests, errors: errors, requestsPerSecond: 0, p50Ms: nil, p95Ms: nil, p99Ms: nil, buckets: buckets)
+    }
+
+    @Test("errors over the limit fail; a slow p99 against the stable one fails; too few requests or restarted counters are inconclusive")
+    func verdicts() {
+        let policy = AnalysisPolicy()
+        let start = Self.snapshot(requests: 100, errors: 1, fastBuckets: 100)
+        let healthy = CanaryAnalysis.window(from: start, to: Self.snapshot(requests: 150, errors: 2, fastBuckets: 150))
+        let stable = CanaryAnalysis.window(from: start, to: Self.snapshot(requests: 400, errors: 1, fastBuckets: 400))
+        #expect(healthy == .init(requests: 50, errors: 1, p99Ms: 1))
+        guard case .passed = CanaryAnalysis.judge(canary: healthy, stable: stable, policy: policy) else {
+            Issue.record("a healthy canary passes")
+            return
+        }
+        let erroring = CanaryAnalysis.window(from: start, to: Self.snapshot(requests: 150, errors: 10, fastBuckets: 150))
+        #expect(
+            CanaryAnalysis.judge(canary: erroring, stable: stable, policy: policy)
+                == .failed("the canary's error rate 18.0 % (9 of 50) is over 5.0 %"))
+        let slow = CanaryAnalysis.window(from: start, to: Self.snapshot(requests: 150, errors: 1, fastBuckets: 100, slowBuckets: 50))
+        guard case .failed(let why) = CanaryAnalysis.judge(canary: slow, stable: stable, policy: policy) else {
+            Issue.record("a canary 50× slower than stable fails")
+            return
+        }
+        #expect(why.contains("p99 latency 50 ms"), "\(why)")
+        let quiet = CanaryAnalysis.window(from: start, to: Self.snapshot(requests: 105, errors: 1, fastBuckets: 105))
+        guard case .inconclusive = CanaryAnalysis.judge(canary: quiet, stable: stable, policy: policy) else {
+            Issue.record("5 requests decide nothing")
+            return
+        }
+        #expect(CanaryAnalysis.window(from: start, to: Self.snapshot(requests: 3, errors: 0, fastBuckets: 3)) == nil, "a restart resets the counters")
+        #expect(
+            CanaryAnalysis.judge(canary: nil, stable: stable, policy: policy) == .inconclusive("the gateway's counters restarted during the interval")
+        )
+    }
+}
