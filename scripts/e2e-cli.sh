@@ -160,6 +160,20 @@ check "inference logs prints the newest replica's output" aitip inference logs "
 check "inference scale" aitip inference scale "$service" --replicas 2
 check "inference list shows it" bash -c "'$bin' inference list --project '$project' | grep -q detector"
 check "inference get --metrics counts the calls" bash -c "'$bin' inference get '$service' --metrics -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"versions\"][0][\"requests\"] >= 3'"
+# A release of a canary of the service: approvals (the creator cannot approve), stages moved by hand, a rollback.
+canary=$(aitip inference deploy --project "$project" --name detector-v2 --model models:/detector/1 --code "$work/serving" --command "exec $py serve.py" --cpu 0.2 --memory-mib 256 --parent "$service" --traffic 0 -o json | json 'd["id"]')
+gated=$(aitip release create --project "$project" --name detector --version 1 --service "$service" --canary "$canary" -o json | json 'd["id"]')
+check "release create waits for an approval" bash -c "'$bin' release get '$gated' -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"status\"] == \"pending_approval\"'"
+exits 1 "release approve refuses the release's creator" aitip release approve "$gated" --comment mine
+exits 1 "release deploy refuses a release without its approval" aitip release deploy "$gated"
+check "release delete" aitip release delete "$gated"
+release=$(aitip release create --project "$project" --name detector --version 2 --service "$service" --canary "$canary" --approvals 0 --stages 50,100 --manual-promotion -o json | json 'd["id"]')
+check "release deploy puts the canary at its first stage" bash -c "'$bin' release deploy '$release' -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"] == \"canary\" and d[\"current_stage\"] == 1, d'"
+check "release promote moves to the next stage" bash -c "'$bin' release promote '$release' -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"current_stage\"] == 2 and d[\"canary_percentage\"] == 100, d'"
+check "release promote after the last stage: production" bash -c "'$bin' release promote '$release' -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"] == \"production\", d'"
+check "release rollback returns the traffic" bash -c "'$bin' release rollback '$release' --reason e2e -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"] == \"rolled_back\" and d[\"rollback_reason\"] == \"e2e\", d'"
+check "release list shows it" bash -c "'$bin' release list --project '$project' | grep -q rolled_back"
+check "the release's canary is deleted" aitip inference delete "$canary"
 check "inference stop" aitip inference stop "$service"
 exits 1 "a stopped service answers 503" aitip inference invoke "$service" --path /predict --data '{"inputs": []}'
 check "inference delete" aitip inference delete "$service"

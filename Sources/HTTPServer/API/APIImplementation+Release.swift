@@ -40,7 +40,7 @@ extension APIImplementation {
                 changelog: body.changelog, canaryStages: body.canaryStages, approvalPolicy: body.approvalPolicy.map(ApprovalPolicy.init),
                 gates: try body.gates.map(Gates.init), analysis: body.analysis.map(AnalysisPolicy.init)),
             caller: caller)
-        return .ok(.init(body: .json(.init(updated))))
+        return .ok(.init(body: .json(.init(try await releases.view(of: updated, caller: caller)))))
     }
 
     func deleteRelease(_ input: Operations.DeleteRelease.Input) async throws -> Operations.DeleteRelease.Output {
@@ -53,22 +53,24 @@ extension APIImplementation {
         if case .json(let sent) = input.body { body = sent }
         let release = try await releases.approve(
             try Parse.id(input.path.releaseId, "release_id"), approve: body?.approve ?? true, comment: body?.comment, caller: caller)
-        return .ok(.init(body: .json(.init(release))))
+        return .ok(.init(body: .json(.init(try await releases.view(of: release, caller: caller)))))
     }
 
     func deployRelease(_ input: Operations.DeployRelease.Input) async throws -> Operations.DeployRelease.Output {
-        .ok(.init(body: .json(.init(try await releases.deploy(try Parse.id(input.path.releaseId, "release_id"), caller: caller)))))
+        let release = try await releases.deploy(try Parse.id(input.path.releaseId, "release_id"), caller: caller)
+        return .ok(.init(body: .json(.init(try await releases.view(of: release, caller: caller)))))
     }
 
     func promoteRelease(_ input: Operations.PromoteRelease.Input) async throws -> Operations.PromoteRelease.Output {
-        .ok(.init(body: .json(.init(try await releases.promote(try Parse.id(input.path.releaseId, "release_id"), caller: caller)))))
+        let release = try await releases.promote(try Parse.id(input.path.releaseId, "release_id"), caller: caller)
+        return .ok(.init(body: .json(.init(try await releases.view(of: release, caller: caller)))))
     }
 
     func rollbackRelease(_ input: Operations.RollbackRelease.Input) async throws -> Operations.RollbackRelease.Output {
         var reason: String?
         if case .json(let sent) = input.body { reason = sent.reason }
         let release = try await releases.rollback(try Parse.id(input.path.releaseId, "release_id"), reason: reason, caller: caller)
-        return .ok(.init(body: .json(.init(release))))
+        return .ok(.init(body: .json(.init(try await releases.view(of: release, caller: caller)))))
     }
 }
 

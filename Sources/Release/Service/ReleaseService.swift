@@ -164,7 +164,12 @@ package struct ReleaseService: Sendable {
     }
 
     package func get(_ id: UUID, caller: Caller) async throws -> View {
-        let release = try await authorized(id, .releaseRead, caller: caller)
+        try await view(of: try await authorized(id, .releaseRead, caller: caller), caller: caller)
+    }
+
+    /// The whole view of a release the caller has just been allowed to act on (what the acts answer).
+    package func view(of release: Release, caller: Caller) async throws -> View {
+        let id = release.id
         let (events, approvals) = try await database.read { sql in
             (try await ReleaseStore.events(of: id, on: sql), try await ReleaseStore.approvals(of: id, on: sql))
         }
