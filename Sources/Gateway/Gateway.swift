@@ -185,8 +185,10 @@ package final class Gateway: Sendable {
         return kept
     }
 
-    private func stats(for version: UUID) -> VersionStats {
+    /// The version's statistics; `requested`: a request goes to it now (what tells the autoscaler it is not idle).
+    private func stats(for version: UUID, requested: Bool = false) -> VersionStats {
         state.withLock { state in
+            if requested { state.lastRequest[version] = .now }
             if let existing = state.stats[version] { return existing }
             let made = VersionStats()
             state.stats[version] = made
@@ -252,7 +254,6 @@ package final class Gateway: Sendable {
         guard var version = split.choose(headers: lowered, stickyKey: invocation.stickyKey, random: Double.random(in: 0..<1)) else {
             throw AppError(.unavailable, "Inference service \(service.lowercasedString) has no ready replica yet")
         }
-        state.withLock { $0.lastRequest[version.serviceId] = .now }
         if version.replicas.isEmpty { version = try await coldStart(version, of: service) }
         var headers = HTTPHeaders()
         for (name, value) in invocation.headers where !Self.droppedRequestHeaders.contains(name.lowercased()) {
@@ -265,7 +266,7 @@ package final class Gateway: Sendable {
         for shadow in split.shadows where !shadow.replicas.isEmpty && Double.random(in: 0..<100) < Double(shadow.percent) {
             mirror(invocation, headers: headers, to: shadow, of: service)
         }
-        let stats = stats(for: version.serviceId)
+        let stats = stats(for: version.serviceId, requested: true)
         let started = ContinuousClock.now
         var tried: Set<UUID> = []
         var lastFailure = "no replica could be reached"
