@@ -124,6 +124,47 @@ struct ReleaseTests {
         }
     }
 
+    @Test(
+        "a server restart mid-rollout: the new server keeps the stage and its traffic, and carries the rollout on", arguments: DatabaseKind.available)
+    func restartMidRollout(_ kind: DatabaseKind) async throws {
+        try await withApp(kind, settings: TrainingJobTests.settings) { app in
+            let token = try await app.adminToken()
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            let (stable, id) = try await runReleaseWorkers(app) {
+                let (stable, canary) = try await app.stableAndCanary(token, project)
+                var analysis = Self.quick
+                analysis["interval_seconds"] = 3_600 // no verdict on this server: it stops first
+                let created = try await app.call(
+                    .post, "/api/v1/releases", token: token,
+                    json: [
+                        "project_id": project, "name": "durable", "version": "1", "service_id": stable, "canary_service_id": canary,
+                        "canary_stages": [20, 100], "approval_policy": ["required": 0], "analysis": analysis,
+                    ])
+                let id = try #require(created.string("id"), "\(created.text)")
+                let deployed = try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token)
+                #expect(deployed["canary_percentage"] as? Int == 20, "\(deployed.text)")
+                return (stable, id)
+            }
+            try await app.restarted(settings: TrainingJobTests.settings) { second in
+                try await runReleaseWorkers(second) {
+                    let resumed = try await second.call(.get, "/api/v1/releases/\(id)", token: token)
+                    #expect(resumed.string("status") == "canary" && resumed["current_stage"] as? Int == 1, "\(resumed.text)")
+                    try await eventually("the new server's gateway splits the traffic as the stage says") {
+                        try await second.call(.get, "/api/v1/releases/\(id)", token: token)["canary_percentage"] as? Int == 20
+                    }
+                    // The rollout goes on from there, under load: promoted by hand to its last stage.
+                    let load = Load(app: second, token: token, service: stable)
+                    try await load.during {
+                        #expect(try await second.call(.post, "/api/v1/releases/\(id)/promote", token: token).status == 200)
+                        let done = try await second.call(.get, "/api/v1/releases/\(id)", token: token)
+                        #expect(done["current_stage"] as? Int == 2 && done["canary_percentage"] as? Int == 100, "\(done.text)")
+                    }
+                    #expect(load.failures == 0, "\(load.failures) of \(load.total) requests failed across the restart's rollout")
+                }
+            }
+        }
+    }
+
     @Test("with too few requests the analysis cannot decide: the release pauses, and waits for a person", arguments: DatabaseKind.available)
     func inconclusivePauses(_ kind: DatabaseKind) async throws {
         try await withReleases(kind) { app, token, project in
@@ -194,11 +235,16 @@ func withReleases(_ kind: DatabaseKind, _ body: @Sendable (TestApp, String, Stri
     try await withApp(kind, settings: TrainingJobTests.settings) { app in
         let token = try await app.adminToken()
         let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await app.parts.releaseController.run() }
-            try await runInferenceWorkers(app) { try await body(app, token, project) }
-            group.cancelAll()
-        }
+        try await runReleaseWorkers(app) { try await body(app, token, project) }
+    }
+}
+
+/// The inference workers and the release controller while `body` runs, stopped as a shutdown stops them.
+func runReleaseWorkers<Result: Sendable>(_ app: TestApp, _ body: @Sendable () async throws -> Result) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await app.parts.releaseController.run() }
+        defer { group.cancelAll() }
+        return try await runInferenceWorkers(app, body)
     }
 }
 

@@ -340,3 +340,52 @@ def test_what_cannot_run_is_refused_before_anything_is_created(api, policies):
     assert answer.status_code in (404, 422), answer.text
     runs = requests.get(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers).json()
     assert len(runs["items"]) == 1, "only the run that was accepted"
+
+
+def test_a_release_is_blocked_by_a_low_safety_score_and_let_through_by_a_passing_run(api, policies):
+    """A release's simulation gate reads the run itself: the bad policy's failed run blocks its release with the
+    score; the good policy's passing run lets its release deploy; a run of another model version proves nothing."""
+    base, headers = api["base"], api["headers"]
+    created = create_environment(api, template="cartpole", model=policies["good"],
+                                 scenario_config={"seed_count": 5, "pass_score": 90, "scenarios": [{"name": "nominal", "category": "nominal"}]})
+    env_id = created.json()["id"]
+    runs = {}
+    for policy in ("good", "bad"):
+        answer = requests.post(f"{base}/api/v1/simulation/environments/{env_id}/runs", headers=headers, json={"model": policies[policy]})
+        runs[policy] = wait_for_run(api, answer.json()["id"])
+    assert runs["good"]["passed"] is True and runs["bad"]["passed"] is False
+
+    def service(name, model, parent=None):
+        body = {"project_id": api["project"], "name": name, "model": model, "runtime": "process", "replicas": 0, "min_replicas": 0,
+                "runtime_config": {"command": "exec sleep 600"}}
+        if parent:
+            body.update(parent_service_id=parent, traffic_percentage=0)
+        answer = requests.post(f"{base}/api/v1/inference/services", headers=headers, json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    stable = service(unique("policy"), policies["good"])
+
+    def release(policy, evidence):
+        canary = service(unique(f"policy-{policy}"), policies[policy], parent=stable)
+        answer = requests.post(f"{base}/api/v1/releases", headers=headers, json={
+            "project_id": api["project"], "name": unique("policy"), "version": policy, "service_id": stable, "canary_service_id": canary,
+            "approval_policy": {"required": 0}, "gates": {"simulation_run_id": evidence, "min_safety_score": 80}})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    blocked = release("bad", runs["bad"]["id"])
+    refused = requests.post(f"{base}/api/v1/releases/{blocked}/deploy", headers=headers)
+    assert refused.status_code == 409 and "blocked by its gates" in refused.text and "verdict is failed" in refused.text, refused.text
+    checks = requests.get(f"{base}/api/v1/releases/{blocked}", headers=headers).json()["gate_checks"]
+    assert checks[0]["gate"] == "simulation" and checks[0]["passed"] is False, checks
+
+    borrowed = release("bad", runs["good"]["id"])
+    refused = requests.post(f"{base}/api/v1/releases/{borrowed}/deploy", headers=headers)
+    assert refused.status_code == 409 and "not " + policies["bad"] in refused.text, refused.text
+
+    passing = release("good", runs["good"]["id"])
+    deployed = requests.post(f"{base}/api/v1/releases/{passing}/deploy", headers=headers)
+    assert deployed.status_code == 200 and deployed.json()["status"] == "canary", deployed.text
+    assert deployed.json()["gate_checks"][0]["passed"] is True and "safety score" in deployed.json()["gate_checks"][0]["detail"]
+    assert requests.post(f"{base}/api/v1/releases/{passing}/rollback", headers=headers, json={}).json()["status"] == "rolled_back"
