@@ -130,7 +130,7 @@ struct ReleaseTests {
         try await withApp(kind, settings: TrainingJobTests.settings) { app in
             let token = try await app.adminToken()
             let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
-            let (stable, id) = try await runReleaseWorkers(app) {
+            let (stable, canary, id) = try await runReleaseWorkers(app) {
                 let (stable, canary) = try await app.stableAndCanary(token, project)
                 var analysis = Self.quick
                 analysis["interval_seconds"] = 3_600 // no verdict on this server: it stops first
@@ -143,14 +143,16 @@ struct ReleaseTests {
                 let id = try #require(created.string("id"), "\(created.text)")
                 let deployed = try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token)
                 #expect(deployed["canary_percentage"] as? Int == 20, "\(deployed.text)")
-                return (stable, id)
+                return (stable, canary, id)
             }
             try await app.restarted(settings: TrainingJobTests.settings) { second in
                 try await runReleaseWorkers(second) {
                     let resumed = try await second.call(.get, "/api/v1/releases/\(id)", token: token)
                     #expect(resumed.string("status") == "canary" && resumed["current_stage"] as? Int == 1, "\(resumed.text)")
                     try await eventually("the new server's gateway splits the traffic as the stage says") {
-                        try await second.call(.get, "/api/v1/releases/\(id)", token: token)["canary_percentage"] as? Int == 20
+                        let metrics = try await second.call(.get, "/api/v1/inference/services/\(stable)/metrics", token: token)
+                        let versions = metrics["versions"] as? [[String: Any]] ?? []
+                        return versions.first { $0["service_id"] as? String == canary }?["traffic_share"] as? Int == 20
                     }
                     // The rollout goes on from there, under load: promoted by hand to its last stage.
                     let load = Load(app: second, token: token, service: stable)

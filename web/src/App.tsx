@@ -9,6 +9,7 @@ import { AuditPage } from "./pages/AuditPage";
 import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { InferencePage } from "./pages/InferencePage";
+import { ReleasesPage } from "./pages/ReleasesPage";
 import { JobsPage } from "./pages/JobsPage";
 import { EvaluationsPage } from "./pages/EvaluationsPage";
 import { TestsPage } from "./pages/TestsPage";
@@ -22,7 +23,7 @@ import { MessageLine } from "./components/MessageLine";
 /** The page that shows each address of the route table (router.tsx); a page reads its address with useRoute(). */
 const pages: Record<PageName, ComponentType> = {
   projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage, inference: InferencePage,
-  evaluations: EvaluationsPage, tests: TestsPage, simulations: SimulationsPage,
+  evaluations: EvaluationsPage, tests: TestsPage, simulations: SimulationsPage, releases: ReleasesPage,
   resources: ResourcesPage, members: MembersPage, "api-keys": ApiKeysPage, audit: AuditPage, account: AccountPage,
 };
 
@@ -37,6 +38,7 @@ export const navigation: NavEntry[] = [
   { page: "evaluations", label: "Evaluations", path: to("evaluations") },
   { page: "tests", label: "Tests", path: to("testPlans") },
   { page: "simulations", label: "Simulation", path: to("simulations") },
+  { page: "releases", label: "Releases", path: to("releases") },
   { page: "resources", label: "Resources", path: to("resources") },
   { page: "members", label: "Members", path: to("members") },
   { page: "api-keys", label: "API keys", path: to("apiKeys") },

@@ -9,7 +9,7 @@ import type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
   UsageLine, UsageReport, User, EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
-  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun,
+  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun, Release,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
@@ -17,7 +17,7 @@ export type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
   EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
-  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun,
+  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun, Release,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -226,6 +226,11 @@ export class Api {
   simulationEnvironment(id: string) { return this.request<SimulationEnvironment>("GET", `/api/v1/simulation/environments/${enc(id)}`); }
   simulationRuns(envId: string) { return this.request<Page<SimulationRun>>("GET", `/api/v1/simulation/environments/${enc(envId)}/runs?limit=50`); }
   simulationRun(id: string) { return this.request<SimulationRun>("GET", `/api/v1/simulation/runs/${enc(id)}`); }
+  releases(projectId: string) { return this.request<Page<Release>>("GET", `/api/v1/releases?project_id=${enc(projectId)}&limit=100`); }
+  release(id: string) { return this.request<Release>("GET", `/api/v1/releases/${enc(id)}`); }
+  releaseAct(id: string, act: "approve" | "deploy" | "promote" | "rollback", body: object = {}) {
+    return this.request<Release>("POST", `/api/v1/releases/${enc(id)}/${act}`, body);
+  }
   simulationFrames(runId: string, scenario: string) {
     return this.request<SimulationFrames>("GET", `/api/v1/simulation/runs/${enc(runId)}/scenarios/${enc(scenario)}/frames`);
   }

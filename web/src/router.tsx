@@ -43,6 +43,8 @@ export const routeTable = {
   simulations: { path: "simulations", page: "simulations" },
   simulationEnvironment: { path: "simulations/:envId", page: "simulations" },
   simulationRun: { path: "simulations/:envId/runs/:runId", page: "simulations" },
+  releases: { path: "releases", page: "releases" },
+  release: { path: "releases/:releaseId", page: "releases" },
   /** ?from=&to= (UTC days) &group=project|user|gpu_type|day|organization */
   resources: { path: "resources", page: "resources" },
   members: { path: "members", page: "members" },

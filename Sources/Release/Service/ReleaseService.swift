@@ -159,7 +159,7 @@ package struct ReleaseService: Sendable {
         package var events: [ReleaseEvent]
         package var approvals: [ReleaseApproval]
         package var gates: [GateCheck]
-        /// The canary's share of the service's traffic now (nil: the service is gone).
+        /// The canary's share of the service's traffic as set now (nil: the service or the canary is gone).
         package var canaryShare: Int?
     }
 
@@ -173,8 +173,9 @@ package struct ReleaseService: Sendable {
         let (events, approvals) = try await database.read { sql in
             (try await ReleaseStore.events(of: id, on: sql), try await ReleaseStore.approvals(of: id, on: sql))
         }
-        let share = inference.gateway.split(for: release.serviceId)?.versions.first { $0.serviceId == release.canaryServiceId }?.percent
-        return View(release: release, events: events, approvals: approvals, gates: await checkGates(release, caller: caller), canaryShare: share ?? 0)
+        // The share as set (the gateway applies it whenever the service has ready replicas).
+        let share = try await inference.family(of: release.serviceId)?.canaries.first { $0.id == release.canaryServiceId }?.trafficPercentage
+        return View(release: release, events: events, approvals: approvals, gates: await checkGates(release, caller: caller), canaryShare: share)
     }
 
     /// What may change before a rollout: a change to what was approved (stages, gates, analysis, approvers) takes the

@@ -1,0 +1,53 @@
+"""The releases page in real Chromium against a real aitip: a release of a canary (deployed with no replica, so the
+flow is the pipeline's, not a model's) is deployed, promoted and rolled back from its page, which shows the stages,
+the canary's share, the gates and the timeline as they change. Screenshot to docs/screenshots/releases.png."""
+from selenium.webdriver.common.by import By
+
+from conftest import ADMIN_PASSWORD, SCREENSHOTS
+from test_console import api, console_errors, sign_in, visible, wait
+from test_testing import model_version
+
+
+def test_a_release_is_deployed_promoted_and_rolled_back_from_its_page(server, browser):
+    token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
+    project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")["id"]
+    model_version(server, token, "ui-ranker", {"MLmodel": b"flavors: {}\n"})
+
+    def service(name, **extra):
+        return api(server, "POST", "/api/v1/inference/services", token, {
+            "project_id": project, "name": name, "model": "models:/ui-ranker/1", "runtime": "process", "replicas": 0,
+            "min_replicas": 0, "runtime_config": {"command": "exec sleep 600"}, **extra})["id"]
+
+    stable = service("ui-ranker")
+    canary = service("ui-ranker-v2", parent_service_id=stable, traffic_percentage=0)
+    release = api(server, "POST", "/api/v1/releases", token, {
+        "project_id": project, "name": "ui-ranker", "version": "2.0", "service_id": stable, "canary_service_id": canary,
+        "canary_stages": [10, 50, 100], "approval_policy": {"required": 0}, "analysis": {"auto_promote": False}})
+
+    sign_in(browser, server)
+    visible(browser, By.LINK_TEXT, "Releases").click()
+    visible(browser, By.LINK_TEXT, "ui-ranker").click()
+    assert visible(browser, By.CSS_SELECTOR, "[aria-label='Status']").text == "approved"
+    assert browser.find_element(By.CSS_SELECTOR, "ol[aria-label='Stages']").text.split("\n") == ["10 %", "50 %", "100 %"]
+    assert "No gates." in browser.find_element(By.CSS_SELECTOR, "table[aria-label='Gates']").text
+
+    visible(browser, By.XPATH, "//button[text()='Deploy']").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[aria-label='Status']").text == "canary")
+    assert browser.find_element(By.CSS_SELECTOR, "[aria-label='Canary share']").text == "10 %"
+    assert browser.find_element(By.CSS_SELECTOR, ".stages li.current").text == "10 %"
+    visible(browser, By.XPATH, "//button[text()='Promote']").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[aria-label='Canary share']").text == "50 %")
+    assert browser.find_element(By.CSS_SELECTOR, ".stages li.done").text == "10 %"
+    browser.save_screenshot(str(SCREENSHOTS / "releases.png"))
+
+    visible(browser, By.XPATH, "//button[text()='Roll back']").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[aria-label='Status']").text == "rolled back")
+    assert browser.find_element(By.CSS_SELECTOR, "[aria-label='Canary share']").text == "0 %"
+    timeline = browser.find_element(By.CSS_SELECTOR, "table[aria-label='Timeline']").text
+    for step in ("created", "deployed", "promoted", "rolled back"):
+        assert step in timeline, timeline
+    assert "rolled back from the console" in timeline
+    # Deploy again: a rolled-back release is retried.
+    assert visible(browser, By.XPATH, "//button[text()='Deploy']").is_enabled()
+    assert release["id"] in browser.current_url
+    assert console_errors(browser) == []
