@@ -61,7 +61,7 @@ package enum InferenceMigrations {
         },
         // A shadow canary: `traffic_percentage` of its parent's requests copied to it, its answers dropped.
         Migration(37, "add_inference_shadow") { t in
-            ["ALTER TABLE inference_services ADD COLUMN shadow \(t.bool) NOT NULL DEFAULT \(t.dialect == .postgres ? "FALSE" : "0")"]
+            ["ALTER TABLE inference_services ADD COLUMN shadow \(t.bool) NOT NULL DEFAULT \(t.literal(false))"]
         },
     ]
 }

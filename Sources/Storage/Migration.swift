@@ -29,6 +29,8 @@ package struct ColumnTypes: Sendable {
     package var bigint: String { dialect == .postgres ? "BIGINT" : "INTEGER" }
     package var integer: String { "INTEGER" }
     package var bool: String { dialect == .postgres ? "BOOLEAN" : "INTEGER" }
+    /// A `bool` column's literal, e.g. for `DEFAULT`.
+    package func literal(_ value: Bool) -> String { dialect == .postgres ? (value ? "TRUE" : "FALSE") : (value ? "1" : "0") }
     package var double: String { dialect == .postgres ? "DOUBLE PRECISION" : "REAL" }
     package var blob: String { dialect == .postgres ? "BYTEA" : "BLOB" }
 
