@@ -99,7 +99,7 @@ def test_inference_services_split_scale_and_stop(server, browser):
     rows = browser.find_elements(By.CSS_SELECTOR, "table[aria-label='Traffic split'] tbody tr")
     counted = sum(int(row.find_elements(By.TAG_NAME, "td")[2].text) for row in rows)
     assert counted == 200, split(browser)
-    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "[aria-label='Live metrics'] figure.metric-chart")) == 2)
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "[aria-label='Live metrics'] figure.metric-chart")) == 3)
     browser.save_screenshot(str(SCREENSHOTS / "inference.png"))
 
     # Scale to two replicas from the page: the second one starts, is checked, and shows as ready.

@@ -35,6 +35,11 @@ def test_a_release_is_deployed_promoted_and_rolled_back_from_its_page(server, br
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[aria-label='Status']").text == "canary")
     assert browser.find_element(By.CSS_SELECTOR, "[aria-label='Canary share']").text == "10 %"
     assert browser.find_element(By.CSS_SELECTOR, ".stages li.current").text == "10 %"
+    # Live charts of the canary against the stable version, read from the gateway every 2 s.
+    charts = lambda d: d.find_elements(By.CSS_SELECTOR, "[aria-label='Live metrics'] figure.metric-chart")  # noqa: E731
+    wait(browser, lambda d: len(charts(d)) == 3 and int(charts(d)[0].get_attribute("data-drawn") or 0) >= 4)
+    described = charts(browser)[0].find_element(By.TAG_NAME, "canvas").get_attribute("aria-label")
+    assert "stable" in described and "canary models:/ui-ranker/1" in described, described
     visible(browser, By.XPATH, "//button[text()='Promote']").click()
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[aria-label='Canary share']").text == "50 %")
     assert browser.find_element(By.CSS_SELECTOR, ".stages li.done").text == "10 %"

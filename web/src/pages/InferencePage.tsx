@@ -1,27 +1,22 @@
-import { FormEvent, useEffect, useRef, useState } from "react";
-import { InferenceService, InferenceServiceMetrics } from "../api";
+import { FormEvent, useEffect, useState } from "react";
+import { InferenceService } from "../api";
 import { api, showError, showInfo, store, useStore } from "../store";
 import { when } from "../components/Form";
 import { navigate, to, useProjectOf, useRoute } from "../router";
 import { errorText } from "./datasets/format";
-import { MetricChart, Series, palette } from "../components/Charts";
-
-/** How many seconds of live metrics the charts keep. */
-const keptSeconds = 300;
+import { LiveVersionCharts, useLiveMetrics } from "../components/LiveVersions";
 
 /** Inference services of the selected project, and one service: its replicas, its traffic split between versions (the
- *  service and its canaries) with what the gateway saw of each, live charts of the request rate and p99 latency read
- *  every 2 s, and scale, stop and start. Addresses: #/inference, and #/inference/<service_id>. */
+ *  service and its canaries) with what the gateway saw of each, live charts of the request rate, errors and p99
+ *  latency read every 2 s, and scale, stop and start. Addresses: #/inference, and #/inference/<service_id>. */
 export function InferencePage() {
   const projectId = useStore((s) => s.projectId);
   const serviceId = useRoute().params.serviceId ?? null;
   const [services, setServices] = useState<InferenceService[]>([]);
   const [selected, setSelected] = useState<InferenceService | null>(null);
-  const [metrics, setMetrics] = useState<InferenceServiceMetrics | null>(null);
-  const [history, setHistory] = useState<{ at: number; metrics: InferenceServiceMetrics }[]>([]);
+  const { metrics, history } = useLiveMetrics(serviceId);
   const [problem, setProblem] = useState<string | null>(null);
   const [replicas, setReplicas] = useState(1);
-  const opened = useRef(Date.now());
 
   function reload() {
     const projectId = store.snapshot().projectId;
@@ -31,24 +26,18 @@ export function InferencePage() {
   useEffect(reload, [projectId]);
   useProjectOf(selected?.id === serviceId ? selected?.project_id : undefined, () => navigate(to("inference")));
 
-  // The addressed service and its metrics, read again every 2 s while shown.
+  // The addressed service, read again every 2 s while shown (its metrics: useLiveMetrics).
   useEffect(() => {
     setSelected(null);
-    setMetrics(null);
-    setHistory([]);
     setProblem(null);
-    opened.current = Date.now();
     if (!serviceId) return;
     let stopped = false;
     async function poll(first: boolean) {
       try {
-        const [service, figures] = await Promise.all([api.inferenceService(serviceId!), api.inferenceMetrics(serviceId!)]);
+        const service = await api.inferenceService(serviceId!);
         if (stopped) return;
         setSelected(service);
         if (first) setReplicas(service.replicas);
-        setMetrics(figures);
-        const at = (Date.now() - opened.current) / 1000;
-        setHistory((before) => [...before.filter((h) => at - h.at <= keptSeconds), { at, metrics: figures }]);
       } catch (error) {
         if (!stopped && first) setProblem(errorText(error));
       }
@@ -79,14 +68,6 @@ export function InferencePage() {
 
   if (!projectId) return <section><h1>Inference</h1><p className="muted">Create or choose a project first.</p></section>;
   const versions = metrics?.versions ?? [];
-  const series = (pick: (v: InferenceServiceMetrics["versions"][number]) => number | undefined): Series[] =>
-    versions.map((version, index) => ({
-      label: version.name, color: palette[index % palette.length],
-      points: history.flatMap((h) => {
-        const value = pick(h.metrics.versions.find((v) => v.service_id === version.service_id) ?? version);
-        return value === undefined ? [] : [{ key: version.name, value, step: Math.round(h.at), timestamp: 0 }];
-      }),
-    }));
   return (
     <section>
       <h1>Inference services</h1>
@@ -154,10 +135,7 @@ export function InferencePage() {
               ))}
             </tbody>
           </table>
-          <div className="charts" aria-label="Live metrics">
-            <MetricChart title="requests per second (x: seconds on this page)" series={series((v) => v.requests_per_second)} />
-            <MetricChart title="p99 latency, ms" series={series((v) => v.latency_p99_ms)} />
-          </div>
+          <LiveVersionCharts metrics={metrics} history={history} />
         </>
       )}
     </section>

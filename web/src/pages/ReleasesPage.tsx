@@ -4,9 +4,11 @@ import { api, showError, useStore } from "../store";
 import { when } from "../components/Form";
 import { Link, navigate, to, useProjectOf, useRoute } from "../router";
 import { errorText } from "./datasets/format";
+import { LiveVersionCharts, useLiveMetrics } from "../components/LiveVersions";
 
 /** Releases of the selected project; one release: its pipeline — the stages with the one it serves, the canary's
- *  share now, the gates with their evidence, the approvals, the timeline — and its acts (approve, deploy or resume,
+ *  share now, live charts of the canary against the other versions of its service (what the analysis judges), the
+ *  gates with their evidence, the approvals, the timeline — and its acts (approve, deploy or resume,
  *  promote, roll back). Addresses: #/releases and #/releases/<release_id>. Releases are created with
  *  `aitip release create` or the API. */
 export function ReleasesPage() {
@@ -58,6 +60,7 @@ function ReleaseDetail({ releaseId }: { releaseId: string }) {
     return () => window.clearTimeout(timer);
   }, [releaseId]);
   useProjectOf(release?.project_id, () => navigate(to("releases")));
+  const live = useLiveMetrics(release?.service_id);
   if (problem) return <><h1>Release</h1><p role="alert">{problem}</p></>;
   if (!release) return <p className="muted">Loading…</p>;
   const r = release;
@@ -91,6 +94,11 @@ function ReleaseDetail({ releaseId }: { releaseId: string }) {
         {r.rollback_available &&
           <button type="button" className="danger" disabled={busy} onClick={() => act("rollback", { reason: "rolled back from the console" })}>Roll back</button>}
       </p>
+      <h2>Canary against stable, live</h2>
+      <p className="muted">What the gateway sees of each version of the service now; the analysis compares the canary with
+        the version that served before, every {r.analysis.interval_seconds ?? 30} s.</p>
+      <LiveVersionCharts metrics={live.metrics} history={live.history}
+        labels={{ [r.canary_service_id]: `canary ${r.model_uri}`, [r.service_id]: "stable" }} />
       <h2>Gates</h2>
       <table className="table" aria-label="Gates">
         <thead><tr><th>Gate</th><th>Evidence</th><th>Verdict</th><th>Why</th></tr></thead>
