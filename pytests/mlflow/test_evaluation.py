@@ -89,6 +89,33 @@ def test_an_evaluation_gates_a_candidate_against_the_champion_and_reports_it(tmp
     assert verdict["gate"]["checks"][0]["reason"].startswith("accuracy ") and "< threshold 0.99" in verdict["gate"]["checks"][0]["reason"]
     assert verdict.get("baseline") is None
 
+    # A release of the version is blocked by the failed evaluation as its gate, and let through by the passed one.
+    def service(service_name, parent=None):
+        body = {"project_id": project, "name": service_name, "model": f"models:/{name}/2", "runtime": "process", "replicas": 0,
+                "min_replicas": 0, "runtime_config": {"command": "exec sleep 600"}}
+        if parent:
+            body.update(parent_service_id=parent, traffic_percentage=0)
+        answer = requests.post(f"{base}/api/v1/inference/services", headers=headers, json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
+    stable = service(unique("churn"))
+    canary = service(unique("churn-v2"), parent=stable)
+    gated = {}
+    for outcome, evidence in (("failed", failed.json()["id"]), ("passed", job["id"])):
+        answer = requests.post(f"{base}/api/v1/releases", headers=headers, json={
+            "project_id": project, "name": unique("churn"), "version": outcome, "service_id": stable, "canary_service_id": canary,
+            "approval_policy": {"required": 0}, "gates": {"evaluation_job_id": evidence}})
+        assert answer.status_code == 201, answer.text
+        gated[outcome] = answer.json()["id"]
+    refused = requests.post(f"{base}/api/v1/releases/{gated['failed']}/deploy", headers=headers)
+    assert refused.status_code == 409 and "evaluation: the evaluation's gate failed" in refused.text, refused.text
+    check = requests.get(f"{base}/api/v1/releases/{gated['failed']}", headers=headers).json()["gate_checks"][0]
+    assert check["gate"] == "evaluation" and check["passed"] is False and check["evidence_id"] == failed.json()["id"], check
+    deployed = requests.post(f"{base}/api/v1/releases/{gated['passed']}/deploy", headers=headers)
+    assert deployed.status_code == 200 and deployed.json()["status"] == "canary", deployed.text
+    assert requests.post(f"{base}/api/v1/releases/{gated['passed']}/rollback", headers=headers, json={}).status_code == 200
+
 
 def test_evaluations_that_cannot_run_are_refused_before_anything_is_created(tmp_path, server, admin_token):
     base = server["url"]
