@@ -25,22 +25,7 @@ echo "binary: release build, $(git rev-parse --short HEAD); nginx $(nginx -v 2>&
 
 # The replica: nginx answering a small JSON body at once, on the socket aitip gives it.
 mkdir -p "$work/replica"
-cat >"$work/replica/nginx.conf" <<'EOF'
-worker_processes 1;
-daemon off;
-pid /workspace/nginx.pid;
-error_log /workspace/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path /tmp/body; proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fastcgi; uwsgi_temp_path /tmp/uwsgi; scgi_temp_path /tmp/scgi;
-  keepalive_requests 1000000;
-  server {
-    listen unix:/workspace/.aitip-serve.sock;
-    location / { default_type application/json; return 200 '{"prediction": [0.5]}'; }
-  }
-}
-EOF
+sed -e 's/STATUS/200/' -e 's/BODY/{"prediction": [0.5]}/' bench/replica-nginx.conf >"$work/replica/nginx.conf"
 tar -czf "$work/replica.tar.gz" -C "$work/replica" nginx.conf
 
 # The direct baseline: the same replica outside the sandbox, on TCP.
