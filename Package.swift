@@ -181,7 +181,7 @@ let package = Package(
         .target(
             name: "Release",
             dependencies: [
-                "AITIPCore", "Storage", "Identity", "Workloads", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
+                "AITIPCore", "Storage", "Identity", "Events", "Workloads", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
                 .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings

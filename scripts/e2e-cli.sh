@@ -162,6 +162,10 @@ check "inference list shows it" bash -c "'$bin' inference list --project '$proje
 check "inference get --metrics counts the calls" bash -c "'$bin' inference get '$service' --metrics -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"versions\"][0][\"requests\"] >= 3'"
 # A release of a canary of the service: approvals (the creator cannot approve), stages moved by hand, a rollback.
 canary=$(aitip inference deploy --project "$project" --name detector-v2 --model models:/detector/1 --code "$work/serving" --command "exec $py serve.py" --cpu 0.2 --memory-mib 256 --parent "$service" --traffic 0 -o json | json 'd["id"]')
+# Release transitions go to the project's webhooks (this machine reaches no public receiver: the deliveries wait).
+hook=$(aitip webhooks create --project "$project" --name deploys --url https://hooks.example.com/aitip --event release.deployed --event release.rolled_back --secret e2e-secret -o json | json 'd["id"]')
+exits 1 "webhooks create refuses a private address" aitip webhooks create --project "$project" --name local --url http://127.0.0.1:9/hook --event release.deployed
+check "webhooks list hides the secret" bash -c "'$bin' webhooks list --project '$project' -o json | python3 -c 'import json,sys; d=json.load(sys.stdin)[\"items\"][0]; assert d[\"has_secret\"] and \"secret\" not in d, d'"
 gated=$(aitip release create --project "$project" --name detector --version 1 --service "$service" --canary "$canary" -o json | json 'd["id"]')
 check "release create waits for an approval" bash -c "'$bin' release get '$gated' -o json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"status\"] == \"pending_approval\"'"
 exits 1 "release approve refuses the release's creator" aitip release approve "$gated" --comment mine
@@ -173,6 +177,10 @@ check "release promote moves to the next stage" bash -c "'$bin' release promote 
 check "release promote after the last stage: production" bash -c "'$bin' release promote '$release' -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"] == \"production\", d'"
 check "release rollback returns the traffic" bash -c "'$bin' release rollback '$release' --reason e2e -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"] == \"rolled_back\" and d[\"rollback_reason\"] == \"e2e\", d'"
 check "release list shows it" bash -c "'$bin' release list --project '$project' | grep -q rolled_back"
+check "webhooks deliveries holds the release's transitions" bash -c "'$bin' webhooks deliveries '$hook' -o json | python3 -c 'import json,sys; d=[x[\"event\"] for x in json.load(sys.stdin)[\"items\"]]; assert d == [\"release.rolled_back\", \"release.deployed\"], d'"
+check "webhooks test reports what came back" bash -c "'$bin' webhooks test '$hook' --event release.promoted -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"success\"] is False and d[\"error_message\"], d'"
+check "webhooks update --disable" bash -c "'$bin' webhooks update '$hook' --disable -o json | grep -q DISABLED"
+check "webhooks delete" aitip webhooks delete "$hook"
 check "the release's canary is deleted" aitip inference delete "$canary"
 check "inference stop" aitip inference stop "$service"
 exits 1 "a stopped service answers 503" aitip inference invoke "$service" --path /predict --data '{"inputs": []}'

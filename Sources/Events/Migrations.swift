@@ -40,6 +40,10 @@ package enum WebhookMigrations {
                 """,
                 "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms)",
             ]
-        }
+        },
+        // A webhook's latest deliveries are listed (GET /webhooks/{id}/deliveries).
+        Migration(39, "index_webhook_deliveries_by_webhook") { _ in
+            ["CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_ms)"]
+        },
     ]
 }

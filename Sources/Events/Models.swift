@@ -68,10 +68,25 @@ package enum WebhookEvents {
         "model_version_alias.created", "model_version_alias.deleted",
     ]
 
-    package static let supported: Set<String> = Set(registry)
+    /// A release's transitions (Sources/Release): one event per timeline entry that changes what the release does —
+    /// `release.analysis` carries the analysis's passed and inconclusive verdicts, a failed one is `release.rolled_back`.
+    package static let release: [String] = [
+        "release.created", "release.updated", "release.approved", "release.rejected", "release.deployed", "release.resumed",
+        "release.promoted", "release.production", "release.paused", "release.rolled_back", "release.analysis", "release.model_changed",
+    ]
+
+    package static let supported: Set<String> = Set(registry + release)
 
     /// An example `data` for a test delivery, in the shape of the real event's.
     package static func example(_ event: String) -> [String: JSONValue] {
+        if event.hasPrefix("release.") {
+            return [
+                "release_id": .string("0190f1e2-0000-7000-8000-000000000000"), "name": .string("example_release"), "version": .string("1.0"),
+                "kind": .string(String(event.dropFirst("release.".count))), "from_status": .string("canary"), "status": .string("canary"),
+                "stage": .number(2), "canary_percentage": .number(20), "model": .string("models:/example_model/2"), "actor": .string("aitip"),
+                "detail": .string("An example release event"),
+            ]
+        }
         let base: [String: JSONValue] = ["name": .string("example_model")]
         switch event {
         case "registered_model.created":

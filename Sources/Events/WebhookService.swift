@@ -4,8 +4,9 @@ import Identity
 import SQLKit
 import Storage
 
-/// Webhooks of a project (MLflow 3's registry webhooks): who may manage them is `release:*` in the project, as for the
-/// registry whose events they carry. Events are queued in the same transaction as the change they announce
+/// Webhooks of a project (MLflow 3's registry webhooks, and the release pipeline's transitions): who may manage them is
+/// `release:*` in the project, as for the registry and the releases whose events they carry. Managed through MLflow's
+/// API (`/api/2.0/mlflow/webhooks`) and aitip's (`/api/v1/projects/{id}/webhooks`, `/api/v1/webhooks/{id}`). Events are queued in the same transaction as the change they announce
 /// (`enqueue`), so a committed change is announced and a rolled-back one is not; `WebhookDeliverer` sends them.
 package struct WebhookService: Sendable {
     package struct Configuration: Sendable {
@@ -134,6 +135,15 @@ package struct WebhookService: Sendable {
             success: (answer.status ?? 600) < 400, responseStatus: answer.status, responseBody: answer.body, errorMessage: answer.error)
     }
 
+    /// The webhook's latest deliveries, newest first (at most `limit`): what was sent, and what came back.
+    package func deliveries(of id: UUID, limit: Int, caller: Caller) async throws -> [WebhookDelivery] {
+        let webhook = try await authorized(id, .releaseRead, caller: caller)
+        return try await database.read { sql in
+            try await sql.select().column("*").from("webhook_deliveries").where("webhook_id", .equal, webhook.id).orderBy("created_ms", .descending)
+                .orderBy("id", .descending).limit(min(max(limit, 1), 1_000)).all(decoding: WebhookDelivery.self)
+        }
+    }
+
     /// Queues `event` for every active webhook of the project that subscribes to it, on the caller's transaction.
     package static func enqueue(_ event: String, data: [String: JSONValue], projectId: UUID, nowMs: Int64, on sql: any SQLDatabase) async throws {
         let subscribed = try await sql.select().column("*").from("webhooks").where("project_id", .equal, projectId)
@@ -184,7 +194,8 @@ package struct WebhookService: Sendable {
             let events = input.events ?? []
             if events.isEmpty { validator.add("events", "must name at least one event") }
             for event in events where !WebhookEvents.supported.contains(event) {
-                validator.add("events", "'\(event)' is not a webhook event; one of \(WebhookEvents.registry.joined(separator: ", "))")
+                validator.add(
+                    "events", "'\(event)' is not a webhook event; one of \((WebhookEvents.registry + WebhookEvents.release).joined(separator: ", "))")
             }
             webhook.events = Webhook.encode(Array(Set(events)).sorted())
         }

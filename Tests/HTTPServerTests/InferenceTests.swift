@@ -499,8 +499,17 @@ extension TestApp {
         Server(SOCKET, Handler).serve_forever()
         """#
 
-    /// Registers `echo-model` version 1 and uploads the replica server; answers the code package's sha256.
-    func replicaCode(_ token: String, _ project: String) async throws -> String {
+    /// Registers `echo-model` version 1 (unless told not to) and uploads the replica server; answers the code
+    /// package's sha256.
+    func replicaCode(_ token: String, _ project: String, registering: Bool = true) async throws -> String {
+        if registering { try await registerEchoModel(token) }
+        let package = try CodeArchiveFixture.make(["serve.py": Self.replicaServer])
+        let uploaded = try await callBytes(
+            .post, "/api/v1/training/code?project_id=\(project)", token: token, body: package, contentType: "application/gzip")
+        return try #require(uploaded.string("sha256"), "\(uploaded.text)")
+    }
+
+    private func registerEchoModel(_ token: String) async throws {
         let experiment = try #require(
             try await call(.post, "/api/2.0/mlflow/experiments/create", token: token, json: ["name": "serving"]).string("experiment_id"))
         let run = try #require(
@@ -513,10 +522,6 @@ extension TestApp {
                 .post, "/api/2.0/mlflow/model-versions/create", token: token,
                 json: ["name": "echo-model", "source": "runs:/\(run)/model", "run_id": run]
             ).status == 200)
-        let package = try CodeArchiveFixture.make(["serve.py": Self.replicaServer])
-        let uploaded = try await callBytes(
-            .post, "/api/v1/training/code?project_id=\(project)", token: token, body: package, contentType: "application/gzip")
-        return try #require(uploaded.string("sha256"), "\(uploaded.text)")
     }
 
     /// The requests the gateway forwarded to the service's own replicas, from its metrics.

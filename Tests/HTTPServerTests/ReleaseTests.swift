@@ -82,6 +82,11 @@ struct ReleaseTests {
     func rollbackAndRetry(_ kind: DatabaseKind) async throws {
         try await withReleases(kind) { app, token, project in
             let (stable, canary) = try await app.stableAndCanary(token, project, canaryEnv: ["REPLICA_FAILS": "1"])
+            // Transitions are queued for the project's webhooks in their own transaction (nothing for a refused act).
+            let hook = try await app.call(
+                .post, "/api/v1/projects/\(project)/webhooks", token: token,
+                json: ["name": "ops", "url": "https://hooks.example.com/aitip", "events": ["release.deployed", "release.rolled_back"]])
+            let hookId = try #require(hook.string("id"), "\(hook.text)")
             let blocked = try await app.call(
                 .post, "/api/v1/releases", token: token,
                 json: [
@@ -111,6 +116,11 @@ struct ReleaseTests {
             }
             let release = try await app.call(.get, "/api/v1/releases/\(id)", token: token)
             #expect(release.string("rollback_reason")?.contains("error rate") == true, "\(release.text)")
+            let queued = try await app.call(.get, "/api/v1/webhooks/\(hookId)/deliveries", token: token).items
+            #expect(queued.compactMap { $0["event"] as? String } == ["release.rolled_back", "release.deployed"], "\(queued)")
+            let announced = try #require(queued.first?["payload"] as? [String: Any])
+            #expect(announced["release_id"] as? String == id && announced["kind"] as? String == "analysis_failed", "\(announced)")
+            #expect((announced["detail"] as? String)?.contains("error rate") == true && announced["canary_percentage"] as? Int == 0)
             #expect(release["canary_percentage"] as? Int == 0)
             for _ in 0..<30 {
                 let reply = try await app.call(.post, "/serve/\(stable)/predict", token: token, json: [:])
@@ -164,6 +174,79 @@ struct ReleaseTests {
                     #expect(load.failures == 0, "\(load.failures) of \(load.total) requests failed across the restart's rollout")
                 }
             }
+        }
+    }
+
+    @Test(
+        "a new model version during the rollout restarts the analysis at the first stage; gates are read for it; approvals are asked again",
+        arguments: DatabaseKind.available)
+    func newModelVersionRestarts(_ kind: DatabaseKind) async throws {
+        try await withReleases(kind) { app, token, project in
+            let (stable, canary) = try await app.stableAndCanary(token, project)
+            let run = try #require(
+                (try await app.call(.get, "/api/2.0/mlflow/model-versions/get?name=echo-model&version=1", token: token)["model_version"]
+                    as? [String: Any])?["run_id"] as? String)
+            let registered = try await app.call(
+                .post, "/api/2.0/mlflow/model-versions/create", token: token,
+                json: ["name": "echo-model", "source": "runs:/\(run)/model", "run_id": run])
+            try #require(registered.status == 200, "\(registered.text)")
+            var body = app.serviceBody(project, name: "ranker-v3", code: try await app.replicaCode(token, project, registering: false))
+            body["model"] = "models:/echo-model/2"
+            body["parent_service_id"] = stable
+            body["traffic_percentage"] = 0
+            let newer = try #require(try await app.call(.post, "/api/v1/inference/services", token: token, json: body).string("id"))
+            func share(_ id: String) async throws -> Int? {
+                try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)["traffic_percentage"] as? Int
+            }
+            var analysis = Self.quick
+            analysis["interval_seconds"] = 3_600 // no verdict: the stages move by hand here
+            let created = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "moving", "version": "1", "service_id": stable, "canary_service_id": canary,
+                    "canary_stages": [5, 50, 100], "approval_policy": ["required": 0], "analysis": analysis,
+                ])
+            let id = try #require(created.string("id"), "\(created.text)")
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token).status == 200)
+            #expect(try await app.call(.post, "/api/v1/releases/\(id)/promote", token: token)["canary_percentage"] as? Int == 50)
+
+            let restarted = try await app.call(.put, "/api/v1/releases/\(id)", token: token, json: ["canary_service_id": newer])
+            #expect(restarted.status == 200 && restarted.string("status") == "canary" && restarted["current_stage"] as? Int == 1, "\(restarted.text)")
+            #expect(restarted.string("model_uri") == "models:/echo-model/2" && restarted["canary_percentage"] as? Int == 5)
+            let (oldShare, newShare) = (try await share(canary), try await share(newer))
+            #expect(oldShare == 0 && newShare == 5, "the old version leaves at once; the new one starts at the first stage")
+            let timeline = restarted["timeline"] as? [[String: Any]] ?? []
+            #expect(timeline.last?["kind"] as? String == "model_changed", "\(timeline)")
+            #expect((timeline.last?["detail"] as? String)?.contains("restarts at stage 1") == true, "\(timeline)")
+
+            // The gates are read for the new version before anything moves: evidence that cannot pass refuses the change.
+            let gated = try await app.call(
+                .put, "/api/v1/releases/\(id)", token: token,
+                json: ["canary_service_id": canary, "gates": ["evaluation_job_id": UUID().uuidString]])
+            #expect(gated.status == 409 && gated.text.contains("gates"), "\(gated.text)")
+            let (unmovedNew, unmovedOld) = (try await share(newer), try await share(canary))
+            #expect(unmovedNew == 5 && unmovedOld == 0, "a refused change moves nothing")
+            let rolledBack = try await app.call(.post, "/api/v1/releases/\(id)/rollback", token: token, json: [:])
+            let afterRollback = try await share(newer)
+            #expect(rolledBack.string("status") == "rolled_back" && afterRollback == 0)
+
+            // Approvals were given to the old version: a release that needs them waits again, its traffic back on stable.
+            let approved = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "approved", "version": "1", "service_id": stable, "canary_service_id": canary,
+                    "approval_policy": ["required": 1], "analysis": analysis,
+                ])
+            let approvedId = try #require(approved.string("id"), "\(approved.text)")
+            let approver = try await app.newMember(of: try await app.homeOrg(token), role: "admin", by: token)
+            #expect(
+                try await app.call(.post, "/api/v1/releases/\(approvedId)/approve", token: approver.token, json: [:]).string("status") == "approved")
+            #expect(try await app.call(.post, "/api/v1/releases/\(approvedId)/deploy", token: token)["canary_percentage"] as? Int == 5)
+            let waiting = try await app.call(.put, "/api/v1/releases/\(approvedId)", token: token, json: ["canary_service_id": newer])
+            #expect(waiting.string("status") == "pending_approval" && waiting["canary_percentage"] as? Int == 0, "\(waiting.text)")
+            #expect((waiting["approvals"] as? [[String: Any]])?.isEmpty == true)
+            let (finalOld, finalNew) = (try await share(canary), try await share(newer))
+            #expect(finalOld == 0 && finalNew == 0)
         }
     }
 

@@ -11,6 +11,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
+from receiver import Receiver, signature
 
 import mlflow
 
@@ -386,46 +387,7 @@ def test_legacy_log_model_records_history(server):
     assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records every POST; paths under /flaky/ answer 503 to their first two."""
-
-    def __init__(self):
-        import http.server
-        import threading
-        self.requests = []
-        failures = {}
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                failures[self.path] = failures.get(self.path, 0) + 1
-                self.send_response(503 if self.path.startswith("/flaky/") and failures[self.path] <= 2 else 200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
-
-    def wait_for(self, path, count=1, timeout=30):
-        import time
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [r for r in self.requests if r[0] == path]
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"{path}: {len([r for r in self.requests if r[0] == path])} of {count} requests after {timeout} s")
-
-
 def test_registry_webhooks_are_signed_retried_and_managed():
-    import base64
-    import hashlib
-    import hmac
     import time
     receiver = Receiver()
     client = MlflowClient()
@@ -454,9 +416,7 @@ def test_registry_webhooks_are_signed_retried_and_managed():
 
     # Every request is signed as MLflow signs it: v1,base64(HMAC-SHA256(secret, "<delivery id>.<timestamp>.<body>")).
     for _, headers, body in receiver.requests:
-        signed = f"{headers['x-mlflow-delivery-id']}.{headers['x-mlflow-timestamp']}.{body.decode()}".encode()
-        expected = "v1," + base64.b64encode(hmac.new(b"s3cret", signed, hashlib.sha256).digest()).decode()
-        assert headers["x-mlflow-signature"] == expected
+        assert headers["x-mlflow-signature"] == signature("s3cret", headers, body)
         assert abs(int(headers["x-mlflow-timestamp"]) - time.time()) < 120
 
     # A receiver that answers 503 is tried again with the same delivery id until it accepts.

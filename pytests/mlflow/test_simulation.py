@@ -17,6 +17,7 @@ import requests
 from code_package import upload_code
 from conftest import ADMIN_PASSWORD
 from evaluation_data import push_dataset
+from receiver import Receiver, signature
 from simulation_data import register_cartpole_policies, save_cartpole_policy
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -365,6 +366,13 @@ def test_a_release_is_blocked_by_a_low_safety_score_and_let_through_by_a_passing
         return answer.json()["id"]
 
     stable = service(unique("policy"), policies["good"])
+    # Every transition of a release is announced to the project's webhooks, signed (aitip's webhook API: the MLflow
+    # client's event types cannot name release events).
+    receiver = Receiver()
+    hook = requests.post(f"{base}/api/v1/projects/{api['project']}/webhooks", headers=headers, json={
+        "name": unique("releases"), "url": f"{receiver.base}/releases", "secret": "rel-secret",
+        "events": ["release.deployed", "release.rolled_back"]})
+    assert hook.status_code == 201 and hook.json()["has_secret"] is True and "secret" not in hook.json(), hook.text
 
     def release(policy, evidence):
         canary = service(unique(f"policy-{policy}"), policies[policy], parent=stable)
@@ -388,4 +396,17 @@ def test_a_release_is_blocked_by_a_low_safety_score_and_let_through_by_a_passing
     deployed = requests.post(f"{base}/api/v1/releases/{passing}/deploy", headers=headers)
     assert deployed.status_code == 200 and deployed.json()["status"] == "canary", deployed.text
     assert deployed.json()["gate_checks"][0]["passed"] is True and "safety score" in deployed.json()["gate_checks"][0]["detail"]
-    assert requests.post(f"{base}/api/v1/releases/{passing}/rollback", headers=headers, json={}).json()["status"] == "rolled_back"
+    assert requests.post(f"{base}/api/v1/releases/{passing}/rollback", headers=headers, json={"reason": "seen enough"}).json()["status"] == "rolled_back"
+    sent = receiver.wait_for("/releases", count=2)
+    for _, sent_headers, body in sent:
+        assert sent_headers["x-mlflow-signature"] == signature("rel-secret", sent_headers, body)
+    # Deliveries are concurrent: the receiver may see them in either order; the events say when they happened.
+    events = sorted((json.loads(body) for _, _, body in sent), key=lambda e: e["data"]["at_ms"])
+    assert [(e["entity"], e["action"]) for e in events] == [("release", "deployed"), ("release", "rolled_back")], events
+    assert events[0]["data"]["release_id"] == passing and events[0]["data"]["canary_percentage"] == 5 and events[0]["data"]["stage"] == 1
+    assert events[1]["data"]["detail"] == "seen enough" and events[1]["data"]["from_status"] == "canary"
+    assert events[1]["data"]["model"] == policies["good"] and events[1]["data"]["canary_percentage"] == 0
+    deliveries = requests.get(f"{base}/api/v1/webhooks/{hook.json()['id']}/deliveries", headers=headers).json()["items"]
+    assert [d["event"] for d in deliveries] == ["release.rolled_back", "release.deployed"], deliveries
+    assert all(d["status"] == "delivered" and d["last_status"] == 200 for d in deliveries), deliveries
+    receiver.server.shutdown()

@@ -37,7 +37,8 @@ extension APIImplementation {
         let updated = try await releases.update(
             try Parse.id(input.path.releaseId, "release_id"),
             .init(
-                changelog: body.changelog, canaryStages: body.canaryStages, approvalPolicy: body.approvalPolicy.map(ApprovalPolicy.init),
+                canaryServiceId: try body.canaryServiceId.map { try Parse.id($0, "canary_service_id") }, changelog: body.changelog,
+                canaryStages: body.canaryStages, approvalPolicy: body.approvalPolicy.map(ApprovalPolicy.init),
                 gates: try body.gates.map(Gates.init), analysis: body.analysis.map(AnalysisPolicy.init)),
             caller: caller)
         return .ok(.init(body: .json(.init(try await releases.view(of: updated, caller: caller)))))

@@ -230,7 +230,7 @@ extension ReleaseService {
             guard try await ReleaseStore.save(release, readAt: readAt, on: sql) else {
                 throw AppError.conflict("The release changed meanwhile; try again")
             }
-            try await ReleaseStore.insert(event(release, actor: actor, kind: kind, from: from, to: release.status, detail: detail), on: sql)
+            try await record(event(release, actor: actor, kind: kind, from: from, to: release.status, detail: detail), of: release, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: release.orgId, action: action, targetType: "release", targetId: id.lowercasedString,
                 detail: "\(release.name) \(release.version): \(kind)\(detail.isEmpty ? "" : " (\(detail))")")

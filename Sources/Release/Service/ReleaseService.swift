@@ -1,9 +1,11 @@
 import AITIPCore
 import Evaluation
+import Events
 import Foundation
 import Gateway
 import Identity
 import Inference
+import SQLKit
 import Simulation
 import Storage
 import TestPlans
@@ -134,10 +136,10 @@ package struct ReleaseService: Sendable {
             createdBy: principal.userId, createdMs: now, updatedMs: now)
         try await database.transaction { sql in
             try await ReleaseStore.insert(release, on: sql)
-            try await ReleaseStore.insert(
+            try await record(
                 event(
                     release, actor: principal, kind: "created", from: nil, to: release.status, detail: "\(canary.modelURI) to \(family.stable.name)"),
-                on: sql)
+                of: release, on: sql)
             try await audit.record(
                 on: sql, caller, orgId: scope.orgId, action: "release.create", targetType: "release", targetId: release.id.lowercasedString,
                 detail: "\(name) \(version): \(canary.modelURI) to \(family.stable.name)")
@@ -181,6 +183,8 @@ package struct ReleaseService: Sendable {
     /// What may change before a rollout: a change to what was approved (stages, gates, analysis, approvers) takes the
     /// release back to waiting for approval.
     package struct Change: Sendable {
+        /// A new canary (a new model version): see `retarget`.
+        package var canaryServiceId: UUID?
         package var changelog: String?
         package var canaryStages: [Int]?
         package var approvalPolicy: ApprovalPolicy?
@@ -188,9 +192,10 @@ package struct ReleaseService: Sendable {
         package var analysis: AnalysisPolicy?
 
         package init(
-            changelog: String? = nil, canaryStages: [Int]? = nil, approvalPolicy: ApprovalPolicy? = nil, gates: Gates? = nil,
-            analysis: AnalysisPolicy? = nil
+            canaryServiceId: UUID? = nil, changelog: String? = nil, canaryStages: [Int]? = nil, approvalPolicy: ApprovalPolicy? = nil,
+            gates: Gates? = nil, analysis: AnalysisPolicy? = nil
         ) {
+            self.canaryServiceId = canaryServiceId
             self.changelog = changelog
             self.canaryStages = canaryStages
             self.approvalPolicy = approvalPolicy
@@ -201,6 +206,9 @@ package struct ReleaseService: Sendable {
 
     package func update(_ id: UUID, _ change: Change, caller: Caller) async throws -> Release {
         let release = try await authorized(id, .releaseWrite, caller: caller)
+        if let canary = change.canaryServiceId, canary != release.canaryServiceId {
+            return try await retarget(release, to: canary, change, caller: caller)
+        }
         let principal = try caller.requirePrincipal()
         var validator = Validator()
         if let changelog = change.changelog { validator.check(changelog.count <= 20_000, "changelog", "is longer than 20,000 characters") }
@@ -292,6 +300,31 @@ package struct ReleaseService: Sendable {
 
     static func json<Value: Encodable>(_ value: Value) -> String {
         String(decoding: (try? JSONEncoder.sorted.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    /// Adds `entry` to the release's timeline and queues its webhook event (Events), in the caller's transaction: a
+    /// transition that commits is announced, one that does not is not. `analysis_failed` is announced as
+    /// `release.rolled_back` (what it did), the other verdicts as `release.analysis`.
+    func record(_ entry: ReleaseEvent, of release: Release, on sql: any SQLDatabase) async throws {
+        try await ReleaseStore.insert(entry, on: sql)
+        let event =
+            switch entry.kind {
+            case "analysis_failed": "release.rolled_back"
+            case "analysis_passed", "analysis_inconclusive": "release.analysis"
+            default: "release.\(entry.kind)"
+            }
+        guard WebhookEvents.supported.contains(event) else { return }
+        var data: [String: JSONValue] = [
+            "release_id": .string(release.id.lowercasedString), "project_id": .string(release.projectId.lowercasedString),
+            "name": .string(release.name), "version": .string(release.version), "kind": .string(entry.kind),
+            "status": .string(release.status.rawValue), "model": .string("models:/\(release.modelName)/\(release.modelVersion)"),
+            "service_id": .string(release.serviceId.lowercasedString), "canary_service_id": .string(release.canaryServiceId.lowercasedString),
+            "canary_percentage": .number(Double(Self.shares(for: release)[release.canaryServiceId] ?? 0)), "actor": .string(entry.actorName),
+            "detail": .string(entry.detail), "at_ms": .number(Double(entry.atMs)),
+        ]
+        if let from = entry.fromStatus { data["from_status"] = .string(from) }
+        if release.currentStage >= 0 { data["stage"] = .number(Double(release.currentStage + 1)) }
+        try await WebhookService.enqueue(event, data: data, projectId: release.projectId, nowMs: entry.atMs, on: sql)
     }
 
     func event(_ release: Release, actor: Principal?, kind: String, from: Release.Status?, to: Release.Status?, detail: String) -> ReleaseEvent {

@@ -7,7 +7,7 @@ struct ReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release",
         abstract: "Releases: a model version rolled out to an inference service through approvals, gates and canary stages.",
-        subcommands: [List.self, Create.self, Get.self, Approve.self, Deploy.self, Promote.self, Rollback.self, Delete.self])
+        subcommands: [List.self, Create.self, Get.self, Update.self, Approve.self, Deploy.self, Promote.self, Rollback.self, Delete.self])
 
     static let columns = ["id", "name", "version", "model_uri", "status", "current_stage", "canary_percentage", "status_reason"]
 
@@ -94,6 +94,29 @@ struct ReleaseCommand: AsyncParsableCommand {
         @Argument(help: "Release id.") var id: String
         func run() async throws {
             try await ClientCall.show(options) { api in try await api.getRelease(path: .init(releaseId: id)).ok.body.json }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a release: its changelog, or its canary (a new model version; while rolling out, the analysis restarts).",
+            discussion: """
+                Example: aitip release update R --canary C5 --gate-evaluation EVAL5
+                A new canary must be a canary of the service with 0 % of the traffic. During a rollout its gates are read
+                first; the old canary goes to 0 % and the new one starts at the first stage, or the release waits for
+                its approvals again when it needs them (docs/releases.md).
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Release id.") var id: String
+        @Option(help: "Another canary of the service, serving the new model version.") var canary: String?
+        @Option(help: "An evaluation job of the new version whose gate must have passed.") var gateEvaluation: String?
+        @Option(help: "What changed.") var changelog: String?
+        func run() async throws {
+            try await ClientCall.show(options, columns: ReleaseCommand.columns) { api in
+                let gates = gateEvaluation.map { Components.Schemas.ReleaseGates(evaluationJobId: $0) }
+                let body = Components.Schemas.ReleaseUpdate(canaryServiceId: canary, changelog: changelog, gates: gates)
+                return try await api.updateRelease(path: .init(releaseId: id), body: .json(body)).ok.body.json
+            }
         }
     }
 

@@ -204,6 +204,17 @@ enum NativeRecipes {
         case "promoteRelease": return .init(path: "/api/v1/releases/\(try await w.freshRelease(approvals: 0, deployed: true))/promote")
         case "rollbackRelease":
             return .init(path: "/api/v1/releases/\(try await w.freshRelease(approvals: 0, deployed: true))/rollback", body: .json(["reason": "test"]))
+        // webhooks (the same subscriptions as MLflow's webhook API; aimed at localhost, as there)
+        case "listWebhooks": return .init(path: "/api/v1/projects/\(project)/webhooks?limit=5")
+        case "createWebhook":
+            return .init(
+                path: "/api/v1/projects/\(project)/webhooks",
+                body: .json(["name": unique("wh"), "url": "http://localhost:9/hook", "events": ["release.rolled_back", "model_version.created"]]))
+        case "getWebhook": return .init(path: "/api/v1/webhooks/\(try await w.webhook())")
+        case "updateWebhook": return .init(path: "/api/v1/webhooks/\(try await w.webhook())", body: .json(["description": unique("d")]))
+        case "deleteWebhook": return .init(path: "/api/v1/webhooks/\(try await w.freshWebhook())")
+        case "testWebhook": return .init(path: "/api/v1/webhooks/\(try await w.webhook())/test", body: .json(["event": "release.promoted"]))
+        case "listWebhookDeliveries": return .init(path: "/api/v1/webhooks/\(try await w.webhook())/deliveries")
         // test plans
         case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
         case "createTestPlan":
