@@ -1,6 +1,7 @@
 import Datasets
 import Evaluation
 import Foundation
+import Release
 import Simulation
 import Tracking
 import Training
@@ -8,12 +9,33 @@ import Workloads
 
 /// The lineage graph (kept by Datasets) learns about the nodes other modules own through their read functions:
 /// training jobs from Workloads, model versions from Tracking's registry, whose records also imply edges (a model
-/// version names the training job that made it and the dataset version it was trained on).
+/// version names the training job that made it and the dataset version it was trained on), evaluations, simulation
+/// runs and releases (each names the model version it judged, played or rolled out).
 enum LineageWiring {
     static func sources(
-        workloads: WorkloadService, tracking: TrackingService, evaluations: EvaluationLineage, simulations: SimulationLineage
+        workloads: WorkloadService, tracking: TrackingService, evaluations: EvaluationLineage, simulations: SimulationLineage,
+        releases: ReleaseLineage
     ) -> [LineageNodeSource] {
-        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations), simulationRuns(simulations)]
+        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations), simulationRuns(simulations), releaseNodes(releases)]
+    }
+
+    /// Releases, with the edge their records imply (model version → release).
+    static func releaseNodes(_ releases: ReleaseLineage) -> LineageNodeSource {
+        LineageNodeSource(
+            kind: .release,
+            resolve: { ids in
+                Dictionary(
+                    uniqueKeysWithValues: try await releases.nodes(ids).map {
+                        ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.label))
+                    })
+            },
+            impliedEdges: { ids, downstream in
+                try await releases.edges(ids, downstream: downstream).map { edge in
+                    LineageEdge.implied(
+                        from: (.modelVersion, edge.modelVersionId), to: (.release, edge.releaseId), relation: "released", orgId: edge.orgId,
+                        createdMs: edge.createdMs)
+                }
+            })
     }
 
     /// Simulation runs, with the edge their records imply (model version → run).

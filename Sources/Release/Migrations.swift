@@ -74,6 +74,14 @@ package enum ReleaseMigrations {
                 )
                 """,
             ]
-        }
+        },
+        // The registry's id of the model version rolled out: the release's place in the lineage graph (releases created
+        // before it have none, and no lineage edge).
+        Migration(40, "release_model_version_id") { t in
+            [
+                "ALTER TABLE releases ADD COLUMN model_version_id \(t.uuid)",
+                "CREATE INDEX releases_model_version ON releases (model_version_id)",
+            ]
+        },
     ]
 }

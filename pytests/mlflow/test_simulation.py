@@ -410,3 +410,15 @@ def test_a_release_is_blocked_by_a_low_safety_score_and_let_through_by_a_passing
     assert [d["event"] for d in deliveries] == ["release.rolled_back", "release.deployed"], deliveries
     assert all(d["status"] == "delivered" and d["last_status"] == 200 for d in deliveries), deliveries
     receiver.server.shutdown()
+
+    # Lineage reaches from the data behind the model (an edge recorded by hand here) through its version to the release.
+    dataset_id = push_dataset(base, headers, api["project"], b"x,y\n1,0\n", unique("release-data"), path="data.csv")
+    version_id = requests.get(f"{base}/api/v1/datasets/{dataset_id}/versions", headers=headers).json()["items"][0]["id"]
+    edge = requests.post(f"{base}/api/v1/lineage/edges", headers=headers, json={
+        "source": {"kind": "dataset_version", "id": version_id},
+        "target": {"kind": "model_version", "id": runs["good"]["model_version_id"]}, "relation": "trained_on"})
+    assert edge.status_code == 201, edge.text
+    graph = requests.get(f"{base}/api/v1/datasets/{dataset_id}/lineage?direction=downstream", headers=headers).json()
+    assert any(n["kind"] == "release" and n["id"] == passing for n in graph["nodes"]), graph
+    assert any(e["relation"] == "released" and e["target"]["id"] == passing
+               and e["source"]["id"] == runs["good"]["model_version_id"] for e in graph["edges"]), graph

@@ -193,6 +193,18 @@ package struct InferenceService: Sendable {
         try await tracking.modelVersion(reference, inProject: scope, field: "model")
     }
 
+    /// The registry's id of the model version a service serves (a release's place in the lineage graph); nil once the
+    /// version is gone from the registry.
+    package func modelVersionId(of deployment: Deployment) async throws -> UUID? {
+        guard let number = Int(deployment.modelVersion) else { return nil }
+        let scope = ProjectScope(projectId: deployment.projectId, orgId: deployment.orgId)
+        do {
+            return try await resolve(ModelReference(name: deployment.modelName, selector: .version(number)), in: scope).version.id
+        } catch let error as AppError where error.kind == .notFound || error.kind == .validation {
+            return nil
+        }
+    }
+
     /// A canary's parent is a service of the same project that is not itself a canary, and the canaries' shares fit.
     private func checkCanary(_ canary: Deployment, parentId: UUID, on sql: any SQLDatabase) async throws {
         guard let parent = try await DeploymentStore.deployment(parentId, on: sql), parent.projectId == canary.projectId else {

@@ -22,6 +22,8 @@ package struct Release: Sendable, Codable, Equatable {
     package var modelId: UUID?
     package var modelName: String
     package var modelVersion: String
+    /// The registry's id of that model version (lineage: model version → release).
+    package var modelVersionId: UUID?
     /// JSON array of percentages, increasing, ending at 100.
     package var canaryStages: String
     /// Index into the stages of the stage now served; -1 before the first deploy.
@@ -73,6 +75,7 @@ package struct Release: Sendable, Codable, Equatable {
         case modelId = "model_id"
         case modelName = "model_name"
         case modelVersion = "model_version"
+        case modelVersionId = "model_version_id"
         case canaryStages = "canary_stages"
         case currentStage = "current_stage"
         case statusReason = "status_reason"

@@ -33,6 +33,7 @@ extension ReleaseService {
         retargeted.modelId = canary.modelId
         retargeted.modelName = canary.modelName
         retargeted.modelVersion = canary.modelVersion
+        retargeted.modelVersionId = try await inference.modelVersionId(of: canary)
         if let gates = change.gates { retargeted.gates = Self.json(gates) }
         if release.status.isRollingOut {
             let failed = await checkGates(retargeted, caller: caller).filter { !$0.passed }
@@ -57,6 +58,7 @@ extension ReleaseService {
             current.modelId = target.modelId
             current.modelName = target.modelName
             current.modelVersion = target.modelVersion
+            current.modelVersionId = target.modelVersionId
             current.gates = target.gates
             if let changelog = change.changelog { current.changelog = changelog }
             let required = current.decodedApprovalPolicy.required

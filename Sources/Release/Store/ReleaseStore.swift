@@ -43,6 +43,16 @@ enum ReleaseStore {
             .where("status", .in, [Release.Status.canary.rawValue, Release.Status.paused.rawValue]).orderBy("id").all(decoding: Release.self)
     }
 
+    static func releases(ids: [UUID], on sql: any SQLDatabase) async throws -> [Release] {
+        guard !ids.isEmpty else { return [] }
+        return try await sql.select().column("*").from("releases").where("id", .in, ids).all(decoding: Release.self)
+    }
+
+    static func releases(ofModelVersions ids: [UUID], on sql: any SQLDatabase) async throws -> [Release] {
+        guard !ids.isEmpty else { return [] }
+        return try await sql.select().column("*").from("releases").where("model_version_id", .in, ids).all(decoding: Release.self)
+    }
+
     static func delete(_ id: UUID, on sql: any SQLDatabase) async throws {
         try await sql.delete(from: "releases").where("id", .equal, id).run()
     }
