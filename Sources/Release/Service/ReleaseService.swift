@@ -128,7 +128,8 @@ package struct ReleaseService: Sendable {
         let release = Release(
             id: IDGenerator.uuidV7(at: clock.now()), orgId: scope.orgId, projectId: scope.projectId, name: name, releaseType: type,
             version: version, changelog: changelog, strategy: strategy, serviceId: family.stable.id, canaryServiceId: canary.id,
-            modelId: canary.modelId, modelName: canary.modelName, modelVersion: canary.modelVersion, modelVersionId: modelVersionId, canaryStages: Self.json(stages),
+            modelId: canary.modelId, modelName: canary.modelName, modelVersion: canary.modelVersion, modelVersionId: modelVersionId,
+            canaryStages: Self.json(stages),
             currentStage: -1, status: policy.required == 0 ? .approved : .pendingApproval,
             statusReason: policy.required == 0 ? "no approval needed" : "waiting for \(policy.required) approval(s)",
             approvalPolicy: Self.json(policy), gates: Self.json(input.gates ?? Gates()), analysis: Self.json(analysis),
