@@ -8,9 +8,11 @@ the status and which version answered (the body names it).
 
   promotion  a release of the healthy canary promoted by hand 5 → 20 → 50 → 100 % every 4 s, then rolled back from
              production: failed requests during each move (target: none), and the share each stage received
-  analysis   a release of the broken canary at the default analysis (30 s intervals, automatic rollback): the time
-             from the analysis's verdict (its timeline entry) to the last answer from the canary, and from deploy to
-             the verdict; the canary's 500s before that are what the analysis exists to stop, counted apart
+  analysis   a release of the broken canary, at the default analysis (30 s intervals, first stage 5 %) and again at a
+             50 % first stage with 5 s intervals (finer: the canary gets a request every 2 ms): the time from the
+             analysis's verdict (its timeline entry) to the canary's last answer, the requests sent after the verdict
+             that still reached it, and deploy → verdict; the canary's 500s before the verdict are what the analysis
+             exists to stop, counted apart
 """
 import asyncio
 import datetime
@@ -21,6 +23,7 @@ import sys
 import tarfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 BASE, ADMIN_PASSWORD = sys.argv[1], sys.argv[2]
@@ -35,9 +38,12 @@ def call(method, path, token, body=None, raw=None, content_type="application/jso
     request = urllib.request.Request(BASE + path, data=data, method=method, headers={"Content-Type": content_type})
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        text = answer.read()
-        return json.loads(text) if text else None
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            text = answer.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as error:
+        sys.exit(f"{method} {path}: {error.code} {error.read().decode()[:500]}")
 
 
 def setup():
@@ -144,8 +150,8 @@ def main():
         "project_id": project, "name": "promotion", "version": "2", "service_id": stable, "canary_service_id": canaries["canary"],
         "approval_policy": {"required": 0}, "analysis": {"auto_promote": False, "interval_seconds": 3600}})["id"]
     with Load(stable, key) as load:
-        time.sleep(4)
         marks = [("stable only", time.time())]
+        time.sleep(4)
         call("POST", f"/api/v1/releases/{release}/deploy", token)
         marks.append(("deploy → 5 %", time.time()))
         for label in ("promote → 20 %", "promote → 50 %", "promote → 100 %"):
@@ -164,9 +170,18 @@ def main():
     elapsed = marks[-1][1] - marks[0][1]
     print(f"  whole run        {summary(total)}; {len(total) / elapsed:.0f} req/s achieved")
 
+    print("\n### a broken canary (every answer 500): from the analysis's verdict to no request reaching the canary")
+    broken(token, project, stable, canaries["broken"], key, "3.0", "default analysis and stages: interval 30 s, min_requests 20, max_error_rate 5 %, first stage 5 %", {}, {})
+    # At 5 % the canary gets a request every 20 ms or so, which bounds how finely its last answer can be placed; at
+    # 50 % it gets one every 2 ms.
+    broken(token, project, stable, canaries["broken"], key, "3.1", "stages [50, 100] and interval_seconds 5 (changed from the defaults for resolution)",
+           {"canary_stages": [50, 100]}, {"interval_seconds": 5})
+
+
+def broken(token, project, stable, canary, key, version, label, fields, analysis):
     release = call("POST", "/api/v1/releases", token, {
-        "project_id": project, "name": "broken", "version": "3", "service_id": stable, "canary_service_id": canaries["broken"],
-        "approval_policy": {"required": 0}})["id"]
+        "project_id": project, "name": "broken", "version": version, "service_id": stable, "canary_service_id": canary,
+        "approval_policy": {"required": 0}, "analysis": analysis, **fields})["id"]
     with Load(stable, key) as load:
         time.sleep(2)
         deployed = time.time()
@@ -179,15 +194,14 @@ def main():
         time.sleep(3)
     verdict = next(e for e in view["timeline"] if e["kind"] == "analysis_failed")
     verdict_at = datetime.datetime.fromisoformat(verdict["at"].replace("Z", "+00:00")).timestamp()
-    broken = [r for r in load.records if r[3] == "broken"]
-    last = max(r[1] for r in broken)
+    hits = [r for r in load.records if r[3] == "broken"]
+    last = max(r[1] for r in hits)
+    late = [r for r in hits if r[0] >= verdict_at]
     others = [r for r in load.records if r[3] != "broken"]
-    print("\n### a broken canary (every answer 500) at the default analysis: interval 30 s, min_requests 20, max_error_rate 5 %")
-    print(f"  deploy → verdict (analysis_failed on the timeline): {verdict_at - deployed:.2f} s")
-    print(f"  verdict → last answer from the canary: {(last - verdict_at) * 1000:.0f} ms")
-    print(f"  the canary's answers before the rollback: {len(broken)} (all 500, at 5 % of the traffic)")
-    print(f"  every other request: {summary(others)}")
-    print(f"  rollback reason: {view['rollback_reason']}")
-
+    print(f"  {label}:")
+    print(f"    deploy → verdict (analysis_failed on the timeline): {verdict_at - deployed:.2f} s")
+    print(f"    verdict → the canary's last answer: {(last - verdict_at) * 1000:+.0f} ms; requests sent after the verdict that reached the canary: {len(late)}")
+    print(f"    the canary's answers before the rollback (what the analysis exists to stop): {len(hits)}, all 500")
+    print(f"    every other request: {summary(others)}")
 
 main()
