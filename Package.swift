@@ -181,8 +181,8 @@ let package = Package(
         .target(
             name: "Release",
             dependencies: [
-                "AITIPCore", "Storage", "Identity", "Events", "Workloads", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation",
-                .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
+                "AITIPCore", "Storage", "Identity", "Events", "Workloads", "Datasets", "Inference", "Gateway", "Evaluation", "TestPlans",
+                "Simulation", .product(name: "Logging", package: "swift-log"), .product(name: "SQLKit", package: "sql-kit"),
             ],
             swiftSettings: swiftSettings
         ),

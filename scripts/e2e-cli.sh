@@ -181,6 +181,11 @@ check "webhooks deliveries holds the release's transitions" bash -c "'$bin' webh
 check "webhooks test reports what came back" bash -c "'$bin' webhooks test '$hook' --event release.promoted -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"success\"] is False and d[\"error_message\"], d'"
 check "webhooks update --disable" bash -c "'$bin' webhooks update '$hook' --disable -o json | grep -q DISABLED"
 check "webhooks delete" aitip webhooks delete "$hook"
+# A config release: a dataset file rolled out by a workload step per stage, which checks the artifact it was given.
+reviews=$(aitip datasets list --project "$project" -o json | json '[x["id"] for x in d["items"] if x["name"] == "reviews"][0]')
+config=$(aitip release create --project "$project" --name settings --version 1 --type config --artifact-dataset "$reviews" --artifact-version v1 --artifact-path train.csv --deploy-command 'echo "$AITIP_ARTIFACT_SHA256  $AITIP_ARTIFACT" | sha256sum -c -' --approvals 0 --stages 50,100 --interval 1 -o json | json 'd["id"]')
+check "release deploy --wait: a config release's workload steps reach production" aitip release deploy "$config" --wait
+exits 64 "release create refuses a deploy webhook and command together" aitip release create --project "$project" --name x --version 1 --type config --deploy-webhook https://hooks.example.com --deploy-command true
 check "the release's canary is deleted" aitip inference delete "$canary"
 check "inference stop" aitip inference stop "$service"
 exits 1 "a stopped service answers 503" aitip inference invoke "$service" --path /predict --data '{"inputs": []}'

@@ -100,7 +100,10 @@ package struct AppParts: Sendable {
             let workloads = WorkloadService(
                 database: database, clock: clock, audit: audit, objects: objectStore, logs: logs, executor: executor,
                 wakeup: wakeup,
-                kinds: [TrainingService.kind, InferenceService.kind, EvaluationService.kind, TestPlanService.kind, SimulationService.kind],
+                kinds: [
+                    TrainingService.kind, InferenceService.kind, EvaluationService.kind, TestPlanService.kind, SimulationService.kind,
+                    ReleaseService.stepKind,
+                ],
                 configuration: .init(
                     maxCodeBytes: settings.maxCodeBytes,
                     gracePeriodSeconds: settings.gracePeriodSeconds))
@@ -136,9 +139,10 @@ package struct AppParts: Sendable {
             let testPlans = TestPlanService(database: database, clock: clock, audit: audit, workloads: workloads, chromium: config.chromium)
             let simulation = SimulationService(
                 database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking, chromium: config.chromium)
+            let webhookConfiguration = WebhookService.Configuration(allowPrivateAddresses: config.webhookAllowPrivate)
             let releases = ReleaseService(
                 database: database, clock: clock, audit: audit, inference: inference, evaluation: evaluation, testing: testPlans,
-                simulation: simulation)
+                simulation: simulation, datasets: datasets, workloads: workloads, webhooks: webhookConfiguration)
             let releaseController = ReleaseController(service: releases, logger: logger)
             let dependencies = ServerDependencies(
                 database: database,
@@ -155,9 +159,7 @@ package struct AppParts: Sendable {
                 training: TrainingService(database: database, workloads: workloads, resources: resources, datasets: datasets, tracking: tracking),
                 resources: resources,
                 datasets: datasets,
-                webhooks: WebhookService(
-                    database: database, clock: clock, audit: audit,
-                    configuration: .init(allowPrivateAddresses: config.webhookAllowPrivate)),
+                webhooks: WebhookService(database: database, clock: clock, audit: audit, configuration: webhookConfiguration),
                 inference: inference,
                 evaluation: evaluation,
                 testPlans: testPlans,

@@ -19,7 +19,7 @@ enum LineageWiring {
         [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations), simulationRuns(simulations), releaseNodes(releases)]
     }
 
-    /// Releases, with the edge their records imply (model version → release).
+    /// Releases, with the edge their records imply (model version, or the artifact's dataset version → release).
     static func releaseNodes(_ releases: ReleaseLineage) -> LineageNodeSource {
         LineageNodeSource(
             kind: .release,
@@ -32,8 +32,8 @@ enum LineageWiring {
             impliedEdges: { ids, downstream in
                 try await releases.edges(ids, downstream: downstream).map { edge in
                     LineageEdge.implied(
-                        from: (.modelVersion, edge.modelVersionId), to: (.release, edge.releaseId), relation: "released", orgId: edge.orgId,
-                        createdMs: edge.createdMs)
+                        from: (edge.fromDatasetVersion ? .datasetVersion : .modelVersion, edge.sourceId), to: (.release, edge.releaseId),
+                        relation: "released", orgId: edge.orgId, createdMs: edge.createdMs)
                 }
             })
     }

@@ -117,6 +117,16 @@ package struct WebhookDeliverer: Sendable {
     static func post(
         _ webhook: Webhook, deliveryId: String, event: String, payload: String, now: Date, configuration: WebhookService.Configuration
     ) async -> OutboundPost.Answer {
+        await post(
+            to: webhook.url, secret: webhook.secret, deliveryId: deliveryId, event: event, payload: payload, now: now, configuration: configuration)
+    }
+
+    /// The same POST to any URL a user gave (a release's deploy step): signed and sent under the same rules (public
+    /// addresses only unless allowed, no redirect, no proxy, a bounded answer).
+    package static func post(
+        to url: String, secret: String?, deliveryId: String, event: String, payload: String, now: Date,
+        configuration: WebhookService.Configuration
+    ) async -> OutboundPost.Answer {
         let parts = event.split(separator: ".", maxSplits: 1).map(String.init)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -127,11 +137,11 @@ package struct WebhookDeliverer: Sendable {
             ("Content-Type", "application/json"), ("User-Agent", "aitip-webhooks"), ("X-MLflow-Delivery-Id", deliveryId),
             ("X-MLflow-Timestamp", timestamp),
         ]
-        if let secret = webhook.secret {
+        if let secret {
             headers.append(("X-MLflow-Signature", signature(secret: secret, deliveryId: deliveryId, timestamp: timestamp, body: body)))
         }
         return await OutboundPost.send(
-            to: webhook.url, body: body, headers: headers, allowPrivate: configuration.allowPrivateAddresses,
+            to: url, body: body, headers: headers, allowPrivate: configuration.allowPrivateAddresses,
             timeoutSeconds: configuration.timeoutSeconds)
     }
 

@@ -83,5 +83,18 @@ package enum ReleaseMigrations {
                 "CREATE INDEX releases_model_version ON releases (model_version_id)",
             ]
         },
+        // Firmware, service and config releases: an artifact (a dataset file) and a deploy step run per stage.
+        Migration(41, "release_deploy_steps") { t in
+            [
+                "ALTER TABLE releases ADD COLUMN artifact \(t.json)",
+                "ALTER TABLE releases ADD COLUMN deploy_target \(t.json)",
+                "ALTER TABLE releases ADD COLUMN applied_stage \(t.integer) NOT NULL DEFAULT -1",
+                "ALTER TABLE releases ADD COLUMN step_workload_id \(t.uuid)",
+                "ALTER TABLE releases ADD COLUMN step_attempts \(t.integer) NOT NULL DEFAULT 0",
+                // The artifact's dataset version (lineage: dataset version → release).
+                "ALTER TABLE releases ADD COLUMN artifact_version_id \(t.uuid)",
+                "CREATE INDEX releases_artifact_version ON releases (artifact_version_id)",
+            ]
+        },
     ]
 }

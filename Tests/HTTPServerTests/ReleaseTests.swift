@@ -250,6 +250,31 @@ struct ReleaseTests {
         }
     }
 
+    @Test("a firmware release's deploy webhook may not reach this machine or a private network by default", arguments: DatabaseKind.available)
+    func deployTargetAddresses(_ kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            for url in ["http://127.0.0.1:9/fleet", "http://169.254.169.254/latest", "http://[::1]/fleet"] {
+                let refused = try await app.call(
+                    .post, "/api/v1/releases", token: token,
+                    json: [
+                        "project_id": project, "name": "fw", "version": "1", "release_type": "firmware",
+                        "artifact": ["dataset_id": UUID().uuidString, "path": "fw.bin"], "deploy_target": ["type": "webhook", "url": url],
+                    ])
+                #expect(refused.status == 422 && refused.text.contains("deploy_target.url"), "\(url): \(refused.text)")
+            }
+            let mixed = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "fw", "version": "1", "release_type": "model", "service_id": UUID().uuidString,
+                    "canary_service_id": UUID().uuidString, "deploy_target": ["type": "workload", "command": "true"],
+                ])
+            #expect(mixed.status == 422 && mixed.text.contains("deploy_target"), "\(mixed.text)")
+            #expect(try await app.call(.get, "/api/v1/releases?project_id=\(project)", token: token).items.isEmpty)
+        }
+    }
+
     @Test("with too few requests the analysis cannot decide: the release pauses, and waits for a person", arguments: DatabaseKind.available)
     func inconclusivePauses(_ kind: DatabaseKind) async throws {
         try await withReleases(kind) { app, token, project in

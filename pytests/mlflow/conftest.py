@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import requests
+import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "pytests" / "support"))
@@ -30,6 +31,20 @@ def admin_token(server):
     answer = requests.post(server["url"] + "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
     answer.raise_for_status()
     return answer.json()["access_token"]
+
+
+@pytest.fixture(scope="module")
+def api(server, admin_token):
+    """The server's address, the admin's headers and the default project, for tests that call aitip's own API."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    project = next(p for p in requests.get(f"{server['url']}/api/v1/projects?limit=500", headers=headers).json()["items"]
+                   if p["slug"] == "default")["id"]
+    return {"base": server["url"], "headers": headers, "project": project, "data": server["data"]}
+
+
+def unique(prefix):
+    """A name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(autouse=True)

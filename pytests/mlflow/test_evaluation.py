@@ -3,17 +3,13 @@ pushed through the API, evaluations run in the sandbox by the real server, score
 kept, gated against the champion, logged to the model's run, linked in lineage, and reported as PDF."""
 import subprocess
 import sys
-import uuid
 
 import mlflow
 import pytest
 import requests
 from evaluation_data import held_out_csv, push_dataset, register_threshold_models, threshold_model_code, wait_for_results
 from mlflow import MlflowClient
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+from conftest import unique
 
 
 def test_an_evaluation_gates_a_candidate_against_the_champion_and_reports_it(tmp_path, server, admin_token):

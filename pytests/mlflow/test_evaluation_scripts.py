@@ -5,7 +5,6 @@ import json
 import pathlib
 import subprocess
 import sys
-import uuid
 
 import mlflow
 import pytest
@@ -13,12 +12,9 @@ import requests
 from code_package import upload_code
 from evaluation_data import held_out_csv, push_dataset, register_threshold_models, threshold_model_code, wait_for_results
 from mlflow import MlflowClient
+from conftest import unique
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def default_project(base, headers):

@@ -4,7 +4,6 @@ import json
 import math
 import os
 import pathlib
-import uuid
 
 import pytest
 import requests
@@ -14,10 +13,7 @@ from mlflow.exceptions import MlflowException
 from receiver import Receiver, signature
 
 import mlflow
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+from conftest import unique
 
 
 def test_experiment_lifecycle():

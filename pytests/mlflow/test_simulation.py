@@ -9,13 +9,12 @@ import pathlib
 import subprocess
 import sys
 import time
-import uuid
 
 import mlflow
 import pytest
 import requests
 from code_package import upload_code
-from conftest import ADMIN_PASSWORD
+from conftest import ADMIN_PASSWORD, unique
 from evaluation_data import push_dataset
 from receiver import Receiver, signature
 from simulation_data import register_cartpole_policies, save_cartpole_policy
@@ -27,18 +26,6 @@ SCENARIOS = [
     {"name": "wind", "category": "disturbance", "perturbations": {"push": {"magnitude": 0.5, "every": 50}}},
     {"name": "tilted-start", "category": "disturbance", "perturbations": {"initial_state_noise": 0.05}},
 ]
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def api(server, admin_token):
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    project = next(p for p in requests.get(f"{server['url']}/api/v1/projects?limit=500", headers=headers).json()["items"]
-                   if p["slug"] == "default")["id"]
-    return {"base": server["url"], "headers": headers, "project": project, "data": server["data"]}
 
 
 @pytest.fixture(scope="module")

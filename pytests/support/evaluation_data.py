@@ -57,9 +57,9 @@ def held_out_csv(rows=400, seed=11):
     return out.getvalue().encode(), (x1, label, region)
 
 
-def push_dataset(base, headers, project, body, name, path="holdout.csv"):
-    """A new csv dataset with one version `v1` holding `body` at `path`; returns its id."""
-    dataset = requests.post(f"{base}/api/v1/projects/{project}/datasets", headers=headers, json={"name": name, "format": "csv"})
+def push_dataset(base, headers, project, body, name, path="holdout.csv", format="csv"):
+    """A new dataset (csv unless told) with one version `v1` holding `body` at `path`; returns its id."""
+    dataset = requests.post(f"{base}/api/v1/projects/{project}/datasets", headers=headers, json={"name": name, "format": format})
     assert dataset.status_code == 201, dataset.text
     dataset_id = dataset.json()["id"]
     digest = hashlib.sha256(body).hexdigest()

@@ -2,9 +2,10 @@
 
 
 class Receiver:
-    """An HTTP server on 127.0.0.1 that records every POST; paths under /flaky/ answer 503 to their first two."""
+    """An HTTP server on 127.0.0.1 that records every POST; paths under /flaky/ answer 503 to their first two (or
+    `status_for(path, body)` says what each answers)."""
 
-    def __init__(self):
+    def __init__(self, status_for=None):
         import http.server
         import threading
         self.requests = []
@@ -16,7 +17,10 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 failures[self.path] = failures.get(self.path, 0) + 1
-                self.send_response(503 if self.path.startswith("/flaky/") and failures[self.path] <= 2 else 200)
+                if status_for is not None:
+                    self.send_response(status_for(self.path, body))
+                else:
+                    self.send_response(503 if self.path.startswith("/flaky/") and failures[self.path] <= 2 else 200)
                 self.end_headers()
 
             def log_message(self, *args):

@@ -4,7 +4,7 @@ the canary's share, the gates and the timeline as they change. Screenshot to doc
 from selenium.webdriver.common.by import By
 
 from conftest import ADMIN_PASSWORD, SCREENSHOTS
-from test_console import api, console_errors, sign_in, visible, wait
+from test_console import api, console_errors, sign_in, upload, visible, wait
 from test_testing import model_version
 
 
@@ -55,4 +55,24 @@ def test_a_release_is_deployed_promoted_and_rolled_back_from_its_page(server, br
     # Deploy again: a rolled-back release is retried.
     assert visible(browser, By.XPATH, "//button[text()='Deploy']").is_enabled()
     assert release["id"] in browser.current_url
+    assert console_errors(browser) == []
+
+
+def test_a_firmware_release_shows_its_artifact_and_deploy_step(server, browser):
+    token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
+    project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")["id"]
+    dataset = api(server, "POST", f"/api/v1/projects/{project}/datasets", token, {"name": "ui-firmware", "format": "mixed"})
+    api(server, "POST", f"/api/v1/datasets/{dataset['id']}/versions", token,
+        {"version": "v1", "changes": "first", "files": [upload(server, token, dataset["id"], "fw.bin", b"\x7fELF firmware")]})
+    release = api(server, "POST", "/api/v1/releases", token, {
+        "project_id": project, "name": "ui-fleet", "version": "2.4", "release_type": "firmware", "approval_policy": {"required": 0},
+        "canary_stages": [10, 100], "artifact": {"dataset_id": dataset["id"], "path": "fw.bin"},
+        "deploy_target": {"type": "webhook", "url": "https://ota.example.com/aitip", "secret": "s"}})
+
+    sign_in(browser, server)
+    browser.get(f"{server}/#/releases/{release['id']}")
+    facts = visible(browser, By.CSS_SELECTOR, "[aria-label='Deploy step']").text
+    assert "ui-firmware v1 / fw.bin" in facts and release["artifact"]["sha256"] in facts, facts
+    assert "POST to https://ota.example.com/aitip, signed" in facts and "not yet" in facts, facts
+    assert not browser.find_elements(By.CSS_SELECTOR, "[aria-label='Live metrics']")
     assert console_errors(browser) == []

@@ -19,10 +19,14 @@ extension APIImplementation {
         let created = try await releases.create(
             .init(
                 name: body.name, version: body.version, changelog: body.changelog, releaseType: body.releaseType?.rawValue,
-                strategy: body.strategy?.rawValue, serviceId: try Parse.id(body.serviceId, "service_id"),
-                canaryServiceId: try Parse.id(body.canaryServiceId, "canary_service_id"), canaryStages: body.canaryStages,
+                strategy: body.strategy?.rawValue, serviceId: try body.serviceId.map { try Parse.id($0, "service_id") },
+                canaryServiceId: try body.canaryServiceId.map { try Parse.id($0, "canary_service_id") }, canaryStages: body.canaryStages,
                 approvalPolicy: body.approvalPolicy.map(ApprovalPolicy.init), gates: try body.gates.map(Gates.init),
-                analysis: body.analysis.map(AnalysisPolicy.init)),
+                analysis: body.analysis.map(AnalysisPolicy.init),
+                artifact: try body.artifact.map {
+                    .init(datasetId: try Parse.id($0.datasetId, "artifact.dataset_id"), version: $0.version, path: $0.path)
+                },
+                deployTarget: try body.deployTarget.map(DeployTarget.init)),
             project: try Parse.id(body.projectId, "project_id"), caller: caller)
         return .created(.init(body: .json(.init(created))))
     }
@@ -133,9 +137,13 @@ extension Components.Schemas.Release {
         self.init(
             id: release.id.lowercasedString, projectId: release.projectId.lowercasedString, name: release.name, version: release.version,
             changelog: release.changelog, releaseType: release.releaseType, strategy: release.strategy,
-            serviceId: release.serviceId.lowercasedString, canaryServiceId: release.canaryServiceId.lowercasedString,
-            modelId: release.modelId?.lowercasedString, modelUri: "models:/\(release.modelName)/\(release.modelVersion)",
-            canaryStages: release.stages, currentStage: release.currentStage + 1, status: .init(rawValue: release.status.rawValue)!,
+            serviceId: release.isModel ? release.serviceId.lowercasedString : nil,
+            canaryServiceId: release.isModel ? release.canaryServiceId.lowercasedString : nil, modelId: release.modelId?.lowercasedString,
+            modelUri: release.isModel ? "models:/\(release.modelName)/\(release.modelVersion)" : nil,
+            artifact: release.decodedArtifact.map(Components.Schemas.ReleaseArtifact.init),
+            deployTarget: release.decodedDeployTarget.map(Components.Schemas.ReleaseDeployTarget.init),
+            appliedStage: release.isModel ? nil : release.appliedStage + 1, canaryStages: release.stages, currentStage: release.currentStage + 1,
+            status: .init(rawValue: release.status.rawValue)!,
             statusReason: release.statusReason, approvalStatus: .init(rawValue: release.approvalStatus.rawValue)!,
             approvedBy: release.approvedBy?.lowercasedString, approvedAt: release.approvedMs.map(Date.init(epochMilliseconds:)),
             approvalPolicy: release.decodedApprovalPolicy.wire, gates: release.decodedGates.wire, analysis: release.decodedAnalysis.wire,
@@ -159,5 +167,34 @@ extension Components.Schemas.Release {
         gateChecks = view.gates.map {
             .init(gate: .init(rawValue: $0.gate)!, evidenceId: $0.evidence.lowercasedString, passed: $0.passed, detail: $0.detail)
         }
+    }
+}
+
+extension Components.Schemas.ReleaseArtifact {
+    init(_ artifact: ReleaseArtifact) {
+        self.init(
+            datasetId: artifact.datasetId.lowercasedString, dataset: artifact.datasetName, version: artifact.version, path: artifact.path,
+            sha256: artifact.sha256, sizeBytes: artifact.sizeBytes)
+    }
+}
+
+extension Components.Schemas.ReleaseDeployTarget {
+    /// The target as answers show it: the webhook's secret is never sent back.
+    init(_ target: DeployTarget) {
+        self.init(
+            _type: .init(rawValue: target.type.rawValue)!, url: target.url, hasSecret: target.type == .webhook ? target.secret != nil : nil,
+            command: target.command, codeArchive: target.codeArchive, cpu: target.cpu, memoryMib: target.memoryMiB,
+            timeoutSeconds: target.timeoutSeconds)
+    }
+}
+
+extension DeployTarget {
+    init(_ wire: Components.Schemas.ReleaseDeployTarget) throws {
+        guard wire.hasSecret == nil else {
+            throw AppError.validation([FieldError(field: "deploy_target.has_secret", message: "is shown in answers; send secret")])
+        }
+        self.init(
+            type: DeployTarget.Kind(rawValue: wire._type.rawValue)!, url: wire.url, secret: wire.secret, command: wire.command,
+            codeArchive: wire.codeArchive, cpu: wire.cpu, memoryMiB: wire.memoryMib, timeoutSeconds: wire.timeoutSeconds)
     }
 }

@@ -10,13 +10,15 @@ package struct Release: Sendable, Codable, Equatable {
     package var orgId: UUID
     package var projectId: UUID
     package var name: String
-    /// `model` (the only type rolled out so far; see docs/releases.md).
+    /// `model`, or `firmware`, `service`, `config` (an artifact and a deploy step; no inference service).
     package var releaseType: String
     package var version: String
     package var changelog: String
     package var strategy: String
     /// The stable inference service whose endpoint the release moves, and the canary (a child of it serving the
-    /// release's model version) that takes the traffic.
+    /// release's model version) that takes the traffic. Other release types have none: both hold the nil UUID (the
+    /// columns are NOT NULL since migration 38, and SQLite cannot relax that without rebuilding the table, which
+    /// would cascade into the timeline).
     package var serviceId: UUID
     package var canaryServiceId: UUID
     package var modelId: UUID?
@@ -45,6 +47,15 @@ package struct Release: Sendable, Codable, Equatable {
     /// Analysis intervals in a row that passed, and that could not decide, at the current stage.
     package var passedIntervals: Int
     package var inconclusiveIntervals: Int
+    /// Firmware, service and config releases: JSON `ReleaseArtifact` and `DeployTarget` (nil for model releases), the
+    /// stage whose deploy step has succeeded (-1: none yet), the workload running a step, and tries of the current one.
+    package var artifact: String?
+    /// The artifact's dataset version, for the lineage graph.
+    package var artifactVersionId: UUID?
+    package var deployTarget: String?
+    package var appliedStage: Int
+    package var stepWorkloadId: UUID?
+    package var stepAttempts: Int
     package var rolledBackMs: Int64?
     package var rolledBackBy: UUID?
     package var rollbackReason: String?
@@ -87,6 +98,12 @@ package struct Release: Sendable, Codable, Equatable {
         case stageStartedMs = "stage_started_ms"
         case passedIntervals = "passed_intervals"
         case inconclusiveIntervals = "inconclusive_intervals"
+        case artifact
+        case artifactVersionId = "artifact_version_id"
+        case deployTarget = "deploy_target"
+        case appliedStage = "applied_stage"
+        case stepWorkloadId = "step_workload_id"
+        case stepAttempts = "step_attempts"
         case rolledBackMs = "rolled_back_ms"
         case rolledBackBy = "rolled_back_by"
         case rollbackReason = "rollback_reason"
@@ -100,6 +117,10 @@ package struct Release: Sendable, Codable, Equatable {
     package var decodedApprovalPolicy: ApprovalPolicy { Self.decode(approvalPolicy) ?? ApprovalPolicy() }
     package var decodedGates: Gates { Self.decode(gates) ?? Gates() }
     package var decodedAnalysis: AnalysisPolicy { Self.decode(analysis) ?? AnalysisPolicy() }
+    package var decodedArtifact: ReleaseArtifact? { artifact.flatMap(Self.decode) }
+    package var decodedDeployTarget: DeployTarget? { deployTarget.flatMap(Self.decode) }
+    /// A model release moves an inference service's traffic; the others run a deploy step per stage.
+    package var isModel: Bool { releaseType == "model" }
     package var decodedBaseline: [UUID: Int] {
         let text: [String: Int] = baselineShares.flatMap(Self.decode) ?? [:]
         return Dictionary(uniqueKeysWithValues: text.compactMap { key, value in UUID(uuidString: key).map { ($0, value) } })

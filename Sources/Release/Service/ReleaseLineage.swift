@@ -2,7 +2,7 @@ import Foundation
 import Storage
 
 /// What the lineage graph (kept by Datasets; App wires this in) needs of releases: where each lives, what to call it,
-/// and the edge its record implies — the model version it rolls out → the release.
+/// and the edge its record implies — the model version it rolls out, or its artifact's dataset version → the release.
 package struct ReleaseLineage: Sendable {
     let database: Database
 
@@ -18,7 +18,9 @@ package struct ReleaseLineage: Sendable {
     }
 
     package struct Edge: Sendable {
-        package var modelVersionId: UUID
+        /// A model version (model releases) or a dataset version (the artifact of the others).
+        package var fromDatasetVersion: Bool
+        package var sourceId: UUID
         package var releaseId: UUID
         package var orgId: UUID
         package var createdMs: Int64
@@ -33,10 +35,13 @@ package struct ReleaseLineage: Sendable {
     /// Edges into these releases (`downstream` false), or out of these model versions.
     package func edges(_ ids: [UUID], downstream: Bool) async throws -> [Edge] {
         let releases = try await database.read { sql in
-            downstream ? try await ReleaseStore.releases(ofModelVersions: ids, on: sql) : try await ReleaseStore.releases(ids: ids, on: sql)
+            downstream ? try await ReleaseStore.releases(ofVersions: ids, on: sql) : try await ReleaseStore.releases(ids: ids, on: sql)
         }
         return releases.compactMap { release in
-            release.modelVersionId.map { Edge(modelVersionId: $0, releaseId: release.id, orgId: release.orgId, createdMs: release.createdMs) }
+            let source = release.modelVersionId.map { (false, $0) } ?? release.artifactVersionId.map { (true, $0) }
+            return source.map {
+                Edge(fromDatasetVersion: $0.0, sourceId: $0.1, releaseId: release.id, orgId: release.orgId, createdMs: release.createdMs)
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ import Identity
 extension ReleaseService {
     func retarget(_ release: Release, to canaryId: UUID, _ change: Change, caller: Caller) async throws -> Release {
         let principal = try caller.requirePrincipal()
+        guard release.isModel else { throw AppError.badRequest("canary_service_id is for model releases") }
         guard change.canaryStages == nil, change.approvalPolicy == nil, change.analysis == nil else {
             throw AppError.badRequest("Change canary_service_id on its own (with gates or changelog if need be)")
         }

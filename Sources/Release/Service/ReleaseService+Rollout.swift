@@ -3,6 +3,7 @@ import Foundation
 import Identity
 import SQLKit
 import Storage
+import Synchronization
 
 /// Approvals and the rollout's transitions: deploy (gates, then the first stage), promote (the next stage, or
 /// production), rollback (all traffic back to what it was). Each saves the release and a timeline event in one
@@ -96,6 +97,7 @@ extension ReleaseService {
             throw AppError.conflict(
                 "Release \(release.name) is blocked by its gates: \(failed.map { "\($0.gate): \($0.detail)" }.joined(separator: "; "))")
         }
+        if !release.isModel { return try await deploySteps(release, by: principal, caller: caller) }
         guard let family = try await inference.family(of: release.serviceId),
             family.canaries.contains(where: { $0.id == release.canaryServiceId })
         else { throw AppError.conflict("The release's service or canary no longer exists (or its canary became a shadow)") }
@@ -122,6 +124,26 @@ extension ReleaseService {
         return moved
     }
 
+    /// A firmware, service or config release's first stage: its deploy step runs from the controller.
+    private func deploySteps(_ release: Release, by principal: Principal, caller: Caller) async throws -> Release {
+        let moved = try await transition(release.id, caller: caller, action: "release.deploy") { release, sql in
+            guard release.status == .approved || release.status == .rolledBack else {
+                throw AppError.conflict("The release changed meanwhile; try again")
+            }
+            let from = release.status
+            Self.enter(stage: 0, of: &release, at: clock.now().epochMilliseconds)
+            release.rolledBackMs = nil
+            release.rolledBackBy = nil
+            release.rollbackReason = nil
+            return (
+                principal, "deployed", from,
+                "stage 1: \(release.stagePercent ?? 0) % of the fleet, by \(release.decodedDeployTarget?.type.rawValue ?? "?")"
+            )
+        }
+        wakeup.signal()
+        return moved
+    }
+
     /// The next stage now (whatever the analysis says), or production after the last.
     package func promote(_ id: UUID, caller: Caller) async throws -> Release {
         _ = try await authorized(id, .releaseWrite, caller: caller)
@@ -142,15 +164,21 @@ extension ReleaseService {
         _ = try await authorized(id, .releaseWrite, caller: caller)
         let principal = try caller.requirePrincipal()
         let why = reason.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : String($0.prefix(2_000)) }
+        let hadStep = Mutex((ran: false, running: UUID?.none))
         let moved = try await transition(id, caller: caller, action: "release.rollback") { release, _ in
             guard release.status.isRollingOut || release.status == .production || release.status == .rolledBack else {
                 throw AppError.conflict("Release \(release.name) is \(release.status.rawValue): it holds no traffic to roll back")
             }
             let from = release.status
+            hadStep.withLock {
+                $0 = (release.status != .rolledBack && (release.appliedStage >= 0 || release.stepWorkloadId != nil), release.stepWorkloadId)
+            }
             Self.rollBack(&release, by: principal.userId, reason: why ?? "rolled back by \(principal.username)", at: clock.now().epochMilliseconds)
             return (principal, "rolled_back", from, why ?? "")
         }
         try await applyTraffic(moved, caller: caller)
+        let step = hadStep.withLock { $0 }
+        await undoDeploySteps(moved, hadStep: step.ran, running: step.running)
         return moved
     }
 
@@ -162,7 +190,12 @@ extension ReleaseService {
         release.stageStartedMs = ms
         release.passedIntervals = 0
         release.inconclusiveIntervals = 0
-        release.statusReason = "stage \(stage + 1) of \(release.stages.count): \(release.stages[stage]) % of the traffic"
+        release.stepAttempts = 0
+        release.stepWorkloadId = nil
+        release.statusReason =
+            release.isModel
+            ? "stage \(stage + 1) of \(release.stages.count): \(release.stages[stage]) % of the traffic"
+            : "stage \(stage + 1) of \(release.stages.count): deploying to \(release.stages[stage]) % of the fleet"
     }
 
     /// Moves to the next stage, or to production after the last; answers the timeline entry.
@@ -174,7 +207,8 @@ extension ReleaseService {
         }
         release.status = .production
         release.stageStartedMs = clock.now().epochMilliseconds
-        release.statusReason = "in production: the canary takes all of the service's traffic"
+        release.statusReason =
+            release.isModel ? "in production: the canary takes all of the service's traffic" : "in production: the whole fleet runs it"
         return (actor, "production", from, why)
     }
 
@@ -186,6 +220,9 @@ extension ReleaseService {
         release.rollbackReason = reason
         release.passedIntervals = 0
         release.inconclusiveIntervals = 0
+        release.appliedStage = -1
+        release.stepWorkloadId = nil
+        release.stepAttempts = 0
     }
 
     /// The shares the release's status asks for: the canary at its stage (100 in production, 0 rolled back), the
@@ -205,6 +242,7 @@ extension ReleaseService {
 
     /// Moves the service's traffic to what the release's status asks for (nothing when it already is).
     func applyTraffic(_ release: Release, caller: Caller) async throws {
+        guard release.isModel else { return }
         let wanted = Self.shares(for: release)
         guard let family = try await inference.family(of: release.serviceId) else { return }
         let current = Dictionary(uniqueKeysWithValues: family.canaries.map { ($0.id, $0.trafficPercentage) })

@@ -1,4 +1,5 @@
 import AITIPCore
+import Datasets
 import Evaluation
 import Events
 import Foundation
@@ -25,12 +26,17 @@ package struct ReleaseService: Sendable {
     let evaluation: EvaluationService
     let testing: TestPlanService
     let simulation: SimulationService
+    let datasets: DatasetService
+    let workloads: WorkloadService
+    /// The rules a deploy step's webhook is sent under (those of project webhooks).
+    let webhooks: WebhookService.Configuration
     /// Rings when a release starts rolling out or changes stage (the controller runs a pass).
     package let wakeup = Wakeup()
 
     package init(
         database: Database, clock: any Clock, audit: AuditLog, inference: InferenceService, evaluation: EvaluationService,
-        testing: TestPlanService, simulation: SimulationService
+        testing: TestPlanService, simulation: SimulationService, datasets: DatasetService, workloads: WorkloadService,
+        webhooks: WebhookService.Configuration
     ) {
         self.database = database
         self.clock = clock
@@ -40,10 +46,12 @@ package struct ReleaseService: Sendable {
         self.evaluation = evaluation
         self.testing = testing
         self.simulation = simulation
+        self.datasets = datasets
+        self.workloads = workloads
+        self.webhooks = webhooks
     }
 
-    static let releaseTypes = ["model"]
-    static let plannedReleaseTypes = ["firmware", "service", "config"]
+    static let releaseTypes = ["model", "firmware", "service", "config"]
     static let strategies = ["canary", "blue-green"]
     static let plannedStrategies = ["rolling"]
 
@@ -60,11 +68,14 @@ package struct ReleaseService: Sendable {
         package var approvalPolicy: ApprovalPolicy?
         package var gates: Gates?
         package var analysis: AnalysisPolicy?
+        /// Other release types: the dataset file rolled out, and how.
+        package var artifact: ArtifactChoice?
+        package var deployTarget: DeployTarget?
 
         package init(
             name: String?, version: String?, changelog: String? = nil, releaseType: String? = nil, strategy: String? = nil, serviceId: UUID?,
             canaryServiceId: UUID?, canaryStages: [Int]? = nil, approvalPolicy: ApprovalPolicy? = nil, gates: Gates? = nil,
-            analysis: AnalysisPolicy? = nil
+            analysis: AnalysisPolicy? = nil, artifact: ArtifactChoice? = nil, deployTarget: DeployTarget? = nil
         ) {
             self.name = name
             self.version = version
@@ -77,6 +88,21 @@ package struct ReleaseService: Sendable {
             self.approvalPolicy = approvalPolicy
             self.gates = gates
             self.analysis = analysis
+            self.artifact = artifact
+            self.deployTarget = deployTarget
+        }
+    }
+
+    /// A file of a dataset version (`version` nil: the dataset's latest).
+    package struct ArtifactChoice: Sendable {
+        package var datasetId: UUID
+        package var version: String?
+        package var path: String
+
+        package init(datasetId: UUID, version: String?, path: String) {
+            self.datasetId = datasetId
+            self.version = version
+            self.path = path
         }
     }
 
@@ -89,13 +115,7 @@ package struct ReleaseService: Sendable {
         let changelog = input.changelog ?? ""
         validator.check(changelog.count <= 20_000, "changelog", "is longer than 20,000 characters")
         let type = input.releaseType ?? "model"
-        if !Self.releaseTypes.contains(type) {
-            validator.add(
-                "release_type",
-                Self.plannedReleaseTypes.contains(type)
-                    ? "'\(type)' releases are not rolled out by this server yet; model releases are (docs/releases.md)"
-                    : "must be one of model, firmware, service, config")
-        }
+        validator.check(Self.releaseTypes.contains(type), "release_type", "must be one of model, firmware, service, config")
         let strategy = input.strategy ?? "canary"
         if !Self.strategies.contains(strategy) {
             validator.add(
@@ -109,44 +129,63 @@ package struct ReleaseService: Sendable {
         Self.checkApprovalPolicy(policy, into: &validator)
         let analysis = input.analysis ?? AnalysisPolicy()
         Self.checkAnalysis(analysis, into: &validator)
-        validator.check(input.serviceId != nil, "service_id", "is required: the inference service whose traffic the release moves")
-        validator.check(
-            input.canaryServiceId != nil, "canary_service_id",
-            "is required: a canary of that service serving the release's model version (deploy it with traffic_percentage 0)")
+        let gates = input.gates ?? Gates()
+        if type == "model" {
+            validator.check(input.serviceId != nil, "service_id", "is required: the inference service whose traffic the release moves")
+            validator.check(
+                input.canaryServiceId != nil, "canary_service_id",
+                "is required: a canary of that service serving the release's model version (deploy it with traffic_percentage 0)")
+            validator.check(input.artifact == nil, "artifact", "is for firmware, service and config releases (a model release rolls out its canary)")
+            validator.check(input.deployTarget == nil, "deploy_target", "is for firmware, service and config releases")
+        } else {
+            Self.checkDeployable(input, gates: gates, into: &validator)
+        }
         try validator.finish()
-        let family = try await inference.family(of: input.serviceId!)
-        guard let family, family.stable.projectId == scope.projectId, family.stable.parentServiceId == nil else {
-            throw AppError.validation([FieldError(field: "service_id", message: "is not a stable inference service of this project")])
-        }
-        guard let canary = family.canaries.first(where: { $0.id == input.canaryServiceId }) else {
-            throw AppError.validation([
-                FieldError(field: "canary_service_id", message: "is not a live (not shadow) canary of service \(family.stable.name)")
-            ])
-        }
         let now = clock.now().epochMilliseconds
-        let modelVersionId = try await inference.modelVersionId(of: canary)
-        let release = Release(
+        var release = Release(
             id: IDGenerator.uuidV7(at: clock.now()), orgId: scope.orgId, projectId: scope.projectId, name: name, releaseType: type,
-            version: version, changelog: changelog, strategy: strategy, serviceId: family.stable.id, canaryServiceId: canary.id,
-            modelId: canary.modelId, modelName: canary.modelName, modelVersion: canary.modelVersion, modelVersionId: modelVersionId,
-            canaryStages: Self.json(stages),
-            currentStage: -1, status: policy.required == 0 ? .approved : .pendingApproval,
+            version: version, changelog: changelog, strategy: strategy, serviceId: Self.noService, canaryServiceId: Self.noService,
+            modelId: nil, modelName: "", modelVersion: "", modelVersionId: nil, canaryStages: Self.json(stages), currentStage: -1,
+            status: policy.required == 0 ? .approved : .pendingApproval,
             statusReason: policy.required == 0 ? "no approval needed" : "waiting for \(policy.required) approval(s)",
-            approvalPolicy: Self.json(policy), gates: Self.json(input.gates ?? Gates()), analysis: Self.json(analysis),
+            approvalPolicy: Self.json(policy), gates: Self.json(gates), analysis: Self.json(analysis),
             approvalStatus: policy.required == 0 ? .approved : .pending, approvedBy: nil, approvedMs: nil, baselineShares: nil,
-            stageStartedMs: nil, passedIntervals: 0, inconclusiveIntervals: 0, rolledBackMs: nil, rolledBackBy: nil, rollbackReason: nil,
-            createdBy: principal.userId, createdMs: now, updatedMs: now)
-        try await database.transaction { sql in
-            try await ReleaseStore.insert(release, on: sql)
-            try await record(
-                event(
-                    release, actor: principal, kind: "created", from: nil, to: release.status, detail: "\(canary.modelURI) to \(family.stable.name)"),
-                of: release, on: sql)
-            try await audit.record(
-                on: sql, caller, orgId: scope.orgId, action: "release.create", targetType: "release", targetId: release.id.lowercasedString,
-                detail: "\(name) \(version): \(canary.modelURI) to \(family.stable.name)")
+            stageStartedMs: nil, passedIntervals: 0, inconclusiveIntervals: 0, artifact: nil, artifactVersionId: nil, deployTarget: nil,
+            appliedStage: -1,
+            stepWorkloadId: nil, stepAttempts: 0, rolledBackMs: nil, rolledBackBy: nil, rollbackReason: nil, createdBy: principal.userId,
+            createdMs: now, updatedMs: now)
+        let what: String
+        if type == "model" {
+            let family = try await inference.family(of: input.serviceId!)
+            guard let family, family.stable.projectId == scope.projectId, family.stable.parentServiceId == nil else {
+                throw AppError.validation([FieldError(field: "service_id", message: "is not a stable inference service of this project")])
+            }
+            guard let canary = family.canaries.first(where: { $0.id == input.canaryServiceId }) else {
+                throw AppError.validation([
+                    FieldError(field: "canary_service_id", message: "is not a live (not shadow) canary of service \(family.stable.name)")
+                ])
+            }
+            (release.serviceId, release.canaryServiceId) = (family.stable.id, canary.id)
+            (release.modelId, release.modelName, release.modelVersion) = (canary.modelId, canary.modelName, canary.modelVersion)
+            release.modelVersionId = try await inference.modelVersionId(of: canary)
+            what = "\(canary.modelURI) to \(family.stable.name)"
+        } else {
+            try await checkDeployTarget(input.deployTarget!, in: scope, ownerId: principal.userId)
+            let artifact = try await resolveArtifact(input.artifact!, in: scope, caller: caller)
+            release.artifact = Self.json(artifact)
+            release.artifactVersionId = artifact.versionId
+            release.deployTarget = Self.json(input.deployTarget!)
+            what = "\(artifact.datasetName)/\(artifact.version)/\(artifact.path) by \(input.deployTarget!.type.rawValue)"
         }
-        return release
+        let created = release
+        try await database.transaction { sql in
+            try await ReleaseStore.insert(created, on: sql)
+            try await record(event(created, actor: principal, kind: "created", from: nil, to: created.status, detail: what), of: created, on: sql)
+            try await audit.record(
+                on: sql, caller, orgId: scope.orgId, action: "release.create", targetType: "release", targetId: created.id.lowercasedString,
+                detail: "\(name) \(version): \(what)")
+        }
+        return created
     }
 
     package func list(project projectId: UUID, page: PageRequest, caller: Caller) async throws -> Page<Release> {
@@ -178,7 +217,9 @@ package struct ReleaseService: Sendable {
             (try await ReleaseStore.events(of: id, on: sql), try await ReleaseStore.approvals(of: id, on: sql))
         }
         // The share as set (the gateway applies it whenever the service has ready replicas).
-        let share = try await inference.family(of: release.serviceId)?.canaries.first { $0.id == release.canaryServiceId }?.trafficPercentage
+        let share =
+            release.isModel
+            ? try await inference.family(of: release.serviceId)?.canaries.first { $0.id == release.canaryServiceId }?.trafficPercentage : nil
         return View(release: release, events: events, approvals: approvals, gates: await checkGates(release, caller: caller), canaryShare: share)
     }
 
@@ -311,19 +352,25 @@ package struct ReleaseService: Sendable {
         try await ReleaseStore.insert(entry, on: sql)
         let event =
             switch entry.kind {
-            case "analysis_failed": "release.rolled_back"
-            case "analysis_passed", "analysis_inconclusive": "release.analysis"
+            case "analysis_failed", "step_failed": "release.rolled_back"
+            case "analysis_passed", "analysis_inconclusive", "stage_deployed", "step_retry", "baked": "release.analysis"
             default: "release.\(entry.kind)"
             }
         guard WebhookEvents.supported.contains(event) else { return }
         var data: [String: JSONValue] = [
             "release_id": .string(release.id.lowercasedString), "project_id": .string(release.projectId.lowercasedString),
-            "name": .string(release.name), "version": .string(release.version), "kind": .string(entry.kind),
-            "status": .string(release.status.rawValue), "model": .string("models:/\(release.modelName)/\(release.modelVersion)"),
-            "service_id": .string(release.serviceId.lowercasedString), "canary_service_id": .string(release.canaryServiceId.lowercasedString),
+            "name": .string(release.name), "version": .string(release.version), "release_type": .string(release.releaseType),
+            "kind": .string(entry.kind), "status": .string(release.status.rawValue),
             "canary_percentage": .number(Double(Self.shares(for: release)[release.canaryServiceId] ?? 0)), "actor": .string(entry.actorName),
             "detail": .string(entry.detail), "at_ms": .number(Double(entry.atMs)),
         ]
+        if release.isModel {
+            data["model"] = .string("models:/\(release.modelName)/\(release.modelVersion)")
+            data["service_id"] = .string(release.serviceId.lowercasedString)
+            data["canary_service_id"] = .string(release.canaryServiceId.lowercasedString)
+        } else if let artifact = release.decodedArtifact {
+            data["artifact_sha256"] = .string(artifact.sha256)
+        }
         if let from = entry.fromStatus { data["from_status"] = .string(from) }
         if release.currentStage >= 0 { data["stage"] = .number(Double(release.currentStage + 1)) }
         try await WebhookService.enqueue(event, data: data, projectId: release.projectId, nowMs: entry.atMs, on: sql)

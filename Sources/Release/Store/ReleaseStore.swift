@@ -48,9 +48,11 @@ enum ReleaseStore {
         return try await sql.select().column("*").from("releases").where("id", .in, ids).all(decoding: Release.self)
     }
 
-    static func releases(ofModelVersions ids: [UUID], on sql: any SQLDatabase) async throws -> [Release] {
+    /// The releases of these model versions, or of artifacts from these dataset versions.
+    static func releases(ofVersions ids: [UUID], on sql: any SQLDatabase) async throws -> [Release] {
         guard !ids.isEmpty else { return [] }
-        return try await sql.select().column("*").from("releases").where("model_version_id", .in, ids).all(decoding: Release.self)
+        return try await sql.select().column("*").from("releases")
+            .where { $0.where("model_version_id", .in, ids).orWhere("artifact_version_id", .in, ids) }.all(decoding: Release.self)
     }
 
     static func delete(_ id: UUID, on sql: any SQLDatabase) async throws {

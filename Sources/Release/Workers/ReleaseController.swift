@@ -49,6 +49,7 @@ package final class ReleaseController: Sendable {
     }
 
     private func step(_ release: Release) async throws {
+        guard release.isModel else { return try await deployStep(release) }
         try await service.applyTraffic(release, caller: Self.system)
         let now = service.clock.now().epochMilliseconds
         let policy = release.decodedAnalysis
@@ -104,6 +105,84 @@ package final class ReleaseController: Sendable {
                 let (_, kind, _, detail) = try self.service.advance(&release, by: nil, why: "analysis passed (\(why))")
                 return (kind, detail)
             }
+        }
+    }
+
+    /// A firmware, service or config release: runs the current stage's deploy step (a webhook tried again with growing
+    /// pauses while the target cannot answer, or a workload followed until it ends); once the stage is in place, waits
+    /// the bake time (`interval_seconds` × `intervals_per_stage`) and moves on (with `auto_promote`). A step that fails
+    /// rolls the release back and tells the target to undo it.
+    private func deployStep(_ release: Release) async throws {
+        guard release.status == .canary, let target = release.decodedDeployTarget, let percent = release.stagePercent else { return }
+        let now = service.clock.now().epochMilliseconds
+        if release.appliedStage >= release.currentStage {
+            let policy = release.decodedAnalysis
+            let bake = Int64(policy.intervalSeconds * policy.intervalsPerStage) * 1_000
+            guard let since = release.stageStartedMs, now - since >= bake else { return }
+            guard policy.autoPromote else {
+                let waiting = "stage \(release.currentStage + 1) is in place on \(percent) % of the fleet; waiting to be promoted"
+                guard release.statusReason != waiting else { return }
+                return try await act(release) { release in
+                    release.statusReason = waiting
+                    return ("baked", "no rollback during \(bake / 1_000) s at \(percent) %")
+                }
+            }
+            return try await act(release) { release in
+                let (_, kind, _, detail) = try self.service.advance(&release, by: nil, why: "no rollback during \(bake / 1_000) s at \(percent) %")
+                return (kind, detail)
+            }
+        }
+        let outcome: ReleaseService.StepOutcome
+        switch target.type {
+        case .webhook:
+            // A step that could not reach its target waits 1, 2, 4 … s before the next try.
+            if release.stepAttempts > 0, let since = release.stageStartedMs, now - since < 1_000 << Int64(release.stepAttempts - 1) { return }
+            outcome = await service.callWebhook(release, target, action: .deploy, percent: percent)
+        case .workload:
+            if let id = release.stepWorkloadId {
+                outcome = try await service.workloadOutcome(id)
+            } else {
+                do {
+                    let id = try await service.startStepWorkload(release, target, action: .deploy, percent: percent)
+                    return try await act(release) { release in
+                        release.stepWorkloadId = id
+                        return ("step_started", "workload \(id.lowercasedString) deploys to \(percent) % of the fleet")
+                    }
+                } catch let error as AppError {
+                    // Refused for good (the artifact outgrew max_code_bytes, the code package is gone, a quota): no retry.
+                    outcome = .failed("its workload could not start: \(error.detail)")
+                }
+            }
+        }
+        switch outcome {
+        case .running:
+            return
+        case .inPlace(let why):
+            try await act(release) { release in
+                release.appliedStage = release.currentStage
+                release.stageStartedMs = now
+                release.stepWorkloadId = nil
+                release.statusReason = "stage \(release.currentStage + 1) of \(release.stages.count): in place on \(percent) % of the fleet"
+                return ("stage_deployed", "\(percent) %: \(why)")
+            }
+        case .retry(let why) where release.stepAttempts + 1 < DeployTarget.maxAttempts:
+            try await act(release) { release in
+                release.stepAttempts += 1
+                release.stageStartedMs = now
+                release.statusReason =
+                    "stage \(release.currentStage + 1): \(why); try \(release.stepAttempts + 1) of \(DeployTarget.maxAttempts) soon"
+                return ("step_retry", why)
+            }
+        case .retry(let why), .failed(let why):
+            let reason = "the deploy step to \(percent) % failed: \(why); rolled back"
+            try await act(release) { release in
+                ReleaseService.rollBack(&release, by: nil, reason: reason, at: now)
+                return ("step_failed", reason)
+            }
+            guard let saved = try await service.database.read({ sql in try await ReleaseStore.release(release.id, on: sql) }),
+                saved.status == .rolledBack
+            else { return }
+            await service.undoDeploySteps(saved, hadStep: true)
         }
     }
 

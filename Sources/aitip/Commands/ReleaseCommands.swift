@@ -6,7 +6,7 @@ import Foundation
 struct ReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release",
-        abstract: "Releases: a model version rolled out to an inference service through approvals, gates and canary stages.",
+        abstract: "Releases: a model version (or a firmware, service or config artifact) rolled out through approvals, gates and stages.",
         subcommands: [List.self, Create.self, Get.self, Update.self, Approve.self, Deploy.self, Promote.self, Rollback.self, Delete.self])
 
     static let columns = ["id", "name", "version", "model_uri", "status", "current_stage", "canary_percentage", "status_reason"]
@@ -32,13 +32,26 @@ struct ReleaseCommand: AsyncParsableCommand {
                     --approvals 2 --approver-role admin --gate-simulation RUN --min-safety-score 90
                 The release waits for its approvals, then `aitip release deploy` checks the gates and starts the canary
                 stages (docs/releases.md).
+                A firmware, service or config release rolls out a dataset file through a deploy step per stage:
+                  aitip release create --project P --name fleet --version 2.4 --type firmware \
+                    --artifact-dataset D --artifact-path images/fw-2.4.bin --deploy-webhook https://ota.example.com/aitip
+                  aitip release create … --type config --artifact-dataset D --artifact-path app.yaml \
+                    --deploy-command './apply.sh "$AITIP_ARTIFACT" "$AITIP_RELEASE_PERCENT"' --deploy-code ./deploy
                 """)
         @OptionGroup var options: ClientOptions
         @Option(help: "Project id.") var project: String
         @Option(help: "Release name.") var name: String
         @Option(help: "Release version.") var version: String
-        @Option(help: "The stable inference service whose traffic the release moves.") var service: String
-        @Option(help: "The canary of that service serving the release's model version.") var canary: String
+        @Option(help: "model (default), firmware, service or config.") var type: String?
+        @Option(help: "Model releases: the stable inference service whose traffic the release moves.") var service: String?
+        @Option(help: "Model releases: the canary of that service serving the release's model version.") var canary: String?
+        @Option(help: "Other types: the dataset holding the artifact.") var artifactDataset: String?
+        @Option(help: "Other types: the dataset version (default: the latest).") var artifactVersion: String?
+        @Option(help: "Other types: the artifact's path in the version.") var artifactPath: String?
+        @Option(help: "Other types: a URL each stage is POSTed to (signed with --deploy-secret).") var deployWebhook: String?
+        @Option(help: "The deploy webhook's HMAC key.") var deploySecret: String?
+        @Option(help: "Other types: a command each stage runs in the job sandbox, the artifact at $AITIP_ARTIFACT.") var deployCommand: String?
+        @Option(help: "A directory packaged beside the artifact for --deploy-command.") var deployCode: String?
         @Option(help: "What changed.") var changelog: String?
         @Option(help: "canary (stages) or blue-green (one switch).") var strategy: String?
         @Option(help: "Canary stages in percent, comma-separated, ending at 100 (default 5,20,50,100).") var stages: String?
@@ -64,7 +77,14 @@ struct ReleaseCommand: AsyncParsableCommand {
             guard strategy == nil || Components.Schemas.ReleaseCreate.StrategyPayload(rawValue: strategy!) != nil else {
                 throw ValidationError("--strategy is canary or blue-green")
             }
-            try await ClientCall.show(options, columns: ReleaseCommand.columns) { api in
+            guard Components.Schemas.ReleaseCreate.ReleaseTypePayload(rawValue: type ?? "model") != nil else {
+                throw ValidationError("--type is model, firmware, service or config")
+            }
+            guard deployWebhook == nil || deployCommand == nil else { throw ValidationError("give --deploy-webhook or --deploy-command, not both") }
+            try await runClient {
+                let client = try APIClient(server: options.server)
+                let api = client.api
+                let code = try await deployCode.asyncMap { try await CodePackage.upload($0, project: project, client: client) }
                 let roles = approverRole.compactMap { Components.Schemas.ReleaseApprovalPolicy.RolesPayloadPayload(rawValue: $0) }
                 let policy =
                     approvals == nil && approverRole.isEmpty && approver.isEmpty
@@ -79,11 +99,21 @@ struct ReleaseCommand: AsyncParsableCommand {
                 let analysis =
                     interval == nil && !manualPromotion
                     ? nil : Components.Schemas.ReleaseAnalysis(intervalSeconds: interval, autoPromote: manualPromotion ? false : nil)
+                let artifact = artifactDataset.map {
+                    Components.Schemas.ReleaseArtifactChoice(datasetId: $0, version: artifactVersion, path: artifactPath ?? "")
+                }
+                let target: Components.Schemas.ReleaseDeployTarget? =
+                    if let deployWebhook {
+                        .init(_type: .webhook, url: deployWebhook, secret: deploySecret)
+                    } else if let deployCommand {
+                        .init(_type: .workload, command: deployCommand, codeArchive: code)
+                    } else { nil }
                 let body = Components.Schemas.ReleaseCreate(
-                    projectId: project, name: name, version: version, changelog: changelog, strategy: strategy.flatMap { .init(rawValue: $0) },
-                    serviceId: service, canaryServiceId: canary, canaryStages: stageList, approvalPolicy: policy, gates: gates,
-                    analysis: analysis)
-                return try await api.createRelease(body: .json(body)).created.body.json
+                    projectId: project, name: name, version: version, changelog: changelog, releaseType: type.flatMap { .init(rawValue: $0) },
+                    strategy: strategy.flatMap { .init(rawValue: $0) }, serviceId: service, canaryServiceId: canary, artifact: artifact,
+                    deployTarget: target, canaryStages: stageList, approvalPolicy: policy, gates: gates, analysis: analysis)
+                let created = try await api.createRelease(body: .json(body)).created.body.json
+                try Output.show(created, format: options.output, columns: ReleaseCommand.columns)
             }
         }
     }

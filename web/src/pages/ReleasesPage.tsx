@@ -27,12 +27,12 @@ export function ReleasesPage() {
     <section>
       <h1>Releases</h1>
       <table className="table" aria-label="Releases">
-        <thead><tr><th>Name</th><th>Version</th><th>Model</th><th>Status</th><th>Stage</th><th>Created</th></tr></thead>
+        <thead><tr><th>Name</th><th>Version</th><th>What</th><th>Status</th><th>Stage</th><th>Created</th></tr></thead>
         <tbody>
           {releases.map((r) => (
             <tr key={r.id}>
               <td><Link to={to("release", { releaseId: r.id })}>{r.name}</Link></td>
-              <td>{r.version}</td><td>{r.model_uri}</td><td><span className={`status status-${r.status}`}>{r.status.replace("_", " ")}</span></td>
+              <td>{r.version}</td><td>{whatOf(r)}</td><td><span className={`status status-${r.status}`}>{r.status.replace("_", " ")}</span></td>
               <td>{r.current_stage > 0 ? `${r.current_stage} of ${r.canary_stages.length}` : "–"}</td>
               <td>{when(r.created_at)}</td>
             </tr>
@@ -74,7 +74,7 @@ function ReleaseDetail({ releaseId }: { releaseId: string }) {
       <p><Link to={to("releases")}>Releases</Link></p>
       <h1>{r.name} {r.version}</h1>
       <p>
-        <span className={`status status-${r.status}`} aria-label="Status">{r.status.replace("_", " ")}</span> · {r.model_uri} · {r.strategy}
+        <span className={`status status-${r.status}`} aria-label="Status">{r.status.replace("_", " ")}</span> · {r.release_type} · {whatOf(r)} · {r.strategy}
         {r.canary_percentage !== undefined && <> · canary takes <strong aria-label="Canary share">{r.canary_percentage} %</strong></>}
       </p>
       <p className="muted" aria-label="Why">{r.status_reason}</p>
@@ -94,11 +94,23 @@ function ReleaseDetail({ releaseId }: { releaseId: string }) {
         {r.rollback_available &&
           <button type="button" className="danger" disabled={busy} onClick={() => act("rollback", { reason: "rolled back from the console" })}>Roll back</button>}
       </p>
-      <h2>Canary against stable, live</h2>
-      <p className="muted">What the gateway sees of each version of the service now; the analysis compares the canary with
-        the version that served before, every {r.analysis.interval_seconds ?? 30} s.</p>
-      <LiveVersionCharts metrics={live.metrics} history={live.history}
-        labels={{ [r.canary_service_id]: `canary ${r.model_uri}`, [r.service_id]: "stable" }} />
+      {r.service_id && r.canary_service_id ? <>
+        <h2>Canary against stable, live</h2>
+        <p className="muted">What the gateway sees of each version of the service now; the analysis compares the canary with
+          the version that served before, every {r.analysis.interval_seconds ?? 30} s.</p>
+        <LiveVersionCharts metrics={live.metrics} history={live.history}
+          labels={{ [r.canary_service_id]: `canary ${r.model_uri}`, [r.service_id]: "stable" }} />
+      </> : r.artifact && r.deploy_target && <>
+        <h2>Artifact and deploy step</h2>
+        <dl className="facts" aria-label="Deploy step">
+          <dt>Artifact</dt><dd>{r.artifact.dataset} {r.artifact.version} / {r.artifact.path} ({r.artifact.size_bytes.toLocaleString()} bytes)
+            <br /><code>sha256 {r.artifact.sha256}</code></dd>
+          <dt>Each stage</dt><dd>{r.deploy_target.type === "webhook"
+            ? <>POST to <code>{r.deploy_target.url}</code>{r.deploy_target.has_secret ? ", signed" : ", unsigned"}</>
+            : <>runs <code>{r.deploy_target.command}</code> in the job sandbox</>}</dd>
+          <dt>In place</dt><dd aria-label="Applied stage">{(r.applied_stage ?? 0) > 0 ? `${r.canary_stages[(r.applied_stage ?? 1) - 1]} % of the fleet` : "not yet"}</dd>
+        </dl>
+      </>}
       <h2>Gates</h2>
       <table className="table" aria-label="Gates">
         <thead><tr><th>Gate</th><th>Evidence</th><th>Verdict</th><th>Why</th></tr></thead>
@@ -127,4 +139,9 @@ function ReleaseDetail({ releaseId }: { releaseId: string }) {
       </table>
     </>
   );
+}
+
+/** What a release rolls out: its model version, or its artifact. */
+function whatOf(r: Release): string {
+  return r.model_uri ?? (r.artifact ? `${r.artifact.dataset}/${r.artifact.version}/${r.artifact.path}` : "");
 }
