@@ -96,5 +96,7 @@ package enum ReleaseMigrations {
                 "CREATE INDEX releases_artifact_version ON releases (artifact_version_id)",
             ]
         },
+        // Rolling releases: the replicas of the stable service and the canary when the rollout began.
+        Migration(42, "release_baseline_replicas") { t in ["ALTER TABLE releases ADD COLUMN baseline_replicas \(t.json)"] },
     ]
 }

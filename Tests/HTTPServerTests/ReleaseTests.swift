@@ -250,6 +250,59 @@ struct ReleaseTests {
         }
     }
 
+    @Test(
+        "rolling: the canary's replicas replace the stable's in waves, traffic following each ready wave, and a rollback restores both",
+        arguments: DatabaseKind.available)
+    func rollingWaves(_ kind: DatabaseKind) async throws {
+        try await withReleases(kind) { app, token, project in
+            let code = try await app.replicaCode(token, project)
+            let stable = try #require(
+                try await app.deploy(token, project, name: "ranker", code: code, extra: ["replicas": 2, "max_replicas": 4])["id"] as? String)
+            var body = app.serviceBody(project, name: "ranker-v2", code: code)
+            body.merge(["parent_service_id": stable, "traffic_percentage": 0, "replicas": 1, "max_replicas": 4]) { $1 }
+            let canary = try #require(try await app.call(.post, "/api/v1/inference/services", token: token, json: body).string("id"))
+            try await app.waitForReady(stable, token, replicas: 2)
+            try await app.waitForReady(canary, token, replicas: 1)
+            @Sendable func replicas(_ id: String) async throws -> Int? {
+                try await app.call(.get, "/api/v1/inference/services/\(id)", token: token)["replicas"] as? Int
+            }
+            var analysis = Self.quick
+            analysis["auto_promote"] = false
+            let created = try await app.call(
+                .post, "/api/v1/releases", token: token,
+                json: [
+                    "project_id": project, "name": "waves", "version": "2", "service_id": stable, "canary_service_id": canary,
+                    "strategy": "rolling", "approval_policy": ["required": 0], "analysis": analysis,
+                ])
+            #expect(created["canary_stages"] as? [Int] == [50, 100], "one wave per stable replica: \(created.text)")
+            let id = try #require(created.string("id"), "\(created.text)")
+            let load = Load(app: app, token: token, service: stable)
+            try await load.during {
+                #expect(try await app.call(.post, "/api/v1/releases/\(id)/deploy", token: token).status == 200)
+                try await eventually("wave 1: the canary's replica takes 50 %, the stable gives up one of two") {
+                    let view = try await app.call(.get, "/api/v1/releases/\(id)", token: token)
+                    let (stableReplicas, canaryReplicas) = (try await replicas(stable), try await replicas(canary))
+                    return view["canary_percentage"] as? Int == 50 && stableReplicas == 1 && canaryReplicas == 1
+                }
+                #expect(try await app.call(.post, "/api/v1/releases/\(id)/promote", token: token).status == 200)
+                try await eventually("wave 2: a second canary replica starts, then takes all the traffic", timeout: .seconds(60)) {
+                    let view = try await app.call(.get, "/api/v1/releases/\(id)", token: token)
+                    let canaryReplicas = try await replicas(canary)
+                    return view["canary_percentage"] as? Int == 100 && canaryReplicas == 2
+                }
+                try await app.waitForReady(canary, token, replicas: 2)
+                let back = try await app.call(.post, "/api/v1/releases/\(id)/rollback", token: token, json: ["reason": "waves"])
+                #expect(back["canary_percentage"] as? Int == 0, "\(back.text)")
+                let (stableAfter, canaryAfter) = (try await replicas(stable), try await replicas(canary))
+                #expect(
+                    stableAfter == 2 && canaryAfter == 1,
+                    "a rollback restores the replicas: \(String(describing: stableAfter)), \(String(describing: canaryAfter))")
+                try await app.waitForReady(stable, token, replicas: 2)
+            }
+            #expect(load.failures == 0, "\(load.failures) of \(load.total) requests failed across the waves")
+        }
+    }
+
     @Test("a firmware release's deploy webhook may not reach this machine or a private network by default", arguments: DatabaseKind.available)
     func deployTargetAddresses(_ kind: DatabaseKind) async throws {
         try await withApp(kind) { app in

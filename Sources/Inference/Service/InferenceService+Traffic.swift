@@ -141,6 +141,33 @@ extension InferenceService {
         try Policy.authorize(principal, .inferenceInvoke, on: owner!)
     }
 
+    // MARK: replicas (a rolling release's waves)
+
+    /// A service's replicas as a rolling release reads them: how many it should have, how many are ready, its bounds.
+    package struct ReplicaCounts: Sendable, Equatable {
+        package var desired: Int
+        package var ready: Int
+        package var min: Int
+        package var max: Int
+        package var autoscaling: Bool
+    }
+
+    package func replicaCounts(of id: UUID) async throws -> ReplicaCounts? {
+        guard let deployment = try await database.read({ sql in try await DeploymentStore.deployment(id, on: sql) }) else { return nil }
+        let ready = try await view(of: deployment).replicas.filter(\.ready).count
+        return ReplicaCounts(
+            desired: deployment.replicas, ready: ready, min: deployment.minReplicas, max: deployment.maxReplicas,
+            autoscaling: deployment.autoscalePolicy != nil)
+    }
+
+    /// Sets a service's replicas for a release's wave, within its bounds; the release authorized the act (audited here
+    /// as `inference.scale` by `caller`, with the release named in `detail`).
+    package func setReplicas(_ id: UUID, to replicas: Int, caller: Caller, detail: String) async throws {
+        _ = try await mutate(id, caller: caller, action: "inference.scale", detail: "to \(replicas) replicas: \(detail)") { deployment, _ in
+            deployment.replicas = Swift.min(Swift.max(replicas, Swift.max(deployment.minReplicas, 1)), deployment.maxReplicas)
+        }
+    }
+
     // MARK: metrics
 
     package struct Metrics: Sendable {

@@ -446,7 +446,7 @@ package struct InferenceService: Sendable {
     }
 
     /// Reads, changes and saves one deployment in a transaction, audits, then publishes the gateway's split.
-    private func mutate(
+    func mutate(
         _ id: UUID, caller: Caller, action: String, detail: String? = nil,
         _ change: @Sendable (inout Deployment, any SQLDatabase) async throws -> Void
     ) async throws -> Deployment {

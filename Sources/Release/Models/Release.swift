@@ -43,6 +43,8 @@ package struct Release: Sendable, Codable, Equatable {
     /// JSON object: the shares (service id → percent) the other canaries of the service had when the rollout began;
     /// a rollback returns to them.
     package var baselineShares: String?
+    /// JSON `{"stable": N, "canary": M}`: rolling releases, the replicas of both when the rollout began.
+    package var baselineReplicas: String?
     package var stageStartedMs: Int64?
     /// Analysis intervals in a row that passed, and that could not decide, at the current stage.
     package var passedIntervals: Int
@@ -95,6 +97,7 @@ package struct Release: Sendable, Codable, Equatable {
         case approvedBy = "approved_by"
         case approvedMs = "approved_ms"
         case baselineShares = "baseline_shares"
+        case baselineReplicas = "baseline_replicas"
         case stageStartedMs = "stage_started_ms"
         case passedIntervals = "passed_intervals"
         case inconclusiveIntervals = "inconclusive_intervals"

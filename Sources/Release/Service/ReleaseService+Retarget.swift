@@ -13,6 +13,9 @@ extension ReleaseService {
     func retarget(_ release: Release, to canaryId: UUID, _ change: Change, caller: Caller) async throws -> Release {
         let principal = try caller.requirePrincipal()
         guard release.isModel else { throw AppError.badRequest("canary_service_id is for model releases") }
+        guard release.strategy != "rolling" || !release.status.isRollingOut else {
+            throw AppError.conflict("A rolling release has replaced replicas with its canary's: roll it back before changing its canary")
+        }
         guard change.canaryStages == nil, change.approvalPolicy == nil, change.analysis == nil else {
             throw AppError.badRequest("Change canary_service_id on its own (with gates or changelog if need be)")
         }

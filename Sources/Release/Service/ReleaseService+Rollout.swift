@@ -103,6 +103,14 @@ extension ReleaseService {
         else { throw AppError.conflict("The release's service or canary no longer exists (or its canary became a shadow)") }
         let baseline = Dictionary(
             uniqueKeysWithValues: family.canaries.filter { $0.id != release.canaryServiceId }.map { ($0.id, $0.trafficPercentage) })
+        var replicas: BaselineReplicas?
+        if release.strategy == "rolling" {
+            _ = try await checkRolling(stable: release.serviceId, canary: release.canaryServiceId, stages: release.stages)
+            let stable = try await inference.replicaCounts(of: release.serviceId)
+            let canary = try await inference.replicaCounts(of: release.canaryServiceId)
+            replicas = BaselineReplicas(stable: stable?.desired ?? 1, canary: canary?.desired ?? 0)
+        }
+        let baselineReplicas = replicas
         let moved = try await transition(id, caller: caller, action: "release.deploy") { release, sql in
             guard release.status == .approved || release.status == .rolledBack else {
                 throw AppError.conflict("The release changed meanwhile; try again")
@@ -113,6 +121,7 @@ extension ReleaseService {
             }
             let from = release.status
             release.baselineShares = Self.json(Dictionary(uniqueKeysWithValues: baseline.map { ($0.key.lowercasedString, $0.value) }))
+            release.baselineReplicas = baselineReplicas.map(Self.json)
             Self.enter(stage: 0, of: &release, at: clock.now().epochMilliseconds)
             release.rolledBackMs = nil
             release.rolledBackBy = nil
@@ -240,19 +249,27 @@ extension ReleaseService {
         return shares
     }
 
-    /// Moves the service's traffic to what the release's status asks for (nothing when it already is).
-    func applyTraffic(_ release: Release, caller: Caller) async throws {
-        guard release.isModel else { return }
+    /// Moves the service's traffic to what the release's status asks for (nothing when it already is); a rolling
+    /// release's replicas move with it (`applyWave`, `settleWave`). Answers whether the stage's traffic is in place (a
+    /// rolling wave whose replicas are not ready yet keeps the traffic where it was).
+    @discardableResult
+    func applyTraffic(_ release: Release, caller: Caller) async throws -> Bool {
+        guard release.isModel else { return true }
         let wanted = Self.shares(for: release)
-        guard let family = try await inference.family(of: release.serviceId) else { return }
+        let percent = wanted[release.canaryServiceId] ?? 0
+        guard try await applyWave(release, percent: percent, caller: caller) else { return false }
+        guard let family = try await inference.family(of: release.serviceId) else { return true }
         let current = Dictionary(uniqueKeysWithValues: family.canaries.map { ($0.id, $0.trafficPercentage) })
-        guard wanted.contains(where: { current[$0.key] != nil && current[$0.key] != $0.value }) else { return }
-        let known = wanted.filter { current[$0.key] != nil }
-        // The release's own audit entry (deploy, promote, rollback, the analysis's acts) records the move.
-        try await inference.setShares(
-            known, of: release.serviceId, caller: caller,
-            detail: "release \(release.name) \(release.version) (\(release.status.rawValue)): canary \(known[release.canaryServiceId] ?? 0) %",
-            audited: false)
+        if wanted.contains(where: { current[$0.key] != nil && current[$0.key] != $0.value }) {
+            let known = wanted.filter { current[$0.key] != nil }
+            // The release's own audit entry (deploy, promote, rollback, the analysis's acts) records the move.
+            try await inference.setShares(
+                known, of: release.serviceId, caller: caller,
+                detail: "release \(release.name) \(release.version) (\(release.status.rawValue)): canary \(known[release.canaryServiceId] ?? 0) %",
+                audited: false)
+        }
+        try await settleWave(release, percent: percent, caller: caller)
+        return true
     }
 
     /// Loads the release locked, lets `change` alter it (answering its timeline entry), saves both and audits.

@@ -52,8 +52,7 @@ package struct ReleaseService: Sendable {
     }
 
     static let releaseTypes = ["model", "firmware", "service", "config"]
-    static let strategies = ["canary", "blue-green"]
-    static let plannedStrategies = ["rolling"]
+    static let strategies = ["canary", "blue-green", "rolling"]
 
     /// What a user gives to create a release (unset: the defaults).
     package struct Input: Sendable {
@@ -117,13 +116,8 @@ package struct ReleaseService: Sendable {
         let type = input.releaseType ?? "model"
         validator.check(Self.releaseTypes.contains(type), "release_type", "must be one of model, firmware, service, config")
         let strategy = input.strategy ?? "canary"
-        if !Self.strategies.contains(strategy) {
-            validator.add(
-                "strategy",
-                Self.plannedStrategies.contains(strategy)
-                    ? "'\(strategy)' is not rolled out by this server yet; use canary or blue-green" : "must be canary, blue-green or rolling")
-        }
-        let stages = input.canaryStages ?? (strategy == "blue-green" ? [100] : [5, 20, 50, 100])
+        validator.check(Self.strategies.contains(strategy), "strategy", "must be canary, blue-green or rolling")
+        var stages = input.canaryStages ?? (strategy == "blue-green" ? [100] : [5, 20, 50, 100])
         Self.checkStages(stages, strategy: strategy, into: &validator)
         let policy = input.approvalPolicy ?? ApprovalPolicy()
         Self.checkApprovalPolicy(policy, into: &validator)
@@ -150,7 +144,8 @@ package struct ReleaseService: Sendable {
             statusReason: policy.required == 0 ? "no approval needed" : "waiting for \(policy.required) approval(s)",
             approvalPolicy: Self.json(policy), gates: Self.json(gates), analysis: Self.json(analysis),
             approvalStatus: policy.required == 0 ? .approved : .pending, approvedBy: nil, approvedMs: nil, baselineShares: nil,
-            stageStartedMs: nil, passedIntervals: 0, inconclusiveIntervals: 0, artifact: nil, artifactVersionId: nil, deployTarget: nil,
+            baselineReplicas: nil, stageStartedMs: nil, passedIntervals: 0, inconclusiveIntervals: 0, artifact: nil, artifactVersionId: nil,
+            deployTarget: nil,
             appliedStage: -1,
             stepWorkloadId: nil, stepAttempts: 0, rolledBackMs: nil, rolledBackBy: nil, rollbackReason: nil, createdBy: principal.userId,
             createdMs: now, updatedMs: now)
@@ -164,6 +159,10 @@ package struct ReleaseService: Sendable {
                 throw AppError.validation([
                     FieldError(field: "canary_service_id", message: "is not a live (not shadow) canary of service \(family.stable.name)")
                 ])
+            }
+            if strategy == "rolling" {
+                stages = try await checkRolling(stable: family.stable.id, canary: canary.id, stages: input.canaryStages)
+                release.canaryStages = Self.json(stages)
             }
             (release.serviceId, release.canaryServiceId) = (family.stable.id, canary.id)
             (release.modelId, release.modelName, release.modelVersion) = (canary.modelId, canary.modelName, canary.modelVersion)

@@ -50,9 +50,22 @@ package final class ReleaseController: Sendable {
 
     private func step(_ release: Release) async throws {
         guard release.isModel else { return try await deployStep(release) }
-        try await service.applyTraffic(release, caller: Self.system)
         let now = service.clock.now().epochMilliseconds
         let policy = release.decodedAnalysis
+        guard try await service.applyTraffic(release, caller: Self.system) else {
+            // A rolling wave whose replicas are still starting: its analysis begins once its traffic is in place; a
+            // wave that never gets ready is rolled back rather than left waiting.
+            windows.withLock { _ = $0.removeValue(forKey: release.id) }
+            guard release.status == .canary, let since = release.stageStartedMs, now - since > Int64(policy.pauseTimeoutSeconds) * 1_000 else {
+                return
+            }
+            return try await act(release) { release in
+                let reason =
+                    "the canary's replicas for \(release.stagePercent ?? 0) % were not ready within \(policy.pauseTimeoutSeconds) s: rolled back"
+                ReleaseService.rollBack(&release, by: nil, reason: reason, at: now)
+                return ("rolled_back", reason)
+            }
+        }
         if release.status == .paused {
             guard let since = release.stageStartedMs, now - since > Int64(policy.pauseTimeoutSeconds) * 1_000 else { return }
             return try await act(release) { release in

@@ -53,7 +53,8 @@ struct ReleaseCommand: AsyncParsableCommand {
         @Option(help: "Other types: a command each stage runs in the job sandbox, the artifact at $AITIP_ARTIFACT.") var deployCommand: String?
         @Option(help: "A directory packaged beside the artifact for --deploy-command.") var deployCode: String?
         @Option(help: "What changed.") var changelog: String?
-        @Option(help: "canary (stages) or blue-green (one switch).") var strategy: String?
+        @Option(help: "canary (stages), blue-green (one switch) or rolling (the canary's replicas replace the stable's in waves).") var strategy:
+            String?
         @Option(help: "Canary stages in percent, comma-separated, ending at 100 (default 5,20,50,100).") var stages: String?
         @Option(help: "Approvals needed (default 1; 0: none).") var approvals: Int?
         @Option(help: "A role whose members may approve (repeatable).") var approverRole: [String] = []
@@ -75,7 +76,7 @@ struct ReleaseCommand: AsyncParsableCommand {
                 }
             }
             guard strategy == nil || Components.Schemas.ReleaseCreate.StrategyPayload(rawValue: strategy!) != nil else {
-                throw ValidationError("--strategy is canary or blue-green")
+                throw ValidationError("--strategy is canary, blue-green or rolling")
             }
             guard Components.Schemas.ReleaseCreate.ReleaseTypePayload(rawValue: type ?? "model") != nil else {
                 throw ValidationError("--type is model, firmware, service or config")
