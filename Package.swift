@@ -186,6 +186,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The agent API: every operation of openapi.yaml as a tool, run with the caller's own credential.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "AITIPCore", "Storage", "Identity", "Events", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AITIPAPI",
             dependencies: [
@@ -211,7 +221,7 @@ let package = Package(
             name: "HTTPServer",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "AITIPAPI",
-                "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation", "Release",
+                "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation", "Release", "Agent",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -220,7 +230,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -239,7 +249,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "AITIPCore", "Storage", "ObjectStore", "Identity", "Tracking", "Workloads", "Training", "Datasets", "Executors", "HTTPServer",
-                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation", "Release",
+                "MLflowServer", "Events", "Inference", "Gateway", "Evaluation", "TestPlans", "Simulation", "Release", "Agent", "AITIPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -185,6 +185,12 @@ check "webhooks delete" aitip webhooks delete "$hook"
 reviews=$(aitip datasets list --project "$project" -o json | json '[x["id"] for x in d["items"] if x["name"] == "reviews"][0]')
 config=$(aitip release create --project "$project" --name settings --version 1 --type config --artifact-dataset "$reviews" --artifact-version v1 --artifact-path train.csv --deploy-command 'echo "$AITIP_ARTIFACT_SHA256  $AITIP_ARTIFACT" | sha256sum -c -' --approvals 0 --stages 50,100 --interval 1 -o json | json 'd["id"]')
 check "release deploy --wait: a config release's workload steps reach production" aitip release deploy "$config" --wait
+# The agent API: tools derived from the spec, run with the caller's rights; a destructive one after its confirmation.
+check "agent tools lists the design's release.create with its risk" bash -c "'$bin' agent tools --area releases -o json | python3 -c 'import json,sys; t={x[\"name\"]: x for x in json.load(sys.stdin)}; assert t[\"release.create\"][\"risk\"] == \"write\" and t[\"releases.rollback_release\"][\"risk\"] == \"destructive\"'"
+check "agent run runs a read tool" bash -c "'$bin' agent run projects.list_projects --param limit=5 -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"status\"] == \"succeeded\" and d[\"result\"][\"items\"], d'"
+doomed=$(aitip api-keys create --name doomed --org "$org" --scope projects:read -o json | json 'd["id"]')
+confirmation=$(aitip agent run api_keys.revoke_api_key --param key_id="$doomed" -o json | json 'd["confirmation_token"]')
+check "agent run --confirm runs a destructive tool once confirmed" bash -c "'$bin' agent run api_keys.revoke_api_key --param key_id='$doomed' --confirm '$confirmation' -o json | grep -q '\"succeeded\"'"
 exits 64 "release create refuses a deploy webhook and command together" aitip release create --project "$project" --name x --version 1 --type config --deploy-webhook https://hooks.example.com --deploy-command true
 check "the release's canary is deleted" aitip inference delete "$canary"
 check "inference stop" aitip inference stop "$service"

@@ -1,4 +1,6 @@
+import AITIPAPI
 import AITIPCore
+import Agent
 import Datasets
 import Evaluation
 import Events
@@ -29,7 +31,7 @@ package enum AllMigrations {
     package static let list: [Migration] =
         (IdentityMigrations.all + TrackingMigrations.all + WorkloadMigrations.all + TrainingMigrations.all
         + DatasetMigrations.all + HTTPServerMigrations.all + StorageMigrations.all + WebhookMigrations.all + InferenceMigrations.all
-        + EvaluationMigrations.all + TestPlanMigrations.all + SimulationMigrations.all + ReleaseMigrations.all).sorted {
+        + EvaluationMigrations.all + TestPlanMigrations.all + SimulationMigrations.all + ReleaseMigrations.all + AgentMigrations.all).sorted {
             $0.version < $1.version
         }
 }
@@ -144,6 +146,13 @@ package struct AppParts: Sendable {
                 database: database, clock: clock, audit: audit, inference: inference, evaluation: evaluation, testing: testPlans,
                 simulation: simulation, datasets: datasets, workloads: workloads, webhooks: webhookConfiguration)
             let releaseController = ReleaseController(service: releases, logger: logger)
+            let agentDispatcher = InProcessDispatcher(logger: logger)
+            let agent = AgentService(
+                database: database, clock: clock, audit: audit, registry: try ToolRegistry(specYAML: try APISpec.yaml()),
+                dispatch: { method, target, body, bearer in
+                    try await agentDispatcher.dispatch(method: method, target: target, body: body, bearer: bearer)
+                },
+                webhooks: webhookConfiguration, logger: logger)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
@@ -165,6 +174,8 @@ package struct AppParts: Sendable {
                 testPlans: testPlans,
                 simulation: simulation,
                 releases: releases,
+                agent: agent,
+                agentDispatcher: agentDispatcher,
                 audit: audit,
                 metrics: metrics,
                 limits: .init(

@@ -28,6 +28,8 @@ package struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
 /// context. Set by `AuthenticationMiddleware` for the duration of the request's task.
 package enum RequestScope {
     @TaskLocal package static var caller: Caller = Caller(principal: nil, origin: .system)
+    /// The bearer token or API key the request authenticated with (the agent API acts with it, and nothing more).
+    @TaskLocal package static var bearer: String?
     /// The browser session cookie (`SessionCookie`) of the request, if it sent one, and the one to send back.
     @TaskLocal package static var sessionCookie: SessionCookie.Exchange = .init(received: nil, secure: false)
 }

@@ -1,5 +1,6 @@
 import AITIPAPI
 import AITIPCore
+import Agent
 import Datasets
 import Evaluation
 import Events
@@ -37,6 +38,9 @@ package struct ServerDependencies: Sendable {
     package var evaluation: EvaluationService
     package var simulation: SimulationService
     package var releases: ReleaseService
+    package var agent: AgentService
+    /// The router the agent's tools go through (installed by `buildRouter`).
+    package let agentDispatcher: InProcessDispatcher
     package var testPlans: TestPlanService
     package var audit: AuditLog
     package var metrics: PrometheusCollectorRegistry
@@ -71,7 +75,8 @@ package struct ServerDependencies: Sendable {
         database: Database, auth: AuthService, organizations: OrganizationService, projects: ProjectService,
         apiKeys: APIKeyService, tracking: TrackingService, artifacts: ArtifactService, training: TrainingService,
         resources: ResourceService, datasets: DatasetService, webhooks: WebhookService, inference: InferenceService,
-        evaluation: EvaluationService, testPlans: TestPlanService, simulation: SimulationService, releases: ReleaseService, audit: AuditLog,
+        evaluation: EvaluationService, testPlans: TestPlanService, simulation: SimulationService, releases: ReleaseService, agent: AgentService,
+        agentDispatcher: InProcessDispatcher, audit: AuditLog,
         metrics: PrometheusCollectorRegistry,
         limits: Limits,
         webDirectory: String? = nil
@@ -91,6 +96,8 @@ package struct ServerDependencies: Sendable {
         self.evaluation = evaluation
         self.simulation = simulation
         self.releases = releases
+        self.agent = agent
+        self.agentDispatcher = agentDispatcher
         self.testPlans = testPlans
         self.audit = audit
         self.metrics = metrics
@@ -165,6 +172,7 @@ package func buildRouter(_ dependencies: ServerDependencies, modules: [RouteModu
             body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
     }
     methods.load(router.routes)
+    dependencies.agentDispatcher.install(router)
     return router
 }
 

@@ -111,8 +111,9 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         defer { limits.inFlight.leave(budgetKey) }
         context.principal = principal
         context.logger[metadataKey: "user"] = .string(principal.username)
+        let bearer = kind == "bearer" ? String(parts[1]) : nil
         return try await RequestScope.$caller.withValue(Caller(principal: principal, origin: origin, logger: context.logger)) {
-            try await next(request, context)
+            try await RequestScope.$bearer.withValue(bearer) { try await next(request, context) }
         }
     }
 

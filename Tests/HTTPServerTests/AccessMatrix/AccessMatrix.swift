@@ -106,6 +106,8 @@ enum AccessMatrix {
         "setQuota": [.stranger: 403],
         // The recipe's release is the owner's: its creator may not approve it, through their key neither.
         "approveRelease": [.owner: 403, .keyWithScope: 403],
+        // An agent execution is its caller's alone (the recipe's is the owner's, whose keys are the owner too).
+        "getAgentExecution": [.admin: 404, .member: 404, .viewer: 404, .stranger: 404],
     ]
 
     /// Success statuses other than the operation's lowest 2xx. On the matrix's server (local disk, no S3) a presigned

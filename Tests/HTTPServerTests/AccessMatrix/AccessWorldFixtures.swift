@@ -136,6 +136,15 @@ extension AccessWorld {
         return id
     }
 
+    /// An agent execution of A's owner (a read tool, run at once).
+    func agentExecution() async throws -> String {
+        try await shared("agentExecution") {
+            let reply = try await app.call(
+                .post, "/api/v1/agent/execute", token: ownerToken, json: ["tool": "projects.list_projects", "params": ["limit": 1]])
+            return try #require(reply.string("execution_id"), "\(reply.text)")
+        }
+    }
+
     func releaseBody() async throws -> [String: Any] {
         let stable = try await freshInferenceService()
         var canary = try await inferenceServiceBody()

@@ -215,6 +215,10 @@ enum NativeRecipes {
         case "deleteWebhook": return .init(path: "/api/v1/webhooks/\(try await w.freshWebhook())")
         case "testWebhook": return .init(path: "/api/v1/webhooks/\(try await w.webhook())/test", body: .json(["event": "release.promoted"]))
         case "listWebhookDeliveries": return .init(path: "/api/v1/webhooks/\(try await w.webhook())/deliveries")
+        // agent
+        case "listAgentTools": return .init(path: "/api/v1/agent/tools?area=releases")
+        case "executeAgentTool": return .init(path: "/api/v1/agent/execute", body: .json(["tool": "projects.list_projects", "params": ["limit": 1]]))
+        case "getAgentExecution": return .init(path: "/api/v1/agent/executions/\(try await w.agentExecution())")
         // test plans
         case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
         case "createTestPlan":

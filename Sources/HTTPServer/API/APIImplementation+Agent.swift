@@ -1,0 +1,77 @@
+import AITIPAPI
+import AITIPCore
+import Agent
+import Foundation
+import OpenAPIRuntime
+
+extension APIImplementation {
+    var agent: AgentService { dependencies.agent }
+
+    func listAgentTools(_ input: Operations.ListAgentTools.Input) async throws -> Operations.ListAgentTools.Output {
+        _ = try caller.requirePrincipal()
+        let tools = agent.registry.tools.filter { tool in
+            (input.query.area.map { $0 == tool.area } ?? true) && (input.query.risk.map { $0.rawValue == tool.risk.rawValue } ?? true)
+        }
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        tools: try tools.map(Components.Schemas.AgentTool.init),
+                        areas: Array(Set(agent.registry.tools.map(\.area))).sorted()))))
+    }
+
+    func executeAgentTool(_ input: Operations.ExecuteAgentTool.Input) async throws -> Operations.ExecuteAgentTool.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
+        let arguments = try body.params.map { try JSONValue.from($0.additionalProperties) } ?? [:]
+        let outcome = try await agent.execute(
+            .init(
+                tool: body.tool, arguments: arguments, asynchronous: body.async ?? false, confirmationToken: body.confirmationToken,
+                callbackURL: body.callbackUrl, callbackSecret: body.callbackSecret),
+            bearer: RequestScope.bearer, caller: caller)
+        return .ok(.init(body: .json(try .init(outcome.execution, tool: outcome.tool, token: outcome.confirmationToken, registry: agent.registry))))
+    }
+
+    func getAgentExecution(_ input: Operations.GetAgentExecution.Input) async throws -> Operations.GetAgentExecution.Output {
+        let (execution, tool) = try await agent.execution(try Parse.id(input.path.executionId, "execution_id"), caller: caller)
+        return .ok(.init(body: .json(try .init(execution, tool: tool, token: nil, registry: agent.registry))))
+    }
+}
+
+extension JSONValue {
+    /// A free-form object of the generated types, as the domain's JSON.
+    static func from(_ container: OpenAPIObjectContainer) throws -> [String: JSONValue] {
+        try JSONDecoder().decode([String: JSONValue].self, from: try JSONEncoder().encode(container))
+    }
+}
+
+extension Components.Schemas.AgentTool {
+    init(_ tool: AgentTool) throws {
+        self.init(
+            name: tool.name, area: tool.area, operationId: tool.operationId, method: tool.method, path: tool.path, description: tool.description,
+            parameters: .init(
+                additionalProperties: try JSONDecoder().decode(OpenAPIObjectContainer.self, from: JSONEncoder().encode(tool.parameters))),
+            risk: .init(rawValue: tool.risk.rawValue)!, permission: tool.permission, executable: tool.notExecutable == nil,
+            notExecutable: tool.notExecutable)
+    }
+}
+
+extension Components.Schemas.AgentExecution {
+    init(_ execution: AgentExecution, tool: AgentTool?, token: String?, registry: ToolRegistry) throws {
+        var monitoring = ["execution_url": "/api/v1/agent/executions/\(execution.id.lowercasedString)"]
+        if let tool, execution.status == .succeeded {
+            monitoring.merge(registry.links(after: tool, result: execution.result)) { $1 }
+        }
+        let result = try execution.result.flatMap { text in
+            try? JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(text.utf8))
+        }
+        self.init(
+            executionId: execution.id.lowercasedString, tool: execution.tool, status: .init(rawValue: execution.status.rawValue)!,
+            risk: .init(rawValue: (tool?.risk ?? .write).rawValue)!,
+            params: .init(additionalProperties: try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(execution.arguments.utf8))),
+            async: execution.asynchronous, confirmationRequired: execution.status == .awaitingConfirmation, confirmationToken: token,
+            confirmBefore: execution.status == .awaitingConfirmation ? execution.confirmBeforeMs.map(Date.init(epochMilliseconds:)) : nil,
+            httpStatus: execution.httpStatus, result: result, error: execution.error, callbackStatus: execution.callbackStatus,
+            createdAt: Date(epochMilliseconds: execution.createdMs), finishedAt: execution.finishedMs.map(Date.init(epochMilliseconds:)),
+            monitoring: .init(additionalProperties: monitoring))
+    }
+}

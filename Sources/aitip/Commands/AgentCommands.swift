@@ -1,0 +1,74 @@
+import AITIPAPI
+import AITIPClient
+import ArgumentParser
+import Foundation
+import OpenAPIRuntime
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "The agent API: every operation as a tool, run with your own rights (destructive and costly ones after a confirmation).",
+        subcommands: [Tools.self, Run.self, Get.self])
+
+    static let columns = ["execution_id", "tool", "status", "http_status", "confirmation_token", "error"]
+
+    struct Tools: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The tools, with their risk and the permission each needs.")
+        @OptionGroup var options: ClientOptions
+        @Option(help: "Only this area (releases, training, …).") var area: String?
+        @Option(help: "Only this risk: read, write, destructive, costly.") var risk: String?
+        func run() async throws {
+            let risk = try risk.map { text in
+                guard let value = Operations.ListAgentTools.Input.Query.RiskPayload(rawValue: text) else {
+                    throw ValidationError("--risk is read, write, destructive or costly")
+                }
+                return value
+            }
+            try await ClientCall.show(options, columns: ["name", "risk", "permission", "executable", "method", "path"]) { api in
+                try await api.listAgentTools(query: .init(area: area, risk: risk)).ok.body.json.tools
+            }
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a tool. A destructive or costly one first answers a confirmation token: run it again with --confirm TOKEN.",
+            discussion: """
+                Examples:
+                  aitip agent run projects.list_projects --param limit=5
+                  aitip agent run releases.rollback_release --param release_id=R --param reason='"bad canary"'
+                  aitip agent run releases.rollback_release --param release_id=R --param reason='"bad canary"' --confirm TOKEN
+                A --param value is read as JSON when it is JSON (5, true, {"cpu": 1}), else as text.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Tool name (aitip agent tools).") var tool: String
+        @Option(help: "An argument, name=value (repeatable).") var param: [String] = []
+        @Option(help: "The confirmation token a destructive or costly call answered.") var confirm: String?
+        @Flag(name: .customLong("async"), help: "Answer at once and run in the background (aitip agent get ID).") var background = false
+        func run() async throws {
+            var arguments: [String: OpenAPIValueContainer] = [:]
+            for entry in param {
+                guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("--param takes name=value, not '\(entry)'") }
+                let value = String(entry[entry.index(after: equals)...])
+                arguments[String(entry[..<equals])] =
+                    (try? JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(value.utf8))) ?? OpenAPIValueContainer(stringLiteral: value)
+            }
+            let params = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: try JSONEncoder().encode(arguments))
+            try await ClientCall.show(options, columns: AgentCommand.columns) { api in
+                try await api.executeAgentTool(
+                    body: .json(
+                        .init(tool: tool, params: .init(additionalProperties: params), async: background ? true : nil, confirmationToken: confirm))
+                ).ok.body.json
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One of your executions, with its outcome and where to follow it.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Execution id.") var id: String
+        func run() async throws {
+            try await ClientCall.show(options) { api in try await api.getAgentExecution(path: .init(executionId: id)).ok.body.json }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import AITIPAPI
+import AITIPTestSupport
+import Foundation
+import HTTPTypes
+import Testing
+import Yams
+
+/// The agent API: every operation as a tool, run with the caller's own rights through the server's front door;
+/// destructive and costly tools wait for a confirmation. (Asynchronous runs with a signed callback to a real receiver
+/// are in pytests/mlflow/test_agent.py.)
+@Suite("Agent")
+struct AgentTests {
+    @Test("every operation of openapi.yaml is a tool, with its area, risk, permission and parameters")
+    func toolsFromTheSpec() async throws {
+        try await withApp(.sqlite) { app in
+            let token = try await app.adminToken()
+            let listed = try await app.call(.get, "/api/v1/agent/tools", token: token)
+            let tools = listed["tools"] as? [[String: Any]] ?? []
+            let spec = try #require(try Yams.load(yaml: try APISpec.yaml()) as? [String: Any])
+            let operations = (spec["paths"] as? [String: Any] ?? [:]).values.flatMap { item in
+                (item as? [String: Any] ?? [:]).compactMap { ($0.value as? [String: Any])?["operationId"] as? String }
+            }
+            #expect(Set(tools.compactMap { $0["operation_id"] as? String }) == Set(operations), "every operation, once")
+            #expect(tools.count == operations.count)
+            func tool(_ name: String) -> [String: Any]? { tools.first { $0["name"] as? String == name } }
+            let create = try #require(tool("release.create"))
+            #expect(create["risk"] as? String == "write" && create["permission"] as? String == "release:write")
+            let parameters = try #require(create["parameters"] as? [String: Any])
+            #expect((parameters["required"] as? [String] ?? []).contains("project_id"), "\(parameters)")
+            #expect((parameters["properties"] as? [String: Any])?["canary_stages"] != nil)
+            #expect(tool("training.submit")?["risk"] as? String == "costly")
+            #expect(tool("releases.rollback_release")?["risk"] as? String == "destructive")
+            #expect(tool("releases.get_release")?["risk"] as? String == "read")
+            let upload = try #require(tool("training.upload_training_code"))
+            #expect(upload["executable"] as? Bool == false && (upload["not_executable"] as? String)?.contains("file") == true)
+            #expect(tool("auth.login")?["executable"] as? Bool == false)
+            let costly = try await app.call(.get, "/api/v1/agent/tools?risk=costly", token: token)["tools"] as? [[String: Any]] ?? []
+            #expect(!costly.isEmpty && costly.allSatisfy { $0["risk"] as? String == "costly" })
+        }
+    }
+
+    @Test(
+        "a tool runs with exactly the caller's rights: an admin's read succeeds, a viewer's write is refused by the operation itself",
+        arguments: DatabaseKind.available)
+    func callersRights(_ kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            let projects = try await app.call(
+                .post, "/api/v1/agent/execute", token: token, json: ["tool": "projects.list_projects", "params": ["limit": 5]])
+            #expect(projects.status == 200 && projects.string("status") == "succeeded" && projects["http_status"] as? Int == 200, "\(projects.text)")
+            #expect(((projects["result"] as? [String: Any])?["items"] as? [Any])?.isEmpty == false)
+            let org = try await app.homeOrg(token)
+            let viewer = try await app.newMember(of: org, role: "viewer", by: token)
+            let refused = try await app.call(
+                .post, "/api/v1/agent/execute", token: viewer.token,
+                json: ["tool": "projects.create_project", "params": ["org_id": org, "name": "by-agent"]])
+            #expect(refused.string("status") == "failed" && refused["http_status"] as? Int == 403, "\(refused.text)")
+            let names = try await app.call(.get, "/api/v1/projects?limit=500", token: token).items.compactMap { $0["name"] as? String }
+            #expect(!names.contains("by-agent"), "nothing was created")
+            // Someone else's execution is not there for them.
+            let id = try #require(projects.string("execution_id"))
+            #expect(try await app.call(.get, "/api/v1/agent/executions/\(id)", token: viewer.token).status == 404)
+            #expect(try await app.call(.get, "/api/v1/agent/executions/\(id)", token: token).string("status") == "succeeded")
+            // Arguments a tool does not take, and callbacks to private addresses, are refused before anything runs.
+            let unknown = try await app.call(
+                .post, "/api/v1/agent/execute", token: token, json: ["tool": "projects.list_projects", "params": ["drop": "table"]])
+            #expect(unknown.status == 422 && unknown.text.contains("params.drop"), "\(unknown.text)")
+            let privateCallback = try await app.call(
+                .post, "/api/v1/agent/execute", token: token,
+                json: ["tool": "projects.list_projects", "async": true, "callback_url": "http://169.254.169.254/latest"])
+            #expect(privateCallback.status == 422 && privateCallback.text.contains("callback_url"), "\(privateCallback.text)")
+            #expect(try await app.call(.post, "/api/v1/agent/execute", token: token, json: ["tool": "nope.nothing"]).status == 422)
+        }
+    }
+
+    @Test("a destructive tool waits for its confirmation token, which confirms only that call, once", arguments: DatabaseKind.available)
+    func confirmation(_ kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            let key = try #require(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: token, json: ["name": "doomed", "scopes": ["projects:read"]]).string("id"))
+            let other = try #require(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: token, json: ["name": "kept", "scopes": ["projects:read"]]).string("id"))
+            let asked = try await app.call(
+                .post, "/api/v1/agent/execute", token: token, json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": key]])
+            #expect(asked.string("status") == "awaiting_confirmation" && asked["confirmation_required"] as? Bool == true, "\(asked.text)")
+            let confirmation = try #require(asked.string("confirmation_token"))
+            let before = try await app.call(.get, "/api/v1/auth/api-keys", token: token).items.first { $0["id"] as? String == key }
+            #expect(before != nil && before?["revoked_at"] == nil, "not revoked before it is confirmed")
+            let swapped = try await app.call(
+                .post, "/api/v1/agent/execute", token: token,
+                json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": other], "confirmation_token": confirmation])
+            #expect(swapped.status == 422 && swapped.text.contains("other arguments"), "\(swapped.text)")
+            let done = try await app.call(
+                .post, "/api/v1/agent/execute", token: token,
+                json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": key], "confirmation_token": confirmation])
+            #expect(done.string("status") == "succeeded" && done.string("execution_id") == asked.string("execution_id"), "\(done.text)")
+            let again = try await app.call(
+                .post, "/api/v1/agent/execute", token: token,
+                json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": key], "confirmation_token": confirmation])
+            #expect(again.status == 422, "a token confirms once: \(again.text)")
+            let keys = try await app.call(.get, "/api/v1/auth/api-keys", token: token).items
+            let revoked = keys.first { $0["id"] as? String == key }
+            #expect(revoked == nil || revoked?["revoked_at"] != nil, "\(keys)")
+            #expect(keys.contains { $0["id"] as? String == other })
+            let audit = try await app.call(.get, "/api/v1/audit?limit=200", token: token).text
+            #expect(audit.contains("agent.execute") && audit.contains("api_keys.revoke_api_key"))
+        }
+    }
+}
