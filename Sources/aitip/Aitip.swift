@@ -23,6 +23,7 @@ struct Aitip: AsyncParsableCommand {
             OrgsCommand.self, ProjectsCommand.self, APIKeysCommand.self, ExperimentsCommand.self, RunsCommand.self, TracesCommand.self,
             ModelsCommand.self, JobsCommand.self, QueueCommand.self, ResourcesCommand.self, DatasetsCommand.self,
             InferenceCommand.self, EvalCommand.self, TestCommand.self, SimCommand.self, ReleaseCommand.self, WebhookCommand.self, AgentCommand.self,
+            MCPCommand.self,
         ]
     )
 }

@@ -35,3 +35,42 @@ def test_a_training_job_submitted_by_an_agent_is_confirmed_run_in_the_background
     job = requests.get(base + links["resource_url"], headers=headers)
     assert job.status_code == 200 and job.json()["name"] == params["name"], job.text
     receiver.server.shutdown()
+
+
+def test_an_mcp_client_lists_and_calls_aitip_tools_over_stdio(api, tmp_path):
+    """The real `mcp` client (PyPI) starts `aitip mcp` and talks JSON-RPC over its stdio, with an API key."""
+    import asyncio
+    import os
+    import pathlib
+
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    base, headers = api["base"], api["headers"]
+    key = requests.post(f"{base}/api/v1/auth/api-keys", headers=headers,
+                        json={"name": unique("mcp"), "scopes": ["projects:read", "api_keys:read", "api_keys:write"]}).json()["key"]
+    doomed = requests.post(f"{base}/api/v1/auth/api-keys", headers=headers, json={"name": unique("doomed"), "scopes": ["projects:read"]}).json()
+    binary = os.environ.get("AITIP_BIN", str(pathlib.Path(__file__).resolve().parents[2] / ".build" / "debug" / "aitip"))
+    parameters = StdioServerParameters(command=binary, args=["mcp"], env={"AITIP_SERVER": base, "AITIP_TOKEN": key, "HOME": str(tmp_path)})
+
+    async def session():
+        async with stdio_client(parameters) as (read, write):
+            async with ClientSession(read, write) as client:
+                await client.initialize()
+                tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+                assert "release_create" in tools and "training_submit" in tools and "projects_list_projects" in tools, sorted(tools)[:20]
+                assert "confirmation_token" in tools["api_keys_revoke_api_key"].input_schema["properties"]
+                listed = await client.call_tool("projects_list_projects", {"limit": 2})
+                assert not listed.is_error and json.loads(listed.content[0].text)["status"] == "succeeded", listed
+                # A destructive tool answers its confirmation token first; the same call with it runs.
+                asked = await client.call_tool("api_keys_revoke_api_key", {"key_id": doomed["id"]})
+                assert not asked.is_error and "confirmation_token" in asked.content[0].text, asked
+                token = asked.structured_content["confirmation_token"]
+                done = await client.call_tool("api_keys_revoke_api_key", {"key_id": doomed["id"], "confirmation_token": token})
+                assert not done.is_error and json.loads(done.content[0].text)["status"] == "succeeded", done
+                refused = await client.call_tool("projects_list_projects", {"no_such": 1})
+                assert refused.is_error and "no_such" in refused.content[0].text, refused
+
+    asyncio.run(session())
+    keys = requests.get(f"{base}/api/v1/auth/api-keys", headers=headers).json()["items"]
+    assert all(k["id"] != doomed["id"] or k.get("revoked_at") for k in keys)
