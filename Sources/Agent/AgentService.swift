@@ -128,8 +128,40 @@ package struct AgentService: Sendable {
                 try await sql.select().column("*").from("agent_executions").where("id", .equal, id).first(decoding: AgentExecution.self)
             }), execution.userId == principal.userId
         else { throw AppError.notFound("Execution") }
-        return (execution, registry.tool(named: execution.tool))
+        return (try await settled(execution), registry.tool(named: execution.tool))
     }
+
+    /// The caller's latest executions, newest first.
+    package func executions(page: PageRequest, caller: Caller) async throws -> Page<AgentExecution> {
+        let principal = try caller.requirePrincipal()
+        let rows = try await database.read { sql in
+            let select = sql.select().column("*").from("agent_executions").where("user_id", .equal, principal.userId)
+            if let after = page.after { select.where("id", .lessThan, after) }
+            return try await select.orderBy("id", .descending).limit(page.limit + 1).all(decoding: AgentExecution.self)
+        }
+        var settledRows: [AgentExecution] = []
+        for row in rows { settledRows.append(try await settled(row)) }
+        return Page(fetched: settledRows, limit: page.limit, id: \.id)
+    }
+
+    /// A background execution runs one API call, which ends within minutes; one still queued or running after
+    /// `staleSeconds` lost its server (stopped or restarted) and is recorded as failed when next read.
+    private func settled(_ execution: AgentExecution) async throws -> AgentExecution {
+        let now = clock.now().epochMilliseconds
+        guard execution.status == .queued || execution.status == .running, now - execution.updatedMs > Self.staleSeconds * 1_000 else {
+            return execution
+        }
+        var failed = execution
+        failed.status = .failed
+        failed.error = "the server running it stopped before it finished; nothing says whether the operation ran: check before retrying"
+        failed.updatedMs = now
+        failed.finishedMs = now
+        let recorded = failed
+        try await database.transaction { sql in try await sql.updateRow(recorded, in: "agent_executions", id: recorded.id) }
+        return recorded
+    }
+
+    static let staleSeconds: Int64 = 900
 
     // MARK: running
 

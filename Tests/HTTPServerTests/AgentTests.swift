@@ -61,6 +61,10 @@ struct AgentTests {
             let id = try #require(projects.string("execution_id"))
             #expect(try await app.call(.get, "/api/v1/agent/executions/\(id)", token: viewer.token).status == 404)
             #expect(try await app.call(.get, "/api/v1/agent/executions/\(id)", token: token).string("status") == "succeeded")
+            let mine = try await app.call(.get, "/api/v1/agent/executions", token: token).items.compactMap { $0["execution_id"] as? String }
+            #expect(mine.first == id, "newest first: \(mine)")
+            #expect(
+                try await app.call(.get, "/api/v1/agent/executions", token: viewer.token).items.allSatisfy { $0["execution_id"] as? String != id })
             // Arguments a tool does not take, and callbacks to private addresses, are refused before anything runs.
             let unknown = try await app.call(
                 .post, "/api/v1/agent/execute", token: token, json: ["tool": "projects.list_projects", "params": ["drop": "table"]])

@@ -31,6 +31,17 @@ extension APIImplementation {
         return .ok(.init(body: .json(try .init(outcome.execution, tool: outcome.tool, token: outcome.confirmationToken, registry: agent.registry))))
     }
 
+    func listAgentExecutions(_ input: Operations.ListAgentExecutions.Input) async throws -> Operations.ListAgentExecutions.Output {
+        let page = try await agent.executions(page: try PageRequest(limit: input.query.limit, cursor: input.query.cursor), caller: caller)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        items: try page.items.map {
+                            try .init($0, tool: agent.registry.tool(named: $0.tool), token: nil, registry: agent.registry)
+                        }, nextCursor: page.nextCursor))))
+    }
+
     func getAgentExecution(_ input: Operations.GetAgentExecution.Input) async throws -> Operations.GetAgentExecution.Output {
         let (execution, tool) = try await agent.execution(try Parse.id(input.path.executionId, "execution_id"), caller: caller)
         return .ok(.init(body: .json(try .init(execution, tool: tool, token: nil, registry: agent.registry))))

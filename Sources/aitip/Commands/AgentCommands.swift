@@ -8,7 +8,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "The agent API: every operation as a tool, run with your own rights (destructive and costly ones after a confirmation).",
-        subcommands: [Tools.self, Run.self, Get.self])
+        subcommands: [Tools.self, Run.self, Get.self, Executions.self])
 
     static let columns = ["execution_id", "tool", "status", "http_status", "confirmation_token", "error"]
 
@@ -59,6 +59,17 @@ struct AgentCommand: AsyncParsableCommand {
                     body: .json(
                         .init(tool: tool, params: .init(additionalProperties: params), async: background ? true : nil, confirmationToken: confirm))
                 ).ok.body.json
+            }
+        }
+    }
+
+    struct Executions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Your executions, newest first.")
+        @OptionGroup var options: ClientOptions
+        @OptionGroup var page: PageOptions
+        func run() async throws {
+            try await ClientCall.show(options, columns: ["execution_id", "tool", "status", "http_status", "created_at", "error"]) { api in
+                try await api.listAgentExecutions(query: .init(limit: page.limit, cursor: page.cursor)).ok.body.json
             }
         }
     }
