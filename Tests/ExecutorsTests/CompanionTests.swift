@@ -31,11 +31,13 @@ struct CompanionTests {
         echo job-only > job-only
         python3 -c '
         import os, socket, time
-        for _ in range(600):
-            if os.path.exists("/run/aitip/link/s.sock"): break
-            time.sleep(0.05)
         client = socket.socket(socket.AF_UNIX)
-        client.connect("/run/aitip/link/s.sock")
+        for _ in range(600):
+            try:
+                client.connect("/run/aitip/link/s.sock")
+                break
+            except (FileNotFoundError, ConnectionRefusedError):  # not bound yet, or bound and not yet listening
+                time.sleep(0.05)
         print("job got", client.recv(4096).decode())
         print("job sees", ",".join(sorted(os.listdir("/workspace"))))
         mine = {int(p) for p in os.listdir("/proc") if p.isdigit()}
