@@ -332,7 +332,8 @@ struct DatasetAPITests {
             let kindWithoutNodes = try await app.call(
                 .post, "/api/v1/lineage/edges", token: token,
                 json: [
-                    "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "inference_service", "id": jobId], "relation": "served",
+                    "source": ["kind": "dataset_version", "id": cleanV1Id], "target": ["kind": "inference_service", "id": jobId],
+                    "relation": "served",
                 ])
             #expect(kindWithoutNodes.status == 400, "\(kindWithoutNodes.text)")
 
