@@ -387,8 +387,10 @@ let package = Package(
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), "Agent",
             ],
+            // Read by the tests from the source tree (the agent's phrasings).
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

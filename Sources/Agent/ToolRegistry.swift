@@ -175,11 +175,16 @@ package struct ToolRegistry: Sendable {
         }
     }
 
-    /// `createRelease` → `create_release`.
+    /// `createRelease` → `create_release`; an acronym stays one word (`getDatasetFileURL` → `get_dataset_file_url`).
     static func snakeCase(_ text: String) -> String {
+        let characters = Array(text)
         var result = ""
-        for character in text {
-            if character.isUppercase, !result.isEmpty { result.append("_") }
+        for (index, character) in characters.enumerated() {
+            if character.isUppercase, index > 0 {
+                let previous = characters[index - 1]
+                let next = index + 1 < characters.count ? characters[index + 1] : nil
+                if previous.isLowercase || (previous.isUppercase && next?.isLowercase == true) { result.append("_") }
+            }
             result.append(Character(character.lowercased()))
         }
         return result

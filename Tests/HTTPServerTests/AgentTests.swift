@@ -1,5 +1,7 @@
 import AITIPAPI
+import AITIPCore
 import AITIPTestSupport
+import Agent
 import Foundation
 import HTTPTypes
 import Testing
@@ -34,6 +36,7 @@ struct AgentTests {
             let upload = try #require(tool("training.upload_training_code"))
             #expect(upload["executable"] as? Bool == false && (upload["not_executable"] as? String)?.contains("file") == true)
             #expect(tool("auth.login")?["executable"] as? Bool == false)
+            #expect(tool("datasets.get_dataset_file_url") != nil, "an acronym is one word")
             let costly = try await app.call(.get, "/api/v1/agent/tools?risk=costly", token: token)["tools"] as? [[String: Any]] ?? []
             #expect(!costly.isEmpty && costly.allSatisfy { $0["risk"] as? String == "costly" })
         }
@@ -109,6 +112,79 @@ struct AgentTests {
             #expect(keys.contains { $0["id"] as? String == other })
             let audit = try await app.call(.get, "/api/v1/audit?limit=200", token: token).text
             #expect(audit.contains("agent.execute") && audit.contains("api_keys.revoke_api_key"))
+        }
+    }
+}
+
+/// The natural-language reading, on the phrasings kept in Fixtures/agent-phrasings.json: every area, the design's own
+/// example among them. Each must read as its intent with exactly its arguments and the names it refers to.
+@Suite("Agent: natural language")
+struct AgentLanguageTests {
+    struct Phrasing: Decodable {
+        var say: String
+        var intent: String
+        var params: [String: JSONValue]?
+        var references: [String: String]?
+        var project: String?
+    }
+
+    static let phrasings: [Phrasing] = {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/agent-phrasings.json")
+        return (try? JSONDecoder().decode([Phrasing].self, from: Data(contentsOf: file))) ?? []
+    }()
+
+    @Test("at least 40 phrasings over every area read as their intent and arguments (accuracy printed)")
+    func phrasings() throws {
+        let phrasings = Self.phrasings
+        #expect(phrasings.count >= 40)
+        let registry = try ToolRegistry(specYAML: try APISpec.yaml())
+        var right = 0
+        for phrasing in phrasings {
+            #expect(registry.tool(named: phrasing.intent) != nil, "the fixture names a tool that exists: \(phrasing.intent)")
+            let reading = IntentParser.read(phrasing.say)
+            let references = (reading?.references ?? [:]).mapValues { "\($0.kind.rawValue):\($0.name)" }
+            let correct =
+                reading?.intent == phrasing.intent && reading?.arguments == (phrasing.params ?? [:]) && references == (phrasing.references ?? [:])
+                && reading?.project == phrasing.project
+            #expect(correct, "\"\(phrasing.say)\" → \(String(describing: reading))")
+            if correct { right += 1 }
+        }
+        print("agent natural language: \(right) of \(phrasings.count) phrasings read right")
+        #expect(IntentParser.read("the weather in Paris tomorrow") == nil, "words no rule reads are not guessed at")
+    }
+
+    @Test("a plan looks names up as the caller and asks for what is missing; with execute it runs", arguments: DatabaseKind.available)
+    func plans(_ kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            let project = try #require(try await app.call(.get, "/api/v1/projects", token: token).items.first?["id"] as? String)
+            let dataset = try #require(
+                try await app.call(.post, "/api/v1/projects/\(project)/datasets", token: token, json: ["name": "reviews", "format": "csv"]).string(
+                    "id"))
+            let lineage = try await app.call(
+                .post, "/api/v1/agent/natural-language", token: token,
+                json: ["message": "show me the lineage of dataset reviews", "context": ["project_id": project], "execute": true])
+            #expect(lineage.string("intent") == "datasets.get_dataset_lineage", "\(lineage.text)")
+            #expect((lineage["params"] as? [String: Any])?["dataset_id"] as? String == dataset)
+            #expect((lineage["execution"] as? [String: Any])?["status"] as? String == "succeeded", "\(lineage.text)")
+            let unknown = try await app.call(
+                .post, "/api/v1/agent/natural-language", token: token,
+                json: ["message": "what versions does dataset nothere have", "context": ["project_id": project], "execute": true])
+            #expect(unknown.string("intent") == "datasets.list_dataset_versions" && unknown["execution"] == nil, "\(unknown.text)")
+            #expect((unknown["questions"] as? [String])?.first?.contains("no dataset named nothere") == true, "\(unknown.text)")
+            let training = try await app.call(
+                .post, "/api/v1/agent/natural-language", token: token,
+                json: ["message": "Train a Llama-2 model on my customer service dataset using 4 A100 GPUs", "context": ["project_id": project]])
+            #expect(training.string("intent") == "training.submit" && training["confirmation_required"] as? Bool == true, "\(training.text)")
+            #expect((training["missing"] as? [String])?.contains("entrypoint") == true, "what it was not told, it asks: \(training.text)")
+            #expect((training["params"] as? [String: Any])?["project_id"] as? String == project)
+            let viewer = try await app.newMember(of: try await app.homeOrg(token), role: "viewer", by: token)
+            let hidden = try await app.call(
+                .post, "/api/v1/agent/natural-language", token: viewer.token,
+                json: ["message": "what versions does dataset reviews have", "context": ["project_id": UUID().uuidString]])
+            #expect((hidden["questions"] as? [String])?.isEmpty == false && hidden["execution"] == nil, "\(hidden.text)")
+            let nonsense = try await app.call(.post, "/api/v1/agent/natural-language", token: token, json: ["message": "the weather in Paris"])
+            #expect(nonsense["understood"] as? Bool == false, "\(nonsense.text)")
         }
     }
 }

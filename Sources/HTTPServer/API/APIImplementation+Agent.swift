@@ -31,6 +31,24 @@ extension APIImplementation {
         return .ok(.init(body: .json(try .init(outcome.execution, tool: outcome.tool, token: outcome.confirmationToken, registry: agent.registry))))
     }
 
+    func planAgentRequest(_ input: Operations.PlanAgentRequest.Input) async throws -> Operations.PlanAgentRequest.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
+        let plan = try await agent.naturalLanguage(
+            body.message, projectId: try body.context?.projectId.map { try Parse.id($0, "context.project_id") }, execute: body.execute ?? false,
+            bearer: RequestScope.bearer, caller: caller)
+        let params = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: JSONEncoder().encode(plan.arguments))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        understood: plan.understood, intent: plan.tool?.name, risk: plan.tool.map { .init(rawValue: $0.risk.rawValue)! },
+                        params: .init(additionalProperties: params), missing: plan.missing, questions: plan.questions,
+                        confirmationRequired: plan.tool?.risk.needsConfirmation ?? false, explanation: plan.explanation,
+                        execution: try plan.outcome.map {
+                            try .init($0.execution, tool: $0.tool, token: $0.confirmationToken, registry: agent.registry)
+                        }))))
+    }
+
     func listAgentExecutions(_ input: Operations.ListAgentExecutions.Input) async throws -> Operations.ListAgentExecutions.Output {
         let page = try await agent.executions(page: try PageRequest(limit: input.query.limit, cursor: input.query.cursor), caller: caller)
         return .ok(

@@ -8,7 +8,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "The agent API: every operation as a tool, run with your own rights (destructive and costly ones after a confirmation).",
-        subcommands: [Tools.self, Run.self, Get.self, Executions.self])
+        subcommands: [Tools.self, Run.self, Ask.self, Get.self, Executions.self])
 
     static let columns = ["execution_id", "tool", "status", "http_status", "confirmation_token", "error"]
 
@@ -58,6 +58,23 @@ struct AgentCommand: AsyncParsableCommand {
                 try await api.executeAgentTool(
                     body: .json(
                         .init(tool: tool, params: .init(additionalProperties: params), async: background ? true : nil, confirmationToken: confirm))
+                ).ok.body.json
+            }
+        }
+    }
+
+    struct Ask: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say what to do in words: see the plan (the tool, its arguments, what is missing); --run runs a complete one.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "What to do, e.g. \"scale service churn-api to 3 replicas\".") var words: String
+        @Option(help: "The project the words are about.") var project: String?
+        @Flag(name: .customLong("run"), help: "Run the plan when nothing is missing (a destructive or costly one answers its confirmation token).")
+        var execute = false
+        func run() async throws {
+            try await ClientCall.show(options, columns: ["understood", "intent", "risk", "missing", "questions", "explanation"]) { api in
+                try await api.planAgentRequest(
+                    body: .json(.init(message: words, context: project.map { .init(projectId: $0) }, execute: execute ? true : nil))
                 ).ok.body.json
             }
         }

@@ -218,6 +218,7 @@ enum NativeRecipes {
         // agent
         case "listAgentTools": return .init(path: "/api/v1/agent/tools?area=releases")
         case "executeAgentTool": return .init(path: "/api/v1/agent/execute", body: .json(["tool": "projects.list_projects", "params": ["limit": 1]]))
+        case "planAgentRequest": return .init(path: "/api/v1/agent/natural-language", body: .json(["message": "list my projects"]))
         case "listAgentExecutions": return .init(path: "/api/v1/agent/executions?limit=5")
         case "getAgentExecution": return .init(path: "/api/v1/agent/executions/\(try await w.agentExecution())")
         // test plans
