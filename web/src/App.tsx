@@ -10,6 +10,7 @@ import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { ModelsPage } from "./pages/ModelsPage";
 import { InferencePage } from "./pages/InferencePage";
 import { ReleasesPage } from "./pages/ReleasesPage";
+import { AgentPage } from "./pages/AgentPage";
 import { JobsPage } from "./pages/JobsPage";
 import { EvaluationsPage } from "./pages/EvaluationsPage";
 import { TestsPage } from "./pages/TestsPage";
@@ -23,7 +24,7 @@ import { MessageLine } from "./components/MessageLine";
 /** The page that shows each address of the route table (router.tsx); a page reads its address with useRoute(). */
 const pages: Record<PageName, ComponentType> = {
   projects: ProjectsPage, experiments: ExperimentsPage, models: ModelsPage, datasets: DatasetsPage, jobs: JobsPage, inference: InferencePage,
-  evaluations: EvaluationsPage, tests: TestsPage, simulations: SimulationsPage, releases: ReleasesPage,
+  evaluations: EvaluationsPage, tests: TestsPage, simulations: SimulationsPage, releases: ReleasesPage, agent: AgentPage,
   resources: ResourcesPage, members: MembersPage, "api-keys": ApiKeysPage, audit: AuditPage, account: AccountPage,
 };
 
@@ -39,6 +40,7 @@ export const navigation: NavEntry[] = [
   { page: "tests", label: "Tests", path: to("testPlans") },
   { page: "simulations", label: "Simulation", path: to("simulations") },
   { page: "releases", label: "Releases", path: to("releases") },
+  { page: "agent", label: "Agent", path: to("agent") },
   { page: "resources", label: "Resources", path: to("resources") },
   { page: "members", label: "Members", path: to("members") },
   { page: "api-keys", label: "API keys", path: to("apiKeys") },

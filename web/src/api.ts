@@ -9,7 +9,7 @@ import type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Resources, Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, TrainingJobCreate, TrainingMetrics,
   UsageLine, UsageReport, User, EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
-  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun, Release,
+  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun, Release, AgentTool, AgentExecution, AgentPlan,
 } from "./api.gen";
 export type {
   Annotation, AnnotationCreate, AnnotationUpdate, ApiKey, ApiKeyCreated, AuditEntry, DataProfile, Dataset, DatasetCreate, DatasetFile,
@@ -17,7 +17,7 @@ export type {
   Member, MembershipSummary, MetricSeries, MetricValue, Model, ModelDetail, ModelVersion, Organization, Problem, Project, Quota, QuotaSet,
   Role, Run, RunDatasetInput, RunModelVersionList, Session, TokenResponse, Trace, TraceDetail, TraceSpan, TrainingJob, UsageLine, UsageReport, User,
   EvaluationJob, EvaluationResults, TestPlan, TestExecution, TestCaseList, TestCaseHistory,
-  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun, Release,
+  MeanWithStderr, SimulationEnvironment, SimulationFrames, SimulationRun, Release, AgentTool, AgentExecution, AgentPlan,
 };
 
 export type InvitationStatus = Invitation["status"];
@@ -228,6 +228,14 @@ export class Api {
   simulationRun(id: string) { return this.request<SimulationRun>("GET", `/api/v1/simulation/runs/${enc(id)}`); }
   releases(projectId: string) { return this.request<Page<Release>>("GET", `/api/v1/releases?project_id=${enc(projectId)}&limit=100`); }
   release(id: string) { return this.request<Release>("GET", `/api/v1/releases/${enc(id)}`); }
+  agentTools() { return this.request<{ tools: AgentTool[]; areas: string[] }>("GET", "/api/v1/agent/tools"); }
+  agentExecutions() { return this.request<Page<AgentExecution>>("GET", "/api/v1/agent/executions?limit=50"); }
+  agentPlan(message: string, projectId: string | null) {
+    return this.request<AgentPlan>("POST", "/api/v1/agent/natural-language", { message, context: projectId ? { project_id: projectId } : undefined });
+  }
+  agentExecute(tool: string, params: object, confirmationToken?: string) {
+    return this.request<AgentExecution>("POST", "/api/v1/agent/execute", { tool, params, confirmation_token: confirmationToken });
+  }
   releaseAct(id: string, act: "approve" | "deploy" | "promote" | "rollback", body: object = {}) {
     return this.request<Release>("POST", `/api/v1/releases/${enc(id)}/${act}`, body);
   }

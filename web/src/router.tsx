@@ -45,6 +45,7 @@ export const routeTable = {
   simulationRun: { path: "simulations/:envId/runs/:runId", page: "simulations" },
   releases: { path: "releases", page: "releases" },
   release: { path: "releases/:releaseId", page: "releases" },
+  agent: { path: "agent", page: "agent" },
   /** ?from=&to= (UTC days) &group=project|user|gpu_type|day|organization */
   resources: { path: "resources", page: "resources" },
   members: { path: "members", page: "members" },
