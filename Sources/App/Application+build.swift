@@ -130,7 +130,7 @@ package struct AppParts: Sendable {
                     storageLimitsGB: { org, project in try await resources.storageLimitsGB(org: org, project: project) },
                     lineageSources: LineageWiring.sources(
                         workloads: workloads, tracking: tracking, evaluations: EvaluationLineage(database: database),
-                        simulations: SimulationLineage(database: database), releases: ReleaseLineage(database: database))))
+                        simulations: SimulationLineage(database: database), releases: ReleaseLineage.source(database: database))))
             let metrics = PrometheusCollectorRegistry()
             let inference = InferenceService(
                 database: database, clock: clock, audit: audit, workloads: workloads, tracking: tracking,

@@ -1,7 +1,6 @@
 import Datasets
 import Evaluation
 import Foundation
-import Release
 import Simulation
 import Tracking
 import Training
@@ -14,28 +13,9 @@ import Workloads
 enum LineageWiring {
     static func sources(
         workloads: WorkloadService, tracking: TrackingService, evaluations: EvaluationLineage, simulations: SimulationLineage,
-        releases: ReleaseLineage
+        releases: LineageNodeSource
     ) -> [LineageNodeSource] {
-        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations), simulationRuns(simulations), releaseNodes(releases)]
-    }
-
-    /// Releases, with the edge their records imply (model version, or the artifact's dataset version → release).
-    static func releaseNodes(_ releases: ReleaseLineage) -> LineageNodeSource {
-        LineageNodeSource(
-            kind: .release,
-            resolve: { ids in
-                Dictionary(
-                    uniqueKeysWithValues: try await releases.nodes(ids).map {
-                        ($0.id, LineageNodeFacts(orgId: $0.orgId, projectId: $0.projectId, label: $0.label))
-                    })
-            },
-            impliedEdges: { ids, downstream in
-                try await releases.edges(ids, downstream: downstream).map { edge in
-                    LineageEdge.implied(
-                        from: (edge.fromDatasetVersion ? .datasetVersion : .modelVersion, edge.sourceId), to: (.release, edge.releaseId),
-                        relation: "released", orgId: edge.orgId, createdMs: edge.createdMs)
-                }
-            })
+        [trainingJobs(workloads), modelVersions(tracking), evaluationJobs(evaluations), simulationRuns(simulations), releases]
     }
 
     /// Simulation runs, with the edge their records imply (model version → run).

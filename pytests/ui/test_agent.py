@@ -4,26 +4,13 @@ the tool catalogue. Screenshot to docs/screenshots/agent.png."""
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from conftest import ADMIN_PASSWORD, SCREENSHOTS
+from conftest import SCREENSHOTS
 from test_console import api, console_errors, sign_in, visible, wait
-from test_testing import model_version
+from test_releases import release_of_idle_services
 
 
 def test_words_become_a_plan_that_runs_and_a_destructive_one_waits_for_confirmation(server, browser):
-    token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
-    project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")["id"]
-    model_version(server, token, "ui-agent-model", {"MLmodel": b"flavors: {}\n"})
-
-    def service(name, **extra):
-        return api(server, "POST", "/api/v1/inference/services", token, {
-            "project_id": project, "name": name, "model": "models:/ui-agent-model/1", "runtime": "process", "replicas": 0,
-            "min_replicas": 0, "runtime_config": {"command": "exec sleep 600"}, **extra})["id"]
-
-    stable = service("ui-agent-stable")
-    canary = service("ui-agent-canary", parent_service_id=stable, traffic_percentage=0)
-    release = api(server, "POST", "/api/v1/releases", token, {
-        "project_id": project, "name": "ui-agent", "version": "1", "service_id": stable, "canary_service_id": canary,
-        "approval_policy": {"required": 0}, "analysis": {"auto_promote": False}})
+    token, _, release = release_of_idle_services(server, "ui-agent")
     api(server, "POST", f"/api/v1/releases/{release['id']}/deploy", token)
 
     sign_in(browser, server)

@@ -8,21 +8,28 @@ from test_console import api, console_errors, sign_in, upload, visible, wait
 from test_testing import model_version
 
 
-def test_a_release_is_deployed_promoted_and_rolled_back_from_its_page(server, browser):
+def release_of_idle_services(server, name, **extra):
+    """A release (no approval needed, promoted by hand) of a canary of a stable service, both deployed with no replica:
+    the flow is the pipeline's, not a model's. Answers the admin's token, the project and the release."""
     token = api(server, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
     project = next(p for p in api(server, "GET", "/api/v1/projects?limit=500", token)["items"] if p["slug"] == "default")["id"]
-    model_version(server, token, "ui-ranker", {"MLmodel": b"flavors: {}\n"})
+    model_version(server, token, name, {"MLmodel": b"flavors: {}\n"})
 
-    def service(name, **extra):
+    def service(service_name, **fields):
         return api(server, "POST", "/api/v1/inference/services", token, {
-            "project_id": project, "name": name, "model": "models:/ui-ranker/1", "runtime": "process", "replicas": 0,
-            "min_replicas": 0, "runtime_config": {"command": "exec sleep 600"}, **extra})["id"]
+            "project_id": project, "name": service_name, "model": f"models:/{name}/1", "runtime": "process", "replicas": 0,
+            "min_replicas": 0, "runtime_config": {"command": "exec sleep 600"}, **fields})["id"]
 
-    stable = service("ui-ranker")
-    canary = service("ui-ranker-v2", parent_service_id=stable, traffic_percentage=0)
+    stable = service(name)
+    canary = service(f"{name}-v2", parent_service_id=stable, traffic_percentage=0)
     release = api(server, "POST", "/api/v1/releases", token, {
-        "project_id": project, "name": "ui-ranker", "version": "2.0", "service_id": stable, "canary_service_id": canary,
-        "canary_stages": [10, 50, 100], "approval_policy": {"required": 0}, "analysis": {"auto_promote": False}})
+        "project_id": project, "name": name, "version": "2.0", "service_id": stable, "canary_service_id": canary,
+        "approval_policy": {"required": 0}, "analysis": {"auto_promote": False}, **extra})
+    return token, project, release
+
+
+def test_a_release_is_deployed_promoted_and_rolled_back_from_its_page(server, browser):
+    token, project, release = release_of_idle_services(server, "ui-ranker", canary_stages=[10, 50, 100])
 
     sign_in(browser, server)
     visible(browser, By.LINK_TEXT, "Releases").click()

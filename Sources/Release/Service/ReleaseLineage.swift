@@ -1,47 +1,38 @@
+import Datasets
 import Foundation
 import Storage
 
-/// What the lineage graph (kept by Datasets; App wires this in) needs of releases: where each lives, what to call it,
-/// and the edge its record implies — the model version it rolls out, or its artifact's dataset version → the release.
-package struct ReleaseLineage: Sendable {
-    let database: Database
-
-    package init(database: Database) {
-        self.database = database
-    }
-
-    package struct Node: Sendable {
-        package var id: UUID
-        package var orgId: UUID
-        package var projectId: UUID
-        package var label: String
-    }
-
-    package struct Edge: Sendable {
-        /// A model version (model releases) or a dataset version (the artifact of the others).
-        package var fromDatasetVersion: Bool
-        package var sourceId: UUID
-        package var releaseId: UUID
-        package var orgId: UUID
-        package var createdMs: Int64
-    }
-
-    package func nodes(_ ids: [UUID]) async throws -> [Node] {
-        try await database.read { sql in try await ReleaseStore.releases(ids: ids, on: sql) }.map {
-            Node(id: $0.id, orgId: $0.orgId, projectId: $0.projectId, label: "release \($0.name) \($0.version) (\($0.status.rawValue))")
-        }
-    }
-
-    /// Edges into these releases (`downstream` false), or out of these model versions.
-    package func edges(_ ids: [UUID], downstream: Bool) async throws -> [Edge] {
-        let releases = try await database.read { sql in
-            downstream ? try await ReleaseStore.releases(ofVersions: ids, on: sql) : try await ReleaseStore.releases(ids: ids, on: sql)
-        }
-        return releases.compactMap { release in
-            let source = release.modelVersionId.map { (false, $0) } ?? release.artifactVersionId.map { (true, $0) }
-            return source.map {
-                Edge(fromDatasetVersion: $0.0, sourceId: $0.1, releaseId: release.id, orgId: release.orgId, createdMs: release.createdMs)
-            }
-        }
+/// Releases as nodes of the lineage graph (kept by Datasets; App adds this source): where each lives, what to call
+/// it, and the edge its record implies — the model version it rolls out, or its artifact's dataset version → the
+/// release. Release depends on Datasets already (its artifacts), so it speaks the graph's types directly.
+package enum ReleaseLineage {
+    package static func source(database: Database) -> LineageNodeSource {
+        LineageNodeSource(
+            kind: .release,
+            resolve: { ids in
+                let releases = try await database.read { sql in try await ReleaseStore.releases(ids: ids, on: sql) }
+                return Dictionary(
+                    uniqueKeysWithValues: releases.map {
+                        (
+                            $0.id,
+                            LineageNodeFacts(
+                                orgId: $0.orgId, projectId: $0.projectId, label: "release \($0.name) \($0.version) (\($0.status.rawValue))")
+                        )
+                    })
+            },
+            impliedEdges: { ids, downstream in
+                // Downstream: the releases of these versions; upstream: where these releases come from.
+                let releases = try await database.read { sql in
+                    downstream ? try await ReleaseStore.releases(ofVersions: ids, on: sql) : try await ReleaseStore.releases(ids: ids, on: sql)
+                }
+                return releases.compactMap { release in
+                    let source =
+                        release.modelVersionId.map { (LineageKind.modelVersion, $0) } ?? release.artifactVersionId.map { (.datasetVersion, $0) }
+                    return source.map {
+                        LineageEdge.implied(
+                            from: $0, to: (.release, release.id), relation: "released", orgId: release.orgId, createdMs: release.createdMs)
+                    }
+                }
+            })
     }
 }
