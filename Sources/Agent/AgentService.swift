@@ -144,6 +144,19 @@ package struct AgentService: Sendable {
         return Page(fetched: settledRows, limit: page.limit, id: \.id)
     }
 
+    /// The caller's executions changed at or after `sinceMs`, oldest change first (at most 200): what the agent
+    /// stream (`WS /ws/agent/stream`) polls, so it sees the executions every server of a deployment runs.
+    package func changes(since sinceMs: Int64, caller: Caller) async throws -> [AgentExecution] {
+        let principal = try caller.requirePrincipal()
+        return try await database.read { sql in
+            try await sql.select().column("*").from("agent_executions").where("user_id", .equal, principal.userId)
+                .where("updated_ms", .greaterThanOrEqual, sinceMs).orderBy("updated_ms").limit(200).all(decoding: AgentExecution.self)
+        }
+    }
+
+    /// The time by the service's clock, for a stream's starting point.
+    package var nowMs: Int64 { clock.now().epochMilliseconds }
+
     /// A background execution runs one API call, which ends within minutes; one still queued or running after
     /// `staleSeconds` lost its server (stopped or restarted) and is recorded as failed when next read.
     private func settled(_ execution: AgentExecution) async throws -> AgentExecution {

@@ -114,6 +114,56 @@ struct AgentTests {
             #expect(audit.contains("agent.execute") && audit.contains("api_keys.revoke_api_key"))
         }
     }
+
+    @Test(
+        "WS /ws/agent/stream: the caller's executions as they change (no one else's), commands answered as the REST calls",
+        arguments: DatabaseKind.available)
+    func stream(_ kind: DatabaseKind) async throws {
+        try await withApp(kind, live: true) { app in
+            let token = try await app.adminToken()
+            let org = try await app.homeOrg(token)
+            let viewer = try await app.newMember(of: org, role: "viewer", by: token)
+            let theirs = try #require(
+                try await app.call(.post, "/api/v1/agent/execute", token: viewer.token, json: ["tool": "projects.list_projects"]).string(
+                    "execution_id"))
+            let mine = try #require(
+                try await app.call(.post, "/api/v1/agent/execute", token: token, json: ["tool": "projects.list_projects"]).string("execution_id"))
+            let received = MessageBox()
+            try await app.client.ws("/ws/agent/stream?since_ms=0", configuration: .init(additionalHeaders: [.authorization: "Bearer \(token)"])) {
+                inbound, outbound, _ in
+                try await outbound.write(.text(#"{"type": "ping", "ref": 1}"#))
+                try await outbound.write(.text(#"{"type": "drop tables"}"#))
+                try await outbound.write(
+                    .text(
+                        #"{"type": "execute", "ref": "new", "async": true, "tool": "projects.create_project", "params": {"org_id": "\#(org)", "name": "streamed"}}"#
+                    ))
+                var created: String?
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                    else {
+                        continue
+                    }
+                    received.append(object)
+                    if object["type"] as? String == "reply", object["ref"] as? String == "new" {
+                        created = (object["body"] as? [String: Any])?["execution_id"] as? String
+                    }
+                    let execution = object["execution"] as? [String: Any]
+                    if let created, execution?["execution_id"] as? String == created, execution?["status"] as? String == "succeeded" { break }
+                }
+            }
+            let messages = received.items
+            func of(_ type: String) -> [[String: Any]] { messages.filter { $0["type"] as? String == type } }
+            #expect(of("pong").first?["ref"] as? Int == 1, "\(messages)")
+            #expect((of("error").first?["detail"] as? String)?.contains("not a command") == true, "\(messages)")
+            let reply = try #require(of("reply").first)
+            #expect(reply["http_status"] as? Int == 200 && (reply["body"] as? [String: Any])?["status"] as? String == "queued", "\(reply)")
+            let seen = of("execution").compactMap { ($0["execution"] as? [String: Any])?["execution_id"] as? String }
+            #expect(seen.contains(mine) && !seen.contains(theirs), "only the caller's executions: \(seen)")
+            let finished = of("execution").last?["execution"] as? [String: Any]
+            #expect(((finished?["result"] as? [String: Any])?["name"] as? String) == "streamed", "\(finished ?? [:])")
+            await #expect(throws: (any Error).self) { try await app.webSocketMessages("/ws/agent/stream", headers: [:]) }
+        }
+    }
 }
 
 /// The natural-language reading, on the phrasings kept in Fixtures/agent-phrasings.json: every area, the design's own

@@ -74,3 +74,40 @@ def test_an_mcp_client_lists_and_calls_aitip_tools_over_stdio(api, tmp_path):
     asyncio.run(session())
     keys = requests.get(f"{base}/api/v1/auth/api-keys", headers=headers).json()["items"]
     assert all(k["id"] != doomed["id"] or k.get("revoked_at") for k in keys)
+
+
+def test_the_agent_stream_follows_a_job_an_agent_started_until_it_ends(api):
+    """WS /ws/agent/stream with the real `websockets` client: a training job submitted and confirmed over the stream,
+    its execution's changes, then the job's own status changes until it succeeds."""
+    from websockets.sync.client import connect
+
+    base, headers = api["base"], api["headers"]
+    params = {"project_id": api["project"], "name": unique("streamed-job"), "entrypoint": "sleep 1; echo streamed",
+              "resources": {"cpu": 0.2, "memory_mib": 128}}
+    url = base.replace("http://", "ws://") + "/ws/agent/stream"
+    with connect(url, additional_headers=headers, open_timeout=10) as stream:
+        def next_message(kind, **match):
+            while True:
+                message = json.loads(stream.recv(timeout=120))
+                if message["type"] == kind and all(message.get(k) == v for k, v in match.items()):
+                    return message
+
+        stream.send(json.dumps({"type": "execute", "ref": "ask", "tool": "training.submit", "params": params}))
+        asked = next_message("reply", ref="ask")["body"]
+        assert asked["status"] == "awaiting_confirmation", asked
+        stream.send(json.dumps({"type": "execute", "ref": "go", "tool": "training.submit", "params": params, "async": True,
+                                "confirmation_token": asked["confirmation_token"]}))
+        assert next_message("reply", ref="go")["http_status"] == 200
+        while (execution := next_message("execution")["execution"])["status"] != "succeeded":
+            assert execution["execution_id"] == asked["execution_id"] and execution["status"] != "failed", execution
+        job_url = execution["monitoring"]["resource_url"]
+        statuses = []
+        while True:
+            message = json.loads(stream.recv(timeout=180))
+            if message["type"] == "resource":
+                assert message["url"] == job_url and message["execution_id"] == asked["execution_id"], message
+                statuses.append(message["status"])
+            if message["type"] == "resource_end":
+                break
+        assert statuses[-1] == "succeeded" and len(statuses) >= 2, statuses
+        assert requests.get(base + job_url, headers=headers).json()["status"] == "succeeded"

@@ -20,17 +20,21 @@ package enum LogWebSocket {
 
     static let subprotocol = "aitip.logs"
 
-    /// The routes that upgrade: a training job's log, an inference service's metrics.
+    /// The routes that upgrade: a training job's log, an inference service's metrics, the agent's stream.
     package static func shouldUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
         let logs = logUpgrade(dependencies)
         let metrics = MetricsWebSocket.upgrade(dependencies)
+        let agent = AgentWebSocket.upgrade(dependencies)
         return { request, channel, logger in
-            (request.path ?? "").hasPrefix("/ws/inference/") ? try await metrics(request, channel, logger) : try await logs(request, channel, logger)
+            let path = request.path ?? ""
+            if path.hasPrefix("/ws/inference/") { return try await metrics(request, channel, logger) }
+            if path.hasPrefix("/ws/agent/") { return try await agent(request, channel, logger) }
+            return try await logs(request, channel, logger)
         }
     }
 
-    /// The caller of a WebSocket request and the subprotocols it offered; nil without a valid credential.
-    static func caller(_ request: HTTPRequest, _ channel: any Channel, _ logger: Logger, auth: AuthService) async -> (Caller, [String])? {
+    /// The caller of a WebSocket request, the subprotocols it offered and its credential; nil without a valid one.
+    static func caller(_ request: HTTPRequest, _ channel: any Channel, _ logger: Logger, auth: AuthService) async -> (Caller, [String], String)? {
         let offered = (request.headerFields[.secWebSocketProtocol] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }
         let bearer =
@@ -43,13 +47,13 @@ package enum LogWebSocket {
             principal: principal,
             origin: RequestOrigin(requestId: IDGenerator.random().lowercasedString, clientAddress: channel.remoteAddress?.ipAddress),
             logger: logger)
-        return (caller, offered)
+        return (caller, offered, bearer)
     }
 
     static func logUpgrade(_ dependencies: ServerDependencies) -> Upgrade {
         { request, channel, logger in
             guard let (jobId, offset) = route(request.path ?? "") else { return .dontUpgrade }
-            guard let (caller, offered) = await caller(request, channel, logger, auth: dependencies.auth) else { return .dontUpgrade }
+            guard let (caller, offered, _) = await caller(request, channel, logger, auth: dependencies.auth) else { return .dontUpgrade }
             let training = dependencies.training
             guard (try? await training.authorizeLogs(jobId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()

@@ -19,7 +19,7 @@ enum MetricsWebSocket {
     static func upgrade(_ dependencies: ServerDependencies) -> LogWebSocket.Upgrade {
         { request, channel, logger in
             guard let (serviceId, interval) = route(request.path ?? "") else { return .dontUpgrade }
-            guard let (caller, offered) = await LogWebSocket.caller(request, channel, logger, auth: dependencies.auth) else { return .dontUpgrade }
+            guard let (caller, offered, _) = await LogWebSocket.caller(request, channel, logger, auth: dependencies.auth) else { return .dontUpgrade }
             let inference = dependencies.inference
             guard (try? await inference.metrics(serviceId, caller: caller)) != nil else { return .dontUpgrade }
             var headers = HTTPFields()
