@@ -191,6 +191,7 @@ check "agent run runs a read tool" bash -c "'$bin' agent run projects.list_proje
 doomed=$(aitip api-keys create --name doomed --org "$org" --scope projects:read -o json | json 'd["id"]')
 confirmation=$(aitip agent run api_keys.revoke_api_key --param key_id="$doomed" -o json | json 'd["confirmation_token"]')
 check "agent run --confirm runs a destructive tool once confirmed" bash -c "'$bin' agent run api_keys.revoke_api_key --param key_id='$doomed' --confirm '$confirmation' -o json | grep -q '\"succeeded\"'"
+check "agent approvals lists the calls waiting for an approval of yours" aitip agent approvals
 check "agent ask reads words into a plan and runs it with --run" bash -c "'$bin' agent ask 'what versions does dataset reviews have' --project '$project' --run -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"intent\"] == \"datasets.list_dataset_versions\" and d[\"execution\"][\"status\"] == \"succeeded\", d'"
 exits 64 "release create refuses a deploy webhook and command together" aitip release create --project "$project" --name x --version 1 --type config --deploy-webhook https://hooks.example.com --deploy-command true
 check "the release's canary is deleted" aitip inference delete "$canary"

@@ -31,8 +31,9 @@ package struct Permission: Hashable, Sendable, Comparable, CustomStringConvertib
         case read, write, delete, approve, invoke
     }
 
-    /// Every permission that exists. `approve` exists only for releases, `invoke` (calling a model through the
-    /// gateway) only for inference; `delete` not for audit or api_keys.
+    /// Every permission that exists. `approve` exists only for releases and agent actions (docs/agent.md,
+    /// "Approvals"), `invoke` (calling a model through the gateway) only for inference; `delete` not for audit or
+    /// api_keys.
     package static let all: Set<Permission> = {
         var result = Set<Permission>()
         for area in Area.allCases {
@@ -43,6 +44,7 @@ package struct Permission: Hashable, Sendable, Comparable, CustomStringConvertib
             }
         }
         result.insert(Permission(.release, .approve))
+        result.insert(Permission(.agent, .approve))
         result.insert(Permission(.inference, .invoke))
         return result
     }()
@@ -73,6 +75,7 @@ package struct Permission: Hashable, Sendable, Comparable, CustomStringConvertib
     package static let inferenceInvoke = Permission(.inference, .invoke)
     package static let resourcesRead = Permission(.resources, .read)
     package static let resourcesWrite = Permission(.resources, .write)
+    package static let agentApprove = Permission(.agent, .approve)
 }
 
 /// A member's role in one organization (design §6.1).

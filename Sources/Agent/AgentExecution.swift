@@ -6,9 +6,26 @@ package struct AgentExecution: Sendable, Codable, Equatable {
     package enum Status: String, Sendable, Codable, CaseIterable {
         /// A destructive or costly call waiting for the caller to confirm it with its token.
         case awaitingConfirmation = "awaiting_confirmation"
-        case queued, running, succeeded, failed
+        /// A call the organization's policy holds until people approve it (then it awaits confirmation).
+        case awaitingApproval = "awaiting_approval"
+        case queued, running, succeeded, failed, rejected
 
-        package var isFinal: Bool { self == .succeeded || self == .failed }
+        package var isFinal: Bool { [.succeeded, .failed, .rejected].contains(self) }
+    }
+
+    /// One approver's decision.
+    package struct Approval: Sendable, Codable, Equatable {
+        package var userId: UUID
+        package var username: String
+        package var approved: Bool
+        package var comment: String
+        package var atMs: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case username, approved, comment
+            case userId = "user_id"
+            case atMs = "at_ms"
+        }
     }
 
     package var id: UUID
@@ -32,9 +49,14 @@ package struct AgentExecution: Sendable, Codable, Equatable {
     /// The callback's HMAC key; never returned.
     package var callbackSecret: String?
     package var callbackStatus: String?
+    /// Approvals the organization's policy asked for (0: none), and the decisions so far (JSON list of `Approval`).
+    package var approvalsRequired: Int = 0
+    package var approvals: String = "[]"
     package var createdMs: Int64
     package var updatedMs: Int64
     package var finishedMs: Int64?
+
+    package var decisions: [Approval] { (try? JSONDecoder().decode([Approval].self, from: Data(approvals.utf8))) ?? [] }
 
     enum CodingKeys: String, CodingKey {
         case id, tool, arguments, status, result, error, asynchronous
@@ -47,6 +69,8 @@ package struct AgentExecution: Sendable, Codable, Equatable {
         case callbackURL = "callback_url"
         case callbackSecret = "callback_secret"
         case callbackStatus = "callback_status"
+        case approvalsRequired = "approvals_required"
+        case approvals
         case createdMs = "created_ms"
         case updatedMs = "updated_ms"
         case finishedMs = "finished_ms"
@@ -84,6 +108,13 @@ package enum AgentMigrations {
                 "CREATE INDEX agent_executions_user ON agent_executions (user_id, created_ms)",
                 "CREATE UNIQUE INDEX agent_executions_confirmation ON agent_executions (confirmation_hash)",
             ]
-        }
+        },
+        Migration(44, "agent_execution_approvals") { t in
+            [
+                "ALTER TABLE agent_executions ADD COLUMN approvals_required \(t.integer) NOT NULL DEFAULT 0",
+                "ALTER TABLE agent_executions ADD COLUMN approvals \(t.json) NOT NULL DEFAULT '[]'",
+                "CREATE INDEX agent_executions_approvals ON agent_executions (status, org_id)",
+            ]
+        },
     ]
 }

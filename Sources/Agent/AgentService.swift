@@ -26,17 +26,20 @@ package struct AgentService: Sendable {
     package let registry: ToolRegistry
     let dispatch: Dispatch
     let webhooks: WebhookService.Configuration
+    /// Read for the organizations' approval policies (`AgentService+Approvals`).
+    let organizations: OrganizationService
     let logger: Logger
 
     package init(
         database: Database, clock: any Clock, audit: AuditLog, registry: ToolRegistry, dispatch: @escaping Dispatch,
-        webhooks: WebhookService.Configuration, logger: Logger
+        webhooks: WebhookService.Configuration, organizations: OrganizationService, logger: Logger
     ) {
         self.database = database
         self.clock = clock
         self.audit = audit
         self.registry = registry
         self.dispatch = dispatch
+        self.organizations = organizations
         self.webhooks = webhooks
         self.logger = logger
     }
@@ -86,16 +89,20 @@ package struct AgentService: Sendable {
         }
         let now = clock.now().epochMilliseconds
         var execution: AgentExecution
-        if tool.risk.needsConfirmation {
+        let orgId = await organization(of: request.arguments, principal: principal, bearer: bearer)
+        let approvals = try await approvalsRequired(for: tool, in: orgId)
+        if tool.risk.needsConfirmation || approvals > 0 {
             guard let token = request.confirmationToken else {
                 let token = IDGenerator.random().lowercasedString + IDGenerator.random().lowercasedString
+                let waitSeconds = approvals > 0 ? Self.approvalSeconds : Self.confirmationSeconds
                 let pending = AgentExecution(
-                    id: IDGenerator.uuidV7(at: clock.now()), orgId: principal.defaultOrgId, userId: principal.userId, apiKeyId: principal.apiKeyId,
-                    tool: tool.name, arguments: arguments, status: .awaitingConfirmation, httpStatus: nil, result: nil, error: nil,
-                    confirmationHash: Self.hash(token), confirmBeforeMs: now + Self.confirmationSeconds * 1_000, asynchronous: request.asynchronous,
-                    callbackURL: request.callbackURL, callbackSecret: request.callbackSecret, callbackStatus: nil, createdMs: now, updatedMs: now,
-                    finishedMs: nil)
-                try await save(pending, insert: true, caller: caller, detail: "\(tool.name): waiting for confirmation")
+                    id: IDGenerator.uuidV7(at: clock.now()), orgId: orgId, userId: principal.userId, apiKeyId: principal.apiKeyId,
+                    tool: tool.name, arguments: arguments, status: approvals > 0 ? .awaitingApproval : .awaitingConfirmation, httpStatus: nil,
+                    result: nil, error: nil, confirmationHash: Self.hash(token), confirmBeforeMs: now + waitSeconds * 1_000,
+                    asynchronous: request.asynchronous, callbackURL: request.callbackURL, callbackSecret: request.callbackSecret,
+                    callbackStatus: nil, approvalsRequired: approvals, createdMs: now, updatedMs: now, finishedMs: nil)
+                let waiting = approvals > 0 ? "waiting for \(approvals) approval\(approvals == 1 ? "" : "s")" : "waiting for confirmation"
+                try await save(pending, insert: true, caller: caller, detail: "\(tool.name): \(waiting)")
                 return Outcome(execution: pending, confirmationToken: token, tool: tool)
             }
             execution = try await confirmed(token, tool: tool, arguments: arguments, principal: principal, now: now)
@@ -106,7 +113,7 @@ package struct AgentService: Sendable {
             try await save(execution, insert: false, caller: caller, detail: "\(tool.name): confirmed, queued", audited: execution.asynchronous)
         } else {
             execution = AgentExecution(
-                id: IDGenerator.uuidV7(at: clock.now()), orgId: principal.defaultOrgId, userId: principal.userId, apiKeyId: principal.apiKeyId,
+                id: IDGenerator.uuidV7(at: clock.now()), orgId: orgId, userId: principal.userId, apiKeyId: principal.apiKeyId,
                 tool: tool.name, arguments: arguments, status: request.asynchronous ? .queued : .running, httpStatus: nil, result: nil, error: nil,
                 confirmationHash: nil, confirmBeforeMs: nil, asynchronous: request.asynchronous, callbackURL: request.callbackURL,
                 callbackSecret: request.callbackSecret, callbackStatus: nil, createdMs: now, updatedMs: now, finishedMs: nil)
@@ -235,7 +242,19 @@ package struct AgentService: Sendable {
             try await sql.select().column("*").from("agent_executions").where("confirmation_hash", .equal, Self.hash(token))
                 .first(decoding: AgentExecution.self)
         }
-        guard var execution = found, execution.userId == principal.userId, execution.status == .awaitingConfirmation else {
+        guard var execution = found, execution.userId == principal.userId else {
+            throw AppError.validation([FieldError(field: "confirmation_token", message: "is not a pending confirmation of yours")])
+        }
+        switch execution.status {
+        case .awaitingConfirmation: break
+        case .awaitingApproval:
+            let approved = execution.decisions.filter(\.approved).count
+            throw AppError.conflict(
+                "\(execution.tool) waits for its organization's approval (\(approved) of \(execution.approvalsRequired) so far): "
+                    + "send it again once GET /api/v1/agent/executions/\(execution.id.lowercasedString) says awaiting_confirmation")
+        case .rejected:
+            throw AppError.validation([FieldError(field: "confirmation_token", message: "confirms a call that was \(execution.error ?? "rejected")")])
+        default:
             throw AppError.validation([FieldError(field: "confirmation_token", message: "is not a pending confirmation of yours")])
         }
         guard execution.tool == tool.name, execution.arguments == arguments else {
@@ -244,9 +263,7 @@ package struct AgentService: Sendable {
             ])
         }
         guard let before = execution.confirmBeforeMs, now <= before else {
-            throw AppError.validation([
-                FieldError(field: "confirmation_token", message: "has expired (after \(Self.confirmationSeconds) s): ask again")
-            ])
+            throw AppError.validation([FieldError(field: "confirmation_token", message: "has expired: ask again")])
         }
         execution.confirmationHash = nil
         return execution

@@ -147,18 +147,19 @@ package struct AppParts: Sendable {
                 simulation: simulation, datasets: datasets, workloads: workloads, webhooks: webhookConfiguration)
             let releaseController = ReleaseController(service: releases, logger: logger)
             let agentDispatcher = InProcessDispatcher(logger: logger)
+            let organizations = OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: cache)
             let agent = AgentService(
                 database: database, clock: clock, audit: audit, registry: try ToolRegistry(specYAML: try APISpec.yaml()),
                 dispatch: { method, target, body, bearer in
                     try await agentDispatcher.dispatch(method: method, target: target, body: body, bearer: bearer)
                 },
-                webhooks: webhookConfiguration, logger: logger)
+                webhooks: webhookConfiguration, organizations: organizations, logger: logger)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(
                     database: database, config: config.identity, tokens: tokens, hasher: hasher, clock: clock,
                     audit: audit, cache: cache, logger: logger),
-                organizations: OrganizationService(database: database, hasher: hasher, clock: clock, audit: audit, cache: cache),
+                organizations: organizations,
                 projects: ProjectService(database: database, clock: clock, audit: audit),
                 apiKeys: APIKeyService(database: database, clock: clock, audit: audit, cache: cache),
                 tracking: tracking,

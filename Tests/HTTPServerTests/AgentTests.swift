@@ -116,6 +116,74 @@ struct AgentTests {
     }
 
     @Test(
+        "an organization's policy holds an agent's call until enough people (not the asker, not a key) approve it; a rejection ends it",
+        arguments: DatabaseKind.available)
+    func approvals(_ kind: DatabaseKind) async throws {
+        try await withApp(kind) { app in
+            let token = try await app.adminToken()
+            let org = try await app.homeOrg(token)
+            let admin = try await app.newMember(of: org, role: "admin", by: token)
+            let member = try await app.newMember(of: org, role: "member", by: token)
+            let malformed = try await app.call(
+                .put, "/api/v1/orgs/\(org)", token: token, json: ["settings": ["agent_approval": ["risks": ["sometimes"], "required": 0]]])
+            #expect(malformed.status == 422 && malformed.text.contains("settings.agent_approval.risks"), "\(malformed.text)")
+            #expect(malformed.text.contains("settings.agent_approval.required"))
+            let policy = ["risks": ["destructive"], "tools": ["projects.create_project"], "required": 2] as [String: Any]
+            #expect(try await app.call(.put, "/api/v1/orgs/\(org)", token: token, json: ["settings": ["agent_approval": policy]]).status == 200)
+
+            let call: [String: Any] = ["tool": "projects.create_project", "params": ["org_id": org, "name": "approved-by-two"]]
+            let asked = try await app.call(.post, "/api/v1/agent/execute", token: member.token, json: call)
+            #expect(asked.string("status") == "awaiting_approval" && asked["approval_required"] as? Bool == true, "\(asked.text)")
+            #expect(asked["approvals_required"] as? Int == 2 && asked.string("org_id") == org)
+            let id = try #require(asked.string("execution_id"))
+            let confirmation = try #require(asked.string("confirmation_token"))
+            var confirmed = call
+            confirmed["confirmation_token"] = confirmation
+            let early = try await app.call(.post, "/api/v1/agent/execute", token: member.token, json: confirmed)
+            #expect(early.status == 409 && early.text.contains("0 of 2"), "\(early.text)")
+
+            #expect(try await app.call(.post, "/api/v1/agent/executions/\(id)/approve", token: member.token).status == 403, "not the asker")
+            let adminKey = try #require(
+                try await app.call(
+                    .post, "/api/v1/auth/api-keys", token: admin.token, json: ["name": "bot", "scopes": ["agent:approve", "agent:read"]]
+                )
+                .string("key"))
+            let byKey = try await app.call(.post, "/api/v1/agent/executions/\(id)/approve", token: adminKey)
+            #expect(byKey.status == 403 && byKey.text.contains("person"), "\(byKey.text)")
+            let pending = try await app.call(.get, "/api/v1/agent/approvals", token: admin.token).items
+            #expect(pending.map { $0["execution_id"] as? String } == [id] && pending.first?["requested_by"] as? String == member.id, "\(pending)")
+            #expect(try await app.call(.get, "/api/v1/agent/approvals", token: member.token).status == 403)
+
+            let first = try await app.call(.post, "/api/v1/agent/executions/\(id)/approve", token: token, json: ["comment": "fine"])
+            #expect(first.string("status") == "awaiting_approval" && (first["approvals"] as? [Any])?.count == 1, "\(first.text)")
+            #expect(try await app.call(.post, "/api/v1/agent/executions/\(id)/approve", token: token).status == 409, "one decision each")
+            let second = try await app.call(.post, "/api/v1/agent/executions/\(id)/approve", token: admin.token)
+            #expect(second.string("status") == "awaiting_confirmation", "\(second.text)")
+            let ran = try await app.call(.post, "/api/v1/agent/execute", token: member.token, json: confirmed)
+            #expect(ran.string("status") == "succeeded" && ran["http_status"] as? Int == 201, "\(ran.text)")
+            #expect(
+                try await app.call(.get, "/api/v1/projects?limit=500", token: token).items.contains { $0["name"] as? String == "approved-by-two" })
+
+            let refusedCall: [String: Any] = ["tool": "projects.create_project", "params": ["org_id": org, "name": "rejected"]]
+            let again = try await app.call(.post, "/api/v1/agent/execute", token: member.token, json: refusedCall)
+            let rejected = try await app.call(
+                .post, "/api/v1/agent/executions/\(try #require(again.string("execution_id")))/reject", token: admin.token,
+                json: ["comment": "not now"])
+            #expect(rejected.string("status") == "rejected" && rejected.string("error")?.contains("not now") == true, "\(rejected.text)")
+            var late = refusedCall
+            late["confirmation_token"] = again.string("confirmation_token")
+            let refused = try await app.call(.post, "/api/v1/agent/execute", token: member.token, json: late)
+            #expect(refused.status == 422 && refused.text.contains("rejected by"), "\(refused.text)")
+            #expect(try await app.call(.get, "/api/v1/projects?limit=500", token: token).items.allSatisfy { $0["name"] as? String != "rejected" })
+            // A read is not held.
+            let read = try await app.call(.post, "/api/v1/agent/execute", token: member.token, json: ["tool": "projects.list_projects"])
+            #expect(read.string("status") == "succeeded", "\(read.text)")
+            let audit = try await app.call(.get, "/api/v1/audit?limit=200", token: token).text
+            #expect(audit.contains("agent.approve") && audit.contains("agent.reject"))
+        }
+    }
+
+    @Test(
         "WS /ws/agent/stream: the caller's executions as they change (no one else's), commands answered as the REST calls",
         arguments: DatabaseKind.available)
     func stream(_ kind: DatabaseKind) async throws {

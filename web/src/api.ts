@@ -233,6 +233,10 @@ export class Api {
   agentPlan(message: string, projectId: string | null) {
     return this.request<AgentPlan>("POST", "/api/v1/agent/natural-language", { message, context: projectId ? { project_id: projectId } : undefined });
   }
+  agentApprovals() { return this.request<Page<AgentExecution>>("GET", "/api/v1/agent/approvals?limit=50"); }
+  agentDecide(executionId: string, approve: boolean, comment: string) {
+    return this.request<AgentExecution>("POST", `/api/v1/agent/executions/${executionId}/${approve ? "approve" : "reject"}`, { comment });
+  }
   agentExecute(tool: string, params: object, confirmationToken?: string) {
     return this.request<AgentExecution>("POST", "/api/v1/agent/execute", { tool, params, confirmation_token: confirmationToken });
   }

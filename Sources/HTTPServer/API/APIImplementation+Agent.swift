@@ -51,18 +51,38 @@ extension APIImplementation {
 
     func listAgentExecutions(_ input: Operations.ListAgentExecutions.Input) async throws -> Operations.ListAgentExecutions.Output {
         let page = try await agent.executions(page: try PageRequest(limit: input.query.limit, cursor: input.query.cursor), caller: caller)
-        return .ok(
-            .init(
-                body: .json(
-                    .init(
-                        items: try page.items.map {
-                            try .init($0, tool: agent.registry.tool(named: $0.tool), token: nil, registry: agent.registry)
-                        }, nextCursor: page.nextCursor))))
+        return .ok(.init(body: .json(try executionList(page))))
     }
 
     func getAgentExecution(_ input: Operations.GetAgentExecution.Input) async throws -> Operations.GetAgentExecution.Output {
         let (execution, tool) = try await agent.execution(try Parse.id(input.path.executionId, "execution_id"), caller: caller)
         return .ok(.init(body: .json(try .init(execution, tool: tool, token: nil, registry: agent.registry))))
+    }
+
+    func listAgentApprovals(_ input: Operations.ListAgentApprovals.Input) async throws -> Operations.ListAgentApprovals.Output {
+        let page = try await agent.pendingApprovals(page: try PageRequest(limit: input.query.limit, cursor: input.query.cursor), caller: caller)
+        return .ok(.init(body: .json(try executionList(page))))
+    }
+
+    func approveAgentExecution(_ input: Operations.ApproveAgentExecution.Input) async throws -> Operations.ApproveAgentExecution.Output {
+        let comment: String? = if case .json(let body)? = input.body { body.comment } else { nil }
+        return .ok(.init(body: .json(try await decide(input.path.executionId, approve: true, comment: comment))))
+    }
+
+    func rejectAgentExecution(_ input: Operations.RejectAgentExecution.Input) async throws -> Operations.RejectAgentExecution.Output {
+        let comment: String? = if case .json(let body)? = input.body { body.comment } else { nil }
+        return .ok(.init(body: .json(try await decide(input.path.executionId, approve: false, comment: comment))))
+    }
+
+    private func executionList(_ page: Page<AgentExecution>) throws -> Components.Schemas.AgentExecutionList {
+        .init(
+            items: try page.items.map { try .init($0, tool: agent.registry.tool(named: $0.tool), token: nil, registry: agent.registry) },
+            nextCursor: page.nextCursor)
+    }
+
+    private func decide(_ id: String, approve: Bool, comment: String?) async throws -> Components.Schemas.AgentExecution {
+        let execution = try await agent.decide(try Parse.id(id, "execution_id"), approve: approve, comment: comment, caller: caller)
+        return try .init(execution, tool: agent.registry.tool(named: execution.tool), token: nil, registry: agent.registry)
     }
 }
 
@@ -97,8 +117,17 @@ extension Components.Schemas.AgentExecution {
             executionId: execution.id.lowercasedString, tool: execution.tool, status: .init(rawValue: execution.status.rawValue)!,
             risk: .init(rawValue: (tool?.risk ?? .write).rawValue)!,
             params: .init(additionalProperties: try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(execution.arguments.utf8))),
-            async: execution.asynchronous, confirmationRequired: execution.status == .awaitingConfirmation, confirmationToken: token,
-            confirmBefore: execution.status == .awaitingConfirmation ? execution.confirmBeforeMs.map(Date.init(epochMilliseconds:)) : nil,
+            requestedBy: execution.userId.lowercasedString, orgId: execution.orgId?.lowercasedString,
+            approvalRequired: execution.approvalsRequired > 0, approvalsRequired: execution.approvalsRequired,
+            approvals: execution.decisions.map {
+                .init(
+                    userId: $0.userId.lowercasedString, username: $0.username, approved: $0.approved, comment: $0.comment,
+                    at: Date(epochMilliseconds: $0.atMs))
+            },
+            async: execution.asynchronous,
+            confirmationRequired: [.awaitingConfirmation, .awaitingApproval].contains(execution.status), confirmationToken: token,
+            confirmBefore: [.awaitingConfirmation, .awaitingApproval].contains(execution.status)
+                ? execution.confirmBeforeMs.map(Date.init(epochMilliseconds:)) : nil,
             httpStatus: execution.httpStatus, result: result, error: execution.error, callbackStatus: execution.callbackStatus,
             createdAt: Date(epochMilliseconds: execution.createdMs), finishedAt: execution.finishedMs.map(Date.init(epochMilliseconds:)),
             monitoring: .init(additionalProperties: monitoring))

@@ -70,6 +70,14 @@ package struct OrganizationService: Sendable {
         return org
     }
 
+    /// The organization's agent approval policy (`settings.agent_approval`), whoever asks: the platform's own rule,
+    /// read by the agent API before it runs a tool. Nil without one (or without the organization).
+    package func agentApprovalPolicy(of id: UUID) async throws -> AgentApprovalPolicy? {
+        guard let org = try await database.read({ sql in try await OrganizationStore.find(id, on: sql) }) else { return nil }
+        let settings = (try? JSONDecoder().decode(JSONObject.self, from: Data(org.settings.utf8))) ?? [:]
+        return try AgentApprovalPolicy(settings: settings)
+    }
+
     package func create(_ input: OrganizationInput, caller: Caller) async throws -> Organization {
         let principal = try caller.requirePrincipal()
         guard case .session = principal.credential else {
@@ -81,6 +89,7 @@ package struct OrganizationService: Sendable {
         if input.slug != nil || !name.isEmpty { validator.checkSlug(slug, "slug") }
         if let plan = input.plan { validator.check(Self.plans.contains(plan), "plan", "must be one of free, pro, enterprise") }
         try validator.finish()
+        if let settings = input.settings { _ = try AgentApprovalPolicy(settings: settings) }
         let now = clock.now()
         defer { cache.forget(userId: principal.userId) }
         return try await database.transaction { sql in
@@ -110,6 +119,7 @@ package struct OrganizationService: Sendable {
         if let slug = input.slug { validator.checkSlug(slug, "slug") }
         if let plan = input.plan { validator.check(Self.plans.contains(plan), "plan", "must be one of free, pro, enterprise") }
         try validator.finish()
+        if let settings = input.settings { _ = try AgentApprovalPolicy(settings: settings) }
         let now = clock.now()
         return try await database.transaction { sql in
             guard var org = try await OrganizationStore.find(id, on: sql) else { throw AppError.notFound("Organization") }

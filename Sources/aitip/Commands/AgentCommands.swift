@@ -8,7 +8,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "The agent API: every operation as a tool, run with your own rights (destructive and costly ones after a confirmation).",
-        subcommands: [Tools.self, Run.self, Ask.self, Get.self, Executions.self])
+        subcommands: [Tools.self, Run.self, Ask.self, Get.self, Executions.self, Approvals.self, Approve.self, Reject.self])
 
     static let columns = ["execution_id", "tool", "status", "http_status", "confirmation_token", "error"]
 
@@ -87,6 +87,48 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             try await ClientCall.show(options, columns: ["execution_id", "tool", "status", "http_status", "created_at", "error"]) { api in
                 try await api.listAgentExecutions(query: .init(limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
+        }
+    }
+
+    struct Approvals: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Agents' calls waiting for an approval you may give (your organizations' settings.agent_approval), oldest first.")
+        @OptionGroup var options: ClientOptions
+        @OptionGroup var page: PageOptions
+        func run() async throws {
+            try await ClientCall.show(options, columns: ["execution_id", "tool", "requested_by", "approvals_required", "created_at", "params"]) {
+                api in
+                try await api.listAgentApprovals(query: .init(limit: page.limit, cursor: page.cursor)).ok.body.json
+            }
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve an agent's call (signed in as a person with agent:approve, not the one who asked).")
+        @OptionGroup var decision: Decision
+        func run() async throws { try await decision.send(approve: true) }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject an agent's call waiting for approval: it ends.")
+        @OptionGroup var decision: Decision
+        func run() async throws { try await decision.send(approve: false) }
+    }
+
+    /// What `approve` and `reject` take.
+    struct Decision: ParsableArguments {
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Execution id.") var id: String
+        @Option(help: "Why.") var comment: String?
+
+        func send(approve: Bool) async throws {
+            try await ClientCall.show(options, columns: AgentCommand.columns) { api in
+                let body = Components.Schemas.AgentDecision(comment: comment)
+                return approve
+                    ? try await api.approveAgentExecution(path: .init(executionId: id), body: .json(body)).ok.body.json
+                    : try await api.rejectAgentExecution(path: .init(executionId: id), body: .json(body)).ok.body.json
             }
         }
     }

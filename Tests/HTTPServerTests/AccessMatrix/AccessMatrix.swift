@@ -108,6 +108,12 @@ enum AccessMatrix {
         "approveRelease": [.owner: 403, .keyWithScope: 403],
         // An agent execution is its caller's alone (the recipe's is the owner's, whose keys are the owner too).
         "getAgentExecution": [.admin: 404, .member: 404, .viewer: 404, .stranger: 404],
+        // Whoever may approve somewhere gets the list of there (none): another organization's owner, and A's member
+        // and viewer, who own the organizations createOrg's recipe made them. Only a person decides on an agent's call
+        // (the recipe's is the member's, in A).
+        "listAgentApprovals": [.stranger: 200, .member: 200, .viewer: 200],
+        "approveAgentExecution": [.keyWithScope: 403],
+        "rejectAgentExecution": [.keyWithScope: 403],
     ]
 
     /// Success statuses other than the operation's lowest 2xx. On the matrix's server (local disk, no S3) a presigned

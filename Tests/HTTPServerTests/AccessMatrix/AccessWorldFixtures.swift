@@ -145,6 +145,22 @@ extension AccessWorld {
         }
     }
 
+    /// A call of A's member that A's policy holds for one approval (destructive tools wait for one); fresh each time,
+    /// since a decision ends its wait.
+    func pendingAgentExecution() async throws -> String {
+        _ = try await shared("agentApprovalPolicy") {
+            let reply = try await app.call(
+                .put, "/api/v1/orgs/\(orgA)", token: ownerToken, json: ["settings": ["agent_approval": ["risks": ["destructive"]]]])
+            try #require(reply.status == 200, "\(reply.text)")
+            return orgA
+        }
+        let reply = try await app.call(
+            .post, "/api/v1/agent/execute", token: people[.member]!.token,
+            json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": UUID().uuidString]])
+        try #require(reply.string("status") == "awaiting_approval", "\(reply.text)")
+        return try #require(reply.string("execution_id"))
+    }
+
     func releaseBody() async throws -> [String: Any] {
         let stable = try await freshInferenceService()
         var canary = try await inferenceServiceBody()

@@ -221,6 +221,11 @@ enum NativeRecipes {
         case "planAgentRequest": return .init(path: "/api/v1/agent/natural-language", body: .json(["message": "list my projects"]))
         case "listAgentExecutions": return .init(path: "/api/v1/agent/executions?limit=5")
         case "getAgentExecution": return .init(path: "/api/v1/agent/executions/\(try await w.agentExecution())")
+        case "listAgentApprovals": return .init(path: "/api/v1/agent/approvals?limit=5")
+        case "approveAgentExecution":
+            return .init(path: "/api/v1/agent/executions/\(try await w.pendingAgentExecution())/approve", body: .json(["comment": "ok"]))
+        case "rejectAgentExecution":
+            return .init(path: "/api/v1/agent/executions/\(try await w.pendingAgentExecution())/reject", body: .json(["comment": "no"]))
         // test plans
         case "listTestPlans": return .init(path: "/api/v1/test/plans?project_id=\(project)")
         case "createTestPlan":

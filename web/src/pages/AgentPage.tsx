@@ -5,7 +5,8 @@ import { when } from "../components/Form";
 
 /** The agent API from the console (docs/agent.md): ask in words and see the plan — the tool, its arguments, what is
  *  missing — before anything runs; run it (a destructive or costly tool asks for its confirmation first); the tool
- *  catalogue with each tool's risk and permission; your executions. Address: #/agent. */
+ *  catalogue with each tool's risk and permission; your executions; the calls of others waiting for your approval
+ *  (an organization's settings.agent_approval). Address: #/agent. */
 export function AgentPage() {
   const projectId = useStore((s) => s.projectId);
   const [tools, setTools] = useState<AgentTool[]>([]);
@@ -15,12 +16,22 @@ export function AgentPage() {
   const [plan, setPlan] = useState<AgentPlan | null>(null);
   const [outcome, setOutcome] = useState<AgentExecution | null>(null);
   const [busy, setBusy] = useState(false);
+  const [approvals, setApprovals] = useState<AgentExecution[]>([]);
 
   const reloadExecutions = () => api.agentExecutions().then((page) => setExecutions(page.items)).catch(showError);
+  // Only owners and admins may approve (403 for the others): no list, no error.
+  const reloadApprovals = () => api.agentApprovals().then((page) => setApprovals(page.items)).catch(() => setApprovals([]));
   useEffect(() => {
     api.agentTools().then((answer) => setTools(answer.tools)).catch(showError);
     reloadExecutions();
+    reloadApprovals();
   }, []);
+
+  async function decide(execution: AgentExecution, approve: boolean) {
+    const comment = window.prompt(approve ? "Approve: a comment (optional)" : "Reject: why?") ?? undefined;
+    if (comment === undefined) return;
+    try { await api.agentDecide(execution.execution_id, approve, comment); reloadApprovals(); } catch (error) { showError(error); }
+  }
 
   async function ask(event: FormEvent) {
     event.preventDefault();
@@ -68,7 +79,10 @@ export function AgentPage() {
         <div aria-label="Outcome">
           <p><span className={`status status-${outcome.status}`} aria-label="Execution status">{outcome.status.replace("_", " ")}</span>
             {outcome.http_status !== undefined && <> · the operation answered {outcome.http_status}</>}{outcome.error && <> · {outcome.error}</>}</p>
-          {outcome.confirmation_required && outcome.confirmation_token &&
+          {outcome.status === "awaiting_approval" &&
+            <p>Your organization asks {outcome.approvals_required} approval{outcome.approvals_required === 1 ? "" : "s"} for this call: nothing
+              ran yet.{" "}<button type="button" disabled={busy} onClick={() => run(outcome.confirmation_token)}>Run once approved</button></p>}
+          {outcome.status === "awaiting_confirmation" && outcome.confirmation_token &&
             <p>This tool is {outcome.risk}: nothing ran yet.{" "}
               <button type="button" className="danger" disabled={busy} onClick={() => run(outcome.confirmation_token)}>Confirm and run</button></p>}
           {outcome.result !== undefined && <pre className="preview-text" aria-label="Result">{JSON.stringify(outcome.result, null, 2).slice(0, 4000)}</pre>}
@@ -86,6 +100,22 @@ export function AgentPage() {
           {executions.length === 0 && <tr><td colSpan={4} className="muted">No executions yet.</td></tr>}
         </tbody>
       </table>
+
+      {approvals.length > 0 && (<>
+        <h2>Waiting for your approval</h2>
+        <table className="table" aria-label="Approvals">
+          <thead><tr><th>When</th><th>Tool</th><th>Arguments</th><th>Decisions</th><th></th></tr></thead>
+          <tbody>
+            {approvals.map((e) => (
+              <tr key={e.execution_id}><td>{when(e.created_at)}</td><td><code>{e.tool}</code> · {e.risk}</td>
+                <td><code>{JSON.stringify(e.params)}</code></td>
+                <td>{(e.approvals ?? []).filter((a) => a.approved).length} of {e.approvals_required}</td>
+                <td><button type="button" onClick={() => decide(e, true)}>Approve</button>{" "}
+                  <button type="button" className="danger" onClick={() => decide(e, false)}>Reject</button></td></tr>
+            ))}
+          </tbody>
+        </table>
+      </>)}
 
       <h2>Tools</h2>
       <label>Area <select aria-label="Area" value={area} onChange={(e) => setArea(e.target.value)}>
