@@ -261,7 +261,7 @@ let package = Package(
         .executableTarget(
             name: "aitip",
             dependencies: [
-                "App", "AITIPCore", "AITIPAPI", "AITIPClient",
+                "App", "AITIPCore", "AITIPAPI", "AITIPClient", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

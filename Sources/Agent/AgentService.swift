@@ -161,6 +161,16 @@ package struct AgentService: Sendable {
         }
     }
 
+    /// Records a tool called over MCP's HTTP transport (its execution is audited besides, as `agent.execute`).
+    package func recordMCPCall(_ tool: String, caller: Caller) async throws {
+        let principal = try caller.requirePrincipal()
+        try await database.transaction { sql in
+            try await audit.record(
+                on: sql, caller, orgId: principal.defaultOrgId, action: "agent.mcp", targetType: "agent_tool", targetId: tool,
+                detail: "tools/call over MCP's streamable HTTP transport")
+        }
+    }
+
     /// The time by the service's clock, for a stream's starting point.
     package var nowMs: Int64 { clock.now().epochMilliseconds }
 

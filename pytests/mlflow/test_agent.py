@@ -111,3 +111,50 @@ def test_the_agent_stream_follows_a_job_an_agent_started_until_it_ends(api):
                 break
         assert statuses[-1] == "succeeded" and len(statuses) >= 2, statuses
         assert requests.get(base + job_url, headers=headers).json()["status"] == "succeeded"
+
+
+def test_an_mcp_client_calls_tools_and_reads_resources_over_streamable_http(api):
+    """The real `mcp` client's streamable HTTP transport against POST /api/v1/agent/mcp, with an API key: tools (a
+    costly one answers its confirmation token), resources listed and read, an unknown one refused."""
+    import asyncio
+
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.exceptions import MCPError
+
+    base, headers = api["base"], api["headers"]
+    job = requests.post(f"{base}/api/v1/training/jobs", headers=headers, json={
+        "project_id": api["project"], "name": unique("mcp-job"), "entrypoint": "echo read over mcp", "resources": {"cpu": 0.2, "memory_mib": 128}})
+    assert job.status_code == 201, job.text
+    key = requests.post(f"{base}/api/v1/auth/api-keys", headers=headers, json={
+        "name": unique("mcp-http"), "scopes": ["projects:read", "training:read", "training:write", "data:read", "release:read"]}).json()["key"]
+
+    async def session():
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            async with streamable_http_client(f"{base}/api/v1/agent/mcp", http_client=http) as streams:
+                async with ClientSession(streams[0], streams[1]) as client:
+                    await client.initialize()
+                    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+                    assert "training_submit" in tools and "confirmation_token" in tools["training_submit"].input_schema["properties"]
+                    listed = await client.call_tool("projects_list_projects", {"limit": 2})
+                    assert not listed.is_error and json.loads(listed.content[0].text)["status"] == "succeeded", listed
+                    asked = await client.call_tool("training_submit", {"project_id": api["project"], "name": unique("mcp"), "entrypoint": "true"})
+                    assert not asked.is_error and asked.structured_content["status"] == "awaiting_confirmation", asked
+
+                    uri = f"aitip://training/jobs/{job.json()['id']}"
+                    resources = [str(r.uri) for r in (await client.list_resources()).resources]
+                    assert uri in resources, resources[:10]
+                    templates = [t.uri_template for t in (await client.list_resource_templates()).resource_templates]
+                    assert "aitip://releases/{release_id}" in templates and "aitip://training/jobs/{job_id}/logs" in templates, templates
+                    read = await client.read_resource(uri)
+                    assert json.loads(read.contents[0].text)["name"] == job.json()["name"], read
+                    try:
+                        await client.read_resource("aitip://training/jobs/not-an-id")
+                        raise AssertionError("an unknown resource was read")
+                    except MCPError as error:
+                        assert "not found" in str(error).lower(), error
+
+    asyncio.run(session())
+    anonymous = requests.post(f"{base}/api/v1/agent/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert anonymous.status_code == 401, anonymous.text

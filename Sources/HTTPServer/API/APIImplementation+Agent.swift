@@ -74,6 +74,21 @@ extension APIImplementation {
         return .ok(.init(body: .json(try await decide(input.path.executionId, approve: false, comment: comment))))
     }
 
+    func serveAgentMCP(_ input: Operations.ServeAgentMCP.Input) async throws -> Operations.ServeAgentMCP.Output {
+        guard case .json(let body) = input.body else { throw AppError.badRequest("Send one JSON-RPC message as a JSON object") }
+        guard let bearer = RequestScope.bearer else { throw AppError.unauthorized("MCP acts with your bearer token or API key: send one") }
+        let dispatcher = dependencies.agentDispatcher
+        let session = MCPSession { method, target, body in try await dispatcher.dispatch(method: method, target: target, body: body, bearer: bearer) }
+        let message = try JSONEncoder().encode(body)
+        let answer = await session.handle(message)
+        let request = (try? JSONSerialization.jsonObject(with: message)) as? [String: Any]
+        if request?["method"] as? String == "tools/call" {
+            try await agent.recordMCPCall((request?["params"] as? [String: Any])?["name"] as? String ?? "", caller: caller)
+        }
+        guard let answer else { return .accepted(.init()) }
+        return .ok(.init(body: .json(.init(additionalProperties: try JSONDecoder().decode(OpenAPIObjectContainer.self, from: answer)))))
+    }
+
     private func executionList(_ page: Page<AgentExecution>) throws -> Components.Schemas.AgentExecutionList {
         .init(
             items: try page.items.map { try .init($0, tool: agent.registry.tool(named: $0.tool), token: nil, registry: agent.registry) },

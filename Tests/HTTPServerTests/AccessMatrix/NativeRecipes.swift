@@ -221,6 +221,9 @@ enum NativeRecipes {
         case "planAgentRequest": return .init(path: "/api/v1/agent/natural-language", body: .json(["message": "list my projects"]))
         case "listAgentExecutions": return .init(path: "/api/v1/agent/executions?limit=5")
         case "getAgentExecution": return .init(path: "/api/v1/agent/executions/\(try await w.agentExecution())")
+        case "serveAgentMCP":
+            let call: [String: Any] = ["name": "projects_list_projects", "arguments": ["limit": 1]]
+            return .init(path: "/api/v1/agent/mcp", body: .json(["jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": call]))
         case "listAgentApprovals": return .init(path: "/api/v1/agent/approvals?limit=5")
         case "approveAgentExecution":
             return .init(path: "/api/v1/agent/executions/\(try await w.pendingAgentExecution())/approve", body: .json(["comment": "ok"]))
