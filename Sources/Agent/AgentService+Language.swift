@@ -15,21 +15,47 @@ extension AgentService {
         package var questions: [String]
         package var explanation: String
         package var outcome: Outcome?
+        /// What read the words: the rules, or the configured language model.
+        package var reader: Reader = .rules
     }
 
-    package func naturalLanguage(_ message: String, projectId: UUID?, execute: Bool, bearer: String?, caller: Caller) async throws -> Plan {
+    /// Who reads the words: `rules` (`IntentParser`), `llm` (the configured `LanguageModel`), or `auto` — the rules,
+    /// and the model when the rules read nothing and one is configured.
+    package enum Reader: String, Sendable { case auto, rules, llm }
+
+    package func naturalLanguage(
+        _ message: String, projectId: UUID?, execute: Bool, reader: Reader = .auto, bearer: String?, caller: Caller
+    ) async throws -> Plan {
         _ = try caller.requirePrincipal()
         var validator = Validator()
         validator.check(!message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "message", "is empty")
         validator.check(message.count <= 2_000, "message", "is longer than 2,000 characters")
+        validator.check(reader != .llm || languageModel != nil, "mode", "llm needs a language model: the server's agent_llm_url is not set")
         try validator.finish()
         guard let bearer else { throw AppError.unauthorized("The agent API acts with your bearer token or API key: send one") }
-        guard let reading = IntentParser.read(message), let tool = registry.tool(named: reading.intent) else {
+        var readBy = Reader.rules
+        var found = reader == .llm ? nil : IntentParser.read(message).flatMap { registry.tool(named: $0.intent) != nil ? $0 : nil }
+        var unreadable = [
+            "What should be done? For example: \"list the datasets\", \"scale service churn-api to 3 replicas\", \"roll back release ranker\"."
+        ]
+        var ignored: [String] = []
+        if found == nil, reader != .rules, let languageModel {
+            readBy = .llm
+            switch try await languageModel.read(message, tools: registry.tools) {
+            case .call(let name, let arguments):
+                if let tool = registry.tool(named: name), tool.notExecutable == nil {
+                    (found, ignored) = Self.reading(tool, arguments)
+                } else {
+                    unreadable = ["The language model proposed \(name), which is not a tool it may run: say it another way."]
+                }
+            case .words(let text):
+                if !text.isEmpty { unreadable = [text] }
+            }
+        }
+        guard let reading = found, let tool = registry.tool(named: reading.intent) else {
             let plan = Plan(
-                understood: false, tool: nil, arguments: [:], missing: [],
-                questions: [
-                    "What should be done? For example: \"list the datasets\", \"scale service churn-api to 3 replicas\", \"roll back release ranker\"."
-                ], explanation: "No operation reads from these words.", outcome: nil)
+                understood: false, tool: nil, arguments: [:], missing: [], questions: unreadable,
+                explanation: "No operation reads from these words.", outcome: nil, reader: readBy)
             try await recordPlan(message, plan: plan, caller: caller)
             return plan
         }
@@ -38,6 +64,7 @@ extension AgentService {
         let properties = Self.properties(of: tool)
         let needsProject = properties.contains("project_id") || reading.references.values.contains { $0.kind != .project }
         var project = projectId
+        if project == nil, case .string(let given)? = arguments["project_id"] { project = UUID(uuidString: given) }
         if needsProject, project == nil {
             if let name = reading.project {
                 project = try await lookUp(.project, name, project: nil, bearer: bearer)
@@ -68,14 +95,53 @@ extension AgentService {
             questions.append("What \(name.replacingOccurrences(of: "_", with: " ")) should \(tool.name) use?")
         }
         let risk = tool.risk.needsConfirmation ? " It is \(tool.risk.rawValue): it runs after a confirmation." : ""
+        let model =
+            readBy == .llm
+            ? " Read by the language model \(languageModel?.model ?? "")\(ignored.isEmpty ? "" : "; it gave arguments the tool does not take, left out: \(ignored.joined(separator: ", "))")."
+            : ""
         var plan = Plan(
             understood: true, tool: tool, arguments: arguments, missing: missing, questions: questions,
-            explanation: "\(tool.name): \(tool.method) \(tool.path).\(risk)", outcome: nil)
+            explanation: "\(tool.name): \(tool.method) \(tool.path).\(risk)\(model)", outcome: nil, reader: readBy)
         try await recordPlan(message, plan: plan, caller: caller)
         if execute, missing.isEmpty, questions.isEmpty {
             plan.outcome = try await self.execute(Request(tool: tool.name, arguments: arguments), bearer: bearer, caller: caller)
         }
         return plan
+    }
+
+    /// A language model's call as a reading: arguments the tool does not take left out (and named), and names given
+    /// where an id belongs (`dataset_id: "reviews"`) turned into references, looked up as the caller like the rules'.
+    package static func reading(_ tool: AgentTool, _ arguments: [String: JSONValue]) -> (IntentParser.Reading, ignored: [String]) {
+        let properties = properties(of: tool)
+        var reading = IntentParser.Reading(intent: tool.name, arguments: [:], references: [:], project: nil)
+        var ignored: [String] = []
+        for (name, value) in arguments.sorted(by: { $0.key < $1.key }) {
+            guard properties.contains(name) else {
+                ignored.append(name)
+                continue
+            }
+            if case .string(let text) = value, name.hasSuffix("_id"), UUID(uuidString: text) == nil, let kind = Self.kind(ofArgument: name) {
+                if kind == .project { reading.project = text } else { reading.references[name] = .init(kind: kind, name: text) }
+                continue
+            }
+            reading.arguments[name] = value
+        }
+        return (reading, ignored)
+    }
+
+    /// What an id argument refers to, by its name.
+    static func kind(ofArgument name: String) -> IntentParser.Kind? {
+        switch name {
+        case "project_id": .project
+        case "dataset_id": .dataset
+        case "service_id", "canary_service_id", "parent_service_id": .service
+        case "release_id": .release
+        case "plan_id": .plan
+        case "job_id": .job
+        case "env_id", "environment_id": .environment
+        case "experiment_id": .experiment
+        default: nil
+        }
     }
 
     /// Who asked what, and how it was read (`agent.plan`).
@@ -85,7 +151,7 @@ extension AgentService {
             try await audit.record(
                 on: sql, caller, orgId: principal.defaultOrgId, action: "agent.plan", targetType: "agent_tool", targetId: plan.tool?.name,
                 detail:
-                    "\"\(message.prefix(300))\" → \(plan.tool?.name ?? "not understood")\(plan.missing.isEmpty ? "" : "; missing \(plan.missing.joined(separator: ", "))")"
+                    "\"\(message.prefix(300))\" → \(plan.tool?.name ?? "not understood") (\(plan.reader.rawValue))\(plan.missing.isEmpty ? "" : "; missing \(plan.missing.joined(separator: ", "))")"
             )
         }
     }

@@ -28,11 +28,13 @@ package struct AgentService: Sendable {
     let webhooks: WebhookService.Configuration
     /// Read for the organizations' approval policies (`AgentService+Approvals`).
     let organizations: OrganizationService
+    /// The optional reader of words (`agent_llm_url`); nil: the rules only.
+    let languageModel: LanguageModel?
     let logger: Logger
 
     package init(
         database: Database, clock: any Clock, audit: AuditLog, registry: ToolRegistry, dispatch: @escaping Dispatch,
-        webhooks: WebhookService.Configuration, organizations: OrganizationService, logger: Logger
+        webhooks: WebhookService.Configuration, organizations: OrganizationService, languageModel: LanguageModel? = nil, logger: Logger
     ) {
         self.database = database
         self.clock = clock
@@ -40,6 +42,7 @@ package struct AgentService: Sendable {
         self.registry = registry
         self.dispatch = dispatch
         self.organizations = organizations
+        self.languageModel = languageModel
         self.webhooks = webhooks
         self.logger = logger
     }

@@ -40,6 +40,8 @@ package struct AppConfig: Sendable {
     /// Chromium for PDF reports; nil when none was found.
     package var chromium: String?
     package var maxEvaluationRows: Int
+    /// The agent's optional language model (`agent_llm_url`, `agent_llm_model`, `agent_llm_api_key`).
+    package var agentLanguageModel: (url: String, model: String, apiKey: String?)?
 
     /// The workload engine's settings: executor, nodes, scheduling, prices.
     package struct WorkloadSettings: Sendable {
@@ -106,6 +108,15 @@ package struct AppConfig: Sendable {
         (
             "webhook_allow_private", "false",
             "true lets webhooks reach loopback, private and other non-public addresses (only where every project admin is trusted with the server's network)"
+        ),
+        (
+            "agent_llm_url", "(none: the rules only)",
+            "an OpenAI-compatible API (…/v1) whose chat completions read words into a tool call when the agent's rules read nothing (docs/agent.md)"
+        ),
+        ("agent_llm_model", "", "the model agent_llm_url is asked for (required with it)"),
+        (
+            "agent_llm_api_key", "",
+            "bearer key sent to agent_llm_url (never logged); for a model on this platform's gateway, an API key with inference:invoke"
         ),
         ("rate_limit", "100", "requests per second per user or API key (0 disables)"),
         ("rate_limit_burst", "200", "requests a principal may send at once"),
@@ -240,6 +251,16 @@ package struct AppConfig: Sendable {
         webhookAllowPrivate = webhookPrivateText == "true"
         if !["true", "false"].contains(webhookPrivateText) { problems.append("webhook_allow_private=\(webhookPrivateText) must be true or false") }
         webDirectory = values["web_dir"] ?? "./web/dist"
+        if let url = values["agent_llm_url"], !url.isEmpty {
+            let model = values["agent_llm_model"] ?? ""
+            if model.isEmpty { problems.append("agent_llm_url is set: agent_llm_model must name the model to ask") }
+            if !["http", "https"].contains(URL(string: url)?.scheme?.lowercased() ?? "") || URL(string: url)?.host == nil {
+                problems.append("agent_llm_url=\(url) must be an http(s) URL, e.g. https://api.openai.com/v1")
+            }
+            agentLanguageModel = (url, model, values["agent_llm_api_key"].flatMap { $0.isEmpty ? nil : $0 })
+        } else {
+            agentLanguageModel = nil
+        }
         principalCacheSeconds = number("auth_cache_ttl", 1.0) { (0...60).contains($0) }
         let executor = values["executor"] ?? "local"
         if executor != "local" && executor != "kubernetes" && !executor.hasPrefix("ray://") {

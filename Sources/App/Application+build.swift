@@ -153,7 +153,8 @@ package struct AppParts: Sendable {
                 dispatch: { method, target, body, bearer in
                     try await agentDispatcher.dispatch(method: method, target: target, body: body, bearer: bearer)
                 },
-                webhooks: webhookConfiguration, organizations: organizations, logger: logger)
+                webhooks: webhookConfiguration, organizations: organizations,
+                languageModel: config.agentLanguageModel.map { LanguageModel(url: $0.url, model: $0.model, apiKey: $0.apiKey) }, logger: logger)
             let dependencies = ServerDependencies(
                 database: database,
                 auth: AuthService(

@@ -251,6 +251,22 @@ struct AgentLanguageTests {
         return (try? JSONDecoder().decode([Phrasing].self, from: Data(contentsOf: file))) ?? []
     }()
 
+    @Test("the LLM mode offers a model the tools the words are about, and reads its call back with names as references")
+    func languageModelReading() throws {
+        let registry = try ToolRegistry(specYAML: try APISpec.yaml())
+        let offered = LanguageModel.candidates(for: "scale the inference service churn-api to 3 replicas", among: registry.tools).map(\.name)
+        #expect(offered.count <= 24 && offered.contains("inference.scale_inference_service"), "\(offered)")
+        #expect(!offered.contains { registry.tool(named: $0)?.notExecutable != nil }, "only tools an agent may run")
+        let tool = try #require(registry.tool(named: "inference.scale_inference_service"))
+        let id = UUID().uuidString
+        let (named, ignored) = AgentService.reading(tool, ["service_id": .string("churn-api"), "replicas": .number(3), "force": .bool(true)])
+        #expect(named.references["service_id"]?.kind == .service && named.references["service_id"]?.name == "churn-api")
+        #expect(named.arguments == ["replicas": .number(3)])
+        #expect(ignored == ["force"])
+        let (given, _) = AgentService.reading(tool, ["service_id": .string(id)])
+        #expect(given.arguments == ["service_id": .string(id)] && given.references.isEmpty, "an id is kept as given")
+    }
+
     @Test("at least 40 phrasings over every area read as their intent and arguments (accuracy printed)")
     func phrasings() throws {
         let phrasings = Self.phrasings

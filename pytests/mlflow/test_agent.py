@@ -158,3 +158,64 @@ def test_an_mcp_client_calls_tools_and_reads_resources_over_streamable_http(api)
     asyncio.run(session())
     anonymous = requests.post(f"{base}/api/v1/agent/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert anonymous.status_code == 401, anonymous.text
+
+
+def test_the_llm_mode_reads_words_through_an_openai_compatible_endpoint_and_checks_what_it_proposes():
+    """agent_llm_url: the server asks an OpenAI-compatible chat-completions endpoint for one tool call. No language
+    model can run on these machines (no model hub), so the endpoint is a scripted one that answers what each step
+    sets; what is tested is aitip's side: the request it sends (model, key, tools offered, the words), and how it treats
+    the answer — a name where an id belongs looked up as the caller, arguments the tool does not take left out, a
+    question passed on, a tool that does not exist refused, an endpoint that does not answer reported (502)."""
+    from aitip_server import running_server
+
+    script = {"answer": None}
+
+    def chat(path, body):
+        return (200, {"choices": [{"message": script["answer"]}]}) if path == "/v1/chat/completions" else 404
+
+    model = Receiver(status_for=chat)
+    env = {"AITIP_AGENT_LLM_URL": f"{model.base}/v1", "AITIP_AGENT_LLM_MODEL": "scripted", "AITIP_AGENT_LLM_API_KEY": "llm-secret"}
+    with running_server("llm-admin-password", env) as (base, _):
+        token = requests.post(f"{base}/api/v1/auth/login", json={"username": "admin", "password": "llm-admin-password"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        project = requests.get(f"{base}/api/v1/projects", headers=headers).json()["items"][0]["id"]
+        dataset = requests.post(f"{base}/api/v1/projects/{project}/datasets", headers=headers, json={"name": "reviews", "format": "csv"}).json()
+
+        def ask(words, **extra):
+            return requests.post(f"{base}/api/v1/agent/natural-language", headers=headers,
+                                 json={"message": words, "context": {"project_id": project}, **extra})
+
+        def call(name, arguments):
+            return {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call-1", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}]}
+
+        script["answer"] = call("datasets_list_dataset_versions", {"dataset_id": "reviews", "colour": "blue"})
+        words = "which versions of the reviews data do we keep?"
+        plan = ask(words, execute=True, mode="llm")
+        assert plan.status_code == 200, plan.text
+        plan = plan.json()
+        assert plan["reader"] == "llm" and plan.get("intent") == "datasets.list_dataset_versions", plan
+        assert plan["params"] == {"dataset_id": dataset["id"]} and "colour" in plan["explanation"], plan
+        assert plan["execution"]["status"] == "succeeded", plan["execution"]
+        _, sent_headers, sent = model.requests[-1]
+        sent = json.loads(sent)
+        assert sent_headers["authorization"] == "Bearer llm-secret" and sent["model"] == "scripted", sent_headers
+        assert sent["messages"][-1] == {"role": "user", "content": words}
+        offered = [tool["function"]["name"] for tool in sent["tools"]]
+        assert "datasets_list_dataset_versions" in offered and len(offered) <= 24, offered
+
+        # The rules read what they know first (no request to the model) unless mode is llm.
+        asked = len(model.requests)
+        assert ask("list the datasets").json()["reader"] == "rules" and len(model.requests) == asked
+        script["answer"] = {"role": "assistant", "content": "Which dataset do you mean?"}
+        unclear = ask("list the datasets", mode="llm").json()
+        assert unclear["understood"] is False and unclear["questions"] == ["Which dataset do you mean?"], unclear
+        script["answer"] = call("drop_everything", {})
+        invented = ask("wipe it all out", mode="llm").json()
+        assert invented["understood"] is False and "drop_everything" in invented["questions"][0], invented
+
+        model.server.shutdown()
+        model.server.server_close()
+        down = ask("wipe it all out", mode="llm")
+        assert down.status_code == 502 and "did not answer" in down.json()["detail"], down.text
+        assert "llm-secret" not in down.text

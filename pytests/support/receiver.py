@@ -3,7 +3,7 @@
 
 class Receiver:
     """An HTTP server on 127.0.0.1 that records every POST; paths under /flaky/ answer 503 to their first two (or
-    `status_for(path, body)` says what each answers)."""
+    `status_for(path, body)` says what each answers: a status, or a status and an object sent as JSON)."""
 
     def __init__(self, status_for=None):
         import http.server
@@ -17,11 +17,19 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 failures[self.path] = failures.get(self.path, 0) + 1
-                if status_for is not None:
-                    self.send_response(status_for(self.path, body))
-                else:
-                    self.send_response(503 if self.path.startswith("/flaky/") and failures[self.path] <= 2 else 200)
+                answer = status_for(self.path, body) if status_for is not None else (
+                    503 if self.path.startswith("/flaky/") and failures[self.path] <= 2 else 200)
+                status, content = answer if isinstance(answer, tuple) else (answer, None)
+                self.send_response(status)
+                if content is None:
+                    self.end_headers()
+                    return
+                import json
+                data = json.dumps(content).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, *args):
                 pass

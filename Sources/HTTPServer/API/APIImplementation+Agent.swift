@@ -35,7 +35,7 @@ extension APIImplementation {
         guard case .json(let body) = input.body else { throw AppError.badRequest("Send a JSON body") }
         let plan = try await agent.naturalLanguage(
             body.message, projectId: try body.context?.projectId.map { try Parse.id($0, "context.project_id") }, execute: body.execute ?? false,
-            bearer: RequestScope.bearer, caller: caller)
+            reader: body.mode.flatMap { AgentService.Reader(rawValue: $0.rawValue) } ?? .auto, bearer: RequestScope.bearer, caller: caller)
         let params = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: JSONEncoder().encode(plan.arguments))
         return .ok(
             .init(
@@ -44,6 +44,7 @@ extension APIImplementation {
                         understood: plan.understood, intent: plan.tool?.name, risk: plan.tool.map { .init(rawValue: $0.risk.rawValue)! },
                         params: .init(additionalProperties: params), missing: plan.missing, questions: plan.questions,
                         confirmationRequired: plan.tool?.risk.needsConfirmation ?? false, explanation: plan.explanation,
+                        reader: .init(rawValue: plan.reader.rawValue),
                         execution: try plan.outcome.map {
                             try .init($0.execution, tool: $0.tool, token: $0.confirmationToken, registry: agent.registry)
                         }))))

@@ -71,10 +71,17 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "The project the words are about.") var project: String?
         @Flag(name: .customLong("run"), help: "Run the plan when nothing is missing (a destructive or costly one answers its confirmation token).")
         var execute = false
+        @Option(help: "Who reads the words: auto (default), rules, or llm (the server's agent_llm_url).") var mode: String?
         func run() async throws {
-            try await ClientCall.show(options, columns: ["understood", "intent", "risk", "missing", "questions", "explanation"]) { api in
+            let mode = try mode.map { text in
+                guard let value = Components.Schemas.AgentLanguageRequest.ModePayload(rawValue: text) else {
+                    throw ValidationError("--mode is auto, rules or llm")
+                }
+                return value
+            }
+            try await ClientCall.show(options, columns: ["understood", "intent", "risk", "reader", "missing", "questions", "explanation"]) { api in
                 try await api.planAgentRequest(
-                    body: .json(.init(message: words, context: project.map { .init(projectId: $0) }, execute: execute ? true : nil))
+                    body: .json(.init(message: words, context: project.map { .init(projectId: $0) }, execute: execute ? true : nil, mode: mode))
                 ).ok.body.json
             }
         }
