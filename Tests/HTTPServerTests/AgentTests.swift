@@ -58,6 +58,14 @@ struct AgentTests {
                 .post, "/api/v1/agent/execute", token: viewer.token,
                 json: ["tool": "projects.create_project", "params": ["org_id": org, "name": "by-agent"]])
             #expect(refused.string("status") == "failed" && refused["http_status"] as? Int == 403, "\(refused.text)")
+            // The same with a viewer's API key (its scopes can be no more than the role).
+            let viewerKey = try #require(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: viewer.token, json: ["name": "agent", "scopes": ["projects:read"]])
+                    .string("key"))
+            let byKey = try await app.call(
+                .post, "/api/v1/agent/execute", token: viewerKey,
+                json: ["tool": "projects.create_project", "params": ["org_id": org, "name": "by-agent"]])
+            #expect(byKey.string("status") == "failed" && byKey["http_status"] as? Int == 403, "\(byKey.text)")
             let names = try await app.call(.get, "/api/v1/projects?limit=500", token: token).items.compactMap { $0["name"] as? String }
             #expect(!names.contains("by-agent"), "nothing was created")
             // Someone else's execution is not there for them.

@@ -2,6 +2,7 @@ import { FormEvent, useEffect, useState } from "react";
 import { AgentExecution, AgentPlan, AgentTool } from "../api";
 import { api, showError, useStore } from "../store";
 import { when } from "../components/Form";
+import { to } from "../router";
 
 /** The agent API from the console (docs/agent.md): ask in words and see the plan — the tool, its arguments, what is
  *  missing — before anything runs; run it (a destructive or costly tool asks for its confirmation first); the tool
@@ -90,6 +91,8 @@ export function AgentPage() {
       )}
 
       <h2>Your executions</h2>
+      <p className="muted">Each is audited as <a href={to("audit", {}, { action: "agent.execute" })}>agent.execute</a>, beside the
+        operation's own entry (the audit log needs audit:read).</p>
       <table className="table" aria-label="Executions">
         <thead><tr><th>When</th><th>Tool</th><th>Status</th><th>Answer</th></tr></thead>
         <tbody>
