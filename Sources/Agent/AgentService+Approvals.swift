@@ -57,8 +57,9 @@ extension AgentService {
         guard comment.count <= 5_000 else { throw AppError.validation([FieldError(field: "comment", message: "is longer than 5,000 characters")]) }
         let now = clock.now().epochMilliseconds
         let decided = try await database.transaction { sql -> AgentExecution in
+            // The row is held until the decision is written: two approvers at once both count.
             guard
-                var execution = try await sql.select().column("*").from("agent_executions").where("id", .equal, id)
+                var execution = try await sql.select().column("*").from("agent_executions").where("id", .equal, id).for(.update)
                     .first(decoding: AgentExecution.self),
                 let orgId = execution.orgId, principal.visibleOrgIds.contains(orgId)
             else { throw AppError.notFound("Execution") }

@@ -108,12 +108,8 @@ package struct AgentService: Sendable {
                 try await save(pending, insert: true, caller: caller, detail: "\(tool.name): \(waiting)")
                 return Outcome(execution: pending, confirmationToken: token, tool: tool)
             }
-            execution = try await confirmed(token, tool: tool, arguments: arguments, principal: principal, now: now)
-            execution.status = request.asynchronous || execution.asynchronous ? .queued : .running
-            execution.asynchronous = request.asynchronous || execution.asynchronous
-            execution.updatedMs = now
-            // A synchronous run is audited once, with its outcome; a queued one now, and again when it ends.
-            try await save(execution, insert: false, caller: caller, detail: "\(tool.name): confirmed, queued", audited: execution.asynchronous)
+            execution = try await consume(
+                token, tool: tool, arguments: arguments, asynchronous: request.asynchronous, principal: principal, caller: caller, now: now)
         } else {
             execution = AgentExecution(
                 id: IDGenerator.uuidV7(at: clock.now()), orgId: orgId, userId: principal.userId, apiKeyId: principal.apiKeyId,
@@ -249,13 +245,32 @@ package struct AgentService: Sendable {
 
     // MARK: helpers
 
-    /// The awaiting execution a token confirms: the same caller, tool and arguments, not expired.
-    private func confirmed(_ token: String, tool: AgentTool, arguments: String, principal: Principal, now: Int64) async throws -> AgentExecution {
-        let found = try await database.read { sql in
-            try await sql.select().column("*").from("agent_executions").where("confirmation_hash", .equal, Self.hash(token))
-                .first(decoding: AgentExecution.self)
+    /// Takes the awaiting execution a token confirms — the same caller, tool and arguments, not expired — and marks it
+    /// started, in one transaction holding its row: the same token sent twice at once runs the call once.
+    private func consume(
+        _ token: String, tool: AgentTool, arguments: String, asynchronous: Bool, principal: Principal, caller: Caller, now: Int64
+    ) async throws -> AgentExecution {
+        try await database.transaction { sql in
+            let found = try await sql.select().column("*").from("agent_executions").where("confirmation_hash", .equal, Self.hash(token))
+                .for(.update).first(decoding: AgentExecution.self)
+            var execution = try Self.confirmable(found, tool: tool, arguments: arguments, principal: principal, now: now)
+            execution.confirmationHash = nil
+            execution.asynchronous = asynchronous || execution.asynchronous
+            execution.status = execution.asynchronous ? .queued : .running
+            execution.updatedMs = now
+            // A synchronous run is audited once, with its outcome; a queued one now, and again when it ends.
+            try await write(
+                execution, insert: false, caller: caller, detail: "\(tool.name): confirmed, queued", audited: execution.asynchronous, on: sql)
+            return execution
         }
-        guard var execution = found, execution.userId == principal.userId else {
+    }
+
+    /// `found` if the token may run it: the caller's, waiting for confirmation (not approval), the same tool and
+    /// arguments, not expired.
+    private static func confirmable(_ found: AgentExecution?, tool: AgentTool, arguments: String, principal: Principal, now: Int64) throws
+        -> AgentExecution
+    {
+        guard let execution = found, execution.userId == principal.userId else {
             throw AppError.validation([FieldError(field: "confirmation_token", message: "is not a pending confirmation of yours")])
         }
         switch execution.status {
@@ -278,22 +293,25 @@ package struct AgentService: Sendable {
         guard let before = execution.confirmBeforeMs, now <= before else {
             throw AppError.validation([FieldError(field: "confirmation_token", message: "has expired: ask again")])
         }
-        execution.confirmationHash = nil
         return execution
     }
 
     private func save(_ execution: AgentExecution, insert: Bool, caller: Caller, detail: String, audited: Bool = true) async throws {
-        try await database.transaction { sql in
-            if insert {
-                try await sql.insert(execution, into: "agent_executions")
-            } else {
-                try await sql.updateRow(execution, in: "agent_executions", id: execution.id)
-            }
-            guard audited else { return }
-            try await audit.record(
-                on: sql, caller, orgId: execution.orgId, action: "agent.execute", targetType: "agent_execution",
-                targetId: execution.id.lowercasedString, detail: "\(detail); arguments \(execution.arguments.prefix(500))")
+        try await database.transaction { sql in try await write(execution, insert: insert, caller: caller, detail: detail, audited: audited, on: sql)
         }
+    }
+
+    private func write(_ execution: AgentExecution, insert: Bool, caller: Caller, detail: String, audited: Bool, on sql: any SQLDatabase) async throws
+    {
+        if insert {
+            try await sql.insert(execution, into: "agent_executions")
+        } else {
+            try await sql.updateRow(execution, in: "agent_executions", id: execution.id)
+        }
+        guard audited else { return }
+        try await audit.record(
+            on: sql, caller, orgId: execution.orgId, action: "agent.execute", targetType: "agent_execution",
+            targetId: execution.id.lowercasedString, detail: "\(detail); arguments \(execution.arguments.prefix(500))")
     }
 
     /// The request a tool's arguments make: the path with its parameters, the query, the JSON body.

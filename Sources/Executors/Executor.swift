@@ -34,6 +34,8 @@ package protocol Executor: Sendable {
     /// The Unix socket an attempt may serve HTTP on (`AITIP_SERVE_SOCKET` inside it), as this server sees it; nil
     /// where the backend's work is not reachable that way (a remote cluster).
     func serviceSocket(of reference: String) -> String?
+    /// Whether `serviceSocket` reaches this executor's work: where it does not, nothing can serve inference replicas.
+    var servesOnSockets: Bool { get }
     /// Whether this executor runs a request's `companion` in a sandbox of its own beside the entrypoint's; where it
     /// does not, a request with a companion is refused.
     var runsCompanions: Bool { get }
@@ -47,6 +49,8 @@ extension Executor {
     package func checkpointDirectory(of workloadId: UUID) -> String? { nil }
 
     package func serviceSocket(of reference: String) -> String? { nil }
+
+    package var servesOnSockets: Bool { false }
 
     package var runsCompanions: Bool { false }
 

@@ -118,6 +118,26 @@ struct AgentTests {
             let revoked = keys.first { $0["id"] as? String == key }
             #expect(revoked == nil || revoked?["revoked_at"] != nil, "\(keys)")
             #expect(keys.contains { $0["id"] as? String == other })
+            // The same token sent twice at once runs the call once.
+            let raced = try #require(
+                try await app.call(.post, "/api/v1/auth/api-keys", token: token, json: ["name": "raced", "scopes": ["projects:read"]]).string("id"))
+            let racedToken = try #require(
+                try await app.call(
+                    .post, "/api/v1/agent/execute", token: token, json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": raced]]
+                )
+                .string("confirmation_token"))
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try await app.call(
+                            .post, "/api/v1/agent/execute", token: token,
+                            json: ["tool": "api_keys.revoke_api_key", "params": ["key_id": raced], "confirmation_token": racedToken]
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }.sorted()
+            }
+            #expect(statuses == [200, 422], "one run, one refusal: \(statuses)")
             let audit = try await app.call(.get, "/api/v1/audit?limit=200", token: token).text
             #expect(audit.contains("agent.execute") && audit.contains("api_keys.revoke_api_key"))
         }

@@ -184,6 +184,8 @@ package struct LocalExecutor: Executor {
         AttemptReference(reference, root: configuration.jobsDirectory)?.paths.serviceSocket
     }
 
+    package var servesOnSockets: Bool { true }
+
     /// Only the sandbox keeps a companion apart from the job (with sandbox=off both would be plain processes).
     package var runsCompanions: Bool { sandbox != nil }
 

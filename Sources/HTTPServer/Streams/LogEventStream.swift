@@ -23,6 +23,9 @@ actor LogEventStream {
     /// Log offset of `partial`'s first byte.
     private var partialStart: Int64
     private var done = false
+    /// The last wait ended with nothing new (a keep-alive went out): the state is read even while the log counts as
+    /// live, so a log left open after its workload ended (a close that failed) cannot hold a follower forever.
+    private var quiet = false
     private let framing: Framing
 
     init(
@@ -43,11 +46,12 @@ actor LogEventStream {
         while true {
             let slice = try await logs.read(workloadId, from: offset, limit: 1 << 20)
             if !slice.data.isEmpty {
+                quiet = false
                 offset = slice.nextOffset
                 if let events = events(from: slice.data) { return events }
                 continue
             }
-            if !slice.live {
+            if !slice.live || quiet {
                 let current = try await state()
                 if current.isFinal || !follow {
                     done = true
@@ -70,6 +74,7 @@ actor LogEventStream {
             let before = offset
             await logs.waitForData(workloadId, beyond: before, seen: slice.generation)
             if try await logs.read(workloadId, from: offset, limit: 1).data.isEmpty {
+                quiet = true
                 return ArraySlice(Data((framing == .webSocket ? Self.message(["type": "keepalive"]) : ": keep-alive\n\n").utf8))
             }
         }

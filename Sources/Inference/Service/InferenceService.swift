@@ -120,6 +120,15 @@ package struct InferenceService: Sendable {
                     ? "'\(runtime)' is not run by this server yet; use mlflow (an MLflow model) or process (a command serving HTTP on $AITIP_SERVE_SOCKET)"
                     : "must be one of \(Self.runtimes.joined(separator: ", "))")
         }
+        let (reachable, executorKind) = workloads.servesOnSockets
+        if !runtime.isEmpty, !reachable {
+            // A replica serves on a Unix socket of this server's sandbox; on a cluster nothing would ever reach it
+            // (it would start, never pass its health check, and be replaced until the service gave up).
+            validator.add(
+                "runtime",
+                "\(runtime) replicas run in this server's sandbox, and this server runs workloads on the \(executorKind) executor, "
+                    + "where the gateway cannot reach them: serve models from a server with executor=local")
+        }
         let modelText = validator.requireText(input.model, "model", maxLength: 600)
         let reference = ModelReference(modelText)
         if !modelText.isEmpty, reference == nil {

@@ -67,6 +67,9 @@ package struct WorkloadService: Sendable {
     /// Whether a submission may have a companion (`Submission.companion`) on this server's executor.
     package var runsCompanions: Bool { executor.runsCompanions }
 
+    /// Whether this server's executor runs work the gateway can reach (`Executor.servesOnSockets`), and its kind.
+    package var servesOnSockets: (Bool, kind: String) { (executor.servesOnSockets, executor.kind) }
+
     /// The longest command line a workload runs.
     package static let maxEntrypointLength = 10_000
 
