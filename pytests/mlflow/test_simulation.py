@@ -393,7 +393,13 @@ def test_a_release_is_blocked_by_a_low_safety_score_and_let_through_by_a_passing
     assert events[0]["data"]["release_id"] == passing and events[0]["data"]["canary_percentage"] == 5 and events[0]["data"]["stage"] == 1
     assert events[1]["data"]["detail"] == "seen enough" and events[1]["data"]["from_status"] == "canary"
     assert events[1]["data"]["model"] == policies["good"] and events[1]["data"]["canary_percentage"] == 0
-    deliveries = requests.get(f"{base}/api/v1/webhooks/{hook.json()['id']}/deliveries", headers=headers).json()["items"]
+    # The receiver answers before the deliverer records the answer: wait for the records, not only the requests.
+    deadline = time.monotonic() + 30
+    while True:
+        deliveries = requests.get(f"{base}/api/v1/webhooks/{hook.json()['id']}/deliveries", headers=headers).json()["items"]
+        if all(d["status"] != "pending" for d in deliveries) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert [d["event"] for d in deliveries] == ["release.rolled_back", "release.deployed"], deliveries
     assert all(d["status"] == "delivered" and d["last_status"] == 200 for d in deliveries), deliveries
     receiver.server.shutdown()
