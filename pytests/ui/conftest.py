@@ -16,8 +16,10 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 @pytest.fixture(scope="session")
 def server():
+    # Every test signs in (its API calls and its browser), all from 127.0.0.1: more than the default 20 sign-ins a
+    # minute per address allow once the suite grows. The limit itself is tested in the Swift suites.
     with running_server(ADMIN_PASSWORD, {"AITIP_WEB_DIR": str(ROOT / "web" / "dist"), "AITIP_SIMULATE_GPUS": "a100:2",
-                                         "AITIP_GPU_PRICES": "a100=2.5"}) as (base, _):
+                                         "AITIP_GPU_PRICES": "a100=2.5", "AITIP_LOGIN_RATE_LIMIT": "600"}) as (base, _):
         yield base
 
 
