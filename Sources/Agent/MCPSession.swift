@@ -48,7 +48,7 @@ package actor MCPSession {
             case "tools/call":
                 return Self.answer(id: id, result: try await callTool(params["name"] as? String ?? "", params["arguments"] as? [String: Any] ?? [:]))
             case "resources/list":
-                return Self.answer(id: id, result: ["resources": try await resources()])
+                return Self.answer(id: id, result: ["resources": await resources()])
             case "resources/templates/list":
                 return Self.answer(id: id, result: ["resourceTemplates": Self.templates.map(\.dictionary)])
             case "resources/read":
@@ -148,7 +148,7 @@ package actor MCPSession {
     ]
 
     /// The newest jobs, datasets and releases of the caller's projects (the first 5), as resources.
-    private func resources() async throws -> [[String: Any]] {
+    private func resources() async -> [[String: Any]] {
         var listed: [[String: Any]] = []
         func add(_ items: Any?, path: String, kind: String) {
             for item in (items as? [[String: Any]] ?? []).prefix(10) {
@@ -159,8 +159,9 @@ package actor MCPSession {
                 ])
             }
         }
-        add(try await json("GET", "/api/v1/training/jobs?limit=10")["items"], path: "training/jobs", kind: "training job")
-        for project in (try await json("GET", "/api/v1/projects?limit=5")["items"] as? [[String: Any]] ?? []) {
+        // What the caller may not read (an API key's scopes) is left out, not an error for the whole list.
+        add(try? await json("GET", "/api/v1/training/jobs?limit=10")["items"], path: "training/jobs", kind: "training job")
+        for project in ((try? await json("GET", "/api/v1/projects?limit=5"))?["items"] as? [[String: Any]] ?? []) {
             guard let id = project["id"] as? String else { continue }
             add(try? await json("GET", "/api/v1/projects/\(id)/datasets?limit=10")["items"], path: "datasets", kind: "dataset")
             add(try? await json("GET", "/api/v1/releases?project_id=\(id)&limit=10")["items"], path: "releases", kind: "release")
